@@ -1,0 +1,3 @@
+from ado.cli import main
+
+main()

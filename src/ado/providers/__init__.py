@@ -1,0 +1,38 @@
+"""Agent adapters, found through the ``ado.providers`` entry-point group.
+
+The built-in adapters register there exactly as a third-party plugin would.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import TYPE_CHECKING
+
+from ado.errors import UnknownProviderError
+
+if TYPE_CHECKING:
+    from ado.providers.base import AgentAdapter
+
+__all__ = ["adapter_classes", "get_adapter"]
+
+ENTRY_POINT_GROUP = "ado.providers"
+
+
+@cache
+def adapter_classes() -> dict[str, type[AgentAdapter]]:
+    """Every registered adapter class by provider id, built-ins first."""
+    from importlib.metadata import entry_points
+
+    found: dict[str, type[AgentAdapter]] = {}
+    for ep in entry_points(group=ENTRY_POINT_GROUP):
+        cls = ep.load()
+        found[getattr(cls, "id", ep.name)] = cls
+    return found
+
+
+def get_adapter(provider_id: str) -> AgentAdapter:
+    classes = adapter_classes()
+    try:
+        return classes[provider_id]()
+    except KeyError:
+        raise UnknownProviderError(provider_id, list(classes)) from None

@@ -1,0 +1,124 @@
+"""Normalized events: what every agent adapter turns its CLI's output into.
+
+An adapter maps each line its CLI prints to zero or more ``AgentEvent``. The runner stores
+every event, shows it live, and derives the attempt's outcome from them.
+
+Conventions every adapter follows:
+
+- ``USAGE`` events carry *increments*: summing every ``usage`` of an attempt gives its totals.
+  An agent that only reports a cumulative total emits it once.
+- ``RATE_LIMIT`` with ``retrying=True`` means the agent is about to back off and retry on its
+  own; the runner stops it at once so ADO decides where the task goes next.
+- ``RESULT`` is the agent's own final word (``is_error`` when it gave up).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+__all__ = ["AgentEvent", "EventKind", "Usage"]
+
+
+class EventKind(StrEnum):
+    # From the agent
+    SESSION_STARTED = "session_started"
+    TEXT = "text"
+    TOOL_CALL = "tool_call"
+    TOOL_RESULT = "tool_result"
+    USAGE = "usage"
+    RATE_LIMIT = "rate_limit"
+    ERROR = "error"
+    RESULT = "result"
+    # From the orchestrator
+    ROUTED = "routed"
+    ATTEMPT_STARTED = "attempt_started"
+    ATTEMPT_FINISHED = "attempt_finished"
+    FAILOVER = "failover"
+    TASK_FINISHED = "task_finished"
+    LOG = "log"
+
+
+@dataclass(slots=True)
+class Usage:
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cache_read_tokens: int = 0
+    cache_write_tokens: int = 0
+    #: The agent's own cost figure, when it reports one.
+    cost_usd: float | None = None
+    model: str | None = None
+
+    def __iadd__(self, other: Usage) -> Usage:
+        self.input_tokens += other.input_tokens
+        self.output_tokens += other.output_tokens
+        self.cache_read_tokens += other.cache_read_tokens
+        self.cache_write_tokens += other.cache_write_tokens
+        if other.cost_usd is not None:
+            self.cost_usd = (self.cost_usd or 0.0) + other.cost_usd
+        if other.model:
+            self.model = other.model
+        return self
+
+    @property
+    def total_tokens(self) -> int:
+        return (
+            self.input_tokens
+            + self.output_tokens
+            + self.cache_read_tokens
+            + self.cache_write_tokens
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {k: v for k, v in dataclasses.asdict(self).items() if v is not None}
+
+
+@dataclass(slots=True)
+class AgentEvent:
+    kind: EventKind
+    text: str | None = None
+    #: Tool calls and results: the agent's id for the call, the tool and its input.
+    tool_id: str | None = None
+    tool_name: str | None = None
+    tool_input: dict[str, Any] | None = None
+    is_error: bool | None = None
+    session_id: str | None = None
+    usage: Usage | None = None
+    #: Files the agent created or changed with this tool call.
+    files: list[str] | None = None
+    #: Rate limits: when the window resets, and whether the agent is retrying by itself.
+    reset_at: datetime | None = None
+    retrying: bool | None = None
+    status_code: int | None = None
+    #: Anything else worth keeping (model, turns, duration, limit type...).
+    data: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict without the empty fields."""
+        out: dict[str, Any] = {"kind": self.kind.value}
+        for f in dataclasses.fields(self):
+            if f.name == "kind":
+                continue
+            value = getattr(self, f.name)
+            if value is None or (f.name == "data" and not value):
+                continue
+            if isinstance(value, Usage):
+                value = value.to_dict()
+            elif isinstance(value, datetime):
+                value = value.isoformat()
+            out[f.name] = value
+        return out
+
+    @classmethod
+    def from_dict(cls, raw: dict[str, Any]) -> AgentEvent:
+        values = dict(raw)
+        kind = EventKind(values.pop("kind"))
+        if "usage" in values:
+            values["usage"] = Usage(**values["usage"])
+        if "reset_at" in values:
+            values["reset_at"] = datetime.fromisoformat(values["reset_at"])
+        known = {f.name for f in dataclasses.fields(cls)}
+        return cls(kind=kind, **{k: v for k, v in values.items() if k in known})

@@ -1,0 +1,172 @@
+"""Subprocess plumbing shared by every agent adapter.
+
+Agents run without a shell, with stdin from /dev/null, in their own process group (so a
+stop reaches every child they spawn), in the task's working directory, with only the
+environment they are given. Output is read in chunks and split into lines here, so a line
+of many megabytes or a flood of output is contained rather than fatal.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+from collections import deque
+from collections.abc import AsyncIterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+__all__ = ["MAX_LINE_BYTES", "AgentProcess", "OutputLine", "SpawnError"]
+
+#: Longest line kept whole; longer lines are cut to this size and flagged ``truncated``.
+MAX_LINE_BYTES = 8 * 1024 * 1024
+_CHUNK = 256 * 1024
+_STDERR_TAIL_LINES = 200
+
+
+class SpawnError(Exception):
+    """The executable could not be started (missing, not executable, bad cwd)."""
+
+    def __init__(self, message: str, *, not_found: bool) -> None:
+        super().__init__(message)
+        self.not_found = not_found
+
+
+@dataclass(slots=True)
+class OutputLine:
+    stream: Literal["stdout", "stderr"]
+    text: str
+    truncated: bool = False
+
+
+class AgentProcess:
+    """One agent subprocess: start it, read its lines, stop its whole process group."""
+
+    def __init__(
+        self, argv: Sequence[str], *, cwd: str, env: Mapping[str, str]
+    ) -> None:
+        self.argv = list(argv)
+        self.cwd = cwd
+        self.env = dict(env)
+        self._proc: asyncio.subprocess.Process | None = None
+        self.stderr_tail: deque[str] = deque(maxlen=_STDERR_TAIL_LINES)
+
+    @property
+    def pid(self) -> int | None:
+        return self._proc.pid if self._proc else None
+
+    @property
+    def returncode(self) -> int | None:
+        return self._proc.returncode if self._proc else None
+
+    async def start(self) -> None:
+        try:
+            self._proc = await asyncio.create_subprocess_exec(
+                *self.argv,
+                cwd=self.cwd,
+                env=self.env,
+                stdin=asyncio.subprocess.DEVNULL,
+                stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.PIPE,
+                start_new_session=True,
+            )
+        except FileNotFoundError as exc:
+            missing = exc.filename or self.argv[0]
+            if missing == self.cwd or not os.path.isdir(self.cwd):
+                raise SpawnError(
+                    f"working directory {self.cwd} does not exist", not_found=False
+                ) from exc
+            raise SpawnError(f"{self.argv[0]}: command not found", not_found=True) from exc
+        except PermissionError as exc:
+            raise SpawnError(f"{self.argv[0]}: permission denied", not_found=False) from exc
+        except OSError as exc:
+            raise SpawnError(f"{self.argv[0]}: {exc.strerror or exc}", not_found=False) from exc
+
+    async def lines(self) -> AsyncIterator[OutputLine]:
+        """Lines from stdout and stderr as they arrive, until both are closed."""
+        assert self._proc is not None and self._proc.stdout and self._proc.stderr
+        queue: asyncio.Queue[OutputLine | None] = asyncio.Queue(maxsize=1024)
+
+        async def pump(reader: asyncio.StreamReader, stream: Literal["stdout", "stderr"]) -> None:
+            try:
+                async for line in _split_lines(reader, stream):
+                    if stream == "stderr":
+                        self.stderr_tail.append(line.text)
+                    await queue.put(line)
+            finally:
+                await queue.put(None)
+
+        async with asyncio.TaskGroup() as tg:
+            tg.create_task(pump(self._proc.stdout, "stdout"))
+            tg.create_task(pump(self._proc.stderr, "stderr"))
+            open_streams = 2
+            while open_streams:
+                item = await queue.get()
+                if item is None:
+                    open_streams -= 1
+                    continue
+                yield item
+
+    async def wait(self) -> int:
+        assert self._proc is not None
+        return await self._proc.wait()
+
+    async def stop(self, grace: float = 3.0) -> None:
+        """SIGINT, then SIGTERM, then SIGKILL to the whole process group."""
+        proc = self._proc
+        if proc is None or proc.returncode is not None:
+            self._kill_group(signal.SIGKILL)  # reap stragglers left by a finished leader
+            return
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            self._kill_group(sig)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(proc.wait(), grace)
+                self._kill_group(signal.SIGKILL)
+                return
+        self._kill_group(signal.SIGKILL)
+        await proc.wait()
+
+    def _kill_group(self, sig: signal.Signals) -> None:
+        if self._proc is None:
+            return
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(self._proc.pid, sig)
+
+
+async def _split_lines(
+    reader: asyncio.StreamReader, stream: Literal["stdout", "stderr"]
+) -> AsyncIterator[OutputLine]:
+    buf = bytearray()
+    skipping = False  # inside an over-long line, dropping bytes until its newline
+    while True:
+        chunk = await reader.read(_CHUNK)
+        if not chunk:
+            break
+        start = 0
+        while True:
+            nl = chunk.find(b"\n", start)
+            piece = chunk[start:] if nl < 0 else chunk[start:nl]
+            if not skipping:
+                room = MAX_LINE_BYTES - len(buf)
+                if len(piece) > room:
+                    buf += piece[:room]
+                    yield OutputLine(stream, _decode(buf), truncated=True)
+                    buf.clear()
+                    skipping = True
+                else:
+                    buf += piece
+            if nl < 0:
+                break
+            if skipping:
+                skipping = False
+            else:
+                yield OutputLine(stream, _decode(buf))
+                buf.clear()
+            start = nl + 1
+    if buf and not skipping:
+        yield OutputLine(stream, _decode(buf))
+
+
+def _decode(raw: bytes | bytearray) -> str:
+    return bytes(raw).decode("utf-8", errors="replace").rstrip("\r")

@@ -1,0 +1,199 @@
+"""The tables ADO persists: tasks, attempts, events, usage records, cooldowns, key-values.
+
+Times are stored as UTC and read back timezone-aware. Totals on tasks and attempts are
+written when an attempt ends so that listings and reports never have to sum events.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+__all__ = ["Attempt", "Base", "Cooldown", "Event", "KeyValue", "Task", "UsageRecord", "utcnow"]
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Stores naive UTC, returns aware UTC: the same on SQLite and PostgreSQL."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the store; use ado.store.models.utcnow()")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        return value.replace(tzinfo=UTC) if value is not None else None
+
+
+_ID = BigInteger().with_variant(Integer(), "sqlite")
+
+NAMING = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: JSON(), str: String(255)}
+
+
+class _Totals:
+    input_tokens: Mapped[int] = mapped_column(BigInteger, default=0)
+    output_tokens: Mapped[int] = mapped_column(BigInteger, default=0)
+    cache_read_tokens: Mapped[int] = mapped_column(BigInteger, default=0)
+    cache_write_tokens: Mapped[int] = mapped_column(BigInteger, default=0)
+    #: Money really spent (API-key access modes; 0 on subscriptions).
+    cost_usd: Mapped[float] = mapped_column(Float, default=0.0)
+    #: What the same tokens cost at API prices: the value a subscription delivered.
+    api_cost_usd: Mapped[float] = mapped_column(Float, default=0.0)
+
+
+class Task(_Totals, Base):
+    __tablename__ = "tasks"
+
+    id: Mapped[int] = mapped_column(_ID, primary_key=True, autoincrement=True)
+    prompt: Mapped[str] = mapped_column(Text)
+    cwd: Mapped[str] = mapped_column(Text)
+    #: queued, running, succeeded, failed, cancelled, interrupted
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    hitl_policy: Mapped[str] = mapped_column(String(32))
+    #: The run's options: provider filters, model, max cost... (never secrets).
+    options: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    routing_reason: Mapped[str | None] = mapped_column(Text)
+    provider: Mapped[str | None] = mapped_column(String(64), index=True)
+    access_mode: Mapped[str | None] = mapped_column(String(16))
+    session_id: Mapped[str | None]
+    error: Mapped[str | None] = mapped_column(Text)
+    result_text: Mapped[str | None] = mapped_column(Text)
+    exit_code: Mapped[int | None]
+    attempt_count: Mapped[int] = mapped_column(Integer, default=0)
+    #: Host and pid of the ADO process running it, to find orphans after a crash.
+    owner_host: Mapped[str | None] = mapped_column(String(255))
+    owner_pid: Mapped[int | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    started_at: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None]
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    attempts: Mapped[list[Attempt]] = relationship(
+        back_populates="task", order_by="Attempt.number", cascade="all, delete-orphan"
+    )
+
+
+class Attempt(_Totals, Base):
+    __tablename__ = "attempts"
+
+    id: Mapped[int] = mapped_column(_ID, primary_key=True, autoincrement=True)
+    task_id: Mapped[int] = mapped_column(ForeignKey("tasks.id", ondelete="CASCADE"), index=True)
+    number: Mapped[int] = mapped_column(Integer)
+    provider: Mapped[str] = mapped_column(String(64))
+    access_mode: Mapped[str] = mapped_column(String(16))
+    model: Mapped[str | None]
+    #: Why the router chose this pair.
+    reason: Mapped[str | None] = mapped_column(Text)
+    session_id: Mapped[str | None]
+    #: running, or an OutcomeKind value
+    outcome: Mapped[str] = mapped_column(String(32), default="running")
+    outcome_message: Mapped[str | None] = mapped_column(Text)
+    exit_code: Mapped[int | None]
+    reset_at: Mapped[datetime | None]
+    files_changed: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    started_at: Mapped[datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[datetime | None]
+
+    task: Mapped[Task] = relationship(back_populates="attempts")
+
+
+class Event(Base):
+    __tablename__ = "events"
+    __table_args__ = (Index("ix_events_task_id_id", "task_id", "id"),)
+
+    #: Global, increasing: the order of events and the resume point for live streams.
+    id: Mapped[int] = mapped_column(_ID, primary_key=True, autoincrement=True)
+    task_id: Mapped[int] = mapped_column(ForeignKey("tasks.id", ondelete="CASCADE"))
+    attempt_id: Mapped[int | None] = mapped_column(
+        ForeignKey("attempts.id", ondelete="CASCADE")
+    )
+    kind: Mapped[str] = mapped_column(String(32))
+    data: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class UsageRecord(Base):
+    """One request to a (provider, access mode): what limits and costs are computed from."""
+
+    __tablename__ = "usage_records"
+    __table_args__ = (
+        Index("ix_usage_records_provider_mode_at", "provider", "access_mode", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(_ID, primary_key=True, autoincrement=True)
+    provider: Mapped[str] = mapped_column(String(64))
+    access_mode: Mapped[str] = mapped_column(String(16))
+    task_id: Mapped[int | None] = mapped_column(ForeignKey("tasks.id", ondelete="SET NULL"))
+    attempt_id: Mapped[int | None] = mapped_column(
+        ForeignKey("attempts.id", ondelete="SET NULL")
+    )
+    model: Mapped[str | None]
+    requests: Mapped[int] = mapped_column(Integer, default=1)
+    input_tokens: Mapped[int] = mapped_column(BigInteger, default=0)
+    output_tokens: Mapped[int] = mapped_column(BigInteger, default=0)
+    cache_read_tokens: Mapped[int] = mapped_column(BigInteger, default=0)
+    cache_write_tokens: Mapped[int] = mapped_column(BigInteger, default=0)
+    cost_usd: Mapped[float] = mapped_column(Float, default=0.0)
+    api_cost_usd: Mapped[float] = mapped_column(Float, default=0.0)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+
+class Cooldown(Base):
+    """A (provider, access mode) that must not be routed to before ``until``."""
+
+    __tablename__ = "cooldowns"
+
+    provider: Mapped[str] = mapped_column(String(64), primary_key=True)
+    access_mode: Mapped[str] = mapped_column(String(16), primary_key=True)
+    until: Mapped[datetime]
+    #: rate_limited or quota_exhausted
+    kind: Mapped[str] = mapped_column(String(32))
+    reason: Mapped[str | None] = mapped_column(Text)
+    #: True when the reset time came from the agent, False when ADO assumed a default.
+    reset_known: Mapped[bool] = mapped_column(default=False)
+    task_id: Mapped[int | None] = mapped_column(ForeignKey("tasks.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class KeyValue(Base):
+    """Small persisted state: the round-robin position, provider overrides from the API."""
+
+    __tablename__ = "kv"
+
+    key: Mapped[str] = mapped_column(String(128), primary_key=True)
+    value: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
