@@ -204,3 +204,39 @@ class AdoConfig(_Model):
     observability: dict[str, Any] = Field(default_factory=dict)
     notifications: dict[str, Any] = Field(default_factory=dict)
     deployment: dict[str, Any] = Field(default_factory=dict)
+
+
+def known_keys(loc: tuple[str | int, ...]) -> list[str]:
+    """The keys allowed at a location of the file (for "did you mean" hints)."""
+    model: Any = AdoConfig
+    for part in loc:
+        if isinstance(part, int):
+            continue
+        if model is AdoConfig and part == "providers":
+            model = ProviderConfig
+            continue
+        if model is ProviderConfig and part not in ProviderConfig.model_fields and not any(
+            f.alias == part for f in ProviderConfig.model_fields.values()
+        ):
+            continue  # a provider id under providers:
+        field = next(
+            (f for name, f in model.model_fields.items() if part in (name, f.alias)), None
+        )
+        if field is None:
+            return []
+        model = _model_of(field.annotation)
+        if model is None:
+            return []
+    return sorted(f.alias or n for n, f in model.model_fields.items())
+
+
+def _model_of(annotation: Any) -> Any:
+    from typing import get_args
+
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in get_args(annotation):
+        found = _model_of(arg)
+        if found is not None:
+            return found
+    return None

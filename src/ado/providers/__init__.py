@@ -13,9 +13,17 @@ from ado.errors import UnknownProviderError
 if TYPE_CHECKING:
     from ado.providers.base import AgentAdapter
 
-__all__ = ["adapter_classes", "get_adapter"]
+__all__ = ["adapter_classes", "get_adapter", "provider_ids"]
 
 ENTRY_POINT_GROUP = "ado.providers"
+
+
+@cache
+def provider_ids() -> tuple[str, ...]:
+    """Registered provider ids, without importing the adapters."""
+    from importlib.metadata import entry_points
+
+    return tuple(ep.name for ep in entry_points(group=ENTRY_POINT_GROUP))
 
 
 @cache

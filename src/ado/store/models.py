@@ -124,7 +124,8 @@ class Attempt(_Totals, Base):
     outcome_message: Mapped[str | None] = mapped_column(Text)
     exit_code: Mapped[int | None]
     reset_at: Mapped[datetime | None]
-    files_changed: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    #: Paths the agent created or changed during the attempt.
+    files_changed: Mapped[list[str]] = mapped_column(JSON, default=list)
     started_at: Mapped[datetime] = mapped_column(default=utcnow)
     finished_at: Mapped[datetime | None]
 

@@ -1,0 +1,51 @@
+"""What every command shares: the configuration and the store, opened on first use."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from ado.config.loader import LoadedConfig
+    from ado.store import Store
+
+
+@dataclass
+class AppContext:
+    config_path: str | None = None
+    debug: bool = False
+    cwd: Path = field(default_factory=Path.cwd)
+    _loaded: LoadedConfig | None = None
+    _store: Store | None = None
+
+    @property
+    def loaded(self) -> LoadedConfig:
+        if self._loaded is None:
+            from ado.config import load_config
+
+            self._loaded = load_config(self.config_path, self.cwd)
+        return self._loaded
+
+    @property
+    def store(self) -> Store:
+        """The store, migrated, with tasks orphaned by a dead ADO process marked interrupted."""
+        if self._store is None:
+            from ado.store import Store
+
+            self._store = Store.open(self.loaded.config, self.loaded.base_dir)
+            self._store.mark_orphans_interrupted()
+        return self._store
+
+    def close(self) -> None:
+        if self._store is not None:
+            self._store.close()
+            self._store = None
+
+
+def console(stderr: bool = False) -> Console:
+    from rich.console import Console
+
+    return Console(stderr=stderr, highlight=False, soft_wrap=False)

@@ -1,0 +1,128 @@
+"""Turning events into lines for people: ``ado run``'s live view and ``ado tasks show``."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+from rich.markup import escape
+from rich.text import Text
+
+from ado.providers.events import AgentEvent, EventKind
+
+__all__ = ["event_line", "format_cost", "format_duration", "format_tokens", "summary_line"]
+
+_MAX_TEXT = 400
+
+
+def format_cost(usd: float | None) -> str:
+    if not usd:
+        return "$0"
+    return f"${usd:.4f}" if usd < 1 else f"${usd:,.2f}"
+
+
+def format_tokens(n: int) -> str:
+    if n >= 1_000_000:
+        return f"{n / 1_000_000:.1f}M"
+    if n >= 10_000:
+        return f"{n / 1000:.0f}k"
+    return f"{n:,}"
+
+
+def format_duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "-"
+    if seconds < 60:
+        return f"{seconds:.1f}s"
+    minutes, secs = divmod(int(seconds), 60)
+    if minutes < 60:
+        return f"{minutes}m{secs:02d}s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h{minutes:02d}m"
+
+
+def format_when(when: datetime | None) -> str:
+    if when is None:
+        return "unknown"
+    local = when.astimezone()
+    delta = when - datetime.now(UTC)
+    rel = format_duration(delta.total_seconds()) if delta.total_seconds() > 0 else "now"
+    return f"{local:%H:%M %Z} (in {rel})" if delta.days < 1 else f"{local:%Y-%m-%d %H:%M %Z}"
+
+
+def _short(text: str | None, limit: int = _MAX_TEXT) -> str:
+    text = (text or "").strip()
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _tool_args(inp: dict[str, Any] | None) -> str:
+    if not inp:
+        return ""
+    for key in ("file_path", "filePath", "path", "command", "cmd", "pattern", "url"):
+        if key in inp and isinstance(inp[key], str | list):
+            value = inp[key] if isinstance(inp[key], str) else " ".join(map(str, inp[key]))
+            return _short(value, 120)
+    return _short(json.dumps(inp, ensure_ascii=False), 120)
+
+
+def event_line(event: AgentEvent, provider: str | None = None) -> Text | None:
+    """One line for an event, or None for events a person need not see."""
+    k = event.kind
+    if k is EventKind.ATTEMPT_STARTED:
+        d = event.data
+        model = f" ({d['model']})" if d.get("model") else ""
+        return Text.from_markup(
+            f"[bold cyan]▶ attempt {d.get('number')}: {d.get('provider')}/"
+            f"{d.get('access_mode')}{escape(model)}[/]\n  [dim]{escape(event.text or '')}[/]"
+        )
+    if k is EventKind.SESSION_STARTED:
+        return Text.from_markup(f"  [dim]session {escape(event.session_id or '')}[/]")
+    if k is EventKind.TEXT:
+        return Text.from_markup(f"  [white]{escape(_short(event.text))}[/]")
+    if k is EventKind.TOOL_CALL:
+        return Text.from_markup(
+            f"  [yellow]⚙ {escape(event.tool_name or 'tool')}[/] {escape(_tool_args(event.tool_input))}"
+        )
+    if k is EventKind.TOOL_RESULT:
+        if event.is_error:
+            return Text.from_markup(f"    [red]✗ {escape(_short(event.text, 200))}[/]")
+        return None
+    if k is EventKind.RATE_LIMIT:
+        when = f" — resets {format_when(event.reset_at)}" if event.reset_at else ""
+        what = "rate limited" if event.retrying or event.data.get("status") == "rejected" else (
+            "near its rate limit")
+        return Text.from_markup(f"  [magenta]⚠ {what}{escape(when)}[/]")
+    if k is EventKind.ERROR:
+        return Text.from_markup(f"  [red]✗ {escape(_short(event.text))}[/]")
+    if k is EventKind.FAILOVER:
+        return Text.from_markup(f"[magenta]↪ {escape(event.text or 'failing over')}[/]")
+    if k is EventKind.ATTEMPT_FINISHED:
+        outcome = event.data.get("outcome", "")
+        colour = "green" if outcome == "success" else "red"
+        detail = f": {_short(event.text, 200)}" if event.text and outcome != "success" else ""
+        return Text.from_markup(
+            f"  [{colour}]{escape(outcome.replace('_', ' '))}{escape(detail)}[/] "
+            f"[dim]in {format_duration(event.data.get('duration_s'))}[/]"
+        )
+    if k is EventKind.LOG:
+        return Text.from_markup(f"  [dim]{escape(_short(event.text))}[/]")
+    return None
+
+
+def summary_line(
+    status: str, duration_s: float, input_tokens: int, output_tokens: int, cost_usd: float,
+    api_cost_usd: float, files: list[str] | None = None, task_id: int | None = None,
+) -> Text:
+    colour = {"succeeded": "green", "cancelled": "yellow"}.get(status, "red")
+    mark = {"succeeded": "✔", "cancelled": "■"}.get(status, "✘")
+    parts = [
+        f"[bold {colour}]{mark} {status}[/]" + (f" [dim]task {task_id}[/]" if task_id else ""),
+        f"{format_duration(duration_s)}",
+        f"{format_tokens(input_tokens)} in / {format_tokens(output_tokens)} out",
+        f"spent {format_cost(cost_usd)} (API value {format_cost(api_cost_usd)})",
+    ]
+    if files:
+        shown = ", ".join(files[:5]) + (f" +{len(files) - 5}" if len(files) > 5 else "")
+        parts.append(f"files: {escape(shown)}")
+    return Text.from_markup(" · ".join(parts))

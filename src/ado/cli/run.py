@@ -1,0 +1,248 @@
+"""``ado run PROMPT``."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import signal
+import sys
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from ado.cli.context import AppContext
+
+if TYPE_CHECKING:
+    from ado.orchestrator import TaskResult, TaskUpdate
+
+POLICIES = ("autonomous", "review-edits", "approve-steps", "manual")
+ACCESS_MODES = ("subscription", "api", "free")
+
+
+def _split(values: tuple[str, ...]) -> list[str]:
+    return [v.strip() for value in values for v in value.split(",") if v.strip()]
+
+
+@click.command()
+@click.argument("prompt", nargs=-1, required=True)
+@click.option("-p", "--provider", help="Use only this provider (e.g. claude-code).")
+@click.option("--providers", multiple=True, help="Only these providers, in this order (a,b,c).")
+@click.option("--exclude", multiple=True, help="Never use these providers (a,b).")
+@click.option("--access-mode", type=click.Choice(ACCESS_MODES), help="Only this access mode.")
+@click.option("--no-api-fallback", is_flag=True, help="Never fall back to pay-per-token API modes.")
+@click.option("--max-cost", type=click.FloatRange(min=0), help="Cost limit for this task (USD).")
+@click.option("--model", help="Model to ask the agent for.")
+@click.option("--max-turns", type=click.IntRange(min=1), help="Stop the agent after N turns.")
+@click.option("--resume", metavar="TASK|SESSION", help="Continue an earlier task's agent session.")
+@click.option("--hitl", type=click.Choice(POLICIES), help="Human-in-the-loop policy.")
+@click.option("--yolo", is_flag=True, help="No sandbox and no approvals at all (trusted repos only).")
+@click.option("-y", "--yes", "assume_yes", is_flag=True, help="Do not ask before costly API runs.")
+@click.option("--wait", is_flag=True, help="When every provider is limited, wait for a reset.")
+@click.option("--cwd", type=click.Path(file_okay=False, exists=True), help="Working directory.")
+@click.option("--json", "as_json", is_flag=True, help="JSON lines of events on stdout.")
+@click.pass_obj
+def run(app: AppContext, prompt: tuple[str, ...], provider: str | None,
+        providers: tuple[str, ...], exclude: tuple[str, ...], access_mode: str | None,
+        no_api_fallback: bool, max_cost: float | None, model: str | None,
+        max_turns: int | None, resume: str | None, hitl: str | None, yolo: bool,
+        assume_yes: bool, wait: bool, cwd: str | None, as_json: bool) -> None:
+    """Run PROMPT on the best available agent.
+
+    Providers are tried subscription-first (by priority); when one hits a usage or rate
+    limit the task moves to the next one within seconds.
+
+    Exit codes: 0 success, 1 task failed, 2 usage/config error, 3 no provider available,
+    4 cost limit, 130 interrupted.
+    """
+    from ado.orchestrator import Runner, TaskSpec
+    from ado.routing.router import RouteFilters
+
+    text = " ".join(prompt).strip()
+    if not text:
+        raise click.UsageError("the prompt is empty")
+    if provider and providers:
+        raise click.UsageError("use either --provider or --providers, not both")
+    if cwd:
+        app.cwd = Path(cwd).resolve()
+    config = app.loaded.config
+    store = app.store
+    spec = TaskSpec(
+        prompt=text,
+        cwd=app.cwd,
+        filters=RouteFilters(
+            provider=provider,
+            providers=_split(providers) or None,
+            exclude=tuple(_split(exclude)),
+            access_mode=access_mode,
+            allow_api=False if no_api_fallback else None,
+        ),
+        hitl_policy=hitl,
+        yolo=yolo,
+        model=model,
+        max_turns=max_turns,
+        resume=resume,
+        max_cost=max_cost,
+        wait=wait,
+        assume_yes=assume_yes,
+    )
+    view = JsonView() if as_json else LiveView()
+    runner = Runner(config, store, on_update=view.update, confirm=view.confirm)
+    try:
+        result = asyncio.run(_run(runner, spec, view))
+    finally:
+        view.close()
+        app.close()
+    view.summary(result)
+    sys.exit(result.exit_code)
+
+
+async def _run(runner: Any, spec: Any, view: Any) -> TaskResult:
+    loop = asyncio.get_running_loop()
+    presses = 0
+
+    def interrupt() -> None:
+        nonlocal presses
+        presses += 1
+        view.note("stopping the agent… (Ctrl-C again to force)" if presses == 1 else "forcing")
+        runner.cancel()
+        if presses > 1 and runner._run is not None and runner._run.process is not None:
+            runner._run.process._kill_group(signal.SIGKILL)
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, interrupt)
+    ticker = asyncio.create_task(view.tick())
+    try:
+        result: TaskResult = await runner.run(spec)
+        return result
+    finally:
+        ticker.cancel()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(sig)
+
+
+class LiveView:
+    """Events as lines, with a status line (provider, elapsed, tokens, cost) kept at the bottom."""
+
+    def __init__(self) -> None:
+        from rich.live import Live
+
+        from ado.cli.context import console
+
+        self.console = console(stderr=False)
+        self.started = time.monotonic()
+        self.provider = ""
+        self.tokens_in = self.tokens_out = 0
+        self.cost = 0.0
+        self.live = Live(self._status(), console=self.console, transient=True,
+                         auto_refresh=False, redirect_stdout=False, redirect_stderr=False)
+        if self.console.is_terminal:
+            self.live.start()
+
+    def _status(self) -> Any:
+        from rich.text import Text
+
+        from ado.cli.render import format_cost, format_duration, format_tokens
+
+        elapsed = format_duration(time.monotonic() - self.started)
+        return Text.from_markup(
+            f"[dim]{self.provider or 'routing'} · {elapsed} · "
+            f"{format_tokens(self.tokens_in)} in / {format_tokens(self.tokens_out)} out · "
+            f"{format_cost(self.cost)}[/]"
+        )
+
+    async def tick(self) -> None:
+        while True:
+            await asyncio.sleep(0.25)
+            if self.live.is_started:
+                self.live.update(self._status(), refresh=True)
+
+    def update(self, update: TaskUpdate) -> None:
+        from ado.cli.render import event_line
+
+        ev = update.event
+        if update.attempt is not None:
+            self.provider = f"{update.attempt.provider}/{update.attempt.access_mode}"
+        if ev.usage is not None:
+            self.tokens_in += ev.usage.input_tokens + ev.usage.cache_read_tokens
+            self.tokens_out += ev.usage.output_tokens
+            if ev.usage.cost_usd:
+                self.cost += ev.usage.cost_usd
+        line = event_line(ev)
+        if line is not None:
+            self.console.print(line)
+        if self.live.is_started:
+            self.live.update(self._status(), refresh=True)
+
+    def note(self, text: str) -> None:
+        self.console.print(f"[yellow]{text}[/]")
+
+    def confirm(self, message: str) -> bool:
+        if not sys.stdin.isatty():
+            return False
+        was_live = self.live.is_started
+        if was_live:
+            self.live.stop()
+        try:
+            return click.confirm(message, default=False)
+        finally:
+            if was_live:
+                self.live.start()
+
+    def close(self) -> None:
+        if self.live.is_started:
+            self.live.stop()
+
+    def summary(self, result: TaskResult) -> None:
+        from ado.cli.render import summary_line
+
+        files = [f for a in result.attempts for f in a.files]
+        self.console.print(summary_line(
+            result.status, result.duration_s, result.usage.input_tokens
+            + result.usage.cache_read_tokens, result.usage.output_tokens, result.cost_usd,
+            result.api_cost_usd, files, result.task_id))
+        if result.error and result.status != "succeeded":
+            self.console.print(f"[red]{result.error}[/]", markup=True, highlight=False)
+
+
+class JsonView:
+    """One JSON object per line: every event, then a summary."""
+
+    def update(self, update: TaskUpdate) -> None:
+        record = {"task_id": update.task_id, **update.event.to_dict()}
+        if update.attempt is not None:
+            record["attempt"] = update.attempt.number
+            record["provider"] = update.attempt.provider
+            record["access_mode"] = update.attempt.access_mode
+        sys.stdout.write(json.dumps(record, ensure_ascii=False) + "\n")
+        sys.stdout.flush()
+
+    async def tick(self) -> None:
+        return None
+
+    def note(self, text: str) -> None:
+        print(text, file=sys.stderr)
+
+    def confirm(self, message: str) -> bool:
+        return False
+
+    def close(self) -> None:
+        pass
+
+    def summary(self, result: TaskResult) -> None:
+        record = {
+            "kind": "summary", "task_id": result.task_id, "status": result.status,
+            "exit_code": result.exit_code, "duration_s": round(result.duration_s, 3),
+            "usage": result.usage.to_dict(), "cost_usd": result.cost_usd,
+            "api_cost_usd": result.api_cost_usd, "error": result.error,
+            "attempts": [
+                {"number": a.number, "provider": a.provider, "access_mode": a.access_mode,
+                 "outcome": a.outcome.kind.value if a.outcome else None,
+                 "reset_at": a.outcome.reset_at.isoformat() if a.outcome and a.outcome.reset_at
+                 else None, "session_id": a.session_id, "files": a.files}
+                for a in result.attempts
+            ],
+        }
+        sys.stdout.write(json.dumps(record, ensure_ascii=False) + "\n")
+        sys.stdout.flush()

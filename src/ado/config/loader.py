@@ -1,0 +1,280 @@
+"""Finding, reading and validating ``ado.config.yaml``.
+
+Search order: ``--config FILE``, then ``ado.config.yaml`` / ``ado.config.yml`` and
+``.ado/config.yaml`` in the working directory, then ``~/.config/ado/config.yaml``, then the
+built-in defaults. ``${VAR}`` and ``${VAR:-default}`` expand from the environment.
+
+Every problem becomes a ``ConfigError`` naming the file, the line, the key path, what was
+expected and how to fix it.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ado.errors import ConfigError
+
+__all__ = ["LoadedConfig", "config_search_paths", "find_config_file", "load_config"]
+
+LOCAL_NAMES = ("ado.config.yaml", "ado.config.yml", ".ado/config.yaml")
+_VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+
+KeyPath = tuple[str | int, ...]
+
+
+@dataclass(slots=True)
+class LoadedConfig:
+    config: Any  # AdoConfig; typed loosely to keep pydantic out of import time
+    #: The file read, or None when running on the defaults.
+    path: Path | None
+    #: Relative paths in the config (storage.path, contextFile) resolve against this.
+    base_dir: Path
+
+
+def user_config_path() -> Path:
+    base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+    return Path(base) / "ado" / "config.yaml"
+
+
+def config_search_paths(cwd: Path) -> list[Path]:
+    return [*(cwd / name for name in LOCAL_NAMES), user_config_path()]
+
+
+def find_config_file(explicit: str | Path | None = None, cwd: Path | None = None) -> Path | None:
+    if explicit is not None:
+        path = Path(explicit).expanduser()
+        if not path.is_file():
+            raise ConfigError(
+                "configuration file not found",
+                file=str(path),
+                fix="check the path given to --config (or ADO_CONFIG), or run `ado init`",
+            )
+        return path
+    if env := os.environ.get("ADO_CONFIG"):
+        return find_config_file(env, cwd)
+    for candidate in config_search_paths(cwd or Path.cwd()):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def load_config(explicit: str | Path | None = None, cwd: Path | None = None) -> LoadedConfig:
+    """Find and validate the configuration; defaults when there is no file."""
+    from ado.config.schema import AdoConfig
+
+    cwd = cwd or Path.cwd()
+    path = find_config_file(explicit, cwd)
+    if path is None:
+        return LoadedConfig(AdoConfig(), None, cwd)
+    data, lines = read_yaml(path)
+    base_dir = path.parent.parent if path.parent.name == ".ado" else path.parent
+    if path == user_config_path():
+        base_dir = cwd
+    config = validate(data, lines, str(path))
+    check_provider_ids(config.providers, lines, str(path))
+    return LoadedConfig(config, path, base_dir)
+
+
+def check_provider_ids(
+    providers: Mapping[str, Any], lines: Mapping[KeyPath, int], file: str
+) -> None:
+    """Every key under ``providers:`` must name a registered agent adapter."""
+    from ado.providers import provider_ids
+
+    known = sorted(provider_ids())
+    for name in providers:
+        if name not in known:
+            close = difflib.get_close_matches(name, known, n=1, cutoff=0.5)
+            raise ConfigError(
+                f"unknown provider {name!r}",
+                file=file,
+                line=_line_for(("providers", name), lines),
+                key=f"providers.{name}",
+                expected=f"one of {', '.join(known)}",
+                fix=f"did you mean {close[0]!r}?" if close else "use one of the ids above",
+            )
+
+
+def read_yaml(path: Path) -> tuple[dict[str, Any], dict[KeyPath, int]]:
+    """The file as plain data with variables expanded, and the line of every key."""
+    from ruamel.yaml import YAML
+    from ruamel.yaml.error import MarkedYAMLError, YAMLError
+
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"cannot read the file: {exc.strerror}", file=str(path)) from exc
+    try:
+        doc = YAML(typ="rt").load(text)
+    except MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        raise ConfigError(
+            f"not valid YAML: {exc.problem or exc.context}",
+            file=str(path),
+            line=mark.line + 1 if mark else None,
+            fix="check indentation and quoting around this line",
+        ) from exc
+    except YAMLError as exc:
+        raise ConfigError(f"not valid YAML: {exc}", file=str(path)) from exc
+    if doc is None:
+        return {}, {}
+    if not isinstance(doc, Mapping):
+        raise ConfigError(
+            "the top level must be a mapping of keys (version, providers, routing...)",
+            file=str(path),
+            line=1,
+        )
+    lines: dict[KeyPath, int] = {}
+    data = _plain(doc, (), lines, str(path))
+    assert isinstance(data, dict)
+    return data, lines
+
+
+def _plain(node: Any, where: KeyPath, lines: dict[KeyPath, int], file: str) -> Any:
+    """Round-trip YAML nodes to plain Python, expanding ${VAR}, recording key lines."""
+    lc = getattr(node, "lc", None)
+    if isinstance(node, Mapping):
+        out: dict[str, Any] = {}
+        for key, value in node.items():
+            path = (*where, str(key))
+            if lc is not None:
+                try:
+                    lines[path] = lc.key(key)[0] + 1
+                except (KeyError, TypeError):
+                    pass
+            out[str(key)] = _plain(value, path, lines, file)
+        return out
+    if isinstance(node, list):
+        items = []
+        for i, value in enumerate(node):
+            path = (*where, i)
+            if lc is not None:
+                try:
+                    lines[path] = lc.item(i)[0] + 1
+                except (KeyError, TypeError, IndexError):
+                    pass
+            items.append(_plain(value, path, lines, file))
+        return items
+    if isinstance(node, str):
+        return expand_vars(str(node), where, lines, file)
+    return node
+
+
+def expand_vars(
+    value: str, where: KeyPath = (), lines: Mapping[KeyPath, int] | None = None, file: str = ""
+) -> str:
+    def repl(match: re.Match[str]) -> str:
+        name, default = match.group(1), match.group(2)
+        if name in os.environ:
+            return os.environ[name]
+        if default is not None:
+            return default
+        raise ConfigError(
+            f"environment variable {name} is not set",
+            file=file or None,
+            line=_line_for(where, lines or {}),
+            key=_dotted(where) or None,
+            fix=f"export {name}=..., or write ${{{name}:-default}} to give a default",
+        )
+
+    return _VAR.sub(repl, value)
+
+
+def validate(data: dict[str, Any], lines: Mapping[KeyPath, int], file: str) -> Any:
+    from pydantic import ValidationError
+
+    from ado.config.schema import AdoConfig
+
+    try:
+        return AdoConfig.model_validate(data)
+    except ValidationError as exc:
+        raise _config_error(exc, data, lines, file) from None
+
+
+def _config_error(
+    exc: Any, data: Mapping[str, Any], lines: Mapping[KeyPath, int], file: str
+) -> ConfigError:
+    errors = exc.errors(include_url=False)
+    first = errors[0]
+    loc: KeyPath = tuple(first["loc"])
+    kind = first["type"]
+    key = _dotted(loc)
+    given = _lookup(data, loc)
+    expected, fix = _explain(first, loc, given)
+    message = first["msg"]
+    if kind == "extra_forbidden":
+        message = f"unknown key {loc[-1]!r}"
+    elif kind == "missing":
+        message = "required key is missing"
+    more = len(errors) - 1
+    if more:
+        fix = f"{fix} ({more} more problem{'s' if more > 1 else ''} after this one)"
+    return ConfigError(
+        message, file=file, line=_line_for(loc, lines), key=key, expected=expected, fix=fix
+    )
+
+
+def _explain(err: Mapping[str, Any], loc: KeyPath, given: Any) -> tuple[str | None, str]:
+    from ado.config import schema
+
+    kind = err["type"]
+    ctx = err.get("ctx") or {}
+    if kind == "extra_forbidden":
+        known = schema.known_keys(loc[:-1])
+        close = difflib.get_close_matches(str(loc[-1]), known, n=1, cutoff=0.6)
+        if close:
+            return (f"one of {', '.join(known)}", f"did you mean {close[0]!r}?")
+        return (f"one of {', '.join(known)}", "remove it or check its indentation")
+    if kind == "literal_error":
+        return (ctx.get("expected"), f"use one of {ctx.get('expected')}")
+    if kind == "missing":
+        return ("a value", f"add `{loc[-1]}:` here")
+    if kind == "value_error":
+        text = str(ctx.get("error", err["msg"]))
+        return (text, f"replace {given!r} with {text}")
+    expected = {
+        "bool_parsing": "true or false",
+        "bool_type": "true or false",
+        "int_parsing": "a whole number",
+        "int_type": "a whole number",
+        "float_parsing": "a number",
+        "float_type": "a number",
+        "string_type": "a string",
+        "list_type": "a list",
+        "dict_type": "a mapping",
+        "model_type": "a mapping of keys",
+        "greater_than_equal": f"a number ≥ {ctx.get('ge')}",
+        "greater_than": f"a number > {ctx.get('gt')}",
+    }.get(kind, err["msg"])
+    return (expected, f"replace {given!r} with {expected}")
+
+
+def _lookup(data: Any, loc: KeyPath) -> Any:
+    for part in loc:
+        try:
+            data = data[part]
+        except (KeyError, IndexError, TypeError):
+            return None
+    return data
+
+
+def _line_for(loc: KeyPath, lines: Mapping[KeyPath, int]) -> int | None:
+    path = tuple(loc)
+    while path:
+        if path in lines:
+            return lines[path]
+        path = path[:-1]
+    return None
+
+
+def _dotted(loc: KeyPath) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out

@@ -1,0 +1,466 @@
+"""The task runner: the one path every task takes, from the CLI or the server.
+
+route → cost checks → attempt (the agent's events streamed, stored and shown) → outcome →
+cooldown and failover to the next candidate, or done. Store calls run in worker threads so
+the event loop only ever waits on the agent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ado.errors import AdoError, NoProviderAvailable, UsageError
+from ado.providers import get_adapter
+from ado.providers.base import AgentRun, Outcome, OutcomeKind, Permission, RunRequest
+from ado.providers.events import AgentEvent, EventKind, Usage
+
+if TYPE_CHECKING:
+    from ado.config.schema import AdoConfig
+    from ado.routing.router import Candidate, RouteFilters
+    from ado.store import Store
+
+__all__ = ["Runner", "TaskResult", "TaskSpec", "TaskUpdate"]
+
+_FLUSH_EVERY = 0.1  # seconds between event batches written to the store
+_FLUSH_SIZE = 64
+
+
+@dataclass(slots=True)
+class TaskSpec:
+    prompt: str
+    cwd: Path
+    filters: RouteFilters
+    hitl_policy: str | None = None
+    yolo: bool = False
+    model: str | None = None
+    max_turns: int | None = None
+    resume: str | None = None
+    max_cost: float | None = None
+    wait: bool = False
+    assume_yes: bool = False
+
+
+@dataclass(slots=True)
+class AttemptInfo:
+    id: int
+    number: int
+    provider: str
+    access_mode: str
+    model: str | None
+    reason: str
+    outcome: Outcome | None = None
+    usage: Usage = field(default_factory=Usage)
+    cost_usd: float = 0.0
+    api_cost_usd: float = 0.0
+    session_id: str | None = None
+    files: list[str] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class TaskUpdate:
+    """What a live view receives: the task, the attempt (if any) and the event."""
+
+    task_id: int
+    attempt: AttemptInfo | None
+    event: AgentEvent
+
+
+@dataclass(slots=True)
+class TaskResult:
+    task_id: int
+    status: str  # succeeded, failed, cancelled
+    attempts: list[AttemptInfo]
+    usage: Usage
+    cost_usd: float
+    api_cost_usd: float
+    result_text: str
+    error: str | None
+    exit_code: int
+    duration_s: float
+
+
+class Runner:
+    def __init__(
+        self,
+        config: AdoConfig,
+        store: Store,
+        *,
+        on_update: Callable[[TaskUpdate], None] | None = None,
+        confirm: Callable[[str], bool] | None = None,
+    ) -> None:
+        self.config = config
+        self.store = store
+        self.on_update = on_update or (lambda update: None)
+        self.confirm = confirm
+        self._run: AgentRun | None = None
+        self._cancelled = asyncio.Event()
+        self._pending: list[AgentEvent] = []
+        self._pending_owner: tuple[int, int | None] = (0, None)
+        self._last_flush = 0.0
+
+    # -- control ----------------------------------------------------------------------------
+
+    def cancel(self) -> None:
+        """Stop the task: the running agent's process group is signalled, the task recorded."""
+        self._cancelled.set()
+        if self._run is not None:
+            self._run.stop(OutcomeKind.CANCELLED)
+
+    @property
+    def cancelled(self) -> bool:
+        return self._cancelled.is_set()
+
+    # -- the task -----------------------------------------------------------------------------
+
+    async def run(self, spec: TaskSpec, *, task_id: int | None = None) -> TaskResult:
+        from ado.routing.router import Router
+
+        cfg = self.config
+        policy = spec.hitl_policy or cfg.hitl.default_policy
+        started = time.monotonic()
+        resume_provider, resume_session = await self._resolve_resume(spec.resume)
+        filters = spec.filters
+        if resume_provider is not None:
+            filters = _with_provider(filters, resume_provider)
+        options = _options(spec, policy)
+        if task_id is None:
+            task_id = await asyncio.to_thread(
+                self.store.create_task,
+                prompt=spec.prompt, cwd=str(spec.cwd), hitl_policy=policy, options=options,
+            )
+        else:
+            await asyncio.to_thread(
+                self.store.update_task, task_id, status="running", started_at=datetime.now(UTC)
+            )
+        router = Router(cfg, self.store, installed=_is_installed(cfg))
+        attempts: list[AttemptInfo] = []
+        tried: set[tuple[str, str]] = set()
+        total, cost, api_cost = Usage(), 0.0, 0.0
+        status, error, exit_code = "failed", None, 1
+        max_attempts = (cfg.routing.failover.max_retries + 1) if cfg.routing.failover.enabled else 1
+        try:
+            while len(attempts) < max_attempts and not self.cancelled:
+                plan = await asyncio.to_thread(router.plan, filters, exclude_pairs=frozenset(tried))
+                if not plan.candidates:
+                    if spec.wait and plan.earliest_reset is not None and not attempts:
+                        await self._wait_until(task_id, plan.earliest_reset)
+                        continue
+                    raise _no_provider(plan, tried)
+                cand = plan.candidates[0]
+                await asyncio.to_thread(router.commit_choice, cand)
+                if cand.access_mode == "api":
+                    await self._check_costs(cand, spec)
+                info = await self._attempt(task_id, len(attempts) + 1, cand, spec, policy,
+                                           resume_session if cand.provider == resume_provider
+                                           else None)
+                attempts.append(info)
+                total += info.usage
+                cost += info.cost_usd
+                api_cost += info.api_cost_usd
+                outcome = info.outcome
+                assert outcome is not None
+                if outcome.kind is OutcomeKind.SUCCESS:
+                    status, error, exit_code = "succeeded", None, 0
+                    break
+                if outcome.kind is OutcomeKind.CANCELLED or self.cancelled:
+                    status, error, exit_code = "cancelled", "cancelled by the user", 130
+                    break
+                if outcome.kind is OutcomeKind.COST_LIMIT:
+                    status, error, exit_code = "failed", outcome.message, 4
+                    break
+                error = f"{cand.provider}/{cand.access_mode}: {outcome.kind.value}: " \
+                        f"{outcome.message}".rstrip(": ")
+                tried.add((cand.provider, cand.access_mode))
+                if not await self._after_failure(task_id, info, cand, outcome, len(attempts),
+                                                 max_attempts):
+                    break
+            else:
+                if self.cancelled:
+                    status, error, exit_code = "cancelled", "cancelled by the user", 130
+        except NoProviderAvailable as exc:
+            status, error, exit_code = "failed", str(exc), exc.exit_code
+            await self._emit(task_id, None, AgentEvent(EventKind.ERROR, text=str(exc)))
+            await self._finish(task_id, status, error, "", exit_code)
+            raise
+        except AdoError as exc:
+            status, error, exit_code = "failed", str(exc), exc.exit_code
+            await self._emit(task_id, None, AgentEvent(EventKind.ERROR, text=str(exc)))
+            await self._finish(task_id, status, error, "", exit_code)
+            raise
+        except BaseException:
+            await asyncio.shield(self._finish(task_id, "cancelled", "ADO was interrupted", "", 130))
+            raise
+        result_text = attempts[-1].outcome.message if attempts and attempts[-1].outcome else ""
+        await self._finish(task_id, status, error, result_text, exit_code)
+        return TaskResult(
+            task_id=task_id, status=status, attempts=attempts, usage=total, cost_usd=cost,
+            api_cost_usd=api_cost, result_text=result_text, error=error, exit_code=exit_code,
+            duration_s=time.monotonic() - started,
+        )
+
+    # -- one attempt --------------------------------------------------------------------------
+
+    async def _attempt(
+        self, task_id: int, number: int, cand: Candidate, spec: TaskSpec, policy: str,
+        resume_session: str | None,
+    ) -> AttemptInfo:
+        from ado import pricing
+        from ado.routing.costs import CostGuard
+
+        cfg = self.config
+        pcfg, mcfg = cand.provider_config, cand.mode_config
+        adapter = get_adapter(cand.provider)
+        model = spec.model or pcfg.default_options.model
+        thresholds = cfg.hitl.escalation_thresholds
+        timeout = pcfg.timeout
+        if thresholds.max_duration:
+            timeout = min(timeout, thresholds.max_duration)
+        request = RunRequest(
+            prompt=spec.prompt,
+            cwd=str(spec.cwd),
+            permission=Permission.from_policy(policy, yolo=spec.yolo),
+            model=model,
+            max_turns=spec.max_turns or pcfg.default_options.max_turns or thresholds.max_iterations,
+            resume_session_id=resume_session,
+            permission_mode=pcfg.default_options.permission_mode,
+            access_mode=cand.access_mode,
+            api_key=(mcfg.api.api_key.get_secret_value()
+                     if mcfg.api and mcfg.api.api_key else None),
+            base_url=mcfg.api.base_url if mcfg.api else None,
+            command=pcfg.command,
+            extra_args=list(pcfg.args),
+            extra_env=dict(pcfg.env),
+            timeout=timeout,
+        )
+        attempt_id = await asyncio.to_thread(
+            self.store.start_attempt, task_id, number=number, provider=cand.provider,
+            access_mode=cand.access_mode, model=model, reason=cand.reason,
+        )
+        info = AttemptInfo(attempt_id, number, cand.provider, cand.access_mode, model, cand.reason)
+        await asyncio.to_thread(self.store.update_task, task_id, routing_reason=cand.reason)
+        await self._emit(task_id, info, AgentEvent(
+            EventKind.ATTEMPT_STARTED, text=cand.reason,
+            data={"number": number, "provider": cand.provider, "access_mode": cand.access_mode,
+                  "model": model},
+        ), flush=True)
+        limit = spec.max_cost if spec.max_cost is not None else cfg.routing.api_fallback.max_cost_per_task
+        guard = CostGuard(limit) if cand.access_mode == "api" else None
+        run = adapter.run(request)
+        self._run = run
+        if self.cancelled:
+            run.stop(OutcomeKind.CANCELLED)
+        try:
+            async for event in run:
+                if event.usage is not None:
+                    info.usage += event.usage
+                    if guard is not None:
+                        spent = pricing.actual_cost(info.usage, mcfg, pricing.api_equivalent(
+                            info.usage, cand.provider, model or adapter.default_model))
+                        if guard.exceeded(spent):
+                            run.stop(OutcomeKind.COST_LIMIT)
+                            await self._emit(task_id, info, AgentEvent(
+                                EventKind.ERROR, text=f"stopped: the task cost ${spent:.2f}, "
+                                f"over the ${limit:.2f} limit per task"))
+                await self._emit(task_id, info, event)
+        finally:
+            self._run = None
+        outcome = run.outcome or Outcome(OutcomeKind.CRASHED, "no outcome")
+        summary = run.summary
+        info.outcome = outcome
+        info.session_id = summary.session_id
+        info.files = list(summary.files)
+        info.usage = summary.usage
+        effective_model = summary.usage.model or model or adapter.default_model
+        info.api_cost_usd = pricing.api_equivalent(summary.usage, cand.provider, effective_model)
+        info.cost_usd = pricing.actual_cost(summary.usage, mcfg, info.api_cost_usd)
+        await self._emit(task_id, info, AgentEvent(
+            EventKind.ATTEMPT_FINISHED, text=outcome.message,
+            reset_at=outcome.reset_at,
+            data={"outcome": outcome.kind.value, "exit_code": outcome.exit_code,
+                  "duration_s": round(summary.duration_s, 3), "cost_usd": info.cost_usd,
+                  "api_cost_usd": info.api_cost_usd},
+        ), flush=True)
+        await asyncio.to_thread(self._record_attempt, task_id, info, effective_model)
+        return info
+
+    def _record_attempt(self, task_id: int, info: AttemptInfo, model: str | None) -> None:
+        assert info.outcome is not None
+        self.store.finish_attempt(
+            info.id, outcome=info.outcome.kind.value, message=info.outcome.message,
+            exit_code=info.outcome.exit_code, session_id=info.session_id,
+            reset_at=info.outcome.reset_at, usage=info.usage, cost_usd=info.cost_usd,
+            api_cost_usd=info.api_cost_usd, files=info.files,
+        )
+        if info.outcome.kind not in (OutcomeKind.NOT_INSTALLED,):
+            self.store.record_usage(
+                provider=info.provider, access_mode=info.access_mode, task_id=task_id,
+                attempt_id=info.id, model=model, usage=info.usage, cost_usd=info.cost_usd,
+                api_cost_usd=info.api_cost_usd,
+            )
+
+    async def _after_failure(
+        self, task_id: int, info: AttemptInfo, cand: Candidate, outcome: Outcome,
+        attempts_made: int, max_attempts: int,
+    ) -> bool:
+        """Record a cooldown when limited; say whether to try the next candidate."""
+        from ado.routing.limits import cooldown_until
+        from ado.routing.outcomes import should_fail_over
+
+        failover = self.config.routing.failover
+        if outcome.kind.is_limit:
+            until = cooldown_until(outcome.kind, outcome.reset_at, datetime.now(UTC))
+            await asyncio.to_thread(
+                self.store.set_cooldown, cand.provider, cand.access_mode, until=until,
+                kind=outcome.kind.value, reason=outcome.message,
+                reset_known=outcome.reset_at is not None, task_id=task_id,
+            )
+            info.outcome = Outcome(outcome.kind, outcome.message, until, outcome.exit_code)
+        if not failover.enabled or not should_fail_over(outcome.kind, failover.on_errors):
+            return False
+        if attempts_made >= max_attempts:
+            return False
+        await self._emit(task_id, info, AgentEvent(
+            EventKind.FAILOVER,
+            text=f"{cand.provider}/{cand.access_mode} {outcome.kind.value.replace('_', ' ')}"
+                 f"{' until ' + info.outcome.reset_at.isoformat() if info.outcome.reset_at else ''}"
+                 f"; trying the next provider",
+            reset_at=info.outcome.reset_at,
+            data={"from": f"{cand.provider}/{cand.access_mode}", "outcome": outcome.kind.value},
+        ), flush=True)
+        if failover.retry_delay:
+            await self._sleep(failover.retry_delay / 1000)
+        return True
+
+    # -- helpers ------------------------------------------------------------------------------
+
+    async def _check_costs(self, cand: Candidate, spec: TaskSpec) -> None:
+        from ado import pricing
+        from ado.routing.costs import check_costs
+
+        estimate = pricing.estimate_task_cost(
+            spec.prompt, cand.provider, cand.mode_config,
+            spec.model or cand.provider_config.default_options.model,
+        )
+        confirm = None if spec.assume_yes else self.confirm
+        await asyncio.to_thread(
+            check_costs, self.store, self.config, cand, estimate=estimate,
+            max_cost=spec.max_cost, confirm=confirm, now=datetime.now(UTC),
+        )
+
+    async def _resolve_resume(self, resume: str | None) -> tuple[str | None, str | None]:
+        """``--resume`` takes an ADO task id or an agent session id; returns (provider, sid)."""
+        if not resume:
+            return None, None
+        if resume.isdigit():
+            task = await asyncio.to_thread(self.store.get_task, int(resume))
+            if task is None:
+                raise UsageError(f"--resume {resume}: there is no task {resume}",
+                                 hint="`ado tasks list` shows task ids")
+            for attempt in reversed(task.attempts):
+                if attempt.session_id:
+                    return attempt.provider, attempt.session_id
+            raise UsageError(f"--resume {resume}: task {resume} has no agent session to resume")
+        found = await asyncio.to_thread(self.store.find_session, resume)
+        if found is None:
+            raise UsageError(
+                f"--resume {resume}: no agent issued that session id in this store",
+                hint="pass an ADO task id, or a session id from `ado tasks show`",
+            )
+        return found, resume
+
+    async def _emit(
+        self, task_id: int, attempt: AttemptInfo | None, event: AgentEvent, *, flush: bool = False
+    ) -> None:
+        self.on_update(TaskUpdate(task_id, attempt, event))
+        owner = (task_id, attempt.id if attempt else None)
+        if self._pending and owner != self._pending_owner:
+            await self._flush()
+        self._pending.append(event)
+        self._pending_owner = owner
+        now = time.monotonic()
+        if flush or len(self._pending) >= _FLUSH_SIZE or now - self._last_flush >= _FLUSH_EVERY:
+            await self._flush()
+
+    async def _flush(self) -> None:
+        if not self._pending:
+            return
+        batch, self._pending = self._pending, []
+        task_id, attempt_id = self._pending_owner
+        self._last_flush = time.monotonic()
+        await asyncio.to_thread(self.store.add_events, task_id, attempt_id, batch)
+
+    async def _finish(
+        self, task_id: int, status: str, error: str | None, result_text: str, exit_code: int
+    ) -> None:
+        await self._emit(task_id, None, AgentEvent(
+            EventKind.TASK_FINISHED, text=error or result_text,
+            data={"status": status, "exit_code": exit_code}), flush=True)
+        await asyncio.to_thread(
+            self.store.finish_task, task_id, status=status, error=error,
+            result_text=result_text or None, exit_code=exit_code,
+        )
+
+    async def _wait_until(self, task_id: int, when: datetime) -> None:
+        delay = max(0.0, (when - datetime.now(UTC)).total_seconds())
+        await self._emit(task_id, None, AgentEvent(
+            EventKind.LOG, text=f"every provider is limited; waiting until {when.isoformat()}",
+            reset_at=when), flush=True)
+        await self._sleep(delay + 1)
+
+    async def _sleep(self, seconds: float) -> None:
+        try:
+            await asyncio.wait_for(self._cancelled.wait(), seconds)
+        except TimeoutError:
+            pass
+
+
+def _options(spec: TaskSpec, policy: str) -> dict[str, Any]:
+    f = spec.filters
+    raw = {
+        "provider": f.provider, "providers": list(f.providers) if f.providers else None,
+        "exclude": list(f.exclude) or None, "access_mode": f.access_mode,
+        "allow_api": f.allow_api, "model": spec.model, "max_turns": spec.max_turns,
+        "max_cost": spec.max_cost, "resume": spec.resume, "yolo": spec.yolo or None,
+        "wait": spec.wait or None, "hitl_policy": policy,
+    }
+    return {k: v for k, v in raw.items() if v is not None}
+
+
+def _with_provider(filters: RouteFilters, provider: str) -> RouteFilters:
+    import dataclasses
+
+    return dataclasses.replace(filters, provider=provider, providers=None)
+
+
+def _is_installed(config: AdoConfig) -> Callable[[str], bool]:
+    cache: dict[str, bool] = {}
+
+    def installed(provider: str) -> bool:
+        if provider not in cache:
+            pcfg = config.providers.get(provider)
+            adapter = get_adapter(provider)
+            cache[provider] = adapter.resolve_command(pcfg.command if pcfg else None) is not None
+        return cache[provider]
+
+    return installed
+
+
+def _no_provider(plan: Any, tried: set[tuple[str, str]]) -> NoProviderAvailable:
+    reasons = [f"  - {s.provider}/{s.access_mode}: {s.reason}" for s in plan.skipped]
+    when = plan.earliest_reset
+    message = "No provider is available for this task."
+    if tried:
+        message = "Every provider that could take this task failed or is limited."
+    hint = "\n".join(reasons)
+    if when is not None:
+        hint += f"\n  The earliest reset is {when.astimezone().strftime('%Y-%m-%d %H:%M %Z')}" \
+                " — run again then, or pass --wait."
+    elif not reasons:
+        hint = "Enable a provider in ado.config.yaml (`ado init` detects installed agents)."
+    return NoProviderAvailable(message, earliest_reset=when, hint=hint.strip("\n"))

@@ -1,0 +1,263 @@
+"""Whether a (provider, access mode) is limited right now, from persisted usage and cooldowns.
+
+Every window is computed from the usage records in the store, so a limit holds across runs
+and across processes sharing the database:
+
+=====================  ==============  ==============================================
+limit                  access mode     window
+=====================  ==============  ==============================================
+``requestsPerHour``    subscription    rolling: the last 60 minutes
+``requestsPerDay``     subscription    the day that began at the last ``resetTime``
+``tokensPerDay``       subscription    the day that began at the last ``resetTime``
+``requestsPerMinute``  api             rolling: the last 60 seconds
+``tokensPerMinute``    api             rolling: the last 60 seconds
+=====================  ==============  ==============================================
+
+A rolling window frees up when enough of its oldest usage ages out; that moment is found by
+bisecting the window with ``Store.usage_totals`` (to the second), only once a limit is hit.
+
+Cooldowns are written when an agent reports a rate limit or an exhausted quota; see
+:func:`cooldown_until` for how long they last.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+from typing import TYPE_CHECKING
+
+from ado.config.schema import AccessModeConfig
+from ado.providers.base import OutcomeKind
+
+if TYPE_CHECKING:
+    from ado.store import CooldownView, Store
+
+__all__ = [
+    "DEFAULT_COOLDOWNS",
+    "LimitRow",
+    "LimitStatus",
+    "check_limits",
+    "cooldown_until",
+    "day_window_start",
+    "format_until",
+    "usage_against_limits",
+]
+
+#: How long a (provider, access mode) rests when the agent did not say when its limit resets:
+#: rate limits are short windows (requests per minute or per few hours), so retry soon;
+#: an exhausted quota is a daily/weekly allowance, so wait a day. Anything else: 5 minutes.
+DEFAULT_COOLDOWNS: dict[OutcomeKind, timedelta] = {
+    OutcomeKind.RATE_LIMITED: timedelta(minutes=5),
+    OutcomeKind.QUOTA_EXHAUSTED: timedelta(hours=24),
+}
+_OTHER_COOLDOWN = timedelta(minutes=5)
+
+
+class _Metric(StrEnum):
+    REQUESTS = "requests"
+    TOKENS = "tokens"
+
+
+@dataclass(frozen=True, slots=True)
+class LimitRow:
+    """One configured limit and how much of it is used."""
+
+    #: The config key: requestsPerHour, requestsPerDay, tokensPerDay, requestsPerMinute...
+    name: str
+    used: int
+    limit: int
+    #: When the usage counted here frees up (day windows: the next reset time).
+    resets_at: datetime
+    #: "requests" or "tokens"
+    unit: str = "requests"
+    #: "today", "in the last hour", "in the last minute"
+    window: str = "today"
+
+    @property
+    def exhausted(self) -> bool:
+        return self.used >= self.limit
+
+
+@dataclass(frozen=True, slots=True)
+class LimitStatus:
+    provider: str
+    access_mode: str
+    limited: bool
+    #: Why it is limited, for humans; None when not limited.
+    reason: str | None = None
+    #: When it frees up; None when not limited.
+    until: datetime | None = None
+    #: "cooldown" or the name of the exhausted limit; None when not limited.
+    kind: str | None = None
+    rows: tuple[LimitRow, ...] = field(default_factory=tuple)
+
+
+def cooldown_until(
+    outcome_kind: OutcomeKind | str, reset_at: datetime | None, now: datetime
+) -> datetime:
+    """When a (provider, access mode) that just hit a limit may be tried again.
+
+    The agent's own reset time when it gave one in the future, else ``now`` plus the
+    default for the outcome (``DEFAULT_COOLDOWNS``: rate limited 5 minutes, quota
+    exhausted 24 hours, anything else 5 minutes).
+    """
+    if reset_at is not None and reset_at > now:
+        return reset_at
+    try:
+        kind = OutcomeKind(outcome_kind)
+    except ValueError:
+        return now + _OTHER_COOLDOWN
+    return now + DEFAULT_COOLDOWNS.get(kind, _OTHER_COOLDOWN)
+
+
+def day_window_start(reset_hour_minute: tuple[int, int], now: datetime) -> datetime:
+    """The last time of day ``HH:MM`` UTC at or before ``now``: where today's counts begin."""
+    hour, minute = reset_hour_minute
+    now = now.astimezone(UTC)
+    start = now.replace(hour=hour, minute=minute, second=0, microsecond=0)
+    return start if start <= now else start - timedelta(days=1)
+
+
+def format_until(until: datetime, now: datetime) -> str:
+    """``14:05 UTC in 12m``; the date is added when it is not today."""
+    until = until.astimezone(UTC)
+    stamp = until.strftime("%H:%M UTC")
+    if until.date() != now.astimezone(UTC).date():
+        stamp = until.strftime("%Y-%m-%d %H:%M UTC")
+    return f"{stamp} in {_duration(until - now)}"
+
+
+def _duration(delta: timedelta) -> str:
+    minutes = max(0, int(delta.total_seconds() + 59) // 60)  # round up: never "in 0m" early
+    days, minutes = divmod(minutes, 24 * 60)
+    hours, minutes = divmod(minutes, 60)
+    if days:
+        return f"{days}d{hours}h"
+    if hours:
+        return f"{hours}h{minutes:02d}m"
+    return f"{minutes}m"
+
+
+def _used(store: Store, provider: str, mode: str, since: datetime, metric: _Metric) -> int:
+    totals = store.usage_totals(provider, mode, since)
+    return int(totals.requests if metric is _Metric.REQUESTS else totals.tokens)
+
+
+def _rolling_free_at(
+    used_since: Callable[[datetime], int], limit: int, window: timedelta, now: datetime
+) -> datetime:
+    """When usage in the rolling window ending then drops below ``limit`` (nothing new added).
+
+    ``used_since`` is non-increasing in its argument; bisect, to the second, for the earliest
+    start ``s`` in ``[now - window, now]`` with ``used_since(s) < limit``: the window frees up
+    at ``s + window``.
+    """
+    low, high = 0, int(window.total_seconds())  # seconds after now - window
+    start = now - window
+    while low < high:
+        mid = (low + high) // 2
+        if used_since(start + timedelta(seconds=mid + 1)) < limit:
+            high = mid
+        else:
+            low = mid + 1
+    return start + timedelta(seconds=low + 1) + window
+
+
+def usage_against_limits(
+    store: Store, provider: str, access_mode: AccessModeConfig, now: datetime
+) -> list[LimitRow]:
+    """Each configured limit of the pair with its current usage, for status and dashboard."""
+    mode = access_mode.mode
+    rows: list[LimitRow] = []
+    if mode == "subscription" and access_mode.subscription is not None:
+        sub = access_mode.subscription
+        limits = sub.rate_limits
+        day_start = day_window_start(sub.reset_hour_minute, now)
+        day_end = day_start + timedelta(days=1)
+        if limits.requests_per_hour is not None:
+            rows.append(
+                _rolling_row(
+                    store, provider, mode, now, "requestsPerHour", limits.requests_per_hour,
+                    _Metric.REQUESTS, timedelta(hours=1), "in the last hour",
+                )
+            )
+        for name, limit, metric in (
+            ("requestsPerDay", limits.requests_per_day, _Metric.REQUESTS),
+            ("tokensPerDay", limits.tokens_per_day, _Metric.TOKENS),
+        ):
+            if limit is not None:
+                used = _used(store, provider, mode, day_start, metric)
+                rows.append(LimitRow(name, used, limit, day_end, metric.value, "today"))
+    elif mode == "api" and access_mode.api is not None:
+        api_limits = access_mode.api.rate_limits
+        for name, limit, metric in (
+            ("requestsPerMinute", api_limits.requests_per_minute, _Metric.REQUESTS),
+            ("tokensPerMinute", api_limits.tokens_per_minute, _Metric.TOKENS),
+        ):
+            if limit is not None:
+                rows.append(
+                    _rolling_row(
+                        store, provider, mode, now, name, limit, metric,
+                        timedelta(minutes=1), "in the last minute",
+                    )
+                )
+    return rows
+
+
+def _rolling_row(
+    store: Store,
+    provider: str,
+    mode: str,
+    now: datetime,
+    name: str,
+    limit: int,
+    metric: _Metric,
+    window: timedelta,
+    label: str,
+) -> LimitRow:
+    used = _used(store, provider, mode, now - window, metric)
+    if used >= limit:
+        frees = _rolling_free_at(
+            lambda since: _used(store, provider, mode, since, metric), limit, window, now
+        )
+    else:
+        frees = now + window  # nothing blocks; the counted usage ages out by then at the latest
+    return LimitRow(name, used, limit, frees, metric.value, label)
+
+
+def check_limits(
+    store: Store,
+    provider: str,
+    access_mode: AccessModeConfig,
+    now: datetime,
+    *,
+    cooldowns: Sequence[CooldownView] | None = None,
+) -> LimitStatus:
+    """Is the pair limited now: an active cooldown first, then each configured limit.
+
+    Pass ``cooldowns`` (``store.cooldowns(now)``) when checking many pairs at once.
+    """
+    mode = access_mode.mode
+    active = store.cooldowns(now) if cooldowns is None else cooldowns
+    rows = tuple(usage_against_limits(store, provider, access_mode, now))
+    for cooldown in active:
+        if cooldown.provider == provider and cooldown.access_mode == mode and cooldown.until > now:
+            why = f": {cooldown.reason}" if cooldown.reason else ""
+            reason = (
+                f"{provider}/{mode}: cooling down after {cooldown.kind.replace('_', ' ')}"
+                f" until {format_until(cooldown.until, now)}{why}"
+            )
+            return LimitStatus(provider, mode, True, reason, cooldown.until, "cooldown", rows)
+    exhausted = [row for row in rows if row.exhausted]
+    if not exhausted:
+        return LimitStatus(provider, mode, False, rows=rows)
+    # When several limits are hit, the pair is free only once all of them are.
+    row = max(exhausted, key=lambda r: r.resets_at)
+    verb = "resets" if row.window == "today" else "frees up"
+    reason = (
+        f"{provider}/{mode}: {row.used}/{row.limit} {row.unit} {row.window}"
+        f" ({row.name}), {verb} {format_until(row.resets_at, now)}"
+    )
+    return LimitStatus(provider, mode, True, reason, row.resets_at, row.name, rows)

@@ -1,0 +1,442 @@
+"""Choosing which (provider, access mode) pairs may take a task, and in which order.
+
+``Router.plan`` walks every configured pair, leaves out those that cannot take the task (each
+with a :class:`Skip` saying why) and orders the rest by the configured strategy:
+
+- ``subscription-first``: by ``priority`` (lower first); at equal priority subscription and
+  free modes before API modes; configuration order breaks the remaining ties.
+- ``round-robin``: the subscription/free pairs in that same order, rotated to start after the
+  pair last chosen (persisted in the store under ``routing.round_robin`` and advanced by
+  :meth:`Router.commit_choice`), so successive tasks spread over them; API pairs stay a
+  priority-ordered fallback after them.
+- ``cost-optimized``: cheapest expected cost of a typical task first (subscription and free
+  cost nothing; API modes by ``costPerMillion``, else the bundled price table), then priority.
+
+API modes are candidates only when API fallback is allowed (``--allow-api``/``--no-api``,
+else ``routing.apiFallback.enabled``) or the access mode ``api`` is asked for explicitly.
+``--providers a,b`` makes that order the first sort key.
+
+Overrides written by the API under the store key ``providers.overrides`` apply on top of the
+configuration: ``{"<id>": {"enabled": bool, "accessModes": {"<mode>": {"enabled": bool,
+"priority": int}}}}``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any
+
+from ado.config.schema import AccessModeConfig, AdoConfig, Capabilities, ProviderConfig
+from ado.errors import NoProviderAvailable, UnknownProviderError, UsageError
+from ado.routing.limits import check_limits, format_until
+
+if TYPE_CHECKING:
+    from ado.store import Store
+
+__all__ = [
+    "OVERRIDES_KEY",
+    "ROUND_ROBIN_KEY",
+    "Candidate",
+    "RouteFilters",
+    "Router",
+    "RoutingPlan",
+    "Skip",
+    "SkipKind",
+]
+
+ROUND_ROBIN_KEY = "routing.round_robin"
+OVERRIDES_KEY = "providers.overrides"
+ACCESS_MODES = ("subscription", "api", "free")
+
+
+class SkipKind(StrEnum):
+    FILTERED = "filtered"
+    DISABLED_PROVIDER = "disabled_provider"
+    DISABLED_MODE = "disabled_mode"
+    NO_ACCESS_MODES = "no_access_modes"
+    MISSING_CAPABILITY = "missing_capability"
+    NOT_INSTALLED = "not_installed"
+    API_FALLBACK_OFF = "api_fallback_off"
+    ALREADY_TRIED = "already_tried"
+    RATE_LIMITED = "rate_limited"
+    COOLDOWN = "cooldown"
+
+    @property
+    def is_transient(self) -> bool:
+        """Left out because of the machine's state rather than the user's choice."""
+        return self in (
+            SkipKind.NOT_INSTALLED,
+            SkipKind.ALREADY_TRIED,
+            SkipKind.RATE_LIMITED,
+            SkipKind.COOLDOWN,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class RouteFilters:
+    """What the user asked for on the command line or in the API request."""
+
+    #: ``--provider X``: only X.
+    provider: str | None = None
+    #: ``--providers a,b``: only these, preferred in this order.
+    providers: tuple[str, ...] | None = None
+    exclude: tuple[str, ...] = ()
+    #: subscription | api | free
+    access_mode: str | None = None
+    #: Capability flags (``code_review``/``codeReview``) or languages (``python``).
+    capabilities: tuple[str, ...] = ()
+    #: None: ``routing.apiFallback.enabled`` decides.
+    allow_api: bool | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    provider: str
+    access_mode: str
+    priority: int
+    provider_config: ProviderConfig
+    mode_config: AccessModeConfig
+    #: Why this pair, in this place: shown to the user and stored on the attempt.
+    reason: str
+    #: Expected cost of a typical task in USD (cost-optimized strategy; 0 otherwise).
+    expected_cost: float = 0.0
+
+    @property
+    def key(self) -> str:
+        return f"{self.provider}/{self.access_mode}"
+
+    @property
+    def is_api(self) -> bool:
+        return self.mode_config.mode == "api"
+
+
+@dataclass(frozen=True, slots=True)
+class Skip:
+    provider: str
+    #: None when the provider has no access modes at all.
+    access_mode: str | None
+    kind: SkipKind
+    reason: str
+    #: When a limited or cooling-down pair frees up.
+    until: datetime | None = None
+
+    @property
+    def key(self) -> str:
+        return f"{self.provider}/{self.access_mode}" if self.access_mode else self.provider
+
+
+@dataclass(frozen=True, slots=True)
+class RoutingPlan:
+    #: In the order to try.
+    candidates: list[Candidate]
+    skipped: list[Skip]
+    #: The soonest a rate-limited or cooling-down pair frees up.
+    earliest_reset: datetime | None = None
+
+    def unavailable(self) -> NoProviderAvailable:
+        """The error to raise when there is no candidate (or none left)."""
+        lines = [f"  {s.key}: {s.reason}" for s in self.skipped]
+        hint = "Check `ado status`, enable a provider, or allow API fallback with --allow-api."
+        if self.earliest_reset is not None:
+            when = self.earliest_reset.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+            hint = f"The first limit resets at {when}; retry then. " + hint
+        return NoProviderAvailable(
+            "No provider can take this task right now."
+            + ("\n" + "\n".join(lines) if lines else ""),
+            earliest_reset=self.earliest_reset,
+            hint=hint,
+        )
+
+
+@dataclass(slots=True)
+class _Pair:
+    provider: str
+    mode: AccessModeConfig
+    provider_config: ProviderConfig
+    index: int  # configuration order
+    rank: tuple[Any, ...] = ()
+    cost: float = 0.0
+    skip: Skip | None = field(default=None)
+
+    @property
+    def key(self) -> str:
+        return f"{self.provider}/{self.mode.mode}"
+
+
+class Router:
+    def __init__(
+        self,
+        config: AdoConfig,
+        store: Store,
+        *,
+        installed: Callable[[str], bool] | None = None,
+        now: Callable[[], datetime] | None = None,
+    ) -> None:
+        self.config = config
+        self.store = store
+        self._installed = installed
+        self._now = now or (lambda: datetime.now(UTC))
+
+    @property
+    def strategy(self) -> str:
+        return self.config.routing.strategy
+
+    def plan(
+        self, filters: RouteFilters | None = None, *, exclude_pairs: Iterable[str] = frozenset()
+    ) -> RoutingPlan:
+        """The pairs that may take a task, in the order to try, and why the others may not.
+
+        ``exclude_pairs`` holds ``"provider/mode"`` keys already tried for this task.
+        """
+        filters = filters or RouteFilters()
+        self._validate(filters)
+        now = self._now()
+        tried = set(exclude_pairs)
+        allow_api = self._allow_api(filters)
+        providers = self._effective_providers()
+        order = {name: i for i, name in enumerate(self._preferred(filters))}
+
+        pairs: list[_Pair] = []
+        skipped: list[Skip] = []
+        installed_cache: dict[str, bool] = {}
+        cooldowns = self.store.cooldowns(now)
+        for name, pconf in providers.items():
+            provider_skip = self._provider_skip(name, pconf, filters, order, installed_cache)
+            if not pconf.access_modes:
+                skipped.append(
+                    provider_skip
+                    or Skip(name, None, SkipKind.NO_ACCESS_MODES, "no access modes configured")
+                )
+                continue
+            for mode in pconf.access_modes:
+                pair = _Pair(name, mode, pconf, len(pairs))
+                pair.skip = self._re_key(provider_skip, mode.mode) or self._mode_skip(
+                    pair, filters, allow_api, tried
+                )
+                if pair.skip is None:
+                    status = check_limits(self.store, name, mode, now, cooldowns=cooldowns)
+                    if status.limited:
+                        kind = SkipKind.COOLDOWN if status.kind == "cooldown" else (
+                            SkipKind.RATE_LIMITED
+                        )
+                        pair.skip = Skip(name, mode.mode, kind, status.reason or "", status.until)
+                pairs.append(pair)
+
+        self._rank(pairs, order, filters)
+        pairs.sort(key=lambda p: p.rank)
+        candidates: list[Candidate] = []
+        passed_over: list[Skip] = []
+        for pair in pairs:
+            if pair.skip is not None:
+                skipped.append(pair.skip)
+                if pair.skip.kind.is_transient:
+                    passed_over.append(pair.skip)
+                continue
+            candidates.append(self._candidate(pair, passed_over))
+        resets = [s.until for s in skipped if s.until is not None]
+        return RoutingPlan(candidates, skipped, min(resets) if resets else None)
+
+    def commit_choice(self, candidate: Candidate) -> None:
+        """Record that ``candidate`` got a task: round-robin starts after it next time."""
+        if not candidate.is_api:
+            self.store.set_value(ROUND_ROBIN_KEY, {"last": candidate.key})
+
+    # -- filters and skips -------------------------------------------------------------
+
+    def _validate(self, filters: RouteFilters) -> None:
+        known = list(self.config.providers)
+        named = [filters.provider] if filters.provider else []
+        named += list(filters.providers or ()) + list(filters.exclude)
+        for name in named:
+            if name not in self.config.providers:
+                raise UnknownProviderError(name, known)
+        if filters.access_mode is not None and filters.access_mode not in ACCESS_MODES:
+            raise UsageError(
+                f"Unknown access mode {filters.access_mode!r}.",
+                hint=f"Use one of: {', '.join(ACCESS_MODES)}.",
+            )
+
+    def _allow_api(self, filters: RouteFilters) -> bool:
+        if filters.allow_api is not None:
+            return filters.allow_api
+        if filters.access_mode == "api":
+            return True  # asking for the api mode by name is consent to use it
+        return self.config.routing.api_fallback.enabled
+
+    def _preferred(self, filters: RouteFilters) -> list[str]:
+        if filters.provider:
+            return [filters.provider]
+        if filters.providers:
+            return list(filters.providers)
+        return list(self.config.providers)
+
+    def _provider_skip(
+        self,
+        name: str,
+        pconf: ProviderConfig,
+        filters: RouteFilters,
+        order: dict[str, int],
+        installed_cache: dict[str, bool],
+    ) -> Skip | None:
+        if name not in order:
+            how = f"--provider {filters.provider}" if filters.provider else "--providers"
+            return Skip(name, None, SkipKind.FILTERED, f"not selected by {how}")
+        if name in filters.exclude:
+            return Skip(name, None, SkipKind.FILTERED, "excluded by --exclude")
+        if not pconf.enabled:
+            return Skip(name, None, SkipKind.DISABLED_PROVIDER, "provider disabled")
+        missing = [c for c in filters.capabilities if not _has_capability(pconf.capabilities, c)]
+        if missing:
+            return Skip(
+                name, None, SkipKind.MISSING_CAPABILITY, f"lacks capability {', '.join(missing)}"
+            )
+        if self._installed is not None:
+            if name not in installed_cache:
+                installed_cache[name] = self._installed(name)
+            if not installed_cache[name]:
+                return Skip(name, None, SkipKind.NOT_INSTALLED, "not installed")
+        return None
+
+    @staticmethod
+    def _re_key(skip: Skip | None, mode: str) -> Skip | None:
+        if skip is None:
+            return None
+        return Skip(skip.provider, mode, skip.kind, skip.reason, skip.until)
+
+    @staticmethod
+    def _mode_skip(
+        pair: _Pair, filters: RouteFilters, allow_api: bool, tried: set[str]
+    ) -> Skip | None:
+        mode = pair.mode.mode
+        if filters.access_mode is not None and mode != filters.access_mode:
+            return Skip(
+                pair.provider, mode, SkipKind.FILTERED, f"not {filters.access_mode} access mode"
+            )
+        if not pair.mode.enabled:
+            return Skip(pair.provider, mode, SkipKind.DISABLED_MODE, "access mode disabled")
+        if mode == "api" and not allow_api:
+            return Skip(
+                pair.provider, mode, SkipKind.API_FALLBACK_OFF,
+                "API fallback off (routing.apiFallback.enabled or --allow-api)",
+            )
+        if pair.key in tried:
+            return Skip(pair.provider, mode, SkipKind.ALREADY_TRIED, "already tried for this task")
+        return None
+
+    # -- ordering ---------------------------------------------------------------------
+
+    def _rank(self, pairs: list[_Pair], order: dict[str, int], filters: RouteFilters) -> None:
+        preferred = bool(filters.providers) and not filters.provider
+        for pair in pairs:
+            is_api = pair.mode.mode == "api"
+            first = order.get(pair.provider, len(order)) if preferred else 0
+            if self.strategy == "cost-optimized":
+                pair.cost = self._expected_cost(pair)
+                pair.rank = (first, pair.cost, pair.mode.priority, is_api, pair.index)
+            else:
+                pair.rank = (first, pair.mode.priority, is_api, pair.index)
+        if self.strategy == "round-robin":
+            self._rotate(pairs)
+
+    def _rotate(self, pairs: list[_Pair]) -> None:
+        """Subscription/free pairs take turns; the rotation is over every pair the filters let
+        through (limited ones included), so it does not shift when a limit comes and goes."""
+        rotating = sorted(
+            (p for p in pairs if p.mode.mode != "api" and not _static_skip(p)),
+            key=lambda p: p.rank,
+        )
+        last = (self.store.get_value(ROUND_ROBIN_KEY) or {}).get("last")
+        keys = [p.key for p in rotating]
+        start = keys.index(last) + 1 if last in keys else 0
+        for position, pair in enumerate(rotating[start:] + rotating[:start]):
+            pair.rank = (0, position)
+        for pair in pairs:
+            if pair not in rotating:
+                pair.rank = (1, *pair.rank)
+
+    def _expected_cost(self, pair: _Pair) -> float:
+        if pair.mode.mode != "api":
+            return 0.0
+        from ado.pricing import estimate_task_cost
+
+        return estimate_task_cost("", pair.provider, pair.mode, pair.provider_config.default_options.model)
+
+    def _candidate(self, pair: _Pair, passed_over: list[Skip]) -> Candidate:
+        mode = pair.mode.mode
+        if self.strategy == "cost-optimized":
+            why = f"expected ~${pair.cost:.2f}, cost-optimized"
+        elif self.strategy == "round-robin":
+            why = "next in rotation, round-robin" if mode != "api" else "API fallback, round-robin"
+        else:
+            why = f"priority {pair.mode.priority}, subscription-first"
+        reason = f"{pair.key}: {why}"
+        if passed_over:
+            reason += "; skipped " + ", ".join(f"{s.key} ({_short(s)})" for s in passed_over)
+        return Candidate(
+            pair.provider, mode, pair.mode.priority, pair.provider_config, pair.mode, reason,
+            pair.cost,
+        )
+
+    # -- overrides --------------------------------------------------------------------
+
+    def _effective_providers(self) -> dict[str, ProviderConfig]:
+        overrides = self.store.get_value(OVERRIDES_KEY) or {}
+        result: dict[str, ProviderConfig] = {}
+        for name, pconf in self.config.providers.items():
+            override = overrides.get(name)
+            result[name] = _apply_override(pconf, override) if isinstance(override, dict) else pconf
+        return result
+
+
+def _apply_override(pconf: ProviderConfig, override: dict[str, Any]) -> ProviderConfig:
+    update: dict[str, Any] = {}
+    if isinstance(override.get("enabled"), bool):
+        update["enabled"] = override["enabled"]
+    mode_overrides = override.get("accessModes")
+    if isinstance(mode_overrides, dict):
+        modes = []
+        for mode in pconf.access_modes:
+            mode_override = mode_overrides.get(mode.mode)
+            mode_update: dict[str, Any] = {}
+            if isinstance(mode_override, dict):
+                if isinstance(mode_override.get("enabled"), bool):
+                    mode_update["enabled"] = mode_override["enabled"]
+                priority = mode_override.get("priority")
+                if isinstance(priority, int) and not isinstance(priority, bool):
+                    mode_update["priority"] = priority
+            modes.append(mode.model_copy(update=mode_update) if mode_update else mode)
+        update["access_modes"] = modes
+    return pconf.model_copy(update=update) if update else pconf
+
+
+def _static_skip(pair: _Pair) -> bool:
+    return pair.skip is not None and pair.skip.kind not in (
+        SkipKind.RATE_LIMITED,
+        SkipKind.COOLDOWN,
+        SkipKind.ALREADY_TRIED,
+    )
+
+
+def _short(skip: Skip) -> str:
+    if skip.kind is SkipKind.COOLDOWN and skip.until is not None:
+        return f"cooldown until {skip.until.astimezone(UTC):%H:%M UTC}"
+    if skip.kind is SkipKind.RATE_LIMITED and skip.until is not None:
+        return f"rate-limited until {skip.until.astimezone(UTC):%H:%M UTC}"
+    return skip.reason
+
+
+_CAMEL = re.compile(r"(?<!^)(?=[A-Z])")
+
+
+def _has_capability(capabilities: Capabilities, wanted: str) -> bool:
+    """A capability flag must be true; any other name is a language, which must be listed
+    (a provider that lists no languages is taken to handle any)."""
+    flag = _CAMEL.sub("_", wanted.strip()).replace("-", "_").lower()
+    if flag in Capabilities.model_fields and flag != "languages":
+        return getattr(capabilities, flag) is True
+    languages = [lang.lower() for lang in capabilities.languages]
+    return not languages or wanted.strip().lower() in languages

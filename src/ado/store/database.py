@@ -1,0 +1,292 @@
+"""The store: one SQLAlchemy engine over SQLite (default) or PostgreSQL, migrated on open.
+
+SQLite runs in WAL mode with a 10 s busy timeout so that several ADO processes (CLI runs,
+the API server, the dashboard) share one file; writes start with ``BEGIN IMMEDIATE`` so two
+writers queue up instead of failing. Every database error is translated into
+``ado.errors.StoreError`` in ``_translate_errors()``, the one boundary, with a message that
+says what to check and a URL whose password is hidden.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Self
+
+from sqlalchemy import create_engine, event, make_url, text
+from sqlalchemy.engine import URL, Connection, Engine
+from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, SQLAlchemyError
+from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import StaticPool
+
+from ado.errors import ConfigError, StoreError
+from ado.store.tasks import TaskMethods
+from ado.store.usage import UsageMethods
+
+if TYPE_CHECKING:
+    from ado.config.schema import AdoConfig
+
+__all__ = ["DATABASE_URL_ENV", "HEAD", "Store", "normalize_url", "redact_url"]
+
+#: The newest migration in ``ado/store/migrations/versions``; a test keeps them in step.
+HEAD = "0001"
+DATABASE_URL_ENV = "ADO_DATABASE_URL"
+MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+#: Key of the PostgreSQL advisory lock that serialises concurrent migrations.
+_MIGRATION_LOCK = 0x0AD0_0001
+_SQLITE_BUSY_TIMEOUT_MS = 10_000
+
+
+def normalize_url(url: str) -> str:
+    """``postgres://`` and ``postgresql://`` mean psycopg 3, the driver ADO ships with."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+def redact_url(url: str) -> str:
+    """The URL with its password replaced by ``***``: safe to print and log."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return re.sub(r"//([^:/@]*):[^@]*@", r"//\1:***@", url)
+
+
+class Store(TaskMethods, UsageMethods):
+    """Every task, attempt, event, usage record and cooldown ADO persists.
+
+    Methods are synchronous, each runs in its own transaction and returns frozen views
+    (``ado.store.views``). Safe to share between threads.
+    """
+
+    def __init__(self, url: str) -> None:
+        url = normalize_url(url)
+        self.url_redacted = redact_url(url)
+        try:
+            parsed = make_url(url)
+        except ArgumentError as exc:
+            raise StoreError(
+                f"invalid database URL {self.url_redacted!r}",
+                hint=f"use sqlite:///path/to/state.db or postgresql://user:pass@host/db "
+                f"(storage.connectionString or {DATABASE_URL_ENV})",
+            ) from exc
+        self._url = parsed
+        self.dialect = parsed.get_backend_name()
+        if self.dialect not in ("sqlite", "postgresql"):
+            raise StoreError(
+                f"unsupported database {self.url_redacted!r}: ADO stores into SQLite or PostgreSQL"
+            )
+        try:
+            self._engine = _create_engine(parsed)
+        except (NoSuchModuleError, ImportError) as exc:
+            raise StoreError(
+                f"cannot load the database driver for {self.url_redacted}: {exc}",
+                hint="install PostgreSQL support with: pip install 'ado[postgresql]'",
+            ) from exc
+        self._reader = sessionmaker(self._engine, expire_on_commit=False)
+        self._writer = sessionmaker(
+            self._engine.execution_options(ado_immediate=True), expire_on_commit=False
+        )
+
+    @classmethod
+    def open(cls, config: AdoConfig, base_dir: Path) -> Self:
+        """The store the configuration names, migrated to the current schema.
+
+        ``ADO_DATABASE_URL`` wins over ``storage.connectionString``, which wins over the
+        SQLite file ``storage.path`` (relative to ``base_dir``).
+        """
+        storage = config.storage
+        url = os.environ.get(DATABASE_URL_ENV, "").strip()
+        if not url and storage.connection_string is not None:
+            url = storage.connection_string.get_secret_value().strip()
+        if not url and storage.driver == "postgresql":
+            raise ConfigError(
+                "storage.driver is postgresql but no connection string is set",
+                key="storage.connectionString",
+                expected="postgresql://user:password@host:5432/database",
+                fix=f"set storage.connectionString or the {DATABASE_URL_ENV} environment variable",
+            )
+        if not url:
+            path = Path(storage.path).expanduser()
+            if not path.is_absolute():
+                path = base_dir / path
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise StoreError(
+                    f"cannot open {path}: cannot create {path.parent} ({exc.strerror})",
+                    hint="check storage.path in ado.config.yaml",
+                ) from exc
+            url = URL.create("sqlite", database=str(path)).render_as_string()
+        store = cls(url)
+        try:
+            store.migrate()
+        except BaseException:
+            store.close()
+            raise
+        return store
+
+    # -- schema ---------------------------------------------------------------------------
+
+    def migrate(self) -> None:
+        """Bring the schema to ``HEAD``; a plain query when it already is (no alembic import)."""
+        with self._translate_errors():
+            if self.current_revision() == HEAD:
+                return
+            self._upgrade()
+
+    def current_revision(self) -> str | None:
+        """The schema's Alembic revision, None for an empty database."""
+        with self._translate_errors(), self._engine.connect() as conn:
+            if self.dialect == "sqlite":
+                exists = conn.exec_driver_sql(
+                    "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'alembic_version'"
+                ).scalar()
+            else:
+                exists = conn.execute(text("SELECT to_regclass('alembic_version')")).scalar()
+            if not exists:
+                return None
+            revision = conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+            return str(revision) if revision is not None else None
+
+    def _upgrade(self) -> None:
+        from alembic import command
+        from alembic.config import Config
+        from alembic.util.exc import CommandError
+
+        config = Config()
+        config.set_main_option("script_location", str(MIGRATIONS_DIR))
+        with self._engine.connect() as conn:
+            if self.dialect == "sqlite":
+                # Batch migrations copy tables: cascades must not fire meanwhile. The pragma
+                # is a no-op inside a transaction, hence on the raw connection, before BEGIN.
+                conn.connection.driver_connection.execute("PRAGMA foreign_keys=OFF")  # type: ignore[union-attr]
+                conn.execution_options(ado_immediate=True)
+            try:
+                with conn.begin():
+                    if self.dialect == "postgresql":
+                        conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _MIGRATION_LOCK})
+                    config.attributes["connection"] = conn
+                    command.upgrade(config, "head")
+            except CommandError as exc:
+                raise StoreError(
+                    f"cannot migrate {self.url_redacted}: {exc}",
+                    hint="the database was probably written by a newer ADO; upgrade ADO",
+                ) from exc
+            finally:
+                if self.dialect == "sqlite":
+                    conn.connection.driver_connection.execute("PRAGMA foreign_keys=ON")  # type: ignore[union-attr]
+
+    # -- sessions -------------------------------------------------------------------------
+
+    def close(self) -> None:
+        self._engine.dispose()
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        """A write transaction, committed on success; database errors become StoreError."""
+        with self._write() as session:
+            yield session
+
+    @contextmanager
+    def _write(self) -> Iterator[Session]:
+        with self._translate_errors(), self._writer.begin() as session:
+            yield session
+
+    @contextmanager
+    def _read(self) -> Iterator[Session]:
+        with self._translate_errors(), self._reader() as session:
+            yield session
+
+    @contextmanager
+    def _translate_errors(self) -> Iterator[None]:
+        try:
+            yield
+        except StoreError:
+            raise
+        except DBAPIError as exc:
+            raise self._store_error(exc) from exc
+        except SQLAlchemyError as exc:
+            if isinstance(exc.__cause__, ValueError | TypeError):
+                raise exc.__cause__ from exc  # a bad argument: the caller's bug, not the DB's
+            raise StoreError(f"database error on {self.url_redacted}: {exc}") from exc
+
+    def _store_error(self, exc: DBAPIError) -> StoreError:
+        detail = self._scrub(str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc))
+        if self.dialect == "sqlite":
+            path = self._url.database or ":memory:"
+            if "unable to open" in detail or "readonly" in detail or "disk I/O" in detail:
+                return StoreError(
+                    f"cannot open {path}: {detail}",
+                    hint="check storage.path and that its directory is writable",
+                )
+            if "locked" in detail or "busy" in detail:
+                return StoreError(
+                    f"{path} stayed locked for {_SQLITE_BUSY_TIMEOUT_MS // 1000} s: {detail}",
+                    hint="another ADO process holds a long write; retry, or use PostgreSQL",
+                )
+            return StoreError(f"SQLite error on {path}: {detail}")
+        where = f"{self._url.host or 'localhost'}:{self._url.port or 5432}"
+        if exc.connection_invalidated or _is_connect_error(exc):
+            return StoreError(
+                f"cannot connect to PostgreSQL at {where}: {detail}",
+                hint=f"is it running? check storage.connectionString or {DATABASE_URL_ENV} "
+                f"({self.url_redacted})",
+            )
+        return StoreError(f"PostgreSQL error on {where}: {detail}")
+
+    def _scrub(self, message: str) -> str:
+        password = self._url.password
+        if password:
+            message = message.replace(str(password), "***")
+        return message
+
+
+def _is_connect_error(exc: DBAPIError) -> bool:
+    orig: Any = exc.orig
+    return type(orig).__name__ == "OperationalError" and getattr(orig, "sqlstate", None) in (
+        None,
+        "08001",
+        "08006",
+        "28P01",
+        "28000",
+        "3D000",
+    )
+
+
+def _create_engine(url: URL) -> Engine:
+    if url.get_backend_name() == "postgresql":
+        return create_engine(url, pool_pre_ping=True)
+    memory = url.database in (None, "", ":memory:")
+    engine = create_engine(
+        url,
+        connect_args={"check_same_thread": False, "timeout": _SQLITE_BUSY_TIMEOUT_MS / 1000},
+        **({"poolclass": StaticPool} if memory else {}),
+    )
+    event.listen(engine, "connect", _on_sqlite_connect)
+    event.listen(engine, "begin", _on_sqlite_begin)
+    return engine
+
+
+def _on_sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
+    # Let SQLAlchemy, not the sqlite3 module, decide when transactions begin (see below).
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute(f"PRAGMA busy_timeout = {_SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA journal_mode = WAL")
+        cursor.execute("PRAGMA synchronous = NORMAL")
+        cursor.execute("PRAGMA foreign_keys = ON")
+    finally:
+        cursor.close()
+
+
+def _on_sqlite_begin(conn: Connection) -> None:
+    # A write transaction takes the lock up front, so it waits on busy_timeout instead of
+    # failing with "database is locked" when it later upgrades from reading to writing.
+    immediate = conn.get_execution_options().get("ado_immediate", False)
+    conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")

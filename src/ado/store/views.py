@@ -1,0 +1,159 @@
+"""What the store hands out: frozen snapshots of rows, never live ORM objects.
+
+A view can cross threads, be cached, or be serialised by the API without touching the
+database again. Times are timezone-aware UTC.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields
+from datetime import datetime
+from typing import Any
+
+from ado.providers.events import AgentEvent, Usage
+
+__all__ = [
+    "AttemptView",
+    "CooldownView",
+    "EventView",
+    "ReportRow",
+    "TaskView",
+    "UsageTotals",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class _TotalsView:
+    input_tokens: int
+    output_tokens: int
+    cache_read_tokens: int
+    cache_write_tokens: int
+    #: Money really spent (API-key access modes; 0 on subscriptions).
+    cost_usd: float
+    #: What the same tokens cost at API prices.
+    api_cost_usd: float
+
+    @property
+    def usage(self) -> Usage:
+        return Usage(
+            input_tokens=self.input_tokens,
+            output_tokens=self.output_tokens,
+            cache_read_tokens=self.cache_read_tokens,
+            cache_write_tokens=self.cache_write_tokens,
+        )
+
+    @property
+    def total_tokens(self) -> int:
+        return (
+            self.input_tokens
+            + self.output_tokens
+            + self.cache_read_tokens
+            + self.cache_write_tokens
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class AttemptView(_TotalsView):
+    id: int
+    task_id: int
+    number: int
+    provider: str
+    access_mode: str
+    model: str | None
+    reason: str | None
+    session_id: str | None
+    #: ``running``, or an OutcomeKind value.
+    outcome: str
+    outcome_message: str | None
+    exit_code: int | None
+    reset_at: datetime | None
+    files_changed: list[str]
+    started_at: datetime
+    finished_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class TaskView(_TotalsView):
+    id: int
+    prompt: str
+    cwd: str
+    status: str
+    hitl_policy: str
+    options: dict[str, Any]
+    routing_reason: str | None
+    provider: str | None
+    access_mode: str | None
+    session_id: str | None
+    error: str | None
+    result_text: str | None
+    exit_code: int | None
+    attempt_count: int
+    owner_host: str | None
+    owner_pid: int | None
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    updated_at: datetime
+    #: Filled by ``Store.get_task``; listings leave it empty.
+    attempts: list[AttemptView] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class EventView:
+    id: int
+    task_id: int
+    attempt_id: int | None
+    kind: str
+    #: ``AgentEvent.to_dict()`` without its ``kind``.
+    data: dict[str, Any]
+    created_at: datetime
+
+    def to_agent_event(self) -> AgentEvent:
+        return AgentEvent.from_dict({**self.data, "kind": self.kind})
+
+
+@dataclass(frozen=True, slots=True)
+class UsageTotals:
+    requests: int
+    #: Input + output + cache read + cache write.
+    tokens: int
+    cost_usd: float
+    api_cost_usd: float
+
+
+@dataclass(frozen=True, slots=True)
+class CooldownView:
+    provider: str
+    access_mode: str
+    until: datetime
+    #: rate_limited or quota_exhausted
+    kind: str
+    reason: str | None
+    #: True when the reset time came from the agent, False when ADO assumed a default.
+    reset_known: bool
+    task_id: int | None
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ReportRow:
+    """Usage of one (provider, access mode) over a period."""
+
+    provider: str
+    access_mode: str
+    tasks: int
+    attempts: int
+    requests: int
+    input_tokens: int
+    output_tokens: int
+    cache_read_tokens: int
+    cache_write_tokens: int
+    cost_usd: float
+    api_cost_usd: float
+
+
+def view_values(view: type[Any], row: object, **extra: Any) -> dict[str, Any]:
+    """The values of ``view``'s fields read from the ORM ``row``, overridden by ``extra``."""
+    values = {f.name: getattr(row, f.name) for f in fields(view) if f.name not in extra}
+    values.update(extra)
+    return values
