@@ -183,7 +183,7 @@ def actual_cost(usage: Usage, access_mode: AccessModeConfig, api_equivalent: flo
     """Money really spent on ``usage`` through ``access_mode``.
 
     Subscription and free modes spend nothing. API modes spend the agent's own figure
-    (``usage.cost_usd``) when it reports one, else ``api.costPerMillion`` × tokens when
+    (``usage.cost_usd``) when it reports one, else ``api.costPerMillion`` times tokens when
     configured (cached tokens priced as input: an upper bound), else ``api_equivalent``.
     """
     if access_mode.mode != "api":

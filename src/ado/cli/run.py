@@ -73,7 +73,7 @@ def run(app: AppContext, prompt: tuple[str, ...], provider: str | None,
         cwd=app.cwd,
         filters=RouteFilters(
             provider=provider,
-            providers=_split(providers) or None,
+            providers=tuple(_split(providers)) or None,
             exclude=tuple(_split(exclude)),
             access_mode=access_mode,
             allow_api=False if no_api_fallback else None,

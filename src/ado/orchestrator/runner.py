@@ -151,7 +151,7 @@ class Runner:
                     if spec.wait and plan.earliest_reset is not None and not attempts:
                         await self._wait_until(task_id, plan.earliest_reset)
                         continue
-                    raise _no_provider(plan, tried)
+                    raise plan.unavailable()
                 cand = plan.candidates[0]
                 await asyncio.to_thread(router.commit_choice, cand)
                 if cand.access_mode == "api":
@@ -449,18 +449,3 @@ def _is_installed(config: AdoConfig) -> Callable[[str], bool]:
         return cache[provider]
 
     return installed
-
-
-def _no_provider(plan: Any, tried: set[tuple[str, str]]) -> NoProviderAvailable:
-    reasons = [f"  - {s.provider}/{s.access_mode}: {s.reason}" for s in plan.skipped]
-    when = plan.earliest_reset
-    message = "No provider is available for this task."
-    if tried:
-        message = "Every provider that could take this task failed or is limited."
-    hint = "\n".join(reasons)
-    if when is not None:
-        hint += f"\n  The earliest reset is {when.astimezone().strftime('%Y-%m-%d %H:%M %Z')}" \
-                " — run again then, or pass --wait."
-    elif not reasons:
-        hint = "Enable a provider in ado.config.yaml (`ado init` detects installed agents)."
-    return NoProviderAvailable(message, earliest_reset=when, hint=hint.strip("\n"))

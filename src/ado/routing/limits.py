@@ -179,8 +179,15 @@ def usage_against_limits(
         if limits.requests_per_hour is not None:
             rows.append(
                 _rolling_row(
-                    store, provider, mode, now, "requestsPerHour", limits.requests_per_hour,
-                    _Metric.REQUESTS, timedelta(hours=1), "in the last hour",
+                    store,
+                    provider,
+                    mode,
+                    now,
+                    "requestsPerHour",
+                    limits.requests_per_hour,
+                    _Metric.REQUESTS,
+                    timedelta(hours=1),
+                    "in the last hour",
                 )
             )
         for name, limit, metric in (
@@ -199,8 +206,15 @@ def usage_against_limits(
             if limit is not None:
                 rows.append(
                     _rolling_row(
-                        store, provider, mode, now, name, limit, metric,
-                        timedelta(minutes=1), "in the last minute",
+                        store,
+                        provider,
+                        mode,
+                        now,
+                        name,
+                        limit,
+                        metric,
+                        timedelta(minutes=1),
+                        "in the last minute",
                     )
                 )
     return rows

@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any
 
 from ado.config.schema import AccessModeConfig, AdoConfig, Capabilities, ProviderConfig
 from ado.errors import NoProviderAvailable, UnknownProviderError, UsageError
-from ado.routing.limits import check_limits, format_until
+from ado.routing.limits import check_limits
 
 if TYPE_CHECKING:
     from ado.store import Store
@@ -220,8 +220,10 @@ class Router:
                 if pair.skip is None:
                     status = check_limits(self.store, name, mode, now, cooldowns=cooldowns)
                     if status.limited:
-                        kind = SkipKind.COOLDOWN if status.kind == "cooldown" else (
-                            SkipKind.RATE_LIMITED
+                        kind = (
+                            SkipKind.COOLDOWN
+                            if status.kind == "cooldown"
+                            else (SkipKind.RATE_LIMITED)
                         )
                         pair.skip = Skip(name, mode.mode, kind, status.reason or "", status.until)
                 pairs.append(pair)
@@ -320,7 +322,9 @@ class Router:
             return Skip(pair.provider, mode, SkipKind.DISABLED_MODE, "access mode disabled")
         if mode == "api" and not allow_api:
             return Skip(
-                pair.provider, mode, SkipKind.API_FALLBACK_OFF,
+                pair.provider,
+                mode,
+                SkipKind.API_FALLBACK_OFF,
                 "API fallback off (routing.apiFallback.enabled or --allow-api)",
             )
         if pair.key in tried:
@@ -363,7 +367,9 @@ class Router:
             return 0.0
         from ado.pricing import estimate_task_cost
 
-        return estimate_task_cost("", pair.provider, pair.mode, pair.provider_config.default_options.model)
+        return estimate_task_cost(
+            "", pair.provider, pair.mode, pair.provider_config.default_options.model
+        )
 
     def _candidate(self, pair: _Pair, passed_over: list[Skip]) -> Candidate:
         mode = pair.mode.mode
@@ -377,7 +383,12 @@ class Router:
         if passed_over:
             reason += "; skipped " + ", ".join(f"{s.key} ({_short(s)})" for s in passed_over)
         return Candidate(
-            pair.provider, mode, pair.mode.priority, pair.provider_config, pair.mode, reason,
+            pair.provider,
+            mode,
+            pair.mode.priority,
+            pair.provider_config,
+            pair.mode,
+            reason,
             pair.cost,
         )
 

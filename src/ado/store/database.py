@@ -169,7 +169,9 @@ class Store(TaskMethods, UsageMethods):
             try:
                 with conn.begin():
                     if self.dialect == "postgresql":
-                        conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _MIGRATION_LOCK})
+                        conn.execute(
+                            text("SELECT pg_advisory_xact_lock(:key)"), {"key": _MIGRATION_LOCK}
+                        )
                     config.attributes["connection"] = conn
                     command.upgrade(config, "head")
             except CommandError as exc:

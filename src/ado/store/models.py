@@ -139,9 +139,7 @@ class Event(Base):
     #: Global, increasing: the order of events and the resume point for live streams.
     id: Mapped[int] = mapped_column(_ID, primary_key=True, autoincrement=True)
     task_id: Mapped[int] = mapped_column(ForeignKey("tasks.id", ondelete="CASCADE"))
-    attempt_id: Mapped[int | None] = mapped_column(
-        ForeignKey("attempts.id", ondelete="CASCADE")
-    )
+    attempt_id: Mapped[int | None] = mapped_column(ForeignKey("attempts.id", ondelete="CASCADE"))
     kind: Mapped[str] = mapped_column(String(32))
     data: Mapped[dict[str, Any]] = mapped_column(default=dict)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -159,9 +157,7 @@ class UsageRecord(Base):
     provider: Mapped[str] = mapped_column(String(64))
     access_mode: Mapped[str] = mapped_column(String(16))
     task_id: Mapped[int | None] = mapped_column(ForeignKey("tasks.id", ondelete="SET NULL"))
-    attempt_id: Mapped[int | None] = mapped_column(
-        ForeignKey("attempts.id", ondelete="SET NULL")
-    )
+    attempt_id: Mapped[int | None] = mapped_column(ForeignKey("attempts.id", ondelete="SET NULL"))
     model: Mapped[str | None]
     requests: Mapped[int] = mapped_column(Integer, default=1)
     input_tokens: Mapped[int] = mapped_column(BigInteger, default=0)

@@ -261,7 +261,7 @@ class TaskMethods:
             orphans: list[tuple[int, int | None]] = [
                 (task_id, pid)
                 for task_id, owner_host, pid in candidates
-                if pid is None or (owner_host == host and not _pid_alive(pid))
+                if pid is None or owner_host is None or (owner_host == host and not _pid_alive(pid))
             ]
             for task_id, pid in orphans:
                 session.execute(

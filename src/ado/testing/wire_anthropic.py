@@ -83,7 +83,10 @@ def render_reply(turn: Turn, reply: Reply) -> Rendered:
                 },
             },
         ),
-        ("content_block_start", {"type": "content_block_start", "index": 0, "content_block": start}),
+        (
+            "content_block_start",
+            {"type": "content_block_start", "index": 0, "content_block": start},
+        ),
         ("ping", {"type": "ping"}),
         ("content_block_delta", {"type": "content_block_delta", "index": 0, "delta": delta}),
         ("content_block_stop", {"type": "content_block_stop", "index": 0}),

@@ -176,7 +176,9 @@ def render_chat_reply(turn: Turn, reply: Reply) -> Rendered:
     if not turn.stream:
         message: dict[str, Any] = {"role": "assistant", "content": reply.text or None}
         if tool_calls:
-            message["tool_calls"] = [{k: v for k, v in c.items() if k != "index"} for c in tool_calls]
+            message["tool_calls"] = [
+                {k: v for k, v in c.items() if k != "index"} for c in tool_calls
+            ]
         return Rendered(
             200,
             json_body(

@@ -1,0 +1,79 @@
+"""``ado config show|set|validate``."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from ado.cli.context import AppContext, console
+
+
+@click.group()
+def config() -> None:
+    """Show, validate and edit the configuration."""
+
+
+@config.command()
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of YAML.")
+@click.pass_obj
+def show(app: AppContext, as_json: bool) -> None:
+    """The effective configuration (file + defaults); secrets are masked."""
+    loaded = app.loaded
+    data = loaded.config.model_dump(mode="json", by_alias=True, exclude_none=True)
+    if as_json:
+        click.echo(json.dumps({"source": str(loaded.path) if loaded.path else None,
+                               "config": data}, indent=2))
+        return
+    import io
+
+    from ruamel.yaml import YAML
+
+    yaml = YAML()
+    yaml.default_flow_style = False
+    buf = io.StringIO()
+    yaml.dump(data, buf)
+    source = str(loaded.path) if loaded.path else "built-in defaults (no config file found)"
+    click.echo(f"# source: {source}")
+    click.echo(buf.getvalue().rstrip())
+
+
+@config.command()
+@click.pass_obj
+def validate(app: AppContext) -> None:
+    """Check the configuration file; exit 2 with the file, line and fix when it is wrong."""
+    loaded = app.loaded
+    out = console()
+    if loaded.path is None:
+        out.print("[yellow]No configuration file found; the built-in defaults are valid.[/]")
+        out.print("Run [bold]ado init[/] to write one.")
+        return
+    cfg = loaded.config
+    enabled = [pid for pid, p in cfg.providers.items() if p.enabled]
+    out.print(f"[green]✔ {loaded.path} is valid[/]")
+    out.print(f"  providers enabled: {', '.join(enabled) or 'none'}")
+    out.print(f"  routing: {cfg.routing.strategy}, API fallback "
+              f"{'on' if cfg.routing.api_fallback.enabled else 'off'}")
+    if not enabled:
+        out.print("[yellow]  no provider is enabled: `ado run` will have nothing to route to[/]")
+
+
+@config.command(name="set")
+@click.argument("key")
+@click.argument("value")
+@click.pass_obj
+def set_(app: AppContext, key: str, value: str) -> None:
+    """Set KEY (dotted, e.g. routing.strategy) to VALUE, keeping the file's comments.
+
+    VALUE is read as YAML: true, 3, 1.5, [a, b]. The file is written only when the whole
+    configuration still validates.
+    """
+    from ado.config.editor import set_value
+    from ado.config.loader import find_config_file
+
+    path = find_config_file(app.config_path, app.cwd) or Path(app.cwd / "ado.config.yaml")
+    new = set_value(path, key, value)
+    shown = "***" if any(s in key.lower() for s in ("key", "secret", "password", "token")) \
+        else json.dumps(new)
+    console().print(f"[green]✔[/] {key} = {shown}  [dim]({path})[/]")

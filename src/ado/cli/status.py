@@ -1,0 +1,164 @@
+"""``ado status``: providers and their limits, cooldowns, recent tasks, today's usage."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import click
+
+from ado.cli.context import AppContext, console
+
+
+def provider_rows(app: AppContext, now: datetime, *, probe: bool = False) -> list[dict[str, Any]]:
+    """One row per provider: installed, version, enabled, access modes with limits/cooldowns."""
+    from ado.providers import adapter_classes
+    from ado.routing.limits import usage_against_limits
+
+    config = app.loaded.config
+    store = app.store
+    cooldowns = {(c.provider, c.access_mode): c for c in store.cooldowns(now)}
+    detections: dict[str, Any] = {}
+    if probe:
+        import asyncio
+
+        async def detect_all() -> None:
+            async def one(pid: str) -> None:
+                pcfg = config.providers.get(pid)
+                detections[pid] = await adapter_classes()[pid]().detect(
+                    pcfg.command if pcfg else None)
+            await asyncio.gather(*(one(pid) for pid in adapter_classes()))
+
+        asyncio.run(detect_all())
+    rows = []
+    for pid, cls in sorted(adapter_classes().items()):
+        pcfg = config.providers.get(pid)
+        adapter = cls()
+        path = adapter.resolve_command(pcfg.command if pcfg else None)
+        det = detections.get(pid)
+        modes = []
+        for mode in (pcfg.access_modes if pcfg else []):
+            cd = cooldowns.get((pid, mode.mode))
+            modes.append({
+                "mode": mode.mode,
+                "priority": mode.priority,
+                "enabled": mode.enabled,
+                "limits": [
+                    {"name": r.name, "used": r.used, "limit": r.limit,
+                     "window": r.window, "resets_at": r.resets_at.isoformat()}
+                    for r in usage_against_limits(store, pid, mode, now)
+                ],
+                "cooldown_until": cd.until.isoformat() if cd else None,
+                "cooldown_reason": cd.reason if cd else None,
+            })
+        rows.append({
+            "id": pid,
+            "name": cls.display_name,
+            "installed": det.installed if det else path is not None,
+            "path": path,
+            "version": det.version if det else None,
+            "logged_in": det.logged_in if det else adapter.login_state(__import__("os").environ),
+            "enabled": bool(pcfg and pcfg.enabled),
+            "access_modes": modes,
+        })
+    return rows
+
+
+@click.command()
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.option("--limit", default=10, show_default=True, help="Recent tasks to show.")
+@click.pass_obj
+def status(app: AppContext, as_json: bool, limit: int) -> None:
+    """Providers (installed, enabled, limits used, cooldowns), recent tasks, today's cost."""
+    now = datetime.now(UTC)
+    store = app.store
+    providers = provider_rows(app, now)
+    day = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    recent = store.list_tasks(limit=limit)
+    report = store.usage_report(day)
+    counts = store.task_status_counts(day)
+    today = {
+        "tasks": counts,
+        "requests": sum(r.requests for r in report),
+        "input_tokens": sum(r.input_tokens for r in report),
+        "output_tokens": sum(r.output_tokens for r in report),
+        "cost_usd": round(sum(r.cost_usd for r in report), 6),
+        "api_cost_usd": round(sum(r.api_cost_usd for r in report), 6),
+    }
+    if as_json:
+        click.echo(json.dumps({
+            "config": str(app.loaded.path) if app.loaded.path else None,
+            "store": store.url_redacted,
+            "providers": providers,
+            "recent_tasks": [_task_json(t) for t in recent],
+            "today": today,
+        }, indent=2))
+        return
+    _print(app, providers, recent, today, now)
+
+
+def _task_json(t: Any) -> dict[str, Any]:
+    return {
+        "id": t.id, "status": t.status, "provider": t.provider, "access_mode": t.access_mode,
+        "prompt": t.prompt, "created_at": t.created_at.isoformat(),
+        "duration_s": _duration(t), "cost_usd": t.cost_usd, "api_cost_usd": t.api_cost_usd,
+        "input_tokens": t.input_tokens, "output_tokens": t.output_tokens,
+    }
+
+
+def _duration(t: Any) -> float | None:
+    if t.started_at and t.finished_at:
+        return round((t.finished_at - t.started_at).total_seconds(), 3)
+    return None
+
+
+def _print(app: AppContext, providers: list[dict[str, Any]], recent: list[Any],
+           today: dict[str, Any], now: datetime) -> None:
+    from rich.table import Table
+
+    from ado.cli.render import format_cost, format_duration, format_tokens
+
+    out = console()
+    table = Table(title="Providers", title_justify="left", expand=False)
+    for col in ("provider", "installed", "enabled", "access mode", "limits used", "cooldown"):
+        table.add_column(col)
+    for p in providers:
+        inst = "[green]yes[/]" if p["installed"] else "[dim]no[/]"
+        enabled = "[green]yes[/]" if p["enabled"] else "[dim]no[/]"
+        modes = p["access_modes"] or [None]
+        for i, m in enumerate(modes):
+            limits = cooldown = ""
+            mode = ""
+            if m is not None:
+                mode = f"{m['mode']} (p{m['priority']})" + ("" if m["enabled"] else " off")
+                limits = ", ".join(f"{x['used']}/{x['limit']} {x['name']}" for x in m["limits"])
+                if m["cooldown_until"]:
+                    until = datetime.fromisoformat(m["cooldown_until"])
+                    cooldown = f"[magenta]until {until.astimezone():%H:%M} " \
+                               f"(in {format_duration((until - now).total_seconds())})[/]"
+            table.add_row(p["id"] if i == 0 else "", inst if i == 0 else "",
+                          enabled if i == 0 else "", mode, limits or "-", cooldown or "-")
+    out.print(table)
+    tasks = Table(title="Recent tasks", title_justify="left")
+    for col in ("id", "status", "provider", "duration", "cost", "prompt"):
+        tasks.add_column(col, overflow="ellipsis", no_wrap=col == "prompt", max_width=50)
+    colours = {"succeeded": "green", "failed": "red", "running": "cyan", "cancelled": "yellow",
+               "interrupted": "yellow"}
+    for t in recent:
+        tasks.add_row(str(t.id), f"[{colours.get(t.status, 'white')}]{t.status}[/]",
+                      t.provider or "-", format_duration(_duration(t)),
+                      format_cost(t.cost_usd), t.prompt.replace("\n", " "))
+    if recent:
+        out.print(tasks)
+    else:
+        out.print('[dim]No tasks yet. Try: ado run "describe this repository"[/]')
+    counts = today["tasks"]
+    done = ", ".join(f"{n} {s}" for s, n in sorted(counts.items())) or "no tasks"
+    out.print(
+        f"[bold]Today[/]: {done} · {today['requests']} requests · "
+        f"{format_tokens(today['input_tokens'])} in / {format_tokens(today['output_tokens'])} "
+        f"out · spent {format_cost(today['cost_usd'])} "
+        f"(API value {format_cost(today['api_cost_usd'])})"
+    )
+    _ = timedelta

@@ -1,0 +1,137 @@
+"""``ado tasks list|show|cancel``."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+from typing import Any
+
+import click
+
+from ado.cli.context import AppContext, console
+
+
+@click.group()
+def tasks() -> None:
+    """List, show and cancel tasks."""
+
+
+@tasks.command(name="list")
+@click.option("--status", help="Only tasks with this status.")
+@click.option("-p", "--provider", help="Only tasks run on this provider.")
+@click.option("-n", "--limit", default=20, show_default=True)
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_obj
+def list_(app: AppContext, status: str | None, provider: str | None, limit: int,
+          as_json: bool) -> None:
+    """Recent tasks, newest first."""
+    from ado.cli.status import _duration, _task_json
+    from ado.cli.render import format_cost, format_duration
+
+    rows = app.store.list_tasks(limit=limit, status=status, provider=provider)
+    if as_json:
+        click.echo(json.dumps([_task_json(t) for t in rows], indent=2))
+        return
+    from rich.table import Table
+
+    table = Table()
+    for col in ("id", "created", "status", "provider", "duration", "tokens", "cost", "prompt"):
+        table.add_column(col, overflow="ellipsis", no_wrap=col == "prompt", max_width=60)
+    for t in rows:
+        table.add_row(str(t.id), f"{t.created_at.astimezone():%m-%d %H:%M}", t.status,
+                      f"{t.provider}/{t.access_mode}" if t.provider else "-",
+                      format_duration(_duration(t)), f"{t.input_tokens + t.output_tokens:,}",
+                      format_cost(t.cost_usd), t.prompt.replace("\n", " "))
+    console().print(table if rows else "[dim]No tasks.[/]")
+
+
+def _get(app: AppContext, task_id: int) -> Any:
+    from ado.errors import NotFoundError
+
+    task = app.store.get_task(task_id)
+    if task is None:
+        raise NotFoundError(f"There is no task {task_id}.", hint="`ado tasks list` shows ids.")
+    return task
+
+
+@tasks.command()
+@click.argument("task_id", type=int)
+@click.option("--json", "as_json", is_flag=True, help="The task, its attempts and events as JSON.")
+@click.pass_obj
+def show(app: AppContext, task_id: int, as_json: bool) -> None:
+    """A task's details, attempts, and its whole event log replayed."""
+    from ado.cli.render import event_line, format_cost, summary_line
+    from ado.cli.status import _duration
+
+    task = _get(app, task_id)
+    events = []
+    after = 0
+    while True:
+        page = app.store.list_events(task_id, after_id=after, limit=1000)
+        events.extend(page)
+        if len(page) < 1000:
+            break
+        after = page[-1].id
+    if as_json:
+        import dataclasses
+
+        data = dataclasses.asdict(task)
+        data["events"] = [{"id": e.id, "attempt_id": e.attempt_id, "kind": e.kind,
+                           "created_at": e.created_at, **e.data} for e in events]
+        click.echo(json.dumps(data, indent=2, default=str))
+        return
+    out = console()
+    out.print(f"[bold]Task {task.id}[/] · {task.status} · {task.created_at.astimezone():%Y-%m-%d "
+              f"%H:%M:%S} · {task.cwd}")
+    out.print(f"[dim]prompt:[/] {task.prompt}")
+    if task.routing_reason:
+        out.print(f"[dim]routing:[/] {task.routing_reason}")
+    for a in task.attempts:
+        out.print(f"  attempt {a.number}: {a.provider}/{a.access_mode} → {a.outcome}"
+                  f"{' (' + a.outcome_message + ')' if a.outcome_message else ''}"
+                  f" · {a.input_tokens:,} in / {a.output_tokens:,} out · "
+                  f"{format_cost(a.cost_usd)} (API value {format_cost(a.api_cost_usd)})"
+                  + (f" · session {a.session_id}" if a.session_id else ""))
+    out.rule("events")
+    for e in events:
+        line = event_line(e.to_agent_event())
+        if line is not None:
+            out.print(line)
+    out.rule()
+    files = [f for a in task.attempts for f in a.files_changed]
+    out.print(summary_line(task.status, _duration(task) or 0.0, task.input_tokens
+                           + task.cache_read_tokens, task.output_tokens, task.cost_usd,
+                           task.api_cost_usd, files, task.id))
+    if task.error:
+        out.print(f"[red]{task.error}[/]")
+
+
+@tasks.command()
+@click.argument("task_id", type=int)
+@click.pass_obj
+def cancel(app: AppContext, task_id: int) -> None:
+    """Cancel a running task: its ADO process stops the agent and records it cancelled."""
+    import socket
+
+    from ado.errors import UsageError
+
+    task = _get(app, task_id)
+    if task.status not in ("running", "queued"):
+        raise UsageError(f"Task {task_id} is {task.status}; only running or queued tasks "
+                         "can be cancelled.")
+    out = console()
+    if task.status == "queued" or not task.owner_pid:
+        app.store.finish_task(task_id, status="cancelled", error="cancelled by the user",
+                              exit_code=130)
+        out.print(f"[yellow]■ task {task_id} cancelled[/]")
+        return
+    if task.owner_host != socket.gethostname():
+        raise UsageError(f"Task {task_id} runs on host {task.owner_host}; cancel it there.")
+    try:
+        os.kill(task.owner_pid, signal.SIGINT)
+    except ProcessLookupError:
+        app.store.mark_orphans_interrupted()
+        out.print(f"[yellow]task {task_id}'s ADO process is gone; marked interrupted[/]")
+        return
+    out.print(f"[yellow]■ asked ADO process {task.owner_pid} to cancel task {task_id}[/]")

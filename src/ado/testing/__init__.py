@@ -1,0 +1,26 @@
+"""Test doubles that ship with ADO: a scripted model server and a fake cursor-agent."""
+
+from ado.testing.behaviours import (
+    USAGE,
+    Behaviour,
+    Hang,
+    RateLimit,
+    ServerError,
+    Text,
+    Usage,
+    WriteFile,
+)
+from ado.testing.model_server import RecordedRequest, ScriptedModelServer
+
+__all__ = [
+    "USAGE",
+    "Behaviour",
+    "Hang",
+    "RateLimit",
+    "RecordedRequest",
+    "ScriptedModelServer",
+    "ServerError",
+    "Text",
+    "Usage",
+    "WriteFile",
+]
