@@ -38,7 +38,7 @@ __all__ = [
     "TYPICAL_OUTPUT_TOKENS",
     "Rates",
     "actual_cost",
-    "api_equivalent_cost",
+    "api_equivalent",
     "estimate_task_cost",
     "estimate_usage",
     "price_provider",
@@ -174,7 +174,7 @@ def rates_for(provider: str, model: str | None = None) -> Rates:
     return dataclasses.replace(found, exact=False)
 
 
-def api_equivalent_cost(usage: Usage, provider: str, model: str | None = None) -> float:
+def api_equivalent(usage: Usage, provider: str, model: str | None = None) -> float:
     """What ``usage`` would cost at API prices (model: ``model``, else ``usage.model``)."""
     return rates_for(provider, model or usage.model).cost(usage)
 

@@ -19,7 +19,10 @@ __all__ = ["main"]
 #: name → (module:attribute, one-line help shown by ``ado --help``)
 COMMANDS: dict[str, tuple[str, str]] = {
     "run": ("ado.cli.run:run", "Run a task on the best available agent, failing over on limits."),
-    "status": ("ado.cli.status:status", "Providers, limits, cooldowns, recent tasks, today's cost."),
+    "status": (
+        "ado.cli.status:status",
+        "Providers, limits, cooldowns, recent tasks, today's cost.",
+    ),
     "tasks": ("ado.cli.tasks:tasks", "List, show (replay) and cancel tasks."),
     "providers": ("ado.cli.providers:providers", "List the agents and check they work."),
     "report": ("ado.cli.report:report", "Usage and cost report per provider and access mode."),
@@ -49,7 +52,10 @@ class LazyGroup(click.Group):
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="ado")
 @click.option(
-    "--config", "config_path", type=click.Path(dir_okay=False), envvar="ADO_CONFIG",
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False),
+    envvar="ADO_CONFIG",
     help="Configuration file (default: ado.config.yaml, .ado/config.yaml, "
     "~/.config/ado/config.yaml).",
 )

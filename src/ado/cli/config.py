@@ -23,8 +23,11 @@ def show(app: AppContext, as_json: bool) -> None:
     loaded = app.loaded
     data = loaded.config.model_dump(mode="json", by_alias=True, exclude_none=True)
     if as_json:
-        click.echo(json.dumps({"source": str(loaded.path) if loaded.path else None,
-                               "config": data}, indent=2))
+        click.echo(
+            json.dumps(
+                {"source": str(loaded.path) if loaded.path else None, "config": data}, indent=2
+            )
+        )
         return
     import io
 
@@ -53,8 +56,10 @@ def validate(app: AppContext) -> None:
     enabled = [pid for pid, p in cfg.providers.items() if p.enabled]
     out.print(f"[green]✔ {loaded.path} is valid[/]")
     out.print(f"  providers enabled: {', '.join(enabled) or 'none'}")
-    out.print(f"  routing: {cfg.routing.strategy}, API fallback "
-              f"{'on' if cfg.routing.api_fallback.enabled else 'off'}")
+    out.print(
+        f"  routing: {cfg.routing.strategy}, API fallback "
+        f"{'on' if cfg.routing.api_fallback.enabled else 'off'}"
+    )
     if not enabled:
         out.print("[yellow]  no provider is enabled: `ado run` will have nothing to route to[/]")
 
@@ -74,6 +79,9 @@ def set_(app: AppContext, key: str, value: str) -> None:
 
     path = find_config_file(app.config_path, app.cwd) or Path(app.cwd / "ado.config.yaml")
     new = set_value(path, key, value)
-    shown = "***" if any(s in key.lower() for s in ("key", "secret", "password", "token")) \
+    shown = (
+        "***"
+        if any(s in key.lower() for s in ("key", "secret", "password", "token"))
         else json.dumps(new)
+    )
     console().print(f"[green]✔[/] {key} = {shown}  [dim]({path})[/]")

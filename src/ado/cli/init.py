@@ -14,9 +14,13 @@ DEFAULT_ORDER = ("claude-code", "codex", "gemini-cli", "cursor-agent", "copilot"
 
 
 @click.command()
-@click.option("-y", "--yes", "assume_yes", is_flag=True,
-              help="No questions: enable every installed agent, describe the project from "
-              "its README.")
+@click.option(
+    "-y",
+    "--yes",
+    "assume_yes",
+    is_flag=True,
+    help="No questions: enable every installed agent, describe the project from its README.",
+)
 @click.option("-f", "--force", is_flag=True, help="Overwrite an existing ado.config.yaml.")
 @click.option("--description", help="One project description, written to every context file.")
 @click.pass_obj
@@ -38,8 +42,9 @@ def init(app: AppContext, assume_yes: bool, force: bool, description: str | None
     out = console()
     adapters = {pid: cls() for pid, cls in adapter_classes().items()}
     detections = asyncio.run(_detect_all(adapters))
-    ordered = sorted(adapters, key=lambda p: (DEFAULT_ORDER.index(p)
-                                              if p in DEFAULT_ORDER else 99, p))
+    ordered = sorted(
+        adapters, key=lambda p: (DEFAULT_ORDER.index(p) if p in DEFAULT_ORDER else 99, p)
+    )
     out.print("[bold]Agents found on this machine[/]")
     for pid in ordered:
         d = detections[pid]

@@ -33,8 +33,14 @@ def list_(app: AppContext, as_json: bool) -> None:
         table.add_column(col)
     for r in rows:
         modes = ", ".join(f"{m['mode']}(p{m['priority']})" for m in r["access_modes"]) or "-"
-        table.add_row(r["id"], r["name"], "[green]yes[/]" if r["installed"] else "[dim]no[/]",
-                      "[green]yes[/]" if r["enabled"] else "[dim]no[/]", modes, r["path"] or "-")
+        table.add_row(
+            r["id"],
+            r["name"],
+            "[green]yes[/]" if r["installed"] else "[dim]no[/]",
+            "[green]yes[/]" if r["enabled"] else "[dim]no[/]",
+            modes,
+            r["path"] or "-",
+        )
     console().print(table)
 
 
@@ -56,9 +62,12 @@ def check(app: AppContext, provider_ids: tuple[str, ...], as_json: bool) -> None
     adapters = {pid: get_adapter(pid) for pid in ids}
 
     async def detect_all() -> list[object]:
-        return await asyncio.gather(*(
-            a.detect(config.providers[p].command if p in config.providers else None)
-            for p, a in adapters.items()))
+        return await asyncio.gather(
+            *(
+                a.detect(config.providers[p].command if p in config.providers else None)
+                for p, a in adapters.items()
+            )
+        )
 
     results = dict(zip(ids, asyncio.run(detect_all()), strict=True))
     problems = 0
@@ -69,20 +78,35 @@ def check(app: AppContext, provider_ids: tuple[str, ...], as_json: bool) -> None
         ok = det.installed and det.logged_in is not False  # type: ignore[attr-defined]
         if enabled and not ok:
             problems += 1
-        rows.append({"id": pid, "enabled": enabled, "installed": det.installed,  # type: ignore[attr-defined]
-                     "version": det.version, "path": det.path,  # type: ignore[attr-defined]
-                     "logged_in": det.logged_in, "detail": det.detail})  # type: ignore[attr-defined]
+        rows.append(
+            {
+                "id": pid,
+                "enabled": enabled,
+                "installed": det.installed,  # type: ignore[attr-defined]
+                "version": det.version,
+                "path": det.path,  # type: ignore[attr-defined]
+                "logged_in": det.logged_in,
+                "detail": det.detail,
+            }
+        )  # type: ignore[attr-defined]
     if as_json:
         click.echo(json.dumps(rows, indent=2))
     else:
         for r in rows:
             if not r["installed"]:
-                out.print(f"[red]✘[/] {r['id']:<13} not installed — {adapters[r['id']].install_hint}")
+                out.print(
+                    f"[red]✘[/] {r['id']:<13} not installed — {adapters[r['id']].install_hint}"
+                )
                 continue
-            login = {True: "[green]logged in[/]", False: "[red]not logged in[/]",
-                     None: "[dim]login state unknown[/]"}[r["logged_in"]]
+            login = {
+                True: "[green]logged in[/]",
+                False: "[red]not logged in[/]",
+                None: "[dim]login state unknown[/]",
+            }[r["logged_in"]]
             flag = "" if r["enabled"] else " [dim](not enabled)[/]"
-            out.print(f"[green]✔[/] {r['id']:<13} {r['version'] or '?':<10} {login}{flag} "
-                      f"[dim]{r['path']}{' — ' + r['detail'] if r['detail'] else ''}[/]")
+            out.print(
+                f"[green]✔[/] {r['id']:<13} {r['version'] or '?':<10} {login}{flag} "
+                f"[dim]{r['path']}{' — ' + r['detail'] if r['detail'] else ''}[/]"
+            )
     if problems:
         raise SystemExit(1)

@@ -81,17 +81,19 @@ def event_line(event: AgentEvent, provider: str | None = None) -> Text | None:
     if k is EventKind.TEXT:
         return Text.from_markup(f"  [white]{escape(_short(event.text))}[/]")
     if k is EventKind.TOOL_CALL:
-        return Text.from_markup(
-            f"  [yellow]⚙ {escape(event.tool_name or 'tool')}[/] {escape(_tool_args(event.tool_input))}"
-        )
+        name, args = escape(event.tool_name or "tool"), escape(_tool_args(event.tool_input))
+        return Text.from_markup(f"  [yellow]⚙ {name}[/] {args}")
     if k is EventKind.TOOL_RESULT:
         if event.is_error:
             return Text.from_markup(f"    [red]✗ {escape(_short(event.text, 200))}[/]")
         return None
     if k is EventKind.RATE_LIMIT:
         when = f" — resets {format_when(event.reset_at)}" if event.reset_at else ""
-        what = "rate limited" if event.retrying or event.data.get("status") == "rejected" else (
-            "near its rate limit")
+        what = (
+            "rate limited"
+            if event.retrying or event.data.get("status") == "rejected"
+            else ("near its rate limit")
+        )
         return Text.from_markup(f"  [magenta]⚠ {what}{escape(when)}[/]")
     if k is EventKind.ERROR:
         return Text.from_markup(f"  [red]✗ {escape(_short(event.text))}[/]")
@@ -111,8 +113,14 @@ def event_line(event: AgentEvent, provider: str | None = None) -> Text | None:
 
 
 def summary_line(
-    status: str, duration_s: float, input_tokens: int, output_tokens: int, cost_usd: float,
-    api_cost_usd: float, files: list[str] | None = None, task_id: int | None = None,
+    status: str,
+    duration_s: float,
+    input_tokens: int,
+    output_tokens: int,
+    cost_usd: float,
+    api_cost_usd: float,
+    files: list[str] | None = None,
+    task_id: int | None = None,
 ) -> Text:
     colour = {"succeeded": "green", "cancelled": "yellow"}.get(status, "red")
     mark = {"succeeded": "✔", "cancelled": "■"}.get(status, "✘")

@@ -16,16 +16,30 @@ PERIODS = ("today", "week", "month", "all")
 
 def period_start(period: str, now: datetime) -> datetime | None:
     day = now.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
-    return {"today": day, "week": day - timedelta(days=6), "month": day - timedelta(days=29),
-            "all": None}[period]
+    return {
+        "today": day,
+        "week": day - timedelta(days=6),
+        "month": day - timedelta(days=29),
+        "all": None,
+    }[period]
 
 
 @click.command()
-@click.option("--period", type=click.Choice(PERIODS), default="today", show_default=True,
-              help="today, the last 7 days, the last 30 days, or everything.")
+@click.option(
+    "--period",
+    type=click.Choice(PERIODS),
+    default="today",
+    show_default=True,
+    help="today, the last 7 days, the last 30 days, or everything.",
+)
 @click.option("-p", "--provider", help="Only this provider.")
-@click.option("--format", "fmt", type=click.Choice(("table", "json", "csv")), default="table",
-              show_default=True)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(("table", "json", "csv")),
+    default="table",
+    show_default=True,
+)
 @click.pass_obj
 def report(app: AppContext, period: str, provider: str | None, fmt: str) -> None:
     """Tasks, requests, tokens, money spent and API-equivalent value per provider.
@@ -36,16 +50,33 @@ def report(app: AppContext, period: str, provider: str | None, fmt: str) -> None
     now = datetime.now(UTC)
     since = period_start(period, now)
     rows = app.store.usage_report(since, provider)
-    fields = ("provider", "access_mode", "tasks", "attempts", "requests", "input_tokens",
-              "output_tokens", "cache_read_tokens", "cache_write_tokens", "cost_usd",
-              "api_cost_usd")
+    fields = (
+        "provider",
+        "access_mode",
+        "tasks",
+        "attempts",
+        "requests",
+        "input_tokens",
+        "output_tokens",
+        "cache_read_tokens",
+        "cache_write_tokens",
+        "cost_usd",
+        "api_cost_usd",
+    )
     records = [{f: getattr(r, f) for f in fields} for r in rows]
     if fmt == "json":
-        click.echo(json.dumps({"period": period, "since": since.isoformat() if since else None,
-                               "rows": records,
-                               "total_cost_usd": round(sum(r.cost_usd for r in rows), 6),
-                               "total_api_cost_usd": round(sum(r.api_cost_usd for r in rows), 6)},
-                              indent=2))
+        click.echo(
+            json.dumps(
+                {
+                    "period": period,
+                    "since": since.isoformat() if since else None,
+                    "rows": records,
+                    "total_cost_usd": round(sum(r.cost_usd for r in rows), 6),
+                    "total_api_cost_usd": round(sum(r.api_cost_usd for r in rows), 6),
+                },
+                indent=2,
+            )
+        )
         return
     if fmt == "csv":
         writer = csv.DictWriter(sys.stdout, fieldnames=fields, lineterminator="\n")
@@ -58,21 +89,42 @@ def report(app: AppContext, period: str, provider: str | None, fmt: str) -> None
 
     title = f"Usage — {period}" + (f" since {since:%Y-%m-%d}" if since else "")
     table = Table(title=title, title_justify="left", show_footer=bool(rows))
-    cols = ("provider", "mode", "tasks", "requests", "input", "output", "cache", "spent",
-            "API value")
+    cols = (
+        "provider",
+        "mode",
+        "tasks",
+        "requests",
+        "input",
+        "output",
+        "cache",
+        "spent",
+        "API value",
+    )
     totals = [
-        "total", "", str(sum(r.tasks for r in rows)), str(sum(r.requests for r in rows)),
+        "total",
+        "",
+        str(sum(r.tasks for r in rows)),
+        str(sum(r.requests for r in rows)),
         format_tokens(sum(r.input_tokens for r in rows)),
         format_tokens(sum(r.output_tokens for r in rows)),
         format_tokens(sum(r.cache_read_tokens + r.cache_write_tokens for r in rows)),
-        format_cost(sum(r.cost_usd for r in rows)), format_cost(sum(r.api_cost_usd for r in rows)),
+        format_cost(sum(r.cost_usd for r in rows)),
+        format_cost(sum(r.api_cost_usd for r in rows)),
     ]
     for col, foot in zip(cols, totals, strict=True):
-        table.add_column(col, footer=foot, justify="left" if col in ("provider", "mode")
-                         else "right")
+        table.add_column(
+            col, footer=foot, justify="left" if col in ("provider", "mode") else "right"
+        )
     for r in rows:
-        table.add_row(r.provider, r.access_mode, str(r.tasks), str(r.requests),
-                      format_tokens(r.input_tokens), format_tokens(r.output_tokens),
-                      format_tokens(r.cache_read_tokens + r.cache_write_tokens),
-                      format_cost(r.cost_usd), format_cost(r.api_cost_usd))
+        table.add_row(
+            r.provider,
+            r.access_mode,
+            str(r.tasks),
+            str(r.requests),
+            format_tokens(r.input_tokens),
+            format_tokens(r.output_tokens),
+            format_tokens(r.cache_read_tokens + r.cache_write_tokens),
+            format_cost(r.cost_usd),
+            format_cost(r.api_cost_usd),
+        )
     console().print(table if rows else f"[dim]No usage {period}.[/]")

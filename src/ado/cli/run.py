@@ -37,17 +37,33 @@ def _split(values: tuple[str, ...]) -> list[str]:
 @click.option("--max-turns", type=click.IntRange(min=1), help="Stop the agent after N turns.")
 @click.option("--resume", metavar="TASK|SESSION", help="Continue an earlier task's agent session.")
 @click.option("--hitl", type=click.Choice(POLICIES), help="Human-in-the-loop policy.")
-@click.option("--yolo", is_flag=True, help="No sandbox and no approvals at all (trusted repos only).")
+@click.option(
+    "--yolo", is_flag=True, help="No sandbox and no approvals at all (trusted repos only)."
+)
 @click.option("-y", "--yes", "assume_yes", is_flag=True, help="Do not ask before costly API runs.")
 @click.option("--wait", is_flag=True, help="When every provider is limited, wait for a reset.")
 @click.option("--cwd", type=click.Path(file_okay=False, exists=True), help="Working directory.")
 @click.option("--json", "as_json", is_flag=True, help="JSON lines of events on stdout.")
 @click.pass_obj
-def run(app: AppContext, prompt: tuple[str, ...], provider: str | None,
-        providers: tuple[str, ...], exclude: tuple[str, ...], access_mode: str | None,
-        no_api_fallback: bool, max_cost: float | None, model: str | None,
-        max_turns: int | None, resume: str | None, hitl: str | None, yolo: bool,
-        assume_yes: bool, wait: bool, cwd: str | None, as_json: bool) -> None:
+def run(
+    app: AppContext,
+    prompt: tuple[str, ...],
+    provider: str | None,
+    providers: tuple[str, ...],
+    exclude: tuple[str, ...],
+    access_mode: str | None,
+    no_api_fallback: bool,
+    max_cost: float | None,
+    model: str | None,
+    max_turns: int | None,
+    resume: str | None,
+    hitl: str | None,
+    yolo: bool,
+    assume_yes: bool,
+    wait: bool,
+    cwd: str | None,
+    as_json: bool,
+) -> None:
     """Run PROMPT on the best available agent.
 
     Providers are tried subscription-first (by priority); when one hits a usage or rate
@@ -135,8 +151,14 @@ class LiveView:
         self.provider = ""
         self.tokens_in = self.tokens_out = 0
         self.cost = 0.0
-        self.live = Live(self._status(), console=self.console, transient=True,
-                         auto_refresh=False, redirect_stdout=False, redirect_stderr=False)
+        self.live = Live(
+            self._status(),
+            console=self.console,
+            transient=True,
+            auto_refresh=False,
+            redirect_stdout=False,
+            redirect_stderr=False,
+        )
         if self.console.is_terminal:
             self.live.start()
 
@@ -160,6 +182,7 @@ class LiveView:
 
     def update(self, update: TaskUpdate) -> None:
         from ado.cli.render import event_line
+        from ado.providers.events import EventKind
 
         ev = update.event
         if update.attempt is not None:
@@ -169,6 +192,8 @@ class LiveView:
             self.tokens_out += ev.usage.output_tokens
             if ev.usage.cost_usd:
                 self.cost += ev.usage.cost_usd
+        if ev.kind is EventKind.ERROR and update.attempt is None:
+            return  # the task's own error: printed once, by the command, as it exits
         line = event_line(ev)
         if line is not None:
             self.console.print(line)
@@ -198,10 +223,18 @@ class LiveView:
         from ado.cli.render import summary_line
 
         files = [f for a in result.attempts for f in a.files]
-        self.console.print(summary_line(
-            result.status, result.duration_s, result.usage.input_tokens
-            + result.usage.cache_read_tokens, result.usage.output_tokens, result.cost_usd,
-            result.api_cost_usd, files, result.task_id))
+        self.console.print(
+            summary_line(
+                result.status,
+                result.duration_s,
+                result.usage.input_tokens + result.usage.cache_read_tokens,
+                result.usage.output_tokens,
+                result.cost_usd,
+                result.api_cost_usd,
+                files,
+                result.task_id,
+            )
+        )
         if result.error and result.status != "succeeded":
             self.console.print(f"[red]{result.error}[/]", markup=True, highlight=False)
 
@@ -232,15 +265,27 @@ class JsonView:
 
     def summary(self, result: TaskResult) -> None:
         record = {
-            "kind": "summary", "task_id": result.task_id, "status": result.status,
-            "exit_code": result.exit_code, "duration_s": round(result.duration_s, 3),
-            "usage": result.usage.to_dict(), "cost_usd": result.cost_usd,
-            "api_cost_usd": result.api_cost_usd, "error": result.error,
+            "kind": "summary",
+            "task_id": result.task_id,
+            "status": result.status,
+            "exit_code": result.exit_code,
+            "duration_s": round(result.duration_s, 3),
+            "usage": result.usage.to_dict(),
+            "cost_usd": result.cost_usd,
+            "api_cost_usd": result.api_cost_usd,
+            "error": result.error,
             "attempts": [
-                {"number": a.number, "provider": a.provider, "access_mode": a.access_mode,
-                 "outcome": a.outcome.kind.value if a.outcome else None,
-                 "reset_at": a.outcome.reset_at.isoformat() if a.outcome and a.outcome.reset_at
-                 else None, "session_id": a.session_id, "files": a.files}
+                {
+                    "number": a.number,
+                    "provider": a.provider,
+                    "access_mode": a.access_mode,
+                    "outcome": a.outcome.kind.value if a.outcome else None,
+                    "reset_at": a.outcome.reset_at.isoformat()
+                    if a.outcome and a.outcome.reset_at
+                    else None,
+                    "session_id": a.session_id,
+                    "files": a.files,
+                }
                 for a in result.attempts
             ],
         }

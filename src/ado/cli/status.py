@@ -27,7 +27,9 @@ def provider_rows(app: AppContext, now: datetime, *, probe: bool = False) -> lis
             async def one(pid: str) -> None:
                 pcfg = config.providers.get(pid)
                 detections[pid] = await adapter_classes()[pid]().detect(
-                    pcfg.command if pcfg else None)
+                    pcfg.command if pcfg else None
+                )
+
             await asyncio.gather(*(one(pid) for pid in adapter_classes()))
 
         asyncio.run(detect_all())
@@ -38,30 +40,41 @@ def provider_rows(app: AppContext, now: datetime, *, probe: bool = False) -> lis
         path = adapter.resolve_command(pcfg.command if pcfg else None)
         det = detections.get(pid)
         modes = []
-        for mode in (pcfg.access_modes if pcfg else []):
+        for mode in pcfg.access_modes if pcfg else []:
             cd = cooldowns.get((pid, mode.mode))
-            modes.append({
-                "mode": mode.mode,
-                "priority": mode.priority,
-                "enabled": mode.enabled,
-                "limits": [
-                    {"name": r.name, "used": r.used, "limit": r.limit,
-                     "window": r.window, "resets_at": r.resets_at.isoformat()}
-                    for r in usage_against_limits(store, pid, mode, now)
-                ],
-                "cooldown_until": cd.until.isoformat() if cd else None,
-                "cooldown_reason": cd.reason if cd else None,
-            })
-        rows.append({
-            "id": pid,
-            "name": cls.display_name,
-            "installed": det.installed if det else path is not None,
-            "path": path,
-            "version": det.version if det else None,
-            "logged_in": det.logged_in if det else adapter.login_state(__import__("os").environ),
-            "enabled": bool(pcfg and pcfg.enabled),
-            "access_modes": modes,
-        })
+            modes.append(
+                {
+                    "mode": mode.mode,
+                    "priority": mode.priority,
+                    "enabled": mode.enabled,
+                    "limits": [
+                        {
+                            "name": r.name,
+                            "used": r.used,
+                            "limit": r.limit,
+                            "window": r.window,
+                            "resets_at": r.resets_at.isoformat(),
+                        }
+                        for r in usage_against_limits(store, pid, mode, now)
+                    ],
+                    "cooldown_until": cd.until.isoformat() if cd else None,
+                    "cooldown_reason": cd.reason if cd else None,
+                }
+            )
+        rows.append(
+            {
+                "id": pid,
+                "name": cls.display_name,
+                "installed": det.installed if det else path is not None,
+                "path": path,
+                "version": det.version if det else None,
+                "logged_in": det.logged_in
+                if det
+                else adapter.login_state(__import__("os").environ),
+                "enabled": bool(pcfg and pcfg.enabled),
+                "access_modes": modes,
+            }
+        )
     return rows
 
 
@@ -87,23 +100,35 @@ def status(app: AppContext, as_json: bool, limit: int) -> None:
         "api_cost_usd": round(sum(r.api_cost_usd for r in report), 6),
     }
     if as_json:
-        click.echo(json.dumps({
-            "config": str(app.loaded.path) if app.loaded.path else None,
-            "store": store.url_redacted,
-            "providers": providers,
-            "recent_tasks": [_task_json(t) for t in recent],
-            "today": today,
-        }, indent=2))
+        click.echo(
+            json.dumps(
+                {
+                    "config": str(app.loaded.path) if app.loaded.path else None,
+                    "store": store.url_redacted,
+                    "providers": providers,
+                    "recent_tasks": [_task_json(t) for t in recent],
+                    "today": today,
+                },
+                indent=2,
+            )
+        )
         return
     _print(app, providers, recent, today, now)
 
 
 def _task_json(t: Any) -> dict[str, Any]:
     return {
-        "id": t.id, "status": t.status, "provider": t.provider, "access_mode": t.access_mode,
-        "prompt": t.prompt, "created_at": t.created_at.isoformat(),
-        "duration_s": _duration(t), "cost_usd": t.cost_usd, "api_cost_usd": t.api_cost_usd,
-        "input_tokens": t.input_tokens, "output_tokens": t.output_tokens,
+        "id": t.id,
+        "status": t.status,
+        "provider": t.provider,
+        "access_mode": t.access_mode,
+        "prompt": t.prompt,
+        "created_at": t.created_at.isoformat(),
+        "duration_s": _duration(t),
+        "cost_usd": t.cost_usd,
+        "api_cost_usd": t.api_cost_usd,
+        "input_tokens": t.input_tokens,
+        "output_tokens": t.output_tokens,
     }
 
 
@@ -113,8 +138,13 @@ def _duration(t: Any) -> float | None:
     return None
 
 
-def _print(app: AppContext, providers: list[dict[str, Any]], recent: list[Any],
-           today: dict[str, Any], now: datetime) -> None:
+def _print(
+    app: AppContext,
+    providers: list[dict[str, Any]],
+    recent: list[Any],
+    today: dict[str, Any],
+    now: datetime,
+) -> None:
     from rich.table import Table
 
     from ado.cli.render import format_cost, format_duration, format_tokens
@@ -135,20 +165,38 @@ def _print(app: AppContext, providers: list[dict[str, Any]], recent: list[Any],
                 limits = ", ".join(f"{x['used']}/{x['limit']} {x['name']}" for x in m["limits"])
                 if m["cooldown_until"]:
                     until = datetime.fromisoformat(m["cooldown_until"])
-                    cooldown = f"[magenta]until {until.astimezone():%H:%M} " \
-                               f"(in {format_duration((until - now).total_seconds())})[/]"
-            table.add_row(p["id"] if i == 0 else "", inst if i == 0 else "",
-                          enabled if i == 0 else "", mode, limits or "-", cooldown or "-")
+                    cooldown = (
+                        f"[magenta]until {until.astimezone():%H:%M} "
+                        f"(in {format_duration((until - now).total_seconds())})[/]"
+                    )
+            table.add_row(
+                p["id"] if i == 0 else "",
+                inst if i == 0 else "",
+                enabled if i == 0 else "",
+                mode,
+                limits or "-",
+                cooldown or "-",
+            )
     out.print(table)
     tasks = Table(title="Recent tasks", title_justify="left")
     for col in ("id", "status", "provider", "duration", "cost", "prompt"):
         tasks.add_column(col, overflow="ellipsis", no_wrap=col == "prompt", max_width=50)
-    colours = {"succeeded": "green", "failed": "red", "running": "cyan", "cancelled": "yellow",
-               "interrupted": "yellow"}
+    colours = {
+        "succeeded": "green",
+        "failed": "red",
+        "running": "cyan",
+        "cancelled": "yellow",
+        "interrupted": "yellow",
+    }
     for t in recent:
-        tasks.add_row(str(t.id), f"[{colours.get(t.status, 'white')}]{t.status}[/]",
-                      t.provider or "-", format_duration(_duration(t)),
-                      format_cost(t.cost_usd), t.prompt.replace("\n", " "))
+        tasks.add_row(
+            str(t.id),
+            f"[{colours.get(t.status, 'white')}]{t.status}[/]",
+            t.provider or "-",
+            format_duration(_duration(t)),
+            format_cost(t.cost_usd),
+            t.prompt.replace("\n", " "),
+        )
     if recent:
         out.print(tasks)
     else:

@@ -23,11 +23,12 @@ def tasks() -> None:
 @click.option("-n", "--limit", default=20, show_default=True)
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_obj
-def list_(app: AppContext, status: str | None, provider: str | None, limit: int,
-          as_json: bool) -> None:
+def list_(
+    app: AppContext, status: str | None, provider: str | None, limit: int, as_json: bool
+) -> None:
     """Recent tasks, newest first."""
-    from ado.cli.status import _duration, _task_json
     from ado.cli.render import format_cost, format_duration
+    from ado.cli.status import _duration, _task_json
 
     rows = app.store.list_tasks(limit=limit, status=status, provider=provider)
     if as_json:
@@ -39,10 +40,16 @@ def list_(app: AppContext, status: str | None, provider: str | None, limit: int,
     for col in ("id", "created", "status", "provider", "duration", "tokens", "cost", "prompt"):
         table.add_column(col, overflow="ellipsis", no_wrap=col == "prompt", max_width=60)
     for t in rows:
-        table.add_row(str(t.id), f"{t.created_at.astimezone():%m-%d %H:%M}", t.status,
-                      f"{t.provider}/{t.access_mode}" if t.provider else "-",
-                      format_duration(_duration(t)), f"{t.input_tokens + t.output_tokens:,}",
-                      format_cost(t.cost_usd), t.prompt.replace("\n", " "))
+        table.add_row(
+            str(t.id),
+            f"{t.created_at.astimezone():%m-%d %H:%M}",
+            t.status,
+            f"{t.provider}/{t.access_mode}" if t.provider else "-",
+            format_duration(_duration(t)),
+            f"{t.input_tokens + t.output_tokens:,}",
+            format_cost(t.cost_usd),
+            t.prompt.replace("\n", " "),
+        )
     console().print(table if rows else "[dim]No tasks.[/]")
 
 
@@ -77,22 +84,32 @@ def show(app: AppContext, task_id: int, as_json: bool) -> None:
         import dataclasses
 
         data = dataclasses.asdict(task)
-        data["events"] = [{"id": e.id, "attempt_id": e.attempt_id, "kind": e.kind,
-                           "created_at": e.created_at, **e.data} for e in events]
+        data["events"] = [
+            {
+                "id": e.id,
+                "attempt_id": e.attempt_id,
+                "kind": e.kind,
+                "created_at": e.created_at,
+                **e.data,
+            }
+            for e in events
+        ]
         click.echo(json.dumps(data, indent=2, default=str))
         return
     out = console()
-    out.print(f"[bold]Task {task.id}[/] · {task.status} · {task.created_at.astimezone():%Y-%m-%d "
-              f"%H:%M:%S} · {task.cwd}")
+    created = task.created_at.astimezone().strftime("%Y-%m-%d %H:%M:%S")
+    out.print(f"[bold]Task {task.id}[/] · {task.status} · {created} · {task.cwd}")
     out.print(f"[dim]prompt:[/] {task.prompt}")
     if task.routing_reason:
         out.print(f"[dim]routing:[/] {task.routing_reason}")
     for a in task.attempts:
-        out.print(f"  attempt {a.number}: {a.provider}/{a.access_mode} → {a.outcome}"
-                  f"{' (' + a.outcome_message + ')' if a.outcome_message else ''}"
-                  f" · {a.input_tokens:,} in / {a.output_tokens:,} out · "
-                  f"{format_cost(a.cost_usd)} (API value {format_cost(a.api_cost_usd)})"
-                  + (f" · session {a.session_id}" if a.session_id else ""))
+        out.print(
+            f"  attempt {a.number}: {a.provider}/{a.access_mode} → {a.outcome}"
+            f"{' (' + a.outcome_message + ')' if a.outcome_message else ''}"
+            f" · {a.input_tokens:,} in / {a.output_tokens:,} out · "
+            f"{format_cost(a.cost_usd)} (API value {format_cost(a.api_cost_usd)})"
+            + (f" · session {a.session_id}" if a.session_id else "")
+        )
     out.rule("events")
     for e in events:
         line = event_line(e.to_agent_event())
@@ -100,9 +117,18 @@ def show(app: AppContext, task_id: int, as_json: bool) -> None:
             out.print(line)
     out.rule()
     files = [f for a in task.attempts for f in a.files_changed]
-    out.print(summary_line(task.status, _duration(task) or 0.0, task.input_tokens
-                           + task.cache_read_tokens, task.output_tokens, task.cost_usd,
-                           task.api_cost_usd, files, task.id))
+    out.print(
+        summary_line(
+            task.status,
+            _duration(task) or 0.0,
+            task.input_tokens + task.cache_read_tokens,
+            task.output_tokens,
+            task.cost_usd,
+            task.api_cost_usd,
+            files,
+            task.id,
+        )
+    )
     if task.error:
         out.print(f"[red]{task.error}[/]")
 
@@ -118,12 +144,14 @@ def cancel(app: AppContext, task_id: int) -> None:
 
     task = _get(app, task_id)
     if task.status not in ("running", "queued"):
-        raise UsageError(f"Task {task_id} is {task.status}; only running or queued tasks "
-                         "can be cancelled.")
+        raise UsageError(
+            f"Task {task_id} is {task.status}; only running or queued tasks can be cancelled."
+        )
     out = console()
     if task.status == "queued" or not task.owner_pid:
-        app.store.finish_task(task_id, status="cancelled", error="cancelled by the user",
-                              exit_code=130)
+        app.store.finish_task(
+            task_id, status="cancelled", error="cancelled by the user", exit_code=130
+        )
         out.print(f"[yellow]■ task {task_id} cancelled[/]")
         return
     if task.owner_host != socket.gethostname():

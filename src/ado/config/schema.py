@@ -150,9 +150,7 @@ class MatchingConfig(_Model):
 
 
 class RoutingConfig(_Model):
-    strategy: Literal["subscription-first", "round-robin", "cost-optimized"] = (
-        "subscription-first"
-    )
+    strategy: Literal["subscription-first", "round-robin", "cost-optimized"] = "subscription-first"
     failover: FailoverConfig = Field(default_factory=FailoverConfig)
     api_fallback: ApiFallbackConfig = Field(default_factory=ApiFallbackConfig)
     matching: MatchingConfig = Field(default_factory=MatchingConfig)
@@ -167,9 +165,7 @@ class EscalationThresholds(_Model):
 class HitlConfig(_Model):
     model_config = ConfigDict(extra="allow")  # the original's approvalTimeout, notifications...
 
-    default_policy: Literal["autonomous", "review-edits", "approve-steps", "manual"] = (
-        "autonomous"
-    )
+    default_policy: Literal["autonomous", "review-edits", "approve-steps", "manual"] = "autonomous"
     escalation_thresholds: EscalationThresholds = Field(default_factory=EscalationThresholds)
 
 
@@ -215,13 +211,13 @@ def known_keys(loc: tuple[str | int, ...]) -> list[str]:
         if model is AdoConfig and part == "providers":
             model = ProviderConfig
             continue
-        if model is ProviderConfig and part not in ProviderConfig.model_fields and not any(
-            f.alias == part for f in ProviderConfig.model_fields.values()
+        if (
+            model is ProviderConfig
+            and part not in ProviderConfig.model_fields
+            and not any(f.alias == part for f in ProviderConfig.model_fields.values())
         ):
             continue  # a provider id under providers:
-        field = next(
-            (f for name, f in model.model_fields.items() if part in (name, f.alias)), None
-        )
+        field = next((f for name, f in model.model_fields.items() if part in (name, f.alias)), None)
         if field is None:
             return []
         model = _model_of(field.annotation)

@@ -132,7 +132,10 @@ class Runner:
         if task_id is None:
             task_id = await asyncio.to_thread(
                 self.store.create_task,
-                prompt=spec.prompt, cwd=str(spec.cwd), hitl_policy=policy, options=options,
+                prompt=spec.prompt,
+                cwd=str(spec.cwd),
+                hitl_policy=policy,
+                options=options,
             )
         else:
             await asyncio.to_thread(
@@ -156,9 +159,14 @@ class Runner:
                 await asyncio.to_thread(router.commit_choice, cand)
                 if cand.access_mode == "api":
                     await self._check_costs(cand, spec)
-                info = await self._attempt(task_id, len(attempts) + 1, cand, spec, policy,
-                                           resume_session if cand.provider == resume_provider
-                                           else None)
+                info = await self._attempt(
+                    task_id,
+                    len(attempts) + 1,
+                    cand,
+                    spec,
+                    policy,
+                    resume_session if cand.provider == resume_provider else None,
+                )
                 attempts.append(info)
                 total += info.usage
                 cost += info.cost_usd
@@ -174,11 +182,14 @@ class Runner:
                 if outcome.kind is OutcomeKind.COST_LIMIT:
                     status, error, exit_code = "failed", outcome.message, 4
                     break
-                error = f"{cand.provider}/{cand.access_mode}: {outcome.kind.value}: " \
-                        f"{outcome.message}".rstrip(": ")
+                error = (
+                    f"{cand.provider}/{cand.access_mode}: {outcome.kind.value}: "
+                    f"{outcome.message}".rstrip(": ")
+                )
                 tried.add((cand.provider, cand.access_mode))
-                if not await self._after_failure(task_id, info, cand, outcome, len(attempts),
-                                                 max_attempts):
+                if not await self._after_failure(
+                    task_id, info, cand, outcome, len(attempts), max_attempts
+                ):
                     break
             else:
                 if self.cancelled:
@@ -199,15 +210,27 @@ class Runner:
         result_text = attempts[-1].outcome.message if attempts and attempts[-1].outcome else ""
         await self._finish(task_id, status, error, result_text, exit_code)
         return TaskResult(
-            task_id=task_id, status=status, attempts=attempts, usage=total, cost_usd=cost,
-            api_cost_usd=api_cost, result_text=result_text, error=error, exit_code=exit_code,
+            task_id=task_id,
+            status=status,
+            attempts=attempts,
+            usage=total,
+            cost_usd=cost,
+            api_cost_usd=api_cost,
+            result_text=result_text,
+            error=error,
+            exit_code=exit_code,
             duration_s=time.monotonic() - started,
         )
 
     # -- one attempt --------------------------------------------------------------------------
 
     async def _attempt(
-        self, task_id: int, number: int, cand: Candidate, spec: TaskSpec, policy: str,
+        self,
+        task_id: int,
+        number: int,
+        cand: Candidate,
+        spec: TaskSpec,
+        policy: str,
         resume_session: str | None,
     ) -> AttemptInfo:
         from ado import pricing
@@ -230,8 +253,9 @@ class Runner:
             resume_session_id=resume_session,
             permission_mode=pcfg.default_options.permission_mode,
             access_mode=cand.access_mode,
-            api_key=(mcfg.api.api_key.get_secret_value()
-                     if mcfg.api and mcfg.api.api_key else None),
+            api_key=(
+                mcfg.api.api_key.get_secret_value() if mcfg.api and mcfg.api.api_key else None
+            ),
             base_url=mcfg.api.base_url if mcfg.api else None,
             command=pcfg.command,
             extra_args=list(pcfg.args),
@@ -239,17 +263,36 @@ class Runner:
             timeout=timeout,
         )
         attempt_id = await asyncio.to_thread(
-            self.store.start_attempt, task_id, number=number, provider=cand.provider,
-            access_mode=cand.access_mode, model=model, reason=cand.reason,
+            self.store.start_attempt,
+            task_id,
+            number=number,
+            provider=cand.provider,
+            access_mode=cand.access_mode,
+            model=model,
+            reason=cand.reason,
         )
         info = AttemptInfo(attempt_id, number, cand.provider, cand.access_mode, model, cand.reason)
         await asyncio.to_thread(self.store.update_task, task_id, routing_reason=cand.reason)
-        await self._emit(task_id, info, AgentEvent(
-            EventKind.ATTEMPT_STARTED, text=cand.reason,
-            data={"number": number, "provider": cand.provider, "access_mode": cand.access_mode,
-                  "model": model},
-        ), flush=True)
-        limit = spec.max_cost if spec.max_cost is not None else cfg.routing.api_fallback.max_cost_per_task
+        await self._emit(
+            task_id,
+            info,
+            AgentEvent(
+                EventKind.ATTEMPT_STARTED,
+                text=cand.reason,
+                data={
+                    "number": number,
+                    "provider": cand.provider,
+                    "access_mode": cand.access_mode,
+                    "model": model,
+                },
+            ),
+            flush=True,
+        )
+        limit = (
+            spec.max_cost
+            if spec.max_cost is not None
+            else cfg.routing.api_fallback.max_cost_per_task
+        )
         guard = CostGuard(limit) if cand.access_mode == "api" else None
         run = adapter.run(request)
         self._run = run
@@ -260,13 +303,24 @@ class Runner:
                 if event.usage is not None:
                     info.usage += event.usage
                     if guard is not None:
-                        spent = pricing.actual_cost(info.usage, mcfg, pricing.api_equivalent(
-                            info.usage, cand.provider, model or adapter.default_model))
+                        spent = pricing.actual_cost(
+                            info.usage,
+                            mcfg,
+                            pricing.api_equivalent(
+                                info.usage, cand.provider, model or adapter.default_model
+                            ),
+                        )
                         if guard.exceeded(spent):
                             run.stop(OutcomeKind.COST_LIMIT)
-                            await self._emit(task_id, info, AgentEvent(
-                                EventKind.ERROR, text=f"stopped: the task cost ${spent:.2f}, "
-                                f"over the ${limit:.2f} limit per task"))
+                            await self._emit(
+                                task_id,
+                                info,
+                                AgentEvent(
+                                    EventKind.ERROR,
+                                    text=f"stopped: the task cost ${spent:.2f}, "
+                                    f"over the ${limit:.2f} limit per task",
+                                ),
+                            )
                 await self._emit(task_id, info, event)
         finally:
             self._run = None
@@ -279,34 +333,60 @@ class Runner:
         effective_model = summary.usage.model or model or adapter.default_model
         info.api_cost_usd = pricing.api_equivalent(summary.usage, cand.provider, effective_model)
         info.cost_usd = pricing.actual_cost(summary.usage, mcfg, info.api_cost_usd)
-        await self._emit(task_id, info, AgentEvent(
-            EventKind.ATTEMPT_FINISHED, text=outcome.message,
-            reset_at=outcome.reset_at,
-            data={"outcome": outcome.kind.value, "exit_code": outcome.exit_code,
-                  "duration_s": round(summary.duration_s, 3), "cost_usd": info.cost_usd,
-                  "api_cost_usd": info.api_cost_usd},
-        ), flush=True)
+        await self._emit(
+            task_id,
+            info,
+            AgentEvent(
+                EventKind.ATTEMPT_FINISHED,
+                text=outcome.message,
+                reset_at=outcome.reset_at,
+                data={
+                    "outcome": outcome.kind.value,
+                    "exit_code": outcome.exit_code,
+                    "duration_s": round(summary.duration_s, 3),
+                    "cost_usd": info.cost_usd,
+                    "api_cost_usd": info.api_cost_usd,
+                },
+            ),
+            flush=True,
+        )
         await asyncio.to_thread(self._record_attempt, task_id, info, effective_model)
         return info
 
     def _record_attempt(self, task_id: int, info: AttemptInfo, model: str | None) -> None:
         assert info.outcome is not None
         self.store.finish_attempt(
-            info.id, outcome=info.outcome.kind.value, message=info.outcome.message,
-            exit_code=info.outcome.exit_code, session_id=info.session_id,
-            reset_at=info.outcome.reset_at, usage=info.usage, cost_usd=info.cost_usd,
-            api_cost_usd=info.api_cost_usd, files=info.files,
+            info.id,
+            outcome=info.outcome.kind.value,
+            message=info.outcome.message,
+            exit_code=info.outcome.exit_code,
+            session_id=info.session_id,
+            reset_at=info.outcome.reset_at,
+            usage=info.usage,
+            cost_usd=info.cost_usd,
+            api_cost_usd=info.api_cost_usd,
+            files=info.files,
         )
         if info.outcome.kind not in (OutcomeKind.NOT_INSTALLED,):
             self.store.record_usage(
-                provider=info.provider, access_mode=info.access_mode, task_id=task_id,
-                attempt_id=info.id, model=model, usage=info.usage, cost_usd=info.cost_usd,
+                provider=info.provider,
+                access_mode=info.access_mode,
+                task_id=task_id,
+                attempt_id=info.id,
+                model=model,
+                usage=info.usage,
+                cost_usd=info.cost_usd,
                 api_cost_usd=info.api_cost_usd,
             )
 
     async def _after_failure(
-        self, task_id: int, info: AttemptInfo, cand: Candidate, outcome: Outcome,
-        attempts_made: int, max_attempts: int,
+        self,
+        task_id: int,
+        info: AttemptInfo,
+        cand: Candidate,
+        outcome: Outcome,
+        attempts_made: int,
+        max_attempts: int,
     ) -> bool:
         """Record a cooldown when limited; say whether to try the next candidate."""
         from ado.routing.limits import cooldown_until
@@ -316,23 +396,33 @@ class Runner:
         if outcome.kind.is_limit:
             until = cooldown_until(outcome.kind, outcome.reset_at, datetime.now(UTC))
             await asyncio.to_thread(
-                self.store.set_cooldown, cand.provider, cand.access_mode, until=until,
-                kind=outcome.kind.value, reason=outcome.message,
-                reset_known=outcome.reset_at is not None, task_id=task_id,
+                self.store.set_cooldown,
+                cand.provider,
+                cand.access_mode,
+                until=until,
+                kind=outcome.kind.value,
+                reason=outcome.message,
+                reset_known=outcome.reset_at is not None,
+                task_id=task_id,
             )
             info.outcome = Outcome(outcome.kind, outcome.message, until, outcome.exit_code)
         if not failover.enabled or not should_fail_over(outcome.kind, failover.on_errors):
             return False
         if attempts_made >= max_attempts:
             return False
-        await self._emit(task_id, info, AgentEvent(
-            EventKind.FAILOVER,
-            text=f"{cand.provider}/{cand.access_mode} {outcome.kind.value.replace('_', ' ')}"
-                 f"{' until ' + info.outcome.reset_at.isoformat() if info.outcome.reset_at else ''}"
-                 f"; trying the next provider",
-            reset_at=info.outcome.reset_at,
-            data={"from": f"{cand.provider}/{cand.access_mode}", "outcome": outcome.kind.value},
-        ), flush=True)
+        await self._emit(
+            task_id,
+            info,
+            AgentEvent(
+                EventKind.FAILOVER,
+                text=f"{cand.provider}/{cand.access_mode} {outcome.kind.value.replace('_', ' ')}"
+                f"{' until ' + info.outcome.reset_at.isoformat() if info.outcome.reset_at else ''}"
+                f"; looking for another provider",
+                reset_at=info.outcome.reset_at,
+                data={"from": f"{cand.provider}/{cand.access_mode}", "outcome": outcome.kind.value},
+            ),
+            flush=True,
+        )
         if failover.retry_delay:
             await self._sleep(failover.retry_delay / 1000)
         return True
@@ -344,13 +434,21 @@ class Runner:
         from ado.routing.costs import check_costs
 
         estimate = pricing.estimate_task_cost(
-            spec.prompt, cand.provider, cand.mode_config,
+            spec.prompt,
+            cand.provider,
+            cand.mode_config,
             spec.model or cand.provider_config.default_options.model,
         )
         confirm = None if spec.assume_yes else self.confirm
         await asyncio.to_thread(
-            check_costs, self.store, self.config, cand, estimate=estimate,
-            max_cost=spec.max_cost, confirm=confirm, now=datetime.now(UTC),
+            check_costs,
+            self.store,
+            self.config,
+            cand,
+            estimate=estimate,
+            max_cost=spec.max_cost,
+            confirm=confirm,
+            now=datetime.now(UTC),
         )
 
     async def _resolve_resume(self, resume: str | None) -> tuple[str | None, str | None]:
@@ -360,8 +458,10 @@ class Runner:
         if resume.isdigit():
             task = await asyncio.to_thread(self.store.get_task, int(resume))
             if task is None:
-                raise UsageError(f"--resume {resume}: there is no task {resume}",
-                                 hint="`ado tasks list` shows task ids")
+                raise UsageError(
+                    f"--resume {resume}: there is no task {resume}",
+                    hint="`ado tasks list` shows task ids",
+                )
             for attempt in reversed(task.attempts):
                 if attempt.session_id:
                     return attempt.provider, attempt.session_id
@@ -398,19 +498,37 @@ class Runner:
     async def _finish(
         self, task_id: int, status: str, error: str | None, result_text: str, exit_code: int
     ) -> None:
-        await self._emit(task_id, None, AgentEvent(
-            EventKind.TASK_FINISHED, text=error or result_text,
-            data={"status": status, "exit_code": exit_code}), flush=True)
+        await self._emit(
+            task_id,
+            None,
+            AgentEvent(
+                EventKind.TASK_FINISHED,
+                text=error or result_text,
+                data={"status": status, "exit_code": exit_code},
+            ),
+            flush=True,
+        )
         await asyncio.to_thread(
-            self.store.finish_task, task_id, status=status, error=error,
-            result_text=result_text or None, exit_code=exit_code,
+            self.store.finish_task,
+            task_id,
+            status=status,
+            error=error,
+            result_text=result_text or None,
+            exit_code=exit_code,
         )
 
     async def _wait_until(self, task_id: int, when: datetime) -> None:
         delay = max(0.0, (when - datetime.now(UTC)).total_seconds())
-        await self._emit(task_id, None, AgentEvent(
-            EventKind.LOG, text=f"every provider is limited; waiting until {when.isoformat()}",
-            reset_at=when), flush=True)
+        await self._emit(
+            task_id,
+            None,
+            AgentEvent(
+                EventKind.LOG,
+                text=f"every provider is limited; waiting until {when.isoformat()}",
+                reset_at=when,
+            ),
+            flush=True,
+        )
         await self._sleep(delay + 1)
 
     async def _sleep(self, seconds: float) -> None:
@@ -423,11 +541,18 @@ class Runner:
 def _options(spec: TaskSpec, policy: str) -> dict[str, Any]:
     f = spec.filters
     raw = {
-        "provider": f.provider, "providers": list(f.providers) if f.providers else None,
-        "exclude": list(f.exclude) or None, "access_mode": f.access_mode,
-        "allow_api": f.allow_api, "model": spec.model, "max_turns": spec.max_turns,
-        "max_cost": spec.max_cost, "resume": spec.resume, "yolo": spec.yolo or None,
-        "wait": spec.wait or None, "hitl_policy": policy,
+        "provider": f.provider,
+        "providers": list(f.providers) if f.providers else None,
+        "exclude": list(f.exclude) or None,
+        "access_mode": f.access_mode,
+        "allow_api": f.allow_api,
+        "model": spec.model,
+        "max_turns": spec.max_turns,
+        "max_cost": spec.max_cost,
+        "resume": spec.resume,
+        "yolo": spec.yolo or None,
+        "wait": spec.wait or None,
+        "hitl_policy": policy,
     }
     return {k: v for k, v in raw.items() if v is not None}
 

@@ -40,10 +40,32 @@ __all__ = [
 ]
 
 #: Variables every agent gets from ADO's own environment when set.
-BASE_ENV = ("PATH", "HOME", "USER", "LOGNAME", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "TMPDIR",
-            "SHELL", "XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_CACHE_HOME", "XDG_STATE_HOME",
-            "SSL_CERT_FILE", "SSL_CERT_DIR", "NODE_EXTRA_CA_CERTS", "HTTPS_PROXY", "HTTP_PROXY",
-            "NO_PROXY", "https_proxy", "http_proxy", "no_proxy", "TRACEPARENT")
+BASE_ENV = (
+    "PATH",
+    "HOME",
+    "USER",
+    "LOGNAME",
+    "LANG",
+    "LC_ALL",
+    "LC_CTYPE",
+    "TZ",
+    "TMPDIR",
+    "SHELL",
+    "XDG_CONFIG_HOME",
+    "XDG_DATA_HOME",
+    "XDG_CACHE_HOME",
+    "XDG_STATE_HOME",
+    "SSL_CERT_FILE",
+    "SSL_CERT_DIR",
+    "NODE_EXTRA_CA_CERTS",
+    "HTTPS_PROXY",
+    "HTTP_PROXY",
+    "NO_PROXY",
+    "https_proxy",
+    "http_proxy",
+    "no_proxy",
+    "TRACEPARENT",
+)
 
 
 class Permission(StrEnum):
@@ -211,7 +233,7 @@ class AgentAdapter(ABC):
             return str(path) if path.exists() else None
         return shutil.which(name)
 
-    async def detect(self, command: str | None = None, timeout: float = 5.0) -> Detection:
+    async def detect(self, command: str | None = None, limit_s: float = 5.0) -> Detection:
         path = self.resolve_command(command)
         if path is None:
             return Detection(installed=False, detail=f"not found: {self.install_hint}")
@@ -219,7 +241,8 @@ class AgentAdapter(ABC):
         detail = ""
         try:
             proc = await asyncio.create_subprocess_exec(
-                path, "--version",
+                path,
+                "--version",
                 stdin=asyncio.subprocess.DEVNULL,
                 stdout=asyncio.subprocess.PIPE,
                 stderr=asyncio.subprocess.STDOUT,
@@ -227,12 +250,12 @@ class AgentAdapter(ABC):
                 start_new_session=True,
             )
             try:
-                out, _ = await asyncio.wait_for(proc.communicate(), timeout)
+                out, _ = await asyncio.wait_for(proc.communicate(), limit_s)
                 version = _first_version(out.decode(errors="replace"))
             except TimeoutError:
                 proc.kill()
                 await proc.wait()
-                detail = f"`{path} --version` did not answer within {timeout:g}s"
+                detail = f"`{path} --version` did not answer within {limit_s:g}s"
         except OSError as exc:
             return Detection(installed=False, path=path, detail=str(exc))
         return Detection(
@@ -308,6 +331,7 @@ class AgentRun:
         lines = proc.lines()
         stopper = asyncio.ensure_future(self._stop.wait())
         deadline = started + request.timeout if request.timeout else None
+        nxt: asyncio.Future[OutputLine] | None = None
         try:
             while True:
                 nxt = asyncio.ensure_future(anext(lines))
@@ -316,7 +340,6 @@ class AgentRun:
                     {nxt, stopper}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED
                 )
                 if nxt not in done:
-                    nxt.cancel()
                     if not done:
                         summary.timed_out = True
                     break
@@ -334,6 +357,10 @@ class AgentRun:
                         self._stop.set()
         finally:
             stopper.cancel()
+            if nxt is not None and not nxt.done():
+                # let the pending read unwind before closing the generator it is running in
+                nxt.cancel()
+                await asyncio.wait({nxt})
             await lines.aclose()
             await proc.stop()
             summary.exit_code = proc.returncode
@@ -349,8 +376,12 @@ class AgentRun:
         if not text:
             return ()
         if line.truncated:
-            return (AgentEvent(EventKind.LOG, text=f"dropped an over-long output line "
-                               f"({len(line.text)} bytes kept of more)"),)
+            return (
+                AgentEvent(
+                    EventKind.LOG,
+                    text=f"dropped an over-long output line ({len(line.text)} bytes kept of more)",
+                ),
+            )
         if text[0] == "{":
             try:
                 obj = json.loads(text)
@@ -360,8 +391,13 @@ class AgentRun:
                 try:
                     return list(adapter.parse_line(obj, state))
                 except (KeyError, TypeError, ValueError, AttributeError) as exc:
-                    return (AgentEvent(EventKind.LOG, text=f"unparsed {adapter.id} event: {exc}",
-                                       data={"line": text[:2000]}),)
+                    return (
+                        AgentEvent(
+                            EventKind.LOG,
+                            text=f"unparsed {adapter.id} event: {exc}",
+                            data={"line": text[:2000]},
+                        ),
+                    )
         return adapter.parse_text_line(text, state)
 
     def _absorb(self, event: AgentEvent) -> None:
@@ -413,28 +449,34 @@ def classify_generic(summary: RunSummary, now: datetime | None = None) -> Outcom
     if limited:
         reset_at = next((e.reset_at for e in reversed(summary.rate_limits) if e.reset_at), None)
         reset_at = reset_at or resets.parse_reset(joined, now)
-        message = _first_line(
-            next((t for t in texts if t and resets.looks_rate_limited(t)), joined)
-        ) or "rate limited"
-        quota = resets.looks_like_quota(joined) or 402 in statuses or (
-            reset_at is not None and reset_at - now > timedelta(days=3)
+        message = (
+            _first_line(next((t for t in texts if t and resets.looks_rate_limited(t)), joined))
+            or "rate limited"
+        )
+        quota = (
+            resets.looks_like_quota(joined)
+            or 402 in statuses
+            or (reset_at is not None and reset_at - now > timedelta(days=3))
         )
         kind = OutcomeKind.QUOTA_EXHAUSTED if quota else OutcomeKind.RATE_LIMITED
         return Outcome(kind, message, reset_at=reset_at, exit_code=code)
     if summary.timed_out:
         return Outcome(OutcomeKind.TIMED_OUT, "the agent did not finish in time", exit_code=code)
     if 401 in statuses or 403 in statuses or resets.looks_like_auth_error(joined):
-        return Outcome(OutcomeKind.AUTH_MISSING, _first_line(joined) or "not logged in",
-                       exit_code=code)
+        return Outcome(
+            OutcomeKind.AUTH_MISSING, _first_line(joined) or "not logged in", exit_code=code
+        )
     result = summary.result
     if result is not None and not result.is_error and code in (0, None):
         return Outcome(OutcomeKind.SUCCESS, _first_line(summary.final_text), exit_code=code)
     if any(s >= 500 for s in statuses) or resets.looks_like_server_error(joined):
-        return Outcome(OutcomeKind.SERVER_ERROR, _first_line(joined) or "server error",
-                       exit_code=code)
+        return Outcome(
+            OutcomeKind.SERVER_ERROR, _first_line(joined) or "server error", exit_code=code
+        )
     if result is not None:
-        return Outcome(OutcomeKind.FAILED, _first_line(joined) or "the agent reported an error",
-                       exit_code=code)
+        return Outcome(
+            OutcomeKind.FAILED, _first_line(joined) or "the agent reported an error", exit_code=code
+        )
     if code == 0 and not summary.errors:
         return Outcome(OutcomeKind.SUCCESS, _first_line(summary.final_text), exit_code=code)
     detail = _first_line(joined) or f"exited with code {code}"
@@ -452,4 +494,7 @@ def _first_version(text: str) -> str | None:
     import re
 
     match = re.search(r"\d+\.\d+(?:\.\d+)?(?:[-+.\w]*)?", text)
-    return match.group(0) if match else (text.strip().splitlines() or [None])[0]
+    if match:
+        return match.group(0)
+    lines = text.strip().splitlines()
+    return lines[0] if lines else None

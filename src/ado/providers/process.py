@@ -13,7 +13,7 @@ import contextlib
 import os
 import signal
 from collections import deque
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -43,9 +43,7 @@ class OutputLine:
 class AgentProcess:
     """One agent subprocess: start it, read its lines, stop its whole process group."""
 
-    def __init__(
-        self, argv: Sequence[str], *, cwd: str, env: Mapping[str, str]
-    ) -> None:
+    def __init__(self, argv: Sequence[str], *, cwd: str, env: Mapping[str, str]) -> None:
         self.argv = list(argv)
         self.cwd = cwd
         self.env = dict(env)
@@ -73,7 +71,7 @@ class AgentProcess:
             )
         except FileNotFoundError as exc:
             missing = exc.filename or self.argv[0]
-            if missing == self.cwd or not os.path.isdir(self.cwd):
+            if missing == self.cwd or not os.path.isdir(self.cwd):  # noqa: ASYNC240 (error path)
                 raise SpawnError(
                     f"working directory {self.cwd} does not exist", not_found=False
                 ) from exc
@@ -83,7 +81,7 @@ class AgentProcess:
         except OSError as exc:
             raise SpawnError(f"{self.argv[0]}: {exc.strerror or exc}", not_found=False) from exc
 
-    async def lines(self) -> AsyncIterator[OutputLine]:
+    async def lines(self) -> AsyncGenerator[OutputLine, None]:
         """Lines from stdout and stderr as they arrive, until both are closed."""
         assert self._proc is not None and self._proc.stdout and self._proc.stderr
         queue: asyncio.Queue[OutputLine | None] = asyncio.Queue(maxsize=1024)

@@ -3,11 +3,18 @@
 Agents report limits in prose as often as in fields ("resets 2pm", "try again in 2 days 17
 hours", "Claude AI usage limit reached|1732500000"); these helpers turn that prose into a
 decision and a reset time.
+
+Every datetime returned is timezone-aware UTC. A clock time without a date ("resets 2am",
+"try again at 6:44 PM") means its next occurrence: in the zone named next to it
+("resets 2pm (Asia/Shanghai)"), else in local time.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+import re
+from datetime import UTC, datetime, timedelta, tzinfo
+from email.utils import parsedate_to_datetime
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 __all__ = [
     "looks_like_auth_error",
@@ -18,26 +25,194 @@ __all__ = [
     "parse_retry_after",
 ]
 
+_I = re.IGNORECASE
+
+_RATE_LIMITED = re.compile(
+    r"rate[ _-]?limit|\b429\b|too many requests|usage limit|hit your (?:usage )?limit"
+    r"|(?:usage|hour|weekly|daily|monthly|session|opus|sonnet) limit reached"
+    r"|resource[ _]?(?:has been )?exhausted|exceeded your current quota"
+    r"|quota[ _]exceeded|out of extra usage|premium request allowance|\brate_limited\b",
+    _I,
+)
+_QUOTA = re.compile(
+    r"weekly|seven[ _-]day|7[ -]day|monthly|month(?:ly)? cycle|premium request allowance"
+    r"|quota_exceeded|\b402\b|payment required|out of extra usage|billing",
+    _I,
+)
+_AUTH = re.compile(
+    r"invalid[ _-]?(?:x-)?api[ _-]?key|api key not valid|incorrect api key|\b401\b|unauthori[sz]ed"
+    r"|authentication[ _](?:error|failed|required)|please run /login|not logged in"
+    r"|invalid auth method selected|log ?in required|please (?:log|sign) in|no api key"
+    r"|missing (?:an )?api key|oauth token (?:has )?expired|credentials? (?:not found|missing)",
+    _I,
+)
+_SERVER = re.compile(
+    r"\b(?:500|502|503|504|529)\b|internal server error|bad gateway|service unavailable"
+    r"|gateway timeout|overloaded",
+    _I,
+)
+
+_UNIT = r"(?:milliseconds?|ms|days?|d|hours?|hrs?|h|minutes?|mins?|m|seconds?|secs?|s)"
+_AMOUNT = rf"\d+(?:\.\d+)?\s*{_UNIT}(?![a-z])"
+_DURATION = re.compile(
+    rf"(?:try again in|retry after|retry in|resets? in|available (?:again )?in)\s+"
+    rf"(?P<d>{_AMOUNT}(?:[\s,]*(?:and\s+)?{_AMOUNT})*)",
+    _I,
+)
+_PART = re.compile(rf"(\d+(?:\.\d+)?)\s*({_UNIT})(?![a-z])", _I)
+_EPOCH = re.compile(r"usage limit reached\|(\d{9,13})", _I)
+_MONTHS = "jan feb mar apr may jun jul aug sep oct nov dec".split()
+_CLOCK = re.compile(
+    r"(?:resets?|try again|available again|retry)(?:\s+at|\s+on)?\s+"
+    r"(?:(?P<mon>jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?\s+(?P<day>\d{1,2})"
+    r"(?:st|nd|rd|th)?,?\s+(?:at\s+)?)?"
+    r"(?P<h>\d{1,2})(?::(?P<min>\d{2}))?\s*(?P<ampm>[ap]\.?m\.?)?(?![\w:])"
+    r"(?:\s*\((?P<zone>[A-Za-z_]+(?:/[A-Za-z0-9_+-]+)*)\)|\s+(?P<utc>UTC|GMT)\b)?",
+    _I,
+)
+_DATE = re.compile(
+    r"(?:ends?|resets?|renews?|on)\s+(?:on\s+)?"
+    r"(?:(?P<m>\d{1,2})/(?P<d>\d{1,2})/(?P<y>\d{4})|(?P<iso>\d{4}-\d{2}-\d{2}(?:[T ][\d:.]+)?"
+    r"(?:Z|[+-]\d{2}:?\d{2})?))",
+    _I,
+)
+
 
 def looks_rate_limited(text: str) -> bool:
-    raise NotImplementedError
+    """A 429, a usage limit, an exhausted resource or quota."""
+    return bool(text) and _RATE_LIMITED.search(text) is not None
 
 
 def looks_like_quota(text: str) -> bool:
-    raise NotImplementedError
+    """A long-window limit (weekly, monthly, premium allowance, 402): skip, don't wait."""
+    return bool(text) and _QUOTA.search(text) is not None
 
 
 def looks_like_auth_error(text: str) -> bool:
-    raise NotImplementedError
+    """Credentials missing, invalid or expired."""
+    return bool(text) and _AUTH.search(text) is not None
 
 
 def looks_like_server_error(text: str) -> bool:
-    raise NotImplementedError
+    """A 5xx or an overloaded model: transient."""
+    return bool(text) and _SERVER.search(text) is not None
 
 
 def parse_reset(text: str, now: datetime) -> datetime | None:
-    raise NotImplementedError
+    """When the limit described by ``text`` lifts, or None when the text does not say."""
+    if not text:
+        return None
+    now = _aware(now)
+    if match := _EPOCH.search(text):
+        return _from_epoch(int(match.group(1)))
+    if match := _DURATION.search(text):
+        seconds = sum(
+            float(amount) * _unit_seconds(unit) for amount, unit in _PART.findall(match.group("d"))
+        )
+        return now + timedelta(seconds=seconds)
+    for match in _CLOCK.finditer(text):
+        if match.group("min") is None and match.group("ampm") is None:
+            continue  # a bare number ("resets 5") is not a time of day
+        if (found := _next_clock_time(match, now)) is not None:
+            return found
+    if match := _DATE.search(text):
+        return _explicit_date(match, now)
+    return None
 
 
 def parse_retry_after(value: str, now: datetime) -> datetime | None:
-    raise NotImplementedError
+    """An HTTP ``Retry-After`` value: delay in seconds or an HTTP date."""
+    value = (value or "").strip()
+    if not value:
+        return None
+    now = _aware(now)
+    try:
+        return now + timedelta(seconds=max(0.0, float(value)))
+    except ValueError:
+        pass
+    try:
+        parsed = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    return _aware(parsed).astimezone(UTC)
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def _unit_seconds(unit: str) -> float:
+    unit = unit.lower()
+    if unit.startswith(("ms", "milli")):
+        return 0.001
+    return {"s": 1, "m": 60, "h": 3600, "d": 86400}[unit[0]]
+
+
+def _from_epoch(value: int) -> datetime:
+    if value > 10**11:  # milliseconds
+        return datetime.fromtimestamp(value / 1000, UTC)
+    return datetime.fromtimestamp(value, UTC)
+
+
+def _zone(name: str | None) -> tzinfo | None:
+    if not name:
+        return None
+    if name.upper() in ("UTC", "GMT"):
+        return UTC
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return None
+
+
+def _next_clock_time(match: re.Match[str], now: datetime) -> datetime | None:
+    hour = int(match.group("h"))
+    minute = int(match.group("min") or 0)
+    ampm = (match.group("ampm") or "").lower().replace(".", "")
+    if ampm:
+        if not 1 <= hour <= 12:
+            return None
+        hour = hour % 12 + (12 if ampm == "pm" else 0)
+    if hour > 23 or minute > 59:
+        return None
+    zone = _zone(match.group("zone") or match.group("utc"))
+    local = now.astimezone(zone) if zone else now.astimezone()
+    if match.group("mon"):
+        month = _MONTHS.index(match.group("mon").lower()[:3]) + 1
+        try:
+            candidate = local.replace(
+                month=month,
+                day=int(match.group("day")),
+                hour=hour,
+                minute=minute,
+                second=0,
+                microsecond=0,
+            )
+        except ValueError:
+            return None
+        if candidate <= now:
+            candidate = candidate.replace(year=candidate.year + 1)
+    else:
+        candidate = local.replace(hour=hour, minute=minute, second=0, microsecond=0)
+        if candidate <= now:
+            candidate += timedelta(days=1)
+    return candidate.astimezone(UTC)
+
+
+def _explicit_date(match: re.Match[str], now: datetime) -> datetime | None:
+    local_tz = now.astimezone().tzinfo
+    try:
+        if match.group("iso"):
+            parsed = datetime.fromisoformat(match.group("iso").replace("Z", "+00:00"))
+            if parsed.tzinfo is None:
+                parsed = parsed.replace(tzinfo=local_tz)
+        else:
+            parsed = datetime(
+                int(match.group("y")),
+                int(match.group("m")),
+                int(match.group("d")),
+                tzinfo=local_tz,
+            )
+    except ValueError:
+        return None
+    return parsed.astimezone(UTC)

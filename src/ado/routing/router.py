@@ -12,7 +12,7 @@ with a :class:`Skip` saying why) and orders the rest by the configured strategy:
 - ``cost-optimized``: cheapest expected cost of a typical task first (subscription and free
   cost nothing; API modes by ``costPerMillion``, else the bundled price table), then priority.
 
-API modes are candidates only when API fallback is allowed (``--allow-api``/``--no-api``,
+API modes are candidates only when API fallback is allowed (``--no-api-fallback`` turns it off,
 else ``routing.apiFallback.enabled``) or the access mode ``api`` is asked for explicitly.
 ``--providers a,b`` makes that order the first sort key.
 
@@ -23,6 +23,7 @@ configuration: ``{"<id>": {"enabled": bool, "accessModes": {"<mode>": {"enabled"
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -35,7 +36,7 @@ from ado.errors import NoProviderAvailable, UnknownProviderError, UsageError
 from ado.routing.limits import check_limits
 
 if TYPE_CHECKING:
-    from ado.store import Store
+    from ado.store import CooldownView, Store
 
 __all__ = [
     "OVERRIDES_KEY",
@@ -139,11 +140,17 @@ class RoutingPlan:
 
     def unavailable(self) -> NoProviderAvailable:
         """The error to raise when there is no candidate (or none left)."""
-        lines = [f"  {s.key}: {s.reason}" for s in self.skipped]
-        hint = "Check `ado status`, enable a provider, or allow API fallback with --allow-api."
+        lines = [
+            f"  {s.reason}" if s.reason.startswith(s.key) else f"  {s.key}: {s.reason}"
+            for s in self.skipped
+        ]
+        hint = (
+            "Check `ado status`, enable a provider, or allow API fallback "
+            "(routing.apiFallback.enabled: true)."
+        )
         if self.earliest_reset is not None:
             when = self.earliest_reset.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
-            hint = f"The first limit resets at {when}; retry then. " + hint
+            hint = f"The earliest reset is {when}: run again then, or pass --wait. " + hint
         return NoProviderAvailable(
             "No provider can take this task right now."
             + ("\n" + "\n".join(lines) if lines else ""),
@@ -186,46 +193,44 @@ class Router:
         return self.config.routing.strategy
 
     def plan(
-        self, filters: RouteFilters | None = None, *, exclude_pairs: Iterable[str] = frozenset()
+        self,
+        filters: RouteFilters | None = None,
+        *,
+        exclude_pairs: Iterable[tuple[str, str] | str] = frozenset(),
     ) -> RoutingPlan:
         """The pairs that may take a task, in the order to try, and why the others may not.
 
-        ``exclude_pairs`` holds ``"provider/mode"`` keys already tried for this task.
+        ``exclude_pairs``: the pairs already tried for this task, as ``(provider, mode)``
+        tuples or ``"provider/mode"`` keys.
         """
         filters = filters or RouteFilters()
         self._validate(filters)
         now = self._now()
-        tried = set(exclude_pairs)
+        tried = {p if isinstance(p, str) else "/".join(p) for p in exclude_pairs}
         allow_api = self._allow_api(filters)
         providers = self._effective_providers()
         order = {name: i for i, name in enumerate(self._preferred(filters))}
 
         pairs: list[_Pair] = []
         skipped: list[Skip] = []
-        installed_cache: dict[str, bool] = {}
+        installed: dict[str, bool] = {}
         cooldowns = self.store.cooldowns(now)
         for name, pconf in providers.items():
-            provider_skip = self._provider_skip(name, pconf, filters, order, installed_cache)
+            provider_skip = self._provider_skip(name, pconf, filters, order, installed)
             if not pconf.access_modes:
-                skipped.append(
-                    provider_skip
-                    or Skip(name, None, SkipKind.NO_ACCESS_MODES, "no access modes configured")
-                )
-                continue
+                none = Skip(name, None, SkipKind.NO_ACCESS_MODES, "no access modes configured")
+                skipped.append(provider_skip or none)
             for mode in pconf.access_modes:
                 pair = _Pair(name, mode, pconf, len(pairs))
-                pair.skip = self._re_key(provider_skip, mode.mode) or self._mode_skip(
-                    pair, filters, allow_api, tried
-                )
-                if pair.skip is None:
-                    status = check_limits(self.store, name, mode, now, cooldowns=cooldowns)
-                    if status.limited:
-                        kind = (
-                            SkipKind.COOLDOWN
-                            if status.kind == "cooldown"
-                            else (SkipKind.RATE_LIMITED)
-                        )
-                        pair.skip = Skip(name, mode.mode, kind, status.reason or "", status.until)
+                if provider_skip is not None:
+                    pair.skip = dataclasses.replace(provider_skip, access_mode=mode.mode)
+                else:
+                    # A limit explains more (and carries a reset time) than "already tried".
+                    pair.skip = (
+                        _mode_skip(pair, filters, allow_api)
+                        or self._limit_skip(pair, now, cooldowns)
+                        or _tried_skip(pair, tried)
+                    )
                 pairs.append(pair)
 
         self._rank(pairs, order, filters)
@@ -303,33 +308,12 @@ class Router:
                 return Skip(name, None, SkipKind.NOT_INSTALLED, "not installed")
         return None
 
-    @staticmethod
-    def _re_key(skip: Skip | None, mode: str) -> Skip | None:
-        if skip is None:
+    def _limit_skip(self, pair: _Pair, now: datetime, cooldowns: list[CooldownView]) -> Skip | None:
+        status = check_limits(self.store, pair.provider, pair.mode, now, cooldowns=cooldowns)
+        if not status.limited:
             return None
-        return Skip(skip.provider, mode, skip.kind, skip.reason, skip.until)
-
-    @staticmethod
-    def _mode_skip(
-        pair: _Pair, filters: RouteFilters, allow_api: bool, tried: set[str]
-    ) -> Skip | None:
-        mode = pair.mode.mode
-        if filters.access_mode is not None and mode != filters.access_mode:
-            return Skip(
-                pair.provider, mode, SkipKind.FILTERED, f"not {filters.access_mode} access mode"
-            )
-        if not pair.mode.enabled:
-            return Skip(pair.provider, mode, SkipKind.DISABLED_MODE, "access mode disabled")
-        if mode == "api" and not allow_api:
-            return Skip(
-                pair.provider,
-                mode,
-                SkipKind.API_FALLBACK_OFF,
-                "API fallback off (routing.apiFallback.enabled or --allow-api)",
-            )
-        if pair.key in tried:
-            return Skip(pair.provider, mode, SkipKind.ALREADY_TRIED, "already tried for this task")
-        return None
+        kind = SkipKind.COOLDOWN if status.kind == "cooldown" else SkipKind.RATE_LIMITED
+        return Skip(pair.provider, pair.mode.mode, kind, status.reason or "", status.until)
 
     # -- ordering ---------------------------------------------------------------------
 
@@ -422,6 +406,32 @@ def _apply_override(pconf: ProviderConfig, override: dict[str, Any]) -> Provider
             modes.append(mode.model_copy(update=mode_update) if mode_update else mode)
         update["access_modes"] = modes
     return pconf.model_copy(update=update) if update else pconf
+
+
+def _mode_skip(pair: _Pair, filters: RouteFilters, allow_api: bool) -> Skip | None:
+    mode = pair.mode.mode
+    if filters.access_mode is not None and mode != filters.access_mode:
+        return Skip(
+            pair.provider, mode, SkipKind.FILTERED, f"not {filters.access_mode} access mode"
+        )
+    if not pair.mode.enabled:
+        return Skip(pair.provider, mode, SkipKind.DISABLED_MODE, "access mode disabled")
+    if mode == "api" and not allow_api:
+        return Skip(
+            pair.provider,
+            mode,
+            SkipKind.API_FALLBACK_OFF,
+            "API fallback off (routing.apiFallback.enabled, --no-api-fallback)",
+        )
+    return None
+
+
+def _tried_skip(pair: _Pair, tried: set[str]) -> Skip | None:
+    if pair.key in tried:
+        return Skip(
+            pair.provider, pair.mode.mode, SkipKind.ALREADY_TRIED, "already tried for this task"
+        )
+    return None
 
 
 def _static_skip(pair: _Pair) -> bool:

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import os
 import re
+import sqlite3
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -161,10 +163,11 @@ class Store(TaskMethods, UsageMethods):
         config = Config()
         config.set_main_option("script_location", str(MIGRATIONS_DIR))
         with self._engine.connect() as conn:
+            raw: Any = conn.connection.driver_connection
             if self.dialect == "sqlite":
                 # Batch migrations copy tables: cascades must not fire meanwhile. The pragma
                 # is a no-op inside a transaction, hence on the raw connection, before BEGIN.
-                conn.connection.driver_connection.execute("PRAGMA foreign_keys=OFF")  # type: ignore[union-attr]
+                raw.execute("PRAGMA foreign_keys=OFF")
                 conn.execution_options(ado_immediate=True)
             try:
                 with conn.begin():
@@ -181,7 +184,7 @@ class Store(TaskMethods, UsageMethods):
                 ) from exc
             finally:
                 if self.dialect == "sqlite":
-                    conn.connection.driver_connection.execute("PRAGMA foreign_keys=ON")  # type: ignore[union-attr]
+                    raw.execute("PRAGMA foreign_keys=ON")
 
     # -- sessions -------------------------------------------------------------------------
 
@@ -280,11 +283,25 @@ def _on_sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     try:
         cursor.execute(f"PRAGMA busy_timeout = {_SQLITE_BUSY_TIMEOUT_MS}")
-        cursor.execute("PRAGMA journal_mode = WAL")
+        _enable_wal(cursor)
         cursor.execute("PRAGMA synchronous = NORMAL")
         cursor.execute("PRAGMA foreign_keys = ON")
     finally:
         cursor.close()
+
+
+def _enable_wal(cursor: Any) -> None:
+    """Switch the file to WAL (persistent); retried, as the switch ignores busy_timeout."""
+    deadline = time.monotonic() + _SQLITE_BUSY_TIMEOUT_MS / 1000
+    while True:
+        try:
+            if cursor.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+                cursor.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.02)  # another process is switching it right now
 
 
 def _on_sqlite_begin(conn: Connection) -> None:

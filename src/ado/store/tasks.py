@@ -247,6 +247,17 @@ class TaskMethods:
         with self._read() as session:
             return session.scalar(select(func.max(Event.id))) or 0
 
+    def find_session(self, session_id: str) -> str | None:
+        """The provider whose agent issued ``session_id`` (latest attempt), None if unknown."""
+        query = (
+            select(Attempt.provider)
+            .where(Attempt.session_id == session_id)
+            .order_by(Attempt.id.desc())
+            .limit(1)
+        )
+        with self._read() as session:
+            return session.scalar(query)
+
     def mark_orphans_interrupted(self) -> int:
         """Mark 'interrupted' the running tasks of this host whose ADO process is gone.
 

@@ -66,7 +66,8 @@ class RecordedRequest:
     headers: dict[str, str]
     body: Any
     api: str | None
-    #: what answered: a behaviour's class name, "aux", "follow_up", or "unknown"
+    #: what answered: a behaviour's class name, "aux", "follow_up", "count_tokens",
+    #: "models", "ping", or "unknown"
     answered_by: str
     status: int | None
     at: float
@@ -79,6 +80,7 @@ class RecordedRequest:
 class _HTTPServer(ThreadingHTTPServer):
     daemon_threads = True
     block_on_close = False
+    request_queue_size = 128  # socketserver's 5 resets bursts of parallel agents
     scripted: ScriptedModelServer
 
 
@@ -328,6 +330,8 @@ class ScriptedModelServer:
     ) -> tuple[str | None, str, Rendered | None]:
         """Return (api, answered_by, rendered answer or None to hang)."""
         data = body if isinstance(body, dict) else {}
+        if method in ("GET", "HEAD") and path == "/":  # claude probes HEAD / at start
+            return None, "ping", Rendered(200, b"", "text/plain")
         if method == "GET" and path.rstrip("/").endswith("/models"):
             if "v1beta" in path:
                 return None, "models", wire_gemini.model_list(self.models)

@@ -9,7 +9,7 @@ from pathlib import Path
 from alembic import command
 from alembic.config import Config
 
-from ado.store.database import MIGRATIONS_DIR, Store
+from ado.store.database import HEAD, MIGRATIONS_DIR, Store
 
 
 def main() -> None:
@@ -22,7 +22,9 @@ def main() -> None:
         config.set_main_option("script_location", str(MIGRATIONS_DIR))
         with store._engine.begin() as conn:
             config.attributes["connection"] = conn
-            command.revision(config, message=sys.argv[1], autogenerate=True)
+            command.revision(
+                config, message=sys.argv[1], autogenerate=True, rev_id=f"{int(HEAD) + 1:04d}"
+            )
         store.close()
 
 

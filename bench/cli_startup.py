@@ -1,0 +1,20 @@
+"""``ado --help`` wall time (target ≤ 150 ms)."""
+
+from __future__ import annotations
+
+import statistics
+
+from bench.common import ADO_BIN, Result, summary, time_command
+
+
+def run() -> list[Result]:
+    samples = time_command([ADO_BIN, "--help"], runs=30)
+    median = statistics.median(samples)
+    return [
+        Result("ado --help", median, "ms (median)", "≤ 150 ms", median <= 150, summary(samples))
+    ]
+
+
+if __name__ == "__main__":
+    for r in run():
+        print(r.line())
