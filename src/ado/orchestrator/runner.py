@@ -235,6 +235,7 @@ class Runner:
     ) -> AttemptInfo:
         from ado import pricing
         from ado.routing.costs import CostGuard
+        from ado.routing.limits import cooldown_until
 
         cfg = self.config
         pcfg, mcfg = cand.provider_config, cand.mode_config
@@ -326,6 +327,20 @@ class Runner:
             self._run = None
         outcome = run.outcome or Outcome(OutcomeKind.CRASHED, "no outcome")
         summary = run.summary
+        if outcome.kind.is_limit:
+            # Cool the pair down until its reset (or a default), before anything else runs.
+            until = cooldown_until(outcome.kind, outcome.reset_at, datetime.now(UTC))
+            await asyncio.to_thread(
+                self.store.set_cooldown,
+                cand.provider,
+                cand.access_mode,
+                until=until,
+                kind=outcome.kind.value,
+                reason=outcome.message,
+                reset_known=outcome.reset_at is not None,
+                task_id=task_id,
+            )
+            outcome = Outcome(outcome.kind, outcome.message, until, outcome.exit_code)
         info.outcome = outcome
         info.session_id = summary.session_id
         info.files = list(summary.files)
@@ -388,24 +403,10 @@ class Runner:
         attempts_made: int,
         max_attempts: int,
     ) -> bool:
-        """Record a cooldown when limited; say whether to try the next candidate."""
-        from ado.routing.limits import cooldown_until
+        """Say whether to try the next candidate (the cooldown is already stored)."""
         from ado.routing.outcomes import should_fail_over
 
         failover = self.config.routing.failover
-        if outcome.kind.is_limit:
-            until = cooldown_until(outcome.kind, outcome.reset_at, datetime.now(UTC))
-            await asyncio.to_thread(
-                self.store.set_cooldown,
-                cand.provider,
-                cand.access_mode,
-                until=until,
-                kind=outcome.kind.value,
-                reason=outcome.message,
-                reset_known=outcome.reset_at is not None,
-                task_id=task_id,
-            )
-            info.outcome = Outcome(outcome.kind, outcome.message, until, outcome.exit_code)
         if not failover.enabled or not should_fail_over(outcome.kind, failover.on_errors):
             return False
         if attempts_made >= max_attempts:
