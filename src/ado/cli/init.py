@@ -33,7 +33,7 @@ def init(app: AppContext, assume_yes: bool, force: bool, description: str | None
     """
     from ado.config.templates import context_file_text, render_config
     from ado.errors import UsageError
-    from ado.providers import adapter_classes
+    from ado.providers import adapter_classes, detect_all
 
     root = app.cwd
     target = root / "ado.config.yaml"
@@ -41,7 +41,7 @@ def init(app: AppContext, assume_yes: bool, force: bool, description: str | None
         raise UsageError(f"{target} already exists.", hint="Pass -f to overwrite it.")
     out = console()
     adapters = {pid: cls() for pid, cls in adapter_classes().items()}
-    detections = asyncio.run(_detect_all(adapters))
+    detections = asyncio.run(detect_all())
     ordered = sorted(
         adapters, key=lambda p: (DEFAULT_ORDER.index(p) if p in DEFAULT_ORDER else 99, p)
     )
@@ -77,17 +77,6 @@ def init(app: AppContext, assume_yes: bool, force: bool, description: str | None
         out.print("[yellow]No agent enabled. Install one (see above), then run `ado init -f`.[/]")
     else:
         out.print('Next: [bold]ado run "describe this repository"[/]')
-
-
-async def _detect_all(adapters: dict[str, object]) -> dict[str, object]:
-    from ado.providers.base import AgentAdapter
-
-    async def one(adapter: AgentAdapter) -> object:
-        return await adapter.detect()
-
-    items = list(adapters.items())
-    results = await asyncio.gather(*(one(a) for _, a in items))  # type: ignore[arg-type]
-    return {pid: r for (pid, _), r in zip(items, results, strict=True)}
 
 
 def _describe_from_readme(root: Path) -> str | None:

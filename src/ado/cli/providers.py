@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 from datetime import UTC, datetime
 
 import click
@@ -55,40 +56,32 @@ def check(app: AppContext, provider_ids: tuple[str, ...], as_json: bool) -> None
     """
     import asyncio
 
-    from ado.providers import adapter_classes, get_adapter
+    from ado.providers import adapter_classes, detect_all, get_adapter
 
     config = app.loaded.config
     ids = list(provider_ids) or sorted(adapter_classes())
     adapters = {pid: get_adapter(pid) for pid in ids}
-
-    async def detect_all() -> list[object]:
-        return await asyncio.gather(
-            *(
-                a.detect(config.providers[p].command if p in config.providers else None)
-                for p, a in adapters.items()
-            )
-        )
-
-    results = dict(zip(ids, asyncio.run(detect_all()), strict=True))
+    commands = {pid: p.command for pid, p in config.providers.items()}
+    results = asyncio.run(detect_all(commands, ids))
     problems = 0
-    rows = []
+    rows: list[dict[str, Any]] = []
     out = console()
     for pid, det in results.items():
         enabled = bool(config.providers.get(pid) and config.providers[pid].enabled)
-        ok = det.installed and det.logged_in is not False  # type: ignore[attr-defined]
+        ok = det.installed and det.logged_in is not False
         if enabled and not ok:
             problems += 1
         rows.append(
             {
                 "id": pid,
                 "enabled": enabled,
-                "installed": det.installed,  # type: ignore[attr-defined]
+                "installed": det.installed,
                 "version": det.version,
-                "path": det.path,  # type: ignore[attr-defined]
+                "path": det.path,
                 "logged_in": det.logged_in,
                 "detail": det.detail,
             }
-        )  # type: ignore[attr-defined]
+        )
     if as_json:
         click.echo(json.dumps(rows, indent=2))
     else:

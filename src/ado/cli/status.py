@@ -23,16 +23,10 @@ def provider_rows(app: AppContext, now: datetime, *, probe: bool = False) -> lis
     if probe:
         import asyncio
 
-        async def detect_all() -> None:
-            async def one(pid: str) -> None:
-                pcfg = config.providers.get(pid)
-                detections[pid] = await adapter_classes()[pid]().detect(
-                    pcfg.command if pcfg else None
-                )
+        from ado.providers import detect_all
 
-            await asyncio.gather(*(one(pid) for pid in adapter_classes()))
-
-        asyncio.run(detect_all())
+        commands = {pid: p.command for pid, p in config.providers.items()}
+        detections = asyncio.run(detect_all(commands))
     rows = []
     for pid, cls in sorted(adapter_classes().items()):
         pcfg = config.providers.get(pid)
@@ -134,7 +128,8 @@ def _task_json(t: Any) -> dict[str, Any]:
 
 def _duration(t: Any) -> float | None:
     if t.started_at and t.finished_at:
-        return round((t.finished_at - t.started_at).total_seconds(), 3)
+        seconds: float = (t.finished_at - t.started_at).total_seconds()
+        return round(seconds, 3)
     return None
 
 

@@ -407,6 +407,7 @@ class Runner:
         from ado.routing.outcomes import should_fail_over
 
         failover = self.config.routing.failover
+        reset_at = outcome.reset_at
         if not failover.enabled or not should_fail_over(outcome.kind, failover.on_errors):
             return False
         if attempts_made >= max_attempts:
@@ -417,9 +418,9 @@ class Runner:
             AgentEvent(
                 EventKind.FAILOVER,
                 text=f"{cand.provider}/{cand.access_mode} {outcome.kind.value.replace('_', ' ')}"
-                f"{' until ' + info.outcome.reset_at.isoformat() if info.outcome.reset_at else ''}"
+                f"{' until ' + reset_at.isoformat() if reset_at else ''}"
                 f"; looking for another provider",
-                reset_at=info.outcome.reset_at,
+                reset_at=reset_at,
                 data={"from": f"{cand.provider}/{cand.access_mode}", "outcome": outcome.kind.value},
             ),
             flush=True,

@@ -5,15 +5,16 @@ The built-in adapters register there exactly as a third-party plugin would.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from functools import cache
 from typing import TYPE_CHECKING
 
 from ado.errors import UnknownProviderError
 
 if TYPE_CHECKING:
-    from ado.providers.base import AgentAdapter
+    from ado.providers.base import AgentAdapter, Detection
 
-__all__ = ["adapter_classes", "get_adapter", "provider_ids"]
+__all__ = ["adapter_classes", "detect_all", "get_adapter", "provider_ids"]
 
 ENTRY_POINT_GROUP = "ado.providers"
 
@@ -44,3 +45,15 @@ def get_adapter(provider_id: str) -> AgentAdapter:
         return classes[provider_id]()
     except KeyError:
         raise UnknownProviderError(provider_id, list(classes)) from None
+
+
+async def detect_all(
+    commands: Mapping[str, str | None] | None = None, ids: Iterable[str] | None = None
+) -> dict[str, Detection]:
+    """Detect every (or the given) adapter concurrently; ``commands`` override executables."""
+    import asyncio
+
+    commands = commands or {}
+    wanted = list(ids) if ids is not None else sorted(adapter_classes())
+    results = await asyncio.gather(*(get_adapter(p).detect(commands.get(p)) for p in wanted))
+    return dict(zip(wanted, results, strict=True))
