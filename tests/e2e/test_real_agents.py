@@ -146,3 +146,44 @@ def test_failover_between_real_agents_and_the_next_run_skips_the_cooled_down_one
     status = json.loads(project.run("status", "--json", check_code=0).stdout)
     claude_row = next(p for p in status["providers"] if p["id"] == "claude-code")
     assert claude_row["access_modes"][0]["cooldown_until"] is not None
+
+
+def test_running_api_task_is_stopped_when_its_cost_passes_the_limit(
+    project: Project, tmp_path: Path
+) -> None:
+    """opencode reports dollars per step; the first step already costs more than allowed."""
+    target = project.root / "expensive.txt"
+    with ScriptedModelServer() as server:
+        server.set_default(WriteFile(str(target), "hi"))
+        cfg = PROVIDERS["opencode"](server.url, tmp_path, retries=True)
+        # A tiny configured price keeps the pre-run estimate under the limit...
+        cfg["accessModes"] = [
+            {
+                "mode": "api",
+                "priority": 1,
+                "api": {"costPerMillion": {"input": 0.001, "output": 0.001}},
+            }
+        ]
+        project.write_config(
+            {"opencode": cfg},
+            routing={"apiFallback": {"enabled": True, "maxCostPerTask": 0.0005}},
+        )
+        # ...while opencode's own figure for the first step (123 in, 45 out at $3/$15) is ~$0.001.
+        proc = project.run(
+            "run",
+            "--json",
+            "-y",
+            f"Create the file {target} containing hi",
+            timeout=240,
+            check_code=4,
+        )
+    summary = _summary(proc.stdout)
+    task = project.store().get_task(summary["task_id"])
+    assert task is not None and task.status == "failed" and task.exit_code == 4
+    assert task.attempts[0].outcome == "cost_limit"
+    assert task.cost_usd > 0.0005
+    assert any(
+        "over the" in (e.data.get("text") or "")
+        for e in project.store().list_events(task.id)
+        if e.kind == "error"
+    )
