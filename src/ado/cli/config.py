@@ -3,11 +3,33 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
+from typing import Any
 
 import click
 
 from ado.cli.context import AppContext, console
+
+MASK = "**********"
+#: Names whose string values are secrets wherever they appear (provider ``env``, the free-form
+#: sections): ``ANTHROPIC_API_KEY``, ``GH_TOKEN``, ``smtpPassword``...
+_SECRET_NAME = re.compile(r"(key|token|secret|password|passwd|credentials?)$", re.IGNORECASE)
+
+
+def mask_secrets(data: Any, name: str = "") -> Any:
+    """``data`` with every string under a secret-looking name replaced by ``MASK``.
+
+    ``SecretStr`` fields (apiKey, connectionString) are masked by pydantic already; this also
+    covers secrets written as plain strings, such as an API key in a provider's ``env``.
+    """
+    if isinstance(data, dict):
+        return {k: mask_secrets(v, str(k)) for k, v in data.items()}
+    if isinstance(data, list):
+        return [mask_secrets(v, name) for v in data]
+    if isinstance(data, str) and data and _SECRET_NAME.search(name):
+        return MASK
+    return data
 
 
 @click.group()
@@ -21,7 +43,7 @@ def config() -> None:
 def show(app: AppContext, as_json: bool) -> None:
     """The effective configuration (file + defaults); secrets are masked."""
     loaded = app.loaded
-    data = loaded.config.model_dump(mode="json", by_alias=True, exclude_none=True)
+    data = mask_secrets(loaded.config.model_dump(mode="json", by_alias=True, exclude_none=True))
     if as_json:
         click.echo(
             json.dumps(

@@ -108,8 +108,13 @@ def read_yaml(path: Path) -> tuple[dict[str, Any], dict[KeyPath, int]]:
 
     try:
         text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError(f"cannot read the file: {exc.strerror}", file=str(path)) from exc
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) else "it is not UTF-8 text"
+        raise ConfigError(
+            f"cannot read the file: {reason}",
+            file=str(path),
+            fix="check that the file exists and is readable (UTF-8 text)",
+        ) from exc
     try:
         doc = YAML(typ="rt").load(text)
     except MarkedYAMLError as exc:
@@ -118,10 +123,16 @@ def read_yaml(path: Path) -> tuple[dict[str, Any], dict[KeyPath, int]]:
             f"not valid YAML: {exc.problem or exc.context}",
             file=str(path),
             line=mark.line + 1 if mark else None,
+            expected="YAML: `key: value` lines, nested keys indented under their section",
             fix="check indentation and quoting around this line",
         ) from exc
     except YAMLError as exc:
-        raise ConfigError(f"not valid YAML: {exc}", file=str(path)) from exc
+        raise ConfigError(
+            f"not valid YAML: {exc}",
+            file=str(path),
+            expected="YAML: `key: value` lines, nested keys indented under their section",
+            fix="check the file's indentation and quoting",
+        ) from exc
     if doc is None:
         return {}, {}
     if not isinstance(doc, Mapping):
@@ -129,6 +140,9 @@ def read_yaml(path: Path) -> tuple[dict[str, Any], dict[KeyPath, int]]:
             "the top level must be a mapping of keys (version, providers, routing...)",
             file=str(path),
             line=1,
+            expected='a mapping such as `version: "1.1"` and `providers:`, not '
+            + ("a list" if isinstance(doc, list) else "a single value"),
+            fix="start the file with top-level keys; `ado init` writes a complete example",
         )
     lines: dict[KeyPath, int] = {}
     data = _plain(doc, (), lines, str(path))
@@ -180,6 +194,7 @@ def expand_vars(
             file=file or None,
             line=_line_for(where, lines or {}),
             key=_dotted(where) or None,
+            expected=f"the environment variable {name} to be set",
             fix=f"export {name}=..., or write ${{{name}:-default}} to give a default",
         )
 

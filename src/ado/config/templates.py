@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 __all__ = ["context_file_text", "render_config"]
 
 
@@ -11,7 +13,7 @@ def render_config(project: str, providers: list[str], enabled: list[str]) -> str
         'version: "1.1"',
         "",
         "project:",
-        f"  id: {project}",
+        f"  id: {json.dumps(project)}",
         "",
         "# Agents, tried subscription-first: lower priority numbers go first.",
         "providers:",
