@@ -148,3 +148,48 @@ def test_rate_limit_without_alternative_exits_3_with_reset(
     second = project.run("run", "do it again", check_code=3)
     assert "cooling down" in second.stderr.lower() or "limited" in second.stderr.lower()
     assert "reset" in second.stderr.lower()
+
+
+def test_run_on_postgresql_via_env(project: Project, fake_cursor, postgres_url: str) -> None:
+    from ado.store import Store
+
+    target = project.root / "pg.txt"
+    project.write_config({"cursor-agent": fake_cursor("success", FAKE_CURSOR_WRITE=f"{target}:pg")})
+    env = {"ADO_DATABASE_URL": postgres_url}
+    proc = project.run("run", "--json", "write it", env=env, check_code=0)
+    assert not (project.root / ".ado" / "state.db").exists(), "nothing written to SQLite"
+    store = Store(postgres_url)
+    try:
+        task = store.get_task(json.loads(proc.stdout.splitlines()[-1])["task_id"])
+        assert task is not None and task.status == "succeeded"
+        assert store.list_events(task.id)
+    finally:
+        store.close()
+    status = json.loads(project.run("status", "--json", env=env, check_code=0).stdout)
+    assert status["recent_tasks"][0]["status"] == "succeeded"
+    assert "postgresql" in status["store"] and "@" not in status["store"].split("//")[1][:3]
+
+
+def test_kill_9_leaves_a_consistent_store_and_the_task_interrupted(
+    project: Project, fake_cursor
+) -> None:
+    project.write_config({"cursor-agent": fake_cursor("hang")})
+    proc = project.popen("run", "do it")
+    db = project.root / ".ado" / "state.db"
+    wait_for(db.exists, what="the store to be created")
+    store = project.store()
+
+    def agent_started() -> Any:
+        tasks = store.list_tasks()
+        return tasks and store.list_events(tasks[0].id)
+
+    wait_for(agent_started, what="the agent to start")
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.communicate(timeout=30)
+    with store.session() as s:
+        assert s.connection().exec_driver_sql("PRAGMA integrity_check").scalar() == "ok"
+    status = json.loads(project.run("status", "--json", check_code=0).stdout)
+    assert status["recent_tasks"][0]["status"] == "interrupted"
+    task = store.get_task(status["recent_tasks"][0]["id"])
+    assert task is not None and task.error and "exited while the task was running" in task.error
+    assert task.attempts[0].outcome == "interrupted"
