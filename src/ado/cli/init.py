@@ -73,10 +73,23 @@ def init(app: AppContext, assume_yes: bool, force: bool, description: str | None
         path.write_text(context_file_text(root.name, description), encoding="utf-8")
         written.add(rel)
         out.print(f"[green]✔ wrote {path}[/]")
+    if (root / ".git").exists() and _ignore_state_dir(root):
+        out.print("[green]✔ added .ado/ (ADO's state) to .gitignore[/]")
     if not enabled:
         out.print("[yellow]No agent enabled. Install one (see above), then run `ado init -f`.[/]")
     else:
         out.print('Next: [bold]ado run "describe this repository"[/]')
+
+
+def _ignore_state_dir(root: Path) -> bool:
+    """Keep ``.ado/`` (the SQLite store) out of git; True when .gitignore changed."""
+    ignore = root / ".gitignore"
+    text = ignore.read_text(encoding="utf-8") if ignore.exists() else ""
+    if any(line.strip() in (".ado", ".ado/", "/.ado", "/.ado/") for line in text.splitlines()):
+        return False
+    prefix = "" if not text or text.endswith("\n") else "\n"
+    ignore.write_text(f"{text}{prefix}.ado/\n", encoding="utf-8")
+    return True
 
 
 def _describe_from_readme(root: Path) -> str | None:

@@ -34,15 +34,38 @@ class _Model(BaseModel):
 
 
 class SubscriptionRateLimits(_Model):
-    requests_per_day: int | None = Field(default=None, ge=0)
-    requests_per_hour: int | None = Field(default=None, ge=0)
-    tokens_per_day: int | None = Field(default=None, ge=0)
+    """Limits of a subscription, counted by ADO from its own usage records."""
+
+    requests_per_day: int | None = Field(
+        default=None,
+        ge=0,
+        description="Requests allowed per day (the day starts at `resetTime`); unset: no limit.",
+    )
+    requests_per_hour: int | None = Field(
+        default=None, ge=0, description="Requests allowed in any rolling hour; unset: no limit."
+    )
+    tokens_per_day: int | None = Field(
+        default=None,
+        ge=0,
+        description="Tokens (input + output + cache) allowed per day; unset: no limit.",
+    )
 
 
 class SubscriptionConfig(_Model):
-    plan: str | None = None
-    rate_limits: SubscriptionRateLimits = Field(default_factory=SubscriptionRateLimits)
-    reset_time: str = "00:00 UTC"
+    """A flat-rate subscription (``mode: subscription``)."""
+
+    plan: str | None = Field(
+        default=None, description='The plan\'s name, for your reference (e.g. "max", "pro").'
+    )
+    rate_limits: SubscriptionRateLimits = Field(
+        default_factory=SubscriptionRateLimits,
+        description="Known limits; ADO skips the access mode once one is used up.",
+    )
+    reset_time: str = Field(
+        default="00:00 UTC",
+        description='When the daily limits reset: a time of day "HH:MM UTC" (24-hour clock, '
+        'UTC; e.g. "14:30 UTC").',
+    )
 
     @field_validator("reset_time")
     @classmethod
@@ -59,71 +82,154 @@ class SubscriptionConfig(_Model):
 
 
 class ApiRateLimits(_Model):
-    requests_per_minute: int | None = Field(default=None, ge=0)
-    tokens_per_minute: int | None = Field(default=None, ge=0)
+    """Limits of an API key, counted by ADO from its own usage records."""
+
+    requests_per_minute: int | None = Field(
+        default=None, ge=0, description="Requests allowed in any rolling minute; unset: no limit."
+    )
+    tokens_per_minute: int | None = Field(
+        default=None, ge=0, description="Tokens allowed in any rolling minute; unset: no limit."
+    )
 
 
 class TokenCost(_Model):
-    input: float = Field(ge=0)
-    output: float = Field(ge=0)
+    """Prices in US dollars per million tokens."""
+
+    input: float = Field(ge=0, description="USD per million input tokens.")
+    output: float = Field(ge=0, description="USD per million output tokens.")
 
 
 class ApiConfig(_Model):
-    api_key: SecretStr | None = None
-    base_url: str | None = None
-    rate_limits: ApiRateLimits = Field(default_factory=ApiRateLimits)
-    cost_per_million: TokenCost | None = None
+    """A pay-per-token API key (``mode: api``)."""
+
+    api_key: SecretStr | None = Field(
+        default=None,
+        description="The API key handed to the agent; write `${ANTHROPIC_API_KEY}` to read it "
+        "from the environment. Never printed.",
+    )
+    base_url: str | None = Field(
+        default=None, description="A different API endpoint (a proxy or a compatible server)."
+    )
+    rate_limits: ApiRateLimits = Field(
+        default_factory=ApiRateLimits, description="Per-minute limits of the key."
+    )
+    cost_per_million: TokenCost | None = Field(
+        default=None,
+        description="Your prices; unset: ADO's bundled price table for the model.",
+    )
 
 
 class AccessModeConfig(_Model):
-    mode: Literal["subscription", "api", "free"]
-    priority: int = 10
-    enabled: bool = True
-    subscription: SubscriptionConfig | None = None
-    api: ApiConfig | None = None
+    """One way to reach an agent: a subscription, an API key, or a free tier."""
+
+    mode: Literal["subscription", "api", "free"] = Field(
+        description="`subscription` (flat rate), `api` (pay per token, costs money) or `free`."
+    )
+    priority: int = Field(default=10, description="Routing order: lower numbers are tried first.")
+    enabled: bool = Field(default=True, description="false: never route to this access mode.")
+    subscription: SubscriptionConfig | None = Field(
+        default=None, description="Plan, limits and reset time of a `subscription` mode."
+    )
+    api: ApiConfig | None = Field(
+        default=None, description="Key, endpoint, limits and prices of an `api` mode."
+    )
 
 
 class Capabilities(_Model):
-    code_generation: bool = True
-    code_review: bool = True
-    refactoring: bool = True
-    testing: bool = True
-    documentation: bool = True
-    debugging: bool = True
-    languages: list[str] = Field(default_factory=list)
-    max_context_tokens: int | None = None
+    """What the agent is good at, for capability matching."""
+
+    code_generation: bool = Field(default=True, description="Writes new code.")
+    code_review: bool = Field(default=True, description="Reviews code.")
+    refactoring: bool = Field(default=True, description="Restructures existing code.")
+    testing: bool = Field(default=True, description="Writes and runs tests.")
+    documentation: bool = Field(default=True, description="Writes documentation.")
+    debugging: bool = Field(default=True, description="Finds and fixes bugs.")
+    languages: list[str] = Field(
+        default_factory=list, description="Languages it is preferred for; empty: any."
+    )
+    max_context_tokens: int | None = Field(
+        default=None, description="Context window in tokens, when `preferLargerContext` is on."
+    )
     # documented by the original, informational here
-    supports_streaming: bool | None = None
-    supports_mcp: bool | None = Field(default=None, alias="supportsMCP")
-    supports_resume: bool | None = None
+    supports_streaming: bool | None = Field(
+        default=None, description="Informational (from the TypeScript original)."
+    )
+    supports_mcp: bool | None = Field(
+        default=None,
+        alias="supportsMCP",
+        description="Informational (from the TypeScript original).",
+    )
+    supports_resume: bool | None = Field(
+        default=None, description="Informational (from the TypeScript original)."
+    )
 
 
 class DefaultOptions(_Model):
-    model: str | None = None
-    max_turns: int | None = Field(default=None, ge=1)
-    permission_mode: str | None = None
+    """Options every run of this agent gets unless the command line says otherwise."""
+
+    model: str | None = Field(
+        default=None, description="Model to ask for (`--model` overrides it); unset: the agent's."
+    )
+    max_turns: int | None = Field(
+        default=None, ge=1, description="Stop the agent after this many turns (`--max-turns`)."
+    )
+    permission_mode: str | None = Field(
+        default=None, description="The agent's own permission mode, passed through as is."
+    )
 
 
 class ProviderConfig(_Model):
-    enabled: bool = False
-    context_file: str | None = None
-    access_modes: list[AccessModeConfig] = Field(default_factory=list)
-    capabilities: Capabilities = Field(default_factory=Capabilities)
-    default_options: DefaultOptions = Field(default_factory=DefaultOptions)
-    command: str | None = None
-    args: list[str] = Field(default_factory=list)
-    env: dict[str, str] = Field(default_factory=dict)
-    #: Seconds an attempt may run before it is stopped.
-    timeout: float = Field(default=1800, gt=0)
+    """One agent, under its id (``claude-code``, ``codex``, ``gemini-cli``, ``cursor-agent``,
+    ``copilot``, ``opencode``)."""
+
+    enabled: bool = Field(default=False, description="true: ADO may route tasks to this agent.")
+    context_file: str | None = Field(
+        default=None,
+        description="The agent's context file (CLAUDE.md, AGENTS.md...), relative to the "
+        "project; unset: the agent's usual one.",
+    )
+    access_modes: list[AccessModeConfig] = Field(
+        default_factory=list,
+        description="The ways to reach this agent, each a routing candidate.",
+    )
+    capabilities: Capabilities = Field(
+        default_factory=Capabilities, description="What it is good at."
+    )
+    default_options: DefaultOptions = Field(
+        default_factory=DefaultOptions, description="Options for every run."
+    )
+    command: str | None = Field(
+        default=None,
+        description="The executable, a name on PATH or a path; unset: the agent's usual name "
+        "(claude, codex, gemini, cursor-agent, copilot, opencode).",
+    )
+    args: list[str] = Field(
+        default_factory=list, description="Extra arguments appended to every run."
+    )
+    env: dict[str, str] = Field(
+        default_factory=dict, description="Extra environment variables for the agent."
+    )
+    timeout: float = Field(
+        default=1800,
+        gt=0,
+        description="Seconds an attempt may run before it is stopped (timed out).",
+    )
 
 
 class FailoverConfig(_Model):
-    enabled: bool = True
-    #: Outcomes that fail over besides rate limits and exhausted quotas.
-    on_errors: list[str] = Field(default_factory=lambda: ["rate_limit", "quota_exhausted"])
-    max_retries: int = Field(default=3, ge=0)
-    #: Milliseconds between a failed attempt and the next.
-    retry_delay: int = Field(default=0, ge=0)
+    """What happens when an attempt fails."""
+
+    enabled: bool = Field(default=True, description="true: continue the task on the next provider.")
+    on_errors: list[str] = Field(
+        default_factory=lambda: ["rate_limit", "quota_exhausted"],
+        description="Outcomes that fail over to the next provider.",
+    )
+    max_retries: int = Field(
+        default=3, ge=0, description="Further attempts after the first one (on other providers)."
+    )
+    retry_delay: int = Field(
+        default=0, ge=0, description="Milliseconds to wait between a failed attempt and the next."
+    )
 
     @field_validator("on_errors")
     @classmethod
@@ -137,69 +243,163 @@ class FailoverConfig(_Model):
 
 
 class ApiFallbackConfig(_Model):
-    enabled: bool = False
-    confirm_above_cost: float | None = Field(default=1.0, ge=0)
-    max_cost_per_task: float | None = Field(default=10.0, ge=0)
-    max_daily_cost: float | None = Field(default=50.0, ge=0)
+    """Whether and how far tasks may fall back to pay-per-token API modes (USD amounts)."""
+
+    enabled: bool = Field(
+        default=False,
+        description="true: API access modes are routing candidates (`--no-api-fallback` "
+        "overrides it for one run).",
+    )
+    confirm_above_cost: float | None = Field(
+        default=1.0,
+        ge=0,
+        description="Ask before an API run expected to cost more than this many USD (`-y` "
+        "skips the question); null: never ask.",
+    )
+    max_cost_per_task: float | None = Field(
+        default=10.0,
+        ge=0,
+        description="USD one task may cost on an API mode (`--max-cost` overrides it); "
+        "null: no limit.",
+    )
+    max_daily_cost: float | None = Field(
+        default=50.0,
+        ge=0,
+        description="USD all API runs may cost per day (from 00:00 UTC); null: no limit.",
+    )
 
 
 class MatchingConfig(_Model):
-    prefer_capability_match: bool = True
-    prefer_larger_context: bool = True
-    prefer_faster_provider: bool = False
+    """Tie-breakers between otherwise equal candidates."""
+
+    prefer_capability_match: bool = Field(
+        default=True, description="Prefer agents whose capabilities fit the task."
+    )
+    prefer_larger_context: bool = Field(
+        default=True, description="Prefer agents with a larger `maxContextTokens`."
+    )
+    prefer_faster_provider: bool = Field(
+        default=False, description="Prefer agents that finished faster before."
+    )
 
 
 class RoutingConfig(_Model):
-    strategy: Literal["subscription-first", "round-robin", "cost-optimized"] = "subscription-first"
-    failover: FailoverConfig = Field(default_factory=FailoverConfig)
-    api_fallback: ApiFallbackConfig = Field(default_factory=ApiFallbackConfig)
-    matching: MatchingConfig = Field(default_factory=MatchingConfig)
+    """How a task picks its (provider, access mode)."""
+
+    strategy: Literal["subscription-first", "round-robin", "cost-optimized"] = Field(
+        default="subscription-first",
+        description="`subscription-first` (by priority, subscriptions before API keys), "
+        "`round-robin` (spread tasks over subscriptions) or `cost-optimized` (cheapest first).",
+    )
+    failover: FailoverConfig = Field(
+        default_factory=FailoverConfig, description="Failing over to the next provider."
+    )
+    api_fallback: ApiFallbackConfig = Field(
+        default_factory=ApiFallbackConfig, description="Pay-per-token API modes and cost limits."
+    )
+    matching: MatchingConfig = Field(
+        default_factory=MatchingConfig, description="Tie-breakers (from the TypeScript original)."
+    )
 
 
 class EscalationThresholds(_Model):
-    max_iterations: int | None = Field(default=None, ge=1)
-    #: Seconds.
-    max_duration: float | None = Field(default=None, gt=0)
+    """When an autonomous task is handed back to a human."""
+
+    max_iterations: int | None = Field(
+        default=None, ge=1, description="Agent turns before escalating; unset: no limit."
+    )
+    max_duration: float | None = Field(
+        default=None, gt=0, description="Seconds a task may run before escalating; unset: no limit."
+    )
 
 
 class HitlConfig(_Model):
+    """Human in the loop. Other keys of the TypeScript original (``approvalTimeout``,
+    ``notifications``...) are accepted as written."""
+
     model_config = ConfigDict(extra="allow")  # the original's approvalTimeout, notifications...
 
-    default_policy: Literal["autonomous", "review-edits", "approve-steps", "manual"] = "autonomous"
-    escalation_thresholds: EscalationThresholds = Field(default_factory=EscalationThresholds)
+    default_policy: Literal["autonomous", "review-edits", "approve-steps", "manual"] = Field(
+        default="autonomous",
+        description="`autonomous`, `review-edits`, `approve-steps` or `manual` (`--hitl` "
+        "overrides it).",
+    )
+    escalation_thresholds: EscalationThresholds = Field(
+        default_factory=EscalationThresholds, description="When to hand a task back."
+    )
 
 
 class StorageConfig(_Model):
+    """Where tasks, events, usage and cooldowns are recorded. Other keys of the TypeScript
+    original (``rateLimitTracking``...) are accepted as written."""
+
     model_config = ConfigDict(extra="allow")  # the original's rateLimitTracking
 
-    driver: Literal["sqlite", "postgresql"] = "sqlite"
-    path: str = ".ado/state.db"
-    connection_string: SecretStr | None = None
+    driver: Literal["sqlite", "postgresql"] = Field(
+        default="sqlite", description="`sqlite` (a local file) or `postgresql` (for a team)."
+    )
+    path: str = Field(
+        default=".ado/state.db",
+        description="The SQLite file, relative to the project directory.",
+    )
+    connection_string: SecretStr | None = Field(
+        default=None,
+        description="`postgresql://user:password@host:5432/database`; the `ADO_DATABASE_URL` "
+        "environment variable wins over it. Never printed.",
+    )
 
 
 class OrchestrationConfig(_Model):
+    """Running agents. Other keys of the TypeScript original (``worktreeIsolation``,
+    ``checkpointInterval``, ``taskQueue``) are accepted as written."""
+
     model_config = ConfigDict(extra="allow")  # worktreeIsolation, checkpointInterval, taskQueue
 
-    max_parallel_agents: int = Field(default=4, ge=1)
+    max_parallel_agents: int = Field(
+        default=4, ge=1, description="Agents that may run at the same time."
+    )
 
 
 class ProjectConfig(_Model):
-    id: str | None = None
-    repository: str | None = None
+    """The project this file belongs to."""
+
+    id: str | None = Field(default=None, description="A name for the project.")
+    repository: str | None = Field(default=None, description="Its repository URL.")
 
 
 class AdoConfig(_Model):
-    version: str = "1.1"
-    project: ProjectConfig = Field(default_factory=ProjectConfig)
-    providers: dict[str, ProviderConfig] = Field(default_factory=dict)
-    routing: RoutingConfig = Field(default_factory=RoutingConfig)
-    hitl: HitlConfig = Field(default_factory=HitlConfig)
-    storage: StorageConfig = Field(default_factory=StorageConfig)
-    orchestration: OrchestrationConfig = Field(default_factory=OrchestrationConfig)
+    """The whole ``ado.config.yaml``."""
+
+    version: str = Field(default="1.1", description='The file format version: "1.1".')
+    project: ProjectConfig = Field(
+        default_factory=ProjectConfig, description="The project this file belongs to."
+    )
+    providers: dict[str, ProviderConfig] = Field(
+        default_factory=dict, description="The agents, by provider id."
+    )
+    routing: RoutingConfig = Field(
+        default_factory=RoutingConfig, description="How tasks are routed and failed over."
+    )
+    hitl: HitlConfig = Field(default_factory=HitlConfig, description="Human in the loop.")
+    storage: StorageConfig = Field(
+        default_factory=StorageConfig, description="Where everything is recorded."
+    )
+    orchestration: OrchestrationConfig = Field(
+        default_factory=OrchestrationConfig, description="Running agents."
+    )
     # Sections owned by later features; accepted as written.
-    observability: dict[str, Any] = Field(default_factory=dict)
-    notifications: dict[str, Any] = Field(default_factory=dict)
-    deployment: dict[str, Any] = Field(default_factory=dict)
+    observability: dict[str, Any] = Field(
+        default_factory=dict,
+        description="Accepted as written (from the TypeScript original); not used yet.",
+    )
+    notifications: dict[str, Any] = Field(
+        default_factory=dict,
+        description="Accepted as written (from the TypeScript original); not used yet.",
+    )
+    deployment: dict[str, Any] = Field(
+        default_factory=dict,
+        description="Accepted as written (from the TypeScript original); not used yet.",
+    )
 
 
 def known_keys(loc: tuple[str | int, ...]) -> list[str]:
