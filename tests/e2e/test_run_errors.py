@@ -10,6 +10,7 @@ import os
 import signal
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -188,8 +189,20 @@ def test_kill_9_leaves_a_consistent_store_and_the_task_interrupted(
     proc.communicate(timeout=30)
     with store.session() as s:
         assert s.connection().exec_driver_sql("PRAGMA integrity_check").scalar() == "ok"
+    agent_pid = store.get_task(store.list_tasks()[0].id).attempts[0].agent_pid
+    assert agent_pid is not None and os.path.exists(f"/proc/{agent_pid}"), "the agent outlived ADO"
     status = json.loads(project.run("status", "--json", check_code=0).stdout)
     assert status["recent_tasks"][0]["status"] == "interrupted"
     task = store.get_task(status["recent_tasks"][0]["id"])
     assert task is not None and task.error and "exited while the task was running" in task.error
     assert task.attempts[0].outcome == "interrupted"
+    # The next start stopped the orphaned agent's whole process group.
+    wait_for(lambda: not _alive(agent_pid), what="the orphaned agent to be stopped")
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"

@@ -297,6 +297,11 @@ class Runner:
         guard = CostGuard(limit) if cand.access_mode == "api" else None
         run = adapter.run(request)
         self._run = run
+
+        async def record_pid(pid: int) -> None:
+            await asyncio.to_thread(self.store.set_agent_pid, attempt_id, pid)
+
+        run.on_spawn = record_pid
         if self.cancelled:
             run.stop(OutcomeKind.CANCELLED)
         try:

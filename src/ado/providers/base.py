@@ -16,7 +16,7 @@ import os
 import shutil
 import time
 from abc import ABC, abstractmethod
-from collections.abc import AsyncIterator, Iterable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
@@ -308,6 +308,8 @@ class AgentRun:
         self.summary = RunSummary()
         self.outcome: Outcome | None = None
         self.process: AgentProcess | None = None
+        #: Called with the agent's pid once it is running (the runner records it).
+        self.on_spawn: Callable[[int], Awaitable[None]] | None = None
         self._stop = asyncio.Event()
 
     def stop(self, reason: OutcomeKind = OutcomeKind.CANCELLED) -> None:
@@ -327,6 +329,8 @@ class AgentRun:
             summary.spawn_error = exc
             self.outcome = adapter.classify(summary)
             return
+        if self.on_spawn is not None and proc.pid is not None:
+            await self.on_spawn(proc.pid)
         state = ParseState()
         lines = proc.lines()
         stopper = asyncio.ensure_future(self._stop.wait())

@@ -34,7 +34,7 @@ if TYPE_CHECKING:
 __all__ = ["DATABASE_URL_ENV", "HEAD", "Store", "normalize_url", "redact_url"]
 
 #: The newest migration in ``ado/store/migrations/versions``; a test keeps them in step.
-HEAD = "0001"
+HEAD = "0002"
 DATABASE_URL_ENV = "ADO_DATABASE_URL"
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 #: Key of the PostgreSQL advisory lock that serialises concurrent migrations.

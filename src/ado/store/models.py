@@ -127,10 +127,12 @@ class Attempt(_Totals, Base):
     outcome: Mapped[str] = mapped_column(String(32), default="running")
     outcome_message: Mapped[str | None] = mapped_column(Text)
     exit_code: Mapped[int | None]
+    #: The agent's pid (= its process group): stopped if ADO dies and a later start finds it.
+    agent_pid: Mapped[int | None]
     reset_at: Mapped[datetime | None]
     #: Paths the agent created or changed during the attempt.
     files_changed: Mapped[list[str]] = mapped_column(JSON, default=list)
-    started_at: Mapped[datetime] = mapped_column(default=utcnow)
+    started_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     finished_at: Mapped[datetime | None]
 
     task: Mapped[Task] = relationship(back_populates="attempts")

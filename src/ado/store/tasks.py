@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 import socket
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import func, insert, select, update
@@ -64,6 +67,10 @@ class TaskMethods:
             session.execute(
                 update(Task).where(Task.id == task_id).values(**fields, updated_at=utcnow())
             )
+
+    def set_agent_pid(self, attempt_id: int, pid: int) -> None:
+        with self._write() as session:
+            session.execute(update(Attempt).where(Attempt.id == attempt_id).values(agent_pid=pid))
 
     def start_attempt(
         self,
@@ -287,6 +294,15 @@ class TaskMethods:
                     )
                 )
             if orphans:
+                agents = session.execute(
+                    select(Attempt.agent_pid).where(
+                        Attempt.task_id.in_([task_id for task_id, _ in orphans]),
+                        Attempt.outcome == "running",
+                        Attempt.agent_pid.is_not(None),
+                    )
+                ).scalars()
+                for agent_pid in agents:
+                    _kill_orphaned_agent(agent_pid)
                 session.execute(
                     update(Attempt)
                     .where(
@@ -296,6 +312,22 @@ class TaskMethods:
                     .values(outcome="interrupted", finished_at=now)
                 )
             return len(orphans)
+
+
+def _kill_orphaned_agent(pid: int) -> None:
+    """Stop the process group of an agent whose ADO process died (kill -9, power loss...).
+
+    Only a group led by ``pid`` that is also its own session — how ADO starts agents — is
+    signalled, so a recycled pid of an unrelated process is left alone.
+    """
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return
+    pgrp, session_id = int(fields[2]), int(fields[3])
+    if pgrp == pid == session_id:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(pid, signal.SIGKILL)
 
 
 def _pid_alive(pid: int) -> bool:

@@ -188,7 +188,15 @@ class UsageMethods:
         """How many tasks are in each status (created since ``since``, when given)."""
         query = select(Task.status, func.count(Task.id)).group_by(Task.status)
         if since is not None:
-            query = query.where(Task.created_at >= since)
+            # Grouped by an expression (statuses are lower-case already), not the indexed
+            # column: SQLite would otherwise walk ix_tasks_status over every task instead of
+            # searching the created_at range (~100 ms instead of ~1 ms with 100k tasks).
+            status = func.lower(Task.status)
+            query = (
+                select(status, func.count(Task.id))
+                .where(Task.created_at >= since)
+                .group_by(status)
+            )
         with self._read() as session:
             return {status: int(count) for status, count in session.execute(query)}
 

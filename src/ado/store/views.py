@@ -70,6 +70,7 @@ class AttemptView(_TotalsView):
     files_changed: list[str]
     started_at: datetime
     finished_at: datetime | None
+    agent_pid: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -73,6 +73,7 @@ def upgrade() -> None:
         sa.Column("outcome", sa.String(length=32), nullable=False),
         sa.Column("outcome_message", sa.Text(), nullable=True),
         sa.Column("exit_code", sa.Integer(), nullable=True),
+        sa.Column("agent_pid", sa.Integer(), nullable=True),
         sa.Column("reset_at", sa.DateTime(), nullable=True),
         sa.Column("files_changed", sa.JSON(), nullable=False),
         sa.Column("started_at", sa.DateTime(), nullable=False),
