@@ -302,7 +302,8 @@ class TaskMethods:
                     )
                 ).scalars()
                 for agent_pid in agents:
-                    _kill_orphaned_agent(agent_pid)
+                    if agent_pid is not None:
+                        _kill_orphaned_agent(agent_pid)
                 session.execute(
                     update(Attempt)
                     .where(
