@@ -9,7 +9,7 @@ Two timings, interleaved run by run so drift hits both alike:
     The runner creates the task, routes, records the attempt and spawns the agent, all
     against a SQLite store in a temp dir, as ``ado run`` does.
 
-overhead = median(b) − median(a); "p95" is p95(b) − median(a). Measured with the tiny
+overhead = median(b) - median(a); "p95" is p95(b) - median(a). Measured with the tiny
 agent (C, ~1 ms start-up, so the figure is ADO's own) and with the project's Python fake
 cursor-agent (whose interpreter start-up adds noise to both sides). The first task of the
 process is reported apart ("cold"): it also pays for the lazy imports of routing, pricing
@@ -71,12 +71,11 @@ async def _through_ado(config: Any, store: Any, spec: Any) -> float:
 
 
 async def _measure(command: Path, root: Path) -> dict[str, Any]:
+    from ado.orchestrator import TaskSpec
     from ado.providers import get_adapter
     from ado.providers.base import Permission, RunRequest
     from ado.routing.router import RouteFilters
     from ado.store import Store
-
-    from ado.orchestrator import TaskSpec  # isort: skip
 
     config = bench_config(command)
     store = Store(f"sqlite:///{root / f'{command.name}.db'}")

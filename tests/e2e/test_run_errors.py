@@ -182,7 +182,8 @@ def test_kill_9_leaves_a_consistent_store_and_the_task_interrupted(
 
     def agent_started() -> Any:
         tasks = store.list_tasks()
-        return tasks and store.list_events(tasks[0].id)
+        task = tasks and store.get_task(tasks[0].id)
+        return task and task.attempts and task.attempts[0].agent_pid
 
     wait_for(agent_started, what="the agent to start")
     os.kill(proc.pid, signal.SIGKILL)

@@ -136,7 +136,8 @@ class AccessModeConfig(_Model):
 
 
 class Capabilities(_Model):
-    """What the agent is good at, for capability matching."""
+    """What the agent is good at. A task that asks for a capability skips agents whose flag is
+    false, or, for a language, whose non-empty ``languages`` list lacks it."""
 
     code_generation: bool = Field(default=True, description="Writes new code.")
     code_review: bool = Field(default=True, description="Reviews code.")
@@ -148,7 +149,7 @@ class Capabilities(_Model):
         default_factory=list, description="Languages it is preferred for; empty: any."
     )
     max_context_tokens: int | None = Field(
-        default=None, description="Context window in tokens, when `preferLargerContext` is on."
+        default=None, description="Context window in tokens (informational)."
     )
     # documented by the original, informational here
     supports_streaming: bool | None = Field(
@@ -270,16 +271,16 @@ class ApiFallbackConfig(_Model):
 
 
 class MatchingConfig(_Model):
-    """Tie-breakers between otherwise equal candidates."""
+    """Tie-breakers of the TypeScript original, accepted so existing files load."""
 
     prefer_capability_match: bool = Field(
-        default=True, description="Prefer agents whose capabilities fit the task."
+        default=True, description="Accepted from the TypeScript original; not used yet."
     )
     prefer_larger_context: bool = Field(
-        default=True, description="Prefer agents with a larger `maxContextTokens`."
+        default=True, description="Accepted from the TypeScript original; not used yet."
     )
     prefer_faster_provider: bool = Field(
-        default=False, description="Prefer agents that finished faster before."
+        default=False, description="Accepted from the TypeScript original; not used yet."
     )
 
 
@@ -298,18 +299,25 @@ class RoutingConfig(_Model):
         default_factory=ApiFallbackConfig, description="Pay-per-token API modes and cost limits."
     )
     matching: MatchingConfig = Field(
-        default_factory=MatchingConfig, description="Tie-breakers (from the TypeScript original)."
+        default_factory=MatchingConfig,
+        description="Tie-breakers of the TypeScript original (not used yet).",
     )
 
 
 class EscalationThresholds(_Model):
-    """When an autonomous task is handed back to a human."""
+    """Bounds on an autonomous run."""
 
     max_iterations: int | None = Field(
-        default=None, ge=1, description="Agent turns before escalating; unset: no limit."
+        default=None,
+        ge=1,
+        description="Agent turns allowed when neither `--max-turns` nor "
+        "`defaultOptions.maxTurns` is set; unset: no limit.",
     )
     max_duration: float | None = Field(
-        default=None, gt=0, description="Seconds a task may run before escalating; unset: no limit."
+        default=None,
+        gt=0,
+        description="Seconds an attempt may run before it is stopped (caps each provider's "
+        "`timeout`); unset: no limit.",
     )
 
 
@@ -325,7 +333,7 @@ class HitlConfig(_Model):
         "overrides it).",
     )
     escalation_thresholds: EscalationThresholds = Field(
-        default_factory=EscalationThresholds, description="When to hand a task back."
+        default_factory=EscalationThresholds, description="Bounds on an autonomous run."
     )
 
 
@@ -356,7 +364,7 @@ class OrchestrationConfig(_Model):
     model_config = ConfigDict(extra="allow")  # worktreeIsolation, checkpointInterval, taskQueue
 
     max_parallel_agents: int = Field(
-        default=4, ge=1, description="Agents that may run at the same time."
+        default=4, ge=1, description="Agents that may run at the same time (not enforced yet)."
     )
 
 

@@ -7,7 +7,7 @@ from contextlib import AbstractContextManager
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import distinct, func, select
+from sqlalchemy import distinct, func, literal_column, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -148,9 +148,12 @@ class UsageMethods:
             func.count(distinct(Attempt.task_id)),
             func.count(Attempt.id),
         ).group_by(Attempt.provider, Attempt.access_mode)
+        # Grouped by expressions when a time range is asked: see _unindexed().
+        group = _unindexed if since is not None else (lambda column: column)
+        rec_provider, rec_mode = group(UsageRecord.provider), group(UsageRecord.access_mode)
         records = select(
-            UsageRecord.provider,
-            UsageRecord.access_mode,
+            rec_provider,
+            rec_mode,
             func.sum(UsageRecord.requests),
             func.sum(UsageRecord.input_tokens),
             func.sum(UsageRecord.output_tokens),
@@ -158,7 +161,7 @@ class UsageMethods:
             func.sum(UsageRecord.cache_write_tokens),
             func.sum(UsageRecord.cost_usd),
             func.sum(UsageRecord.api_cost_usd),
-        ).group_by(UsageRecord.provider, UsageRecord.access_mode)
+        ).group_by(rec_provider, rec_mode)
         if since is not None:
             attempts = attempts.where(Attempt.started_at >= since)
             records = records.where(UsageRecord.created_at >= since)
@@ -188,14 +191,9 @@ class UsageMethods:
         """How many tasks are in each status (created since ``since``, when given)."""
         query = select(Task.status, func.count(Task.id)).group_by(Task.status)
         if since is not None:
-            # Grouped by an expression (statuses are lower-case already), not the indexed
-            # column: SQLite would otherwise walk ix_tasks_status over every task instead of
-            # searching the created_at range (~100 ms instead of ~1 ms with 100k tasks).
-            status = func.lower(Task.status)
+            status = _unindexed(Task.status)
             query = (
-                select(status, func.count(Task.id))
-                .where(Task.created_at >= since)
-                .group_by(status)
+                select(status, func.count(Task.id)).where(Task.created_at >= since).group_by(status)
             )
         with self._read() as session:
             return {status: int(count) for status, count in session.execute(query)}
@@ -226,6 +224,16 @@ class UsageMethods:
                     index_elements=list(keys), set_={k: lite.excluded[k] for k in values}
                 )
             )
+
+
+def _unindexed(column: Any) -> Any:
+    """``column || ''``: the same value, but not the indexed column.
+
+    Grouping a time-range query by an indexed column makes SQLite walk that index over the
+    whole table (to skip a sort) instead of searching the ``created_at`` range: with 100k
+    tasks, ~100 ms instead of ~1 ms for today's figures in ``ado status``.
+    """
+    return column.op("||")(literal_column("''"))
 
 
 def _empty_row(**values: Any) -> dict[str, Any]:

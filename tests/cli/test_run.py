@@ -1,0 +1,150 @@
+"""``ado run`` and ``ado --help``: flags, ``--wait``, and every exit code.
+
+130 (interrupted) is asserted in ``test_tasks.py``, where ``ado tasks cancel`` stops a run.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from ado.cli import COMMANDS, cli
+from tests.cli.helpers import api_mode, record_usage, run_json, store_of
+from tests.fixtures.ado import Project
+
+README = Path(__file__).resolve().parents[2] / "README.md"
+
+
+def test_top_level_help_lists_every_command() -> None:
+    result = CliRunner().invoke(cli, ["--help"])
+    assert result.exit_code == 0
+    listed = re.findall(r"^  (\w+)\s{2,}", result.output.split("Commands:")[1], re.MULTILINE)
+    assert listed == sorted(COMMANDS)
+    for name in ("run", "status", "tasks", "providers", "report", "config", "init"):
+        assert name in listed
+
+
+def test_run_help_lists_every_flag_of_the_readme() -> None:
+    row = next(line for line in README.read_text().splitlines() if line.startswith("| `ado run"))
+    spans = re.findall(r"`([^`]*)`", row)
+    flags = [f for span in spans for f in re.findall(r"(?<![\w-])-{1,2}[a-z][a-z-]*", span)]
+    assert len(flags) == 16, flags  # -p/--provider ... --json
+    result = CliRunner().invoke(cli, ["run", "--help"])
+    assert result.exit_code == 0
+    for flag in flags:
+        assert re.search(rf"(^|[\s,]){re.escape(flag)}[\s,=]", result.output), flag
+
+
+def test_subcommand_help_in_a_real_process(project: Project) -> None:
+    for group, subs in (("tasks", "cancel list show"), ("config", "set show validate")):
+        out = project.run(group, "--help", check_code=0).stdout
+        for sub in subs.split():
+            assert f"  {sub} " in out
+
+
+# -- exit codes -----------------------------------------------------------------------------------
+
+
+def test_exit_0_on_success(project: Project, fake_cursor) -> None:
+    project.write_config({"cursor-agent": fake_cursor()})
+    proc = project.run("run", "say hi", check_code=0)
+    assert "✔ succeeded task 1" in proc.stdout
+
+
+def test_exit_1_when_the_task_fails(project: Project, fake_cursor) -> None:
+    project.write_config({"cursor-agent": fake_cursor("crash")})
+    summary = run_json(project, "crash please", code=1)
+    assert summary["status"] == "failed" and summary["exit_code"] == 1
+    assert project.store().get_task(summary["task_id"]).exit_code == 1
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("run",),  # no prompt
+        ("run", "-p", "cursor-agent", "--providers", "codex", "x"),
+        ("run", "--hitl", "sometimes", "x"),
+        ("frobnicate",),
+        ("run", "-p", "no-such-agent", "x"),
+    ],
+)
+def test_exit_2_on_usage_errors(project: Project, fake_cursor, args: tuple[str, ...]) -> None:
+    project.write_config({"cursor-agent": fake_cursor()})
+    proc = project.run(*args, check_code=2)
+    assert proc.stderr.strip() and "Traceback" not in proc.stderr
+
+
+def test_exit_2_on_a_bad_config(project: Project) -> None:
+    project.config_path.write_text("routing:\n  strategy: fastest\n")
+    proc = project.run("run", "x", check_code=2)
+    assert "routing.strategy" in proc.stderr
+
+
+def test_exit_3_when_every_provider_cools_down(project: Project, fake_cursor) -> None:
+    project.write_config({"cursor-agent": fake_cursor()})
+    until = datetime.now(UTC) + timedelta(hours=2)
+    store_of(project).set_cooldown(
+        "cursor-agent",
+        "subscription",
+        until=until,
+        kind="rate_limit",
+        reason="test",
+        reset_known=True,
+    )
+    proc = project.run("run", "x", check_code=3)
+    assert until.strftime("%Y-%m-%d %H:%M UTC") in proc.stderr and "--wait" in proc.stderr
+
+
+def test_exit_4_when_the_daily_api_budget_is_spent(project: Project, fake_cursor) -> None:
+    project.write_config(
+        {"cursor-agent": api_mode(fake_cursor())},
+        routing={"apiFallback": {"enabled": True, "maxDailyCost": 1.0}},
+    )
+    record_usage(store_of(project), cost=1.5)
+    proc = project.run("run", "-y", "x", check_code=4)
+    assert "$1.50" in proc.stderr and "maxDailyCost" in proc.stderr
+    task = project.store().list_tasks()[0]
+    assert task.status == "failed" and task.exit_code == 4
+    assert project.store().get_task(task.id).attempts == []  # the agent never started
+
+
+def test_exit_4_when_max_cost_is_below_the_estimate(project: Project, fake_cursor) -> None:
+    project.write_config(
+        {"cursor-agent": api_mode(fake_cursor())}, routing={"apiFallback": {"enabled": True}}
+    )
+    proc = project.run("run", "-y", "--max-cost", "0.0001", "x", check_code=4)
+    assert "--max-cost" in proc.stderr and "per-task limit" in proc.stderr
+
+
+def test_api_modes_are_skipped_without_api_fallback(project: Project, fake_cursor) -> None:
+    project.write_config({"cursor-agent": api_mode(fake_cursor())})
+    proc = project.run("run", "x", check_code=3)
+    assert "Traceback" not in proc.stderr
+
+
+# -- --wait ---------------------------------------------------------------------------------------
+
+
+def test_wait_sits_out_a_short_cooldown_then_runs(project: Project, fake_cursor) -> None:
+    project.write_config({"cursor-agent": fake_cursor()})
+    until = datetime.now(UTC) + timedelta(seconds=2)
+    store_of(project).set_cooldown(
+        "cursor-agent",
+        "subscription",
+        until=until,
+        kind="rate_limit",
+        reason="resets soon",
+        reset_known=True,
+    )
+    summary = run_json(project, "--wait", "after the reset", code=0)
+    assert datetime.now(UTC) >= until
+    task = project.store().get_task(summary["task_id"])
+    assert task is not None and task.status == "succeeded"
+    assert task.attempts[0].started_at >= until
+    events = project.store().list_events(task.id)
+    waits = [e for e in events if "waiting until" in e.data.get("text", "")]
+    assert len(waits) == 1

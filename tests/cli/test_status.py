@@ -1,0 +1,131 @@
+"""``ado status`` and ``ado providers list|check`` over tasks run through the fake cursor-agent."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+
+from tests.cli.helpers import run_json
+from tests.fixtures.ado import Project
+
+
+def limited(cfg: dict, **limits: int) -> dict:
+    cfg["accessModes"][0]["subscription"] = {"rateLimits": limits, "resetTime": "00:00 UTC"}
+    return cfg
+
+
+def test_status_json_shows_providers_limits_tasks_and_today(project: Project, fake_cursor) -> None:
+    project.write_config(
+        {"cursor-agent": limited(fake_cursor(), requestsPerDay=50, requestsPerHour=10)}
+    )
+    first = run_json(project, "first task")
+    second = run_json(project, "second task")
+    data = json.loads(project.run("status", "--json", check_code=0).stdout)
+
+    assert data["config"] == str(project.config_path)
+    assert data["store"].endswith(".ado/state.db")
+    rows = {p["id"]: p for p in data["providers"]}
+    assert set(rows) >= {"claude-code", "codex", "gemini-cli", "cursor-agent", "copilot"}
+    cursor = rows["cursor-agent"]
+    assert cursor["installed"] is True and cursor["enabled"] is True
+    assert cursor["path"].endswith("/bin/cursor-agent")
+    assert rows["codex"]["enabled"] is False and rows["codex"]["access_modes"] == []
+    (mode,) = cursor["access_modes"]
+    assert (mode["mode"], mode["priority"], mode["enabled"]) == ("subscription", 1, True)
+    assert mode["cooldown_until"] is None
+    limits = {lim["name"]: (lim["used"], lim["limit"]) for lim in mode["limits"]}
+    assert limits == {"requestsPerDay": (2, 50), "requestsPerHour": (2, 10)}
+
+    assert [t["id"] for t in data["recent_tasks"]] == [second["task_id"], first["task_id"]]
+    newest = data["recent_tasks"][0]
+    assert newest["status"] == "succeeded" and newest["prompt"] == "second task"
+    assert newest["provider"] == "cursor-agent" and newest["access_mode"] == "subscription"
+    assert newest["input_tokens"] == second["usage"]["input_tokens"]
+
+    today = data["today"]
+    assert today["tasks"] == {"succeeded": 2}
+    assert today["requests"] == 2
+    assert today["input_tokens"] == first["usage"]["input_tokens"] * 2
+    assert today["output_tokens"] == first["usage"]["output_tokens"] * 2
+    assert today["cost_usd"] == 0  # a subscription spends nothing
+    assert today["api_cost_usd"] == round(first["api_cost_usd"] + second["api_cost_usd"], 6)
+
+
+def test_status_shows_the_cooldown_after_a_rate_limit(project: Project, fake_cursor) -> None:
+    project.write_config({"cursor-agent": fake_cursor("rate_limit")})
+    proc = project.run("run", "hit the limit", check_code=3)
+    assert "rate limited" in proc.stdout or "limit" in proc.stderr.lower()
+    task = project.store().get_task(project.store().list_tasks()[0].id)
+    assert task is not None and task.attempts[0].outcome in ("rate_limit", "quota_exhausted")
+    assert task.attempts[0].reset_at is not None
+    reset = task.attempts[0].reset_at.isoformat()
+    data = json.loads(project.run("status", "--json", check_code=0).stdout)
+    (mode,) = next(p for p in data["providers"] if p["id"] == "cursor-agent")["access_modes"]
+    assert mode["cooldown_until"] == reset
+    assert datetime.fromisoformat(mode["cooldown_until"]) > datetime.now(UTC)
+    assert "usage limit" in mode["cooldown_reason"].lower()
+    assert data["recent_tasks"][0]["status"] == "failed"
+    assert data["today"]["tasks"] == {"failed": 1}
+
+    table = project.run("status", check_code=0).stdout
+    row = next(line for line in table.splitlines() if "cursor-agent" in line)
+    assert "subscription (p1)" in row and "until" in row
+
+
+def test_status_table_lists_tasks_and_totals(project: Project, fake_cursor) -> None:
+    project.write_config({"cursor-agent": limited(fake_cursor(), requestsPerDay=5)})
+    run_json(project, "describe the repo")
+    out = project.run("status", check_code=0).stdout
+    assert "Providers" in out and "Recent tasks" in out
+    assert "1/5 requestsPerDay" in out
+    assert "describe the repo" in out and "succeeded" in out
+    assert "Today: 1 succeeded · 1 requests · 123 in / 45 out · spent $0" in out
+
+
+def test_status_on_an_empty_store(project: Project) -> None:
+    out = project.run("status", check_code=0).stdout
+    assert "No tasks yet" in out
+    data = json.loads(project.run("status", "--json", check_code=0).stdout)
+    assert data["config"] is None and data["recent_tasks"] == []
+    assert data["today"]["tasks"] == {} and data["today"]["requests"] == 0
+
+
+# -- providers ----------------------------------------------------------------------------------
+
+
+def test_providers_list(project: Project, fake_cursor) -> None:
+    project.write_config({"cursor-agent": fake_cursor(priority=3)})
+    rows = json.loads(project.run("providers", "list", "--json", check_code=0).stdout)
+    assert [r["id"] for r in rows] == sorted(r["id"] for r in rows)
+    cursor = next(r for r in rows if r["id"] == "cursor-agent")
+    assert cursor["enabled"] and cursor["installed"]
+    assert cursor["access_modes"][0]["priority"] == 3
+    table = project.run("providers", "list", check_code=0).stdout
+    assert "Cursor Agent" in table and "subscription(p3)" in table
+
+
+def test_providers_check_passes_when_enabled_agents_work(project: Project, fake_cursor) -> None:
+    project.write_config({"cursor-agent": fake_cursor()})
+    env = {"CURSOR_API_KEY": "key-for-the-check", "PATH": "/nonexistent"}
+    proc = project.run("providers", "check", "cursor-agent", env=env, check_code=0)
+    assert "cursor-agent" in proc.stdout and "2026.11.20-fake" in proc.stdout
+    assert "logged in" in proc.stdout
+    rows = json.loads(project.run("providers", "check", "--json", env=env, check_code=0).stdout)
+    cursor = next(r for r in rows if r["id"] == "cursor-agent")
+    assert (cursor["installed"], cursor["version"], cursor["logged_in"]) == (
+        True,
+        "2026.11.20-fake",
+        True,
+    )
+    assert all(not r["installed"] for r in rows if r["id"] != "cursor-agent")
+
+
+def test_providers_check_exits_1_when_an_enabled_agent_is_missing(
+    project: Project, fake_cursor
+) -> None:
+    cfg = fake_cursor()
+    cfg["command"] = str(project.root / "not-installed" / "cursor-agent")
+    project.write_config({"cursor-agent": cfg})
+    proc = project.run("providers", "check", env={"PATH": "/nonexistent"}, check_code=1)
+    line = next(x for x in proc.stdout.splitlines() if "cursor-agent" in x)
+    assert "not installed" in line and "cursor.com/install" in line
