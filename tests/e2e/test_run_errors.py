@@ -74,6 +74,12 @@ def test_missing_cli_is_skipped_with_reason(project: Project, fake_cursor) -> No
     assert "not installed" in proc.stderr or "not installed" in proc.stdout
     task = project.store().list_tasks()[0]
     assert task.status == "failed" and task.exit_code == 3
+    # Scripts get the task id and the reason as JSON, whatever the exit code.
+    as_json = project.run("run", "--json", "do it", check_code=3)
+    summary = json.loads(as_json.stdout.splitlines()[-1])
+    assert summary["kind"] == "summary" and summary["exit_code"] == 3
+    assert summary["task_id"] == task.id + 1 and "not installed" in summary["error"]
+    assert "not installed" in as_json.stderr
 
 
 def test_agent_crash_is_contained(project: Project, fake_cursor) -> None:

@@ -236,7 +236,11 @@ class LiveView:
             )
         )
         if result.error and result.status != "succeeded":
-            self.console.print(f"[red]{result.error}[/]", markup=True, highlight=False)
+            from rich.markup import escape
+
+            from ado.cli.context import console
+
+            console(stderr=True).print(f"[red]Error: {escape(result.error)}[/]")
 
 
 class JsonView:
@@ -291,3 +295,5 @@ class JsonView:
         }
         sys.stdout.write(json.dumps(record, ensure_ascii=False) + "\n")
         sys.stdout.flush()
+        if result.error and result.status != "succeeded":
+            print(f"Error: {result.error}", file=sys.stderr)

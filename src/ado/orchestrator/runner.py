@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ado.errors import AdoError, NoProviderAvailable, UsageError
+from ado.errors import AdoError, UsageError
 from ado.providers import get_adapter
 from ado.providers.base import AgentRun, Outcome, OutcomeKind, Permission, RunRequest
 from ado.providers.events import AgentEvent, EventKind, Usage
@@ -194,16 +194,10 @@ class Runner:
             else:
                 if self.cancelled:
                     status, error, exit_code = "cancelled", "cancelled by the user", 130
-        except NoProviderAvailable as exc:
-            status, error, exit_code = "failed", str(exc), exc.exit_code
-            await self._emit(task_id, None, AgentEvent(EventKind.ERROR, text=str(exc)))
-            await self._finish(task_id, status, error, "", exit_code)
-            raise
         except AdoError as exc:
+            # No provider, a cost limit...: the task fails with the error's own exit code.
             status, error, exit_code = "failed", str(exc), exc.exit_code
             await self._emit(task_id, None, AgentEvent(EventKind.ERROR, text=str(exc)))
-            await self._finish(task_id, status, error, "", exit_code)
-            raise
         except BaseException:
             await asyncio.shield(self._finish(task_id, "cancelled", "ADO was interrupted", "", 130))
             raise

@@ -230,7 +230,7 @@ class AgentAdapter(ABC):
         name = command or self.executable
         if os.sep in name:
             path = Path(name).expanduser()
-            return str(path) if path.exists() else None
+            return str(path) if path.is_file() and os.access(path, os.X_OK) else None
         return shutil.which(name)
 
     async def detect(self, command: str | None = None, limit_s: float = 5.0) -> Detection:
