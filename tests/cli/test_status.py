@@ -129,3 +129,16 @@ def test_providers_check_exits_1_when_an_enabled_agent_is_missing(
     proc = project.run("providers", "check", env={"PATH": "/nonexistent"}, check_code=1)
     line = next(x for x in proc.stdout.splitlines() if "cursor-agent" in x)
     assert "not installed" in line and "cursor.com/install" in line
+
+
+def test_providers_check_sees_credentials_given_in_the_config(
+    project: Project, fake_cursor
+) -> None:
+    """A key in the provider's ``env`` (or an API mode's apiKey) counts as logged in."""
+    cfg = fake_cursor(CURSOR_API_KEY="key-from-the-config")
+    project.write_config({"cursor-agent": cfg})
+    env = {"PATH": "/nonexistent"}
+    rows = json.loads(project.run("providers", "check", "--json", env=env, check_code=0).stdout)
+    cursor = next(r for r in rows if r["id"] == "cursor-agent")
+    assert cursor["logged_in"] is True
+    assert "key-from-the-config" not in json.dumps(rows)

@@ -56,13 +56,14 @@ def check(app: AppContext, provider_ids: tuple[str, ...], as_json: bool) -> None
     """
     import asyncio
 
-    from ado.providers import adapter_classes, detect_all, get_adapter
+    from ado.providers import adapter_classes, configured_env, detect_all, get_adapter
 
     config = app.loaded.config
     ids = list(provider_ids) or sorted(adapter_classes())
     adapters = {pid: get_adapter(pid) for pid in ids}
     commands = {pid: p.command for pid, p in config.providers.items()}
-    results = asyncio.run(detect_all(commands, ids))
+    envs = {pid: configured_env(pid, p) for pid, p in config.providers.items()}
+    results = asyncio.run(detect_all(commands, ids, envs))
     problems = 0
     rows: list[dict[str, Any]] = []
     out = console()

@@ -12,9 +12,10 @@ from typing import TYPE_CHECKING
 from ado.errors import UnknownProviderError
 
 if TYPE_CHECKING:
+    from ado.config.schema import ProviderConfig
     from ado.providers.base import AgentAdapter, Detection
 
-__all__ = ["adapter_classes", "detect_all", "get_adapter", "provider_ids"]
+__all__ = ["adapter_classes", "configured_env", "detect_all", "get_adapter", "provider_ids"]
 
 ENTRY_POINT_GROUP = "ado.providers"
 
@@ -48,12 +49,29 @@ def get_adapter(provider_id: str) -> AgentAdapter:
 
 
 async def detect_all(
-    commands: Mapping[str, str | None] | None = None, ids: Iterable[str] | None = None
+    commands: Mapping[str, str | None] | None = None,
+    ids: Iterable[str] | None = None,
+    envs: Mapping[str, Mapping[str, str]] | None = None,
 ) -> dict[str, Detection]:
-    """Detect every (or the given) adapter concurrently; ``commands`` override executables."""
+    """Detect every (or the given) adapter concurrently.
+
+    ``commands`` override executables and ``envs`` add configured variables, per provider id.
+    """
     import asyncio
 
-    commands = commands or {}
+    commands, envs = commands or {}, envs or {}
     wanted = list(ids) if ids is not None else sorted(adapter_classes())
-    results = await asyncio.gather(*(get_adapter(p).detect(commands.get(p)) for p in wanted))
+    results = await asyncio.gather(
+        *(get_adapter(p).detect(commands.get(p), env=envs.get(p)) for p in wanted)
+    )
     return dict(zip(wanted, results, strict=True))
+
+
+def configured_env(provider_id: str, config: ProviderConfig) -> dict[str, str]:
+    """What the configuration hands an agent: ``env`` plus its API-mode key, if any."""
+    env = dict(config.env)
+    key_env = adapter_classes()[provider_id].api_key_env
+    for mode in config.access_modes:
+        if key_env and mode.api is not None and mode.api.api_key is not None:
+            env.setdefault(key_env, mode.api.api_key.get_secret_value())
+    return env

@@ -233,7 +233,17 @@ class AgentAdapter(ABC):
             return str(path) if path.is_file() and os.access(path, os.X_OK) else None
         return shutil.which(name)
 
-    async def detect(self, command: str | None = None, limit_s: float = 5.0) -> Detection:
+    async def detect(
+        self,
+        command: str | None = None,
+        limit_s: float = 5.0,
+        env: Mapping[str, str] | None = None,
+    ) -> Detection:
+        """Installed? Which version (``--version``, bounded)? Credentials present?
+
+        ``env`` adds the variables the configuration gives the agent (``providers.<id>.env``,
+        an access mode's API key) to what the login check looks at.
+        """
         path = self.resolve_command(command)
         if path is None:
             return Detection(installed=False, detail=f"not found: {self.install_hint}")
@@ -262,7 +272,7 @@ class AgentAdapter(ABC):
             installed=True,
             path=path,
             version=version,
-            logged_in=self.login_state(os.environ),
+            logged_in=self.login_state({**os.environ, **(env or {})}),
             detail=detail,
         )
 
