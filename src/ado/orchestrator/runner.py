@@ -10,12 +10,12 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from ado.errors import AdoError, UsageError
+from ado.orchestrator.recorder import EventRecorder
+from ado.orchestrator.task import AttemptInfo, TaskResult, TaskSpec, TaskUpdate, task_options
 from ado.providers import get_adapter
 from ado.providers.base import AgentRun, Outcome, OutcomeKind, Permission, RunRequest
 from ado.providers.events import AgentEvent, EventKind, Usage
@@ -26,63 +26,6 @@ if TYPE_CHECKING:
     from ado.store import Store
 
 __all__ = ["Runner", "TaskResult", "TaskSpec", "TaskUpdate"]
-
-_FLUSH_EVERY = 0.1  # seconds between event batches written to the store
-_FLUSH_SIZE = 64
-
-
-@dataclass(slots=True)
-class TaskSpec:
-    prompt: str
-    cwd: Path
-    filters: RouteFilters
-    hitl_policy: str | None = None
-    yolo: bool = False
-    model: str | None = None
-    max_turns: int | None = None
-    resume: str | None = None
-    max_cost: float | None = None
-    wait: bool = False
-    assume_yes: bool = False
-
-
-@dataclass(slots=True)
-class AttemptInfo:
-    id: int
-    number: int
-    provider: str
-    access_mode: str
-    model: str | None
-    reason: str
-    outcome: Outcome | None = None
-    usage: Usage = field(default_factory=Usage)
-    cost_usd: float = 0.0
-    api_cost_usd: float = 0.0
-    session_id: str | None = None
-    files: list[str] = field(default_factory=list)
-
-
-@dataclass(slots=True)
-class TaskUpdate:
-    """What a live view receives: the task, the attempt (if any) and the event."""
-
-    task_id: int
-    attempt: AttemptInfo | None
-    event: AgentEvent
-
-
-@dataclass(slots=True)
-class TaskResult:
-    task_id: int
-    status: str  # succeeded, failed, cancelled
-    attempts: list[AttemptInfo]
-    usage: Usage
-    cost_usd: float
-    api_cost_usd: float
-    result_text: str
-    error: str | None
-    exit_code: int
-    duration_s: float
 
 
 class Runner:
@@ -100,9 +43,7 @@ class Runner:
         self.confirm = confirm
         self._run: AgentRun | None = None
         self._cancelled = asyncio.Event()
-        self._pending: list[AgentEvent] = []
-        self._pending_owner: tuple[int, int | None] = (0, None)
-        self._last_flush = 0.0
+        self.events = EventRecorder(store, self.on_update)
 
     # -- control ----------------------------------------------------------------------------
 
@@ -128,7 +69,7 @@ class Runner:
         filters = spec.filters
         if resume_provider is not None:
             filters = _with_provider(filters, resume_provider)
-        options = _options(spec, policy)
+        options = task_options(spec, policy)
         if task_id is None:
             task_id = await asyncio.to_thread(
                 self.store.create_task,
@@ -197,7 +138,7 @@ class Runner:
         except AdoError as exc:
             # No provider, a cost limit...: the task fails with the error's own exit code.
             status, error, exit_code = "failed", str(exc), exc.exit_code
-            await self._emit(task_id, None, AgentEvent(EventKind.ERROR, text=str(exc)))
+            await self.events.emit(task_id, None, AgentEvent(EventKind.ERROR, text=str(exc)))
         except BaseException:
             await asyncio.shield(self._finish(task_id, "cancelled", "ADO was interrupted", "", 130))
             raise
@@ -268,7 +209,7 @@ class Runner:
         )
         info = AttemptInfo(attempt_id, number, cand.provider, cand.access_mode, model, cand.reason)
         await asyncio.to_thread(self.store.update_task, task_id, routing_reason=cand.reason)
-        await self._emit(
+        await self.events.emit(
             task_id,
             info,
             AgentEvent(
@@ -312,7 +253,7 @@ class Runner:
                         )
                         if guard.exceeded(spent):
                             run.stop(OutcomeKind.COST_LIMIT)
-                            await self._emit(
+                            await self.events.emit(
                                 task_id,
                                 info,
                                 AgentEvent(
@@ -321,7 +262,7 @@ class Runner:
                                     f"over the ${limit:.2f} limit per task",
                                 ),
                             )
-                await self._emit(task_id, info, event)
+                await self.events.emit(task_id, info, event)
         finally:
             self._run = None
         outcome = run.outcome or Outcome(OutcomeKind.CRASHED, "no outcome")
@@ -347,7 +288,7 @@ class Runner:
         effective_model = summary.usage.model or model or adapter.default_model
         info.api_cost_usd = pricing.api_equivalent(summary.usage, cand.provider, effective_model)
         info.cost_usd = pricing.actual_cost(summary.usage, mcfg, info.api_cost_usd)
-        await self._emit(
+        await self.events.emit(
             task_id,
             info,
             AgentEvent(
@@ -411,7 +352,7 @@ class Runner:
             return False
         if attempts_made >= max_attempts:
             return False
-        await self._emit(
+        await self.events.emit(
             task_id,
             info,
             AgentEvent(
@@ -475,31 +416,10 @@ class Runner:
             )
         return found, resume
 
-    async def _emit(
-        self, task_id: int, attempt: AttemptInfo | None, event: AgentEvent, *, flush: bool = False
-    ) -> None:
-        self.on_update(TaskUpdate(task_id, attempt, event))
-        owner = (task_id, attempt.id if attempt else None)
-        if self._pending and owner != self._pending_owner:
-            await self._flush()
-        self._pending.append(event)
-        self._pending_owner = owner
-        now = time.monotonic()
-        if flush or len(self._pending) >= _FLUSH_SIZE or now - self._last_flush >= _FLUSH_EVERY:
-            await self._flush()
-
-    async def _flush(self) -> None:
-        if not self._pending:
-            return
-        batch, self._pending = self._pending, []
-        task_id, attempt_id = self._pending_owner
-        self._last_flush = time.monotonic()
-        await asyncio.to_thread(self.store.add_events, task_id, attempt_id, batch)
-
     async def _finish(
         self, task_id: int, status: str, error: str | None, result_text: str, exit_code: int
     ) -> None:
-        await self._emit(
+        await self.events.emit(
             task_id,
             None,
             AgentEvent(
@@ -520,7 +440,7 @@ class Runner:
 
     async def _wait_until(self, task_id: int, when: datetime) -> None:
         delay = max(0.0, (when - datetime.now(UTC)).total_seconds())
-        await self._emit(
+        await self.events.emit(
             task_id,
             None,
             AgentEvent(
@@ -537,25 +457,6 @@ class Runner:
             await asyncio.wait_for(self._cancelled.wait(), seconds)
         except TimeoutError:
             pass
-
-
-def _options(spec: TaskSpec, policy: str) -> dict[str, Any]:
-    f = spec.filters
-    raw = {
-        "provider": f.provider,
-        "providers": list(f.providers) if f.providers else None,
-        "exclude": list(f.exclude) or None,
-        "access_mode": f.access_mode,
-        "allow_api": f.allow_api,
-        "model": spec.model,
-        "max_turns": spec.max_turns,
-        "max_cost": spec.max_cost,
-        "resume": spec.resume,
-        "yolo": spec.yolo or None,
-        "wait": spec.wait or None,
-        "hitl_policy": policy,
-    }
-    return {k: v for k, v in raw.items() if v is not None}
 
 
 def _with_provider(filters: RouteFilters, provider: str) -> RouteFilters:
