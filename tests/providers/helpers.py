@@ -6,7 +6,6 @@ from pathlib import Path
 
 from ado.providers.base import (
     AgentAdapter,
-    AgentRun,
     Outcome,
     ParseState,
     RunRequest,
@@ -14,6 +13,7 @@ from ado.providers.base import (
 )
 from ado.providers.events import AgentEvent, EventKind
 from ado.providers.process import OutputLine
+from ado.providers.run import AgentRun
 
 SAMPLES = Path(__file__).resolve().parents[1] / "data" / "agent-samples"
 DATA = Path(__file__).resolve().parent / "data"

@@ -17,8 +17,9 @@ from ado.errors import AdoError, UsageError
 from ado.orchestrator.recorder import EventRecorder
 from ado.orchestrator.task import AttemptInfo, TaskResult, TaskSpec, TaskUpdate, task_options
 from ado.providers import get_adapter
-from ado.providers.base import AgentRun, Outcome, OutcomeKind, Permission, RunRequest
+from ado.providers.base import Outcome, OutcomeKind, Permission, RunRequest
 from ado.providers.events import AgentEvent, EventKind, Usage
+from ado.providers.run import AgentRun
 
 if TYPE_CHECKING:
     from ado.config.schema import AdoConfig

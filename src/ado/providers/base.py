@@ -1,5 +1,8 @@
 """The agent-adapter interface.
 
+The run loop is ``ado.providers.run.AgentRun``; the generic outcome rules are
+``ado.providers.classify``.
+
 An adapter knows one agent CLI: how to find it, how to build its non-interactive command
 and environment, and how to map each line it prints to normalized events. Everything else
 (spawning, reading, timeouts, cancellation, classifying how a run ended) lives here once.
@@ -11,25 +14,24 @@ A new agent is one module with a subclass of ``AgentAdapter``, registered in the
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import shutil
-import time
 from abc import ABC, abstractmethod
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from ado.providers import resets
-from ado.providers.events import AgentEvent, EventKind, Usage
-from ado.providers.process import AgentProcess, OutputLine, SpawnError
+from ado.providers.events import AgentEvent, Usage
+from ado.providers.process import SpawnError
+
+if TYPE_CHECKING:
+    from ado.providers.run import AgentRun
 
 __all__ = [
     "AgentAdapter",
-    "AgentRun",
     "Detection",
     "Outcome",
     "OutcomeKind",
@@ -222,6 +224,8 @@ class AgentAdapter(ABC):
         return None
 
     def classify(self, summary: RunSummary) -> Outcome:
+        from ado.providers.classify import classify_generic
+
         return classify_generic(summary)
 
     # -- shared machinery -------------------------------------------------------------------
@@ -302,206 +306,10 @@ class AgentAdapter(ABC):
         return [path, *self.build_args(request), *request.extra_args]
 
     def run(self, request: RunRequest) -> AgentRun:
+        """Start iterating the result to run the agent; see ``ado.providers.run.AgentRun``."""
+        from ado.providers.run import AgentRun
+
         return AgentRun(self, request)
-
-
-class AgentRun:
-    """One run of an agent: iterate it for events, then read ``outcome``.
-
-    ``stop()`` ends it early from outside (Ctrl-C, a cost limit); a ``rate_limit`` event with
-    ``retrying=True`` ends it from inside, so the agent's own back-off never delays failover.
-    """
-
-    def __init__(self, adapter: AgentAdapter, request: RunRequest) -> None:
-        self.adapter = adapter
-        self.request = request
-        self.summary = RunSummary()
-        self.outcome: Outcome | None = None
-        self.process: AgentProcess | None = None
-        #: Called with the agent's pid once it is running (the runner records it).
-        self.on_spawn: Callable[[int], Awaitable[None]] | None = None
-        self._stop = asyncio.Event()
-
-    def stop(self, reason: OutcomeKind = OutcomeKind.CANCELLED) -> None:
-        if self.summary.stop_reason is None:
-            self.summary.stop_reason = reason
-        self._stop.set()
-
-    async def __aiter__(self) -> AsyncIterator[AgentEvent]:
-        adapter, request, summary = self.adapter, self.request, self.summary
-        started = time.monotonic()
-        self.process = proc = AgentProcess(
-            adapter.command(request), cwd=request.cwd, env=adapter.environment(request)
-        )
-        try:
-            await proc.start()
-        except SpawnError as exc:
-            summary.spawn_error = exc
-            self.outcome = adapter.classify(summary)
-            return
-        if self.on_spawn is not None and proc.pid is not None:
-            await self.on_spawn(proc.pid)
-        state = ParseState()
-        lines = proc.lines()
-        stopper = asyncio.ensure_future(self._stop.wait())
-        deadline = started + request.timeout if request.timeout else None
-        nxt: asyncio.Future[OutputLine] | None = None
-        try:
-            while True:
-                nxt = asyncio.ensure_future(anext(lines))
-                timeout = max(0.0, deadline - time.monotonic()) if deadline else None
-                done, _ = await asyncio.wait(
-                    {nxt, stopper}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED
-                )
-                if nxt not in done:
-                    if not done:
-                        summary.timed_out = True
-                    break
-                try:
-                    line = nxt.result()
-                except StopAsyncIteration:
-                    break
-                for event in self._parse(line, state):
-                    self._absorb(event)
-                    yield event
-                    if event.kind is EventKind.RATE_LIMIT and (
-                        event.retrying or event.data.get("status") == "rejected"
-                    ):
-                        summary.stopped_for_rate_limit = True
-                        self._stop.set()
-        finally:
-            stopper.cancel()
-            if nxt is not None and not nxt.done():
-                # let the pending read unwind before closing the generator it is running in
-                nxt.cancel()
-                await asyncio.wait({nxt})
-            await lines.aclose()
-            await proc.stop()
-            summary.exit_code = proc.returncode
-            summary.stderr_tail = "\n".join(proc.stderr_tail)
-            summary.duration_s = time.monotonic() - started
-            self.outcome = adapter.classify(summary)
-
-    def _parse(self, line: OutputLine, state: ParseState) -> Iterable[AgentEvent]:
-        adapter = self.adapter
-        if line.stream == "stderr":
-            return adapter.parse_stderr_line(line.text, state)
-        text = line.text.strip()
-        if not text:
-            return ()
-        if line.truncated:
-            return (
-                AgentEvent(
-                    EventKind.LOG,
-                    text=f"dropped an over-long output line ({len(line.text)} bytes kept of more)",
-                ),
-            )
-        if text[0] == "{":
-            try:
-                obj = json.loads(text)
-            except ValueError:
-                return adapter.parse_text_line(text, state)
-            if isinstance(obj, dict):
-                try:
-                    return list(adapter.parse_line(obj, state))
-                except (KeyError, TypeError, ValueError, AttributeError) as exc:
-                    return (
-                        AgentEvent(
-                            EventKind.LOG,
-                            text=f"unparsed {adapter.id} event: {exc}",
-                            data={"line": text[:2000]},
-                        ),
-                    )
-        return adapter.parse_text_line(text, state)
-
-    def _absorb(self, event: AgentEvent) -> None:
-        s = self.summary
-        if event.session_id and not s.session_id:
-            s.session_id = event.session_id
-        if event.usage is not None:
-            s.usage += event.usage
-        if event.files:
-            for f in event.files:
-                if f not in s.files:
-                    s.files.append(f)
-        if event.kind is EventKind.TEXT and event.text:
-            s.final_text = event.text
-        elif event.kind is EventKind.RESULT:
-            s.result = event
-            if event.text:
-                s.final_text = event.text
-        elif event.kind is EventKind.ERROR:
-            s.errors.append(event)
-        elif event.kind is EventKind.RATE_LIMIT:
-            s.rate_limits.append(event)
-
-
-def classify_generic(summary: RunSummary, now: datetime | None = None) -> Outcome:
-    """How a run ended, from what the run loop gathered. Adapters refine it when needed."""
-    now = now or datetime.now(UTC)
-    code = summary.exit_code
-    if summary.spawn_error is not None:
-        kind = OutcomeKind.NOT_INSTALLED if summary.spawn_error.not_found else OutcomeKind.CRASHED
-        return Outcome(kind, str(summary.spawn_error), exit_code=None)
-    if summary.stop_reason is not None:
-        return Outcome(summary.stop_reason, "stopped by ADO", exit_code=code)
-    texts = [e.text or "" for e in summary.errors]
-    if summary.result is not None and summary.result.text:
-        texts.append(summary.result.text)
-    texts.append(summary.stderr_tail)
-    joined = "\n".join(t for t in texts if t)
-
-    statuses = {e.status_code for e in [*summary.errors, *summary.rate_limits] if e.status_code}
-    if summary.result is not None and summary.result.status_code:
-        statuses.add(summary.result.status_code)
-    limited = (
-        summary.stopped_for_rate_limit
-        or any(e.data.get("status") == "rejected" or e.retrying for e in summary.rate_limits)
-        or 429 in statuses
-        or resets.looks_rate_limited(joined)
-    )
-    if limited:
-        reset_at = next((e.reset_at for e in reversed(summary.rate_limits) if e.reset_at), None)
-        reset_at = reset_at or resets.parse_reset(joined, now)
-        message = (
-            _first_line(next((t for t in texts if t and resets.looks_rate_limited(t)), joined))
-            or "rate limited"
-        )
-        quota = (
-            resets.looks_like_quota(joined)
-            or 402 in statuses
-            or (reset_at is not None and reset_at - now > timedelta(days=3))
-        )
-        kind = OutcomeKind.QUOTA_EXHAUSTED if quota else OutcomeKind.RATE_LIMITED
-        return Outcome(kind, message, reset_at=reset_at, exit_code=code)
-    if summary.timed_out:
-        return Outcome(OutcomeKind.TIMED_OUT, "the agent did not finish in time", exit_code=code)
-    if 401 in statuses or 403 in statuses or resets.looks_like_auth_error(joined):
-        return Outcome(
-            OutcomeKind.AUTH_MISSING, _first_line(joined) or "not logged in", exit_code=code
-        )
-    result = summary.result
-    if result is not None and not result.is_error and code in (0, None):
-        return Outcome(OutcomeKind.SUCCESS, _first_line(summary.final_text), exit_code=code)
-    if any(s >= 500 for s in statuses) or resets.looks_like_server_error(joined):
-        return Outcome(
-            OutcomeKind.SERVER_ERROR, _first_line(joined) or "server error", exit_code=code
-        )
-    if result is not None:
-        return Outcome(
-            OutcomeKind.FAILED, _first_line(joined) or "the agent reported an error", exit_code=code
-        )
-    if code == 0 and not summary.errors:
-        return Outcome(OutcomeKind.SUCCESS, _first_line(summary.final_text), exit_code=code)
-    detail = _first_line(joined) or f"exited with code {code}"
-    return Outcome(OutcomeKind.CRASHED, detail, exit_code=code)
-
-
-def _first_line(text: str, limit: int = 300) -> str:
-    for line in text.splitlines():
-        if line.strip():
-            return line.strip()[:limit]
-    return ""
 
 
 def _first_version(text: str) -> str | None:

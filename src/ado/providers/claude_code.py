@@ -22,7 +22,6 @@ from ado.providers.base import (
     Permission,
     RunRequest,
     RunSummary,
-    classify_generic,
 )
 from ado.providers.events import AgentEvent, EventKind, Usage
 
@@ -224,7 +223,7 @@ class ClaudeCode(AgentAdapter):
         return (base / ".credentials.json").is_file()
 
     def classify(self, summary: RunSummary) -> Outcome:
-        outcome = classify_generic(summary)
+        outcome = super().classify(summary)
         weekly = any(
             e.data.get("status") == "rejected" and e.data.get("rateLimitType") in _WEEKLY
             for e in summary.rate_limits

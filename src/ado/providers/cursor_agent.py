@@ -24,7 +24,6 @@ from ado.providers.base import (
     Permission,
     RunRequest,
     RunSummary,
-    classify_generic,
 )
 from ado.providers.events import AgentEvent, EventKind, Usage
 
@@ -135,7 +134,7 @@ class CursorAgent(AgentAdapter):
         return events
 
     def classify(self, summary: RunSummary) -> Outcome:
-        outcome = classify_generic(summary)
+        outcome = super().classify(summary)
         if outcome.kind is OutcomeKind.SUCCESS and summary.result is None:
             # A finished run always ends with ``result``: without it the stream was cut short.
             tail = summary.stderr_tail.strip().splitlines()

@@ -30,7 +30,6 @@ from ado.providers.base import (
     Permission,
     RunRequest,
     RunSummary,
-    classify_generic,
 )
 from ado.providers.events import AgentEvent, EventKind, Usage
 from ado.providers.resets import looks_rate_limited, parse_reset
@@ -181,7 +180,7 @@ class GeminiCli(AgentAdapter):
         return (home(env) / ".gemini" / "oauth_creds.json").is_file()
 
     def classify(self, summary: RunSummary) -> Outcome:
-        outcome = classify_generic(summary)
+        outcome = super().classify(summary)
         if summary.exit_code == EXIT_AUTH and outcome.kind is not OutcomeKind.CANCELLED:
             message = outcome.message or "gemini is not logged in"
             return Outcome(OutcomeKind.AUTH_MISSING, message, exit_code=summary.exit_code)

@@ -1,0 +1,152 @@
+"""One run of an agent: spawn, read, parse, stop — the loop every adapter shares."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+
+from ado.providers.base import (
+    AgentAdapter,
+    Outcome,
+    OutcomeKind,
+    ParseState,
+    RunRequest,
+    RunSummary,
+)
+from ado.providers.events import AgentEvent, EventKind
+from ado.providers.process import AgentProcess, OutputLine, SpawnError
+
+__all__ = ["AgentRun"]
+
+
+class AgentRun:
+    """One run of an agent: iterate it for events, then read ``outcome``.
+
+    ``stop()`` ends it early from outside (Ctrl-C, a cost limit); a ``rate_limit`` event with
+    ``retrying=True`` ends it from inside, so the agent's own back-off never delays failover.
+    """
+
+    def __init__(self, adapter: AgentAdapter, request: RunRequest) -> None:
+        self.adapter = adapter
+        self.request = request
+        self.summary = RunSummary()
+        self.outcome: Outcome | None = None
+        self.process: AgentProcess | None = None
+        #: Called with the agent's pid once it is running (the runner records it).
+        self.on_spawn: Callable[[int], Awaitable[None]] | None = None
+        self._stop = asyncio.Event()
+
+    def stop(self, reason: OutcomeKind = OutcomeKind.CANCELLED) -> None:
+        if self.summary.stop_reason is None:
+            self.summary.stop_reason = reason
+        self._stop.set()
+
+    async def __aiter__(self) -> AsyncIterator[AgentEvent]:
+        adapter, request, summary = self.adapter, self.request, self.summary
+        started = time.monotonic()
+        self.process = proc = AgentProcess(
+            adapter.command(request), cwd=request.cwd, env=adapter.environment(request)
+        )
+        try:
+            await proc.start()
+        except SpawnError as exc:
+            summary.spawn_error = exc
+            self.outcome = adapter.classify(summary)
+            return
+        if self.on_spawn is not None and proc.pid is not None:
+            await self.on_spawn(proc.pid)
+        state = ParseState()
+        lines = proc.lines()
+        stopper = asyncio.ensure_future(self._stop.wait())
+        deadline = started + request.timeout if request.timeout else None
+        nxt: asyncio.Future[OutputLine] | None = None
+        try:
+            while True:
+                nxt = asyncio.ensure_future(anext(lines))
+                timeout = max(0.0, deadline - time.monotonic()) if deadline else None
+                done, _ = await asyncio.wait(
+                    {nxt, stopper}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED
+                )
+                if nxt not in done:
+                    if not done:
+                        summary.timed_out = True
+                    break
+                try:
+                    line = nxt.result()
+                except StopAsyncIteration:
+                    break
+                for event in self._parse(line, state):
+                    self._absorb(event)
+                    yield event
+                    if event.kind is EventKind.RATE_LIMIT and (
+                        event.retrying or event.data.get("status") == "rejected"
+                    ):
+                        summary.stopped_for_rate_limit = True
+                        self._stop.set()
+        finally:
+            stopper.cancel()
+            if nxt is not None and not nxt.done():
+                # let the pending read unwind before closing the generator it is running in
+                nxt.cancel()
+                await asyncio.wait({nxt})
+            await lines.aclose()
+            await proc.stop()
+            summary.exit_code = proc.returncode
+            summary.stderr_tail = "\n".join(proc.stderr_tail)
+            summary.duration_s = time.monotonic() - started
+            self.outcome = adapter.classify(summary)
+
+    def _parse(self, line: OutputLine, state: ParseState) -> Iterable[AgentEvent]:
+        adapter = self.adapter
+        if line.stream == "stderr":
+            return adapter.parse_stderr_line(line.text, state)
+        text = line.text.strip()
+        if not text:
+            return ()
+        if line.truncated:
+            return (
+                AgentEvent(
+                    EventKind.LOG,
+                    text=f"dropped an over-long output line ({len(line.text)} bytes kept of more)",
+                ),
+            )
+        if text[0] == "{":
+            try:
+                obj = json.loads(text)
+            except ValueError:
+                return adapter.parse_text_line(text, state)
+            if isinstance(obj, dict):
+                try:
+                    return list(adapter.parse_line(obj, state))
+                except (KeyError, TypeError, ValueError, AttributeError) as exc:
+                    return (
+                        AgentEvent(
+                            EventKind.LOG,
+                            text=f"unparsed {adapter.id} event: {exc}",
+                            data={"line": text[:2000]},
+                        ),
+                    )
+        return adapter.parse_text_line(text, state)
+
+    def _absorb(self, event: AgentEvent) -> None:
+        s = self.summary
+        if event.session_id and not s.session_id:
+            s.session_id = event.session_id
+        if event.usage is not None:
+            s.usage += event.usage
+        if event.files:
+            for f in event.files:
+                if f not in s.files:
+                    s.files.append(f)
+        if event.kind is EventKind.TEXT and event.text:
+            s.final_text = event.text
+        elif event.kind is EventKind.RESULT:
+            s.result = event
+            if event.text:
+                s.final_text = event.text
+        elif event.kind is EventKind.ERROR:
+            s.errors.append(event)
+        elif event.kind is EventKind.RATE_LIMIT:
+            s.rate_limits.append(event)
