@@ -213,3 +213,46 @@ def _alive(pid: int) -> bool:
     except OSError:
         return False
     return state != "Z"
+
+
+def test_resume_continues_the_agents_own_session(project: Project, fake_cursor) -> None:
+    project.write_config({"cursor-agent": fake_cursor("success")})
+    first = json.loads(project.run("run", "--json", "start", check_code=0).stdout.splitlines()[-1])
+    session = first["attempts"][0]["session_id"]
+    # by ADO task id, and by the agent's session id: the agent gets --resume <its session>
+    for ref in (str(first["task_id"]), session):
+        proc = project.run("run", "--json", "--resume", ref, "continue", check_code=0)
+        again = json.loads(proc.stdout.splitlines()[-1])
+        assert again["attempts"][0]["session_id"] == session
+        assert again["attempts"][0]["provider"] == "cursor-agent"
+    unknown = project.run("run", "--resume", "not-a-session", "continue", check_code=2)
+    assert "no agent issued that session id" in unknown.stderr
+    missing = project.run("run", "--resume", "999", "continue", check_code=2)
+    assert "there is no task 999" in missing.stderr
+
+
+def test_prompt_from_stdin(project: Project, fake_cursor) -> None:
+    import subprocess
+
+    project.write_config({"cursor-agent": fake_cursor("success")})
+    proc = subprocess.run(
+        project.ado_argv("run", "--json", "-"),
+        cwd=project.root,
+        text=True,
+        input="a prompt\nover two lines\n",
+        capture_output=True,
+        timeout=60,
+    )
+    assert proc.returncode == 0, proc.stderr
+    task_id = json.loads(proc.stdout.splitlines()[-1])["task_id"]
+    task = project.store().get_task(task_id)
+    assert task is not None and task.prompt == "a prompt\nover two lines"
+    empty = subprocess.run(
+        project.ado_argv("run", "-"),
+        cwd=project.root,
+        text=True,
+        input="",
+        capture_output=True,
+        timeout=60,
+    )
+    assert empty.returncode == 2 and "empty" in empty.stderr

@@ -64,7 +64,7 @@ def run(
     cwd: str | None,
     as_json: bool,
 ) -> None:
-    """Run PROMPT on the best available agent.
+    """Run PROMPT on the best available agent (``-`` reads the prompt from stdin).
 
     Providers are tried subscription-first (by priority); when one hits a usage or rate
     limit the task moves to the next one within seconds.
@@ -76,6 +76,8 @@ def run(
     from ado.routing.router import RouteFilters
 
     text = " ".join(prompt).strip()
+    if text == "-":
+        text = sys.stdin.read().strip()
     if not text:
         raise click.UsageError("the prompt is empty")
     if provider and providers:
