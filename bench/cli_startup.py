@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import statistics
 
-from bench.common import ADO_BIN, Result, summary, time_command
+from bench.common import ADO_BIN, Result, ensure_bytecode, summary, time_command
 
 
 def run() -> list[Result]:
+    ensure_bytecode()
     samples = time_command([ADO_BIN, "--help"], runs=30)
     median = statistics.median(samples)
     return [

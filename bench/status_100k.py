@@ -6,7 +6,7 @@ import statistics
 import tempfile
 from pathlib import Path
 
-from bench.common import ADO_BIN, Result, summary, time_command
+from bench.common import ADO_BIN, Result, ensure_bytecode, summary, time_command
 from bench.seed import seeded_store
 
 CONFIG = """\
@@ -28,6 +28,7 @@ providers:
 
 
 def run() -> list[Result]:
+    ensure_bytecode()
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         (root / "ado.config.yaml").write_text(CONFIG)

@@ -10,7 +10,7 @@ if TYPE_CHECKING:
     from rich.console import Console
 
     from ado.config.loader import LoadedConfig
-    from ado.store import Store
+    from ado.store import Store, StoreReader
 
 
 @dataclass
@@ -20,6 +20,7 @@ class AppContext:
     cwd: Path = field(default_factory=Path.cwd)
     _loaded: LoadedConfig | None = None
     _store: Store | None = None
+    _reader: StoreReader | None = None
 
     @property
     def loaded(self) -> LoadedConfig:
@@ -39,7 +40,25 @@ class AppContext:
             self._store.mark_orphans_interrupted()
         return self._store
 
+    @property
+    def reader(self) -> StoreReader | Store:
+        """What read-only commands (``ado status``) query: a ``StoreReader`` on a plain DB-API
+        connection, without importing SQLAlchemy, orphaned tasks marked interrupted; the
+        full ``store`` when the reader cannot serve (no database yet, schema to migrate)."""
+        if self._store is not None:
+            return self._store
+        if self._reader is None:
+            from ado.store.reader import StoreReader
+
+            self._reader = StoreReader.open(self.loaded.config, self.loaded.base_dir)
+            if self._reader is None:
+                return self.store
+        return self._reader
+
     def close(self) -> None:
+        if self._reader is not None:
+            self._reader.close()
+            self._reader = None
         if self._store is not None:
             self._store.close()
             self._store = None

@@ -17,7 +17,7 @@ def provider_rows(app: AppContext, now: datetime, *, probe: bool = False) -> lis
     from ado.routing.limits import usage_against_limits
 
     config = app.loaded.config
-    store = app.store
+    store = app.reader
     cooldowns = {(c.provider, c.access_mode): c for c in store.cooldowns(now)}
     detections: dict[str, Any] = {}
     if probe:
@@ -79,7 +79,7 @@ def provider_rows(app: AppContext, now: datetime, *, probe: bool = False) -> lis
 def status(app: AppContext, as_json: bool, limit: int) -> None:
     """Providers (installed, enabled, limits used, cooldowns), recent tasks, today's cost."""
     now = datetime.now(UTC)
-    store = app.store
+    store = app.reader
     providers = provider_rows(app, now)
     day = now.replace(hour=0, minute=0, second=0, microsecond=0)
     recent = store.list_tasks(limit=limit)

@@ -13,7 +13,6 @@ A new agent is one module with a subclass of ``AgentAdapter``, registered in the
 
 from __future__ import annotations
 
-import asyncio
 import os
 import shutil
 from abc import ABC, abstractmethod
@@ -25,9 +24,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from ado.providers.events import AgentEvent, Usage
-from ado.providers.process import SpawnError
 
 if TYPE_CHECKING:
+    from ado.providers.process import SpawnError
     from ado.providers.run import AgentRun
 
 __all__ = [
@@ -248,6 +247,8 @@ class AgentAdapter(ABC):
         ``env`` adds the variables the configuration gives the agent (``providers.<id>.env``,
         an access mode's API key) to what the login check looks at.
         """
+        import asyncio  # here, not at module level: `ado status` never needs it
+
         path = self.resolve_command(command)
         if path is None:
             return Detection(installed=False, detail=f"not found: {self.install_hint}")

@@ -1,15 +1,49 @@
-"""Routing: which (provider, access mode) takes a task, its limits, and its cost guards."""
+"""Routing: which (provider, access mode) takes a task, its limits, and its cost guards.
 
-from ado.routing.costs import CostGuard, check_costs
-from ado.routing.limits import (
-    LimitRow,
-    LimitStatus,
-    check_limits,
-    cooldown_until,
-    usage_against_limits,
-)
-from ado.routing.outcomes import should_fail_over
-from ado.routing.router import Candidate, RouteFilters, Router, RoutingPlan, Skip, SkipKind
+The names below are imported on first use, so that loading one routing module (the config
+validator needs ``routing.outcomes``) does not load the router and its dependencies.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ado.routing.costs import CostGuard, check_costs
+    from ado.routing.limits import (
+        LimitRow,
+        LimitStatus,
+        check_limits,
+        cooldown_until,
+        usage_against_limits,
+    )
+    from ado.routing.outcomes import should_fail_over
+    from ado.routing.router import Candidate, RouteFilters, Router, RoutingPlan, Skip, SkipKind
+
+_HOMES = {
+    "CostGuard": "costs",
+    "check_costs": "costs",
+    "LimitRow": "limits",
+    "LimitStatus": "limits",
+    "check_limits": "limits",
+    "cooldown_until": "limits",
+    "usage_against_limits": "limits",
+    "should_fail_over": "outcomes",
+    "Candidate": "router",
+    "RouteFilters": "router",
+    "Router": "router",
+    "RoutingPlan": "router",
+    "Skip": "router",
+    "SkipKind": "router",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _HOMES:
+        return getattr(importlib.import_module(f"ado.routing.{_HOMES[name]}"), name)
+    raise AttributeError(f"module 'ado.routing' has no attribute {name!r}")
+
 
 __all__ = [
     "Candidate",

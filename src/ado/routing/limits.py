@@ -26,18 +26,19 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from ado.config.schema import AccessModeConfig
 from ado.providers.base import OutcomeKind
 
 if TYPE_CHECKING:
-    from ado.store import CooldownView, Store
+    from ado.store import CooldownView, Store, UsageTotals
 
 __all__ = [
     "DEFAULT_COOLDOWNS",
     "LimitRow",
     "LimitStatus",
+    "UsageSource",
     "check_limits",
     "cooldown_until",
     "day_window_start",
@@ -53,6 +54,12 @@ DEFAULT_COOLDOWNS: dict[OutcomeKind, timedelta] = {
     OutcomeKind.QUOTA_EXHAUSTED: timedelta(hours=24),
 }
 _OTHER_COOLDOWN = timedelta(minutes=5)
+
+
+class UsageSource(Protocol):
+    """What limits are counted from: ``Store``, or the read-only ``StoreReader``."""
+
+    def usage_totals(self, provider: str, access_mode: str, since: datetime) -> UsageTotals: ...
 
 
 class _Metric(StrEnum):
@@ -140,7 +147,7 @@ def _duration(delta: timedelta) -> str:
     return f"{minutes}m"
 
 
-def _used(store: Store, provider: str, mode: str, since: datetime, metric: _Metric) -> int:
+def _used(store: UsageSource, provider: str, mode: str, since: datetime, metric: _Metric) -> int:
     totals = store.usage_totals(provider, mode, since)
     return int(totals.requests if metric is _Metric.REQUESTS else totals.tokens)
 
@@ -166,7 +173,7 @@ def _rolling_free_at(
 
 
 def usage_against_limits(
-    store: Store, provider: str, access_mode: AccessModeConfig, now: datetime
+    store: UsageSource, provider: str, access_mode: AccessModeConfig, now: datetime
 ) -> list[LimitRow]:
     """Each configured limit of the pair with its current usage, for status and dashboard."""
     mode = access_mode.mode
@@ -221,7 +228,7 @@ def usage_against_limits(
 
 
 def _rolling_row(
-    store: Store,
+    store: UsageSource,
     provider: str,
     mode: str,
     now: datetime,

@@ -4,9 +4,16 @@
     task_id = store.create_task(prompt=..., cwd=..., hitl_policy=..., options={})
 
 Every method runs in its own transaction and returns frozen views, never ORM objects.
+``StoreReader`` (``ado.store.reader``) serves the reads ``ado status`` needs without
+importing SQLAlchemy, so ``Store`` is imported from here only when first asked for.
 """
 
-from ado.store.database import DATABASE_URL_ENV, HEAD, Store, normalize_url, redact_url
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from ado.store.reader import HEAD, StoreReader
+from ado.store.urls import DATABASE_URL_ENV, normalize_url, redact_url
 from ado.store.views import (
     AttemptView,
     CooldownView,
@@ -16,6 +23,9 @@ from ado.store.views import (
     UsageTotals,
 )
 
+if TYPE_CHECKING:
+    from ado.store.database import Store
+
 __all__ = [
     "DATABASE_URL_ENV",
     "HEAD",
@@ -24,8 +34,17 @@ __all__ = [
     "EventView",
     "ReportRow",
     "Store",
+    "StoreReader",
     "TaskView",
     "UsageTotals",
     "normalize_url",
     "redact_url",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name == "Store":  # SQLAlchemy: imported on first use (see StoreReader)
+        from ado.store.database import Store
+
+        return Store
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -9,8 +9,6 @@ says what to check and a URL whose password is hidden.
 
 from __future__ import annotations
 
-import os
-import re
 import sqlite3
 import time
 from collections.abc import Iterator
@@ -24,8 +22,11 @@ from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, SQLAlch
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import StaticPool
 
-from ado.errors import ConfigError, StoreError
+from ado.errors import StoreError
+from ado.store import reader
+from ado.store.reader import HEAD, SQLITE_BUSY_TIMEOUT_MS, SqlConnection, is_dbapi_error
 from ado.store.tasks import TaskMethods
+from ado.store.urls import DATABASE_URL_ENV, DbUrl, normalize_url, redact_url, store_url
 from ado.store.usage import UsageMethods
 
 if TYPE_CHECKING:
@@ -33,29 +34,9 @@ if TYPE_CHECKING:
 
 __all__ = ["DATABASE_URL_ENV", "HEAD", "Store", "normalize_url", "redact_url"]
 
-#: The newest migration in ``ado/store/migrations/versions``; a test keeps them in step.
-HEAD = "0002"
-DATABASE_URL_ENV = "ADO_DATABASE_URL"
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 #: Key of the PostgreSQL advisory lock that serialises concurrent migrations.
 _MIGRATION_LOCK = 0x0AD0_0001
-_SQLITE_BUSY_TIMEOUT_MS = 10_000
-
-
-def normalize_url(url: str) -> str:
-    """``postgres://`` and ``postgresql://`` mean psycopg 3, the driver ADO ships with."""
-    for prefix in ("postgres://", "postgresql://"):
-        if url.startswith(prefix):
-            return "postgresql+psycopg://" + url[len(prefix) :]
-    return url
-
-
-def redact_url(url: str) -> str:
-    """The URL with its password replaced by ``***``: safe to print and log."""
-    try:
-        return make_url(url).render_as_string(hide_password=True)
-    except ArgumentError:
-        return re.sub(r"//([^:/@]*):[^@]*@", r"//\1:***@", url)
 
 
 class Store(TaskMethods, UsageMethods):
@@ -82,6 +63,7 @@ class Store(TaskMethods, UsageMethods):
             raise StoreError(
                 f"unsupported database {self.url_redacted!r}: ADO stores into SQLite or PostgreSQL"
             )
+        self._db_url = DbUrl.parse(url)
         try:
             self._engine = _create_engine(parsed)
         except (NoSuchModuleError, ImportError) as exc:
@@ -96,35 +78,8 @@ class Store(TaskMethods, UsageMethods):
 
     @classmethod
     def open(cls, config: AdoConfig, base_dir: Path) -> Self:
-        """The store the configuration names, migrated to the current schema.
-
-        ``ADO_DATABASE_URL`` wins over ``storage.connectionString``, which wins over the
-        SQLite file ``storage.path`` (relative to ``base_dir``).
-        """
-        storage = config.storage
-        url = os.environ.get(DATABASE_URL_ENV, "").strip()
-        if not url and storage.connection_string is not None:
-            url = storage.connection_string.get_secret_value().strip()
-        if not url and storage.driver == "postgresql":
-            raise ConfigError(
-                "storage.driver is postgresql but no connection string is set",
-                key="storage.connectionString",
-                expected="postgresql://user:password@host:5432/database",
-                fix=f"set storage.connectionString or the {DATABASE_URL_ENV} environment variable",
-            )
-        if not url:
-            path = Path(storage.path).expanduser()
-            if not path.is_absolute():
-                path = base_dir / path
-            try:
-                path.parent.mkdir(parents=True, exist_ok=True)
-            except OSError as exc:
-                raise StoreError(
-                    f"cannot open {path}: cannot create {path.parent} ({exc.strerror})",
-                    hint="check storage.path in ado.config.yaml",
-                ) from exc
-            url = URL.create("sqlite", database=str(path)).render_as_string()
-        store = cls(url)
+        """The store the configuration names (``ado.store.urls.store_url``), migrated."""
+        store = cls(store_url(config, base_dir))
         try:
             store.migrate()
         except BaseException:
@@ -143,17 +98,8 @@ class Store(TaskMethods, UsageMethods):
 
     def current_revision(self) -> str | None:
         """The schema's Alembic revision, None for an empty database."""
-        with self._translate_errors(), self._engine.connect() as conn:
-            if self.dialect == "sqlite":
-                exists = conn.exec_driver_sql(
-                    "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'alembic_version'"
-                ).scalar()
-            else:
-                exists = conn.execute(text("SELECT to_regclass('alembic_version')")).scalar()
-            if not exists:
-                return None
-            revision = conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
-            return str(revision) if revision is not None else None
+        with self._sql() as sql:
+            return reader.current_revision(sql)
 
     def _upgrade(self) -> None:
         from alembic import command
@@ -208,59 +154,34 @@ class Store(TaskMethods, UsageMethods):
             yield session
 
     @contextmanager
+    def _sql(self) -> Iterator[SqlConnection]:
+        """A pooled DB-API connection for the plain-SQL queries ``ado.store.reader`` holds."""
+        with self._translate_errors():
+            raw = self._engine.raw_connection()
+            try:
+                yield SqlConnection(raw, self.dialect)
+            finally:
+                raw.close()
+
+    @contextmanager
     def _translate_errors(self) -> Iterator[None]:
         try:
             yield
         except StoreError:
             raise
         except DBAPIError as exc:
-            raise self._store_error(exc) from exc
+            orig = exc.orig if exc.orig is not None else exc
+            raise reader.store_error(
+                orig, self._db_url, self.url_redacted, invalidated=exc.connection_invalidated
+            ) from exc
         except SQLAlchemyError as exc:
             if isinstance(exc.__cause__, ValueError | TypeError):
                 raise exc.__cause__ from exc  # a bad argument: the caller's bug, not the DB's
             raise StoreError(f"database error on {self.url_redacted}: {exc}") from exc
-
-    def _store_error(self, exc: DBAPIError) -> StoreError:
-        detail = self._scrub(str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc))
-        if self.dialect == "sqlite":
-            path = self._url.database or ":memory:"
-            if "unable to open" in detail or "readonly" in detail or "disk I/O" in detail:
-                return StoreError(
-                    f"cannot open {path}: {detail}",
-                    hint="check storage.path and that its directory is writable",
-                )
-            if "locked" in detail or "busy" in detail:
-                return StoreError(
-                    f"{path} stayed locked for {_SQLITE_BUSY_TIMEOUT_MS // 1000} s: {detail}",
-                    hint="another ADO process holds a long write; retry, or use PostgreSQL",
-                )
-            return StoreError(f"SQLite error on {path}: {detail}")
-        where = f"{self._url.host or 'localhost'}:{self._url.port or 5432}"
-        if exc.connection_invalidated or _is_connect_error(exc):
-            return StoreError(
-                f"cannot connect to PostgreSQL at {where}: {detail}",
-                hint=f"is it running? check storage.connectionString or {DATABASE_URL_ENV} "
-                f"({self.url_redacted})",
-            )
-        return StoreError(f"PostgreSQL error on {where}: {detail}")
-
-    def _scrub(self, message: str) -> str:
-        password = self._url.password
-        if password:
-            message = message.replace(str(password), "***")
-        return message
-
-
-def _is_connect_error(exc: DBAPIError) -> bool:
-    orig: Any = exc.orig
-    return type(orig).__name__ == "OperationalError" and getattr(orig, "sqlstate", None) in (
-        None,
-        "08001",
-        "08006",
-        "28P01",
-        "28000",
-        "3D000",
-    )
+        except Exception as exc:
+            if is_dbapi_error(exc):  # from the plain-SQL queries, on a raw connection
+                raise reader.store_error(exc, self._db_url, self.url_redacted) from exc
+            raise
 
 
 def _create_engine(url: URL) -> Engine:
@@ -269,7 +190,7 @@ def _create_engine(url: URL) -> Engine:
     memory = url.database in (None, "", ":memory:")
     engine = create_engine(
         url,
-        connect_args={"check_same_thread": False, "timeout": _SQLITE_BUSY_TIMEOUT_MS / 1000},
+        connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
         **({"poolclass": StaticPool} if memory else {}),
     )
     event.listen(engine, "connect", _on_sqlite_connect)
@@ -282,7 +203,7 @@ def _on_sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
     dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     try:
-        cursor.execute(f"PRAGMA busy_timeout = {_SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
         _enable_wal(cursor)
         cursor.execute("PRAGMA synchronous = NORMAL")
         cursor.execute("PRAGMA foreign_keys = ON")
@@ -292,7 +213,7 @@ def _on_sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
 
 def _enable_wal(cursor: Any) -> None:
     """Switch the file to WAL (persistent); retried, as the switch ignores busy_timeout."""
-    deadline = time.monotonic() + _SQLITE_BUSY_TIMEOUT_MS / 1000
+    deadline = time.monotonic() + SQLITE_BUSY_TIMEOUT_MS / 1000
     while True:
         try:
             if cursor.execute("PRAGMA journal_mode").fetchone()[0] != "wal":

@@ -2,21 +2,20 @@
 
 from __future__ import annotations
 
-import contextlib
 import os
-import signal
 import socket
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from ado.providers.events import AgentEvent, Usage
+from ado.store import reader
 from ado.store.models import Attempt, Event, Task, utcnow
+from ado.store.reader import SqlConnection
 from ado.store.views import AttemptView, EventView, TaskView, view_values
 
 __all__ = ["TaskMethods"]
@@ -30,6 +29,7 @@ class TaskMethods:
 
     _read: Callable[[], AbstractContextManager[Session]]
     _write: Callable[[], AbstractContextManager[Session]]
+    _sql: Callable[[], AbstractContextManager[SqlConnection]]
 
     def create_task(
         self,
@@ -221,17 +221,10 @@ class TaskMethods:
         before_id: int | None = None,
     ) -> list[TaskView]:
         """Newest first, without attempts; page on with ``before_id=<last id>``."""
-        query = select(Task).order_by(Task.id.desc()).limit(limit)
-        if status is not None:
-            query = query.where(Task.status == status)
-        if provider is not None:
-            query = query.where(Task.provider == provider)
-        if since is not None:
-            query = query.where(Task.created_at >= since)
-        if before_id is not None:
-            query = query.where(Task.id < before_id)
-        with self._read() as session:
-            return [_task_view(task, []) for task in session.scalars(query)]
+        with self._sql() as sql:
+            return reader.list_tasks(
+                sql, limit=limit, status=status, provider=provider, since=since, before_id=before_id
+            )
 
     def list_events(self, task_id: int, *, after_id: int = 0, limit: int = 1000) -> list[EventView]:
         query = (
@@ -270,77 +263,8 @@ class TaskMethods:
 
         A task with no owner counts as orphaned too. Returns how many tasks were marked.
         """
-        host = socket.gethostname()
-        now = utcnow()
-        with self._write() as session:
-            candidates = session.execute(
-                select(Task.id, Task.owner_host, Task.owner_pid).where(Task.status == "running")
-            ).all()
-            orphans: list[tuple[int, int | None]] = [
-                (task_id, pid)
-                for task_id, owner_host, pid in candidates
-                if pid is None or owner_host is None or (owner_host == host and not _pid_alive(pid))
-            ]
-            for task_id, pid in orphans:
-                session.execute(
-                    update(Task)
-                    .where(Task.id == task_id, Task.status == "running")
-                    .values(
-                        status="interrupted",
-                        finished_at=now,
-                        updated_at=now,
-                        error=f"ADO process {pid if pid is not None else '(unknown)'} "
-                        "exited while the task was running",
-                    )
-                )
-            if orphans:
-                agents = session.execute(
-                    select(Attempt.agent_pid).where(
-                        Attempt.task_id.in_([task_id for task_id, _ in orphans]),
-                        Attempt.outcome == "running",
-                        Attempt.agent_pid.is_not(None),
-                    )
-                ).scalars()
-                for agent_pid in agents:
-                    if agent_pid is not None:
-                        _kill_orphaned_agent(agent_pid)
-                session.execute(
-                    update(Attempt)
-                    .where(
-                        Attempt.task_id.in_([task_id for task_id, _ in orphans]),
-                        Attempt.outcome == "running",
-                    )
-                    .values(outcome="interrupted", finished_at=now)
-                )
-            return len(orphans)
-
-
-def _kill_orphaned_agent(pid: int) -> None:
-    """Stop the process group of an agent whose ADO process died (kill -9, power loss...).
-
-    Only a group led by ``pid`` that is also its own session — how ADO starts agents — is
-    signalled, so a recycled pid of an unrelated process is left alone.
-    """
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except (OSError, IndexError):
-        return
-    pgrp, session_id = int(fields[2]), int(fields[3])
-    if pgrp == pid == session_id:
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(pid, signal.SIGKILL)
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True  # it exists, under another user
-    except OSError:
-        return False
-    return True
+        with self._sql() as sql:
+            return reader.mark_orphans_interrupted(sql)
 
 
 def _attempt_view(attempt: Attempt) -> AttemptView:

@@ -1,0 +1,114 @@
+"""Database URLs: which one the configuration names, its parts, and how to print it safely.
+
+Plain standard library, so that the read-only path (``ado.store.reader``) never imports
+SQLAlchemy; ``Store`` uses the same functions.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+from urllib.parse import parse_qsl, unquote, urlsplit
+
+from ado.errors import ConfigError, StoreError
+
+if TYPE_CHECKING:
+    from ado.config.schema import AdoConfig
+
+__all__ = ["DATABASE_URL_ENV", "DbUrl", "normalize_url", "redact_url", "store_url"]
+
+DATABASE_URL_ENV = "ADO_DATABASE_URL"
+
+
+def normalize_url(url: str) -> str:
+    """``postgres://`` and ``postgresql://`` mean psycopg 3, the driver ADO ships with."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+def redact_url(url: str) -> str:
+    """The URL with its password replaced by ``***``: safe to print and log."""
+    return re.sub(r"//([^:/@]*):[^@]*@", r"//\1:***@", url, count=1)
+
+
+def store_url(config: AdoConfig, base_dir: Path) -> str:
+    """The database URL the configuration names, normalized.
+
+    ``ADO_DATABASE_URL`` wins over ``storage.connectionString``, which wins over the SQLite
+    file ``storage.path`` (relative to ``base_dir``; its directory is created).
+    """
+    storage = config.storage
+    url = os.environ.get(DATABASE_URL_ENV, "").strip()
+    if not url and storage.connection_string is not None:
+        url = storage.connection_string.get_secret_value().strip()
+    if not url and storage.driver == "postgresql":
+        raise ConfigError(
+            "storage.driver is postgresql but no connection string is set",
+            key="storage.connectionString",
+            expected="postgresql://user:password@host:5432/database",
+            fix=f"set storage.connectionString or the {DATABASE_URL_ENV} environment variable",
+        )
+    if url:
+        return normalize_url(url)
+    path = Path(storage.path).expanduser()
+    if not path.is_absolute():
+        path = base_dir / path
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise StoreError(
+            f"cannot open {path}: cannot create {path.parent} ({exc.strerror})",
+            hint="check storage.path in ado.config.yaml",
+        ) from exc
+    return "sqlite:///" + str(path).replace("%", "%25")
+
+
+@dataclass(frozen=True, slots=True)
+class DbUrl:
+    """The parts of a ``sqlite:///path`` or ``postgresql+psycopg://...`` URL ADO reads."""
+
+    dialect: str
+    #: The SQLite file (None or ``:memory:`` in memory), or the PostgreSQL database name.
+    database: str | None
+    host: str | None = None
+    port: int | None = None
+    user: str | None = None
+    password: str | None = None
+    query: tuple[tuple[str, str], ...] = ()
+
+    @classmethod
+    def parse(cls, url: str) -> DbUrl:
+        """Raises ValueError when ``url`` is not such a URL."""
+        parts = urlsplit(normalize_url(url))
+        dialect = parts.scheme.split("+", 1)[0]
+        if dialect not in ("sqlite", "postgresql"):
+            raise ValueError(f"not a SQLite or PostgreSQL URL: {redact_url(url)}")
+        query = tuple(parse_qsl(parts.query))
+        database = unquote(parts.path[1:]) if parts.path else None
+        if dialect == "sqlite":
+            return cls("sqlite", database or None, query=query)
+        return cls(
+            "postgresql",
+            database or None,
+            host=parts.hostname,
+            port=parts.port,
+            user=unquote(parts.username) if parts.username is not None else None,
+            password=unquote(parts.password) if parts.password is not None else None,
+            query=query,
+        )
+
+    @property
+    def in_memory(self) -> bool:
+        return self.dialect == "sqlite" and self.database in (None, ":memory:")
+
+    @property
+    def where(self) -> str:
+        """``host:port`` of a server, the file of SQLite: what error messages name."""
+        if self.dialect == "sqlite":
+            return self.database or ":memory:"
+        return f"{self.host or 'localhost'}:{self.port or 5432}"
