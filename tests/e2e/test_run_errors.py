@@ -256,3 +256,14 @@ def test_prompt_from_stdin(project: Project, fake_cursor) -> None:
         timeout=60,
     )
     assert empty.returncode == 2 and "empty" in empty.stderr
+
+
+def test_required_capability_filters_providers(project: Project, fake_cursor) -> None:
+    cfg = fake_cursor("success")
+    cfg["capabilities"] = {"testing": False, "languages": ["python"]}
+    project.write_config({"cursor-agent": cfg})
+    refused = project.run("run", "--require", "testing", "write tests", check_code=3)
+    assert "testing" in refused.stderr
+    ok = project.run("run", "--json", "--require", "python", "fix it", check_code=0)
+    task = project.store().get_task(json.loads(ok.stdout.splitlines()[-1])["task_id"])
+    assert task is not None and task.options["capabilities"] == ["python"]

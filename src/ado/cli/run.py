@@ -31,6 +31,12 @@ def _split(values: tuple[str, ...]) -> list[str]:
 @click.option("--providers", multiple=True, help="Only these providers, in this order (a,b,c).")
 @click.option("--exclude", multiple=True, help="Never use these providers (a,b).")
 @click.option("--access-mode", type=click.Choice(ACCESS_MODES), help="Only this access mode.")
+@click.option(
+    "--require",
+    multiple=True,
+    metavar="CAPABILITY",
+    help="Only providers with these capabilities (codeReview, testing…) or languages (python).",
+)
 @click.option("--no-api-fallback", is_flag=True, help="Never fall back to pay-per-token API modes.")
 @click.option("--max-cost", type=click.FloatRange(min=0), help="Cost limit for this task (USD).")
 @click.option("--model", help="Model to ask the agent for.")
@@ -52,6 +58,7 @@ def run(
     providers: tuple[str, ...],
     exclude: tuple[str, ...],
     access_mode: str | None,
+    require: tuple[str, ...],
     no_api_fallback: bool,
     max_cost: float | None,
     model: str | None,
@@ -94,6 +101,7 @@ def run(
             providers=tuple(_split(providers)) or None,
             exclude=tuple(_split(exclude)),
             access_mode=access_mode,
+            capabilities=tuple(_split(require)),
             allow_api=False if no_api_fallback else None,
         ),
         hitl_policy=hitl,

@@ -77,6 +77,7 @@ def task_options(spec: TaskSpec, policy: str) -> dict[str, Any]:
         "providers": list(f.providers) if f.providers else None,
         "exclude": list(f.exclude) or None,
         "access_mode": f.access_mode,
+        "capabilities": list(f.capabilities) or None,
         "allow_api": f.allow_api,
         "model": spec.model,
         "max_turns": spec.max_turns,
