@@ -5,7 +5,15 @@ from __future__ import annotations
 import importlib
 import sys
 
-BENCHMARKS = ("cli_startup", "status_100k", "first_event", "memory_agents")
+BENCHMARKS = (
+    "cli_startup",
+    "status_100k",
+    "first_event",
+    "memory_agents",
+    "telemetry_overhead",
+    "ws_latency",
+    "api_throughput",
+)
 
 
 def main(names: list[str]) -> int:

@@ -7,7 +7,8 @@ with one handler.
     AdoError                      exit 1   HTTP 500
     ├── ConfigError               exit 2   HTTP 400   file, line, key, expected, fix
     ├── UsageError                exit 2   HTTP 400
-    │   └── UnknownProviderError  exit 2   HTTP 404
+    │   ├── UnknownProviderError  exit 2   HTTP 404
+    │   └── TaskNotCancellable    exit 2   HTTP 409   the task already finished
     ├── NotFoundError             exit 2   HTTP 404
     ├── NoProviderAvailable       exit 3   HTTP 503   earliest reset time
     ├── CostLimitError            exit 4   HTTP 402
@@ -30,6 +31,7 @@ __all__ = [
     "StoreError",
     "TaskCancelled",
     "TaskFailed",
+    "TaskNotCancellable",
     "UnknownProviderError",
     "UsageError",
 ]
@@ -107,6 +109,20 @@ class UnknownProviderError(UsageError):
             hint=f"Known providers: {', '.join(sorted(known))}.",
         )
         self.provider = provider
+
+
+class TaskNotCancellable(UsageError):
+    """A cancel asked for a task that already finished."""
+
+    http_status = 409
+    code = "task_not_cancellable"
+
+    def __init__(self, task_id: int, status: str) -> None:
+        super().__init__(
+            f"Task {task_id} is {status}; only running or queued tasks can be cancelled."
+        )
+        self.task_id = task_id
+        self.status = status
 
 
 class NotFoundError(AdoError):

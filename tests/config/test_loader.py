@@ -306,8 +306,13 @@ def test_original_typescript_keys_are_accepted(tmp_path: Path) -> None:
     assert config.providers["claude-code"].capabilities.supports_mcp is True
     assert config.routing.matching.prefer_faster_provider is True
     assert config.hitl.default_policy == "review-edits"
-    assert config.hitl.model_extra["notifications"]["slack"]["enabled"] is True
+    assert config.hitl.notifications.slack.enabled is True
+    assert config.notifications.channels.slack.enabled is True  # mapped to the new section
+    assert config.notifications.channels.slack.webhook_url.get_secret_value() == (
+        "https://hooks.example/x"
+    )
+    assert config.notifications.channels.email.enabled is False
     assert config.orchestration.model_extra["worktreeIsolation"] is True
     assert config.storage.model_extra["rateLimitTracking"] is True
-    assert config.observability["logging"] == {"level": "info"}
+    assert config.observability.logging.level == "info"
     assert config.deployment["default"] == "local"

@@ -26,7 +26,17 @@ from ado.store.models import Base
 
 from ..fixtures.postgres import PASSWORD, PostgresServer, find_bin_dir
 
-TABLES = {"alembic_version", "attempts", "cooldowns", "events", "kv", "tasks", "usage_records"}
+TABLES = {
+    "alembic_version",
+    "alerts",
+    "api_tokens",
+    "attempts",
+    "cooldowns",
+    "events",
+    "kv",
+    "tasks",
+    "usage_records",
+}
 
 
 def run_python(code: str, **env: str) -> subprocess.CompletedProcess[str]:

@@ -28,6 +28,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "report": ("ado.cli.report:report", "Usage and cost report per provider and access mode."),
     "config": ("ado.cli.config:config", "Show, validate and edit ado.config.yaml."),
     "init": ("ado.cli.init:init", "Detect installed agents and write ado.config.yaml."),
+    "tokens": ("ado.cli.tokens:tokens", "Create, list and revoke API tokens for ado serve."),
+    "notify": ("ado.cli.notify:notify", "Test notification channels; send a message."),
+    "serve": ("ado.cli.serve:serve", "Serve the dashboard and API, and run submitted tasks."),
+    "dashboard": ("ado.cli.serve:serve", "Alias of `ado serve`."),
 }
 
 

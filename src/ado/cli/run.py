@@ -79,6 +79,7 @@ def run(
     Exit codes: 0 success, 1 task failed, 2 usage/config error, 3 no provider available,
     4 cost limit, 130 interrupted.
     """
+    from ado.notifications import NotificationManager
     from ado.orchestrator import Runner, TaskSpec
     from ado.routing.router import RouteFilters
 
@@ -91,8 +92,10 @@ def run(
         raise click.UsageError("use either --provider or --providers, not both")
     if cwd:
         app.cwd = Path(cwd).resolve()
-    config = app.loaded.config
+    from ado.config.overrides import effective_config
+
     store = app.store
+    config = effective_config(app.loaded.config, store)  # + settings saved through the API
     spec = TaskSpec(
         prompt=text,
         cwd=app.cwd,
@@ -114,17 +117,36 @@ def run(
         assume_yes=assume_yes,
     )
     view = JsonView() if as_json else LiveView()
-    runner = Runner(config, store, on_update=view.update, confirm=view.confirm)
+    notifier = NotificationManager.from_config(config, store)
+    listener = notifier.listener()
+
+    def on_update(update: TaskUpdate) -> None:
+        view.update(update)
+        listener.on_update(update)
+
+    # Telemetry (docs/telemetry.md): None when off, and then nothing of OpenTelemetry loads.
+    from ado.telemetry import start_for_run
+
+    telemetry = start_for_run(config, debug=app.debug)
+    hooks = telemetry.runner_kwargs() if telemetry is not None else {}
+    update = telemetry.chain(on_update) if telemetry is not None else on_update
+    runner = Runner(config, store, on_update=update, confirm=view.confirm, **hooks)
     try:
-        result = asyncio.run(_run(runner, spec, view))
+        result = asyncio.run(_run(runner, spec, view, notifier))
     finally:
         view.close()
+        if telemetry is not None:
+            telemetry.shutdown()  # flushes spans and metrics, bounded by flushTimeout
         app.close()
     view.summary(result)
     sys.exit(result.exit_code)
 
 
-async def _run(runner: Any, spec: Any, view: Any) -> TaskResult:
+#: Seconds ``ado run`` waits, at most, for pending notifications before it exits.
+NOTIFY_FLUSH_TIMEOUT = 5.0
+
+
+async def _run(runner: Any, spec: Any, view: Any, notifier: Any) -> TaskResult:
     loop = asyncio.get_running_loop()
     presses = 0
 
@@ -144,6 +166,7 @@ async def _run(runner: Any, spec: Any, view: Any) -> TaskResult:
         return result
     finally:
         ticker.cancel()
+        await notifier.aclose(grace=NOTIFY_FLUSH_TIMEOUT)
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(sig)
 

@@ -13,12 +13,9 @@ from ado.cli.context import AppContext, console
 
 def provider_rows(app: AppContext, now: datetime, *, probe: bool = False) -> list[dict[str, Any]]:
     """One row per provider: installed, version, enabled, access modes with limits/cooldowns."""
-    from ado.providers import adapter_classes
-    from ado.routing.limits import usage_against_limits
+    from ado.routing.overview import provider_rows as rows
 
     config = app.loaded.config
-    store = app.reader
-    cooldowns = {(c.provider, c.access_mode): c for c in store.cooldowns(now)}
     detections: dict[str, Any] = {}
     if probe:
         import asyncio
@@ -27,49 +24,7 @@ def provider_rows(app: AppContext, now: datetime, *, probe: bool = False) -> lis
 
         commands = {pid: p.command for pid, p in config.providers.items()}
         detections = asyncio.run(detect_all(commands))
-    rows = []
-    for pid, cls in sorted(adapter_classes().items()):
-        pcfg = config.providers.get(pid)
-        adapter = cls()
-        path = adapter.resolve_command(pcfg.command if pcfg else None)
-        det = detections.get(pid)
-        modes = []
-        for mode in pcfg.access_modes if pcfg else []:
-            cd = cooldowns.get((pid, mode.mode))
-            modes.append(
-                {
-                    "mode": mode.mode,
-                    "priority": mode.priority,
-                    "enabled": mode.enabled,
-                    "limits": [
-                        {
-                            "name": r.name,
-                            "used": r.used,
-                            "limit": r.limit,
-                            "window": r.window,
-                            "resets_at": r.resets_at.isoformat(),
-                        }
-                        for r in usage_against_limits(store, pid, mode, now)
-                    ],
-                    "cooldown_until": cd.until.isoformat() if cd else None,
-                    "cooldown_reason": cd.reason if cd else None,
-                }
-            )
-        rows.append(
-            {
-                "id": pid,
-                "name": cls.display_name,
-                "installed": det.installed if det else path is not None,
-                "path": path,
-                "version": det.version if det else None,
-                "logged_in": det.logged_in
-                if det
-                else adapter.login_state(__import__("os").environ),
-                "enabled": bool(pcfg and pcfg.enabled),
-                "access_modes": modes,
-            }
-        )
-    return rows
+    return rows(config.providers, app.reader, now, detections=detections)
 
 
 @click.command()

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import signal
 from typing import Any
 
 import click
@@ -137,29 +135,18 @@ def show(app: AppContext, task_id: int, as_json: bool) -> None:
 @click.argument("task_id", type=int)
 @click.pass_obj
 def cancel(app: AppContext, task_id: int) -> None:
-    """Cancel a running task: its ADO process stops the agent and records it cancelled."""
-    import socket
+    """Cancel a queued or running task: the process running it stops the agent and records
+    it cancelled (an ``ado run`` is sent SIGINT, a server's worker pool a cancel request)."""
+    import asyncio
 
-    from ado.errors import UsageError
+    from ado.server.workers import cancel_task
 
     task = _get(app, task_id)
-    if task.status not in ("running", "queued"):
-        raise UsageError(
-            f"Task {task_id} is {task.status}; only running or queued tasks can be cancelled."
-        )
+    status = asyncio.run(cancel_task(app.store, None, task_id))
     out = console()
-    if task.status == "queued" or not task.owner_pid:
-        app.store.finish_task(
-            task_id, status="cancelled", error="cancelled by the user", exit_code=130
-        )
-        out.print(f"[yellow]■ task {task_id} cancelled[/]")
-        return
-    if task.owner_host != socket.gethostname():
-        raise UsageError(f"Task {task_id} runs on host {task.owner_host}; cancel it there.")
-    try:
-        os.kill(task.owner_pid, signal.SIGINT)
-    except ProcessLookupError:
-        app.store.mark_orphans_interrupted()
+    if status == "cancelling":
+        out.print(f"[yellow]■ asked ADO process {task.owner_pid} to cancel task {task_id}[/]")
+    elif status == "interrupted":
         out.print(f"[yellow]task {task_id}'s ADO process is gone; marked interrupted[/]")
-        return
-    out.print(f"[yellow]■ asked ADO process {task.owner_pid} to cancel task {task_id}[/]")
+    else:
+        out.print(f"[yellow]■ task {task_id} {status}[/]")

@@ -10,8 +10,11 @@ from __future__ import annotations
 import re
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 from pydantic.alias_generators import to_camel
+
+from ado.notifications.config import LegacyHitlNotifications, NotificationsConfig, apply_legacy
+from ado.telemetry.config import ObservabilityConfig
 
 __all__ = [
     "AccessModeConfig",
@@ -322,10 +325,10 @@ class EscalationThresholds(_Model):
 
 
 class HitlConfig(_Model):
-    """Human in the loop. Other keys of the TypeScript original (``approvalTimeout``,
-    ``notifications``...) are accepted as written."""
+    """Human in the loop. Other keys of the TypeScript original (``approvalTimeout``...) are
+    accepted as written."""
 
-    model_config = ConfigDict(extra="allow")  # the original's approvalTimeout, notifications...
+    model_config = ConfigDict(extra="allow")  # the original's approvalTimeout...
 
     default_policy: Literal["autonomous", "review-edits", "approve-steps", "manual"] = Field(
         default="autonomous",
@@ -334,6 +337,11 @@ class HitlConfig(_Model):
     )
     escalation_thresholds: EscalationThresholds = Field(
         default_factory=EscalationThresholds, description="Bounds on an autonomous run."
+    )
+    notifications: LegacyHitlNotifications | None = Field(
+        default=None,
+        description="The original's Slack and email settings; still used, copied into "
+        "`notifications.channels` unless that configures the channel.",
     )
 
 
@@ -364,7 +372,10 @@ class OrchestrationConfig(_Model):
     model_config = ConfigDict(extra="allow")  # worktreeIsolation, checkpointInterval, taskQueue
 
     max_parallel_agents: int = Field(
-        default=4, ge=1, description="Agents that may run at the same time (not enforced yet)."
+        default=4,
+        ge=1,
+        description="Agents `ado serve` runs at the same time; the other submitted tasks "
+        "wait queued.",
     )
 
 
@@ -396,18 +407,25 @@ class AdoConfig(_Model):
         default_factory=OrchestrationConfig, description="Running agents."
     )
     # Sections owned by later features; accepted as written.
-    observability: dict[str, Any] = Field(
-        default_factory=dict,
-        description="Accepted as written (from the TypeScript original); not used yet.",
+    observability: ObservabilityConfig = Field(
+        default_factory=ObservabilityConfig,
+        description="Logs, OpenTelemetry traces and metrics (see docs/telemetry.md).",
     )
-    notifications: dict[str, Any] = Field(
-        default_factory=dict,
-        description="Accepted as written (from the TypeScript original); not used yet.",
+    notifications: NotificationsConfig = Field(
+        default_factory=NotificationsConfig,
+        description="Slack, email and webhook notifications (docs/notifications.md).",
     )
     deployment: dict[str, Any] = Field(
         default_factory=dict,
         description="Accepted as written (from the TypeScript original); not used yet.",
     )
+
+    @model_validator(mode="after")
+    def _legacy_notifications(self) -> AdoConfig:
+        merged = apply_legacy(self.notifications, self.hitl.notifications)
+        if merged is not self.notifications:
+            self.notifications = merged
+        return self
 
 
 def known_keys(loc: tuple[str | int, ...]) -> list[str]:

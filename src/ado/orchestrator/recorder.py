@@ -21,7 +21,12 @@ FLUSH_SIZE = 64
 
 class EventRecorder:
     """Hands each event to the live view at once; writes them to the store every 100 ms or
-    64 events (and at once when asked: attempt boundaries, failovers, the end)."""
+    64 events (and at once when asked: attempt boundaries, failovers, the end).
+
+    An event left pending is written 100 ms later even when no other event follows, so
+    live views reading the store (the server's WebSocket) see it within that time.
+    Batches are written one at a time, in order.
+    """
 
     def __init__(self, store: Store, on_update: Callable[[TaskUpdate], None]) -> None:
         self.store = store
@@ -29,6 +34,9 @@ class EventRecorder:
         self._pending: list[AgentEvent] = []
         self._owner: tuple[int, int | None] = (0, None)
         self._last_flush = 0.0
+        self._lock = asyncio.Lock()
+        self._timer: asyncio.TimerHandle | None = None
+        self._later: asyncio.Task[None] | None = None
 
     async def emit(
         self, task_id: int, attempt: AttemptInfo | None, event: AgentEvent, *, flush: bool = False
@@ -42,11 +50,26 @@ class EventRecorder:
         now = time.monotonic()
         if flush or len(self._pending) >= FLUSH_SIZE or now - self._last_flush >= FLUSH_EVERY:
             await self.flush()
+        elif self._timer is None:
+            self._timer = asyncio.get_running_loop().call_later(FLUSH_EVERY, self._flush_later)
+
+    def _flush_later(self) -> None:
+        self._timer = None
+        if self._pending and (self._later is None or self._later.done()):
+            self._later = asyncio.create_task(self.flush())
+            self._later.add_done_callback(_ignore_result)
 
     async def flush(self) -> None:
-        if not self._pending:
-            return
-        batch, self._pending = self._pending, []
-        task_id, attempt_id = self._owner
-        self._last_flush = time.monotonic()
-        await asyncio.to_thread(self.store.add_events, task_id, attempt_id, batch)
+        async with self._lock:
+            if not self._pending:
+                return
+            batch, self._pending = self._pending, []
+            task_id, attempt_id = self._owner
+            self._last_flush = time.monotonic()
+            await asyncio.to_thread(self.store.add_events, task_id, attempt_id, batch)
+
+
+def _ignore_result(task: asyncio.Task[None]) -> None:
+    """A timed flush that failed loses its batch; the run's next write meets the same error."""
+    if not task.cancelled():
+        task.exception()

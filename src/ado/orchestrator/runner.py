@@ -37,11 +37,16 @@ class Runner:
         *,
         on_update: Callable[[TaskUpdate], None] | None = None,
         confirm: Callable[[str], bool] | None = None,
+        on_task_start: Callable[[int, TaskSpec], None] | None = None,
+        attempt_env: Callable[[int, AttemptInfo], dict[str, str]] | None = None,
     ) -> None:
         self.config = config
         self.store = store
         self.on_update = on_update or (lambda update: None)
         self.confirm = confirm
+        #: Telemetry's hooks: the task's start, and extra variables for each attempt's agent.
+        self.on_task_start = on_task_start
+        self.attempt_env = attempt_env
         self._run: AgentRun | None = None
         self._cancelled = asyncio.Event()
         self.events = EventRecorder(store, self.on_update)
@@ -83,6 +88,8 @@ class Runner:
             await asyncio.to_thread(
                 self.store.update_task, task_id, status="running", started_at=datetime.now(UTC)
             )
+        if self.on_task_start is not None:
+            self.on_task_start(task_id, spec)
         router = Router(cfg, self.store, installed=_is_installed(cfg))
         attempts: list[AttemptInfo] = []
         tried: set[tuple[str, str]] = set()
@@ -225,6 +232,8 @@ class Runner:
             ),
             flush=True,
         )
+        if self.attempt_env is not None:
+            request.extra_env.update(self.attempt_env(task_id, info))
         limit = (
             spec.max_cost
             if spec.max_cost is not None

@@ -24,8 +24,12 @@ from sqlalchemy.pool import StaticPool
 
 from ado.errors import StoreError
 from ado.store import reader
+from ado.store.alerts import AlertMethods
+from ado.store.browse import BrowseMethods
+from ado.store.queue import QueueMethods
 from ado.store.reader import HEAD, SQLITE_BUSY_TIMEOUT_MS, SqlConnection, is_dbapi_error
 from ado.store.tasks import TaskMethods
+from ado.store.tokens import TokenMethods
 from ado.store.urls import DATABASE_URL_ENV, DbUrl, normalize_url, redact_url, store_url
 from ado.store.usage import UsageMethods
 
@@ -39,8 +43,8 @@ MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 _MIGRATION_LOCK = 0x0AD0_0001
 
 
-class Store(TaskMethods, UsageMethods):
-    """Every task, attempt, event, usage record and cooldown ADO persists.
+class Store(TaskMethods, UsageMethods, QueueMethods, TokenMethods, BrowseMethods, AlertMethods):
+    """Every task, attempt, event, usage record, cooldown and API token ADO persists.
 
     Methods are synchronous, each runs in its own transaction and returns frozen views
     (``ado.store.views``). Safe to share between threads.

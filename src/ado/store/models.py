@@ -25,7 +25,17 @@ from sqlalchemy import (
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-__all__ = ["Attempt", "Base", "Cooldown", "Event", "KeyValue", "Task", "UsageRecord", "utcnow"]
+__all__ = [
+    "ApiToken",
+    "Attempt",
+    "Base",
+    "Cooldown",
+    "Event",
+    "KeyValue",
+    "Task",
+    "UsageRecord",
+    "utcnow",
+]
 
 
 def utcnow() -> datetime:
@@ -81,6 +91,8 @@ class _Totals:
 
 class Task(_Totals, Base):
     __tablename__ = "tasks"
+    #: The API sorts by cost with keyset pagination: (cost_usd, id) pages without a sort.
+    __table_args__ = (Index("ix_tasks_cost_usd_id", "cost_usd", "id"),)
 
     id: Mapped[int] = mapped_column(_ID, primary_key=True, autoincrement=True)
     prompt: Mapped[str] = mapped_column(Text)
@@ -103,7 +115,8 @@ class Task(_Totals, Base):
     owner_pid: Mapped[int | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     started_at: Mapped[datetime | None]
-    finished_at: Mapped[datetime | None]
+    #: Indexed: the dashboard counts and averages tasks finished today / in the last 24 h.
+    finished_at: Mapped[datetime | None] = mapped_column(index=True)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
     attempts: Mapped[list[Attempt]] = relationship(
@@ -200,3 +213,18 @@ class KeyValue(Base):
     key: Mapped[str] = mapped_column(String(128), primary_key=True)
     value: Mapped[dict[str, Any]] = mapped_column(default=dict)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class ApiToken(Base):
+    """A token the API accepts (``ado tokens create``); only its SHA-256 is stored."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(_ID, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(128), unique=True)
+    #: Hex SHA-256 of the token: what a request's token is looked up by.
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    #: Updated at most once a minute per token, not on every request.
+    last_used_at: Mapped[datetime | None]
+    revoked_at: Mapped[datetime | None]

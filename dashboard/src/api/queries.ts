@@ -1,0 +1,135 @@
+// TanStack Query hooks, one per API resource. The WebSocket (live.ts) keeps them current.
+import { keepPreviousData, useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import { client, unwrap } from "./client";
+import { keys } from "./keys";
+import { recentEvents } from "./live";
+import type { paths } from "./schema";
+import type { Alert, NewTask, Provider, ProviderPatch, SettingsPatch, TaskEvent } from "./types";
+
+export { keys };
+
+export type TaskFilters = NonNullable<paths["/api/tasks"]["get"]["parameters"]["query"]>;
+
+export function useTasks(filters: TaskFilters) {
+  return useQuery({
+    queryKey: keys.taskList(filters),
+    queryFn: ({ signal }) => unwrap(client.GET("/api/tasks", { params: { query: filters }, signal })),
+    placeholderData: keepPreviousData,
+  });
+}
+
+export function useTask(id: number) {
+  return useQuery({
+    queryKey: keys.task(id),
+    queryFn: ({ signal }) =>
+      unwrap(client.GET("/api/tasks/{task_id}", { params: { path: { task_id: id } }, signal })),
+  });
+}
+
+/** Every event of a task, page by page; live events are appended by the WebSocket. */
+export function useTaskEvents(id: number) {
+  return useQuery({
+    queryKey: keys.events(id),
+    queryFn: async ({ signal }) => {
+      const events: TaskEvent[] = [];
+      let after = 0;
+      for (;;) {
+        const page = await unwrap(
+          client.GET("/api/tasks/{task_id}/events", {
+            params: { path: { task_id: id }, query: { after, limit: 1000 } },
+            signal,
+          }),
+        );
+        events.push(...page.items);
+        if (page.nextAfter == null || page.items.length === 0) break;
+        after = page.nextAfter;
+      }
+      // Live events that arrived while the pages were loading.
+      const last = events.length ? events[events.length - 1].id : 0;
+      events.push(...recentEvents(id).filter((e) => e.id > last));
+      return events;
+    },
+  });
+}
+
+export function useCreateTask() {
+  const qc = useQueryClient();
+  return useMutation({
+    mutationFn: (task: NewTask) => unwrap(client.POST("/api/tasks", { body: task })),
+    onSuccess: () => qc.invalidateQueries({ queryKey: keys.tasks }),
+  });
+}
+
+export function useCancelTask(id: number) {
+  const qc = useQueryClient();
+  return useMutation({
+    mutationFn: () =>
+      unwrap(client.POST("/api/tasks/{task_id}/cancel", { params: { path: { task_id: id } } })),
+    onSettled: () => qc.invalidateQueries({ queryKey: keys.task(id) }),
+  });
+}
+
+export function useStats() {
+  return useQuery({
+    queryKey: keys.stats,
+    queryFn: ({ signal }) => unwrap(client.GET("/api/dashboard/stats", { signal })),
+  });
+}
+
+export function useUsageHistory() {
+  return useQuery({
+    queryKey: keys.usageHistory,
+    queryFn: ({ signal }) => unwrap(client.GET("/api/dashboard/usage-history", { signal })),
+  });
+}
+
+export function useAlerts(limit = 5) {
+  return useQuery({
+    queryKey: [...keys.alerts, limit],
+    queryFn: async ({ signal }) => {
+      const page = await unwrap(client.GET("/api/alerts", { params: { query: { limit } }, signal }));
+      return { ...page, items: page.items as unknown as Alert[] };
+    },
+  });
+}
+
+export function useProviders() {
+  return useQuery({
+    queryKey: keys.providers,
+    queryFn: ({ signal }) => unwrap(client.GET("/api/providers", { signal })),
+  });
+}
+
+export function usePatchProvider() {
+  const qc = useQueryClient();
+  return useMutation({
+    mutationFn: ({ id, patch }: { id: string; patch: ProviderPatch }) =>
+      unwrap(
+        client.PATCH("/api/providers/{provider_id}", {
+          params: { path: { provider_id: id } },
+          body: patch,
+        }),
+      ),
+    onSuccess: (provider) => {
+      qc.setQueryData<Provider[]>(keys.providers, (old) =>
+        old?.map((p) => (p.id === provider.id ? provider : p)),
+      );
+    },
+    onSettled: () => qc.invalidateQueries({ queryKey: keys.providers }),
+  });
+}
+
+export function useSettings() {
+  return useQuery({
+    queryKey: keys.settings,
+    queryFn: ({ signal }) => unwrap(client.GET("/api/settings", { signal })),
+  });
+}
+
+export function usePatchSettings() {
+  const qc = useQueryClient();
+  return useMutation({
+    mutationFn: (patch: SettingsPatch) => unwrap(client.PATCH("/api/settings", { body: patch })),
+    onSuccess: (settings) => qc.setQueryData(keys.settings, settings),
+  });
+}

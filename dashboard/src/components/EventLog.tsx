@@ -1,0 +1,244 @@
+// A task's event log: text, tool calls paired with their results, errors, failovers.
+// Event data is AgentEvent.to_dict(): snake_case keys (tool_name, tool_input, is_error...),
+// with orchestrator details (attempt number, outcome...) under a nested `data`.
+import {
+  AlertTriangle,
+  ArrowRightLeft,
+  CheckCircle2,
+  ChevronRight,
+  Flag,
+  Info,
+  MessageSquare,
+  Play,
+  Timer,
+  Wrench,
+} from "lucide-react";
+import { memo, useMemo, type ReactNode } from "react";
+import type { TaskEvent } from "../api/types";
+import { fmtTime, fmtTokens } from "../lib/format";
+import { cx } from "./ui";
+
+type Data = Record<string, unknown>;
+
+function field(event: TaskEvent, key: string): unknown {
+  const d = event.data ?? {};
+  if (key in d) return d[key];
+  const nested = d.data as Data | undefined;
+  return nested && typeof nested === "object" ? nested[key] : undefined;
+}
+
+function str(value: unknown): string {
+  if (value == null) return "";
+  return typeof value === "string" ? value : JSON.stringify(value);
+}
+
+function toolSummary(input: unknown): string {
+  if (!input || typeof input !== "object") return "";
+  const inp = input as Data;
+  for (const key of ["file_path", "filePath", "path", "command", "cmd", "pattern", "url"]) {
+    const v = inp[key];
+    if (typeof v === "string") return v;
+    if (Array.isArray(v)) return v.join(" ");
+  }
+  return JSON.stringify(inp);
+}
+
+function Row({
+  icon,
+  tone = "slate",
+  time,
+  children,
+  kind,
+}: {
+  icon: ReactNode;
+  tone?: "slate" | "blue" | "red" | "amber" | "green" | "violet";
+  time: string;
+  children: ReactNode;
+  kind: string;
+}) {
+  const tones = {
+    slate: "text-slate-400",
+    blue: "text-blue-500",
+    red: "text-red-500",
+    amber: "text-amber-500",
+    green: "text-emerald-500",
+    violet: "text-violet-500",
+  };
+  return (
+    <li data-testid="event" data-kind={kind} className="flex gap-2 py-1.5 text-sm">
+      <span className={cx("mt-0.5 shrink-0", tones[tone])}>{icon}</span>
+      <div className="min-w-0 flex-1 break-words">{children}</div>
+      <time className="hidden shrink-0 text-xs tabular-nums text-slate-400 sm:block">{fmtTime(time)}</time>
+    </li>
+  );
+}
+
+const icon = "h-4 w-4";
+
+/** One row; memoized so that a new event re-renders only itself. */
+const EventItem = memo(function EventItem({
+  e,
+  result,
+  paired,
+}: {
+  e: TaskEvent;
+  result?: TaskEvent;
+  paired: boolean;
+}) {
+  const text = str(field(e, "text"));
+  switch (e.kind) {
+    case "text":
+      return (
+        <Row key={e.id} kind={e.kind} time={e.createdAt} icon={<MessageSquare className={icon} />}>
+          <p className="whitespace-pre-wrap">{text}</p>
+        </Row>
+      );
+    case "tool_call": {
+      const isError = result ? Boolean(field(result, "is_error")) : false;
+      return (
+        <Row key={e.id} kind={e.kind} time={e.createdAt} tone="violet" icon={<Wrench className={icon} />}>
+          <details>
+            <summary className="cursor-pointer list-none">
+              <ChevronRight className="mr-1 inline h-3 w-3" aria-hidden />
+              <span className="font-mono font-medium">{str(field(e, "tool_name"))}</span>{" "}
+              <span className="font-mono text-xs text-slate-500">{toolSummary(field(e, "tool_input"))}</span>
+              {result && (
+                <span className={cx("ml-2 text-xs", isError ? "text-red-500" : "text-emerald-600")}>
+                  {isError ? "error" : "done"}
+                </span>
+              )}
+            </summary>
+            <pre className="mt-1 max-h-64 overflow-auto rounded bg-slate-100 p-2 text-xs dark:bg-slate-800">
+              {JSON.stringify(field(e, "tool_input") ?? {}, null, 2)}
+            </pre>
+            {result && (
+              <pre
+                data-testid="tool-result"
+                className={cx(
+                  "mt-1 max-h-64 overflow-auto whitespace-pre-wrap rounded p-2 text-xs",
+                  isError ? "bg-red-50 dark:bg-red-950" : "bg-slate-100 dark:bg-slate-800",
+                )}
+              >
+                {str(field(result, "text")) || "(no output)"}
+              </pre>
+            )}
+          </details>
+        </Row>
+      );
+    }
+    case "tool_result":
+      // Shown with its call; a result without a call stands alone.
+      if (paired) return null;
+      return (
+        <Row key={e.id} kind={e.kind} time={e.createdAt} tone="violet" icon={<Wrench className={icon} />}>
+          <pre className="whitespace-pre-wrap text-xs">{text}</pre>
+        </Row>
+      );
+    case "error":
+      return (
+        <Row key={e.id} kind={e.kind} time={e.createdAt} tone="red" icon={<AlertTriangle className={icon} />}>
+          <span className="text-red-700 dark:text-red-300">{text || "error"}</span>
+        </Row>
+      );
+    case "rate_limit":
+      return (
+        <Row key={e.id} kind={e.kind} time={e.createdAt} tone="amber" icon={<Timer className={icon} />}>
+          rate limited{field(e, "reset_at") ? ` — resets ${fmtTime(str(field(e, "reset_at")))}` : ""}
+          {text && <span className="text-slate-500"> · {text}</span>}
+        </Row>
+      );
+    case "failover":
+      return (
+        <Row key={e.id} kind={e.kind} time={e.createdAt} tone="amber" icon={<ArrowRightLeft className={icon} />}>
+          <span className="font-medium">failover:</span> {text}
+        </Row>
+      );
+    case "attempt_started":
+      return (
+        <Row key={e.id} kind={e.kind} time={e.createdAt} tone="blue" icon={<Play className={icon} />}>
+          <span className="font-medium">
+            attempt {str(field(e, "number"))}: {str(field(e, "provider"))}/{str(field(e, "access_mode"))}
+          </span>
+          {text && <span className="block text-xs text-slate-500">{text}</span>}
+        </Row>
+      );
+    case "attempt_finished":
+      return (
+        <Row key={e.id} kind={e.kind} time={e.createdAt} tone="blue" icon={<Flag className={icon} />}>
+          attempt finished: <span className="font-medium">{str(field(e, "outcome"))}</span>
+          {text && <span className="text-slate-500"> · {text}</span>}
+        </Row>
+      );
+    case "result":
+      return (
+        <Row key={e.id} kind={e.kind} time={e.createdAt} tone="green" icon={<CheckCircle2 className={icon} />}>
+          <p className="whitespace-pre-wrap">{text || "result"}</p>
+        </Row>
+      );
+    case "task_finished":
+      return (
+        <Row key={e.id} kind={e.kind} time={e.createdAt} tone="green" icon={<Flag className={icon} />}>
+          task {str(field(e, "status"))}
+          {text && <span className="text-slate-500"> · {text}</span>}
+        </Row>
+      );
+    case "usage": {
+      const usage = (field(e, "usage") ?? {}) as Data;
+      return (
+        <Row key={e.id} kind={e.kind} time={e.createdAt} icon={<Info className={icon} />}>
+          <span className="text-xs text-slate-500">
+            usage: {fmtTokens(Number(usage.input_tokens ?? 0))} in /{" "}
+            {fmtTokens(Number(usage.output_tokens ?? 0))} out
+            {usage.model ? ` · ${str(usage.model)}` : ""}
+          </span>
+        </Row>
+      );
+    }
+    case "session_started":
+      return (
+        <Row key={e.id} kind={e.kind} time={e.createdAt} icon={<Info className={icon} />}>
+          <span className="text-xs text-slate-500">session {str(field(e, "session_id"))}</span>
+        </Row>
+      );
+    default:
+      return (
+        <Row key={e.id} kind={e.kind} time={e.createdAt} icon={<Info className={icon} />}>
+          <span className="text-xs text-slate-500">
+            {e.kind}
+            {text ? `: ${text}` : ""}
+          </span>
+        </Row>
+      );
+  }
+});
+
+export function EventLog({ events }: { events: TaskEvent[] }) {
+  // Tool results are shown under their call.
+  const results = useMemo(() => {
+    const map = new Map<string, TaskEvent>();
+    for (const e of events) {
+      if (e.kind === "tool_result") {
+        const id = str(field(e, "tool_id"));
+        if (id) map.set(id, e);
+      }
+    }
+    return map;
+  }, [events]);
+  const calls = useMemo(
+    () => new Set(events.filter((e) => e.kind === "tool_call").map((e) => str(field(e, "tool_id")))),
+    [events],
+  );
+
+  return (
+    <ol data-testid="event-log" className="divide-y divide-slate-100 dark:divide-slate-800">
+      {events.map((e) => (
+        <EventItem
+          key={e.id}
+          e={e}
+          result={e.kind === "tool_call" ? results.get(str(field(e, "tool_id"))) : undefined}
+          paired={e.kind === "tool_result" && calls.has(str(field(e, "tool_id")))}
+        />
+      ))}
+    </ol>
+  );
+}

@@ -1,0 +1,256 @@
+// A card per provider: enable toggle, access modes (priority, enabled), limits with usage
+// bars, cooldown countdowns, capability badges and today's usage.
+import { ArrowDown, ArrowUp, CircleCheck, CircleX, Timer } from "lucide-react";
+import { useEffect, useState } from "react";
+import { usePatchProvider, useProviders } from "../api/queries";
+import type { AccessMode, Provider } from "../api/types";
+import {
+  Badge,
+  Card,
+  Empty,
+  ErrorBox,
+  PageHeader,
+  Spinner,
+  Toggle,
+  cx,
+} from "../components/ui";
+import { fmtCountdown, fmtInt, fmtTime, fmtTokens, fmtUsd } from "../lib/format";
+
+function useNow(intervalMs = 1000): number {
+  const [now, setNow] = useState(() => Date.now());
+  useEffect(() => {
+    const timer = setInterval(() => setNow(Date.now()), intervalMs);
+    return () => clearInterval(timer);
+  }, [intervalMs]);
+  return now;
+}
+
+function Cooldown({ until, reason }: { until: string; reason: string | null }) {
+  const now = useNow();
+  const ms = new Date(until).getTime();
+  if (ms <= now) return null;
+  return (
+    <p data-testid="cooldown" className="mt-1 flex items-center gap-1 text-xs text-amber-700 dark:text-amber-300">
+      <Timer className="h-3.5 w-3.5" aria-hidden />
+      cooling down for {fmtCountdown(ms, now)}
+      {reason && <span className="text-slate-500"> · {reason}</span>}
+    </p>
+  );
+}
+
+function LimitBar({ limit }: { limit: AccessMode["limits"][number] }) {
+  const pct = limit.limit > 0 ? Math.min(100, (limit.used / limit.limit) * 100) : 0;
+  return (
+    <div data-testid="limit" className="text-xs">
+      <div className="flex justify-between gap-2">
+        <span>
+          {limit.name.replace(/([A-Z])/g, " $1").toLowerCase()} <span className="text-slate-500">/ {limit.window}</span>
+        </span>
+        <span className="tabular-nums">
+          {fmtInt(limit.used)} / {fmtInt(limit.limit)}
+        </span>
+      </div>
+      <div
+        className="mt-0.5 h-1.5 overflow-hidden rounded-full bg-slate-200 dark:bg-slate-800"
+        role="progressbar"
+        aria-valuenow={Math.round(pct)}
+        aria-valuemin={0}
+        aria-valuemax={100}
+        aria-label={`${limit.name} used`}
+      >
+        <div
+          className={cx("h-full rounded-full", pct >= 90 ? "bg-red-500" : pct >= 70 ? "bg-amber-500" : "bg-emerald-500")}
+          style={{ width: `${pct}%` }}
+        />
+      </div>
+      {limit.resetsAt && <p className="mt-0.5 text-slate-500">resets {fmtTime(limit.resetsAt)}</p>}
+    </div>
+  );
+}
+
+function Capabilities({ caps }: { caps: Record<string, unknown> }) {
+  const flags = Object.entries(caps).filter(([, v]) => v === true).map(([k]) => k);
+  const languages = Array.isArray(caps.languages) ? (caps.languages as string[]) : [];
+  const context = caps.maxContextTokens;
+  if (!flags.length && !languages.length && context == null) return null;
+  return (
+    <div className="flex flex-wrap gap-1" data-testid="capabilities">
+      {flags.map((f) => (
+        <Badge key={f} tone="blue">
+          {f.replace(/([A-Z])/g, " $1").toLowerCase()}
+        </Badge>
+      ))}
+      {languages.map((l) => (
+        <Badge key={l}>{l}</Badge>
+      ))}
+      {typeof context === "number" && <Badge>{fmtTokens(context)} context</Badge>}
+    </div>
+  );
+}
+
+function ProviderCard({ provider }: { provider: Provider }) {
+  const patch = usePatchProvider();
+  const modes = [...provider.accessModes].sort((a, b) => a.priority - b.priority);
+  const move = (index: number, delta: number) => {
+    // Swap priorities with the neighbour (equal priorities: make them distinct).
+    const a = modes[index];
+    const b = modes[index + delta];
+    if (!b) return;
+    const pa = a.priority === b.priority ? b.priority + (delta > 0 ? 1 : -1) : b.priority;
+    patch.mutate({
+      id: provider.id,
+      patch: {
+        accessModes: [
+          { mode: a.mode, priority: pa },
+          { mode: b.mode, priority: a.priority },
+        ],
+      },
+    });
+  };
+  return (
+    <Card testId={`provider-${provider.id}`} className={cx(!provider.enabled && "opacity-80")}>
+      <div className="flex items-start justify-between gap-3">
+        <div className="min-w-0">
+          <h2 className="font-semibold">{provider.name}</h2>
+          <p className="truncate text-xs text-slate-500 dark:text-slate-400">
+            {provider.id}
+            {provider.version && ` · ${provider.version}`}
+          </p>
+        </div>
+        <Toggle
+          testId="provider-enabled"
+          label={`${provider.enabled ? "Disable" : "Enable"} ${provider.name}`}
+          checked={provider.enabled}
+          disabled={patch.isPending}
+          onChange={(enabled) => patch.mutate({ id: provider.id, patch: { enabled } })}
+        />
+      </div>
+      <div className="mt-2 flex flex-wrap gap-1.5 text-xs">
+        {provider.installed ? (
+          <Badge tone="green">
+            <CircleCheck className="mr-1 h-3 w-3" /> installed
+          </Badge>
+        ) : (
+          <Badge tone="red">
+            <CircleX className="mr-1 h-3 w-3" /> not installed
+          </Badge>
+        )}
+        {provider.loggedIn === true && <Badge tone="green">logged in</Badge>}
+        {provider.loggedIn === false && <Badge tone="amber">not logged in</Badge>}
+        <Badge tone={provider.enabled ? "blue" : "slate"}>{provider.enabled ? "enabled" : "disabled"}</Badge>
+      </div>
+      {patch.isError && (
+        <div className="mt-2">
+          <ErrorBox error={patch.error} />
+        </div>
+      )}
+      <h3 className="mt-3 text-xs font-semibold uppercase tracking-wide text-slate-500">Access modes</h3>
+      {modes.length === 0 ? (
+        <p className="text-sm text-slate-500">None configured.</p>
+      ) : (
+        <ul className="mt-1 space-y-2">
+          {modes.map((mode, i) => (
+            <li
+              key={mode.mode}
+              data-testid="access-mode"
+              data-mode={mode.mode}
+              className="rounded-lg border border-slate-200 p-2 dark:border-slate-800"
+            >
+              <div className="flex items-center gap-2 text-sm">
+                <span className="font-medium">{mode.mode}</span>
+                <span className="text-xs text-slate-500" data-testid="priority">
+                  priority {mode.priority}
+                </span>
+                <span className="ml-auto flex items-center gap-1">
+                  <button
+                    type="button"
+                    aria-label={`Raise ${mode.mode} priority`}
+                    className="rounded p-0.5 hover:bg-slate-100 disabled:opacity-30 dark:hover:bg-slate-800"
+                    disabled={i === 0 || patch.isPending}
+                    onClick={() => move(i, -1)}
+                  >
+                    <ArrowUp className="h-3.5 w-3.5" />
+                  </button>
+                  <button
+                    type="button"
+                    aria-label={`Lower ${mode.mode} priority`}
+                    className="rounded p-0.5 hover:bg-slate-100 disabled:opacity-30 dark:hover:bg-slate-800"
+                    disabled={i === modes.length - 1 || patch.isPending}
+                    onClick={() => move(i, 1)}
+                  >
+                    <ArrowDown className="h-3.5 w-3.5" />
+                  </button>
+                  <Toggle
+                    testId="mode-enabled"
+                    label={`${mode.enabled ? "Disable" : "Enable"} ${mode.mode} mode`}
+                    checked={mode.enabled}
+                    disabled={patch.isPending}
+                    onChange={(enabled) =>
+                      patch.mutate({ id: provider.id, patch: { accessModes: [{ mode: mode.mode, enabled }] } })
+                    }
+                  />
+                </span>
+              </div>
+              {mode.cooldownUntil && <Cooldown until={mode.cooldownUntil} reason={mode.cooldownReason} />}
+              {mode.limits.length > 0 && (
+                <div className="mt-2 space-y-1.5">
+                  {mode.limits.map((limit) => (
+                    <LimitBar key={`${limit.name}-${limit.window}`} limit={limit} />
+                  ))}
+                </div>
+              )}
+            </li>
+          ))}
+        </ul>
+      )}
+      <h3 className="mt-3 text-xs font-semibold uppercase tracking-wide text-slate-500">Today</h3>
+      <dl data-testid="usage-today" className="mt-1 grid grid-cols-4 gap-2 text-sm">
+        <div>
+          <dt className="text-xs text-slate-500">Tasks</dt>
+          <dd className="tabular-nums" data-testid="usage-tasks">{fmtInt(provider.usageToday.tasks)}</dd>
+        </div>
+        <div>
+          <dt className="text-xs text-slate-500">Tokens</dt>
+          <dd className="tabular-nums">
+            {fmtTokens(provider.usageToday.inputTokens + provider.usageToday.outputTokens)}
+          </dd>
+        </div>
+        <div>
+          <dt className="text-xs text-slate-500">Spent</dt>
+          <dd className="tabular-nums">{fmtUsd(provider.usageToday.costUsd)}</dd>
+        </div>
+        <div>
+          <dt className="text-xs text-slate-500">API value</dt>
+          <dd className="tabular-nums">{fmtUsd(provider.usageToday.apiCostUsd)}</dd>
+        </div>
+      </dl>
+      <div className="mt-3">
+        <Capabilities caps={provider.capabilities} />
+      </div>
+    </Card>
+  );
+}
+
+export default function Providers() {
+  const providers = useProviders();
+  return (
+    <div>
+      <PageHeader title="Providers" />
+      {providers.isPending ? (
+        <Spinner />
+      ) : providers.isError ? (
+        <ErrorBox error={providers.error} onRetry={() => providers.refetch()} />
+      ) : providers.data.length === 0 ? (
+        <Empty>No providers configured. Run <code>ado init</code>.</Empty>
+      ) : (
+        <div className="grid gap-4 md:grid-cols-2 xl:grid-cols-3">
+          {[...providers.data]
+            .sort((a, b) => Number(b.enabled) - Number(a.enabled) || Number(b.installed) - Number(a.installed))
+            .map((p) => (
+            <ProviderCard key={p.id} provider={p} />
+          ))}
+        </div>
+      )}
+    </div>
+  );
+}

@@ -1,0 +1,25 @@
+import { fileURLToPath } from "node:url";
+import tailwindcss from "@tailwindcss/vite";
+import react from "@vitejs/plugin-react";
+import { defineConfig } from "vite";
+
+// The built assets ship inside the Python package (src/ado/dashboard/dist), served by
+// `ado serve` at `/`. In development, `npm run dev` proxies the API to a running server.
+const outDir = fileURLToPath(new URL("../src/ado/dashboard/dist", import.meta.url));
+const apiTarget = process.env.ADO_API_URL ?? "http://127.0.0.1:8080";
+
+export default defineConfig({
+  plugins: [react(), tailwindcss()],
+  build: {
+    outDir,
+    emptyOutDir: true,
+    sourcemap: false,
+    chunkSizeWarningLimit: 600,
+  },
+  server: {
+    proxy: {
+      "/api": { target: apiTarget, ws: true },
+      "/health": { target: apiTarget },
+    },
+  },
+});

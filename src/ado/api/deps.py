@@ -1,0 +1,82 @@
+"""What routes depend on, as ``Annotated`` dependencies: the store, the effective
+configuration (the file plus settings saved through the API), the worker pool."""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Annotated, Any
+
+import anyio.to_thread
+from fastapi import Depends, Request
+
+from ado.config.loader import LoadedConfig
+from ado.config.overrides import effective_config
+from ado.config.schema import AdoConfig
+from ado.store.database import Store
+
+__all__ = ["ConfigDep", "ConfigLoader", "LoadedDep", "PoolDep", "StoreDep"]
+
+
+class ConfigLoader:
+    """The effective configuration, cached for ``ttl`` seconds (settings saved through this
+    server invalidate it at once; another server's within ``ttl``). Calling it blocks
+    (a store read when stale); ``aget`` refreshes in a worker thread."""
+
+    def __init__(self, loaded: LoadedConfig, store: Store, ttl: float = 2.0) -> None:
+        self.loaded = loaded
+        self.store = store
+        self.ttl = ttl
+        self._cached: AdoConfig | None = None
+        self._at = 0.0
+        self._lock = threading.Lock()
+
+    def __call__(self) -> AdoConfig:
+        cached = self._fresh()
+        if cached is not None:
+            return cached
+        config = effective_config(self.loaded.config, self.store)
+        with self._lock:
+            self._cached, self._at = config, time.monotonic()
+        return config
+
+    async def aget(self) -> AdoConfig:
+        cached = self._fresh()
+        if cached is not None:
+            return cached
+        return await anyio.to_thread.run_sync(self)
+
+    def invalidate(self) -> None:
+        with self._lock:
+            self._cached = None
+
+    def _fresh(self) -> AdoConfig | None:
+        cached = self._cached
+        if cached is not None and time.monotonic() - self._at < self.ttl:
+            return cached
+        return None
+
+
+async def _store(request: Request) -> Store:
+    store: Store = request.app.state.store
+    return store
+
+
+async def _config(request: Request) -> AdoConfig:
+    loader: ConfigLoader = request.app.state.config_loader
+    return await loader.aget()
+
+
+async def _loaded(request: Request) -> LoadedConfig:
+    loader: ConfigLoader = request.app.state.config_loader
+    return loader.loaded
+
+
+async def _pool(request: Request) -> Any:
+    return getattr(request.app.state, "pool", None)
+
+
+StoreDep = Annotated[Store, Depends(_store)]
+ConfigDep = Annotated[AdoConfig, Depends(_config)]
+LoadedDep = Annotated[LoadedConfig, Depends(_loaded)]
+PoolDep = Annotated[Any, Depends(_pool)]

@@ -1,0 +1,42 @@
+"""``/api/alerts``: the notifications sent (or tried), newest first."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+from pydantic.alias_generators import to_camel
+from starlette.responses import Response
+
+from ado.api.deps import StoreDep
+from ado.api.errors import ApiError
+from ado.api.responses import json_response
+from ado.api.schemas import AlertPage
+
+router = APIRouter(prefix="/api/alerts", tags=["alerts"])
+
+
+@router.get("", operation_id="listAlerts", response_model=AlertPage)
+def list_alerts(
+    store: StoreDep,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    cursor: Annotated[str | None, Query(description="`nextCursor` of the previous page.")] = None,
+) -> Response:
+    """Alerts recorded by the notifications (one per notification and channel)."""
+    lister = getattr(store, "list_alerts", None)
+    if lister is None:
+        return json_response({"items": [], "nextCursor": None})
+    try:
+        items, next_cursor = lister(limit=limit, cursor=cursor)
+    except ValueError:
+        raise ApiError.invalid("cursor", "not a cursor this API returned") from None
+    return json_response({"items": [_camel(a) for a in items], "nextCursor": next_cursor})
+
+
+def _camel(alert: Any) -> dict[str, Any]:
+    if dataclasses.is_dataclass(alert) and not isinstance(alert, type):
+        values = dataclasses.asdict(alert)
+    else:
+        values = dict(alert)
+    return {to_camel(k): v for k, v in values.items()}

@@ -1,0 +1,315 @@
+"""``/api/tasks``: list (filters, keyset pagination, sort), queue, show, events, cancel."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import os
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal
+
+import anyio.to_thread
+from fastapi import APIRouter, Path, Query, Request
+from starlette.responses import Response
+
+from ado.api.deps import PoolDep, StoreDep
+from ado.api.errors import ApiError
+from ado.api.responses import json_response
+from ado.api.schemas import (
+    CancelResult,
+    ErrorResponse,
+    EventPage,
+    TaskCreate,
+    TaskDetail,
+    TaskPage,
+    TaskStatus,
+    TaskSummary,
+)
+from ado.store.browse import SORTS, NewTask, TaskQuery
+from ado.store.views import AttemptView, TaskView
+
+router = APIRouter(prefix="/api/tasks", tags=["tasks"])
+
+Sort = Literal["-createdAt", "createdAt", "-costUsd", "-durationS"]
+TaskId = Annotated[int, Path(ge=1, description="The task's id.")]
+NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"model": ErrorResponse}}
+
+
+@router.get("", operation_id="listTasks", response_model=TaskPage)
+def list_tasks(
+    store: StoreDep,
+    status: Annotated[TaskStatus | None, Query(description="Only tasks in this status.")] = None,
+    provider: Annotated[str | None, Query(description="Only tasks run by this provider.")] = None,
+    q: Annotated[
+        str | None, Query(max_length=500, description="Text searched for in the prompt.")
+    ] = None,
+    since: Annotated[datetime | None, Query(description="Created at or after (ISO-8601).")] = None,
+    until: Annotated[datetime | None, Query(description="Created before (ISO-8601).")] = None,
+    cursor: Annotated[str | None, Query(description="`nextCursor` of the previous page.")] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    sort: Annotated[Sort, Query()] = "-createdAt",
+) -> Response:
+    """Tasks, newest first by default, one page at a time (keyset pagination: pages stay
+    stable while tasks are added)."""
+    query = TaskQuery(
+        status=status,
+        provider=provider,
+        text=q or None,
+        since=_utc(since),
+        until=_utc(until),
+        sort=sort,
+        after=_decode_cursor(cursor, sort) if cursor else None,
+        limit=limit,
+    )
+    tasks, after = store.task_page(query)
+    return json_response(
+        {
+            "items": [task_summary(t) for t in tasks],
+            "nextCursor": _encode_cursor(sort, after) if after else None,
+        }
+    )
+
+
+@router.post(
+    "",
+    operation_id="createTask",
+    status_code=201,
+    response_model=TaskSummary,
+    responses={422: {"model": ErrorResponse}},
+)
+async def create_task(body: TaskCreate, request: Request) -> Response:
+    """Queue a task; the server's worker pool runs it as ``ado run`` would."""
+    from ado.providers import provider_ids
+
+    state = request.app.state
+    if body.provider and body.providers:
+        raise ApiError.invalid("providers", "give either provider or providers, not both")
+    known = provider_ids()
+    for field, names in (
+        ("provider", [body.provider] if body.provider else []),
+        ("providers", body.providers or []),
+        ("exclude", body.exclude or []),
+    ):
+        for name in names:
+            if name not in known:
+                raise ApiError.invalid(
+                    field, f"unknown provider {name!r}; one of {', '.join(known)}"
+                )
+    cwd = state.default_cwd
+    if body.cwd is not None:
+        found = await anyio.to_thread.run_sync(_directory, cwd, body.cwd)
+        if found is None:
+            raise ApiError.invalid("cwd", f"no such directory: {body.cwd}")
+        cwd = found
+    policy = body.hitl_policy or (await state.config_loader.aget()).hitl.default_policy
+    options = _options(body, policy)
+    now = datetime.now(UTC)
+    task = NewTask(prompt=body.prompt, cwd=cwd, hitl_policy=policy, options=options, created_at=now)
+    task_id = await state.task_writer.create(task)
+    pool = getattr(state, "pool", None)
+    if pool is not None:
+        pool.wake()
+    summary = _queued_summary(task_id, task)
+    return json_response(summary, 201)
+
+
+@router.get("/{task_id}", operation_id="getTask", response_model=TaskDetail, responses=NOT_FOUND)
+def get_task(task_id: TaskId, store: StoreDep) -> Response:
+    """A task with its attempts (provider, access mode, why chosen, how it ended)."""
+    task = store.get_task(task_id)
+    if task is None:
+        raise ApiError(404, f"there is no task {task_id}")
+    return json_response(task_detail(task))
+
+
+@router.get(
+    "/{task_id}/events",
+    operation_id="listTaskEvents",
+    response_model=EventPage,
+    responses=NOT_FOUND,
+)
+def list_task_events(
+    task_id: TaskId,
+    store: StoreDep,
+    after: Annotated[int, Query(ge=0, description="Only events with a greater id.")] = 0,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 500,
+) -> Response:
+    """The task's event log, oldest first, ``limit`` at a time."""
+    events = store.list_events(task_id, after_id=after, limit=limit + 1)
+    if not events and store.get_task(task_id) is None:
+        raise ApiError(404, f"there is no task {task_id}")
+    page = events[:limit]
+    return json_response(
+        {
+            "items": [
+                {
+                    "id": e.id,
+                    "taskId": e.task_id,
+                    "attemptId": e.attempt_id,
+                    "kind": e.kind,
+                    "createdAt": e.created_at,
+                    "data": e.data,
+                }
+                for e in page
+            ],
+            "nextAfter": page[-1].id if len(events) > limit else None,
+        }
+    )
+
+
+@router.post(
+    "/{task_id}/cancel",
+    operation_id="cancelTask",
+    status_code=202,
+    response_model=CancelResult,
+    responses={**NOT_FOUND, 409: {"model": ErrorResponse}},
+)
+async def cancel_task(task_id: TaskId, store: StoreDep, pool: PoolDep) -> Response:
+    """Cancel a queued or running task, wherever it runs. 409 when it already finished."""
+    from ado.server.workers import cancel_task as cancel
+
+    status = await cancel(store, pool, task_id)
+    return json_response({"id": task_id, "status": status}, 202)
+
+
+# -- shapes ---------------------------------------------------------------------------------
+
+
+def task_summary(t: TaskView) -> dict[str, Any]:
+    duration = None
+    if t.started_at is not None and t.finished_at is not None:
+        duration = round((t.finished_at - t.started_at).total_seconds(), 3)
+    return {
+        "id": t.id,
+        "prompt": t.prompt,
+        "status": t.status,
+        "provider": t.provider,
+        "accessMode": t.access_mode,
+        "cwd": t.cwd,
+        "hitlPolicy": t.hitl_policy,
+        "createdAt": t.created_at,
+        "startedAt": t.started_at,
+        "finishedAt": t.finished_at,
+        "durationS": duration,
+        "inputTokens": t.input_tokens,
+        "outputTokens": t.output_tokens,
+        "cacheReadTokens": t.cache_read_tokens,
+        "cacheWriteTokens": t.cache_write_tokens,
+        "costUsd": t.cost_usd,
+        "apiCostUsd": t.api_cost_usd,
+        "attemptCount": t.attempt_count,
+        "error": t.error,
+    }
+
+
+def task_detail(t: TaskView) -> dict[str, Any]:
+    return {
+        **task_summary(t),
+        "routingReason": t.routing_reason,
+        "resultText": t.result_text,
+        "options": t.options,
+        "attempts": [_attempt(a) for a in t.attempts],
+    }
+
+
+def _attempt(a: AttemptView) -> dict[str, Any]:
+    return {
+        "id": a.id,
+        "number": a.number,
+        "provider": a.provider,
+        "accessMode": a.access_mode,
+        "model": a.model,
+        "reason": a.reason,
+        "sessionId": a.session_id,
+        "outcome": a.outcome,
+        "outcomeMessage": a.outcome_message,
+        "exitCode": a.exit_code,
+        "resetAt": a.reset_at,
+        "filesChanged": list(a.files_changed or []),
+        "startedAt": a.started_at,
+        "finishedAt": a.finished_at,
+        "inputTokens": a.input_tokens,
+        "outputTokens": a.output_tokens,
+        "cacheReadTokens": a.cache_read_tokens,
+        "cacheWriteTokens": a.cache_write_tokens,
+        "costUsd": a.cost_usd,
+        "apiCostUsd": a.api_cost_usd,
+    }
+
+
+def _queued_summary(task_id: int, task: NewTask) -> dict[str, Any]:
+    return {
+        "id": task_id,
+        "prompt": task.prompt,
+        "status": "queued",
+        "provider": None,
+        "accessMode": None,
+        "cwd": task.cwd,
+        "hitlPolicy": task.hitl_policy,
+        "createdAt": task.created_at,
+        "startedAt": None,
+        "finishedAt": None,
+        "durationS": None,
+        "inputTokens": 0,
+        "outputTokens": 0,
+        "cacheReadTokens": 0,
+        "cacheWriteTokens": 0,
+        "costUsd": 0.0,
+        "apiCostUsd": 0.0,
+        "attemptCount": 0,
+        "error": None,
+    }
+
+
+def _options(body: TaskCreate, policy: str) -> dict[str, Any]:
+    """The task's options as ``ado.orchestrator.task.task_options`` stores them."""
+    raw = {
+        "provider": body.provider,
+        "providers": body.providers or None,
+        "exclude": body.exclude or None,
+        "access_mode": body.access_mode,
+        "capabilities": body.require_capabilities or None,
+        "model": body.model,
+        "max_turns": body.max_turns,
+        "max_cost": body.max_cost,
+        "yolo": body.yolo or None,
+        "hitl_policy": policy,
+    }
+    return {k: v for k, v in raw.items() if v is not None}
+
+
+def _directory(base: str, given: str) -> str | None:
+    path = os.path.abspath(os.path.join(base, given))
+    return path if os.path.isdir(path) else None
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    if value is None:
+        return None
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _encode_cursor(sort: str, after: tuple[Any, int]) -> str:
+    key, last_id = after
+    if isinstance(key, datetime):
+        key = key.isoformat()
+    raw = json.dumps([sort, key, last_id], separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str, sort: str) -> tuple[Any, int]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        cursor_sort, key, last_id = json.loads(raw)
+        if cursor_sort not in SORTS or not isinstance(last_id, int):
+            raise ValueError
+        if SORTS[cursor_sort][0] == "created_at":
+            key = datetime.fromisoformat(key)
+        elif not isinstance(key, int | float):
+            raise ValueError
+    except (ValueError, TypeError, binascii.Error, json.JSONDecodeError):
+        raise ApiError.invalid("cursor", "not a cursor this API returned") from None
+    if cursor_sort != sort:
+        raise ApiError.invalid("cursor", f"the cursor is for sort={cursor_sort}, not {sort}")
+    return key, last_id

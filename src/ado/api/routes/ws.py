@@ -1,0 +1,113 @@
+"""``GET /api/ws``: the live WebSocket (events, task and provider changes).
+
+    ws://host:8080/api/ws?after=1234&token=ado_...
+
+The server first sends ``{"type": "hello", "lastEventId": N}``, then, with ``after``, every
+stored event after that id (resume after a reconnect), then live messages as the
+``LiveBus`` publishes them (``ado.server.live``). It sends ``{"type": "ping"}`` after 20 s
+without a message, and answers a client's ``{"type": "ping"}`` with ``{"type": "pong"}``.
+When the API requires a token (bound to anything but loopback) and ``token`` is missing or
+invalid, the socket is accepted and closed at once with code 4401 (a browser sees close
+codes, not HTTP statuses); on server shutdown it is closed with 1001 (going away).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from typing import TYPE_CHECKING, Any
+
+from fastapi import APIRouter, Query, WebSocket, WebSocketDisconnect
+from pydantic_core import to_json
+
+if TYPE_CHECKING:
+    from ado.server.live import LiveBus, Subscription
+
+__all__ = ["KEEPALIVE", "router"]
+
+router = APIRouter()
+
+#: Seconds without a message after which the server sends a ping.
+KEEPALIVE = 20.0
+#: Close codes: the application-defined 4401 mirrors HTTP 401.
+UNAUTHORIZED, GOING_AWAY, UNAVAILABLE = 4401, 1001, 1013
+
+
+@router.websocket("/api/ws", name="live")
+async def live(
+    websocket: WebSocket,
+    after: int | None = Query(default=None, ge=0, description="Resume after this event id."),
+    token: str | None = Query(default=None, description="API token (when auth is required)."),
+) -> None:
+    state = websocket.app.state
+    bus: LiveBus | None = getattr(state, "bus", None)
+    # Accepted first, then closed: a browser sees a close code, never an HTTP status.
+    await websocket.accept()
+    if getattr(state, "require_auth", False) and not await _authorized(websocket, token):
+        await websocket.close(code=UNAUTHORIZED, reason="a valid API token is required (?token=)")
+        return
+    if bus is None:
+        await websocket.close(code=UNAVAILABLE, reason="live updates are not running")
+        return
+    subscription = bus.subscribe(after)
+    try:
+        await _send(websocket, {"type": "hello", "lastEventId": bus.last_id})
+        sender = asyncio.create_task(_forward(websocket, subscription))
+        receiver = asyncio.create_task(_receive(websocket))
+        try:
+            done, _ = await asyncio.wait({sender, receiver}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for task in (sender, receiver):
+                task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, WebSocketDisconnect, RuntimeError):
+                await asyncio.gather(sender, receiver, return_exceptions=True)
+        if sender in done and sender.exception() is None:  # the bus closed: shutting down
+            with contextlib.suppress(RuntimeError, WebSocketDisconnect):
+                await websocket.close(code=GOING_AWAY, reason="server shutting down")
+    except WebSocketDisconnect:
+        pass
+    finally:
+        subscription.close()
+
+
+async def _authorized(websocket: WebSocket, token: str | None) -> bool:
+    from ado.api.auth import bearer_token, verify_token
+
+    token = token or bearer_token(websocket.headers.get("authorization"))
+    if not token:
+        return False
+    return bool(await asyncio.to_thread(verify_token, websocket.app.state.store, token))
+
+
+async def _forward(websocket: WebSocket, subscription: Subscription) -> None:
+    """Bus messages to the client, a ping when idle; returns when the bus closes."""
+    iterator = aiter(subscription)
+    while True:
+        try:
+            message = await asyncio.wait_for(anext(iterator), KEEPALIVE)
+        except TimeoutError:
+            message = {"type": "ping"}
+        except StopAsyncIteration:
+            return
+        await _send(websocket, message)
+
+
+async def _receive(websocket: WebSocket) -> None:
+    """Client messages: ``ping`` is answered; returns when the client goes away."""
+    while True:
+        try:
+            text = await websocket.receive_text()
+        except WebSocketDisconnect:
+            return
+        with contextlib.suppress(ValueError, AttributeError):
+            if json.loads(text).get("type") == "ping":
+                await _send(websocket, {"type": "pong"})
+
+
+async def _send(websocket: WebSocket, message: dict[str, Any]) -> None:
+    """Send one message; sender and receiver (pong) never interleave their frames."""
+    lock: asyncio.Lock | None = websocket.scope.setdefault("ado.send_lock", asyncio.Lock())
+    assert lock is not None
+    async with lock:
+        await websocket.send_text(to_json(message).decode())

@@ -1,0 +1,345 @@
+"""The API's JSON shapes: pydantic models with camelCase names (the OpenAPI schema, the
+dashboard's generated TypeScript client). Their class names are part of the contract."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic.alias_generators import to_camel
+
+from ado.config.schema import ApiFallbackConfig, EscalationThresholds, FailoverConfig
+
+__all__ = [
+    "AccessModeOut",
+    "AccessModePatch",
+    "AlertPage",
+    "AttemptOut",
+    "CancelResult",
+    "CostTrendDay",
+    "DashboardStats",
+    "ErrorBody",
+    "ErrorDetail",
+    "ErrorResponse",
+    "EventOut",
+    "EventPage",
+    "HealthOut",
+    "HitlSettings",
+    "InfoOut",
+    "LimitOut",
+    "ProviderOut",
+    "ProviderPatch",
+    "ProviderUsage",
+    "ProviderUsageDay",
+    "ProviderUsageRow",
+    "ReadyOut",
+    "RoutingSettings",
+    "Settings",
+    "SettingsPatch",
+    "Stat",
+    "TaskCreate",
+    "TaskDetail",
+    "TaskPage",
+    "TaskSummary",
+    "TaskVolumeDay",
+    "UsageHistory",
+    "UsageToday",
+]
+
+TaskStatus = Literal["queued", "running", "succeeded", "failed", "cancelled", "interrupted"]
+AccessMode = Literal["subscription", "api", "free"]
+HitlPolicy = Literal["autonomous", "review-edits", "approve-steps", "manual"]
+
+
+class Schema(BaseModel):
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid")
+
+
+# -- errors -------------------------------------------------------------------------------
+
+
+class ErrorDetail(Schema):
+    field: str | None = Field(description="The offending field as a dotted path, if any.")
+    message: str
+
+
+class ErrorBody(Schema):
+    code: str = Field(description="Machine-readable: validation_error, not_found, ...")
+    message: str
+    details: list[ErrorDetail]
+
+
+class ErrorResponse(Schema):
+    error: ErrorBody
+
+
+# -- health -------------------------------------------------------------------------------
+
+
+class HealthOut(Schema):
+    status: Literal["ok"]
+
+
+class ReadyOut(Schema):
+    status: Literal["ready", "unavailable"]
+    checks: dict[str, str]
+
+
+class InfoOut(Schema):
+    version: str
+    uptime_seconds: float
+    memory_mb: float
+    pid: int
+    started_at: datetime
+    store: str = Field(description="The database URL, password hidden.")
+
+
+# -- tasks --------------------------------------------------------------------------------
+
+
+class TaskSummary(Schema):
+    id: int
+    prompt: str
+    status: str
+    provider: str | None
+    access_mode: str | None
+    cwd: str
+    hitl_policy: str
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    duration_s: float | None
+    input_tokens: int
+    output_tokens: int
+    cache_read_tokens: int
+    cache_write_tokens: int
+    cost_usd: float
+    api_cost_usd: float
+    attempt_count: int
+    error: str | None
+
+
+class AttemptOut(Schema):
+    id: int
+    number: int
+    provider: str
+    access_mode: str
+    model: str | None
+    reason: str | None
+    session_id: str | None
+    outcome: str
+    outcome_message: str | None
+    exit_code: int | None
+    reset_at: datetime | None
+    files_changed: list[str]
+    started_at: datetime
+    finished_at: datetime | None
+    input_tokens: int
+    output_tokens: int
+    cache_read_tokens: int
+    cache_write_tokens: int
+    cost_usd: float
+    api_cost_usd: float
+
+
+class TaskDetail(TaskSummary):
+    routing_reason: str | None
+    result_text: str | None
+    options: dict[str, Any]
+    attempts: list[AttemptOut]
+
+
+class TaskPage(Schema):
+    items: list[TaskSummary]
+    next_cursor: str | None
+
+
+class TaskCreate(Schema):
+    """A task to queue; the server's worker pool runs it like ``ado run`` would."""
+
+    prompt: str = Field(min_length=1, description="What the agent should do.")
+    cwd: str | None = Field(default=None, description="Working directory; default: the server's.")
+    provider: str | None = Field(default=None, description="Only this provider.")
+    providers: list[str] | None = Field(
+        default=None, description="Only these providers, preferred in this order."
+    )
+    exclude: list[str] | None = Field(default=None, description="Never these providers.")
+    access_mode: AccessMode | None = None
+    require_capabilities: list[str] | None = Field(
+        default=None, description="Capability flags (codeReview...) or languages (python)."
+    )
+    max_cost: float | None = Field(default=None, ge=0, description="USD limit for API modes.")
+    hitl_policy: HitlPolicy | None = None
+    model: str | None = None
+    max_turns: int | None = Field(default=None, ge=1)
+    yolo: bool = Field(default=False, description="No sandbox and no approvals at all.")
+
+
+class CancelResult(Schema):
+    id: int
+    status: str = Field(description="cancelled, cancelling or interrupted.")
+
+
+class EventOut(Schema):
+    id: int
+    task_id: int
+    attempt_id: int | None
+    kind: str
+    created_at: datetime
+    data: dict[str, Any]
+
+
+class EventPage(Schema):
+    items: list[EventOut]
+    next_after: int | None = Field(description="Pass as `after` for the next page.")
+
+
+# -- dashboard ----------------------------------------------------------------------------
+
+
+class Stat(Schema):
+    value: float
+    change: float | None = Field(description="Relative change against the previous period.")
+
+
+class DashboardStats(Schema):
+    active_tasks: Stat
+    completed_today: Stat
+    api_cost_24h: Stat = Field(alias="apiCost24h")
+    avg_duration_s: Stat
+
+
+class TaskVolumeDay(Schema):
+    date: str
+    total: int
+    succeeded: int
+    failed: int
+
+
+class ProviderUsageRow(Schema):
+    provider: str
+    tasks: int
+    input_tokens: int
+    output_tokens: int
+    api_cost_usd: float
+
+
+class CostTrendDay(Schema):
+    date: str
+    subscription_value_usd: float
+    api_spend_usd: float
+
+
+class UsageHistory(Schema):
+    task_volume: list[TaskVolumeDay]
+    usage_by_provider: list[ProviderUsageRow]
+    cost_trend: list[CostTrendDay]
+
+
+# -- providers ----------------------------------------------------------------------------
+
+
+class LimitOut(Schema):
+    name: str
+    used: int
+    limit: int
+    window: str
+    resets_at: datetime
+
+
+class AccessModeOut(Schema):
+    mode: str
+    priority: int
+    enabled: bool
+    limits: list[LimitOut]
+    cooldown_until: datetime | None
+    cooldown_reason: str | None
+
+
+class UsageToday(Schema):
+    tasks: int
+    input_tokens: int
+    output_tokens: int
+    cost_usd: float
+    api_cost_usd: float
+
+
+class ProviderOut(Schema):
+    id: str
+    name: str
+    installed: bool
+    version: str | None
+    enabled: bool
+    path: str | None
+    logged_in: bool | None
+    access_modes: list[AccessModeOut]
+    capabilities: dict[str, Any] = Field(
+        description="camelCase capability flags, languages and maxContextTokens."
+    )
+    usage_today: UsageToday
+
+
+class AccessModePatch(Schema):
+    mode: str
+    enabled: bool | None = None
+    priority: int | None = None
+
+
+class ProviderPatch(Schema):
+    enabled: bool | None = None
+    access_modes: list[AccessModePatch] | None = None
+
+
+class ProviderUsageDay(Schema):
+    date: str
+    tasks: int
+    requests: int
+    input_tokens: int
+    output_tokens: int
+    cost_usd: float
+    api_cost_usd: float
+
+
+class ProviderUsage(Schema):
+    provider: str
+    days: list[ProviderUsageDay]
+
+
+# -- settings -----------------------------------------------------------------------------
+
+
+class RoutingSettings(Schema):
+    strategy: str
+    failover: FailoverConfig
+    api_fallback: ApiFallbackConfig
+
+
+class HitlSettings(Schema):
+    default_policy: str
+    escalation_thresholds: EscalationThresholds
+
+
+class Settings(Schema):
+    routing: RoutingSettings
+    hitl: HitlSettings
+    notifications: dict[str, Any] = Field(
+        description='The notifications section; every secret shows as {"set": true|false}.'
+    )
+
+
+class SettingsPatch(Schema):
+    """A partial ``Settings``: only the keys given change. Secrets are write-only: send the
+    new value, or ``null`` to remove it; ``{"set": true}`` leaves it as it is."""
+
+    routing: dict[str, Any] | None = None
+    hitl: dict[str, Any] | None = None
+    notifications: dict[str, Any] | None = None
+
+
+# -- alerts -------------------------------------------------------------------------------
+
+
+class AlertPage(Schema):
+    items: list[dict[str, Any]]
+    next_cursor: str | None

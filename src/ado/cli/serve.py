@@ -1,0 +1,41 @@
+"""``ado serve`` (alias ``ado dashboard``): the API, the dashboard and the worker pool."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from ado.cli.context import AppContext
+
+
+@click.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8080, show_default=True, type=click.IntRange(0, 65535))
+@click.option("--no-open", is_flag=True, help="Do not open the dashboard in a browser.")
+@click.option(
+    "--grace",
+    default=30.0,
+    show_default=True,
+    type=click.FloatRange(min=0),
+    help="On shutdown, seconds running tasks get to finish before they are cancelled.",
+)
+@click.pass_obj
+def serve(app: AppContext, host: str, port: int, no_open: bool, grace: float) -> None:
+    """Serve the dashboard and the REST/WebSocket API, and run submitted tasks.
+
+    Tasks queued through the API run on the same runner as ``ado run``,
+    ``orchestration.maxParallelAgents`` at a time. Bound to anything but loopback, every
+    API request needs a token (``ado tokens create NAME``). SIGTERM or Ctrl-C stops taking
+    tasks and gives running ones ``--grace`` seconds before cancelling them; a second
+    signal cancels them at once.
+    """
+    from ado.server.serve import ServeOptions
+    from ado.server.serve import serve as run_server
+
+    options = ServeOptions(host=host, port=port, open_browser=not no_open, grace=grace)
+    try:
+        code = run_server(app.loaded, options)
+    finally:
+        app.close()
+    sys.exit(code)

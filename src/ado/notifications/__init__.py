@@ -1,0 +1,32 @@
+"""Notifications: Slack, email and webhooks on task, limit and cost events.
+
+    manager = NotificationManager.from_config(config, store)
+    runner = Runner(config, store, on_update=manager.listener().on_update)
+    await runner.run(spec)
+    await manager.aclose(grace=5)
+
+Channels register through the ``ado.notifiers`` entry-point group (``channels/base.py``);
+``manager.py`` routes, retries and records, ``throttle.py`` de-duplicates; ``events.py``
+maps the runner's events to notifications.
+"""
+
+from __future__ import annotations
+
+from ado.notifications.channels.base import Channel, DeliveryError, Reason, channel_classes
+from ado.notifications.events import NotificationListener
+from ado.notifications.manager import DeliveryResult, NotificationManager
+from ado.notifications.message import EVENTS, Level, Notification, NotificationEvent
+
+__all__ = [
+    "EVENTS",
+    "Channel",
+    "DeliveryError",
+    "DeliveryResult",
+    "Level",
+    "Notification",
+    "NotificationEvent",
+    "NotificationListener",
+    "NotificationManager",
+    "Reason",
+    "channel_classes",
+]

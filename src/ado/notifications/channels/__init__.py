@@ -1,0 +1,1 @@
+"""The built-in channels: Slack, email (SMTP) and webhooks, registered as ``ado.notifiers``."""

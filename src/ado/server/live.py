@@ -1,0 +1,384 @@
+"""The live bus: the one source of live data for WebSocket clients.
+
+    bus = LiveBus(store)            # started with bus.start() in the server's event loop
+    async for message in bus.subscribe(after_id=1234):   # replay after 1234, then live
+        ...
+
+It polls the store (events every 50 ms, tasks and cooldowns every 250 ms) rather than
+listening to the in-process runner, so tasks run by ``ado run`` in another terminal, or by
+another server on the same PostgreSQL, show up exactly like the server's own. Messages are
+dicts (times as aware ``datetime``, serialised like the REST API's with
+``pydantic_core.to_json``):
+
+- ``{"type": "event", "event": {id, taskId, attemptId, kind, createdAt, data}}``
+- ``{"type": "task", "task": {...}}`` when a task appears or its status or totals change
+  (the keys of ``GET /api/tasks`` items)
+- ``{"type": "provider", "provider": ID, "cooldowns": [...]}`` when its cooldowns change
+- ``{"type": "resync", "afterId": N}`` to a subscriber that fell behind: its queue was
+  dropped and it is replayed from the store after event ``N``; task states may have been
+  missed, so clients re-fetch them.
+
+PostgreSQL assigns event ids when rows are inserted, not when they commit: a batch may
+become visible after a later id already was. The bus remembers the ids it skipped (gaps) for
+``GAP_TIMEOUT`` seconds and reads again from the oldest one until they appear.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections import OrderedDict, deque
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ado.store import CooldownView, EventView, Store, TaskView
+
+__all__ = ["GAP_TIMEOUT", "LiveBus", "Message", "Subscription", "event_message", "task_summary"]
+
+log = logging.getLogger("ado.server")
+
+Message = dict[str, Any]
+
+#: How long a skipped event id is waited for (a transaction committing late).
+GAP_TIMEOUT = 3.0
+#: Seconds between two reads of the store: the bulk of the latency to a client.
+POLL_INTERVAL = 0.05
+#: Seconds between two reads of the queued/running tasks and the cooldowns when no event
+#: came (a task queued, claimed or cancelled without events; a cooldown expiring).
+FULL_POLL_INTERVAL = 0.25
+PAGE = 1000
+#: Messages a subscriber may have pending before it is dropped and resynced.
+QUEUE_SIZE = 2000
+_FINISHED_KEPT = 2000
+
+
+@dataclass(slots=True)
+class _Gap:
+    low: int
+    high: int
+    deadline: float
+
+
+class LiveBus:
+    def __init__(self, store: Store, poll_interval: float = POLL_INTERVAL) -> None:
+        self.store = store
+        self.poll_interval = poll_interval
+        self.last_id = 0
+        self._gaps: list[_Gap] = []
+        self._subscribers: set[Subscription] = set()
+        self._tasks: OrderedDict[int, tuple[Any, ...]] = OrderedDict()
+        self._active: set[int] = set()
+        self._cooldowns: dict[str, list[Message]] = {}
+        self._poller: asyncio.Task[None] | None = None
+        self._started = asyncio.Event()
+        self._closed = False
+
+    # -- lifecycle --------------------------------------------------------------------------
+
+    def start(self) -> None:
+        if self._poller is None:
+            self._poller = asyncio.create_task(self._run(), name="ado-live-bus")
+
+    async def ready(self) -> None:
+        await self._started.wait()
+
+    async def stop(self) -> None:
+        """Stop polling; every subscription ends (WebSockets close)."""
+        self._closed = True
+        if self._poller is not None:
+            self._poller.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._poller
+            self._poller = None
+        for sub in list(self._subscribers):
+            sub.close()
+
+    # -- subscribers ------------------------------------------------------------------------
+
+    def subscribe(self, after_id: int | None = None) -> Subscription:
+        """Live messages from now on; with ``after_id``, stored events after it first."""
+        sub = Subscription(self, after_id)
+        if self._closed:
+            sub.close()
+        else:
+            self._subscribers.add(sub)
+        return sub
+
+    def publish(self, message: Message) -> None:
+        """Send ``message`` to every subscriber (for changes the store does not show)."""
+        for sub in list(self._subscribers):
+            sub.offer(message)
+
+    def floor(self) -> int:
+        """Every event with an id at or below this was already published."""
+        return min([self.last_id, *(g.low - 1 for g in self._gaps)])
+
+    # -- polling ----------------------------------------------------------------------------
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                await self._init()
+                break
+            except Exception:
+                log.exception("live bus: cannot read the store; retrying")
+                await asyncio.sleep(1)
+        self._started.set()
+        last_full = time.monotonic()
+        while True:
+            await asyncio.sleep(self.poll_interval)
+            full = time.monotonic() - last_full >= FULL_POLL_INTERVAL
+            if full:
+                last_full = time.monotonic()
+            try:
+                await self.poll(full=full)
+            except Exception:  # the store is down for a moment: keep the subscribers
+                log.exception("live bus: cannot read the store")
+                await asyncio.sleep(1)
+
+    async def _init(self) -> None:
+        def read() -> tuple[int, list[TaskView], list[CooldownView]]:
+            return (
+                self.store.last_event_id(),
+                self.store.active_tasks(),
+                self.store.cooldowns(datetime.now(UTC)),
+            )
+
+        self.last_id, active, cooldowns = await asyncio.to_thread(read)
+        for task in active:
+            self._remember(task)
+        self._active = {t.id for t in active}
+        self._cooldowns = _by_provider(cooldowns)
+
+    async def poll(self, *, full: bool = True) -> None:
+        """One round: changed tasks, new events, changed cooldowns. Without ``full`` only
+        events are read (and the tasks they belong to, when there are some)."""
+        floor = self.floor()
+        known_active = set(self._active)
+
+        def read() -> tuple[list[EventView], list[TaskView] | None, list[CooldownView] | None]:
+            events: list[EventView] = []
+            after = floor
+            while len(events) < 10 * PAGE:
+                page = self.store.events_since(after, limit=PAGE)
+                events.extend(page)
+                if len(page) < PAGE:
+                    break
+                after = page[-1].id
+            if not (full or events):
+                return events, None, None
+            active = self.store.active_tasks()
+            ids = {t.id for t in active}
+            others = (known_active - ids) | {e.task_id for e in events if e.task_id not in ids}
+            tasks = active + self.store.tasks_by_id(others)
+            return events, tasks, self.store.cooldowns(datetime.now(UTC))
+
+        events, tasks, cooldowns = await asyncio.to_thread(read)
+        if tasks is None:
+            return
+        self._active = {t.id for t in tasks if t.status in ("queued", "running")}
+        changed = [t for t in tasks if self._remember(t)]
+        # A task before its events; a finished task's last events before its final state.
+        for task in changed:
+            if task.id in self._active:
+                self.publish({"type": "task", "task": task_summary(task)})
+        for event in self._new_events(events):
+            self.publish(event_message(event))
+        for task in changed:
+            if task.id not in self._active:
+                self.publish({"type": "task", "task": task_summary(task)})
+        if cooldowns is None:
+            return
+        current = _by_provider(cooldowns)
+        for provider in sorted(set(current) | set(self._cooldowns)):
+            if current.get(provider) != self._cooldowns.get(provider):
+                self.publish(
+                    {
+                        "type": "provider",
+                        "provider": provider,
+                        "cooldowns": current.get(provider, []),
+                    }
+                )
+        self._cooldowns = current
+
+    def _new_events(self, events: list[EventView]) -> list[EventView]:
+        """The events not published yet; remembers the ids skipped on the way."""
+        fresh = []
+        now = time.monotonic()
+        for event in events:
+            if event.id > self.last_id:
+                if event.id > self.last_id + 1:
+                    self._gaps.append(_Gap(self.last_id + 1, event.id - 1, now + GAP_TIMEOUT))
+                self.last_id = event.id
+                fresh.append(event)
+            elif self._fill_gap(event.id):
+                fresh.append(event)
+        self._gaps = [g for g in self._gaps if g.deadline > now and g.low <= g.high]
+        return fresh
+
+    def _fill_gap(self, event_id: int) -> bool:
+        for gap in self._gaps:
+            if gap.low <= event_id <= gap.high:
+                self._gaps.remove(gap)
+                if gap.low < event_id:
+                    self._gaps.append(_Gap(gap.low, event_id - 1, gap.deadline))
+                if event_id < gap.high:
+                    self._gaps.append(_Gap(event_id + 1, gap.high, gap.deadline))
+                return True
+        return False
+
+    def _remember(self, task: TaskView) -> bool:
+        """Store the task's signature; True when it is new or changed."""
+        signature = _signature(task)
+        if self._tasks.get(task.id) == signature:
+            return False
+        self._tasks[task.id] = signature
+        self._tasks.move_to_end(task.id)
+        while len(self._tasks) > _FINISHED_KEPT + len(self._active):
+            self._tasks.popitem(last=False)
+        return True
+
+    def _drop(self, sub: Subscription) -> None:
+        self._subscribers.discard(sub)
+
+
+class Subscription(AsyncIterator[Message]):
+    """One subscriber's messages: a replay of stored events, then live ones (bounded)."""
+
+    def __init__(self, bus: LiveBus, after_id: int | None) -> None:
+        self.bus = bus
+        self._queue: deque[Message | None] = deque()
+        self._ready = asyncio.Event()
+        self._replay_after = after_id
+        self._replayed: set[int] = set()
+        self._page: deque[EventView] = deque()
+        self._floor = bus.floor()
+        self._overflowed = False
+        self._closed = False
+        self.last_event_id = after_id if after_id is not None else bus.last_id
+
+    def offer(self, message: Message) -> None:
+        """Queue ``message`` without blocking: a full queue is dropped and resynced."""
+        if self._closed or self._overflowed:
+            return
+        if len(self._queue) >= QUEUE_SIZE:
+            self._overflowed = True
+            self._queue.clear()
+        else:
+            self._queue.append(message)
+        self._ready.set()
+
+    def close(self) -> None:
+        """End the subscription: the iterator stops after what is queued."""
+        if not self._closed:
+            self._closed = True
+            self._queue.append(None)
+            self._ready.set()
+            self.bus._drop(self)
+
+    def __aiter__(self) -> Subscription:
+        return self
+
+    async def __anext__(self) -> Message:
+        while True:
+            if self._overflowed:
+                self._overflowed = False
+                self._replay_after = self.last_event_id
+                self._replayed.clear()
+                self._page.clear()
+                self._floor = self.bus.floor()
+                return {"type": "resync", "afterId": self.last_event_id}
+            if self._replay_after is not None:
+                message = await self._replay_one()
+                if message is not None:
+                    return message
+                continue
+            if not self._queue:
+                self._ready.clear()
+                await self._ready.wait()
+                continue
+            message = self._queue.popleft()
+            if message is None:
+                self._queue.append(None)  # stay ended
+                raise StopAsyncIteration
+            if message["type"] == "event":
+                event_id = message["event"]["id"]
+                if event_id in self._replayed:
+                    self._replayed.discard(event_id)
+                    continue
+                self.last_event_id = max(self.last_event_id, event_id)
+            return message
+
+    async def _replay_one(self) -> Message | None:
+        """The next stored event after ``_replay_after``; None once the replay is done."""
+        if not self._page:
+            after = self._replay_after
+            assert after is not None
+            page = await asyncio.to_thread(self.bus.store.events_since, after, limit=500)
+            if not page:
+                self._replay_after = None
+                return None
+            self._page.extend(page)
+        event = self._page.popleft()
+        self._replay_after = event.id
+        if event.id >= self._floor:
+            self._replayed.add(event.id)
+        self.last_event_id = max(self.last_event_id, event.id)
+        return event_message(event)
+
+
+def event_message(event: EventView) -> Message:
+    return {
+        "type": "event",
+        "event": {
+            "id": event.id,
+            "taskId": event.task_id,
+            "attemptId": event.attempt_id,
+            "kind": event.kind,
+            "createdAt": event.created_at,
+            "data": event.data,
+        },
+    }
+
+
+def task_summary(task: TaskView) -> Message:
+    """A task exactly as ``GET /api/tasks`` lists it (camelCase keys)."""
+    from ado.api.routes.tasks import task_summary as summary
+
+    return summary(task)
+
+
+def _signature(task: TaskView) -> tuple[Any, ...]:
+    return (
+        task.status,
+        task.provider,
+        task.access_mode,
+        task.attempt_count,
+        task.input_tokens,
+        task.output_tokens,
+        task.cost_usd,
+        task.api_cost_usd,
+        task.started_at,
+        task.finished_at,
+        task.error,
+    )
+
+
+def _by_provider(cooldowns: list[CooldownView]) -> dict[str, list[Message]]:
+    out: dict[str, list[Message]] = {}
+    for c in sorted(cooldowns, key=lambda c: (c.provider, c.access_mode)):
+        out.setdefault(c.provider, []).append(
+            {
+                "accessMode": c.access_mode,
+                "until": c.until,
+                "kind": c.kind,
+                "reason": c.reason,
+                "resetKnown": c.reset_known,
+            }
+        )
+    return out

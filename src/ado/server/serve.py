@@ -1,0 +1,232 @@
+"""``ado serve``: one process running the API and dashboard (uvicorn), the worker pool and
+the live bus.
+
+Shutdown, on SIGTERM or SIGINT: the pool takes no new task (queued ones stay queued for the
+next start) while the API keeps answering; running tasks get ``grace`` seconds to finish,
+then are cancelled and recorded ``cancelled``; then WebSockets are closed (1001) and the
+HTTP server stops. A second signal cancels the running tasks at once; a third exits
+without waiting.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import logging
+import os
+import signal
+import socket
+import sys
+from collections.abc import AsyncIterator, Callable, Generator
+from contextlib import asynccontextmanager, contextmanager
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import click
+import uvicorn
+
+from ado.errors import UsageError
+from ado.server.live import LiveBus
+from ado.server.workers import WorkerPool
+
+if TYPE_CHECKING:
+    from ado.config.loader import LoadedConfig
+    from ado.config.schema import AdoConfig
+    from ado.store import Store
+
+__all__ = ["ServeOptions", "is_loopback", "serve"]
+
+log = logging.getLogger("ado.server")
+
+
+@dataclass(frozen=True, slots=True)
+class ServeOptions:
+    host: str = "127.0.0.1"
+    port: int = 8080
+    open_browser: bool = True
+    #: Seconds running tasks get to finish on shutdown before they are cancelled.
+    grace: float = 30.0
+    #: Agents at a time; None: ``orchestration.maxParallelAgents``.
+    concurrency: int | None = None
+
+
+def is_loopback(host: str) -> bool:
+    """True for addresses only this machine reaches (127.0.0.0/8, ::1, localhost)."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def serve(loaded: LoadedConfig, options: ServeOptions) -> int:
+    """Run the server until a signal stops it; the exit code."""
+    from ado.store import Store
+
+    store = Store.open(loaded.config, loaded.base_dir)
+    try:
+        require_auth = not is_loopback(options.host)
+        if require_auth and not any(t.revoked_at is None for t in store.list_tokens()):
+            raise UsageError(
+                f"Refusing to listen on {options.host}: bound to anything but loopback, the "
+                "API requires a token and none exists yet.",
+                hint="run `ado tokens create NAME` first (or serve on 127.0.0.1)",
+            )
+        sock = _bind(options)
+        app, pool, bus = _build(loaded, store, options, require_auth)
+        config = uvicorn.Config(
+            app,
+            host=options.host,
+            port=options.port,
+            log_level="warning",
+            access_log=False,
+            lifespan="on",
+            ws_ping_interval=20,
+            ws_ping_timeout=20,
+        )  # loop, http, ws "auto": uvloop, httptools and websockets when installed
+        with asyncio.Runner(loop_factory=config.get_loop_factory()) as runner:
+            runner.run(_main(_Server(config), sock, pool, bus, options, require_auth))
+        return 0
+    finally:
+        store.close()
+
+
+def _bind(options: ServeOptions) -> socket.socket:
+    family = socket.AF_INET6 if ":" in options.host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((options.host.strip("[]"), options.port))
+    except OSError as exc:
+        sock.close()
+        raise UsageError(
+            f"Cannot listen on {options.host}:{options.port}: {exc.strerror}.",
+            hint="pick another port with --port, or stop what uses this one",
+        ) from exc
+    sock.set_inheritable(True)
+    return sock
+
+
+def _build(
+    loaded: LoadedConfig, store: Store, options: ServeOptions, require_auth: bool
+) -> tuple[Any, WorkerPool, LiveBus]:
+    from ado.api.app import create_app
+
+    pool = WorkerPool(store, _config_loader(loaded, store), concurrency=options.concurrency)
+    bus = LiveBus(store)
+
+    @asynccontextmanager
+    async def lifespan(app: Any) -> AsyncIterator[None]:
+        pool.start()
+        bus.start()
+        try:
+            yield
+        finally:  # already done by ``_main`` on a signal; here when uvicorn stops by itself
+            await pool.stop(options.grace)
+            await bus.stop()
+
+    app = create_app(
+        loaded_config=loaded,
+        store=store,
+        require_auth=require_auth,
+        pool=pool,
+        bus=bus,
+        lifespan=lifespan,
+    )
+    return app, pool, bus
+
+
+def _config_loader(loaded: LoadedConfig, store: Store) -> Callable[[], AdoConfig]:
+    from ado.config.overrides import effective_config
+
+    def load() -> AdoConfig:
+        return effective_config(loaded.config, store)
+
+    return load
+
+
+class _Server(uvicorn.Server):
+    """uvicorn's server, with ADO's own signal handling (see the module docstring)."""
+
+    @contextmanager
+    def capture_signals(self) -> Generator[None, None, None]:
+        yield  # ``_main`` handles the signals
+
+
+async def _main(
+    uv: _Server,
+    sock: socket.socket,
+    pool: WorkerPool,
+    bus: LiveBus,
+    options: ServeOptions,
+    require_auth: bool,
+) -> None:
+    loop = asyncio.get_running_loop()
+    stopping = asyncio.Event()
+    signals = 0
+
+    def on_signal() -> None:
+        nonlocal signals
+        signals += 1
+        if signals == 1:
+            running = len(pool.running)
+            _say(
+                f"stopping: no new tasks; {running} running, up to {options.grace:g} s to finish "
+                "(again to cancel them now)"
+            )
+            stopping.set()
+        elif signals == 2:
+            _say("cancelling the running tasks (again to exit at once)")
+            pool.cancel_all()
+        else:
+            os._exit(130)
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, on_signal)
+
+    async def run_http() -> None:
+        try:
+            await uv.serve(sockets=[sock])
+        finally:
+            stopping.set()
+
+    async def lifecycle() -> None:
+        await stopping.wait()
+        await pool.stop(options.grace)
+        await bus.stop()
+        uv.should_exit = True
+
+    try:
+        async with asyncio.TaskGroup() as group:
+            group.create_task(run_http())
+            group.create_task(lifecycle())
+            group.create_task(_announce(uv, options, require_auth))
+    finally:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(sig)
+    _say("stopped")
+
+
+async def _announce(uv: uvicorn.Server, options: ServeOptions, require_auth: bool) -> None:
+    while not uv.started:
+        if uv.should_exit:
+            return
+        await asyncio.sleep(0.05)
+    host = options.host
+    if not is_loopback(host) and host in ("0.0.0.0", "::", ""):
+        shown = "127.0.0.1"
+    else:
+        shown = f"[{host}]" if ":" in host else host
+    url = f"http://{shown}:{options.port}/"
+    auth = " (API token required)" if require_auth else ""
+    _say(f"ADO serving on {url}{auth} · API docs {url}api/docs · Ctrl-C to stop")
+    if options.open_browser and sys.stdout.isatty():
+        import webbrowser
+
+        await asyncio.to_thread(webbrowser.open, url)
+
+
+def _say(text: str) -> None:
+    click.echo(f"ado serve: {text}", err=False)
+    sys.stdout.flush()

@@ -1,0 +1,324 @@
+"""The server's worker pool: queued tasks run through the same ``Runner`` as ``ado run``.
+
+    pool = WorkerPool(store, load_config, concurrency=None)   # None: maxParallelAgents
+    pool.start()           # marks orphans interrupted, resumes the queue
+    pool.wake()            # a task was queued
+    await pool.cancel(7)   # True when this pool was running task 7
+    await pool.stop(30)    # no new tasks; running ones get 30 s, then are cancelled
+
+Tasks wait in the store with status ``queued`` and their options in ``task.options``; a pool
+claims them one at a time with a conditional UPDATE (``Store.claim_task``), so several
+servers on one PostgreSQL never run the same task. At most ``concurrency`` run at once; the
+rest stay queued. ``cancel_task`` is the one implementation of "cancel this task" for the
+API and ``ado tasks cancel``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import signal
+import socket
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ado.errors import NotFoundError, TaskNotCancellable, UsageError
+
+if TYPE_CHECKING:
+    from ado.config.schema import AdoConfig
+    from ado.orchestrator import Runner, TaskSpec
+    from ado.store import Store, TaskView
+
+__all__ = ["WorkerPool", "cancel_task", "spec_from_task"]
+
+log = logging.getLogger("ado.server")
+
+#: How often a pool looks for tasks queued by other processes and for cancel requests.
+POLL_INTERVAL = 0.5
+#: How long ``cancel`` waits for a cancelled task to be recorded before answering.
+CANCEL_WAIT = 15.0
+
+
+@dataclass(eq=False)
+class _Job:
+    task_id: int
+    runner: Runner | None = None
+    cancelled: bool = False
+    done: asyncio.Event = field(default_factory=asyncio.Event)
+    task: asyncio.Task[None] | None = None
+
+    def cancel(self) -> None:
+        self.cancelled = True
+        if self.runner is not None:
+            self.runner.cancel()
+
+
+class WorkerPool:
+    """Runs queued tasks, ``concurrency`` at a time (default ``orchestration.maxParallelAgents``).
+
+    ``config_loader`` is called for each task, so settings saved meanwhile apply to the
+    next task. Every job is owned by the pool's task group and finished by ``stop``.
+    """
+
+    def __init__(
+        self,
+        store: Store,
+        config_loader: Callable[[], AdoConfig],
+        *,
+        concurrency: int | None = None,
+        poll_interval: float = POLL_INTERVAL,
+    ) -> None:
+        self.store = store
+        self.config_loader = config_loader
+        self._concurrency = concurrency
+        self.poll_interval = poll_interval
+        self._jobs: dict[int, _Job] = {}
+        self._wake = asyncio.Event()
+        self._accepting = False
+        self._supervisor: asyncio.Task[None] | None = None
+        self._ready = asyncio.Event()
+        self._host, self._pid = socket.gethostname(), os.getpid()
+
+    # -- control ----------------------------------------------------------------------------
+
+    @property
+    def concurrency(self) -> int:
+        if self._concurrency is not None:
+            return self._concurrency
+        return self.config_loader().orchestration.max_parallel_agents
+
+    @property
+    def running(self) -> list[int]:
+        """Ids of the tasks this pool is running."""
+        return sorted(self._jobs)
+
+    def start(self) -> None:
+        """Start taking tasks (in the running event loop)."""
+        if self._supervisor is not None:
+            return
+        self._accepting = True
+        self._supervisor = asyncio.create_task(self._supervise(), name="ado-worker-pool")
+
+    async def ready(self) -> None:
+        """Wait until orphans are marked and the pool takes tasks."""
+        await self._ready.wait()
+
+    def wake(self) -> None:
+        """A task was queued: look at the queue now rather than at the next poll."""
+        self._wake.set()
+
+    async def cancel(self, task_id: int, *, wait: float = CANCEL_WAIT) -> bool:
+        """Cancel task ``task_id`` if this pool runs it (False otherwise); waits up to
+        ``wait`` seconds for it to be recorded cancelled."""
+        job = self._jobs.get(task_id)
+        if job is None:
+            return False
+        job.cancel()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(job.done.wait(), wait)
+        return True
+
+    async def stop(self, grace: float = 30.0) -> None:
+        """Take no more tasks; let running ones finish for up to ``grace`` seconds, then
+        cancel them (recorded ``cancelled``). Calling it again (a second Ctrl-C) cancels the
+        running tasks at once."""
+        if not self._accepting:
+            self.cancel_all()
+        self._accepting = False
+        self._wake.set()
+        if self._jobs:
+            log.info("waiting up to %.0f s for %d running task(s)", grace, len(self._jobs))
+            await self._wait_jobs(grace)
+        if self._jobs:
+            log.info("cancelling %d running task(s)", len(self._jobs))
+            self.cancel_all()
+            await self._wait_jobs(CANCEL_WAIT)
+        for job in list(self._jobs.values()):  # the agent would not stop: interrupt the runner
+            if job.task is not None:
+                job.task.cancel()
+        if self._supervisor is not None:
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._supervisor
+            self._supervisor = None
+
+    def cancel_all(self) -> None:
+        for job in list(self._jobs.values()):
+            job.cancel()
+
+    async def _wait_jobs(self, seconds: float) -> None:
+        waits = [asyncio.create_task(job.done.wait()) for job in self._jobs.values()]
+        try:
+            await asyncio.wait(waits, timeout=seconds)
+        finally:
+            for waiter in waits:
+                waiter.cancel()
+
+    # -- the loop ---------------------------------------------------------------------------
+
+    async def _supervise(self) -> None:
+        await asyncio.to_thread(self.store.mark_orphans_interrupted)
+        await asyncio.to_thread(self.store.register_pool, self._host, self._pid)
+        self._ready.set()
+        try:
+            async with asyncio.TaskGroup() as group:
+                while self._accepting:
+                    try:
+                        await self._fill(group)
+                        await self._take_cancel_requests()
+                    except Exception:  # the store is down: keep serving, try again later
+                        log.exception("worker pool: cannot read the queue")
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self._wake.wait(), self.poll_interval)
+                    self._wake.clear()
+        finally:
+            with contextlib.suppress(Exception):
+                await asyncio.to_thread(self.store.unregister_pool, self._host, self._pid)
+
+    async def _fill(self, group: asyncio.TaskGroup) -> None:
+        limit = await asyncio.to_thread(lambda: self.concurrency)
+        while self._accepting and len(self._jobs) < limit:
+            task_id = await asyncio.to_thread(self.store.claim_next)
+            if task_id is None:
+                return
+            job = _Job(task_id)
+            self._jobs[task_id] = job
+            job.task = group.create_task(self._run(job), name=f"ado-task-{task_id}")
+
+    async def _take_cancel_requests(self) -> None:
+        if not self._jobs:
+            return
+        for task_id in await asyncio.to_thread(self.store.take_cancel_requests, list(self._jobs)):
+            if job := self._jobs.get(task_id):
+                job.cancel()
+
+    async def _run(self, job: _Job) -> None:
+        from ado.orchestrator import Runner
+
+        try:
+            task = await asyncio.to_thread(self.store.get_task, job.task_id)
+            if task is None:
+                return
+            config = await asyncio.to_thread(self.config_loader)
+            job.runner = Runner(config, self.store)
+            if job.cancelled:
+                job.runner.cancel()
+            log.info("task %d: running", job.task_id)
+            result = await job.runner.run(spec_from_task(task), task_id=job.task_id)
+            log.info("task %d: %s", job.task_id, result.status)
+        except Exception as exc:  # a bad option, a config error: the task fails, the pool lives
+            log.exception("task %d failed", job.task_id)
+            with contextlib.suppress(Exception):
+                await asyncio.to_thread(
+                    self.store.finish_task,
+                    job.task_id,
+                    status="failed",
+                    error=str(exc),
+                    exit_code=1,
+                )
+        finally:
+            self._jobs.pop(job.task_id, None)
+            job.done.set()
+            self._wake.set()
+
+
+def spec_from_task(task: TaskView) -> TaskSpec:
+    """The ``TaskSpec`` a queued task's stored options describe."""
+    from ado.orchestrator import TaskSpec
+    from ado.routing.router import RouteFilters
+
+    opts: dict[str, Any] = task.options or {}
+
+    def names(key: str) -> tuple[str, ...]:
+        value = opts.get(key) or ()
+        return (value,) if isinstance(value, str) else tuple(value)
+
+    return TaskSpec(
+        prompt=task.prompt,
+        cwd=Path(task.cwd),
+        filters=RouteFilters(
+            provider=opts.get("provider"),
+            providers=names("providers") or None,
+            exclude=names("exclude"),
+            access_mode=opts.get("access_mode"),
+            capabilities=names("capabilities"),
+            allow_api=opts.get("allow_api"),
+        ),
+        hitl_policy=opts.get("hitl_policy") or task.hitl_policy,
+        yolo=bool(opts.get("yolo")),
+        model=opts.get("model"),
+        max_turns=opts.get("max_turns"),
+        resume=opts.get("resume"),
+        max_cost=opts.get("max_cost"),
+        wait=bool(opts.get("wait")),
+        assume_yes=True,  # nobody to ask: the cost limits still apply
+    )
+
+
+async def cancel_task(store: Store, pool: WorkerPool | None, task_id: int) -> str:
+    """Cancel task ``task_id`` wherever it runs; its status afterwards.
+
+    queued → ``cancelled`` at once; run by ``pool`` → the agent is stopped and the task
+    recorded ``cancelled``; run by another server's pool → a cancel request it picks up
+    (``cancelling``); run by an ``ado run`` on this host → SIGINT to it (``cancelling``), or
+    ``interrupted`` when that process is gone. A finished task raises ``TaskNotCancellable``.
+    """
+    task = await asyncio.to_thread(store.get_task, task_id)
+    if task is None:
+        raise NotFoundError(f"There is no task {task_id}.", hint="`ado tasks list` shows ids.")
+    if task.status == "queued":
+        if await asyncio.to_thread(store.cancel_queued, task_id):
+            return "cancelled"
+        task = await asyncio.to_thread(store.get_task, task_id)  # claimed meanwhile
+        assert task is not None
+    if task.status != "running":
+        raise TaskNotCancellable(task_id, task.status)
+    if pool is not None and await pool.cancel(task_id):
+        return await _status(store, task_id)
+    here = task.owner_host == socket.gethostname()
+    pid = task.owner_pid
+    if pid and task.owner_host is not None and (not here or _alive(pid)):
+        if await asyncio.to_thread(store.is_pool, task.owner_host, pid):
+            await asyncio.to_thread(store.request_cancel, task_id)  # that pool picks it up
+            return "cancelling"
+    if not pid or (here and pid == os.getpid()):
+        # Nobody runs it (or this process, without a pool): record it as cancelled.
+        await asyncio.to_thread(
+            store.finish_task,
+            task_id,
+            status="cancelled",
+            error="cancelled by the user",
+            exit_code=130,
+        )
+        return "cancelled"
+    if here and not _alive(pid):
+        await asyncio.to_thread(store.mark_orphans_interrupted)
+        return await _status(store, task_id)
+    if not here:
+        raise UsageError(f"Task {task_id} runs on host {task.owner_host}; cancel it there.")
+    try:
+        os.kill(pid, signal.SIGINT)  # `ado run` stops its agent and records the task cancelled
+    except ProcessLookupError:
+        await asyncio.to_thread(store.mark_orphans_interrupted)
+        return await _status(store, task_id)
+    return "cancelling"
+
+
+async def _status(store: Store, task_id: int) -> str:
+    task = await asyncio.to_thread(store.get_task, task_id)
+    if task is None:
+        return "cancelled"
+    return "cancelling" if task.status == "running" else task.status
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True
+    return True

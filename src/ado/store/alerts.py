@@ -1,0 +1,198 @@
+"""The alert history: every notification and every delivery attempt, per channel.
+
+One row per (notification, channel): ``retrying`` while attempts fail and more are due, then
+``delivered`` or ``failed``; ``throttled`` when de-duplication or throttling held it back
+(channel ``*``). ``list_alerts`` pages newest first with an opaque cursor.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ForeignKey, Index, Integer, String, Text, select, update
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from ado.store.models import _ID, Base, utcnow
+
+__all__ = ["ALERT_STATUSES", "Alert", "AlertMethods", "AlertView"]
+
+ALERT_STATUSES = ("delivered", "failed", "throttled", "retrying")
+
+
+class Alert(Base):
+    __tablename__ = "alerts"
+    __table_args__ = (Index("ix_alerts_dedupe_key_created_at", "dedupe_key", "created_at"),)
+
+    id: Mapped[int] = mapped_column(_ID, primary_key=True, autoincrement=True)
+    #: task.failed, rate_limit.reached... (``ado.notifications.message.NotificationEvent``)
+    event: Mapped[str] = mapped_column(String(64))
+    #: slack, email, webhook...; ``*`` for a notification throttled before any channel.
+    channel: Mapped[str] = mapped_column(String(64))
+    #: delivered, failed, throttled, retrying
+    status: Mapped[str] = mapped_column(String(16))
+    level: Mapped[str] = mapped_column(String(16))
+    title: Mapped[str] = mapped_column(Text)
+    message: Mapped[str | None] = mapped_column(Text)
+    task_id: Mapped[int | None] = mapped_column(
+        ForeignKey("tasks.id", ondelete="SET NULL"), index=True
+    )
+    error: Mapped[str | None] = mapped_column(Text)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    dedupe_key: Mapped[str | None] = mapped_column(String(255))
+    #: The notification's metadata (never secrets).
+    details: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    delivered_at: Mapped[datetime | None]
+
+
+@dataclass(frozen=True, slots=True)
+class AlertView:
+    id: int
+    event: str
+    channel: str
+    status: str
+    level: str
+    title: str
+    message: str | None
+    task_id: int | None
+    error: str | None
+    attempts: int
+    dedupe_key: str | None
+    details: dict[str, Any]
+    created_at: datetime
+    updated_at: datetime
+    delivered_at: datetime | None
+
+
+def _view(row: Alert) -> AlertView:
+    return AlertView(
+        id=row.id,
+        event=row.event,
+        channel=row.channel,
+        status=row.status,
+        level=row.level,
+        title=row.title,
+        message=row.message,
+        task_id=row.task_id,
+        error=row.error,
+        attempts=row.attempts,
+        dedupe_key=row.dedupe_key,
+        details=dict(row.details or {}),
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+        delivered_at=row.delivered_at,
+    )
+
+
+class AlertMethods:
+    """The alert half of ``Store``; it provides the sessions."""
+
+    _read: Callable[[], AbstractContextManager[Session]]
+    _write: Callable[[], AbstractContextManager[Session]]
+
+    def record_alert(
+        self,
+        *,
+        event: str,
+        channel: str,
+        status: str,
+        title: str,
+        level: str = "info",
+        message: str | None = None,
+        task_id: int | None = None,
+        error: str | None = None,
+        attempts: int = 0,
+        dedupe_key: str | None = None,
+        details: dict[str, Any] | None = None,
+    ) -> int:
+        """A new row of the alert history; returns its id."""
+        _check_status(status)
+        now = utcnow()
+        row = Alert(
+            event=event,
+            channel=channel,
+            status=status,
+            level=level,
+            title=title,
+            message=message,
+            task_id=task_id,
+            error=error,
+            attempts=attempts,
+            dedupe_key=dedupe_key,
+            details=details or {},
+            created_at=now,
+            updated_at=now,
+            delivered_at=now if status == "delivered" else None,
+        )
+        with self._write() as session:
+            if task_id is not None and not _task_exists(session, task_id):
+                row.task_id = None  # a task of another store (or deleted): keep the alert
+            session.add(row)
+            session.flush()
+            return row.id
+
+    def update_alert(
+        self, alert_id: int, *, status: str, attempts: int, error: str | None = None
+    ) -> None:
+        """After a further delivery attempt: its status, the attempt count, the last error."""
+        _check_status(status)
+        now = utcnow()
+        values: dict[str, Any] = {
+            "status": status,
+            "attempts": attempts,
+            "error": error,
+            "updated_at": now,
+        }
+        if status == "delivered":
+            values["delivered_at"] = now
+        with self._write() as session:
+            session.execute(update(Alert).where(Alert.id == alert_id).values(**values))
+
+    def list_alerts(
+        self, limit: int = 50, cursor: str | int | None = None
+    ) -> tuple[list[AlertView], str | None]:
+        """Newest first, ``limit`` at a time; pass the returned cursor for the next page
+        (None when there is none)."""
+        limit = max(1, min(int(limit), 500))
+        query = select(Alert).order_by(Alert.id.desc()).limit(limit + 1)
+        if cursor not in (None, ""):
+            try:
+                before = int(str(cursor))
+            except ValueError:
+                raise ValueError(f"invalid alerts cursor {cursor!r}") from None
+            query = query.where(Alert.id < before)
+        with self._read() as session:
+            rows = list(session.scalars(query))
+        items = [_view(r) for r in rows[:limit]]
+        next_cursor = str(items[-1].id) if len(rows) > limit else None
+        return items, next_cursor
+
+    def alert_sent_since(self, dedupe_key: str, since: datetime) -> bool:
+        """Whether a notification with this key went out (or was tried) since ``since``."""
+        query = (
+            select(Alert.id)
+            .where(
+                Alert.dedupe_key == dedupe_key,
+                Alert.created_at >= since,
+                Alert.status != "throttled",
+            )
+            .limit(1)
+        )
+        with self._read() as session:
+            return session.scalar(query) is not None
+
+
+def _check_status(status: str) -> None:
+    if status not in ALERT_STATUSES:
+        raise ValueError(f"alert status must be one of {', '.join(ALERT_STATUSES)}: {status!r}")
+
+
+def _task_exists(session: Session, task_id: int) -> bool:
+    from ado.store.models import Task
+
+    return session.scalar(select(Task.id).where(Task.id == task_id)) is not None

@@ -1,0 +1,13 @@
+"""The running telemetry of this process, if any (set by ``setup.start``)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ado.telemetry.instrument import RunnerTelemetry
+    from ado.telemetry.setup import Telemetry
+
+current: Telemetry | None = None
+#: The server's runner hooks, shared by every task it runs (``start_for_server``).
+hooks: RunnerTelemetry | None = None
