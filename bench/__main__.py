@@ -13,6 +13,8 @@ BENCHMARKS = (
     "telemetry_overhead",
     "ws_latency",
     "api_throughput",
+    "dashboard_size",
+    "ws_browser_latency",
 )
 
 

@@ -112,12 +112,40 @@ def _build(
     loaded: LoadedConfig, store: Store, options: ServeOptions, require_auth: bool
 ) -> tuple[Any, WorkerPool, LiveBus]:
     from ado.api.app import create_app
+    from ado.notifications import NotificationManager
+    from ado.telemetry import runner_hooks, start_for_server
 
-    pool = WorkerPool(store, _config_loader(loaded, store), concurrency=options.concurrency)
+    telemetry = start_for_server(loaded.config, store)  # /metrics, and OTLP when enabled
+    notifiers: list[NotificationManager] = []  # created in the lifespan: it needs the loop
+    notify_listeners: list[Callable[[Any], None]] = []  # one listener shared by every task
+
+    def runner_kwargs() -> dict[str, Any]:
+        """Each task's Runner reports to telemetry and to the notification channels."""
+        kwargs = runner_hooks()
+        listeners = [f for f in (kwargs.pop("on_update", None),) if f is not None]
+        listeners += notify_listeners
+        if listeners:
+
+            def on_update(update: Any) -> None:
+                for listener in listeners:
+                    listener(update)
+
+            kwargs["on_update"] = on_update
+        return kwargs
+
+    pool = WorkerPool(
+        store,
+        _config_loader(loaded, store),
+        concurrency=options.concurrency,
+        runner_kwargs=runner_kwargs,
+    )
     bus = LiveBus(store)
 
     @asynccontextmanager
     async def lifespan(app: Any) -> AsyncIterator[None]:
+        notifier = NotificationManager.from_config(loaded.config, store)
+        notifiers.append(notifier)
+        notify_listeners.append(notifier.listener().on_update)
         pool.start()
         bus.start()
         try:
@@ -125,6 +153,9 @@ def _build(
         finally:  # already done by ``_main`` on a signal; here when uvicorn stops by itself
             await pool.stop(options.grace)
             await bus.stop()
+            for notifier in notifiers:
+                await notifier.aclose(grace=5.0)
+            telemetry.shutdown()  # flushes spans and metrics
 
     app = create_app(
         loaded_config=loaded,

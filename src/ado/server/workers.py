@@ -71,9 +71,12 @@ class WorkerPool:
         *,
         concurrency: int | None = None,
         poll_interval: float = POLL_INTERVAL,
+        runner_kwargs: Callable[[], dict[str, Any]] | None = None,
     ) -> None:
         self.store = store
         self.config_loader = config_loader
+        #: Extra ``Runner`` arguments per task: the notification and telemetry listeners.
+        self.runner_kwargs = runner_kwargs or dict
         self._concurrency = concurrency
         self.poll_interval = poll_interval
         self._jobs: dict[int, _Job] = {}
@@ -203,7 +206,7 @@ class WorkerPool:
             if task is None:
                 return
             config = await asyncio.to_thread(self.config_loader)
-            job.runner = Runner(config, self.store)
+            job.runner = Runner(config, self.store, **self.runner_kwargs())
             if job.cancelled:
                 job.runner.cancel()
             log.info("task %d: running", job.task_id)

@@ -13,7 +13,7 @@ import anyio.to_thread
 from fastapi import APIRouter, Path, Query, Request
 from starlette.responses import Response
 
-from ado.api.deps import PoolDep, StoreDep
+from ado.api.deps import PoolDep, StoreDep, quick_read
 from ado.api.errors import ApiError
 from ado.api.responses import json_response
 from ado.api.schemas import (
@@ -37,7 +37,7 @@ NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"model": ErrorResponse}}
 
 
 @router.get("", operation_id="listTasks", response_model=TaskPage)
-def list_tasks(
+async def list_tasks(
     store: StoreDep,
     status: Annotated[TaskStatus | None, Query(description="Only tasks in this status.")] = None,
     provider: Annotated[str | None, Query(description="Only tasks run by this provider.")] = None,
@@ -62,7 +62,7 @@ def list_tasks(
         after=_decode_cursor(cursor, sort) if cursor else None,
         limit=limit,
     )
-    tasks, after = store.task_page(query)
+    tasks, after = await quick_read(store, store.task_page, query)
     return json_response(
         {
             "items": [task_summary(t) for t in tasks],

@@ -1,0 +1,206 @@
+"""Fixtures of the server tests: a gated scripted agent, and a real ``ado serve`` process."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import textwrap
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.fixtures.ado import Project
+
+
+@dataclass
+class Gate:
+    """A scripted cursor-agent that waits until ``open()`` before answering.
+
+    Each run appends ``start <pid> <time>`` and ``end <pid> <time>`` to ``log``, so a test
+    can tell how many agents ran at once.
+    """
+
+    script: Path
+    path: Path
+    log: Path
+
+    def open(self) -> None:
+        self.path.touch()
+
+    def provider(
+        self, scenario: str = "success", *, gated: bool = True, priority: int = 1
+    ) -> dict[str, Any]:
+        env = {"FAKE_CURSOR_SCENARIO": scenario, "AGENT_LOG": str(self.log)}
+        if gated:
+            env["AGENT_GATE"] = str(self.path)
+        return {
+            "enabled": True,
+            "command": str(self.script),
+            "timeout": 120,
+            "env": env,
+            "accessModes": [{"mode": "subscription", "priority": priority}],
+        }
+
+    def starts(self) -> int:
+        return self._lines("start")
+
+    def ends(self) -> int:
+        return self._lines("end")
+
+    def max_parallel(self) -> int:
+        """The most agents that were running at the same time."""
+        events = []
+        for line in self.log.read_text().splitlines() if self.log.exists() else []:
+            what, _pid, when = line.split()
+            events.append((float(when), 1 if what == "start" else -1))
+        running = peak = 0
+        for _, delta in sorted(events, key=lambda e: (e[0], e[1])):
+            running += delta
+            peak = max(peak, running)
+        return peak
+
+    def _lines(self, what: str) -> int:
+        if not self.log.exists():
+            return 0
+        return sum(1 for line in self.log.read_text().splitlines() if line.startswith(what))
+
+
+@pytest.fixture
+def gate(tmp_path: Path) -> Gate:
+    script = tmp_path / "bin" / "gated-cursor-agent"
+    script.parent.mkdir(exist_ok=True)
+    script.write_text(
+        textwrap.dedent(f"""\
+        #!{sys.executable}
+        import os, sys, time
+        from pathlib import Path
+
+        log = os.environ.get("AGENT_LOG")
+        def note(what):
+            if log and "--version" not in sys.argv:
+                with open(log, "a") as f:
+                    f.write(f"{{what}} {{os.getpid()}} {{time.time()}}\\n")
+        note("start")
+        try:
+            gate = os.environ.get("AGENT_GATE")
+            while gate and not Path(gate).exists():
+                time.sleep(0.02)
+            from ado.testing.fake_cursor_agent import main
+            code = main()
+        finally:
+            note("end")
+        raise SystemExit(code)
+    """)
+    )
+    script.chmod(0o755)
+    return Gate(script, tmp_path / "gate-open", tmp_path / "agents.log")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def wait_for(predicate: Callable[[], Any], timeout: float = 30, what: str = "condition") -> Any:
+    """Poll ``predicate`` until it returns something truthy (never a bare sleep)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.02)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+@dataclass
+class Server:
+    """A real ``ado serve`` subprocess."""
+
+    project: Project
+    proc: subprocess.Popen[bytes]
+    port: int
+    host: str
+    out: Path
+    headers: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def ws_url(self) -> str:
+        return f"ws://127.0.0.1:{self.port}/api/ws"
+
+    def client(self) -> httpx.Client:
+        return httpx.Client(base_url=self.url, headers=self.headers, timeout=30)
+
+    def output(self) -> str:
+        return self.out.read_text(errors="replace")
+
+    def signal(self, sig: int) -> None:
+        self.proc.send_signal(sig)
+
+    def wait(self, timeout: float = 60) -> int:
+        return self.proc.wait(timeout=timeout)
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+
+def start_server(
+    project: Project, *args: str, host: str = "127.0.0.1", port: int | None = None
+) -> Server:
+    port = port or free_port()
+    out = project.root.parent / f"serve-{port}-{time.monotonic_ns()}.log"
+    with out.open("wb") as sink:
+        proc = subprocess.Popen(
+            project.ado_argv("serve", "--host", host, "--port", str(port), "--no-open", *args),
+            cwd=project.root,
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            env={**os.environ, "COLUMNS": "200"},
+        )
+    server = Server(project, proc, port, host, out)
+
+    def answers() -> bool:
+        if proc.poll() is not None:
+            raise AssertionError(f"ado serve exited {proc.returncode}:\n{server.output()}")
+        try:
+            return httpx.get(f"{server.url}/health", timeout=1).status_code == 200
+        except httpx.TransportError:
+            return False
+
+    wait_for(answers, timeout=60, what="ado serve to answer /health")
+    return server
+
+
+@pytest.fixture
+def serve(project: Project) -> Iterator[Callable[..., Server]]:
+    """``serve(*args)`` starts ``ado serve`` in the project; every one is stopped afterwards."""
+    started: list[Server] = []
+
+    def start(*args: str, **kwargs: Any) -> Server:
+        server = start_server(project, *args, **kwargs)
+        started.append(server)
+        return server
+
+    yield start
+    for server in started:
+        server.stop()
