@@ -55,6 +55,9 @@ def create_bench_app() -> Any:
     path = Path(os.environ["ADO_BENCH_DB"])
     store = Store(f"sqlite:///{path}")
     store.migrate()
+    from ado.server.serve import tune_gc
+
+    tune_gc()  # as `ado serve` does
     return create_app(
         loaded_config=LoadedConfig(AdoConfig(), None, path.parent),
         store=store,

@@ -60,6 +60,22 @@ def is_loopback(host: str) -> bool:
         return False
 
 
+def tune_gc() -> None:
+    """Fewer, cheaper garbage collections for a long-running server.
+
+    What is alive after start-up (modules, the app, the configuration) is frozen out of the
+    collector, and the youngest generation is collected every 50,000 allocations instead
+    of 700. With the defaults, at 3,000+ requests/s full collections came often enough to
+    put 40+ ms pauses into 1-2 % of requests (`POST /api/tasks` p99 42-47 ms → 7.5 ms,
+    docs/performance.md). Memory stays bounded: the collector still runs, just less often.
+    """
+    import gc
+
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(50_000, 20, 100)
+
+
 def serve(loaded: LoadedConfig, options: ServeOptions) -> int:
     """Run the server until a signal stops it; the exit code."""
     from ado.store import Store
@@ -85,6 +101,7 @@ def serve(loaded: LoadedConfig, options: ServeOptions) -> int:
             ws_ping_interval=20,
             ws_ping_timeout=20,
         )  # loop, http, ws "auto": uvloop, httptools and websockets when installed
+        tune_gc()
         with asyncio.Runner(loop_factory=config.get_loop_factory()) as runner:
             runner.run(_main(_Server(config), sock, pool, bus, options, require_auth))
         return 0
