@@ -105,13 +105,32 @@ def effective_providers(
     config: AdoConfig, overrides: Mapping[str, Any] | None
 ) -> dict[str, ProviderConfig]:
     """The configured providers with the API's provider switches applied, as routed."""
-    from ado.routing.router import _apply_override
-
     result = {}
     for name, pconf in config.providers.items():
         override = (overrides or {}).get(name)
         result[name] = _apply_override(pconf, override) if isinstance(override, dict) else pconf
     return result
+
+
+def _apply_override(pconf: ProviderConfig, override: dict[str, Any]) -> ProviderConfig:
+    update: dict[str, Any] = {}
+    if isinstance(override.get("enabled"), bool):
+        update["enabled"] = override["enabled"]
+    mode_overrides = override.get("accessModes")
+    if isinstance(mode_overrides, dict):
+        modes = []
+        for mode in pconf.access_modes:
+            mode_override = mode_overrides.get(mode.mode)
+            mode_update: dict[str, Any] = {}
+            if isinstance(mode_override, dict):
+                if isinstance(mode_override.get("enabled"), bool):
+                    mode_update["enabled"] = mode_override["enabled"]
+                priority = mode_override.get("priority")
+                if isinstance(priority, int) and not isinstance(priority, bool):
+                    mode_update["priority"] = priority
+            modes.append(mode.model_copy(update=mode_update) if mode_update else mode)
+        update["access_modes"] = modes
+    return pconf.model_copy(update=update) if update else pconf
 
 
 def _deep_merge(base: dict[str, Any], patch: Mapping[str, Any]) -> dict[str, Any]:

@@ -11,8 +11,8 @@ import re
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
-from pydantic.alias_generators import to_camel
 
+from ado.config.base import ConfigModel
 from ado.notifications.config import LegacyHitlNotifications, NotificationsConfig, apply_legacy
 from ado.telemetry.config import ObservabilityConfig
 
@@ -30,13 +30,7 @@ HITL_POLICIES = ("autonomous", "review-edits", "approve-steps", "manual")
 _RESET_TIME = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)(?:\s*UTC)?$", re.IGNORECASE)
 
 
-class _Model(BaseModel):
-    model_config = ConfigDict(
-        alias_generator=to_camel, populate_by_name=True, extra="forbid", validate_default=True
-    )
-
-
-class SubscriptionRateLimits(_Model):
+class SubscriptionRateLimits(ConfigModel):
     """Limits of a subscription, counted by ADO from its own usage records."""
 
     requests_per_day: int | None = Field(
@@ -54,7 +48,7 @@ class SubscriptionRateLimits(_Model):
     )
 
 
-class SubscriptionConfig(_Model):
+class SubscriptionConfig(ConfigModel):
     """A flat-rate subscription (``mode: subscription``)."""
 
     plan: str | None = Field(
@@ -84,7 +78,7 @@ class SubscriptionConfig(_Model):
         return int(match.group(1)), int(match.group(2))
 
 
-class ApiRateLimits(_Model):
+class ApiRateLimits(ConfigModel):
     """Limits of an API key, counted by ADO from its own usage records."""
 
     requests_per_minute: int | None = Field(
@@ -95,14 +89,14 @@ class ApiRateLimits(_Model):
     )
 
 
-class TokenCost(_Model):
+class TokenCost(ConfigModel):
     """Prices in US dollars per million tokens."""
 
     input: float = Field(ge=0, description="USD per million input tokens.")
     output: float = Field(ge=0, description="USD per million output tokens.")
 
 
-class ApiConfig(_Model):
+class ApiConfig(ConfigModel):
     """A pay-per-token API key (``mode: api``)."""
 
     api_key: SecretStr | None = Field(
@@ -122,7 +116,7 @@ class ApiConfig(_Model):
     )
 
 
-class AccessModeConfig(_Model):
+class AccessModeConfig(ConfigModel):
     """One way to reach an agent: a subscription, an API key, or a free tier."""
 
     mode: Literal["subscription", "api", "free"] = Field(
@@ -138,7 +132,7 @@ class AccessModeConfig(_Model):
     )
 
 
-class Capabilities(_Model):
+class Capabilities(ConfigModel):
     """What the agent is good at. A task that asks for a capability skips agents whose flag is
     false, or, for a language, whose non-empty ``languages`` list lacks it."""
 
@@ -168,7 +162,7 @@ class Capabilities(_Model):
     )
 
 
-class DefaultOptions(_Model):
+class DefaultOptions(ConfigModel):
     """Options every run of this agent gets unless the command line says otherwise."""
 
     model: str | None = Field(
@@ -182,7 +176,7 @@ class DefaultOptions(_Model):
     )
 
 
-class ProviderConfig(_Model):
+class ProviderConfig(ConfigModel):
     """One agent, under its id (``claude-code``, ``codex``, ``gemini-cli``, ``cursor-agent``,
     ``copilot``, ``opencode``)."""
 
@@ -220,7 +214,7 @@ class ProviderConfig(_Model):
     )
 
 
-class FailoverConfig(_Model):
+class FailoverConfig(ConfigModel):
     """What happens when an attempt fails."""
 
     enabled: bool = Field(default=True, description="true: continue the task on the next provider.")
@@ -246,7 +240,7 @@ class FailoverConfig(_Model):
         return value
 
 
-class ApiFallbackConfig(_Model):
+class ApiFallbackConfig(ConfigModel):
     """Whether and how far tasks may fall back to pay-per-token API modes (USD amounts)."""
 
     enabled: bool = Field(
@@ -273,7 +267,7 @@ class ApiFallbackConfig(_Model):
     )
 
 
-class MatchingConfig(_Model):
+class MatchingConfig(ConfigModel):
     """Tie-breakers of the TypeScript original, accepted so existing files load."""
 
     prefer_capability_match: bool = Field(
@@ -287,7 +281,7 @@ class MatchingConfig(_Model):
     )
 
 
-class RoutingConfig(_Model):
+class RoutingConfig(ConfigModel):
     """How a task picks its (provider, access mode)."""
 
     strategy: Literal["subscription-first", "round-robin", "cost-optimized"] = Field(
@@ -307,7 +301,7 @@ class RoutingConfig(_Model):
     )
 
 
-class EscalationThresholds(_Model):
+class EscalationThresholds(ConfigModel):
     """Bounds on an autonomous run."""
 
     max_iterations: int | None = Field(
@@ -324,7 +318,7 @@ class EscalationThresholds(_Model):
     )
 
 
-class HitlConfig(_Model):
+class HitlConfig(ConfigModel):
     """Human in the loop. Other keys of the TypeScript original (``approvalTimeout``...) are
     accepted as written."""
 
@@ -345,7 +339,7 @@ class HitlConfig(_Model):
     )
 
 
-class StorageConfig(_Model):
+class StorageConfig(ConfigModel):
     """Where tasks, events, usage and cooldowns are recorded. Other keys of the TypeScript
     original (``rateLimitTracking``...) are accepted as written."""
 
@@ -365,7 +359,7 @@ class StorageConfig(_Model):
     )
 
 
-class OrchestrationConfig(_Model):
+class OrchestrationConfig(ConfigModel):
     """Running agents. Other keys of the TypeScript original (``worktreeIsolation``,
     ``checkpointInterval``, ``taskQueue``) are accepted as written."""
 
@@ -379,14 +373,14 @@ class OrchestrationConfig(_Model):
     )
 
 
-class ProjectConfig(_Model):
+class ProjectConfig(ConfigModel):
     """The project this file belongs to."""
 
     id: str | None = Field(default=None, description="A name for the project.")
     repository: str | None = Field(default=None, description="Its repository URL.")
 
 
-class AdoConfig(_Model):
+class AdoConfig(ConfigModel):
     """The whole ``ado.config.yaml``."""
 
     version: str = Field(default="1.1", description='The file format version: "1.1".')

@@ -19,8 +19,9 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
-from pydantic.alias_generators import to_camel
+from pydantic import ConfigDict, Field, SecretStr, field_validator, model_validator
+
+from ado.config.base import ConfigModel
 
 __all__ = [
     "LEVELS",
@@ -41,19 +42,13 @@ _CHANNEL_KEYS = ("slack", "email", "webhook")
 Level = Literal["info", "success", "warning", "error"]
 
 
-class _Model(BaseModel):
-    model_config = ConfigDict(
-        alias_generator=to_camel, populate_by_name=True, extra="forbid", validate_default=True
-    )
-
-
 def _listify(value: Any) -> Any:
     if isinstance(value, str):
         return [part.strip() for part in value.split(",") if part.strip()]
     return value
 
 
-class SlackConfig(_Model):
+class SlackConfig(ConfigModel):
     """A Slack incoming webhook (https://api.slack.com/messaging/webhooks)."""
 
     enabled: bool = Field(default=False, description="true: send notifications to Slack.")
@@ -71,7 +66,7 @@ class SlackConfig(_Model):
     )
 
 
-class EmailConfig(_Model):
+class EmailConfig(ConfigModel):
     """Email over SMTP: multipart HTML + plain text, subject ``[LEVEL] title``."""
 
     enabled: bool = Field(default=False, description="true: send notifications by email.")
@@ -117,7 +112,7 @@ class EmailConfig(_Model):
         return {"starttls": 587, "tls": 465, "none": 25}[self.security]
 
 
-class WebhookConfig(_Model):
+class WebhookConfig(ConfigModel):
     """Any HTTP endpoint: a JSON body, optionally signed with HMAC-SHA256."""
 
     enabled: bool = Field(default=False, description="true: send notifications to the URL.")
@@ -133,7 +128,7 @@ class WebhookConfig(_Model):
     )
 
 
-class ChannelsConfig(_Model):
+class ChannelsConfig(ConfigModel):
     """The built-in channels; a plugin channel's settings go under its own name."""
 
     model_config = ConfigDict(extra="allow")  # channels registered by plugins
@@ -143,7 +138,7 @@ class ChannelsConfig(_Model):
     webhook: WebhookConfig = Field(default_factory=WebhookConfig, description="A JSON webhook.")
 
 
-class RuleConfig(_Model):
+class RuleConfig(ConfigModel):
     """Which events go to which channels, and from which level on."""
 
     events: list[str] = Field(
@@ -164,7 +159,7 @@ class RuleConfig(_Model):
     _events_list = field_validator("events", "channels", mode="before")(_listify)
 
 
-class ThrottleConfig(_Model):
+class ThrottleConfig(ConfigModel):
     """De-duplication and throttling."""
 
     rate_limit_window: float = Field(
@@ -192,7 +187,7 @@ class ThrottleConfig(_Model):
     )
 
 
-class DeliveryConfig(_Model):
+class DeliveryConfig(ConfigModel):
     """Retries and timeouts of each delivery."""
 
     timeout: float = Field(
@@ -222,7 +217,7 @@ class DeliveryConfig(_Model):
     )
 
 
-class NotificationsConfig(_Model):
+class NotificationsConfig(ConfigModel):
     """Slack, email and webhook notifications on task, limit and cost events."""
 
     enabled: bool = Field(
@@ -280,7 +275,7 @@ class NotificationsConfig(_Model):
 # -- the TypeScript original's hitl.notifications ------------------------------------------
 
 
-class LegacySlack(_Model):
+class LegacySlack(ConfigModel):
     """The original's ``hitl.notifications.slack``; copied to ``notifications.channels.slack``."""
 
     model_config = ConfigDict(extra="allow")
@@ -292,7 +287,7 @@ class LegacySlack(_Model):
     channel: str | None = Field(default=None, description="The channel to post to.")
 
 
-class LegacySmtpAuth(_Model):
+class LegacySmtpAuth(ConfigModel):
     """SMTP login of the original's ``email.smtp``."""
 
     user: str | None = Field(default=None, description="SMTP user name.")
@@ -301,7 +296,7 @@ class LegacySmtpAuth(_Model):
     )
 
 
-class LegacySmtp(_Model):
+class LegacySmtp(ConfigModel):
     """The original's nodemailer-style ``email.smtp``."""
 
     model_config = ConfigDict(extra="allow")
@@ -314,7 +309,7 @@ class LegacySmtp(_Model):
     auth: LegacySmtpAuth | None = Field(default=None, description="Login.")
 
 
-class LegacyEmail(_Model):
+class LegacyEmail(ConfigModel):
     """The original's ``hitl.notifications.email``; copied to ``notifications.channels.email``."""
 
     model_config = ConfigDict(extra="allow")
@@ -329,7 +324,7 @@ class LegacyEmail(_Model):
     _to_list = field_validator("to", mode="before")(_listify)
 
 
-class LegacyHitlNotifications(_Model):
+class LegacyHitlNotifications(ConfigModel):
     """``hitl.notifications`` of the TypeScript original, still honoured: each enabled channel
     here is used unless ``notifications.channels`` configures it."""
 

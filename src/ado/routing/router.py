@@ -31,6 +31,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
+from ado.config.overrides import effective_providers
 from ado.config.schema import AccessModeConfig, AdoConfig, Capabilities, ProviderConfig
 from ado.errors import NoProviderAvailable, UnknownProviderError, UsageError
 from ado.routing.limits import check_limits
@@ -379,33 +380,7 @@ class Router:
     # -- overrides --------------------------------------------------------------------
 
     def _effective_providers(self) -> dict[str, ProviderConfig]:
-        overrides = self.store.get_value(OVERRIDES_KEY) or {}
-        result: dict[str, ProviderConfig] = {}
-        for name, pconf in self.config.providers.items():
-            override = overrides.get(name)
-            result[name] = _apply_override(pconf, override) if isinstance(override, dict) else pconf
-        return result
-
-
-def _apply_override(pconf: ProviderConfig, override: dict[str, Any]) -> ProviderConfig:
-    update: dict[str, Any] = {}
-    if isinstance(override.get("enabled"), bool):
-        update["enabled"] = override["enabled"]
-    mode_overrides = override.get("accessModes")
-    if isinstance(mode_overrides, dict):
-        modes = []
-        for mode in pconf.access_modes:
-            mode_override = mode_overrides.get(mode.mode)
-            mode_update: dict[str, Any] = {}
-            if isinstance(mode_override, dict):
-                if isinstance(mode_override.get("enabled"), bool):
-                    mode_update["enabled"] = mode_override["enabled"]
-                priority = mode_override.get("priority")
-                if isinstance(priority, int) and not isinstance(priority, bool):
-                    mode_update["priority"] = priority
-            modes.append(mode.model_copy(update=mode_update) if mode_update else mode)
-        update["access_modes"] = modes
-    return pconf.model_copy(update=update) if update else pconf
+        return effective_providers(self.config, self.store.get_value(OVERRIDES_KEY))
 
 
 def _mode_skip(pair: _Pair, filters: RouteFilters, allow_api: bool) -> Skip | None:

@@ -16,21 +16,16 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr
-from pydantic.alias_generators import to_camel
+from pydantic import Field, SecretStr
+
+from ado.config.base import ConfigModel
 
 __all__ = ["LoggingConfig", "ObservabilityConfig", "TelemetryConfig"]
 
 LOG_LEVELS = ("debug", "info", "warning", "error")
 
 
-class _Model(BaseModel):
-    model_config = ConfigDict(
-        alias_generator=to_camel, populate_by_name=True, extra="forbid", validate_default=True
-    )
-
-
-class TelemetryConfig(_Model):
+class TelemetryConfig(ConfigModel):
     """OpenTelemetry traces and metrics (off by default)."""
 
     enabled: bool = Field(
@@ -90,7 +85,7 @@ class TelemetryConfig(_Model):
     )
 
 
-class LoggingConfig(_Model):
+class LoggingConfig(ConfigModel):
     """ADO's own log records (not the agents' output)."""
 
     level: Literal["debug", "info", "warning", "error"] = Field(
@@ -103,7 +98,7 @@ class LoggingConfig(_Model):
     )
 
 
-class ObservabilityConfig(_Model):
+class ObservabilityConfig(ConfigModel):
     """Logs, traces and metrics."""
 
     logging: LoggingConfig = Field(
