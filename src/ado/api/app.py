@@ -3,7 +3,8 @@
     app = create_app(loaded_config=load_config(), store=Store.open(...), require_auth=True)
 
 Routes live in ``ado.api.routes.<resource>``; one JSON error shape (``ado.api.errors``);
-API tokens and rate limiting in one pure-ASGI middleware (``ado.api.guard``); the built
+API tokens and rate limiting in one pure-ASGI middleware (``ado.api.guard``), and behind it
+``POST /api/tasks``'s fast path (``ado.api.fastpath``); the built
 dashboard served at ``/`` with a fallback to ``index.html`` for the client-side routes.
 ``app.state`` holds ``config_loader`` (the effective configuration), ``store``, ``pool``
 and ``bus`` (set by ``ado serve``), ``started_at`` and the ``task_writer``.
@@ -29,6 +30,7 @@ from ado import __version__
 from ado.api.auth import TokenChecker
 from ado.api.deps import ConfigLoader
 from ado.api.errors import ApiError, install_error_handlers
+from ado.api.fastpath import TaskSubmitFastPath
 from ado.api.guard import ApiGuard
 from ado.api.ratelimit import RateLimit, RateLimiter
 from ado.api.writer import TaskWriter
@@ -61,6 +63,7 @@ def create_app(
     lifespan: Lifespan | None = None,
     dashboard_dir: Path | None = None,
     threads: int = 4,
+    fast_submit: bool = True,
 ) -> FastAPI:
     """The API (and dashboard) over ``store``.
 
@@ -68,7 +71,8 @@ def create_app(
     client; None turns it off. ``lifespan``: entered inside the app's own (``ado serve``
     starts and stops its worker pool and event bus there). ``dashboard_dir``: the built
     dashboard (default: the one shipped in the package). ``threads``: how many requests
-    run blocking store calls at once.
+    run blocking store calls at once. ``fast_submit``: answer ``POST /api/tasks`` in
+    ``ado.api.fastpath`` (False: through the FastAPI route only; the tests compare both).
     """
 
     @asynccontextmanager
@@ -95,6 +99,9 @@ def create_app(
         docs_url="/api/docs",
         redoc_url=None,
         lifespan=app_lifespan,
+        # FastAPI's own OpenTelemetry: off. ADO's telemetry (ado.telemetry) traces tasks with
+        # its own providers; otherwise this checks the global providers on every request.
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     app.state.store = store
     app.state.config_loader = ConfigLoader(loaded_config, store)
@@ -117,6 +124,8 @@ def create_app(
         app.include_router(ws.router)
     app.include_router(importlib.import_module("ado.telemetry.prometheus").router)  # /metrics
     _mount_dashboard(app, dashboard_dir or DASHBOARD_DIR)
+    # Middleware added last runs first: ApiGuard, then the fast path, then FastAPI's routing.
+    app.add_middleware(TaskSubmitFastPath, state=app.state, enabled=fast_submit)
     app.add_middleware(
         ApiGuard,
         tokens=TokenChecker(store) if require_auth else None,

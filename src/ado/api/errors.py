@@ -25,6 +25,7 @@ from ado.errors import AdoError
 
 __all__ = [
     "ApiError",
+    "ado_error_response",
     "error_body",
     "error_response",
     "field_name",
@@ -158,13 +159,18 @@ async def _http_error(request: Request, exc: HTTPException) -> Response:
 
 
 async def _ado_error(request: Request, exc: AdoError) -> Response:
+    return ado_error_response(exc, f"{request.method} {request.url.path}")
+
+
+def ado_error_response(exc: AdoError, where: str) -> Response:
+    """The answer to an ``AdoError`` raised while serving ``where`` ("POST /api/tasks")."""
     details: list[tuple[str | None, str]] = []
     key = getattr(exc, "key", None)
     if isinstance(key, str):
         details.append((key, exc.message))
     message = exc.message + (f" {exc.hint}" if exc.hint else "")
     if exc.http_status >= 500:
-        log.warning("%s %s: %s", request.method, request.url.path, exc)
+        log.warning("%s: %s", where, exc)
     return error_response(exc.http_status, exc.code, message, details)
 
 

@@ -4,7 +4,8 @@
     async for message in bus.subscribe(after_id=1234):   # replay after 1234, then live
         ...
 
-It polls the store (events every 50 ms, tasks and cooldowns every 250 ms) rather than
+It polls the store (events every 25 ms while someone subscribes, else every 250 ms; tasks
+and cooldowns every 250 ms) rather than
 listening to the in-process runner, so tasks run by ``ado run`` in another terminal, or by
 another server on the same PostgreSQL, show up exactly like the server's own. Messages are
 dicts (times as aware ``datetime``, serialised like the REST API's with
@@ -46,8 +47,9 @@ Message = dict[str, Any]
 
 #: How long a skipped event id is waited for (a transaction committing late).
 GAP_TIMEOUT = 3.0
-#: Seconds between two reads of the store: the bulk of the latency to a client.
-POLL_INTERVAL = 0.05
+#: Seconds between two reads of the store while someone subscribes: the bulk of the latency
+#: to a client (docs/performance.md). With nobody subscribed, FULL_POLL_INTERVAL.
+POLL_INTERVAL = 0.025
 #: Seconds between two reads of the queued/running tasks and the cooldowns when no event
 #: came (a task queued, claimed or cancelled without events; a cooldown expiring).
 FULL_POLL_INTERVAL = 0.25
@@ -76,6 +78,7 @@ class LiveBus:
         self._cooldowns: dict[str, list[Message]] = {}
         self._poller: asyncio.Task[None] | None = None
         self._started = asyncio.Event()
+        self._subscribed = asyncio.Event()
         self._closed = False
 
     # -- lifecycle --------------------------------------------------------------------------
@@ -107,6 +110,7 @@ class LiveBus:
             sub.close()
         else:
             self._subscribers.add(sub)
+            self._subscribed.set()
         return sub
 
     def publish(self, message: Message) -> None:
@@ -131,7 +135,12 @@ class LiveBus:
         self._started.set()
         last_full = time.monotonic()
         while True:
-            await asyncio.sleep(self.poll_interval)
+            if self._subscribers:
+                await asyncio.sleep(self.poll_interval)
+            else:  # nobody listens: keep up with the store slowly, wake for a subscriber
+                self._subscribed.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._subscribed.wait(), FULL_POLL_INTERVAL)
             full = time.monotonic() - last_full >= FULL_POLL_INTERVAL
             if full:
                 last_full = time.monotonic()

@@ -137,29 +137,46 @@ def _converters(dialect: str) -> tuple[Callable[[Any], Any] | None, ...]:
 
 
 def insert_queued_tasks(sql: SqlConnection, tasks: Sequence[NewTask]) -> list[int]:
-    """Store ``tasks`` as queued, in one transaction; their ids in the same order."""
-    options = "CAST(:options AS json)" if sql.dialect == "postgresql" else ":options"
-    text = (
-        "INSERT INTO tasks (prompt, cwd, status, hitl_policy, options, attempt_count,"
-        " owner_host, owner_pid, created_at, updated_at, input_tokens, output_tokens,"
-        " cache_read_tokens, cache_write_tokens, cost_usd, api_cost_usd)"
-        f" VALUES (:prompt, :cwd, 'queued', :hitl_policy, {options}, 0, :host, :pid,"
-        " :created_at, :created_at, 0, 0, 0, 0, 0.0, 0.0) RETURNING id"
+    """Store ``tasks`` as queued, in one transaction and one driver call; their ids in the
+    same order."""
+    if not tasks:
+        return []
+    postgres = sql.dialect == "postgresql"
+    columns = (
+        "prompt, cwd, status, hitl_policy, options, attempt_count, owner_host, owner_pid,"
+        " created_at, updated_at, input_tokens, output_tokens, cache_read_tokens,"
+        " cache_write_tokens, cost_usd, api_cost_usd"
+    )
+    values = (
+        ":prompt, :cwd, 'queued', :hitl_policy,"
+        f" {'CAST(:options AS json)' if postgres else ':options'}, 0, :host, :pid,"
+        " :created_at, :created_at, 0, 0, 0, 0, 0.0, 0.0"
     )
     host, pid = socket.gethostname(), os.getpid()
-    ids: list[int] = []
+    rows = [
+        {
+            "prompt": task.prompt,
+            "cwd": task.cwd,
+            "hitl_policy": task.hitl_policy,
+            "options": json.dumps(task.options),
+            "host": host,
+            "pid": pid,
+            "created_at": sql.time(task.created_at),
+        }
+        for task in tasks
+    ]
     with sql.transaction(write=True):
-        for task in tasks:
-            params = {
-                "prompt": task.prompt,
-                "cwd": task.cwd,
-                "hitl_policy": task.hitl_policy,
-                "options": json.dumps(task.options),
-                "host": host,
-                "pid": pid,
-                "created_at": sql.time(task.created_at),
-            }
-            ids.append(int(sql.rows(text, params)[0][0]))
+        if postgres:
+            text = f"INSERT INTO tasks ({columns}) VALUES ({values}) RETURNING id"
+            return [int(row[0]) for row in sql.many(text, rows, returning=True)]
+        # SQLite: this transaction holds the write lock, so the next ids are max(id) + 1 on
+        # (what SQLite itself would pick for a table without AUTOINCREMENT); naming them
+        # lets one executemany insert the batch, where RETURNING needs a call per row.
+        ((last,),) = sql.rows("SELECT coalesce(max(id), 0) FROM tasks")
+        ids = list(range(int(last) + 1, int(last) + 1 + len(rows)))
+        for row, task_id in zip(rows, ids, strict=True):
+            row["id"] = task_id
+        sql.many(f"INSERT INTO tasks (id, {columns}) VALUES (:id, {values})", rows)
     return ids
 
 

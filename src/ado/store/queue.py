@@ -18,8 +18,10 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import Session
 
+from ado.store import reader
 from ado.store.models import KeyValue, Task, utcnow
-from ado.store.views import TaskView, view_values
+from ado.store.reader import SqlConnection
+from ado.store.views import TaskView
 
 __all__ = ["QueueMethods"]
 
@@ -33,6 +35,7 @@ class QueueMethods:
 
     _read: Callable[[], AbstractContextManager[Session]]
     _write: Callable[[], AbstractContextManager[Session]]
+    _sql: Callable[[], AbstractContextManager[SqlConnection]]
 
     # -- the queue --------------------------------------------------------------------------
 
@@ -92,22 +95,18 @@ class QueueMethods:
 
     def active_tasks(self, limit: int = 1000) -> list[TaskView]:
         """Queued and running tasks (the indexed ``status`` column), oldest first."""
-        query = select(Task).where(Task.status.in_(ACTIVE)).order_by(Task.id).limit(limit)
-        with self._read() as session:
-            return [
-                TaskView(**view_values(TaskView, t, attempts=[])) for t in session.scalars(query)
-            ]
+        listed = ", ".join(f"'{status}'" for status in ACTIVE)
+        with self._sql() as sql:
+            return reader.tasks_where(sql, f"status IN ({listed})", {}, limit)
 
     def tasks_by_id(self, ids: Iterable[int]) -> list[TaskView]:
         """These tasks (without attempts), by id; unknown ids are left out."""
         wanted = sorted(set(ids))
         if not wanted:
             return []
-        query = select(Task).where(Task.id.in_(wanted)).order_by(Task.id)
-        with self._read() as session:
-            return [
-                TaskView(**view_values(TaskView, t, attempts=[])) for t in session.scalars(query)
-            ]
+        listed = ", ".join(str(int(i)) for i in wanted)
+        with self._sql() as sql:
+            return reader.tasks_where(sql, f"id IN ({listed})", {}, len(wanted))
 
     # -- worker pools and cancel requests ---------------------------------------------------
 

@@ -26,7 +26,7 @@ import signal
 import socket
 import sqlite3
 import sys
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import fields
 from datetime import UTC, datetime
@@ -37,7 +37,7 @@ from urllib.parse import quote
 
 from ado.errors import StoreError
 from ado.store.urls import DATABASE_URL_ENV, DbUrl, normalize_url, redact_url, store_url
-from ado.store.views import CooldownView, ReportRow, TaskView, UsageTotals
+from ado.store.views import CooldownView, EventView, ReportRow, TaskView, UsageTotals
 
 if TYPE_CHECKING:
     from ado.config.schema import AdoConfig
@@ -52,6 +52,7 @@ _SQLITE_TIME = "%Y-%m-%d %H:%M:%S.%f"
 
 _TASK_COLUMNS = tuple(f.name for f in fields(TaskView) if f.name != "attempts")
 _COOLDOWN_COLUMNS = tuple(f.name for f in fields(CooldownView))
+_EVENT_COLUMNS = tuple(f.name for f in fields(EventView))
 _TIMES = frozenset({"created_at", "started_at", "finished_at", "updated_at", "until", "reset_at"})
 _JSONS = frozenset({"options", "files_changed", "data"})
 _BOOLS = frozenset({"reset_known"})
@@ -76,6 +77,27 @@ class SqlConnection:
 
     def execute(self, sql: str, params: Mapping[str, Any] | None = None) -> None:
         self._execute(sql, params).close()
+
+    def many(
+        self, sql: str, params: Sequence[Mapping[str, Any]], *, returning: bool = False
+    ) -> list[tuple[Any, ...]]:
+        """``sql`` once per set of ``params`` in one driver call; with ``returning``
+        (PostgreSQL only: sqlite3's ``executemany`` refuses RETURNING), the first row each
+        execution returned, in order."""
+        cursor = self.raw.cursor()
+        try:
+            if self.dialect != "postgresql":
+                cursor.executemany(sql, params)
+                return []
+            cursor.executemany(_pyformat(sql), params, returning=returning)
+            found: list[tuple[Any, ...]] = []
+            while returning:
+                found.append(tuple(cursor.fetchone()))
+                if not cursor.nextset():
+                    break
+            return found
+        finally:
+            cursor.close()
 
     @contextmanager
     def transaction(self, *, write: bool) -> Iterator[None]:
@@ -184,6 +206,27 @@ def list_tasks(
     )
     with sql.transaction(write=False):
         found = sql.rows(query, params)
+    return [TaskView(**_values(sql, _TASK_COLUMNS, row)) for row in found]
+
+
+def events(
+    sql: SqlConnection, *, after_id: int, limit: int, task_id: int | None = None
+) -> list[EventView]:
+    """Events after ``after_id`` (of one task, or of all: what live views poll), oldest first."""
+    where = "id > :after" + (" AND task_id = :task_id" if task_id is not None else "")
+    query = f"SELECT {', '.join(_EVENT_COLUMNS)} FROM events WHERE {where} ORDER BY id LIMIT :limit"
+    with sql.transaction(write=False):
+        found = sql.rows(query, {"after": after_id, "task_id": task_id, "limit": limit})
+    return [EventView(**_values(sql, _EVENT_COLUMNS, row)) for row in found]
+
+
+def tasks_where(
+    sql: SqlConnection, where: str, params: Mapping[str, Any], limit: int = 1000
+) -> list[TaskView]:
+    """Tasks (without attempts) matching ``where``, oldest first."""
+    query = f"SELECT {', '.join(_TASK_COLUMNS)} FROM tasks WHERE {where} ORDER BY id LIMIT :limit"
+    with sql.transaction(write=False):
+        found = sql.rows(query, {**params, "limit": limit})
     return [TaskView(**_values(sql, _TASK_COLUMNS, row)) for row in found]
 
 

@@ -227,20 +227,13 @@ class TaskMethods:
             )
 
     def list_events(self, task_id: int, *, after_id: int = 0, limit: int = 1000) -> list[EventView]:
-        query = (
-            select(Event)
-            .where(Event.task_id == task_id, Event.id > after_id)
-            .order_by(Event.id)
-            .limit(limit)
-        )
-        with self._read() as session:
-            return [_event_view(e) for e in session.scalars(query)]
+        with self._sql() as sql:
+            return reader.events(sql, after_id=after_id, limit=limit, task_id=task_id)
 
     def events_since(self, after_id: int, *, limit: int = 1000) -> list[EventView]:
         """Events of every task after ``after_id``, oldest first: what live views poll."""
-        query = select(Event).where(Event.id > after_id).order_by(Event.id).limit(limit)
-        with self._read() as session:
-            return [_event_view(e) for e in session.scalars(query)]
+        with self._sql() as sql:
+            return reader.events(sql, after_id=after_id, limit=limit)
 
     def last_event_id(self) -> int:
         """Where a live view that only wants new events starts."""

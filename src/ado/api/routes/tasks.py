@@ -11,6 +11,7 @@ from typing import Annotated, Any, Literal
 
 import anyio.to_thread
 from fastapi import APIRouter, Path, Query, Request
+from starlette.datastructures import State
 from starlette.responses import Response
 
 from ado.api.deps import PoolDep, StoreDep, quick_read
@@ -80,9 +81,15 @@ async def list_tasks(
 )
 async def create_task(body: TaskCreate, request: Request) -> Response:
     """Queue a task; the server's worker pool runs it as ``ado run`` would."""
+    return json_response(await queue_task(request.app.state, body), 201)
+
+
+async def queue_task(state: State, body: TaskCreate) -> dict[str, Any]:
+    """Check ``body`` (ApiError naming the field), store the task as queued (group commit,
+    ``ado.api.writer``), wake the worker pool; the task's summary. Shared by the route and
+    ``ado.api.fastpath``."""
     from ado.providers import provider_ids
 
-    state = request.app.state
     if body.provider and body.providers:
         raise ApiError.invalid("providers", "give either provider or providers, not both")
     known = provider_ids()
@@ -103,15 +110,19 @@ async def create_task(body: TaskCreate, request: Request) -> Response:
             raise ApiError.invalid("cwd", f"no such directory: {body.cwd}")
         cwd = found
     policy = body.hitl_policy or (await state.config_loader.aget()).hitl.default_policy
-    options = _options(body, policy)
     now = datetime.now(UTC)
-    task = NewTask(prompt=body.prompt, cwd=cwd, hitl_policy=policy, options=options, created_at=now)
+    task = NewTask(
+        prompt=body.prompt,
+        cwd=cwd,
+        hitl_policy=policy,
+        options=_options(body, policy),
+        created_at=now,
+    )
     task_id = await state.task_writer.create(task)
     pool = getattr(state, "pool", None)
     if pool is not None:
         pool.wake()
-    summary = _queued_summary(task_id, task)
-    return json_response(summary, 201)
+    return _queued_summary(task_id, task)
 
 
 @router.get("/{task_id}", operation_id="getTask", response_model=TaskDetail, responses=NOT_FOUND)
