@@ -19,6 +19,7 @@ from ado.store.views import (
     CooldownView,
     EventView,
     ReportRow,
+    TaskSummaryView,
     TaskView,
     UsageTotals,
 )
@@ -35,6 +36,7 @@ __all__ = [
     "ReportRow",
     "Store",
     "StoreReader",
+    "TaskSummaryView",
     "TaskView",
     "UsageTotals",
     "normalize_url",

@@ -22,8 +22,8 @@ from datetime import UTC, date, datetime, timedelta
 from functools import cache
 from typing import Any
 
-from ado.store.reader import _JSONS, _TASK_COLUMNS, _TIMES, SqlConnection
-from ado.store.views import TaskView
+from ado.store.reader import _TIMES, SqlConnection
+from ado.store.views import TaskSummaryView
 
 __all__ = ["SORTS", "BrowseMethods", "NewTask", "TaskQuery"]
 
@@ -66,7 +66,7 @@ class NewTask:
 
 def task_page(
     sql: SqlConnection, query: TaskQuery
-) -> tuple[list[TaskView], tuple[Any, int] | None]:
+) -> tuple[list[TaskSummaryView], tuple[Any, int] | None]:
     """One page of tasks, and the key to pass as ``after`` for the next (None: last page)."""
     column, desc = SORTS[query.sort]
     expr = _DURATION[sql.dialect] if column == "duration" else column
@@ -97,19 +97,21 @@ def task_page(
         params["last_id"] = last_id
     order = "DESC" if desc else "ASC"
     text = (
-        f"SELECT {', '.join(_TASK_COLUMNS)}, {expr} FROM tasks"
+        f"SELECT {', '.join(_SUMMARY_COLUMNS)}, {expr} FROM tasks"
         + (f" WHERE {' AND '.join(where)}" if where else "")
         + f" ORDER BY {expr} {order}, id {order} LIMIT :limit"
     )
     with sql.transaction(write=False):
         found = sql.rows(text, params)
-    convert = _converters(sql.dialect)
-    tasks = [
-        TaskView(
-            *[v if f is None or v is None else f(v) for f, v in zip(convert, row[:-1], strict=True)]
-        )
-        for row in found[: query.limit]
-    ]
+    times = _time_positions()
+    convert = _time_converter(sql.dialect)
+    tasks = []
+    for row in found[: query.limit]:
+        values = list(row[:-1])
+        for i in times:
+            if values[i] is not None:
+                values[i] = convert(values[i])
+        tasks.append(TaskSummaryView._make(values))
     if len(found) <= query.limit:
         return tasks, None
     last, key = tasks[-1], found[query.limit - 1][-1]
@@ -118,10 +120,17 @@ def task_page(
     return tasks, (key, last.id)
 
 
+_SUMMARY_COLUMNS = TaskSummaryView._fields
+
+
 @cache
-def _converters(dialect: str) -> tuple[Callable[[Any], Any] | None, ...]:
-    """Per task column, what turns a stored value into the view's (None: as is); the same
-    conversions as ``SqlConnection.value``, resolved once rather than per value."""
+def _time_positions() -> tuple[int, ...]:
+    return tuple(i for i, c in enumerate(_SUMMARY_COLUMNS) if c in _TIMES)
+
+
+@cache
+def _time_converter(dialect: str) -> Callable[[Any], datetime]:
+    """A stored time as the views hold it (``SqlConnection.value``, resolved once)."""
 
     def sqlite_time(value: str) -> datetime:
         return datetime.fromisoformat(value + "+00:00")
@@ -129,11 +138,7 @@ def _converters(dialect: str) -> tuple[Callable[[Any], Any] | None, ...]:
     def pg_time(value: datetime) -> datetime:
         return value.replace(tzinfo=UTC)
 
-    def decode(value: Any) -> Any:
-        return json.loads(value) if isinstance(value, str | bytes) else value
-
-    time = sqlite_time if dialect == "sqlite" else pg_time
-    return tuple(time if c in _TIMES else decode if c in _JSONS else None for c in _TASK_COLUMNS)
+    return sqlite_time if dialect == "sqlite" else pg_time
 
 
 def insert_queued_tasks(sql: SqlConnection, tasks: Sequence[NewTask]) -> list[int]:
@@ -319,7 +324,7 @@ class BrowseMethods:
 
     _sql: Callable[[], AbstractContextManager[SqlConnection]]
 
-    def task_page(self, query: TaskQuery) -> tuple[list[TaskView], tuple[Any, int] | None]:
+    def task_page(self, query: TaskQuery) -> tuple[list[TaskSummaryView], tuple[Any, int] | None]:
         with self._sql() as sql:
             return task_page(sql, query)
 

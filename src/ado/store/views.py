@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from ado.providers.events import AgentEvent, Usage
 
@@ -17,6 +17,7 @@ __all__ = [
     "CooldownView",
     "EventView",
     "ReportRow",
+    "TaskSummaryView",
     "TaskView",
     "UsageTotals",
 ]
@@ -97,6 +98,32 @@ class TaskView(_TotalsView):
     updated_at: datetime
     #: Filled by ``Store.get_task``; listings leave it empty.
     attempts: list[AttemptView] = field(default_factory=list)
+
+
+class TaskSummaryView(NamedTuple):
+    """A task as listings show it (``GET /api/tasks``): ``TaskView``'s fields without the
+    options, the result text and the process details. A named tuple, not a frozen
+    dataclass: a page of 50 is built from rows in C, which took a fifth of the endpoint's
+    CPU as dataclasses (docs/performance.md)."""
+
+    id: int
+    prompt: str
+    cwd: str
+    status: str
+    hitl_policy: str
+    provider: str | None
+    access_mode: str | None
+    error: str | None
+    attempt_count: int
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    input_tokens: int
+    output_tokens: int
+    cache_read_tokens: int
+    cache_write_tokens: int
+    cost_usd: float
+    api_cost_usd: float
 
 
 @dataclass(frozen=True, slots=True)

@@ -28,7 +28,7 @@ from ado.api.schemas import (
     TaskSummary,
 )
 from ado.store.browse import SORTS, NewTask, TaskQuery
-from ado.store.views import AttemptView, TaskView
+from ado.store.views import AttemptView, TaskSummaryView, TaskView
 
 router = APIRouter(prefix="/api/tasks", tags=["tasks"])
 
@@ -187,7 +187,7 @@ async def cancel_task(task_id: TaskId, store: StoreDep, pool: PoolDep) -> Respon
 # -- shapes ---------------------------------------------------------------------------------
 
 
-def task_summary(t: TaskView) -> dict[str, Any]:
+def task_summary(t: TaskView | TaskSummaryView) -> dict[str, Any]:
     duration = None
     if t.started_at is not None and t.finished_at is not None:
         duration = round((t.finished_at - t.started_at).total_seconds(), 3)
