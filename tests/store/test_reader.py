@@ -202,7 +202,8 @@ def _set_revision(path: Path, revision: str) -> None:
 _STATUS_WITHOUT_SQLALCHEMY = """\
 import atexit, sys
 atexit.register(lambda: print(
-    "IMPORTED", sorted({m.split(".")[0] for m in sys.modules} & {"sqlalchemy", "alembic"}),
+    "IMPORTED",
+    sorted({m.split(".")[0] for m in sys.modules} & {"sqlalchemy", "alembic", "asyncio"}),
     file=sys.stderr,
 ))
 from ado.cli import main
@@ -210,7 +211,7 @@ main(["status", "--json"])
 """
 
 
-def test_status_never_imports_sqlalchemy_and_marks_orphans(project: Project) -> None:
+def test_status_never_imports_sqlalchemy_or_asyncio_and_marks_orphans(project: Project) -> None:
     project.write_config({"codex": {"enabled": True, "accessModes": [{"mode": "subscription"}]}})
     store = project.store()
     try:

@@ -8,14 +8,43 @@
 Channels register through the ``ado.notifiers`` entry-point group (``channels/base.py``);
 ``manager.py`` routes, retries and records, ``throttle.py`` de-duplicates; ``events.py``
 maps the runner's events to notifications.
+
+The names below are imported on first use: loading the config section
+(``notifications.config``, part of every command's start-up) does not load the manager,
+asyncio or the channels.
 """
 
 from __future__ import annotations
 
-from ado.notifications.channels.base import Channel, DeliveryError, Reason, channel_classes
-from ado.notifications.events import NotificationListener
-from ado.notifications.manager import DeliveryResult, NotificationManager
-from ado.notifications.message import EVENTS, Level, Notification, NotificationEvent
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ado.notifications.channels.base import Channel, DeliveryError, Reason, channel_classes
+    from ado.notifications.events import NotificationListener
+    from ado.notifications.manager import DeliveryResult, NotificationManager
+    from ado.notifications.message import EVENTS, Level, Notification, NotificationEvent
+
+_HOMES = {
+    "Channel": "channels.base",
+    "DeliveryError": "channels.base",
+    "Reason": "channels.base",
+    "channel_classes": "channels.base",
+    "NotificationListener": "events",
+    "DeliveryResult": "manager",
+    "NotificationManager": "manager",
+    "EVENTS": "message",
+    "Level": "message",
+    "Notification": "message",
+    "NotificationEvent": "message",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _HOMES:
+        return getattr(importlib.import_module(f"ado.notifications.{_HOMES[name]}"), name)
+    raise AttributeError(f"module 'ado.notifications' has no attribute {name!r}")
+
 
 __all__ = [
     "EVENTS",
