@@ -23,6 +23,7 @@ from starlette.datastructures import State
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ado.api.errors import ApiError, ado_error_response
+from ado.api.responses import header, send_json
 from ado.api.routes.tasks import queue_task
 from ado.api.schemas import TaskCreate
 from ado.errors import AdoError
@@ -74,17 +75,14 @@ class TaskSubmitFastPath:
                 await response(scope, receive, send)
                 return
             else:
-                await _send_json(send, 201, to_json(summary))
+                await send_json(send, 201, to_json(summary))
                 return
         await self.app(scope, _replay(body, more, receive), send)
 
 
 def _is_json(scope: Scope) -> bool:
-    for key, value in scope["headers"]:
-        if key == b"content-type":
-            media = value.split(b";", 1)[0].strip().lower()
-            return bool(media == b"application/json")
-    return False
+    media = (header(scope, b"content-type") or "").split(";", 1)[0].strip().lower()
+    return media == "application/json"
 
 
 def _replay(body: bytes, more: bool, receive: Receive) -> Receive:
@@ -99,17 +97,3 @@ def _replay(body: bytes, more: bool, receive: Receive) -> Receive:
         return await receive()
 
     return replayed
-
-
-async def _send_json(send: Send, status: int, body: bytes) -> None:
-    await send(
-        {
-            "type": "http.response.start",
-            "status": status,
-            "headers": [
-                (b"content-type", b"application/json"),
-                (b"content-length", str(len(body)).encode()),
-            ],
-        }
-    )
-    await send({"type": "http.response.body", "body": body})

@@ -16,8 +16,6 @@ its ``?token=`` itself) pass through untouched.
 
 from __future__ import annotations
 
-from typing import Any
-
 import anyio.to_thread
 from pydantic_core import to_json
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -25,6 +23,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from ado.api.auth import TokenChecker, bearer_token
 from ado.api.errors import error_body
 from ado.api.ratelimit import Decision, RateLimiter
+from ado.api.responses import header, send_json
 
 __all__ = ["ApiGuard"]
 
@@ -49,7 +48,7 @@ class ApiGuard:
             return
         token_id: int | None = None
         if self.tokens is not None:
-            token = bearer_token(_header(scope, b"authorization"))
+            token = bearer_token(header(scope, b"authorization"))
             if token:
                 token_id = await anyio.to_thread.run_sync(self.tokens.token_id, token)
             scope.setdefault("state", {})["token_id"] = token_id
@@ -92,14 +91,6 @@ class ApiGuard:
         await self.app(scope, receive, send_with_headers)
 
 
-def _header(scope: Scope, name: bytes) -> str | None:
-    for key, value in scope["headers"]:
-        if key == name:
-            decoded: str = value.decode("latin-1")
-            return decoded
-    return None
-
-
 async def _reject(
     send: Send,
     status: int,
@@ -109,11 +100,4 @@ async def _reject(
     extra: list[tuple[bytes, bytes]] | None = None,
 ) -> None:
     body = to_json(error_body(code, message))
-    headers: list[Any] = [
-        (b"content-type", b"application/json"),
-        (b"content-length", str(len(body)).encode()),
-        *(decision.headers() if decision else ()),
-        *(extra or ()),
-    ]
-    await send({"type": "http.response.start", "status": status, "headers": headers})
-    await send({"type": "http.response.body", "body": body})
+    await send_json(send, status, body, [*(decision.headers() if decision else ()), *(extra or ())])

@@ -16,8 +16,9 @@ asyncio or the channels.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from ado._lazy import lazy_exports
 
 if TYPE_CHECKING:
     from ado.notifications.channels.base import Channel, DeliveryError, Reason, channel_classes
@@ -39,11 +40,7 @@ _HOMES = {
     "NotificationEvent": "message",
 }
 
-
-def __getattr__(name: str) -> Any:
-    if name in _HOMES:
-        return getattr(importlib.import_module(f"ado.notifications.{_HOMES[name]}"), name)
-    raise AttributeError(f"module 'ado.notifications' has no attribute {name!r}")
+__getattr__ = lazy_exports(__name__, _HOMES)
 
 
 __all__ = [

@@ -6,8 +6,9 @@ validator needs ``routing.outcomes``) does not load the router and its dependenc
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from ado._lazy import lazy_exports
 
 if TYPE_CHECKING:
     from ado.routing.costs import CostGuard, check_costs
@@ -38,11 +39,7 @@ _HOMES = {
     "SkipKind": "router",
 }
 
-
-def __getattr__(name: str) -> Any:
-    if name in _HOMES:
-        return getattr(importlib.import_module(f"ado.routing.{_HOMES[name]}"), name)
-    raise AttributeError(f"module 'ado.routing' has no attribute {name!r}")
+__getattr__ = lazy_exports(__name__, _HOMES)
 
 
 __all__ = [

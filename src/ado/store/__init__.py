@@ -10,8 +10,9 @@ importing SQLAlchemy, so ``Store`` is imported from here only when first asked f
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from ado._lazy import lazy_exports
 from ado.store.reader import HEAD, StoreReader
 from ado.store.urls import DATABASE_URL_ENV, normalize_url, redact_url
 from ado.store.views import (
@@ -44,9 +45,5 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    if name == "Store":  # SQLAlchemy: imported on first use (see StoreReader)
-        from ado.store.database import Store
-
-        return Store
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+# SQLAlchemy: imported on first use (see StoreReader).
+__getattr__ = lazy_exports(__name__, {"Store": "database"})

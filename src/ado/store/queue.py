@@ -97,7 +97,7 @@ class QueueMethods:
         """Queued and running tasks (the indexed ``status`` column), oldest first."""
         listed = ", ".join(f"'{status}'" for status in ACTIVE)
         with self._sql() as sql:
-            return reader.tasks_where(sql, f"status IN ({listed})", {}, limit)
+            return reader.tasks_where(sql, [f"status IN ({listed})"], {}, limit)
 
     def tasks_by_id(self, ids: Iterable[int]) -> list[TaskView]:
         """These tasks (without attempts), by id; unknown ids are left out."""
@@ -106,7 +106,7 @@ class QueueMethods:
             return []
         listed = ", ".join(str(int(i)) for i in wanted)
         with self._sql() as sql:
-            return reader.tasks_where(sql, f"id IN ({listed})", {}, len(wanted))
+            return reader.tasks_where(sql, [f"id IN ({listed})"], {}, len(wanted))
 
     # -- worker pools and cancel requests ---------------------------------------------------
 

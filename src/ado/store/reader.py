@@ -84,6 +84,8 @@ class SqlConnection:
         """``sql`` once per set of ``params`` in one driver call; with ``returning``
         (PostgreSQL only: sqlite3's ``executemany`` refuses RETURNING), the first row each
         execution returned, in order."""
+        if returning and self.dialect != "postgresql":
+            raise ValueError("RETURNING with executemany needs PostgreSQL")
         cursor = self.raw.cursor()
         try:
             if self.dialect != "postgresql":
@@ -189,7 +191,7 @@ def list_tasks(
 ) -> list[TaskView]:
     """Newest first, without attempts; page on with ``before_id=<last id>``."""
     where: list[str] = []
-    params: dict[str, Any] = {"limit": limit}
+    params: dict[str, Any] = {}
     for clause, name, value in (
         ("status = :status", "status", status),
         ("provider = :provider", "provider", provider),
@@ -199,14 +201,7 @@ def list_tasks(
         if value is not None:
             where.append(clause)
             params[name] = value
-    query = (
-        f"SELECT {', '.join(_TASK_COLUMNS)} FROM tasks"
-        + (f" WHERE {' AND '.join(where)}" if where else "")
-        + " ORDER BY id DESC LIMIT :limit"
-    )
-    with sql.transaction(write=False):
-        found = sql.rows(query, params)
-    return [TaskView(**_values(sql, _TASK_COLUMNS, row)) for row in found]
+    return tasks_where(sql, where, params, limit, newest_first=True)
 
 
 def events(
@@ -221,10 +216,19 @@ def events(
 
 
 def tasks_where(
-    sql: SqlConnection, where: str, params: Mapping[str, Any], limit: int = 1000
+    sql: SqlConnection,
+    where: list[str],
+    params: Mapping[str, Any],
+    limit: int = 1000,
+    *,
+    newest_first: bool = False,
 ) -> list[TaskView]:
-    """Tasks (without attempts) matching ``where``, oldest first."""
-    query = f"SELECT {', '.join(_TASK_COLUMNS)} FROM tasks WHERE {where} ORDER BY id LIMIT :limit"
+    """Tasks (without attempts) matching every clause of ``where``, by id."""
+    order = "DESC" if newest_first else "ASC"
+    query = (
+        f"SELECT {', '.join(_TASK_COLUMNS)} FROM tasks{_where(where)}"
+        f" ORDER BY id {order} LIMIT :limit"
+    )
     with sql.transaction(write=False):
         found = sql.rows(query, {**params, "limit": limit})
     return [TaskView(**_values(sql, _TASK_COLUMNS, row)) for row in found]
