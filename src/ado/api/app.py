@@ -3,7 +3,8 @@
     app = create_app(loaded_config=load_config(), store=Store.open(...), require_auth=True)
 
 Routes live in ``ado.api.routes.<resource>``; one JSON error shape (``ado.api.errors``);
-API tokens and rate limiting in one pure-ASGI middleware (``ado.api.guard``), and behind it
+Host and Origin checks, API tokens and rate limiting in one pure-ASGI middleware
+(``ado.api.guard``), and behind it
 ``POST /api/tasks``'s fast path (``ado.api.fastpath``); the built
 dashboard served at ``/`` with a fallback to ``index.html`` for the client-side routes.
 ``app.state`` holds ``config_loader`` (the effective configuration), ``store``, ``pool``
@@ -27,11 +28,13 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, HTMLResponse, Response
 
 from ado import __version__
+from ado.api.access import AccessPolicy
 from ado.api.auth import TokenChecker
 from ado.api.deps import ConfigLoader
 from ado.api.errors import ApiError, install_error_handlers
 from ado.api.fastpath import TaskSubmitFastPath
 from ado.api.guard import ApiGuard
+from ado.api.protocol import CATCH_ALL, allowed_methods, document_bad_json
 from ado.api.ratelimit import RateLimit, RateLimiter
 from ado.api.writer import TaskWriter
 from ado.config.loader import LoadedConfig
@@ -64,6 +67,7 @@ def create_app(
     dashboard_dir: Path | None = None,
     threads: int = 4,
     fast_submit: bool = True,
+    access: AccessPolicy | None = None,
 ) -> FastAPI:
     """The API (and dashboard) over ``store``.
 
@@ -73,6 +77,8 @@ def create_app(
     dashboard (default: the one shipped in the package). ``threads``: how many requests
     run blocking store calls at once. ``fast_submit``: answer ``POST /api/tasks`` in
     ``ado.api.fastpath`` (False: through the FastAPI route only; the tests compare both).
+    ``access``: the Host, Origin and proxy rules (``ado.api.access``; default: none, as for
+    an app embedded behind its own front end; ``ado serve`` passes its own).
     """
 
     @asynccontextmanager
@@ -113,6 +119,7 @@ def create_app(
     app.state.require_auth = require_auth
     app.state.dashboard_stats_lock = anyio.Lock()
     install_error_handlers(app)
+    app.openapi = document_bad_json(app.openapi)  # type: ignore[method-assign]
     for name in _ROUTE_MODULES:
         app.include_router(importlib.import_module(f"ado.api.routes.{name}").router)
     try:
@@ -130,6 +137,7 @@ def create_app(
         ApiGuard,
         tokens=TokenChecker(store) if require_auth else None,
         limiter=RateLimiter(rate_limit) if rate_limit is not None else None,
+        access=access,
     )
     return app
 
@@ -147,9 +155,16 @@ def _mount_dashboard(app: FastAPI, root: Path) -> None:
     """Serve the built dashboard at ``/``: its files, else ``index.html`` (client routes)."""
     root = root.resolve()
 
-    @app.get("/{path:path}", include_in_schema=False)
+    @app.get(CATCH_ALL, include_in_schema=False)
     def dashboard(path: str, request: Request) -> Response:
         if path == "api" or path.startswith("api/"):
+            allowed = allowed_methods(request.app, request.url.path)
+            if allowed:  # a path of the API, for other methods
+                raise ApiError(
+                    405,
+                    f"{request.method} is not allowed here; allowed: {', '.join(allowed)}",
+                    headers={"Allow": ", ".join(allowed)},
+                )
             raise ApiError(404, f"no such endpoint: {request.method} /{path}")
         index = root / "index.html"
         if path:

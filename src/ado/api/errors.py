@@ -140,6 +140,10 @@ async def _api_error(request: Request, exc: ApiError) -> Response:
 
 
 async def _validation_error(request: Request, exc: RequestValidationError) -> Response:
+    from ado.api.protocol import is_unparseable, json_error_message
+
+    if is_unparseable(exc.errors()):  # not JSON at all: a bad request, not a bad field
+        return error_response(400, "invalid_json", json_error_message(exc.errors()))
     details = validation_details(exc.errors())
     first = details[0] if details else (None, "invalid request")
     message = f"{first[0]}: {first[1]}" if first[0] else first[1]
@@ -151,10 +155,17 @@ async def _validation_error(request: Request, exc: RequestValidationError) -> Re
 async def _http_error(request: Request, exc: HTTPException) -> Response:
     status = exc.status_code
     message = exc.detail if isinstance(exc.detail, str) else "request failed"
+    headers = dict(exc.headers or {})
     if status == 404 and message == "Not Found":
         message = f"no such endpoint: {request.method} {request.url.path}"
+    elif status == 405:
+        from ado.api.protocol import allowed_methods
+
+        allowed = allowed_methods(request.app, request.url.path)
+        headers["Allow"] = ", ".join(allowed)
+        message = f"{request.method} is not allowed here; allowed: {headers['Allow']}"
     return error_response(
-        status, _HTTP_CODES.get(status, "error"), message, headers=dict(exc.headers or {}) or None
+        status, _HTTP_CODES.get(status, "error"), message, headers=headers or None
     )
 
 

@@ -13,6 +13,10 @@ import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ado.config.server import ServerConfig
 
 __all__ = ["Decision", "RateLimit", "RateLimiter"]
 
@@ -27,6 +31,17 @@ class RateLimit:
     exempt_loopback: bool = False
     #: Buckets kept at most; the fullest are dropped first beyond it.
     max_clients: int = 10_000
+
+    @classmethod
+    def for_server(cls, config: ServerConfig, *, require_auth: bool) -> RateLimit | None:
+        """``server.rateLimit`` (None when 0: off); loopback clients are exempt while the API
+        needs no token, unless ``server.exemptLoopback`` is false."""
+        if config.rate_limit == 0:
+            return None
+        return cls(
+            per_minute=config.rate_limit,
+            exempt_loopback=config.exempt_loopback and not require_auth,
+        )
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,6 +13,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
 from ado.config.base import ConfigModel
+from ado.config.server import ServerConfig
 from ado.notifications.config import LegacyHitlNotifications, NotificationsConfig, apply_legacy
 from ado.telemetry.config import ObservabilityConfig
 
@@ -399,6 +400,10 @@ class AdoConfig(ConfigModel):
     )
     orchestration: OrchestrationConfig = Field(
         default_factory=OrchestrationConfig, description="Running agents."
+    )
+    server: ServerConfig = Field(
+        default_factory=ServerConfig,
+        description="`ado serve`: allowed hosts and origins, proxies, rate limit, public metrics.",
     )
     # Sections owned by later features; accepted as written.
     observability: ObservabilityConfig = Field(

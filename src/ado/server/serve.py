@@ -11,7 +11,7 @@ without waiting.
 from __future__ import annotations
 
 import asyncio
-import ipaddress
+import dataclasses
 import logging
 import os
 import signal
@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 import click
 import uvicorn
 
+from ado.api.access import is_loopback
 from ado.errors import UsageError
 from ado.server.live import LiveBus
 from ado.server.workers import WorkerPool
@@ -48,16 +49,6 @@ class ServeOptions:
     grace: float = 30.0
     #: Agents at a time; None: ``orchestration.maxParallelAgents``.
     concurrency: int | None = None
-
-
-def is_loopback(host: str) -> bool:
-    """True for addresses only this machine reaches (127.0.0.0/8, ::1, localhost)."""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
 
 
 def tune_gc() -> None:
@@ -90,6 +81,8 @@ def serve(loaded: LoadedConfig, options: ServeOptions) -> int:
                 hint="run `ado tokens create NAME` first (or serve on 127.0.0.1)",
             )
         sock = _bind(options)
+        # --port 0: the port the system picked (the Host check and the banner need it)
+        options = dataclasses.replace(options, port=sock.getsockname()[1])
         app, pool, bus = _build(loaded, store, options, require_auth)
         config = uvicorn.Config(
             app,
@@ -100,6 +93,9 @@ def serve(loaded: LoadedConfig, options: ServeOptions) -> int:
             lifespan="on",
             ws_ping_interval=20,
             ws_ping_timeout=20,
+            # X-Forwarded-For is believed only from server.trustedProxies (ado.api.access),
+            # not from uvicorn's default of any loopback peer.
+            proxy_headers=False,
         )  # loop, http, ws "auto": uvloop, httptools and websockets when installed
         tune_gc()
         with asyncio.Runner(loop_factory=config.get_loop_factory()) as runner:
@@ -128,7 +124,9 @@ def _bind(options: ServeOptions) -> socket.socket:
 def _build(
     loaded: LoadedConfig, store: Store, options: ServeOptions, require_auth: bool
 ) -> tuple[Any, WorkerPool, LiveBus]:
+    from ado.api.access import AccessPolicy
     from ado.api.app import create_app
+    from ado.api.ratelimit import RateLimit
     from ado.notifications import NotificationManager
     from ado.telemetry import runner_hooks, start_for_server
 
@@ -174,10 +172,15 @@ def _build(
                 await notifier.aclose(grace=5.0)
             telemetry.shutdown()  # flushes spans and metrics
 
+    server = loaded.config.server
     app = create_app(
         loaded_config=loaded,
         store=store,
         require_auth=require_auth,
+        rate_limit=RateLimit.for_server(server, require_auth=require_auth),
+        access=AccessPolicy.for_server(
+            server, options.host, options.port, require_auth=require_auth
+        ),
         pool=pool,
         bus=bus,
         lifespan=lifespan,
