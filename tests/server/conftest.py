@@ -134,12 +134,17 @@ class Server:
     headers: dict[str, str] = field(default_factory=dict)
 
     @property
+    def address(self) -> str:
+        """Where a client reaches it: its IPv6 loopback, else 127.0.0.1."""
+        return "[::1]" if self.host.strip("[]") == "::1" else "127.0.0.1"
+
+    @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"http://{self.address}:{self.port}"
 
     @property
     def ws_url(self) -> str:
-        return f"ws://127.0.0.1:{self.port}/api/ws"
+        return f"ws://{self.address}:{self.port}/api/ws"
 
     def client(self) -> httpx.Client:
         return httpx.Client(base_url=self.url, headers=self.headers, timeout=30)
