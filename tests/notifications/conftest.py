@@ -141,13 +141,51 @@ SMTP_USER, SMTP_PASSWORD = "ado", "smtp-s3cret-pw"
 
 
 class Inbox:
+    """The messages accepted; ``answer`` scripts refusals (``451 4.3.0 try again later``)."""
+
     def __init__(self) -> None:
         self.messages: list[Any] = []
         self.changed = threading.Condition()
+        self.replies: dict[str, list[str]] = {}
+        #: Every MAIL, RCPT and DATA command received, in order.
+        self.commands: list[str] = []
+
+    def answer(self, command: str, *replies: str) -> None:
+        """Answer the next ``command``s (``MAIL``, ``RCPT``, ``DATA``) with ``replies``, one
+        each, then as usual."""
+        self.replies[command] = list(replies)
+
+    def _scripted(self, command: str) -> str | None:
+        with self.changed:
+            self.commands.append(command)
+            self.changed.notify_all()
+        script = self.replies.get(command)
+        return script.pop(0) if script else None
+
+    async def handle_MAIL(
+        self, server: Any, session: Any, envelope: Any, address: str, options: Any
+    ) -> str:
+        reply = self._scripted("MAIL")
+        if reply is None:
+            envelope.mail_from = address
+            envelope.mail_options.extend(options)
+        return reply or "250 OK"
+
+    async def handle_RCPT(
+        self, server: Any, session: Any, envelope: Any, address: str, options: Any
+    ) -> str:
+        reply = self._scripted("RCPT")
+        if reply is None:
+            envelope.rcpt_tos.append(address)
+            envelope.rcpt_options.extend(options)
+        return reply or "250 OK"
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         from email import message_from_bytes, policy
 
+        reply = self._scripted("DATA")
+        if reply is not None:
+            return reply
         with self.changed:
             self.messages.append(
                 (envelope, message_from_bytes(envelope.original_content, policy=policy.default))

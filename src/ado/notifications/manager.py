@@ -5,8 +5,14 @@ background worker and returns, so a task is never slowed by a channel. The worke
 (``throttle.py``: de-duplication, one "rate limit reached" per provider and window, bursts of
 failures summarised), then hands the notification to one queue per channel, each drained by its own
 task: a slow or failing channel never delays another. Each delivery is retried with
-exponential back-off on timeouts, connection errors, 5xx and 429 (honouring Retry-After),
-never on other 4xx, and each attempt updates its row of the alert history (``Store``).
+exponential back-off on timeouts, connection errors, 5xx and 429 (honouring Retry-After)
+and SMTP 4xx, never on other 4xx.
+
+The alert history (``Store``) tells the truth: a notification gets its row per channel when
+it is queued for that channel (``queued``), each attempt updates it (``retrying``,
+``delivered``, ``failed``), and what is still pending when the manager closes is marked
+``abandoned`` — rows of this process left ``queued``/``retrying`` and notifications not yet
+routed alike. After a crash the next start marks them (``ado.store.alert_orphans``).
 
     manager = NotificationManager.from_config(config, store)
     runner = Runner(config, store, on_update=manager.listener().on_update)
@@ -19,6 +25,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -51,6 +58,8 @@ class DeliveryResult:
 
 #: A notification and the channels it was addressed to (None: as the rules say).
 _Job = tuple[Notification, tuple[str, ...] | None]
+#: A notification for one channel, and its row in the alert history (None: no store).
+_Delivery = tuple[Notification, int | None]
 
 
 class NotificationManager:
@@ -68,9 +77,13 @@ class NotificationManager:
             channels = [cls.from_settings(settings, self.source) for cls in _classes()]
         self.channels = {c.name: c for c in channels}
         self._queue: asyncio.Queue[_Job] | None = None
-        self._channel_queues: dict[str, asyncio.Queue[Notification]] = {}
+        self._channel_queues: dict[str, asyncio.Queue[_Delivery]] = {}
         self._worker: asyncio.Task[None] | None = None
         self._throttle = Throttle(settings.throttle, store)
+        #: Rows of this process still queued or retrying: abandoned if it closes first.
+        self._open: set[int] = set()
+        #: Records written off the caller's way (a notification dropped by ``notify``).
+        self._background: set[asyncio.Task[Any]] = set()
 
     @classmethod
     def from_config(cls, config: AdoConfig, store: Store | None = None) -> NotificationManager:
@@ -123,6 +136,12 @@ class NotificationManager:
             queue.put_nowait((notification, tuple(channels) if channels else None))
         except asyncio.QueueFull:
             log.warning("notification %r dropped: the delivery queue is full", notification.title)
+            record = self._record(
+                notification, "*", "failed", error="the delivery queue is full", attempts=0
+            )
+            task = asyncio.get_running_loop().create_task(record)
+            self._background.add(task)
+            task.add_done_callback(self._background.discard)
             return False
         return True
 
@@ -138,6 +157,8 @@ class NotificationManager:
         names = list(channels) if channels else self.targets(notification)
         results: dict[str, DeliveryResult] = {}
 
+        rows: list[int] = []
+
         async def one(name: str) -> None:
             channel = self.channels.get(name)
             if channel is None:
@@ -148,11 +169,17 @@ class NotificationManager:
                 )
                 results[name] = DeliveryResult(name, False, 0, error)
                 return
-            results[name] = await self._deliver_one(channel, notification, retries)
+            alert_id = await self._queued(notification, name)
+            if alert_id is not None:
+                rows.append(alert_id)
+            results[name] = await self._deliver_one(channel, notification, retries, alert_id)
 
-        async with asyncio.TaskGroup() as group:
-            for name in names:
-                group.create_task(one(name))
+        try:
+            async with asyncio.TaskGroup() as group:
+                for name in names:
+                    group.create_task(one(name))
+        finally:  # cancelled (Ctrl-C): what was not finished is abandoned, not left retrying
+            await asyncio.shield(self._abandon([r for r in rows if r in self._open]))
         return {name: results[name] for name in names}
 
     async def flush(self, grace: float = 5.0) -> bool:
@@ -171,7 +198,8 @@ class NotificationManager:
 
     async def aclose(self, grace: float = 5.0) -> bool:
         """Send any held failure summary, flush (bounded by ``grace`` seconds) and stop the
-        worker; False when deliveries were still pending and were abandoned."""
+        worker; False when deliveries were still pending and were abandoned (their rows say
+        ``abandoned``)."""
         deadline = time.monotonic() + grace
         done = await self.flush(grace)
         if done and self._throttle.held and self._queue is not None:
@@ -180,13 +208,23 @@ class NotificationManager:
             done = await self.flush(max(0.0, deadline - time.monotonic()))
         if not done:
             log.warning("notifications still pending after %.1fs were abandoned", grace)
+        unrouted: list[_Job] = []
         if self._worker is not None:
             self._worker.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._worker
+            while self._queue is not None and not self._queue.empty():
+                unrouted.append(self._queue.get_nowait())
             self._worker = None
             self._queue = None
             self._channel_queues = {}
+        if self._background:
+            await asyncio.gather(*self._background, return_exceptions=True)
+        await self._abandon(list(self._open))
+        error = _abandoned()
+        for notification, named in unrouted:
+            for name in self.targets(notification, named) or ["*"]:
+                await self._record(notification, name, "abandoned", error=error, attempts=0)
         return done
 
     # -- the background worker ----------------------------------------------------------------
@@ -232,28 +270,32 @@ class NotificationManager:
             await self._record(notification, "*", "throttled", error=reason, attempts=0)
             return
         for name in self.targets(notification, named):
-            try:
-                self._channel_queues[name].put_nowait(notification)
-            except asyncio.QueueFull:
+            queue = self._channel_queues[name]
+            if queue.full():  # only this task puts: it cannot fill up in between
                 log.warning("%s: queue full, notification %r dropped", name, notification.title)
                 await self._record(notification, name, "failed", error="queue full", attempts=0)
+                continue
+            queue.put_nowait((notification, await self._queued(notification, name)))
 
-    async def _drain(self, channel: Channel, queue: asyncio.Queue[Notification]) -> None:
+    async def _drain(self, channel: Channel, queue: asyncio.Queue[_Delivery]) -> None:
         while True:
-            notification = await queue.get()
+            notification, alert_id = await queue.get()
             try:
-                await self._deliver_one(channel, notification, None)
+                await self._deliver_one(channel, notification, None, alert_id)
             except Exception:
                 log.exception("%s: delivery crashed", channel.name)
             finally:
                 queue.task_done()
 
     async def _deliver_one(
-        self, channel: Channel, notification: Notification, retries: int | None
+        self,
+        channel: Channel,
+        notification: Notification,
+        retries: int | None,
+        alert_id: int | None,
     ) -> DeliveryResult:
         delivery = self.settings.delivery
         retries = delivery.retries if retries is None else retries
-        alert_id: int | None = None
         attempt = 0
         while True:
             attempt += 1
@@ -266,15 +308,13 @@ class NotificationManager:
             else:
                 status = "failed"
             text = None if error is None else self._redact(channel, _describe(error))
-            if alert_id is None:
-                alert_id = await self._record(
-                    notification, channel.name, status, error=text, attempts=attempt
-                )
-            elif self.store is not None:
+            if alert_id is not None and self.store is not None:
                 await self._store_call(
                     self.store.update_alert, alert_id, status=status, attempts=attempt, error=text
                 )
             if status != "retrying":
+                if alert_id is not None:
+                    self._open.discard(alert_id)
                 if error is not None:
                     log.warning(
                         "%s: %r not delivered after %d attempt(s): %s",
@@ -308,6 +348,28 @@ class NotificationManager:
         return None
 
     # -- recording ----------------------------------------------------------------------------
+
+    async def _queued(self, notification: Notification, channel: str) -> int | None:
+        """The ``queued`` row of ``notification`` for ``channel``, owned by this process."""
+        record = asyncio.ensure_future(
+            self._record(notification, channel, "queued", error=None, attempts=0)
+        )
+        try:
+            alert_id = await asyncio.shield(record)
+        except asyncio.CancelledError:  # closing: the row is being written; own it, to abandon
+            alert_id = await record
+            if alert_id is not None:
+                self._open.add(alert_id)
+            raise
+        if alert_id is not None:
+            self._open.add(alert_id)
+        return alert_id
+
+    async def _abandon(self, alert_ids: list[int]) -> None:
+        """This process gives these rows up: ``abandoned`` unless they finished meanwhile."""
+        self._open.difference_update(alert_ids)
+        if alert_ids and self.store is not None:
+            await self._store_call(self.store.abandon_alerts, alert_ids)
 
     async def _record(
         self,
@@ -370,6 +432,12 @@ def _matches(rule: RuleConfig, notification: Notification, channel: str) -> bool
         or (pattern.endswith(".*") and event.startswith(pattern[:-1]))
         for pattern in rule.events
     )
+
+
+def _abandoned() -> str:
+    from ado.store.alert_orphans import abandoned_error
+
+    return abandoned_error(os.getpid())
 
 
 def _describe(error: DeliveryError) -> str:

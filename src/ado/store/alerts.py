@@ -1,13 +1,18 @@
 """The alert history: every notification and every delivery attempt, per channel.
 
-One row per (notification, channel): ``retrying`` while attempts fail and more are due, then
-``delivered`` or ``failed``; ``throttled`` when de-duplication or throttling held it back
-(channel ``*``). ``list_alerts`` pages newest first with an opaque cursor.
+One row per (notification, channel), written when the notification is queued for the
+channel: ``queued``, ``retrying`` while attempts fail and more are due, then ``delivered``
+or ``failed``; ``abandoned`` when its process exited first (on exit, or at the next start
+after a crash: ``ado.store.alert_orphans``); ``throttled`` when de-duplication or throttling
+held it back (channel ``*``). ``queued`` and ``retrying`` rows name their owner (host, pid).
+``list_alerts`` pages newest first with an opaque cursor.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import os
+import socket
+from collections.abc import Callable, Collection
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
@@ -16,11 +21,13 @@ from typing import Any
 from sqlalchemy import ForeignKey, Index, Integer, String, Text, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from ado.store.alert_orphans import UNFINISHED, abandoned_error
 from ado.store.models import _ID, Base, utcnow
+from ado.store.reader import SqlConnection
 
 __all__ = ["ALERT_STATUSES", "Alert", "AlertMethods", "AlertView"]
 
-ALERT_STATUSES = ("delivered", "failed", "throttled", "retrying")
+ALERT_STATUSES = ("queued", "retrying", "delivered", "failed", "throttled", "abandoned")
 
 
 class Alert(Base):
@@ -32,8 +39,8 @@ class Alert(Base):
     event: Mapped[str] = mapped_column(String(64))
     #: slack, email, webhook...; ``*`` for a notification throttled before any channel.
     channel: Mapped[str] = mapped_column(String(64))
-    #: delivered, failed, throttled, retrying
-    status: Mapped[str] = mapped_column(String(16))
+    #: queued, retrying, delivered, failed, throttled, abandoned
+    status: Mapped[str] = mapped_column(String(16), index=True)
     level: Mapped[str] = mapped_column(String(16))
     title: Mapped[str] = mapped_column(Text)
     message: Mapped[str | None] = mapped_column(Text)
@@ -48,6 +55,9 @@ class Alert(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
     delivered_at: Mapped[datetime | None]
+    #: The process delivering it (host name and pid), to find the orphans of a crash.
+    owner_host: Mapped[str | None] = mapped_column(String(255))
+    owner_pid: Mapped[int | None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,6 +104,7 @@ class AlertMethods:
 
     _read: Callable[[], AbstractContextManager[Session]]
     _write: Callable[[], AbstractContextManager[Session]]
+    _sql: Callable[[], AbstractContextManager[SqlConnection]]
 
     def record_alert(
         self,
@@ -128,6 +139,8 @@ class AlertMethods:
             created_at=now,
             updated_at=now,
             delivered_at=now if status == "delivered" else None,
+            owner_host=socket.gethostname(),
+            owner_pid=os.getpid(),
         )
         with self._write() as session:
             if task_id is not None and not _task_exists(session, task_id):
@@ -152,6 +165,27 @@ class AlertMethods:
             values["delivered_at"] = now
         with self._write() as session:
             session.execute(update(Alert).where(Alert.id == alert_id).values(**values))
+
+    def abandon_alerts(self, alert_ids: Collection[int]) -> int:
+        """Mark ``abandoned`` those of ``alert_ids`` still queued or retrying (this process
+        gives them up); how many."""
+        if not alert_ids:
+            return 0
+        query = (
+            update(Alert)
+            .where(Alert.id.in_(list(alert_ids)), Alert.status.in_(UNFINISHED))
+            .values(status="abandoned", error=abandoned_error(os.getpid()), updated_at=utcnow())
+        )
+        with self._write() as session:
+            return int(session.execute(query).rowcount or 0)  # type: ignore[attr-defined]
+
+    def abandon_orphaned_alerts(self) -> int:
+        """Mark ``abandoned`` the unfinished alerts whose process is gone (this host)."""
+        from ado.store.alert_orphans import abandon_orphaned_alerts
+        from ado.store.reader import _pid_alive
+
+        with self._sql() as sql:
+            return abandon_orphaned_alerts(sql, _pid_alive)
 
     def list_alerts(
         self, limit: int = 50, cursor: str | int | None = None

@@ -45,7 +45,7 @@ if TYPE_CHECKING:
 __all__ = ["HEAD", "SqlConnection", "StoreReader", "store_error"]
 
 #: The newest migration in ``ado/store/migrations/versions``; a test keeps them in step.
-HEAD = "0004"
+HEAD = "0005"
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 #: How SQLAlchemy's SQLite ``DateTime`` writes a time (always with microseconds).
 _SQLITE_TIME = "%Y-%m-%d %H:%M:%S.%f"
@@ -332,7 +332,11 @@ def mark_orphans_interrupted(sql: SqlConnection) -> int:
     A task with no owner counts as orphaned too; the process groups of their running agents
     are stopped. Returns how many tasks were marked. Takes the write lock only when there
     are some, so ``ado status`` does not queue behind a running ``ado run`` for nothing.
+    Their unfinished notifications are marked abandoned too (``ado.store.alert_orphans``).
     """
+    from ado.store.alert_orphans import abandon_orphaned_alerts
+
+    abandon_orphaned_alerts(sql, _pid_alive)
     with sql.transaction(write=False):
         if not _orphans(sql):
             return 0

@@ -10,7 +10,8 @@ went wrong and whether retrying can help:
     DeliveryError (ado.errors.AdoError)
         reason: not_configured | dns | refused | tls | auth | http | timeout | connection
                 | rejected
-        retryable: timeout, connection, refused, dns, HTTP 5xx/429, SMTP 4xx
+        retryable: timeout, connection, refused, dns, HTTP 5xx/429, SMTP 4xx (at any step:
+                   login, sender, every recipient, data)
 """
 
 from __future__ import annotations
@@ -182,11 +183,17 @@ def translate_errors(target: str) -> Iterator[None]:
         raise DeliveryError(
             Reason.AUTH,
             f"{target} refused the login: {exc.code} {exc.message}",
+            retryable=400 <= exc.code < 500,  # 454: a temporary failure
             hint="check notifications.channels.email.username and password",
         ) from exc
     except aiosmtplib.SMTPRecipientsRefused as exc:
         refused = ", ".join(f"{r.recipient} ({r.code} {r.message})" for r in exc.recipients)
-        raise DeliveryError(Reason.REJECTED, f"{target} refused the recipients: {refused}") from exc
+        raise DeliveryError(
+            Reason.REJECTED,
+            f"{target} refused the recipients: {refused}",
+            # 4xx (greylisting's 451, a busy mailbox's 450): try again later
+            retryable=bool(exc.recipients) and all(400 <= r.code < 500 for r in exc.recipients),
+        ) from exc
     except aiosmtplib.SMTPResponseException as exc:
         if _find(exc, ssl.SSLError) is not None:
             raise _connect_error(exc, target) from exc
