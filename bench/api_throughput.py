@@ -7,7 +7,8 @@ stored; server RSS ≤ 120 MiB under that load.
 The store (SQLite, WAL) is seeded with ``bench.seed`` (100,000 tasks with attempts and
 usage records over 35 days, 10 events each). The server is ``uvicorn --loop uvloop --http
 httptools`` with one worker, running ``create_bench_app`` (the real ``create_app``, rate
-limiting on with a limit high enough not to refuse the benchmark). ``wrk --latency`` with a
+limiting on with a limit high enough not to refuse the benchmark, the Host and Origin checks
+of ``ado serve`` on loopback). ``wrk --latency`` with a
 small Lua script (the POST body; p50/p90/p95/p99 printed from ``done``) runs each endpoint
 for ``DURATION`` seconds after a warm-up; the server's RSS is sampled meanwhile
 (``/proc/<pid>/status``). Run: ``python -m bench api_throughput``.
@@ -58,10 +59,17 @@ def create_bench_app() -> Any:
     from ado.server.serve import tune_gc
 
     tune_gc()  # as `ado serve` does
+    from ado.api.access import AccessPolicy
+
+    config = AdoConfig()
     return create_app(
-        loaded_config=LoadedConfig(AdoConfig(), None, path.parent),
+        loaded_config=LoadedConfig(config, None, path.parent),
         store=store,
         rate_limit=RateLimit(per_minute=10**9),
+        # the Host and Origin checks of `ado serve` on loopback
+        access=AccessPolicy.for_server(
+            config.server, "127.0.0.1", int(os.environ["ADO_BENCH_PORT"]), require_auth=False
+        ),
     )
 
 
@@ -145,7 +153,13 @@ class Server:
                 "--log-level", "warning", "--workers", "1",
             ],
             cwd=ROOT,
-            env={**os.environ, "ADO_BENCH_DB": str(db), "PYTHONPATH": str(ROOT)},
+            env={
+                **os.environ,
+                "ADO_BENCH_DB": str(db),
+                "ADO_BENCH_PORT": str(self.port),
+                # this tree's ado, not whichever the environment has installed
+                "PYTHONPATH": f"{ROOT / 'src'}{os.pathsep}{ROOT}",
+            },
             stdout=self._log,
             stderr=subprocess.STDOUT,
         )  # fmt: skip

@@ -7,6 +7,7 @@ import { defineConfig } from "vite";
 // `ado serve` at `/`. In development, `npm run dev` proxies the API to a running server.
 const outDir = fileURLToPath(new URL("../src/ado/dashboard/dist", import.meta.url));
 const apiTarget = process.env.ADO_API_URL ?? "http://127.0.0.1:8080";
+const apiOrigin = new URL(apiTarget).origin;
 
 export default defineConfig({
   plugins: [react(), tailwindcss()],
@@ -17,9 +18,11 @@ export default defineConfig({
     chunkSizeWarningLimit: 600,
   },
   server: {
+    // `ado serve` answers only its own Host and Origin (docs/api.md, "Access"): the proxy
+    // presents the dev server's requests as the server's own pages.
     proxy: {
-      "/api": { target: apiTarget, ws: true },
-      "/health": { target: apiTarget },
+      "/api": { target: apiTarget, ws: true, changeOrigin: true, headers: { origin: apiOrigin } },
+      "/health": { target: apiTarget, changeOrigin: true },
     },
   },
 });

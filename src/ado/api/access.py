@@ -103,7 +103,7 @@ class AccessPolicy:
 
     def host_allowed(self, value: bytes) -> bool:
         """Whether the server answers to this ``Host`` header value."""
-        if not self.check_hosts:
+        if not self.check_hosts or value in self.hosts:  # the common case: no allocation
             return True
         value = value.lower()
         if value in self.hosts:

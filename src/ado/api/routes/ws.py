@@ -9,6 +9,11 @@ without a message, and answers a client's ``{"type": "ping"}`` with ``{"type": "
 When the API requires a token (bound to anything but loopback) and ``token`` is missing or
 invalid, the socket is accepted and closed at once with code 4401 (a browser sees close
 codes, not HTTP statuses); on server shutdown it is closed with 1001 (going away).
+
+Before the handshake reaches this route, ``ado.api.guard`` refuses it with an HTTP answer:
+400 for a Host the server does not answer to, 403 for a browser page of another origin
+(stored events are replayed from ``?after=0``: no other site's page may read them), 429
+when the address has made too many connection attempts.
 """
 
 from __future__ import annotations
