@@ -88,6 +88,28 @@ async def test_what_is_pending_at_shutdown_is_abandoned(receiver: Receiver, stor
     receiver.release.set()
 
 
+async def test_notifications_not_routed_yet_are_abandoned_once(
+    receiver: Receiver, store: Store
+) -> None:
+    hook = receiver.script("/hook", Reply(hang=True))
+    slack = receiver.script("/slack", Reply(hang=True))
+    mgr = manager(
+        store,
+        channels={
+            "webhook": {"enabled": True, "url": hook},
+            "slack": {"enabled": True, "webhookUrl": slack},
+        },
+    )
+    for i in range(5):
+        assert mgr.notify(note(title=f"n{i}"))
+    assert not await mgr.aclose(grace=0)  # cut short wherever each one was
+    rows = _alerts(store)
+    expected = sorted((f"n{i}", channel) for i in range(5) for channel in ("slack", "webhook"))
+    assert sorted((r.title, r.channel) for r in rows) == expected  # one row each: none lost
+    assert {r.status for r in rows} == {"abandoned"}
+    receiver.release.set()
+
+
 async def test_a_retrying_row_is_abandoned_at_close(receiver: Receiver, store: Store) -> None:
     url = receiver.script("/hook", Reply(503, "busy"))
     mgr = manager(

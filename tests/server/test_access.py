@@ -33,7 +33,8 @@ def _ws(server: Server, uri: str | None = None, **kwargs: Any) -> ClientConnecti
     """A WebSocket to the server's socket, whatever name ``uri`` gives (as after DNS
     rebinding: the browser asked for evil.example, which resolved to loopback)."""
     sock = socket.create_connection((server.address.strip("[]"), server.port), timeout=10)
-    return connect(uri or server.ws_url, sock=sock, open_timeout=10, **kwargs)
+    ws: ClientConnection = connect(uri or server.ws_url, sock=sock, open_timeout=10, **kwargs)
+    return ws
 
 
 def _refused(server: Server, uri: str | None = None, **kwargs: Any) -> httpx.Response:
@@ -141,20 +142,21 @@ def test_the_websocket_refuses_foreign_hosts_and_origins(project: Project, serve
         f"http://127.0.0.1:{port}.evil.example",
         f"https://127.0.0.1:{port}@evil.example",
     ):
-        refused = _refused(server, f"{server.ws_url}?after=0", origin=origin)  # type: ignore[arg-type]
+        refused = _refused(server, f"{server.ws_url}?after=0", origin=origin)
         assert refused.status_code == 403, origin
     # the server's own pages, the configured origin, and clients that are not browsers
-    for origin in (
+    allowed: tuple[str | None, ...] = (
         f"http://127.0.0.1:{port}",
         "http://localhost:5173",
         "HTTP://LOCALHOST:5173",
         None,
-    ):
-        with _ws(server, f"{server.ws_url}?after=0", origin=origin) as ws:  # type: ignore[arg-type]
+    )
+    for page in allowed:
+        with _ws(server, f"{server.ws_url}?after=0", origin=page) as ws:
             _hello(ws)
-    with _ws(server, f"ws://localhost:{port}/api/ws", origin=f"http://localhost:{port}") as ws:  # type: ignore[arg-type]
+    with _ws(server, f"ws://localhost:{port}/api/ws", origin=f"http://localhost:{port}") as ws:
         _hello(ws)
-    with _ws(server, f"ws://[::1]:{port}/api/ws", origin=f"http://[::1]:{port}") as ws:  # type: ignore[arg-type]
+    with _ws(server, f"ws://[::1]:{port}/api/ws", origin=f"http://[::1]:{port}") as ws:
         _hello(ws)
 
 
@@ -290,7 +292,7 @@ def test_public_metrics_and_allowed_hosts_beyond_loopback(project: Project, serv
         server,
         f"ws://ado.lan:{server.port}/api/ws?token={token}",
         origin=f"http://ado.lan:{server.port}",
-    ) as ws:  # type: ignore[arg-type]
+    ) as ws:
         _hello(ws)
     assert (
         _refused(server, f"ws://evil.example:{server.port}/api/ws?token={token}").status_code == 400
@@ -305,9 +307,9 @@ def test_ipv6_loopback(project: Project, serve: Serve) -> None:
     assert _get(server, "/api/tasks", Host=f"localhost:{port}").status_code == 200
     assert _get(server, "/api/tasks", Host=f"[::2]:{port}").status_code == 400
     assert _get(server, "/api/tasks", Host=f"[::1]:{port + 1}").status_code == 400
-    with _ws(server, origin=f"http://[::1]:{port}") as ws:  # type: ignore[arg-type]
+    with _ws(server, origin=f"http://[::1]:{port}") as ws:
         _hello(ws)
-    assert _refused(server, origin="http://[::2]:80").status_code == 403  # type: ignore[arg-type]
+    assert _refused(server, origin="http://[::2]:80").status_code == 403
 
 
 def test_settings_validate_the_server_section(project: Project) -> None:

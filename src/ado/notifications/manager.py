@@ -84,6 +84,8 @@ class NotificationManager:
         self._open: set[int] = set()
         #: Records written off the caller's way (a notification dropped by ``notify``).
         self._background: set[asyncio.Task[Any]] = set()
+        #: The notification being routed, and the channels it has no row for yet.
+        self._routing: tuple[Notification, list[str]] | None = None
 
     @classmethod
     def from_config(cls, config: AdoConfig, store: Store | None = None) -> NotificationManager:
@@ -213,6 +215,9 @@ class NotificationManager:
             self._worker.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._worker
+            if self._routing is not None and self._routing[1]:  # cut short while routing
+                unrouted.append((self._routing[0], tuple(self._routing[1])))
+            self._routing = None
             while self._queue is not None and not self._queue.empty():
                 unrouted.append(self._queue.get_nowait())
             self._worker = None
@@ -258,24 +263,31 @@ class NotificationManager:
                 continue
             try:
                 await self._route(*job)
+            except asyncio.CancelledError:
+                raise  # closing: ``_routing`` names the channels it did not reach
             except Exception:
                 log.exception("notification %r could not be routed", job[0].title)
             finally:
                 self._queue.task_done()
 
     async def _route(self, notification: Notification, named: tuple[str, ...] | None) -> None:
+        left = self.targets(notification, named)
+        self._routing = (notification, left)
         reason = await self._throttle.check(notification)
         if reason is not None:
             log.info("notification %r throttled: %s", notification.title, reason)
             await self._record(notification, "*", "throttled", error=reason, attempts=0)
+            self._routing = None
             return
-        for name in self.targets(notification, named):
+        for name in list(left):
+            left.remove(name)  # from here on its row is ``_queued``'s (even if cancelled)
             queue = self._channel_queues[name]
             if queue.full():  # only this task puts: it cannot fill up in between
                 log.warning("%s: queue full, notification %r dropped", name, notification.title)
                 await self._record(notification, name, "failed", error="queue full", attempts=0)
                 continue
             queue.put_nowait((notification, await self._queued(notification, name)))
+        self._routing = None
 
     async def _drain(self, channel: Channel, queue: asyncio.Queue[_Delivery]) -> None:
         while True:
