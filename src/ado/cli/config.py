@@ -67,7 +67,11 @@ def show(app: AppContext, as_json: bool) -> None:
 @config.command()
 @click.pass_obj
 def validate(app: AppContext) -> None:
-    """Check the configuration file; exit 2 with the file, line and fix when it is wrong."""
+    """Check the configuration file; exit 2 with the file, line and fix when it is wrong.
+
+    Keys it reads differently or does not act on (from the TypeScript original) are listed.
+    """
+    app.print_warnings = False  # listed below, on stdout
     loaded = app.loaded
     out = console()
     if loaded.path is None:
@@ -84,6 +88,10 @@ def validate(app: AppContext) -> None:
     )
     if not enabled:
         out.print("[yellow]  no provider is enabled: `ado run` will have nothing to route to[/]")
+    if loaded.warnings:
+        out.print(f"[yellow]  {len(loaded.warnings)} warning(s):[/]")
+        for line in loaded.warnings:
+            click.echo(f"  warning: {line}")  # unwrapped: one line per key
 
 
 @config.command(name="set")

@@ -18,6 +18,9 @@ class AppContext:
     config_path: str | None = None
     debug: bool = False
     cwd: Path = field(default_factory=Path.cwd)
+    #: Print the configuration's warnings on stderr when it is loaded (once per command);
+    #: ``ado config validate`` lists them itself.
+    print_warnings: bool = True
     _loaded: LoadedConfig | None = None
     _store: Store | None = None
     _reader: StoreReader | None = None
@@ -28,6 +31,8 @@ class AppContext:
             from ado.config import load_config
 
             self._loaded = load_config(self.config_path, self.cwd)
+            if self.print_warnings:
+                print_config_warnings(self._loaded.warnings)
         return self._loaded
 
     @property
@@ -62,6 +67,14 @@ class AppContext:
         if self._store is not None:
             self._store.close()
             self._store = None
+
+
+def print_config_warnings(warnings: list[str]) -> None:
+    """The configuration's warnings, one line each, on stderr."""
+    import sys
+
+    for line in warnings:
+        print(f"warning: {line}", file=sys.stderr)
 
 
 def console(stderr: bool = False) -> Console:

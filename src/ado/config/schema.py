@@ -175,6 +175,11 @@ class DefaultOptions(ConfigModel):
     permission_mode: str | None = Field(
         default=None, description="The agent's own permission mode, passed through as is."
     )
+    approval_mode: str | None = Field(
+        default=None,
+        description="Accepted from the TypeScript original; not used: approvals follow the "
+        "HITL policy.",
+    )
 
 
 class ProviderConfig(ConfigModel):
