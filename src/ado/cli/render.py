@@ -108,6 +108,8 @@ def event_line(event: AgentEvent, provider: str | None = None) -> Text | None:
             f"[dim]in {format_duration(event.data.get('duration_s'))}[/]"
         )
     if k is EventKind.LOG:
+        if event.data.get("warning"):
+            return Text.from_markup(f"  [yellow]⚠ {escape(event.text or '')}[/]")
         return Text.from_markup(f"  [dim]{escape(_short(event.text))}[/]")
     return None
 

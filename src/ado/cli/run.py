@@ -92,6 +92,9 @@ def run(
         raise click.UsageError("use either --provider or --providers, not both")
     if cwd:
         app.cwd = Path(cwd).resolve()
+    from ado.cli.preflight import check_run
+
+    check_run(app, provider, _split(providers), _split(exclude))  # exit 2 before any record
     from ado.config.overrides import effective_config
 
     store = app.store

@@ -7,7 +7,12 @@ from typing import Any
 
 import click
 
+from ado.cli.choices import SuggestingChoice
 from ado.cli.context import AppContext, console
+
+#: The statuses a task can have. A local copy of the task-status vocabulary (the API's
+#: ``TaskStatus``), until one enum serves every consumer.
+TASK_STATUSES = ("queued", "running", "succeeded", "failed", "cancelled", "interrupted")
 
 
 @click.group()
@@ -16,7 +21,7 @@ def tasks() -> None:
 
 
 @tasks.command(name="list")
-@click.option("--status", help="Only tasks with this status.")
+@click.option("--status", type=SuggestingChoice(TASK_STATUSES), help="Only tasks with this status.")
 @click.option("-p", "--provider", help="Only tasks run on this provider.")
 @click.option("-n", "--limit", default=20, show_default=True)
 @click.option("--json", "as_json", is_flag=True)
@@ -25,9 +30,11 @@ def list_(
     app: AppContext, status: str | None, provider: str | None, limit: int, as_json: bool
 ) -> None:
     """Recent tasks, newest first."""
+    from ado.cli.choices import check_providers
     from ado.cli.render import format_cost, format_duration
     from ado.cli.status import _duration, _task_json
 
+    check_providers(app, [("-p/--provider", provider)], configured_only=False)
     rows = app.store.list_tasks(limit=limit, status=status, provider=provider)
     if as_json:
         click.echo(json.dumps([_task_json(t) for t in rows], indent=2))

@@ -213,6 +213,14 @@ class ProviderConfig(ConfigModel):
     env: dict[str, str] = Field(
         default_factory=dict, description="Extra environment variables for the agent."
     )
+    pass_env: list[str] = Field(
+        default_factory=list,
+        description="Variables passed through from ADO's own environment, by name or glob "
+        '(`["MY_KEY", "CORP_*"]`); agents otherwise get a minimal environment. A glob never '
+        "passes a secret-looking name (…KEY, …TOKEN, …SECRET, …PASSWORD) other than this "
+        "agent's own credentials, nor ADO_* settings: name such a variable exactly. "
+        "`ado providers check` shows what passes.",
+    )
     timeout: float = Field(
         default=1800,
         gt=0,

@@ -8,6 +8,7 @@ the event loop only ever waits on the agent.
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -204,6 +205,7 @@ class Runner:
             command=pcfg.command,
             extra_args=list(pcfg.args),
             extra_env=dict(pcfg.env),
+            pass_env=tuple(pcfg.pass_env),
             timeout=timeout,
         )
         attempt_id = await asyncio.to_thread(
@@ -298,6 +300,9 @@ class Runner:
         effective_model = summary.usage.model or model or adapter.default_model
         info.api_cost_usd = pricing.api_equivalent(summary.usage, cand.provider, effective_model)
         info.cost_usd = pricing.actual_cost(summary.usage, mcfg, info.api_cost_usd)
+        if summary.api_key_source and cand.access_mode != "api":
+            info.cost_usd = _api_key_spend(summary.usage, info.api_cost_usd)
+            await self._warn_api_key_billing(task_id, info, summary.api_key_source)
         await self.events.emit(
             task_id,
             info,
@@ -311,6 +316,9 @@ class Runner:
                     "duration_s": round(summary.duration_s, 3),
                     "cost_usd": info.cost_usd,
                     "api_cost_usd": info.api_cost_usd,
+                    **(
+                        {"api_key_source": summary.api_key_source} if summary.api_key_source else {}
+                    ),
                 },
             ),
             flush=True,
@@ -380,6 +388,28 @@ class Runner:
         return True
 
     # -- helpers ------------------------------------------------------------------------------
+
+    async def _warn_api_key_billing(self, task_id: int, info: AttemptInfo, source: str) -> None:
+        """Once per process and pair: a subscription-configured agent billed by an API key."""
+        pair = f"{info.provider}/{info.access_mode}"
+        if pair in _WARNED_API_KEY_BILLING:
+            return
+        _WARNED_API_KEY_BILLING.add(pair)
+        text = (
+            f"{pair} is billed through an API key ({source}), not the {info.access_mode}: "
+            f"its spend (${info.cost_usd:.4f} here) counts as real API spend. Remove the key "
+            f"from the agent's environment to use the {info.access_mode}, or configure the "
+            f"access mode as `mode: api`."
+        )
+        logging.getLogger("ado.runner").warning("%s", text)
+        await self.events.emit(
+            task_id,
+            info,
+            AgentEvent(
+                EventKind.LOG, text=text, data={"warning": "api_key_billing", "source": source}
+            ),
+            flush=True,
+        )
 
     async def _check_costs(self, cand: Candidate, spec: TaskSpec) -> None:
         from ado import pricing
@@ -467,6 +497,15 @@ class Runner:
             await asyncio.wait_for(self._cancelled.wait(), seconds)
         except TimeoutError:
             pass
+
+
+#: The (provider/access mode) pairs already warned about API-key billing in this process.
+_WARNED_API_KEY_BILLING: set[str] = set()
+
+
+def _api_key_spend(usage: Usage, api_cost: float) -> float:
+    """What an API-key-billed run really cost: the agent's own figure, else the price table's."""
+    return usage.cost_usd if usage.cost_usd is not None else api_cost
 
 
 def _with_provider(filters: RouteFilters, provider: str) -> RouteFilters:

@@ -52,17 +52,22 @@ async def detect_all(
     commands: Mapping[str, str | None] | None = None,
     ids: Iterable[str] | None = None,
     envs: Mapping[str, Mapping[str, str]] | None = None,
+    pass_envs: Mapping[str, tuple[str, ...]] | None = None,
 ) -> dict[str, Detection]:
     """Detect every (or the given) adapter concurrently.
 
-    ``commands`` override executables and ``envs`` add configured variables, per provider id.
+    ``commands`` override executables, ``envs`` add configured variables and ``pass_envs``
+    the ``passEnv`` patterns, per provider id.
     """
     import asyncio
 
-    commands, envs = commands or {}, envs or {}
+    commands, envs, pass_envs = commands or {}, envs or {}, pass_envs or {}
     wanted = list(ids) if ids is not None else sorted(adapter_classes())
     results = await asyncio.gather(
-        *(get_adapter(p).detect(commands.get(p), env=envs.get(p)) for p in wanted)
+        *(
+            get_adapter(p).detect(commands.get(p), env=envs.get(p), pass_env=pass_envs.get(p, ()))
+            for p in wanted
+        )
     )
     return dict(zip(wanted, results, strict=True))
 

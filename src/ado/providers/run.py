@@ -20,6 +20,18 @@ from ado.providers.process import AgentProcess, OutputLine, SpawnError
 
 __all__ = ["AgentRun"]
 
+#: Outcomes a missing variable cannot explain.
+_NOT_ABOUT_ENVIRONMENT = frozenset(
+    {
+        OutcomeKind.SUCCESS,
+        OutcomeKind.CANCELLED,
+        OutcomeKind.COST_LIMIT,
+        OutcomeKind.RATE_LIMITED,
+        OutcomeKind.QUOTA_EXHAUSTED,
+        OutcomeKind.NOT_INSTALLED,
+    }
+)
+
 
 class AgentRun:
     """One run of an agent: iterate it for events, then read ``outcome``.
@@ -46,9 +58,8 @@ class AgentRun:
     async def __aiter__(self) -> AsyncIterator[AgentEvent]:
         adapter, request, summary = self.adapter, self.request, self.summary
         started = time.monotonic()
-        self.process = proc = AgentProcess(
-            adapter.command(request), cwd=request.cwd, env=adapter.environment(request)
-        )
+        env = adapter.environment(request)
+        self.process = proc = AgentProcess(adapter.command(request), cwd=request.cwd, env=env)
         try:
             await proc.start()
         except SpawnError as exc:
@@ -96,7 +107,26 @@ class AgentRun:
             summary.exit_code = proc.returncode
             summary.stderr_tail = "\n".join(proc.stderr_tail)
             summary.duration_s = time.monotonic() - started
+            summary.api_key_source = adapter.api_key_source(request, env, state)
             self.outcome = adapter.classify(summary)
+            self._explain_missing_variable(env)
+
+    def _explain_missing_variable(self, env: dict[str, str]) -> None:
+        """A failure naming a variable ADO has but the agent did not get says so, with the
+        ``passEnv`` line to add (see ``ado.providers.environment``)."""
+        import os
+
+        from ado.providers.environment import missing_variable_hint
+
+        outcome, summary = self.outcome, self.summary
+        if outcome is None or outcome.kind in _NOT_ABOUT_ENVIRONMENT:
+            return
+        texts = [outcome.message, summary.stderr_tail, *(e.text or "" for e in summary.errors)]
+        if summary.result is not None:
+            texts.append(summary.result.text or "")
+        hint = missing_variable_hint(self.adapter.id, texts, env, os.environ, self.request.pass_env)
+        if hint:
+            outcome.message = f"{outcome.message} — {hint}" if outcome.message else hint
 
     def _parse(self, line: OutputLine, state: ParseState) -> Iterable[AgentEvent]:
         adapter = self.adapter

@@ -306,7 +306,7 @@ class Router:
             if name not in installed_cache:
                 installed_cache[name] = self._installed(name)
             if not installed_cache[name]:
-                return Skip(name, None, SkipKind.NOT_INSTALLED, "not installed")
+                return Skip(name, None, SkipKind.NOT_INSTALLED, _not_installed(name, pconf))
         return None
 
     def _limit_skip(self, pair: _Pair, now: datetime, cooldowns: list[CooldownView]) -> Skip | None:
@@ -381,6 +381,17 @@ class Router:
 
     def _effective_providers(self) -> dict[str, ProviderConfig]:
         return effective_providers(self.config, self.store.get_value(OVERRIDES_KEY))
+
+
+def _not_installed(name: str, pconf: ProviderConfig) -> str:
+    """Why the agent cannot start, naming the configured ``command``'s path when there is one."""
+    from ado.providers.base import command_problem
+
+    return (
+        f"not installed: {command_problem(name, pconf.command)}"
+        if pconf.command
+        else ("not installed")
+    )
 
 
 def _mode_skip(pair: _Pair, filters: RouteFilters, allow_api: bool) -> Skip | None:

@@ -7,7 +7,7 @@ from contextlib import AbstractContextManager
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from ado.providers.events import Usage
@@ -107,6 +107,18 @@ class UsageMethods:
             cooldown = session.get(Cooldown, (provider, access_mode))
             if cooldown is not None:
                 session.delete(cooldown)
+
+    def clear_cooldowns(self, provider: str, access_mode: str | None = None) -> int:
+        """Remove a provider's cooldowns (of one access mode, or all); how many were active."""
+        now = utcnow()
+        where = [Cooldown.provider == provider]
+        if access_mode is not None:
+            where.append(Cooldown.access_mode == access_mode)
+        active = [c for c in self.cooldowns(now) if c.provider == provider]
+        active = [c for c in active if access_mode is None or c.access_mode == access_mode]
+        with self._write() as session:
+            session.execute(delete(Cooldown).where(*where))
+        return len(active)
 
     # -- key-values -----------------------------------------------------------------------
 

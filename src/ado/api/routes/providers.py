@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import time
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query, Request
 from starlette.responses import Response
@@ -91,6 +91,27 @@ def get_provider_usage(
             "days": store.provider_usage(provider_id, datetime.now(UTC), days),
         }
     )
+
+
+@router.delete(
+    "/{provider_id}/cooldown",
+    operation_id="clearProviderCooldown",
+    status_code=204,
+    responses=ERRORS,
+)
+def clear_provider_cooldown(
+    provider_id: ProviderId,
+    store: StoreDep,
+    access_mode: Annotated[
+        Literal["subscription", "api", "free"] | None,
+        Query(alias="accessMode", description="Only this access mode's cooldown; unset: all."),
+    ] = None,
+) -> Response:
+    """Remove the provider's active cooldowns (``ado providers clear-cooldown``): routing may
+    choose it again at once. 204 whether or not one was active; 404 for an unknown provider."""
+    _check_known(provider_id)
+    store.clear_cooldowns(provider_id, access_mode)
+    return Response(status_code=204)
 
 
 def provider_views(
