@@ -276,7 +276,7 @@ class LiveView:
 
             from ado.cli.context import console
 
-            console(stderr=True).print(f"[red]Error: {escape(result.error)}[/]")
+            console(stderr=True).print(f"[red]Error: {escape(result.error)}[/]", soft_wrap=True)
 
 
 class JsonView:
