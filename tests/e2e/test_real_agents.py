@@ -55,7 +55,11 @@ def test_real_agent_writes_a_file(project: Project, tmp_path: Path, provider: st
     if provider in REPORTS_TOKENS:
         assert task.input_tokens > 0 and task.output_tokens > 0
         assert task.api_cost_usd > 0, "tokens priced from the bundled price table"
-    billed = [e for e in store.list_events(task.id) if e.data.get("warning") == "api_key_billing"]
+    billed = [
+        e
+        for e in store.list_events(task.id)
+        if (e.data.get("data") or {}).get("warning") == "api_key_billing"
+    ]
     if provider in API_KEY_BILLED:
         # The harness logs these in with an API key, and they say so: the spend is real.
         assert task.cost_usd > 0 and len(billed) == 1

@@ -58,16 +58,15 @@ def check(app: AppContext, provider_ids: tuple[str, ...], as_json: bool) -> None
     import asyncio
 
     from ado.cli.choices import check_providers
-    from ado.providers import adapter_classes, configured_env, detect_all, get_adapter
+    from ado.providers import adapter_classes, detect_configured, get_adapter
 
     config = app.loaded.config
     check_providers(app, [("PROVIDER_IDS", pid) for pid in provider_ids], configured_only=False)
     ids = list(provider_ids) or sorted(adapter_classes())
     adapters = {pid: get_adapter(pid) for pid in ids}
     commands = {pid: p.command for pid, p in config.providers.items()}
-    envs = {pid: configured_env(pid, p) for pid, p in config.providers.items()}
     pass_envs = {pid: tuple(p.pass_env) for pid, p in config.providers.items()}
-    results = asyncio.run(detect_all(commands, ids, envs, pass_envs))
+    results = asyncio.run(detect_configured(config, ids))
     problems = 0
     rows: list[dict[str, Any]] = []
     out = console()

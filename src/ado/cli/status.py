@@ -20,10 +20,9 @@ def provider_rows(app: AppContext, now: datetime, *, probe: bool = False) -> lis
     if probe:
         import asyncio
 
-        from ado.providers import detect_all
+        from ado.providers import detect_configured
 
-        commands = {pid: p.command for pid, p in config.providers.items()}
-        detections = asyncio.run(detect_all(commands))
+        detections = asyncio.run(detect_configured(config))
     return rows(config.providers, app.reader, now, detections=detections)
 
 

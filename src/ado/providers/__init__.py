@@ -12,10 +12,17 @@ from typing import TYPE_CHECKING
 from ado.errors import UnknownProviderError
 
 if TYPE_CHECKING:
-    from ado.config.schema import ProviderConfig
+    from ado.config.schema import AdoConfig, ProviderConfig
     from ado.providers.base import AgentAdapter, Detection
 
-__all__ = ["adapter_classes", "configured_env", "detect_all", "get_adapter", "provider_ids"]
+__all__ = [
+    "adapter_classes",
+    "configured_env",
+    "detect_all",
+    "detect_configured",
+    "get_adapter",
+    "provider_ids",
+]
 
 ENTRY_POINT_GROUP = "ado.providers"
 
@@ -70,6 +77,20 @@ async def detect_all(
         )
     )
     return dict(zip(wanted, results, strict=True))
+
+
+async def detect_configured(
+    config: AdoConfig, ids: Iterable[str] | None = None
+) -> dict[str, Detection]:
+    """``detect_all`` with what the configuration gives each agent (command, env, passEnv):
+    the login state is the one the agent would really have."""
+    providers = config.providers
+    return await detect_all(
+        {pid: p.command for pid, p in providers.items()},
+        ids,
+        {pid: configured_env(pid, p) for pid, p in providers.items()},
+        {pid: tuple(p.pass_env) for pid, p in providers.items()},
+    )
 
 
 def configured_env(provider_id: str, config: ProviderConfig) -> dict[str, str]:

@@ -219,9 +219,8 @@ async def _detections(request: Request, config: AdoConfig) -> dict[str, Any]:
     if cached is not None and time.monotonic() - cached[0] < DETECTION_TTL:
         found: dict[str, Any] = cached[1]
         return found
-    from ado.providers import detect_all
+    from ado.providers import detect_configured
 
-    commands = {pid: p.command for pid, p in config.providers.items()}
-    found = dict(await detect_all(commands))
+    found = dict(await detect_configured(config))
     state.provider_detections = (time.monotonic(), found)
     return found
