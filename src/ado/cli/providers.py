@@ -92,7 +92,9 @@ def check(app: AppContext, provider_ids: tuple[str, ...], as_json: bool) -> None
     else:
         for r in rows:
             if not r["installed"]:
-                why = r["detail"] if commands.get(r["id"]) else adapters[r["id"]].install_hint
+                why = adapters[r["id"]].install_hint
+                if commands.get(r["id"]):
+                    why = f"{r['detail']} (install: {why})"
                 out.print(f"[red]✘[/] {r['id']:<13} not installed — {escape(why)}")
                 continue
             login = {
