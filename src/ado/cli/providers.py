@@ -95,7 +95,7 @@ def check(app: AppContext, provider_ids: tuple[str, ...], as_json: bool) -> None
                 why = adapters[r["id"]].install_hint
                 if commands.get(r["id"]):
                     why = f"{r['detail']} (install: {why})"
-                out.print(f"[red]✘[/] {r['id']:<13} not installed — {escape(why)}")
+                out.print(f"[red]✘[/] {r['id']:<13} not installed — {escape(why)}", soft_wrap=True)
                 continue
             login = {
                 True: "[green]logged in[/]",
@@ -108,7 +108,7 @@ def check(app: AppContext, provider_ids: tuple[str, ...], as_json: bool) -> None
                 f"[dim]{r['path']}[/]"
             )
             if r["detail"]:
-                out.print(f"  {'':<13} [yellow]{escape(r['detail'])}[/]")
+                out.print(f"  {'':<13} [yellow]{escape(r['detail'])}[/]", soft_wrap=True)
             if r["pass_env"]:
                 passed = ", ".join(r["pass_env_passed"]) or "nothing set"
                 out.print(f"  {'':<13} passEnv {', '.join(r['pass_env'])}: passes {passed}")
