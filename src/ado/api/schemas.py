@@ -141,6 +141,13 @@ class AttemptOut(Schema):
     cache_write_tokens: int
     cost_usd: float
     api_cost_usd: float
+    dropped_events: int = Field(
+        description="Agent events not stored: over storage.maxEventsPerTask/maxBytesPerTask."
+    )
+    dropped_bytes: int = Field(
+        description="Bytes of agent output not stored: dropped events, and what was cut "
+        "from events over storage.maxEventBytes."
+    )
 
 
 class TaskDetail(TaskSummary):
@@ -148,6 +155,8 @@ class TaskDetail(TaskSummary):
     result_text: str | None
     options: dict[str, Any]
     attempts: list[AttemptOut]
+    dropped_events: int = Field(description="The task's agent events not stored (all attempts).")
+    dropped_bytes: int = Field(description="The task's bytes of agent output not stored.")
 
 
 class TaskPage(Schema):

@@ -272,11 +272,10 @@ class LiveView:
             )
         )
         if result.error and result.status != "succeeded":
-            from rich.markup import escape
-
             from ado.cli.context import console
+            from ado.cli.render import safe
 
-            console(stderr=True).print(f"[red]Error: {escape(result.error)}[/]", soft_wrap=True)
+            console(stderr=True).print(f"[red]Error: {safe(result.error)}[/]", soft_wrap=True)
 
 
 class JsonView:

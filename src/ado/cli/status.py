@@ -96,7 +96,7 @@ def _print(
 ) -> None:
     from rich.table import Table
 
-    from ado.cli.render import format_cost, format_duration, format_tokens
+    from ado.cli.render import format_cost, format_duration, format_tokens, safe
 
     out = console()
     table = Table(title="Providers", title_justify="left", expand=False)
@@ -144,7 +144,7 @@ def _print(
             t.provider or "-",
             format_duration(_duration(t)),
             format_cost(t.cost_usd),
-            t.prompt.replace("\n", " "),
+            safe(t.prompt.replace("\n", " ")),
         )
     if recent:
         out.print(tasks)

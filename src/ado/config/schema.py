@@ -371,6 +371,24 @@ class StorageConfig(ConfigModel):
         description="`postgresql://user:password@host:5432/database`; the `ADO_DATABASE_URL` "
         "environment variable wins over it. Never printed.",
     )
+    max_events_per_task: int = Field(
+        default=20_000,
+        ge=100,
+        description="Events stored per task, at most: past it the agent's output is counted, "
+        "not stored (one `output truncated` event says so; its result, usage and rate limits "
+        "are still kept).",
+    )
+    max_event_bytes: int = Field(
+        default=64 * 1024,
+        ge=1024,
+        description="Size of one stored event, at most (bytes of text): longer agent output "
+        "is cut, with a marker, where it is read.",
+    )
+    max_bytes_per_task: int = Field(
+        default=32 * 1024 * 1024,
+        ge=64 * 1024,
+        description="Bytes of events stored per task, at most; past it, as `maxEventsPerTask`.",
+    )
 
 
 class OrchestrationConfig(ConfigModel):

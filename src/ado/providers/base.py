@@ -149,6 +149,8 @@ class RunRequest:
     #: ``providers.<id>.passEnv``: names or globs of ADO's variables the agent also gets.
     pass_env: tuple[str, ...] = ()
     timeout: float | None = None
+    #: Each event is cut to about this many bytes where it is parsed (``storage.maxEventBytes``).
+    max_event_bytes: int | None = None
 
 
 @dataclass(slots=True)

@@ -23,6 +23,8 @@ __all__ = ["MAX_LINE_BYTES", "AgentProcess", "OutputLine", "SpawnError"]
 MAX_LINE_BYTES = 8 * 1024 * 1024
 _CHUNK = 256 * 1024
 _STDERR_TAIL_LINES = 200
+_STDERR_LINE_CHARS = 4096
+_QUEUE_CHARS = 4 * 1024 * 1024
 
 
 class SpawnError(Exception):
@@ -85,12 +87,21 @@ class AgentProcess:
         """Lines from stdout and stderr as they arrive, until both are closed."""
         assert self._proc is not None and self._proc.stdout and self._proc.stderr
         queue: asyncio.Queue[OutputLine | None] = asyncio.Queue(maxsize=1024)
+        # Lines wait here at most _QUEUE_CHARS at a time (plus one): a reader faster than
+        # the parser stops reading the pipe, and the agent waits on its writes.
+        queued = 0
+        room = asyncio.Event()
 
         async def pump(reader: asyncio.StreamReader, stream: Literal["stdout", "stderr"]) -> None:
+            nonlocal queued
             try:
                 async for line in _split_lines(reader, stream):
                     if stream == "stderr":
-                        self.stderr_tail.append(line.text)
+                        self.stderr_tail.append(line.text[:_STDERR_LINE_CHARS])
+                    while queued > _QUEUE_CHARS:
+                        room.clear()
+                        await room.wait()
+                    queued += len(line.text)
                     await queue.put(line)
             finally:
                 await queue.put(None)
@@ -104,6 +115,8 @@ class AgentProcess:
                 if item is None:
                     open_streams -= 1
                     continue
+                queued -= len(item.text)
+                room.set()
                 yield item
 
     async def wait(self) -> int:
@@ -167,4 +180,6 @@ async def _split_lines(
 
 
 def _decode(raw: bytes | bytearray) -> str:
-    return bytes(raw).decode("utf-8", errors="replace").rstrip("\r")
+    """A line as text: invalid UTF-8 and NUL become U+FFFD (``ado.providers.sanitize``)."""
+    text = raw.decode("utf-8", errors="replace").rstrip("\r")
+    return text.replace("\x00", "\ufffd") if "\x00" in text else text
