@@ -25,6 +25,9 @@ _CHUNK = 256 * 1024
 _STDERR_TAIL_LINES = 200
 _STDERR_LINE_CHARS = 4096
 _QUEUE_CHARS = 4 * 1024 * 1024
+#: After the agent exits, how long its output may stay open before its group is killed.
+_EXIT_GRACE = 2.0
+_EXIT_POLL = 0.1
 
 
 class SpawnError(Exception):
@@ -107,8 +110,11 @@ class AgentProcess:
                 await queue.put(None)
 
         async with asyncio.TaskGroup() as tg:
-            tg.create_task(pump(self._proc.stdout, "stdout"))
-            tg.create_task(pump(self._proc.stderr, "stderr"))
+            pumps = [
+                tg.create_task(pump(self._proc.stdout, "stdout")),
+                tg.create_task(pump(self._proc.stderr, "stderr")),
+            ]
+            reaper = tg.create_task(self._close_after_exit(pumps))
             open_streams = 2
             while open_streams:
                 item = await queue.get()
@@ -118,6 +124,21 @@ class AgentProcess:
                 queued -= len(item.text)
                 room.set()
                 yield item
+            reaper.cancel()
+
+    async def _close_after_exit(self, pumps: list[asyncio.Task[None]]) -> None:
+        """When the agent has exited but something it started still holds its output
+        pipes open (a child ignoring SIGTERM, a daemon), the run must not wait for them:
+        after ``_EXIT_GRACE`` its group is killed, and after another the reading stops.
+        (``Process.wait()`` would only return once the pipes close, hence the polling.)"""
+        assert self._proc is not None
+        while self._proc.returncode is None:
+            await asyncio.sleep(_EXIT_POLL)
+        await asyncio.sleep(_EXIT_GRACE)
+        self._kill_group(signal.SIGKILL)
+        await asyncio.sleep(_EXIT_GRACE)
+        for task in pumps:
+            task.cancel()  # a process outside the group still holds a pipe
 
     async def wait(self) -> int:
         assert self._proc is not None
