@@ -130,7 +130,9 @@ def main() -> int:
     for step in filter(None, os.environ.get("HOSTILE_STEPS", "result").split(",")):
         name, *args = step.split(":")
         if name == "surrogate":
-            OUT.write(assistant_json('"cut \\ud83d here, pair \\ud83d\\ude00, low \\udc00"') + b"\n")
+            OUT.write(
+                assistant_json('"cut \\ud83d here, pair \\ud83d\\ude00, low \\udc00"') + b"\n"
+            )
             OUT.write(tool_call_json('"file-\\ud83d.txt"') + b"\n")
         elif name == "nul":
             OUT.write(assistant_json('"nul \\u0000 inside"') + b"\n")
@@ -138,8 +140,9 @@ def main() -> int:
             raw(b"plain \x00 text with a raw NUL")
             raw(b"stderr \x00 NUL", sys.stderr.buffer)
         elif name == "utf8":
-            raw(b'{"type":"assistant","message":{"content":[{"type":"text","text":"bad \xff\xfe"}]}}')
-            raw(b'{"type":"assistant","message":{"content":[{"type":"text","text":"cut \xc3"}]}}')
+            start = b'{"type":"assistant","message":{"content":[{"type":"text","text":"'
+            raw(start + b'bad \xff\xfe"}]}}')
+            raw(start + b'cut \xc3"}]}}')
             raw(b"\xff\xfe\x80 not utf-8 at all")
             raw(b"\xed\xa0\xbd encoded surrogate", sys.stderr.buffer)
         elif name == "control":

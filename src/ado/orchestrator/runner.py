@@ -172,7 +172,11 @@ class Runner:
             )
             raise
         result_text = attempts[-1].outcome.message if attempts and attempts[-1].outcome else ""
-        await self._finish(task_id, status, error, result_text, exit_code)
+        try:
+            await self._finish(task_id, status, error, result_text, exit_code)
+        except Exception as exc:  # the store refuses the last event: the status still
+            await self._finish_anyway(task_id, "failed", f"{error or ''} {exc}".strip(), 1)
+            raise
         return TaskResult(
             task_id=task_id,
             status=status,

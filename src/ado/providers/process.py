@@ -89,9 +89,9 @@ class AgentProcess:
     async def lines(self) -> AsyncGenerator[OutputLine, None]:
         """Lines from stdout and stderr as they arrive, until both are closed."""
         assert self._proc is not None and self._proc.stdout and self._proc.stderr
-        queue: asyncio.Queue[OutputLine | None] = asyncio.Queue(maxsize=1024)
         # Lines wait here at most _QUEUE_CHARS at a time (plus one): a reader faster than
         # the parser stops reading the pipe, and the agent waits on its writes.
+        queue: asyncio.Queue[OutputLine | None] = asyncio.Queue()
         queued = 0
         room = asyncio.Event()
 
@@ -104,27 +104,35 @@ class AgentProcess:
                     while queued > _QUEUE_CHARS:
                         room.clear()
                         await room.wait()
-                    queued += len(line.text)
-                    await queue.put(line)
+                    queued += len(line.text) + 1
+                    queue.put_nowait(line)
             finally:
-                await queue.put(None)
+                queue.put_nowait(None)
 
-        async with asyncio.TaskGroup() as tg:
-            pumps = [
-                tg.create_task(pump(self._proc.stdout, "stdout")),
-                tg.create_task(pump(self._proc.stderr, "stderr")),
-            ]
-            reaper = tg.create_task(self._close_after_exit(pumps))
+        # Plain tasks, not a TaskGroup: this generator may be closed at its ``yield``
+        # (the run stopped), which a TaskGroup would turn into an exception group.
+        pumps = [
+            asyncio.create_task(pump(self._proc.stdout, "stdout")),
+            asyncio.create_task(pump(self._proc.stderr, "stderr")),
+        ]
+        reaper = asyncio.create_task(self._close_after_exit(pumps))
+        try:
             open_streams = 2
             while open_streams:
                 item = await queue.get()
                 if item is None:
                     open_streams -= 1
                     continue
-                queued -= len(item.text)
+                queued -= len(item.text) + 1
                 room.set()
                 yield item
-            reaper.cancel()
+        finally:
+            for task in (*pumps, reaper):
+                task.cancel()
+            await asyncio.gather(*pumps, reaper, return_exceptions=True)
+        for task in pumps:
+            if not task.cancelled() and task.exception() is not None:
+                raise task.exception()  # type: ignore[misc]  # a read that failed
 
     async def _close_after_exit(self, pumps: list[asyncio.Task[None]]) -> None:
         """When the agent has exited but something it started still holds its output
@@ -132,7 +140,7 @@ class AgentProcess:
         after ``_EXIT_GRACE`` its group is killed, and after another the reading stops.
         (``Process.wait()`` would only return once the pipes close, hence the polling.)"""
         assert self._proc is not None
-        while self._proc.returncode is None:
+        while self._proc.returncode is None:  # noqa: ASYNC110 (wait() waits on the pipes)
             await asyncio.sleep(_EXIT_POLL)
         await asyncio.sleep(_EXIT_GRACE)
         self._kill_group(signal.SIGKILL)
