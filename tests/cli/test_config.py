@@ -92,7 +92,13 @@ def test_show_without_a_file_prints_the_defaults(project: Project) -> None:
     proc = project.run("config", "show", "--json", check_code=0)
     data = json.loads(proc.stdout)
     assert data["source"] is None
-    assert data["config"]["storage"] == {"driver": "sqlite", "path": ".ado/state.db"}
+    assert data["config"]["storage"] == {
+        "driver": "sqlite",
+        "path": ".ado/state.db",
+        "maxEventsPerTask": 20000,
+        "maxEventBytes": 65536,
+        "maxBytesPerTask": 33554432,
+    }
 
 
 def test_show_in_process_with_clirunner(configured: Project) -> None:

@@ -331,4 +331,6 @@ class JsonView:
         sys.stdout.write(json.dumps(record, ensure_ascii=False) + "\n")
         sys.stdout.flush()
         if result.error and result.status != "succeeded":
-            print(f"Error: {result.error}", file=sys.stderr)
+            from ado.cli.render import printable
+
+            print(f"Error: {printable(result.error)}", file=sys.stderr)
