@@ -76,6 +76,7 @@ class Sampled:
     def finish(self, timeout: float = 300) -> tuple[int, str, str]:
         out, err = self.proc.communicate(timeout=timeout)
         self._sampler.join()
+        print(f"ado run peak RSS: {self.peak_mb:.1f} MB")  # shown with pytest -s
         return self.proc.returncode, out, err
 
     @property
