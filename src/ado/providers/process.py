@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import os
 import signal
+import time
 from collections import deque
 from collections.abc import AsyncGenerator, AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -54,6 +55,7 @@ class AgentProcess:
         self.env = dict(env)
         self._proc: asyncio.subprocess.Process | None = None
         self.stderr_tail: deque[str] = deque(maxlen=_STDERR_TAIL_LINES)
+        self._last_output = 0.0
 
     @property
     def pid(self) -> int | None:
@@ -105,6 +107,7 @@ class AgentProcess:
                         room.clear()
                         await room.wait()
                     queued += len(line.text) + 1
+                    self._last_output = time.monotonic()
                     queue.put_nowait(line)
             finally:
                 queue.put_nowait(None)
@@ -137,12 +140,14 @@ class AgentProcess:
     async def _close_after_exit(self, pumps: list[asyncio.Task[None]]) -> None:
         """When the agent has exited but something it started still holds its output
         pipes open (a child ignoring SIGTERM, a daemon), the run must not wait for them:
-        after ``_EXIT_GRACE`` its group is killed, and after another the reading stops.
+        once they have been quiet for ``_EXIT_GRACE`` the group is killed, and after
+        another grace the reading stops.
         (``Process.wait()`` would only return once the pipes close, hence the polling.)"""
         assert self._proc is not None
         while self._proc.returncode is None:  # noqa: ASYNC110 (wait() waits on the pipes)
             await asyncio.sleep(_EXIT_POLL)
-        await asyncio.sleep(_EXIT_GRACE)
+        while (quiet := time.monotonic() - self._last_output) < _EXIT_GRACE:  # noqa: ASYNC110
+            await asyncio.sleep(_EXIT_GRACE - quiet)  # still writing: let it finish
         self._kill_group(signal.SIGKILL)
         await asyncio.sleep(_EXIT_GRACE)
         for task in pumps:
