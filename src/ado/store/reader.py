@@ -45,7 +45,7 @@ if TYPE_CHECKING:
 __all__ = ["HEAD", "SqlConnection", "StoreReader", "store_error"]
 
 #: The newest migration in ``ado/store/migrations/versions``; a test keeps them in step.
-HEAD = "0005"
+HEAD = "0006"
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 #: How SQLAlchemy's SQLite ``DateTime`` writes a time (always with microseconds).
 _SQLITE_TIME = "%Y-%m-%d %H:%M:%S.%f"
