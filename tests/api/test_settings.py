@@ -7,7 +7,8 @@ from pathlib import Path
 from starlette.testclient import TestClient
 
 from ado.api.schemas import Settings
-from ado.config.overrides import SETTINGS_KEY, effective_config
+from ado.config.overrides import SETTINGS_KEY
+from ado.config.resolve import effective_config
 from ado.store import Store
 
 from .conftest import loaded_config

@@ -100,7 +100,9 @@ def test_show_in_process_with_clirunner(configured: Project) -> None:
         cli, ["--config", str(configured.config_path), "config", "show", "--json"]
     )
     assert result.exit_code == 0, result.output
-    assert json.loads(result.output)["config"]["project"]["id"] == "demo"
+    assert json.loads(result.stdout)["config"]["project"]["id"] == "demo"
+    # the database the file names is unreachable: said on stderr, the file's values shown
+    assert "saved through the API cannot be read" in result.stderr
 
 
 # -- validate -------------------------------------------------------------------------------------

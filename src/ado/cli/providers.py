@@ -58,7 +58,7 @@ def check(app: AppContext, provider_ids: tuple[str, ...], as_json: bool) -> None
 
     from ado.providers import adapter_classes, configured_env, detect_all, get_adapter
 
-    config = app.loaded.config
+    config = app.config  # the file + provider switches saved through the API
     ids = list(provider_ids) or sorted(adapter_classes())
     adapters = {pid: get_adapter(pid) for pid in ids}
     commands = {pid: p.command for pid, p in config.providers.items()}

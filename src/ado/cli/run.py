@@ -92,10 +92,8 @@ def run(
         raise click.UsageError("use either --provider or --providers, not both")
     if cwd:
         app.cwd = Path(cwd).resolve()
-    from ado.config.overrides import effective_config
-
     store = app.store
-    config = effective_config(app.loaded.config, store)  # + settings saved through the API
+    config = app.resolve(decrypt=True).config  # the file + settings saved through the API
     spec = TaskSpec(
         prompt=text,
         cwd=app.cwd,

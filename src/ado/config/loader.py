@@ -14,13 +14,13 @@ import difflib
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ado.errors import ConfigError
 
-__all__ = ["LoadedConfig", "config_search_paths", "find_config_file", "load_config"]
+__all__ = ["LoadedConfig", "config_search_paths", "dotted", "find_config_file", "load_config"]
 
 LOCAL_NAMES = ("ado.config.yaml", "ado.config.yml", ".ado/config.yaml")
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
@@ -35,6 +35,9 @@ class LoadedConfig:
     path: Path | None
     #: Relative paths in the config (storage.path, contextFile) resolve against this.
     base_dir: Path
+    #: The file's own data (variables expanded) and the line of each key: what it sets.
+    data: dict[str, Any] = field(default_factory=dict)
+    lines: dict[KeyPath, int] = field(default_factory=dict)
 
 
 def user_config_path() -> Path:
@@ -78,7 +81,7 @@ def load_config(explicit: str | Path | None = None, cwd: Path | None = None) -> 
         base_dir = cwd
     config = validate(data, lines, str(path))
     check_provider_ids(config.providers, lines, str(path))
-    return LoadedConfig(config, path, base_dir)
+    return LoadedConfig(config, path, base_dir, data, lines)
 
 
 def check_provider_ids(
@@ -193,7 +196,7 @@ def expand_vars(
             f"environment variable {name} is not set",
             file=file or None,
             line=_line_for(where, lines or {}),
-            key=_dotted(where) or None,
+            key=dotted(where) or None,
             expected=f"the environment variable {name} to be set",
             fix=f"export {name}=..., or write ${{{name}:-default}} to give a default",
         )
@@ -219,7 +222,7 @@ def _config_error(
     first = errors[0]
     loc: KeyPath = tuple(first["loc"])
     kind = first["type"]
-    key = _dotted(loc)
+    key = dotted(loc)
     given = _lookup(data, loc)
     expected, fix = _explain(first, loc, given)
     message = first["msg"]
@@ -288,7 +291,8 @@ def _line_for(loc: KeyPath, lines: Mapping[KeyPath, int]) -> int | None:
     return None
 
 
-def _dotted(loc: KeyPath) -> str:
+def dotted(loc: KeyPath) -> str:
+    """``('providers', 'codex', 'accessModes', 0)`` → ``providers.codex.accessModes[0]``."""
     out = ""
     for part in loc:
         out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
