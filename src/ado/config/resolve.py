@@ -154,6 +154,8 @@ class Resolved:
             return "saved"
         if self.loaded is not None and _present(self.loaded.data, path):
             return "file"
+        if _set_in(self.file_config, path):
+            return "file"  # validated from data given (a LoadedConfig built in code)
         default = _value_at(_defaults(), path)
         if default is not MISSING and default != self.file_value(path):
             return "file"  # set under another spelling (snake_case, the original's hitl keys)
@@ -229,6 +231,31 @@ def _present(data: Any, path: Path) -> bool:
             data = data[part]
         else:
             return True  # the file gives a whole value here (a list, a "a, b" string)
+    return True
+
+
+def _set_in(model: Any, path: Path) -> bool:
+    """Whether each model along ``path`` was given its field (pydantic's fields set)."""
+    from pydantic import BaseModel
+
+    node = model
+    for part in path:
+        if isinstance(node, BaseModel):
+            fields = type(node).model_fields
+            name = next((n for n, f in fields.items() if part in (n, f.alias)), None)
+            if name is None:
+                return part in (node.model_extra or {})
+            if name not in node.model_fields_set:
+                return False
+            node = getattr(node, name)
+        elif isinstance(node, Mapping):
+            if part not in node:
+                return False
+            node = node[part]
+        elif isinstance(node, list) and isinstance(part, int) and part < len(node):
+            node = node[part]
+        else:
+            return True
     return True
 
 
