@@ -48,6 +48,9 @@ class ConfigSource:
         self.generation = 0
         self._reload = reload
         self._lock = threading.Lock()
+        #: Held while a save reads, changes and writes the saved layer (no lost update
+        #: between two saves through this process).
+        self.saving = threading.Lock()
         self._resolved: Resolved | None = None
         self._key: tuple[Any, ...] | None = None
         self._at = 0.0

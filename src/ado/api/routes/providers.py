@@ -71,7 +71,12 @@ async def update_provider(
                 f"accessModes.{i}.mode",
                 f"{provider_id} has no access mode {patch.mode!r} ({configured})",
             )
-    await asyncio.to_thread(_save_switches, store, source.loaded.config, provider_id, body)
+
+    def save_switches() -> None:
+        with source.saving:
+            _save_switches(store, source.loaded.config, provider_id, body)
+
+    await asyncio.to_thread(save_switches)
     source.invalidate()
     resolved = await source.aresolved()
     detections = await _detections(request, config)

@@ -47,15 +47,16 @@ def update_settings(body: SettingsPatch, store: StoreDep, source: ConfigSourceDe
     ``routing.strategy``). Returns the new settings."""
     given = body.model_dump(by_alias=True, exclude_unset=True)
     patch = {section: value for section, value in given.items() if value is not None}
-    saved = store.get_value(SETTINGS_KEY) or {}
-    try:
-        new = settings_after_patch(source.loaded.config, saved, patch, source.box)
-    except InvalidSettings as exc:
-        raise ApiError(
-            422, f"invalid settings: {exc}", code="validation_error", details=exc.details
-        ) from None
-    if new != saved:
-        save(store, SETTINGS_KEY, new)
+    with source.saving:
+        saved = store.get_value(SETTINGS_KEY) or {}
+        try:
+            new = settings_after_patch(source.loaded.config, saved, patch, source.box)
+        except InvalidSettings as exc:
+            raise ApiError(
+                422, f"invalid settings: {exc}", code="validation_error", details=exc.details
+            ) from None
+        if new != saved:
+            save(store, SETTINGS_KEY, new)
     source.invalidate()
     return json_response(settings_view(source.resolved()))
 
@@ -100,7 +101,12 @@ async def _reset(store: Store, source: ConfigSource, key: str | None) -> Respons
                 f"no such setting {key!r}: settings are keys of routing, hitl and "
                 "notifications, or providers.<id> switches",
             )
-    await asyncio.to_thread(reset_saved, store, source.loaded.config, key)
+
+    def reset() -> None:
+        with source.saving:
+            reset_saved(store, source.loaded.config, key)
+
+    await asyncio.to_thread(reset)
     source.invalidate()
     return json_response(settings_view(await source.aresolved()))
 
