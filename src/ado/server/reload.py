@@ -35,8 +35,8 @@ log = logging.getLogger("ado.server")
 POLL_INTERVAL = 1.0
 #: A change is read once the file stayed the same this long (an editor still writing).
 SETTLE = 0.1
-#: Sections read once at start-up.
-_AT_START = ("storage", "observability")
+#: Sections read once at start-up (the database, the exporters, the listening rules).
+_AT_START = ("storage", "observability", "server")
 
 Fingerprint = tuple[tuple[str, int, int, int] | None, ...]
 
