@@ -287,6 +287,16 @@ class ProviderOut(Schema):
         description="camelCase capability flags, languages and maxContextTokens."
     )
     usage_today: UsageToday
+    origins: dict[str, Literal["default", "file", "saved"]] = Field(
+        default_factory=dict,
+        description="The layer of `enabled` and of each access mode's `enabled` and "
+        "`priority`, by key: `enabled`, `accessModes.<mode>.enabled`, "
+        "`accessModes.<mode>.priority`.",
+    )
+    file_values: dict[str, Any] = Field(
+        default_factory=dict,
+        description="For each of those keys whose origin is `saved`: the file's value.",
+    )
 
 
 class AccessModePatch(Schema):
@@ -334,6 +344,16 @@ class Settings(Schema):
     hitl: HitlSettings
     notifications: dict[str, Any] = Field(
         description='The notifications section; every secret shows as {"set": true|false}.'
+    )
+    origins: dict[str, Literal["default", "file", "saved"]] = Field(
+        default_factory=dict,
+        description="The layer each value shown comes from, by dotted key "
+        "(`routing.strategy`): the built-in default, ado.config.yaml, or saved here.",
+    )
+    file_values: dict[str, Any] = Field(
+        default_factory=dict,
+        description="For each saved value, what the file (or the default) would give; "
+        'secrets as {"set": true|false}.',
     )
 
 

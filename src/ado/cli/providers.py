@@ -60,7 +60,7 @@ def check(app: AppContext, provider_ids: tuple[str, ...], as_json: bool) -> None
     from ado.cli.choices import check_providers
     from ado.providers import adapter_classes, detect_configured, get_adapter
 
-    config = app.loaded.config
+    config = app.config  # the file + provider switches saved through the API
     check_providers(app, [("PROVIDER_IDS", pid) for pid in provider_ids], configured_only=False)
     ids = list(provider_ids) or sorted(adapter_classes())
     adapters = {pid: get_adapter(pid) for pid in ids}

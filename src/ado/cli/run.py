@@ -95,10 +95,8 @@ def run(
     from ado.cli.preflight import check_run
 
     check_run(app, provider, _split(providers), _split(exclude))  # exit 2 before any record
-    from ado.config.overrides import effective_config
-
     store = app.store
-    config = effective_config(app.loaded.config, store)  # + settings saved through the API
+    config = app.resolve(decrypt=True).config  # the file + settings saved through the API
     spec = TaskSpec(
         prompt=text,
         cwd=app.cwd,

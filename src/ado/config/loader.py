@@ -20,7 +20,7 @@ from typing import Any
 
 from ado.errors import ConfigError
 
-__all__ = ["LoadedConfig", "config_search_paths", "find_config_file", "load_config"]
+__all__ = ["LoadedConfig", "config_search_paths", "dotted", "find_config_file", "load_config"]
 
 LOCAL_NAMES = ("ado.config.yaml", "ado.config.yml", ".ado/config.yaml")
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
@@ -38,6 +38,9 @@ class LoadedConfig:
     #: One line per key read differently or not acted on (``ado.config.legacy``), each
     #: starting with ``file:line: key:``; the CLI prints them once per command.
     warnings: list[str] = field(default_factory=list)
+    #: The file's own data (variables expanded) and the line of each key: what it sets.
+    data: dict[str, Any] = field(default_factory=dict)
+    lines: dict[KeyPath, int] = field(default_factory=dict)
 
 
 def user_config_path() -> Path:
@@ -82,7 +85,7 @@ def load_config(explicit: str | Path | None = None, cwd: Path | None = None) -> 
         base_dir = cwd
     config = validate(data, lines, str(path), warnings)
     check_provider_ids(config.providers, lines, str(path))
-    return LoadedConfig(config, path, base_dir, warnings)
+    return LoadedConfig(config, path, base_dir, warnings, data, lines)
 
 
 def check_provider_ids(
@@ -227,7 +230,7 @@ def expand_vars(
             f"environment variable {name} is not set",
             file=file or None,
             line=_line_for(where, lines or {}),
-            key=_dotted(where) or None,
+            key=dotted(where) or None,
             expected=f"the environment variable {name} to be set",
             fix=f"export {name}=..., or write ${{{name}:-default}} to give a default",
         )
@@ -264,7 +267,7 @@ def _config_error(
     first = errors[0]
     loc: KeyPath = tuple(first["loc"])
     kind = first["type"]
-    key = _dotted(loc)
+    key = dotted(loc)
     given = _lookup(data, loc)
     expected, fix = _explain(first, loc, given)
     message = first["msg"]
@@ -333,7 +336,8 @@ def _line_for(loc: KeyPath, lines: Mapping[KeyPath, int]) -> int | None:
     return None
 
 
-def _dotted(loc: KeyPath) -> str:
+def dotted(loc: KeyPath) -> str:
+    """``('providers', 'codex', 'accessModes', 0)`` → ``providers.codex.accessModes[0]``."""
     out = ""
     for part in loc:
         out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))

@@ -16,9 +16,8 @@ API modes are candidates only when API fallback is allowed (``--no-api-fallback`
 else ``routing.apiFallback.enabled``) or the access mode ``api`` is asked for explicitly.
 ``--providers a,b`` makes that order the first sort key.
 
-Overrides written by the API under the store key ``providers.overrides`` apply on top of the
-configuration: ``{"<id>": {"enabled": bool, "accessModes": {"<mode>": {"enabled": bool,
-"priority": int}}}}``.
+The configuration it is given is the effective one (``ado.config.resolve``): provider
+switches saved through the API are already applied to ``config.providers``.
 """
 
 from __future__ import annotations
@@ -31,7 +30,6 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
-from ado.config.overrides import effective_providers
 from ado.config.schema import AccessModeConfig, AdoConfig, Capabilities, ProviderConfig
 from ado.errors import NoProviderAvailable, UnknownProviderError, UsageError
 from ado.routing.limits import check_limits
@@ -40,7 +38,6 @@ if TYPE_CHECKING:
     from ado.store import CooldownView, Store
 
 __all__ = [
-    "OVERRIDES_KEY",
     "ROUND_ROBIN_KEY",
     "Candidate",
     "RouteFilters",
@@ -51,7 +48,6 @@ __all__ = [
 ]
 
 ROUND_ROBIN_KEY = "routing.round_robin"
-OVERRIDES_KEY = "providers.overrides"
 ACCESS_MODES = ("subscription", "api", "free")
 
 
@@ -209,7 +205,7 @@ class Router:
         now = self._now()
         tried = {p if isinstance(p, str) else "/".join(p) for p in exclude_pairs}
         allow_api = self._allow_api(filters)
-        providers = self._effective_providers()
+        providers = self.config.providers
         order = {name: i for i, name in enumerate(self._preferred(filters))}
 
         pairs: list[_Pair] = []
@@ -376,11 +372,6 @@ class Router:
             reason,
             pair.cost,
         )
-
-    # -- overrides --------------------------------------------------------------------
-
-    def _effective_providers(self) -> dict[str, ProviderConfig]:
-        return effective_providers(self.config, self.store.get_value(OVERRIDES_KEY))
 
 
 def _not_installed(name: str, pconf: ProviderConfig) -> str:

@@ -245,6 +245,16 @@ def tasks_where(
     return [TaskView(**_values(sql, _TASK_COLUMNS, row)) for row in found]
 
 
+def get_value(sql: SqlConnection, key: str) -> dict[str, Any] | None:
+    """The key-value row ``key`` (saved settings, provider switches...), or None."""
+    rows = sql.rows("SELECT value FROM kv WHERE key = :key", {"key": key})
+    if not rows:
+        return None
+    value = rows[0][0]
+    decoded: dict[str, Any] | None = json.loads(value) if isinstance(value, str) else value
+    return decoded
+
+
 def cooldowns(sql: SqlConnection, now: datetime) -> list[CooldownView]:
     """The cooldowns still running at ``now``."""
     query = (
@@ -548,6 +558,10 @@ class StoreReader:
     def cooldowns(self, now: datetime) -> list[CooldownView]:
         with self._translate_errors():
             return cooldowns(self._sql, now)
+
+    def get_value(self, key: str) -> dict[str, Any] | None:
+        with self._translate_errors():
+            return get_value(self._sql, key)
 
     def usage_totals(self, provider: str, access_mode: str, since: datetime) -> UsageTotals:
         with self._translate_errors():

@@ -123,12 +123,16 @@ class UsageMethods:
     # -- key-values -----------------------------------------------------------------------
 
     def get_value(self, key: str) -> dict[str, Any] | None:
-        with self._read() as session:
-            return session.scalar(select(KeyValue.value).where(KeyValue.key == key))
+        with self._sql() as sql:
+            return reader.get_value(sql, key)
 
     def set_value(self, key: str, value: dict[str, Any]) -> None:
         with self._write() as session:
             self._upsert(session, KeyValue, {"key": key}, {"value": value, "updated_at": utcnow()})
+
+    def delete_value(self, key: str) -> None:
+        with self._write() as session:
+            session.execute(delete(KeyValue).where(KeyValue.key == key))
 
     # -- reports --------------------------------------------------------------------------
 
