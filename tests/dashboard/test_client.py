@@ -20,11 +20,11 @@ def test_the_committed_schema_matches_the_app() -> None:
 
 
 def test_the_typescript_client_was_generated_from_that_schema() -> None:
-    first = (DASHBOARD / "src" / "api" / "schema.d.ts").read_text().splitlines()[0]
+    first = (DASHBOARD / "src" / "api" / "schema.ts").read_text().splitlines()[0]
     match = re.search(r"sha256 ([0-9a-f]{64})", first)
-    assert match, f"schema.d.ts was not written by scripts/build_dashboard: {FIX}"
+    assert match, f"schema.ts was not written by scripts/build_dashboard: {FIX}"
     digest = hashlib.sha256((DASHBOARD / "openapi.json").read_bytes()).hexdigest()
-    assert match.group(1) == digest, f"schema.d.ts is older than openapi.json: {FIX}"
+    assert match.group(1) == digest, f"schema.ts is older than openapi.json: {FIX}"
 
 
 def test_the_built_dashboard_ships_in_the_package() -> None:

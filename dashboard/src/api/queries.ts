@@ -119,6 +119,20 @@ export function usePatchProvider() {
   });
 }
 
+/** Ends a provider's cooldowns (of one access mode, or all): routing may pick it again. */
+export function useClearCooldown() {
+  const qc = useQueryClient();
+  return useMutation({
+    mutationFn: ({ id, accessMode }: { id: string; accessMode?: string }) =>
+      unwrap(
+        client.DELETE("/api/providers/{provider_id}/cooldown", {
+          params: { path: { provider_id: id }, query: accessMode ? { accessMode } : {} },
+        }),
+      ),
+    onSettled: () => qc.invalidateQueries({ queryKey: keys.providers }),
+  });
+}
+
 export function useSettings() {
   return useQuery({
     queryKey: keys.settings,
@@ -130,6 +144,25 @@ export function usePatchSettings() {
   const qc = useQueryClient();
   return useMutation({
     mutationFn: (patch: SettingsPatch) => unwrap(client.PATCH("/api/settings", { body: patch })),
+    onSuccess: (settings) => qc.setQueryData(keys.settings, settings),
+  });
+}
+
+/** Removes one saved setting (a dotted key or a section): the file's value applies again. */
+export function useResetSetting() {
+  const qc = useQueryClient();
+  return useMutation({
+    mutationFn: (key: string) =>
+      unwrap(client.DELETE("/api/settings/{key}", { params: { path: { key } } })),
+    onSuccess: (settings) => qc.setQueryData(keys.settings, settings),
+  });
+}
+
+/** Removes every saved setting. */
+export function useResetSettings() {
+  const qc = useQueryClient();
+  return useMutation({
+    mutationFn: () => unwrap(client.DELETE("/api/settings")),
     onSuccess: (settings) => qc.setQueryData(keys.settings, settings),
   });
 }

@@ -2,7 +2,7 @@
 // bars, cooldown countdowns, capability badges and today's usage.
 import { ArrowDown, ArrowUp, CircleCheck, CircleX, Timer } from "lucide-react";
 import { useEffect, useState } from "react";
-import { usePatchProvider, useProviders } from "../api/queries";
+import { useClearCooldown, usePatchProvider, useProviders } from "../api/queries";
 import type { AccessMode, Provider } from "../api/types";
 import {
   Badge,
@@ -25,16 +25,43 @@ function useNow(intervalMs = 1000): number {
   return now;
 }
 
-function Cooldown({ until, reason }: { until: string; reason: string | null }) {
+function Cooldown({ provider, mode }: { provider: Provider; mode: AccessMode }) {
   const now = useNow();
-  const ms = new Date(until).getTime();
+  const clear = useClearCooldown();
+  const ms = new Date(mode.cooldownUntil ?? 0).getTime();
   if (ms <= now) return null;
   return (
-    <p data-testid="cooldown" className="mt-1 flex items-center gap-1 text-xs text-amber-700 dark:text-amber-300">
-      <Timer className="h-3.5 w-3.5" aria-hidden />
-      cooling down for {fmtCountdown(ms, now)}
-      {reason && <span className="text-slate-500"> · {reason}</span>}
-    </p>
+    <div data-testid="cooldown" className="mt-1 text-xs text-amber-700 dark:text-amber-300">
+      <div className="flex items-start gap-1">
+        <Timer className="mt-px h-3.5 w-3.5 shrink-0" aria-hidden />
+        {/* A reason can be a long unbroken message: it wraps anywhere rather than widen the card. */}
+        <p className="min-w-0 flex-1 [overflow-wrap:anywhere]">
+          cooling down for {fmtCountdown(ms, now)}
+          {mode.cooldownReason && (
+            <span data-testid="cooldown-reason" className="text-slate-500 dark:text-slate-400">
+              {" "}
+              · {mode.cooldownReason}
+            </span>
+          )}
+        </p>
+        <button
+          type="button"
+          data-testid="clear-cooldown"
+          className="shrink-0 rounded px-1.5 py-0.5 font-medium text-blue-700 hover:bg-blue-50 disabled:opacity-50 dark:text-blue-300 dark:hover:bg-blue-950"
+          disabled={clear.isPending}
+          aria-label={`Clear the ${mode.mode} cooldown of ${provider.name}`}
+          title="Make this access mode available to routing again now"
+          onClick={() => clear.mutate({ id: provider.id, accessMode: mode.mode })}
+        >
+          {clear.isPending ? "Clearing…" : "Clear"}
+        </button>
+      </div>
+      {clear.isError && (
+        <div className="mt-1">
+          <ErrorBox error={clear.error} />
+        </div>
+      )}
+    </div>
   );
 }
 
@@ -108,7 +135,7 @@ function ProviderCard({ provider }: { provider: Provider }) {
     });
   };
   return (
-    <Card testId={`provider-${provider.id}`} className={cx(!provider.enabled && "opacity-80")}>
+    <Card testId={`provider-${provider.id}`} className={cx("min-w-0", !provider.enabled && "opacity-80")}>
       <div className="flex items-start justify-between gap-3">
         <div className="min-w-0">
           <h2 className="font-semibold">{provider.name}</h2>
@@ -191,7 +218,7 @@ function ProviderCard({ provider }: { provider: Provider }) {
                   />
                 </span>
               </div>
-              {mode.cooldownUntil && <Cooldown until={mode.cooldownUntil} reason={mode.cooldownReason} />}
+              {mode.cooldownUntil && <Cooldown provider={provider} mode={mode} />}
               {mode.limits.length > 0 && (
                 <div className="mt-2 space-y-1.5">
                   {mode.limits.map((limit) => (

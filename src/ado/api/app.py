@@ -44,7 +44,7 @@ __all__ = ["DASHBOARD_DIR", "DEFAULT_RATE_LIMIT", "create_app", "operations"]
 
 DASHBOARD_DIR = Path(__file__).resolve().parent.parent / "dashboard" / "dist"
 DEFAULT_RATE_LIMIT = RateLimit()
-_ROUTE_MODULES = ("health", "tasks", "dashboard", "providers", "settings", "alerts")
+_ROUTE_MODULES = ("health", "tasks", "dashboard", "providers", "settings", "alerts", "docs")
 _NOT_BUILT = """<!doctype html><html><head><meta charset="utf-8"><title>ADO</title></head>
 <body style="font-family:sans-serif;max-width:40em;margin:4em auto">
 <h1>ADO</h1><p>The dashboard is not built. The API is running: see
@@ -105,7 +105,7 @@ def create_app(
         description="The Agentic Development Orchestrator's API: tasks, providers, usage, "
         "settings. See docs/api.md.",
         openapi_url="/api/openapi.json",
-        docs_url="/api/docs",
+        docs_url=None,  # ado.api.routes.docs: Swagger UI without a CDN
         redoc_url=None,
         lifespan=app_lifespan,
         # FastAPI's own OpenTelemetry: off. ADO's telemetry (ado.telemetry) traces tasks with

@@ -9,7 +9,12 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
-from ado.config.schema import ApiFallbackConfig, EscalationThresholds, FailoverConfig
+from ado.config.schema import (
+    ApiFallbackConfig,
+    EscalationThresholds,
+    FailoverConfig,
+    RoutingStrategy,
+)
 
 __all__ = [
     "AccessModeOut",
@@ -329,13 +334,13 @@ class ProviderUsage(Schema):
 
 
 class RoutingSettings(Schema):
-    strategy: str
+    strategy: RoutingStrategy
     failover: FailoverConfig
     api_fallback: ApiFallbackConfig
 
 
 class HitlSettings(Schema):
-    default_policy: str
+    default_policy: HitlPolicy
     escalation_thresholds: EscalationThresholds
 
 

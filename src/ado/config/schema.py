@@ -24,6 +24,7 @@ __all__ = [
     "Capabilities",
     "ProviderConfig",
     "RoutingConfig",
+    "RoutingStrategy",
     "SubscriptionConfig",
 ]
 
@@ -228,6 +229,13 @@ class ProviderConfig(ConfigModel):
     )
 
 
+def _accepted_error_classes(schema: dict[str, Any]) -> None:
+    """The JSON schema (and so the OpenAPI document) lists the names ``onErrors`` accepts."""
+    from ado.routing.outcomes import ERROR_CLASSES
+
+    schema["items"] = {"type": "string", "enum": list(ERROR_CLASSES)}
+
+
 class FailoverConfig(ConfigModel):
     """What happens when an attempt fails."""
 
@@ -235,6 +243,7 @@ class FailoverConfig(ConfigModel):
     on_errors: list[str] = Field(
         default_factory=lambda: ["rate_limit", "quota_exhausted"],
         description="Outcomes that fail over to the next provider.",
+        json_schema_extra=_accepted_error_classes,
     )
     max_retries: int = Field(
         default=3, ge=0, description="Further attempts after the first one (on other providers)."
@@ -295,10 +304,13 @@ class MatchingConfig(ConfigModel):
     )
 
 
+RoutingStrategy = Literal["subscription-first", "round-robin", "cost-optimized"]
+
+
 class RoutingConfig(ConfigModel):
     """How a task picks its (provider, access mode)."""
 
-    strategy: Literal["subscription-first", "round-robin", "cost-optimized"] = Field(
+    strategy: RoutingStrategy = Field(
         default="subscription-first",
         description="`subscription-first` (by priority, subscriptions before API keys), "
         "`round-robin` (spread tasks over subscriptions) or `cost-optimized` (cheapest first).",
