@@ -133,6 +133,20 @@ def test_an_agent_error_is_an_error_mark_and_a_running_attempt_is_not_red(
         hang.communicate(timeout=30)
 
 
+# -- recent alerts --------------------------------------------------------------------------
+
+
+def test_no_alerts_says_what_would_appear(page: Any, server: Server) -> None:
+    assert server.get("/api/alerts")["items"] == [], "no channel is set up in this project"
+    page.goto("/")
+    empty = page.get_by_test_id("recent-alerts").get_by_test_id("alerts-empty")
+    expect(empty).to_contain_text("No alerts yet")
+    expect(empty).to_contain_text("Slack, email or a webhook")
+    expect(empty).to_contain_text("failed tasks")
+    empty.get_by_role("link", name="Settings").click()
+    expect(page).to_have_url(re.compile(r"/settings$"))
+
+
 # -- providers ----------------------------------------------------------------------------
 
 
@@ -382,3 +396,27 @@ def test_a_resync_message_refetches_what_the_page_shows(page: Any, server: Serve
     expect(missed).to_have_count(0)  # no message told the page about it
     sockets[-1].send(json.dumps({"type": "resync", "afterId": 0}))
     expect(missed).to_be_visible()
+
+
+def test_a_provider_switch_saved_here_is_marked_and_reset(page: Any, server: Server) -> None:
+    page.goto("/providers")
+    card = page.get_by_test_id("provider-cursor-agent")
+    free = card.locator('[data-testid="access-mode"][data-mode="free"]')
+    toggle = free.get_by_test_id("mode-enabled")
+    marker = card.get_by_test_id("switches-saved")
+    expect(toggle).to_have_attribute("aria-checked", "true")
+    expect(marker).to_have_count(0)
+    try:
+        toggle.click()
+        expect(toggle).to_have_attribute("aria-checked", "false")
+        expect(marker.get_by_test_id("file-switches")).to_have_text("free enabled on")
+        assert server.provider("cursor-agent")["origins"]["accessModes.free.enabled"] == "saved"
+        card.get_by_test_id("reset-switches").click()
+        expect(marker).to_have_count(0)
+        expect(toggle).to_have_attribute("aria-checked", "true")
+        provider = server.provider("cursor-agent")
+        assert _mode(provider, "free")["enabled"] is True
+        assert provider["origins"]["accessModes.free.enabled"] != "saved"
+    finally:
+        with server.api() as client:
+            client.delete("/api/settings/providers.cursor-agent")

@@ -144,7 +144,10 @@ export function usePatchSettings() {
   const qc = useQueryClient();
   return useMutation({
     mutationFn: (patch: SettingsPatch) => unwrap(client.PATCH("/api/settings", { body: patch })),
-    onSuccess: (settings) => qc.setQueryData(keys.settings, settings),
+    onSuccess: (settings) => {
+      qc.setQueryData(keys.settings, settings);
+      void qc.invalidateQueries({ queryKey: keys.settings }); // origins may have changed
+    },
   });
 }
 
@@ -154,7 +157,11 @@ export function useResetSetting() {
   return useMutation({
     mutationFn: (key: string) =>
       unwrap(client.DELETE("/api/settings/{key}", { params: { path: { key } } })),
-    onSuccess: (settings) => qc.setQueryData(keys.settings, settings),
+    onSuccess: (settings, key) => {
+      qc.setQueryData(keys.settings, settings);
+      // `providers.<id>`: a provider's saved switches.
+      if (key.startsWith("providers")) void qc.invalidateQueries({ queryKey: keys.providers });
+    },
   });
 }
 

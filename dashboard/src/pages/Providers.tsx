@@ -2,7 +2,7 @@
 // bars, cooldown countdowns, capability badges and today's usage.
 import { ArrowDown, ArrowUp, CircleCheck, CircleX, Timer } from "lucide-react";
 import { useEffect, useState } from "react";
-import { useClearCooldown, usePatchProvider, useProviders } from "../api/queries";
+import { useClearCooldown, usePatchProvider, useProviders, useResetSetting } from "../api/queries";
 import type { AccessMode, Provider } from "../api/types";
 import {
   Badge,
@@ -61,6 +61,50 @@ function Cooldown({ provider, mode }: { provider: Provider; mode: AccessMode }) 
           <ErrorBox error={clear.error} />
         </div>
       )}
+    </div>
+  );
+}
+
+type Origin = "default" | "file" | "saved";
+
+/** The switches of a provider saved here (over ado.config.yaml), with the file's values. */
+function savedSwitches(provider: Provider): { key: string; file: unknown }[] {
+  const p = provider as Provider & { origins?: Record<string, Origin>; fileValues?: Record<string, unknown> };
+  return Object.entries(p.origins ?? {})
+    .filter(([, origin]) => origin === "saved")
+    .map(([key]) => ({ key, file: p.fileValues?.[key] }));
+}
+
+function switchLabel(key: string, file: unknown): string {
+  const value = typeof file === "boolean" ? (file ? "on" : "off") : file == null ? "unset" : String(file);
+  const name = key.replace(/^accessModes\.([^.]+)\.(\w+)$/, "$1 $2").replace(/^enabled$/, "provider");
+  return `${name} ${value}`;
+}
+
+/** Switches saved through the dashboard shadow the file's: say which, and offer the file's. */
+function SavedSwitches({ provider }: { provider: Provider }) {
+  const reset = useResetSetting();
+  const saved = savedSwitches(provider);
+  if (saved.length === 0) return null;
+  return (
+    <div
+      data-testid="switches-saved"
+      className="mt-2 flex flex-wrap items-center gap-x-2 gap-y-0.5 text-xs text-violet-700 dark:text-violet-300"
+    >
+      <span className="min-w-0 [overflow-wrap:anywhere]">
+        Switches saved here override ado.config.yaml, which has{" "}
+        <span data-testid="file-switches">{saved.map((s) => switchLabel(s.key, s.file)).join(", ")}</span>
+      </span>
+      <button
+        type="button"
+        data-testid="reset-switches"
+        className="font-medium underline disabled:opacity-50"
+        disabled={reset.isPending}
+        onClick={() => reset.mutate(`providers.${provider.id}`)}
+      >
+        Use the file's switches
+      </button>
+      {reset.isError && <ErrorBox error={reset.error} />}
     </div>
   );
 }
@@ -166,6 +210,7 @@ function ProviderCard({ provider }: { provider: Provider }) {
         {provider.loggedIn === false && <Badge tone="amber">not logged in</Badge>}
         <Badge tone={provider.enabled ? "blue" : "slate"}>{provider.enabled ? "enabled" : "disabled"}</Badge>
       </div>
+      <SavedSwitches provider={provider} />
       {patch.isError && (
         <div className="mt-2">
           <ErrorBox error={patch.error} />

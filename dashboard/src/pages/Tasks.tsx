@@ -266,9 +266,9 @@ export default function Tasks() {
       </PageHeader>
       {showForm && <NewTaskForm onClose={() => setShowForm(false)} />}
       <Card className="mb-4">
-        <div className="grid grid-cols-2 gap-2 md:grid-cols-6">
+        <div className="grid grid-cols-2 gap-2 md:grid-cols-[2fr_1fr_1fr_auto_auto]">
           <form
-            className="relative col-span-2"
+            className="relative col-span-2 md:col-span-1"
             onSubmit={(e) => {
               e.preventDefault();
               setFilter("q", search.trim());
@@ -298,14 +298,21 @@ export default function Tasks() {
               </option>
             ))}
           </select>
-          <label className="flex items-center gap-2 text-xs text-slate-500 dark:text-slate-400">
-            <span className="shrink-0">From</span>
-            <input type="date" name="since" className={inputClass} value={day("since")} onChange={(e) => setFilter("since", e.target.value)} />
-          </label>
-          <label className="flex items-center gap-2 text-xs text-slate-500 dark:text-slate-400">
-            <span className="shrink-0">To</span>
-            <input type="date" name="until" className={inputClass} value={day("until")} onChange={(e) => setFilter("until", e.target.value)} />
-          </label>
+          {(["since", "until"] as const).map((key) => (
+            <label
+              key={key}
+              className="col-span-2 flex min-w-0 items-center gap-2 text-xs text-slate-500 md:col-span-1 dark:text-slate-400"
+            >
+              <span className="w-9 shrink-0 md:w-auto">{key === "since" ? "From" : "To"}</span>
+              <input
+                type="date"
+                name={key}
+                className={`${inputClass} min-w-0`}
+                value={day(key)}
+                onChange={(e) => setFilter(key, e.target.value)}
+              />
+            </label>
+          ))}
         </div>
       </Card>
       <Card>
@@ -319,7 +326,7 @@ export default function Tasks() {
           <TaskTable tasks={tasks.data.items} />
         )}
         <div className="mt-3 flex items-center justify-between gap-2 text-sm">
-          <select aria-label="Sort" name="sort" className={`${inputClass} w-auto`} value={filters.sort ?? ""} onChange={(e) => setFilter("sort", e.target.value)}>
+          <select aria-label="Sort" name="sort" className={inputClass.replace("w-full", "w-auto")} value={filters.sort ?? ""} onChange={(e) => setFilter("sort", e.target.value)}>
             <option value="">Newest first</option>
             <option value="createdAt">Oldest first</option>
             <option value="-costUsd">Most expensive</option>
