@@ -11,6 +11,7 @@ import {
 } from "lucide-react";
 import type { ReactNode } from "react";
 import { ApiError } from "../api/client";
+import type { TaskStatus } from "../api/types";
 
 export function cx(...classes: (string | false | null | undefined)[]): string {
   return classes.filter(Boolean).join(" ");
@@ -89,7 +90,8 @@ export function Empty({ children }: { children: ReactNode }) {
   return <p className="p-4 text-center text-sm text-slate-500 dark:text-slate-400">{children}</p>;
 }
 
-const STATUS: Record<string, { icon: LucideIcon; className: string; spin?: boolean }> = {
+// Every status of the API's enum must have a style: the type checks that none is missing.
+const STATUS: Record<TaskStatus, { icon: LucideIcon; className: string; spin?: boolean }> = {
   queued: { icon: Clock, className: "bg-slate-100 text-slate-700 dark:bg-slate-800 dark:text-slate-300" },
   running: {
     icon: Loader2,
@@ -112,7 +114,7 @@ const STATUS: Record<string, { icon: LucideIcon; className: string; spin?: boole
 };
 
 export function StatusBadge({ status }: { status: string }) {
-  const s = STATUS[status] ?? STATUS.queued;
+  const s = STATUS[status as TaskStatus] ?? STATUS.queued;
   const Icon = s.icon;
   return (
     <span

@@ -19,6 +19,13 @@ import {
 import { fmtDuration, fmtTime, fmtUsd } from "../lib/format";
 
 const PAGE_SIZE = 25;
+/** A label for each sort order the API takes (the type requires one for every value). */
+const SORTS: Record<NonNullable<TaskFilters["sort"]>, string> = {
+  "-createdAt": "Newest first",
+  createdAt: "Oldest first",
+  "-costUsd": "Most expensive",
+  "-durationS": "Longest",
+};
 const COST_HELP =
   "Spent: what the task cost in pay-per-token API charges (subscription and free modes add nothing). " +
   "API value: what its tokens would have cost at API prices, i.e. what a subscription saved.";
@@ -327,10 +334,11 @@ export default function Tasks() {
         )}
         <div className="mt-3 flex items-center justify-between gap-2 text-sm">
           <select aria-label="Sort" name="sort" className={inputClass.replace("w-full", "w-auto")} value={filters.sort ?? ""} onChange={(e) => setFilter("sort", e.target.value)}>
-            <option value="">Newest first</option>
-            <option value="createdAt">Oldest first</option>
-            <option value="-costUsd">Most expensive</option>
-            <option value="-durationS">Longest</option>
+            {Object.entries(SORTS).map(([value, label]) => (
+              <option key={value} value={value === "-createdAt" ? "" : value}>
+                {label}
+              </option>
+            ))}
           </select>
           <div className="flex gap-2">
             <button
