@@ -4,7 +4,7 @@ import { client, unwrap } from "./client";
 import { keys } from "./keys";
 import { recentEvents } from "./live";
 import type { paths } from "./schema";
-import type { Alert, NewTask, Provider, ProviderPatch, SettingsPatch, TaskEvent } from "./types";
+import type { AccessModeName, Alert, NewTask, Provider, ProviderPatch, SettingsPatch, TaskEvent } from "./types";
 
 export { keys };
 
@@ -123,7 +123,7 @@ export function usePatchProvider() {
 export function useClearCooldown() {
   const qc = useQueryClient();
   return useMutation({
-    mutationFn: ({ id, accessMode }: { id: string; accessMode?: string }) =>
+    mutationFn: ({ id, accessMode }: { id: string; accessMode?: AccessModeName }) =>
       unwrap(
         client.DELETE("/api/providers/{provider_id}/cooldown", {
           params: { path: { provider_id: id }, query: accessMode ? { accessMode } : {} },

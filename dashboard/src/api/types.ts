@@ -26,6 +26,8 @@ export type DashboardStats = S["DashboardStats"];
 export type UsageHistory = S["UsageHistory"];
 export type Limit = S["LimitOut"];
 export type AccessMode = S["AccessModeOut"];
+/** An access mode's name (subscription, api, free). */
+export type AccessModeName = NonNullable<NewTask["accessMode"]>;
 export type Provider = S["ProviderOut"];
 export type ProviderPatch = S["ProviderPatch"];
 export type Settings = S["Settings"];

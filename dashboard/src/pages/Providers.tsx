@@ -3,7 +3,7 @@
 import { ArrowDown, ArrowUp, CircleCheck, CircleX, Timer } from "lucide-react";
 import { useEffect, useState } from "react";
 import { useClearCooldown, usePatchProvider, useProviders, useResetSetting } from "../api/queries";
-import type { AccessMode, Provider } from "../api/types";
+import type { AccessMode, AccessModeName, Provider } from "../api/types";
 import {
   Badge,
   Card,
@@ -51,7 +51,7 @@ function Cooldown({ provider, mode }: { provider: Provider; mode: AccessMode }) 
           disabled={clear.isPending}
           aria-label={`Clear the ${mode.mode} cooldown of ${provider.name}`}
           title="Make this access mode available to routing again now"
-          onClick={() => clear.mutate({ id: provider.id, accessMode: mode.mode })}
+          onClick={() => clear.mutate({ id: provider.id, accessMode: mode.mode as AccessModeName })}
         >
           {clear.isPending ? "Clearing…" : "Clear"}
         </button>
