@@ -92,7 +92,7 @@ function SavedSwitches({ provider }: { provider: Provider }) {
       className="mt-2 flex flex-wrap items-center gap-x-2 gap-y-0.5 text-xs text-violet-700 dark:text-violet-300"
     >
       <span className="min-w-0 [overflow-wrap:anywhere]">
-        Switches saved here override ado.config.yaml, which has{" "}
+        Switches saved here, over ado.config.yaml; without them:{" "}
         <span data-testid="file-switches">{saved.map((s) => switchLabel(s.key, s.file)).join(", ")}</span>
       </span>
       <button

@@ -225,7 +225,7 @@ function SavedMarker({
       className="mt-1 flex flex-wrap items-center gap-x-2 gap-y-0.5 text-xs text-violet-700 dark:text-violet-300"
     >
       <span className="min-w-0 [overflow-wrap:anywhere]">
-        Saved here, overrides ado.config.yaml:{" "}
+        Saved here, over ado.config.yaml; without it:{" "}
         <code data-testid="file-value" className="rounded bg-violet-50 px-1 dark:bg-violet-950">
           {showValue(fileValue)}
         </code>
