@@ -6,6 +6,7 @@ import {
   hitlSettingsDefaultPolicyValues,
   pathsApiTasksGetParametersQueryStatusAnyOf0Values,
   routingSettingsStrategyValues,
+  settingsNotificationsChannelsEmailSecurityValues,
   taskCreateAccessModeAnyOf0Values,
   type components,
   type paths,
@@ -48,6 +49,8 @@ export const ACCESS_MODES: readonly string[] = values(taskCreateAccessModeAnyOf0
 export const HITL_POLICIES: readonly string[] = hitlSettingsDefaultPolicyValues;
 /** Every routing strategy. */
 export const ROUTING_STRATEGIES: readonly string[] = routingSettingsStrategyValues;
+/** How email reaches the SMTP server (starttls, tls, none). */
+export const EMAIL_SECURITY: readonly string[] = settingsNotificationsChannelsEmailSecurityValues;
 /** The names `routing.failover.onErrors` accepts. */
 export const FAILOVER_ERRORS: readonly string[] = failoverConfigOnErrorsValues;
 

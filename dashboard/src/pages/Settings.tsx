@@ -6,6 +6,7 @@ import { useEffect, useState, type ReactNode } from "react";
 import { ApiError } from "../api/client";
 import { usePatchSettings, useResetSetting, useResetSettings, useSettings } from "../api/queries";
 import {
+  EMAIL_SECURITY,
   FAILOVER_ERRORS,
   HITL_POLICIES,
   ROUTING_STRATEGIES,
@@ -117,7 +118,7 @@ const SECTIONS: { title: string; fields: FieldSpec[] }[] = [
         path: "notifications.channels.email.security",
         label: "Security",
         type: "select",
-        options: ["starttls", "tls", "none"],
+        options: [...EMAIL_SECURITY],
       },
       { path: "notifications.channels.email.username", label: "Username", type: "text", nullable: true },
       { path: "notifications.channels.email.password", label: "Password", type: "secret" },

@@ -333,6 +333,17 @@ class ProviderUsage(Schema):
 # -- settings -----------------------------------------------------------------------------
 
 
+def _notification_choices(schema: dict[str, Any]) -> None:
+    """The enums inside the (untyped) notifications section, from its config models: the
+    dashboard offers these choices from the schema."""
+    from ado.notifications.config import EmailConfig
+
+    security = EmailConfig.model_json_schema()["properties"]["security"]["enum"]
+    email = {"type": "object", "properties": {"security": {"type": "string", "enum": security}}}
+    channels = {"type": "object", "properties": {"email": email}}
+    schema["properties"] = {"channels": channels}
+
+
 class RoutingSettings(Schema):
     strategy: RoutingStrategy
     failover: FailoverConfig
@@ -348,7 +359,8 @@ class Settings(Schema):
     routing: RoutingSettings
     hitl: HitlSettings
     notifications: dict[str, Any] = Field(
-        description='The notifications section; every secret shows as {"set": true|false}.'
+        description='The notifications section; every secret shows as {"set": true|false}.',
+        json_schema_extra=_notification_choices,
     )
     origins: dict[str, Literal["default", "file", "saved"]] = Field(
         default_factory=dict,
