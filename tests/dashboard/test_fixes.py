@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+import pytest
 from playwright.sync_api import expect
 
 from tests.dashboard.conftest import DESKTOP, PHONE, Server, wait_for
@@ -62,6 +63,18 @@ def cooldown(server: Server, mode: str, reason: str) -> Iterator[None]:
         else:
             store.clear_cooldown("cursor-agent", mode)
         store.close()
+
+
+def needs_settings_origins(server: Server) -> None:
+    """Skip until the configuration-layers change (branch ``config``) is in: it adds
+    ``origins``/``fileValues`` and ``DELETE /api/settings/{key}`` (``resetSetting``)."""
+    paths = server.get("/api/openapi.json")["paths"]
+    ids = {op.get("operationId") for item in paths.values() for op in item.values()}
+    if "resetSetting" not in ids:
+        pytest.skip(
+            "needs DELETE /api/settings/{key} (resetSetting) and the settings' origins, "
+            "which the configuration-layers change adds; not in this tree yet"
+        )
 
 
 def no_sideways_scroll(page: Any) -> None:
@@ -243,6 +256,7 @@ def test_the_docs_page_names_no_other_host(server: Server) -> None:
 def test_the_fail_over_hint_lists_exactly_the_accepted_values(page: Any, server: Server) -> None:
     schema = server.get("/api/openapi.json")["components"]["schemas"]
     accepted = schema["FailoverConfig"]["properties"]["onErrors"]["items"]["enum"]
+    before = server.get("/api/settings")["routing"]["failover"]["onErrors"]
     page.goto("/settings")
     hint = page.locator('[data-field="routing.failover.onErrors"]').locator("span.text-xs").first
     text = hint.inner_text()
@@ -259,12 +273,15 @@ def test_the_fail_over_hint_lists_exactly_the_accepted_values(page: Any, server:
             "/api/settings", json={"routing": {"failover": {"onErrors": ["error"]}}}
         )
         assert response.status_code == 422, response.text
-        client.delete("/api/settings").raise_for_status()
+        client.patch(
+            "/api/settings", json={"routing": {"failover": {"onErrors": before}}}
+        ).raise_for_status()
 
 
 def test_settings_mark_saved_values_with_the_files_and_reset_them(
     page: Any, server: Server, screenshots: Path
 ) -> None:
+    needs_settings_origins(server)
     with server.api() as client:
         client.delete("/api/settings").raise_for_status()
     try:
@@ -399,6 +416,7 @@ def test_a_resync_message_refetches_what_the_page_shows(page: Any, server: Serve
 
 
 def test_a_provider_switch_saved_here_is_marked_and_reset(page: Any, server: Server) -> None:
+    needs_settings_origins(server)
     page.goto("/providers")
     card = page.get_by_test_id("provider-cursor-agent")
     free = card.locator('[data-testid="access-mode"][data-mode="free"]')

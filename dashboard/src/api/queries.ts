@@ -1,10 +1,19 @@
 // TanStack Query hooks, one per API resource. The WebSocket (live.ts) keeps them current.
 import { keepPreviousData, useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
-import { client, unwrap } from "./client";
+import { client, untypedCall, unwrap } from "./client";
 import { keys } from "./keys";
 import { recentEvents } from "./live";
 import type { paths } from "./schema";
-import type { AccessModeName, Alert, NewTask, Provider, ProviderPatch, SettingsPatch, TaskEvent } from "./types";
+import type {
+  AccessModeName,
+  Alert,
+  NewTask,
+  Provider,
+  ProviderPatch,
+  Settings,
+  SettingsPatch,
+  TaskEvent,
+} from "./types";
 
 export { keys };
 
@@ -156,7 +165,7 @@ export function useResetSetting() {
   const qc = useQueryClient();
   return useMutation({
     mutationFn: (key: string) =>
-      unwrap(client.DELETE("/api/settings/{key}", { params: { path: { key } } })),
+      untypedCall<Settings>("DELETE", `/api/settings/${encodeURIComponent(key)}`),
     onSuccess: (settings, key) => {
       qc.setQueryData(keys.settings, settings);
       // `providers.<id>`: a provider's saved switches.
@@ -169,7 +178,7 @@ export function useResetSetting() {
 export function useResetSettings() {
   const qc = useQueryClient();
   return useMutation({
-    mutationFn: () => unwrap(client.DELETE("/api/settings")),
+    mutationFn: () => untypedCall<Settings>("DELETE", "/api/settings"),
     onSuccess: (settings) => qc.setQueryData(keys.settings, settings),
   });
 }
