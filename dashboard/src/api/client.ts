@@ -67,31 +67,3 @@ export async function unwrap<T>(call: Promise<Result<T>>): Promise<T> {
   }
   return data as T;
 }
-
-/** A call to an endpoint the generated schema does not list yet: DELETE /api/settings and
- * DELETE /api/settings/{key} (resetSettings, resetSetting), added by the configuration
- * layers change. Same token and same errors as the typed client; once the schema has them,
- * use `client.DELETE` instead. */
-export async function untypedCall<T>(method: "DELETE", path: string): Promise<T> {
-  const headers = new Headers({ Accept: "application/json" });
-  const token = getToken();
-  if (token) headers.set("Authorization", `Bearer ${token}`);
-  let response: Response;
-  try {
-    response = await fetch(new URL(path, location.origin), { method, headers });
-  } catch {
-    throw new ApiError(0, "network", "The ADO server is not answering. Is `ado serve` running?");
-  }
-  if (response.status === 401) requireToken();
-  const body: unknown = await response.json().catch(() => undefined);
-  if (!response.ok) {
-    const error = (body as { error?: { code?: string; message?: string; details?: FieldError[] } })?.error;
-    throw new ApiError(
-      response.status,
-      error?.code ?? `http_${response.status}`,
-      error?.message ?? `${method} ${path} failed with HTTP ${response.status}`,
-      error?.details ?? [],
-    );
-  }
-  return body as T;
-}

@@ -1,6 +1,6 @@
 // TanStack Query hooks, one per API resource. The WebSocket (live.ts) keeps them current.
 import { keepPreviousData, useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
-import { client, untypedCall, unwrap } from "./client";
+import { client, unwrap } from "./client";
 import { keys } from "./keys";
 import { recentEvents } from "./live";
 import type { paths } from "./schema";
@@ -10,7 +10,6 @@ import type {
   NewTask,
   Provider,
   ProviderPatch,
-  Settings,
   SettingsPatch,
   TaskEvent,
 } from "./types";
@@ -165,7 +164,7 @@ export function useResetSetting() {
   const qc = useQueryClient();
   return useMutation({
     mutationFn: (key: string) =>
-      untypedCall<Settings>("DELETE", `/api/settings/${encodeURIComponent(key)}`),
+      unwrap(client.DELETE("/api/settings/{key}", { params: { path: { key } } })),
     onSuccess: (settings, key) => {
       qc.setQueryData(keys.settings, settings);
       // `providers.<id>`: a provider's saved switches.
@@ -178,7 +177,7 @@ export function useResetSetting() {
 export function useResetSettings() {
   const qc = useQueryClient();
   return useMutation({
-    mutationFn: () => untypedCall<Settings>("DELETE", "/api/settings"),
+    mutationFn: () => unwrap(client.DELETE("/api/settings")),
     onSuccess: (settings) => qc.setQueryData(keys.settings, settings),
   });
 }
