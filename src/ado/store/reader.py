@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Any, Self
 from urllib.parse import quote
 
 from ado.errors import StoreError
+from ado.text import scrub
 from ado.providers.orphans import kill_orphaned_group
 from ado.providers.sanitize import clean_value, needs_cleaning
 from ado.store.urls import DATABASE_URL_ENV, DbUrl, normalize_url, redact_url, store_url
@@ -246,13 +247,15 @@ def tasks_where(
 
 
 def get_value(sql: SqlConnection, key: str) -> dict[str, Any] | None:
-    """The key-value row ``key`` (saved settings, provider switches...), or None."""
+    """The key-value row ``key`` (saved settings, provider switches...), or None. A lone
+    surrogate saved by an older ADO reads back as U+FFFD (``ado.text.scrub``), so it cannot
+    break every reader of the setting."""
     rows = sql.rows("SELECT value FROM kv WHERE key = :key", {"key": key})
     if not rows:
         return None
     value = rows[0][0]
     decoded: dict[str, Any] | None = json.loads(value) if isinstance(value, str) else value
-    return decoded
+    return scrub(decoded)  # type: ignore[no-any-return]
 
 
 def cooldowns(sql: SqlConnection, now: datetime) -> list[CooldownView]:

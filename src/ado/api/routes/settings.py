@@ -24,6 +24,7 @@ from ado.config.resolve import Resolved, is_saveable, leaves
 from ado.config.secrets import as_set, mask_secrets
 from ado.config.source import ConfigSource
 from ado.store.database import Store
+from ado.text import lone_surrogate_at
 
 router = APIRouter(prefix="/api/settings", tags=["settings"])
 
@@ -47,6 +48,8 @@ def update_settings(body: SettingsPatch, store: StoreDep, source: ConfigSourceDe
     ``routing.strategy``). Returns the new settings."""
     given = body.model_dump(by_alias=True, exclude_unset=True)
     patch = {section: value for section, value in given.items() if value is not None}
+    if (where := lone_surrogate_at(patch)) is not None:
+        raise ApiError.invalid(where, "not valid Unicode text (a lone UTF-16 surrogate)")
     with source.saving:
         saved = store.get_value(SETTINGS_KEY) or {}
         try:

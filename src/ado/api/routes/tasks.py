@@ -5,17 +5,19 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import math
 import os
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 import anyio.to_thread
-from fastapi import APIRouter, Path, Query, Request
+from fastapi import APIRouter, Query, Request
 from starlette.datastructures import State
 from starlette.responses import Response
 
 from ado.api.deps import PoolDep, StoreDep, quick_read
 from ado.api.errors import ApiError
+from ado.api.params import AfterId, TaskId
 from ado.api.responses import json_response
 from ado.api.schemas import (
     CancelResult,
@@ -28,12 +30,12 @@ from ado.api.schemas import (
     TaskSummary,
 )
 from ado.store.browse import SORTS, NewTask, TaskQuery
+from ado.store.ids import MAX_ID
 from ado.store.views import AttemptView, TaskSummaryView, TaskView
 
 router = APIRouter(prefix="/api/tasks", tags=["tasks"])
 
 Sort = Literal["-createdAt", "createdAt", "-costUsd", "-durationS"]
-TaskId = Annotated[int, Path(ge=1, description="The task's id.")]
 NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"model": ErrorResponse}}
 
 
@@ -144,7 +146,7 @@ def get_task(task_id: TaskId, store: StoreDep) -> Response:
 def list_task_events(
     task_id: TaskId,
     store: StoreDep,
-    after: Annotated[int, Query(ge=0, description="Only events with a greater id.")] = 0,
+    after: AfterId = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 500,
 ) -> Response:
     """The task's event log, oldest first, ``limit`` at a time."""
@@ -306,6 +308,10 @@ def _utc(value: datetime | None) -> datetime | None:
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
+def _is_id(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= MAX_ID
+
+
 def _encode_cursor(sort: str, after: tuple[Any, int]) -> str:
     key, last_id = after
     if isinstance(key, datetime):
@@ -318,13 +324,17 @@ def _decode_cursor(cursor: str, sort: str) -> tuple[Any, int]:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         cursor_sort, key, last_id = json.loads(raw)
-        if cursor_sort not in SORTS or not isinstance(last_id, int):
+        if cursor_sort not in SORTS or not _is_id(last_id):
             raise ValueError
         if SORTS[cursor_sort][0] == "created_at":
-            key = datetime.fromisoformat(key)
-        elif not isinstance(key, int | float):
+            key = _utc(datetime.fromisoformat(key))
+        elif isinstance(key, bool) or not isinstance(key, int | float):
             raise ValueError
-    except (ValueError, TypeError, binascii.Error, json.JSONDecodeError):
+        else:  # a float column: any finite number, as a float (an int may not fit 64 bits)
+            key = float(key)
+            if not math.isfinite(key):
+                raise ValueError
+    except (ValueError, TypeError, OverflowError, binascii.Error, json.JSONDecodeError):
         raise ApiError.invalid("cursor", "not a cursor this API returned") from None
     if cursor_sort != sort:
         raise ApiError.invalid("cursor", f"the cursor is for sort={cursor_sort}, not {sort}")
