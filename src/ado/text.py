@@ -1,4 +1,12 @@
-"""Text that can be encoded: lone UTF-16 surrogates (``"\\ud83d"``, what JavaScript emits when
+"""Text ADO takes in: its size, and whether it can be encoded.
+
+Prompts: agents receive the prompt as one command-line argument (``-p PROMPT``), and Linux
+refuses an argument longer than ``MAX_ARG_STRLEN`` (32 pages: 131,072 bytes with its NUL)
+with "Argument list too long". So a prompt is at most ``MAX_ARG_BYTES`` of UTF-8
+(``orchestration.maxPromptBytes`` may set less), refused when submitted
+(``prompt_size_error``: ``ado run`` exits 2, the API answers 422) rather than at spawn.
+
+Lone UTF-16 surrogates (``"\\ud83d"``, what JavaScript emits when
 it cuts a string inside an emoji) decode from JSON into Python strings that UTF-8, and so
 every JSON answer, refuses to encode. Input that carries one is refused where it comes in
 (``lone_surrogate_at``); what is already stored is read back with each replaced by U+FFFD
@@ -9,7 +17,10 @@ from __future__ import annotations
 import re
 from typing import Any
 
-__all__ = ["lone_surrogate_at", "scrub"]
+__all__ = ["MAX_ARG_BYTES", "lone_surrogate_at", "prompt_size_error", "scrub"]
+
+#: The longest command-line argument Linux accepts (MAX_ARG_STRLEN - 1), in bytes.
+MAX_ARG_BYTES = 131_071
 
 #: Any surrogate left in a Python str is a lone one: JSON decoding joins valid pairs.
 _SURROGATE = re.compile("[\ud800-\udfff]")
@@ -45,3 +56,16 @@ def lone_surrogate_at(value: Any, where: str = "") -> str | None:
             if found is not None:
                 return found
     return None
+
+
+def prompt_size_error(prompt: str, limit: int) -> str | None:
+    """Why ``prompt`` is too long (over ``limit`` bytes of UTF-8), None when it is not."""
+    if len(prompt) * 4 <= limit:  # UTF-8 takes at most 4 bytes a character
+        return None
+    size = len(prompt) if len(prompt) > limit else len(prompt.encode("utf-8", "surrogatepass"))
+    if size <= limit:
+        return None
+    return (
+        f"the prompt is {size:,} bytes; at most {limit:,} are accepted "
+        "(orchestration.maxPromptBytes; agents receive it as one command-line argument)"
+    )

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from ado.cli.context import AppContext
+from ado.text import prompt_size_error
 
 if TYPE_CHECKING:
     from ado.orchestrator import TaskResult, TaskUpdate
@@ -88,6 +89,9 @@ def run(
         text = sys.stdin.read().strip()
     if not text:
         raise click.UsageError("the prompt is empty")
+    limit = app.loaded.config.orchestration.max_prompt_bytes
+    if (too_long := prompt_size_error(text, limit)) is not None:
+        raise click.UsageError(f"{too_long}; pass a shorter prompt, or point to a file in it")
     if provider and providers:
         raise click.UsageError("use either --provider or --providers, not both")
     if cwd:

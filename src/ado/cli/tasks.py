@@ -12,7 +12,7 @@ from ado.cli.context import AppContext, console
 from ado.store.ids import MAX_ID, parse_id
 
 
-class TaskIdType(click.ParamType):
+class TaskIdType(click.ParamType[int]):
     """A task id: ASCII digits, 1 to 2**63 - 1 (what the store holds)."""
 
     name = "task_id"

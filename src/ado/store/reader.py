@@ -38,7 +38,14 @@ from ado.text import scrub
 from ado.providers.orphans import kill_orphaned_group
 from ado.providers.sanitize import clean_value, needs_cleaning
 from ado.store.urls import DATABASE_URL_ENV, DbUrl, normalize_url, redact_url, store_url
-from ado.store.views import CooldownView, EventView, ReportRow, TaskView, UsageTotals
+from ado.store.views import (
+    PROMPT_EXCERPT,
+    CooldownView,
+    EventView,
+    ReportRow,
+    TaskView,
+    UsageTotals,
+)
 
 if TYPE_CHECKING:
     from ado.config.schema import AdoConfig
@@ -61,6 +68,14 @@ _EVENT_DATA = _EVENT_COLUMNS.index("data")
 _TIMES = frozenset({"created_at", "started_at", "finished_at", "updated_at", "until", "reset_at"})
 _JSONS = frozenset({"options", "files_changed", "data"})
 _BOOLS = frozenset({"reset_known"})
+#: Listings read a prompt's first characters only, one more than they show (to tell a cut
+#: one): a page of tasks stays small whatever was submitted.
+PROMPT_HEAD = f"substr(prompt, 1, {PROMPT_EXCERPT + 1}) AS prompt"
+
+
+def select_list(columns: Sequence[str]) -> str:
+    """``columns`` for a listing's SELECT, the prompt cut to ``PROMPT_HEAD``."""
+    return ", ".join(PROMPT_HEAD if c == "prompt" else c for c in columns)
 
 
 class SqlConnection:
@@ -235,10 +250,11 @@ def tasks_where(
     *,
     newest_first: bool = False,
 ) -> list[TaskView]:
-    """Tasks (without attempts) matching every clause of ``where``, by id."""
+    """Tasks (without attempts, the prompt cut to ``PROMPT_HEAD``) matching every clause of
+    ``where``, by id."""
     order = "DESC" if newest_first else "ASC"
     query = (
-        f"SELECT {', '.join(_TASK_COLUMNS)} FROM tasks{_where(where)}"
+        f"SELECT {select_list(_TASK_COLUMNS)} FROM tasks{_where(where)}"
         f" ORDER BY id {order} LIMIT :limit"
     )
     with sql.transaction(write=False):

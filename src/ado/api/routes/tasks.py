@@ -31,7 +31,8 @@ from ado.api.schemas import (
 )
 from ado.store.browse import SORTS, NewTask, TaskQuery
 from ado.store.ids import MAX_ID
-from ado.store.views import AttemptView, TaskSummaryView, TaskView
+from ado.store.views import AttemptView, TaskSummaryView, TaskView, prompt_excerpt
+from ado.text import prompt_size_error
 
 router = APIRouter(prefix="/api/tasks", tags=["tasks"])
 
@@ -106,13 +107,18 @@ async def queue_task(state: State, body: TaskCreate) -> dict[str, Any]:
                 raise ApiError.invalid(
                     field, f"unknown provider {name!r}; one of {', '.join(known)}"
                 )
+    config = await state.config_loader.aget()
+    if (
+        too_long := prompt_size_error(body.prompt, config.orchestration.max_prompt_bytes)
+    ) is not None:
+        raise ApiError.invalid("prompt", too_long)
     cwd = state.default_cwd
     if body.cwd is not None:
         found = await anyio.to_thread.run_sync(_directory, cwd, body.cwd)
         if found is None:
             raise ApiError.invalid("cwd", f"no such directory: {body.cwd}")
         cwd = found
-    policy = body.hitl_policy or (await state.config_loader.aget()).hitl.default_policy
+    policy = body.hitl_policy or config.hitl.default_policy
     now = datetime.now(UTC)
     task = NewTask(
         prompt=clean_text(body.prompt),  # a NUL or a lone surrogate: U+FFFD, as agent text
@@ -194,9 +200,11 @@ def task_summary(t: TaskView | TaskSummaryView) -> dict[str, Any]:
     duration = None
     if t.started_at is not None and t.finished_at is not None:
         duration = round((t.finished_at - t.started_at).total_seconds(), 3)
+    prompt, cut = prompt_excerpt(t.prompt)
     return {
         "id": t.id,
-        "prompt": t.prompt,
+        "prompt": prompt,
+        "promptTruncated": cut,
         "status": t.status,
         "provider": t.provider,
         "accessMode": t.access_mode,
@@ -220,6 +228,8 @@ def task_summary(t: TaskView | TaskSummaryView) -> dict[str, Any]:
 def task_detail(t: TaskView) -> dict[str, Any]:
     return {
         **task_summary(t),
+        "prompt": t.prompt,
+        "promptTruncated": False,
         "routingReason": t.routing_reason,
         "resultText": t.result_text,
         "options": t.options,
@@ -257,9 +267,11 @@ def _attempt(a: AttemptView) -> dict[str, Any]:
 
 
 def _queued_summary(task_id: int, task: NewTask) -> dict[str, Any]:
+    prompt, cut = prompt_excerpt(task.prompt)
     return {
         "id": task_id,
-        "prompt": task.prompt,
+        "prompt": prompt,
+        "promptTruncated": cut,
         "status": "queued",
         "provider": None,
         "accessMode": None,
