@@ -26,6 +26,16 @@ LOCAL_NAMES = ("ado.config.yaml", "ado.config.yml", ".ado/config.yaml")
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 
 KeyPath = tuple[str | int, ...]
+#: Keys whose values are not echoed in error messages (webhook URLs carry their token).
+_SECRET_NAME = re.compile(r"(url|secret|password|pass|token|key|connectionString)$", re.I)
+
+
+class _Hidden:
+    def __repr__(self) -> str:
+        return "this value"
+
+
+_HIDDEN = _Hidden()
 
 
 @dataclass(slots=True)
@@ -288,6 +298,8 @@ def _explain(err: Mapping[str, Any], loc: KeyPath, given: Any) -> tuple[str | No
 
     kind = err["type"]
     ctx = err.get("ctx") or {}
+    if isinstance(given, str) and loc and _SECRET_NAME.search(str(loc[-1])):
+        given = _HIDDEN  # a URL or a secret: not repeated on the terminal
     if kind == "extra_forbidden":
         known = schema.known_keys(loc[:-1])
         close = difflib.get_close_matches(str(loc[-1]), known, n=1, cutoff=0.6)
