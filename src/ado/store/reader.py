@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Self
 from urllib.parse import quote
 
-from ado.errors import StoreError
+from ado.errors import StoreCorrupt, StoreError
 from ado.text import scrub
 from ado.providers.orphans import kill_orphaned_group
 from ado.providers.sanitize import clean_value, needs_cleaning
@@ -476,6 +476,8 @@ def store_error(
         detail = detail.replace(url.password, "***")
     if url.dialect == "sqlite":
         path = url.where
+        if _CORRUPT.search(detail) or (url.database and os.path.isdir(url.database)):
+            return corrupt_store(path, detail)
         if "unable to open" in detail or "readonly" in detail or "disk I/O" in detail:
             return StoreError(
                 f"cannot open {path}: {detail}",
@@ -494,6 +496,23 @@ def store_error(
             f"({url_redacted})",
         )
     return StoreError(f"PostgreSQL error on {url.where}: {detail}")
+
+
+#: What SQLite says of a file that is not (or no longer) a database.
+_CORRUPT = re.compile(r"not a database|malformed|file is encrypted|database corrupt", re.I)
+
+
+def corrupt_store(path: str, detail: str) -> StoreCorrupt:
+    """The error for a SQLite store that cannot be read: what it is, and how to start over."""
+    hint = (
+        f"move it aside (mv {path} {path}.broken) and ADO creates a new one; or set "
+        "storage.path to another file"
+    )
+    if os.path.isdir(path):
+        detail = "it is a directory"
+    else:
+        hint += f". To salvage its data: sqlite3 {path}.broken .recover"
+    return StoreCorrupt(f"{path} is not a usable SQLite database ({detail})", hint=hint)
 
 
 def _is_connect_error(orig: BaseException) -> bool:
