@@ -8,6 +8,7 @@ import json
 import math
 import os
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import anyio.to_thread
@@ -114,10 +115,9 @@ async def queue_task(state: State, body: TaskCreate) -> dict[str, Any]:
         raise ApiError.invalid("prompt", too_long)
     cwd = state.default_cwd
     if body.cwd is not None:
-        found = await anyio.to_thread.run_sync(_directory, cwd, body.cwd)
-        if found is None:
-            raise ApiError.invalid("cwd", f"no such directory: {body.cwd}")
-        cwd = found
+        roots = config.server.allowed_roots
+        base = state.config_loader.loaded.base_dir
+        cwd = await anyio.to_thread.run_sync(_directory, cwd, body.cwd, roots, base)
     policy = body.hitl_policy or config.hitl.default_policy
     now = datetime.now(UTC)
     task = NewTask(
@@ -309,9 +309,23 @@ def _options(body: TaskCreate, policy: str) -> dict[str, Any]:
     return {k: v for k, v in raw.items() if v is not None}
 
 
-def _directory(base: str, given: str) -> str | None:
-    path = os.path.abspath(os.path.join(base, given))
-    return path if os.path.isdir(path) else None
+def _directory(default: str, given: str, roots: list[str], project: Path) -> str:
+    """``given`` (relative to ``default``) as a real path inside one of ``roots``
+    (``server.allowedRoots``, relative to the project directory; none: the project
+    directory), symbolic links resolved; ApiError naming ``cwd`` otherwise."""
+    if "\0" in given:
+        raise ApiError.invalid("cwd", "a path cannot contain NUL")
+    path = os.path.realpath(os.path.join(default, given))
+    if not os.path.isdir(path):
+        raise ApiError.invalid("cwd", f"no such directory: {given}")
+    allowed = [os.path.realpath(os.path.join(project, r)) for r in roots or ["."]]
+    if not any(path == root or path.startswith(root.rstrip(os.sep) + os.sep) for root in allowed):
+        raise ApiError.invalid(
+            "cwd",
+            f"{given} is outside the directories tasks may run in: {', '.join(allowed)} "
+            "(server.allowedRoots)",
+        )
+    return path
 
 
 def _utc(value: datetime | None) -> datetime | None:
