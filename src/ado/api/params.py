@@ -3,13 +3,38 @@ beyond 64 bits is a 422 naming the parameter, never an overflow in the database 
 
 from __future__ import annotations
 
-from typing import Annotated
+from datetime import datetime
+from typing import Annotated, Any
 
 from fastapi import Path, Query
+from pydantic import BeforeValidator
 
+from ado.api.schemas import ErrorResponse
 from ado.store.ids import MAX_ID
 
-__all__ = ["AfterId", "TaskId"]
+__all__ = ["BODY_ERRORS", "AfterId", "IsoTime", "TaskId"]
 
 TaskId = Annotated[int, Path(ge=1, le=MAX_ID, description="The task's id.")]
 AfterId = Annotated[int, Query(ge=0, le=MAX_ID, description="Only events with a greater id.")]
+
+#: The answers of an operation that reads a JSON body, for its ``responses=``.
+BODY_ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {"model": ErrorResponse, "description": "The body is not valid JSON."},
+    413: {"model": ErrorResponse, "description": "The body is over 2 MiB."},
+    422: {"model": ErrorResponse, "description": "A field is invalid (named in `details`)."},
+}
+
+
+def _iso_only(value: Any) -> Any:
+    """ISO-8601 only: pydantic would read ``0.5`` as seconds since 1970."""
+    if isinstance(value, str):
+        try:
+            float(value)
+        except ValueError:
+            return value
+        raise ValueError("expected an ISO-8601 date and time, e.g. 2026-01-31T12:00:00Z")
+    return value
+
+
+#: A date and time in a query: ISO-8601 (``2026-01-31``, ``2026-01-31T12:00:00Z``).
+IsoTime = Annotated[datetime, BeforeValidator(_iso_only)]

@@ -17,6 +17,7 @@ from starlette.responses import Response
 
 from ado.api.deps import ConfigSourceDep, ResolvedDep, StoreDep
 from ado.api.errors import ApiError
+from ado.api.params import BODY_ERRORS
 from ado.api.responses import json_response
 from ado.api.schemas import ErrorResponse, Settings, SettingsPatch
 from ado.config.overrides import SETTINGS_KEY, InvalidSettings, save, settings_after_patch
@@ -41,7 +42,7 @@ async def get_settings(resolved: ResolvedDep) -> Response:
     return json_response(settings_view(resolved))
 
 
-@router.patch("", operation_id="updateSettings", response_model=Settings, responses=ERRORS)
+@router.patch("", operation_id="updateSettings", response_model=Settings, responses={**ERRORS, **BODY_ERRORS})
 def update_settings(body: SettingsPatch, store: StoreDep, source: ConfigSourceDep) -> Response:
     """Change some settings: only the keys given change, and a value equal to the file's
     is not saved (it follows the file). Validated like the file (422 names the field, e.g.

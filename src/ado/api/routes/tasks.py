@@ -18,7 +18,7 @@ from starlette.responses import Response
 
 from ado.api.deps import PoolDep, StoreDep, quick_read
 from ado.api.errors import ApiError
-from ado.api.params import AfterId, TaskId
+from ado.api.params import BODY_ERRORS, AfterId, IsoTime, TaskId
 from ado.api.responses import json_response
 from ado.api.schemas import (
     CancelResult,
@@ -49,8 +49,8 @@ async def list_tasks(
     q: Annotated[
         str | None, Query(max_length=500, description="Text searched for in the prompt.")
     ] = None,
-    since: Annotated[datetime | None, Query(description="Created at or after (ISO-8601).")] = None,
-    until: Annotated[datetime | None, Query(description="Created before (ISO-8601).")] = None,
+    since: Annotated[IsoTime | None, Query(description="Created at or after (ISO-8601).")] = None,
+    until: Annotated[IsoTime | None, Query(description="Created before (ISO-8601).")] = None,
     cursor: Annotated[str | None, Query(description="`nextCursor` of the previous page.")] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     sort: Annotated[Sort, Query()] = "-createdAt",
@@ -81,7 +81,7 @@ async def list_tasks(
     operation_id="createTask",
     status_code=201,
     response_model=TaskSummary,
-    responses={422: {"model": ErrorResponse}},
+    responses=BODY_ERRORS,
 )
 async def create_task(body: TaskCreate, request: Request) -> Response:
     """Queue a task; the server's worker pool runs it as ``ado run`` would."""
