@@ -72,7 +72,8 @@ def run(
     cwd: str | None,
     as_json: bool,
 ) -> None:
-    """Run PROMPT on the best available agent (``-`` reads the prompt from stdin).
+    """Run PROMPT on the best available agent (``-`` reads the prompt from stdin; at most
+    ``orchestration.maxPromptBytes``, 131071 bytes by default).
 
     Providers are tried subscription-first (by priority); when one hits a usage or rate
     limit the task moves to the next one within seconds.

@@ -66,8 +66,8 @@ class SlackConfig(ConfigModel):
     enabled: bool = Field(default=False, description="true: send notifications to Slack.")
     webhook_url: SecretStr | None = Field(
         default=None,
-        description="The incoming webhook URL (`https://hooks.slack.com/services/…`); write "
-        "`${SLACK_WEBHOOK_URL}` to read it from the environment. Never printed.",
+        description="The incoming webhook URL (`https://hooks.slack.com/services/…`; http(s) "
+        "only); write `${SLACK_WEBHOOK_URL}` to read it from the environment. Never printed.",
     )
     channel: str | None = Field(
         default=None, description="Post to this channel instead of the webhook's own (#ops)."
@@ -130,7 +130,9 @@ class WebhookConfig(ConfigModel):
     """Any HTTP endpoint: a JSON body, optionally signed with HMAC-SHA256."""
 
     enabled: bool = Field(default=False, description="true: send notifications to the URL.")
-    url: str | None = Field(default=None, description="The endpoint (`https://…`).")
+    url: str | None = Field(
+        default=None, description="The endpoint: an `http://` or `https://` URL."
+    )
     method: Literal["POST", "PUT"] = Field(default="POST", description="`POST` or `PUT`.")
     headers: dict[str, str] = Field(
         default_factory=dict, description="Extra HTTP headers (e.g. `Authorization`)."
