@@ -130,3 +130,23 @@ def test_ado_text_stays_light() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_a_prompt_that_is_not_utf8_is_refused(
+    project: Project, fake_cursor: Callable[..., dict[str, Any]]
+) -> None:
+    project.write_config({"cursor-agent": fake_cursor()})
+    argv = [os.fsencode(a) for a in project.ado_argv("run")] + [b"bad \xff byte"]
+    by_argv = subprocess.run(argv, cwd=project.root, capture_output=True, timeout=120)
+    by_stdin = subprocess.run(
+        project.ado_argv("run", "-"),
+        cwd=project.root,
+        input=b"bad \xff byte",
+        capture_output=True,
+        timeout=120,
+    )
+    for proc in (by_argv, by_stdin):
+        stderr = proc.stderr.decode(errors="replace")
+        assert proc.returncode == 2, stderr
+        assert "not valid UTF-8" in stderr and "Traceback" not in stderr
+    assert project.store().list_tasks() == []

@@ -317,3 +317,38 @@ def test_unparseable_bodies_are_400_and_405_lists_every_method(server: Server) -
         schema = client.get("/api/openapi.json").json()
         for path, method in (("/api/tasks", "post"), ("/api/settings", "patch")):
             assert {"400", "413", "422"} <= set(schema["paths"][path][method]["responses"])
+
+
+@pytest.mark.postgres
+def test_the_same_input_on_postgresql(
+    project: Project, serve: Serve, postgres_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """PostgreSQL refuses NUL in text and integers beyond BIGINT: both are refused first."""
+    monkeypatch.setenv("ADO_DATABASE_URL", postgres_url)
+    project.write_config(PROVIDERS)
+    server = serve()
+    with server.client() as client:
+        for params in ({"q": "a\0b"}, {"provider": "\0"}):
+            error = _refused(client.get("/api/tasks", params=params), 422)
+            assert error["details"][0]["field"] in params
+        _refused(client.post("/api/tasks", json={"prompt": "p", "cwd": "a\0"}), 422)
+        _refused(client.get(f"/api/tasks/{BIG}"), 422)
+        _refused(client.get(f"/api/tasks/{BIG - 1}"), 404)
+        _refused(client.get("/api/tasks/1/events", params={"after": BIG}), 422)
+        page = client.get(
+            "/api/tasks",
+            params={"cursor": _cursor("-costUsd", 10**30, BIG - 1), "sort": "-costUsd"},
+        )
+        assert page.status_code == 200, page.text
+        _refused(
+            client.patch(
+                "/api/settings",
+                content='{"notifications": {"source": "\\ud83d"}}',
+                headers={"content-type": "application/json"},
+            ),
+            422,
+        )
+        saved = client.patch("/api/settings", json={"notifications": {"source": "a\0b"}})
+        assert saved.status_code < 500, saved.text
+        assert client.get("/api/settings").status_code == 200
+    assert "Traceback" not in server.output()

@@ -12,8 +12,10 @@ from pydantic import BeforeValidator
 from ado.api.schemas import ErrorResponse
 from ado.store.ids import MAX_ID
 
-__all__ = ["BODY_ERRORS", "AfterId", "IsoTime", "TaskId"]
+__all__ = ["BODY_ERRORS", "NO_NUL", "AfterId", "IsoTime", "TaskId"]
 
+#: The pattern of a query text compared in SQL: PostgreSQL refuses NUL in any text.
+NO_NUL = r"^[^\x00]*$"
 TaskId = Annotated[int, Path(ge=1, le=MAX_ID, description="The task's id.")]
 AfterId = Annotated[int, Query(ge=0, le=MAX_ID, description="Only events with a greater id.")]
 

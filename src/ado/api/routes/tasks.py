@@ -18,7 +18,7 @@ from starlette.responses import Response
 
 from ado.api.deps import PoolDep, StoreDep, quick_read
 from ado.api.errors import ApiError
-from ado.api.params import BODY_ERRORS, AfterId, IsoTime, TaskId
+from ado.api.params import BODY_ERRORS, NO_NUL, AfterId, IsoTime, TaskId
 from ado.api.responses import json_response
 from ado.api.schemas import (
     CancelResult,
@@ -45,9 +45,13 @@ NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"model": ErrorResponse}}
 async def list_tasks(
     store: StoreDep,
     status: Annotated[TaskStatus | None, Query(description="Only tasks in this status.")] = None,
-    provider: Annotated[str | None, Query(description="Only tasks run by this provider.")] = None,
+    provider: Annotated[
+        str | None,
+        Query(max_length=200, pattern=NO_NUL, description="Only tasks run by this provider."),
+    ] = None,
     q: Annotated[
-        str | None, Query(max_length=500, description="Text searched for in the prompt.")
+        str | None,
+        Query(max_length=500, pattern=NO_NUL, description="Text searched for in the prompt."),
     ] = None,
     since: Annotated[IsoTime | None, Query(description="Created at or after (ISO-8601).")] = None,
     until: Annotated[IsoTime | None, Query(description="Created before (ISO-8601).")] = None,
