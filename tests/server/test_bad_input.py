@@ -91,7 +91,18 @@ def test_integers_beyond_64_bits_are_4xx_in_paths_queries_and_cursors(server: Se
             "/api/tasks", params={"cursor": _cursor("-costUsd", 10**30, 5), "sort": "-costUsd"}
         )
         assert page.status_code == 200, page.text
-        _refused(client.get("/api/tasks", params={"until": "0.5"}), 422)
+        for when in (
+            "0.5",
+            "-1",
+            "9999-12-31T23:59:59-14:00",
+            "0001-01-01T00:00:00+14:00",
+            "2026-02-30",
+            "",
+        ):
+            for name in ("since", "until"):
+                _refused(client.get("/api/tasks", params={name: when}), 422)
+        ok = client.get("/api/tasks", params={"since": "9999-12-31", "until": "0001-01-01"})
+        assert ok.status_code == 200, ok.text
     assert "Traceback" not in server.output()
 
 

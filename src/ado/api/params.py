@@ -3,11 +3,11 @@ beyond 64 bits is a 422 naming the parameter, never an overflow in the database 
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import Path, Query
-from pydantic import BeforeValidator
+from pydantic import AfterValidator, BeforeValidator
 
 from ado.api.schemas import ErrorResponse
 from ado.store.ids import MAX_ID
@@ -38,5 +38,16 @@ def _iso_only(value: Any) -> Any:
     return value
 
 
-#: A date and time in a query: ISO-8601 (``2026-01-31``, ``2026-01-31T12:00:00Z``).
-IsoTime = Annotated[datetime, BeforeValidator(_iso_only)]
+def _in_utc(value: datetime) -> datetime:
+    """In UTC (a time without a zone is taken as UTC); 9999-12-31T23:00-14:00 is not a time
+    UTC can hold."""
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        raise ValueError("out of range once converted to UTC") from None
+
+
+#: A date and time in a query: ISO-8601 (``2026-01-31``, ``2026-01-31T12:00:00Z``), in UTC.
+IsoTime = Annotated[datetime, BeforeValidator(_iso_only), AfterValidator(_in_utc)]
