@@ -141,6 +141,22 @@ def test_a_lone_surrogate_in_settings_is_refused_and_nothing_changes(server: Ser
         assert ok.json()["notifications"]["source"] == "ado 😀"
         after = client.get("/api/settings").json()
         assert after["routing"] == before["routing"]
+        # POST /api/tasks: the fast path's parser refuses them, the route names the field.
+        for field, value in (
+            ("cwd", '"\\ud83d"'),
+            ("model", '"x\\udc00"'),
+            ("providers", '["\\ud83d"]'),
+            ("prompt", '"p \\ud83d"'),
+        ):
+            body = '{"prompt": "p", "' + field + '": ' + value + "}"
+            error = _refused(
+                client.post(
+                    "/api/tasks", content=body, headers={"content-type": "application/json"}
+                ),
+                422,
+            )
+            assert error["details"][0]["field"].split(".")[0] == field, error
+        assert client.get("/api/tasks").json()["items"] == []
 
 
 def test_a_store_already_holding_a_lone_surrogate_stays_readable(

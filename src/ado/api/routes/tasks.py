@@ -33,7 +33,7 @@ from ado.api.schemas import (
 from ado.store.browse import SORTS, NewTask, TaskQuery
 from ado.store.ids import MAX_ID
 from ado.store.views import AttemptView, TaskSummaryView, TaskView, prompt_excerpt
-from ado.text import prompt_size_error
+from ado.text import lone_surrogate_at, prompt_size_error
 
 router = APIRouter(prefix="/api/tasks", tags=["tasks"])
 
@@ -89,6 +89,11 @@ async def list_tasks(
 )
 async def create_task(body: TaskCreate, request: Request) -> Response:
     """Queue a task; the server's worker pool runs it as ``ado run`` would."""
+    # The fast path's JSON parser refuses lone surrogates ("\ud83d") outright; the route's
+    # (json.loads) lets them through: refused here, naming the field.
+    where = lone_surrogate_at(body.model_dump(by_alias=True, exclude_defaults=True))
+    if where is not None:
+        raise ApiError.invalid(where, "not valid Unicode text (a lone UTF-16 surrogate)")
     return json_response(await queue_task(request.app.state, body), 201)
 
 
