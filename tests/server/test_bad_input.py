@@ -332,7 +332,7 @@ def test_unparseable_bodies_are_400_and_405_lists_every_method(server: Server) -
                     ),
                     400,
                 )
-                assert error["code"] == "bad_request"
+                assert error["code"] == "invalid_json"
         for method, path, allow in (
             ("OPTIONS", "/api/settings", "GET, PATCH"),
             ("PUT", "/api/tasks", "GET, POST"),

@@ -80,10 +80,6 @@ def test_the_api_holds_to_its_schema_under_fuzzing(
             "10",
             "--workers",
             "1",
-            # The server's default limit is 600 requests a minute per client, loopback
-            # included (until server.rateLimit exists): stay under it.
-            "--rate-limit",
-            "9/s",
             "--generation-database",
             "none",
             "--request-timeout",

@@ -19,9 +19,9 @@ NO_NUL = r"^[^\x00]*$"
 TaskId = Annotated[int, Path(ge=1, le=MAX_ID, description="The task's id.")]
 AfterId = Annotated[int, Query(ge=0, le=MAX_ID, description="Only events with a greater id.")]
 
-#: The answers of an operation that reads a JSON body, for its ``responses=``.
+#: The answers of an operation that reads a JSON body, for its ``responses=`` (the 400 of a
+#: body that is not JSON is added to each by ``ado.api.protocol.document_bad_json``).
 BODY_ERRORS: dict[int | str, dict[str, Any]] = {
-    400: {"model": ErrorResponse, "description": "The body is not valid JSON."},
     413: {"model": ErrorResponse, "description": "The body is over 2 MiB."},
     422: {"model": ErrorResponse, "description": "A field is invalid (named in `details`)."},
 }
