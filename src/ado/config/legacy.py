@@ -19,7 +19,8 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from ado.config.loader import KeyPath, _dotted, _line_for
+from ado.config.loader import KeyPath, _line_for
+from ado.config.loader import dotted as dotted_key
 
 __all__ = ["IGNORED", "PROVIDER_IDS", "is_ignored", "normalize"]
 
@@ -62,7 +63,7 @@ def normalize(data: dict[str, Any], lines: Mapping[KeyPath, int], file: str) -> 
     def warn(loc: KeyPath, text: str) -> None:
         line = _line_for(loc, lines)
         where = f"{file}:{line}" if line else file
-        warnings.append(f"{where}: {_dotted(loc)}: {text}")
+        warnings.append(f"{where}: {dotted_key(loc)}: {text}")
 
     providers = data.get("providers")
     if isinstance(providers, dict):

@@ -202,7 +202,7 @@ def _plain(
             f"the file expands to more than {MAX_VALUES:,} values or {MAX_DEPTH} levels",
             file=file,
             line=_line_for(where, lines),
-            key=_dotted(where) or None,
+            key=dotted(where) or None,
             expected="a configuration of ordinary size",
             fix="YAML aliases (*name) repeated inside each other multiply: write the values out",
         )

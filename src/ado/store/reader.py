@@ -34,7 +34,6 @@ from typing import TYPE_CHECKING, Any, Self
 from urllib.parse import quote
 
 from ado.errors import StoreCorrupt, StoreError
-from ado.text import scrub
 from ado.providers.orphans import kill_orphaned_group
 from ado.providers.sanitize import clean_value, needs_cleaning
 from ado.store.urls import DATABASE_URL_ENV, DbUrl, normalize_url, redact_url, store_url
@@ -46,6 +45,7 @@ from ado.store.views import (
     TaskView,
     UsageTotals,
 )
+from ado.text import scrub
 
 if TYPE_CHECKING:
     from ado.config.schema import AdoConfig

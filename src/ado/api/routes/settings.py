@@ -42,7 +42,9 @@ async def get_settings(resolved: ResolvedDep) -> Response:
     return json_response(settings_view(resolved))
 
 
-@router.patch("", operation_id="updateSettings", response_model=Settings, responses={**ERRORS, **BODY_ERRORS})
+@router.patch(
+    "", operation_id="updateSettings", response_model=Settings, responses={**ERRORS, **BODY_ERRORS}
+)
 def update_settings(body: SettingsPatch, store: StoreDep, source: ConfigSourceDep) -> Response:
     """Change some settings: only the keys given change, and a value equal to the file's
     is not saved (it follows the file). Validated like the file (422 names the field, e.g.
