@@ -334,7 +334,7 @@ def test_unparseable_bodies_are_400_and_405_lists_every_method(server: Server) -
                 )
                 assert error["code"] == "invalid_json"
         for method, path, allow in (
-            ("OPTIONS", "/api/settings", "GET, PATCH"),
+            ("OPTIONS", "/api/settings", "DELETE, GET, PATCH"),
             ("PUT", "/api/tasks", "GET, POST"),
             ("DELETE", "/api/tasks/1/cancel", "POST"),
         ):
