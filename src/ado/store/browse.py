@@ -22,7 +22,7 @@ from datetime import UTC, date, datetime, timedelta
 from functools import cache
 from typing import Any
 
-from ado.store.reader import _TIMES, SqlConnection
+from ado.store.reader import _TIMES, SqlConnection, select_list
 from ado.store.views import TaskSummaryView
 
 __all__ = ["SORTS", "BrowseMethods", "NewTask", "TaskQuery"]
@@ -97,7 +97,7 @@ def task_page(
         params["last_id"] = last_id
     order = "DESC" if desc else "ASC"
     text = (
-        f"SELECT {', '.join(_SUMMARY_COLUMNS)}, {expr} FROM tasks"
+        f"SELECT {select_list(_SUMMARY_COLUMNS)}, {expr} FROM tasks"
         + (f" WHERE {' AND '.join(where)}" if where else "")
         + f" ORDER BY {expr} {order}, id {order} LIMIT :limit"
     )

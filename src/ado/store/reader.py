@@ -33,11 +33,19 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Self
 from urllib.parse import quote
 
-from ado.errors import StoreError
+from ado.errors import StoreCorrupt, StoreError
 from ado.providers.orphans import kill_orphaned_group
 from ado.providers.sanitize import clean_value, needs_cleaning
 from ado.store.urls import DATABASE_URL_ENV, DbUrl, normalize_url, redact_url, store_url
-from ado.store.views import CooldownView, EventView, ReportRow, TaskView, UsageTotals
+from ado.store.views import (
+    PROMPT_EXCERPT,
+    CooldownView,
+    EventView,
+    ReportRow,
+    TaskView,
+    UsageTotals,
+)
+from ado.text import scrub
 
 if TYPE_CHECKING:
     from ado.config.schema import AdoConfig
@@ -60,6 +68,14 @@ _EVENT_DATA = _EVENT_COLUMNS.index("data")
 _TIMES = frozenset({"created_at", "started_at", "finished_at", "updated_at", "until", "reset_at"})
 _JSONS = frozenset({"options", "files_changed", "data"})
 _BOOLS = frozenset({"reset_known"})
+#: Listings read a prompt's first characters only, one more than they show (to tell a cut
+#: one): a page of tasks stays small whatever was submitted.
+PROMPT_HEAD = f"substr(prompt, 1, {PROMPT_EXCERPT + 1}) AS prompt"
+
+
+def select_list(columns: Sequence[str]) -> str:
+    """``columns`` for a listing's SELECT, the prompt cut to ``PROMPT_HEAD``."""
+    return ", ".join(PROMPT_HEAD if c == "prompt" else c for c in columns)
 
 
 class SqlConnection:
@@ -234,10 +250,11 @@ def tasks_where(
     *,
     newest_first: bool = False,
 ) -> list[TaskView]:
-    """Tasks (without attempts) matching every clause of ``where``, by id."""
+    """Tasks (without attempts, the prompt cut to ``PROMPT_HEAD``) matching every clause of
+    ``where``, by id."""
     order = "DESC" if newest_first else "ASC"
     query = (
-        f"SELECT {', '.join(_TASK_COLUMNS)} FROM tasks{_where(where)}"
+        f"SELECT {select_list(_TASK_COLUMNS)} FROM tasks{_where(where)}"
         f" ORDER BY id {order} LIMIT :limit"
     )
     with sql.transaction(write=False):
@@ -246,13 +263,15 @@ def tasks_where(
 
 
 def get_value(sql: SqlConnection, key: str) -> dict[str, Any] | None:
-    """The key-value row ``key`` (saved settings, provider switches...), or None."""
+    """The key-value row ``key`` (saved settings, provider switches...), or None. A lone
+    surrogate saved by an older ADO reads back as U+FFFD (``ado.text.scrub``), so it cannot
+    break every reader of the setting."""
     rows = sql.rows("SELECT value FROM kv WHERE key = :key", {"key": key})
     if not rows:
         return None
     value = rows[0][0]
     decoded: dict[str, Any] | None = json.loads(value) if isinstance(value, str) else value
-    return decoded
+    return scrub(decoded)  # type: ignore[no-any-return]
 
 
 def cooldowns(sql: SqlConnection, now: datetime) -> list[CooldownView]:
@@ -457,6 +476,8 @@ def store_error(
         detail = detail.replace(url.password, "***")
     if url.dialect == "sqlite":
         path = url.where
+        if _CORRUPT.search(detail) or (url.database and os.path.isdir(url.database)):
+            return corrupt_store(path, detail)
         if "unable to open" in detail or "readonly" in detail or "disk I/O" in detail:
             return StoreError(
                 f"cannot open {path}: {detail}",
@@ -475,6 +496,23 @@ def store_error(
             f"({url_redacted})",
         )
     return StoreError(f"PostgreSQL error on {url.where}: {detail}")
+
+
+#: What SQLite says of a file that is not (or no longer) a database.
+_CORRUPT = re.compile(r"not a database|malformed|file is encrypted|database corrupt", re.I)
+
+
+def corrupt_store(path: str, detail: str) -> StoreCorrupt:
+    """The error for a SQLite store that cannot be read: what it is, and how to start over."""
+    hint = (
+        f"move it aside (mv {path} {path}.broken) and ADO creates a new one; or set "
+        "storage.path to another file"
+    )
+    if os.path.isdir(path):
+        detail = "it is a directory"
+    else:
+        hint += f". To salvage its data: sqlite3 {path}.broken .recover"
+    return StoreCorrupt(f"{path} is not a usable SQLite database ({detail})", hint=hint)
 
 
 def _is_connect_error(orig: BaseException) -> bool:
