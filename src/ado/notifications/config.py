@@ -46,8 +46,10 @@ Level = Literal["info", "success", "warning", "error"]
 def _http_url(value: Any) -> Any:
     """An endpoint notifications are sent to: ``http://`` or ``https://`` and a host (the
     value itself is not repeated: a webhook URL is a secret)."""
+    from ado.config.secrets import MASK
+
     text = value.get_secret_value() if isinstance(value, SecretStr) else value
-    if isinstance(text, str) and text:
+    if isinstance(text, str) and text and text != MASK:  # MASK: a saved secret, not decrypted
         parts = urlsplit(text.strip())
         if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
             raise ValueError("an http:// or https:// URL with a host")
