@@ -10,7 +10,7 @@ if TYPE_CHECKING:
     from rich.console import Console
 
     from ado.config.loader import LoadedConfig
-    from ado.store import Store, StoreReader
+    from ado.store import SqlStore, Store
 
 
 @dataclass
@@ -20,7 +20,7 @@ class AppContext:
     cwd: Path = field(default_factory=Path.cwd)
     _loaded: LoadedConfig | None = None
     _store: Store | None = None
-    _reader: StoreReader | None = None
+    _reader: SqlStore | None = None
 
     @property
     def loaded(self) -> LoadedConfig:
@@ -41,16 +41,17 @@ class AppContext:
         return self._store
 
     @property
-    def reader(self) -> StoreReader | Store:
-        """What read-only commands (``ado status``) query: a ``StoreReader`` on a plain DB-API
-        connection, without importing SQLAlchemy, orphaned tasks marked interrupted; the
-        full ``store`` when the reader cannot serve (no database yet, schema to migrate)."""
+    def reader(self) -> SqlStore | Store:
+        """What ``ado status`` reads and ``ado run`` writes its task through: a ``SqlStore``
+        on a plain DB-API connection, without importing SQLAlchemy, orphaned tasks marked
+        interrupted; the full ``store`` when that cannot serve (no database yet, schema to
+        migrate)."""
         if self._store is not None:
             return self._store
         if self._reader is None:
-            from ado.store.reader import StoreReader
+            from ado.store.sqlstore import SqlStore
 
-            self._reader = StoreReader.open(self.loaded.config, self.loaded.base_dir)
+            self._reader = SqlStore.open(self.loaded.config, self.loaded.base_dir)
             if self._reader is None:
                 return self.store
         return self._reader

@@ -57,7 +57,7 @@ _OTHER_COOLDOWN = timedelta(minutes=5)
 
 
 class UsageSource(Protocol):
-    """What limits are counted from: ``Store``, or the read-only ``StoreReader``."""
+    """What limits are counted from: ``Store``, or ``SqlStore``."""
 
     def usage_totals(self, provider: str, access_mode: str, since: datetime) -> UsageTotals: ...
 
