@@ -109,7 +109,7 @@ def run() -> list[Result]:
     detail = (
         f"range {min(net):.1f}-{max(net):.1f}, n={len(net)}; raw exec→stamp median "
         f"{statistics.median(s['spawn']):.1f}, minus the agent's own start {agent:.1f}; "
-        f"python -c pass {python:.1f} ms, ratio {median / python:.1f}×"
+        f"python -c pass {python:.1f} ms, ratio {median / python:.1f}x"
     )
     return [Result("ado run exec → agent spawn", median, "ms (median)", "≤ 150 ms",
                    median <= 150, detail)]  # fmt: skip

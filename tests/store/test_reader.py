@@ -16,7 +16,7 @@ from sqlalchemy import select
 
 from ado.config.schema import AdoConfig, StorageConfig
 from ado.providers.events import Usage
-from ado.store import DATABASE_URL_ENV, HEAD, Store, SqlStore
+from ado.store import DATABASE_URL_ENV, HEAD, SqlStore, Store
 from ado.store.models import Cooldown
 from ado.store.views import CooldownView, view_values
 from tests.fixtures.ado import Project

@@ -19,7 +19,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import anyio
 import anyio.to_thread
@@ -39,6 +39,9 @@ from ado.api.ratelimit import RateLimit, RateLimiter
 from ado.api.writer import TaskWriter
 from ado.config.loader import LoadedConfig
 from ado.store.database import Store
+
+if TYPE_CHECKING:
+    from ado.orchestrator.cancel import TaskPool
 
 __all__ = ["DASHBOARD_DIR", "DEFAULT_RATE_LIMIT", "create_app", "operations"]
 
@@ -61,7 +64,7 @@ def create_app(
     store: Store,
     require_auth: bool = False,
     rate_limit: RateLimit | None = DEFAULT_RATE_LIMIT,
-    pool: Any = None,
+    pool: TaskPool | None = None,
     bus: Any = None,
     lifespan: Lifespan | None = None,
     dashboard_dir: Path | None = None,

@@ -14,6 +14,7 @@ from fastapi import Depends, Request
 from ado.config.loader import LoadedConfig
 from ado.config.overrides import effective_config
 from ado.config.schema import AdoConfig
+from ado.orchestrator.cancel import TaskPool
 from ado.store.database import Store
 
 __all__ = ["ConfigDep", "ConfigLoader", "LoadedDep", "PoolDep", "StoreDep", "quick_read"]
@@ -88,11 +89,12 @@ async def _loaded(request: Request) -> LoadedConfig:
     return loader.loaded
 
 
-async def _pool(request: Request) -> Any:
-    return getattr(request.app.state, "pool", None)
+async def _pool(request: Request) -> TaskPool | None:
+    pool: TaskPool | None = getattr(request.app.state, "pool", None)
+    return pool
 
 
 StoreDep = Annotated[Store, Depends(_store)]
 ConfigDep = Annotated[AdoConfig, Depends(_config)]
 LoadedDep = Annotated[LoadedConfig, Depends(_loaded)]
-PoolDep = Annotated[Any, Depends(_pool)]
+PoolDep = Annotated[TaskPool | None, Depends(_pool)]

@@ -11,7 +11,7 @@ from ado.orchestrator.task import AttemptInfo, TaskUpdate
 from ado.providers.events import AgentEvent
 
 if TYPE_CHECKING:
-    from ado.store import Store
+    from ado.store.methods import SqlMethods
 
 __all__ = ["EventRecorder"]
 
@@ -28,7 +28,7 @@ class EventRecorder:
     Batches are written one at a time, in order.
     """
 
-    def __init__(self, store: Store, on_update: Callable[[TaskUpdate], None]) -> None:
+    def __init__(self, store: SqlMethods, on_update: Callable[[TaskUpdate], None]) -> None:
         self.store = store
         self.on_update = on_update
         self._pending: list[AgentEvent] = []

@@ -32,7 +32,8 @@ from ado.config.schema import AccessModeConfig
 from ado.providers.base import OutcomeKind
 
 if TYPE_CHECKING:
-    from ado.store import CooldownView, Store, UsageTotals
+    from ado.store import CooldownView, UsageTotals
+    from ado.store.methods import SqlMethods
 
 __all__ = [
     "DEFAULT_COOLDOWNS",
@@ -249,7 +250,7 @@ def _rolling_row(
 
 
 def check_limits(
-    store: Store,
+    store: SqlMethods,
     provider: str,
     access_mode: AccessModeConfig,
     now: datetime,

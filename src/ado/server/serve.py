@@ -127,40 +127,22 @@ def _build(
     from ado.api.access import AccessPolicy
     from ado.api.app import create_app
     from ado.api.ratelimit import RateLimit
-    from ado.notifications import NotificationManager
-    from ado.telemetry import runner_hooks, start_for_server
+    from ado.orchestrator.compose import Services
 
-    telemetry = start_for_server(loaded.config, store)  # /metrics, and OTLP when enabled
-    notifiers: list[NotificationManager] = []  # created in the lifespan: it needs the loop
-    notify_listeners: list[Callable[[Any], None]] = []  # one listener shared by every task
-
-    def runner_kwargs() -> dict[str, Any]:
-        """Each task's Runner reports to telemetry and to the notification channels."""
-        kwargs = runner_hooks()
-        listeners = [f for f in (kwargs.pop("on_update", None),) if f is not None]
-        listeners += notify_listeners
-        if listeners:
-
-            def on_update(update: Any) -> None:
-                for listener in listeners:
-                    listener(update)
-
-            kwargs["on_update"] = on_update
-        return kwargs
-
+    # Every task's Runner reports to telemetry (/metrics, and OTLP when enabled) and to the
+    # notification channels (the notifier is created in the lifespan: it needs the loop).
+    services = Services.for_server(loaded.config, store)
     pool = WorkerPool(
         store,
         _config_loader(loaded, store),
         concurrency=options.concurrency,
-        runner_kwargs=runner_kwargs,
+        services=services,
     )
     bus = LiveBus(store)
 
     @asynccontextmanager
     async def lifespan(app: Any) -> AsyncIterator[None]:
-        notifier = NotificationManager.from_config(loaded.config, store)
-        notifiers.append(notifier)
-        notify_listeners.append(notifier.listener().on_update)
+        services.start_notifier(loaded.config, store)
         pool.start()
         bus.start()
         try:
@@ -168,9 +150,8 @@ def _build(
         finally:  # already done by ``_main`` on a signal; here when uvicorn stops by itself
             await pool.stop(options.grace)
             await bus.stop()
-            for notifier in notifiers:
-                await notifier.aclose(grace=5.0)
-            telemetry.shutdown()  # flushes spans and metrics
+            await services.aclose(grace=5.0)
+            services.shutdown()  # flushes spans and metrics
 
     server = loaded.config.server
     app = create_app(
@@ -189,7 +170,7 @@ def _build(
 
 
 def _config_loader(loaded: LoadedConfig, store: Store) -> Callable[[], AdoConfig]:
-    from ado.config.overrides import effective_config
+    from ado.orchestrator.compose import effective_config
 
     def load() -> AdoConfig:
         return effective_config(loaded.config, store)

@@ -39,14 +39,9 @@ __all__ = [
 ]
 
 
-def runner_hooks() -> dict[str, Any]:
-    """``Runner(config, store, **runner_hooks())`` in the server: ``on_update``,
-    ``on_task_start`` and ``attempt_env`` of the telemetry ``start_for_server`` started;
-    empty when none was."""
-    hooks = _state.hooks
-    if hooks is None:
-        return {}
-    return {"on_update": hooks.on_update, **hooks.runner_kwargs()}
+def runner_hooks() -> RunnerTelemetry | None:
+    """The runner hooks of the telemetry ``start_for_server`` started; None when none was."""
+    return _state.hooks
 
 
 def start_for_run(config: AdoConfig, *, debug: bool = False) -> RunnerTelemetry | None:
