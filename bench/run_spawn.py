@@ -9,7 +9,10 @@ time from exec to spawning the agent.
 
 Each round also times ``python -c pass`` (the interpreter's floor on this machine), so the
 figure can be read as a ratio that holds on a faster or slower machine. Rounds interleave the
-three timings so drift hits all alike.
+timings so drift hits all alike.
+
+    python -m bench run_spawn                        # this checkout
+    python -m bench.run_spawn --compare /tmp/old/src # and another ADO source tree, interleaved
 """
 
 from __future__ import annotations
@@ -74,47 +77,65 @@ def _timed(argv: list[str], cwd: Path, env: dict[str, str]) -> tuple[int, int]:
     return start, end
 
 
-def measure(runs: int = RUNS, warmup: int = WARMUP) -> dict[str, list[float]]:
+def measure(
+    runs: int = RUNS, warmup: int = WARMUP, others: dict[str, str] | None = None
+) -> dict[str, list[float]]:
     """Milliseconds per run: ``spawn`` (ado run exec → agent stamp), ``agent`` (the agent's
-    own exec → stamp), ``python`` (``python -c pass``, exec → exit)."""
+    own exec → stamp), ``python`` (``python -c pass``, exec → exit); for each of ``others``
+    (label → an ADO source directory put first on ``PYTHONPATH``), ``spawn <label>``."""
     ensure_bytecode()
+    others = others or {}
     samples: dict[str, list[float]] = {"spawn": [], "agent": [], "python": []}
+    samples.update({f"spawn {label}": [] for label in others})
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         agent = stamping_agent(root)
         (root / "ado.config.yaml").write_text(CONFIG.format(command=agent))
         env = {**os.environ, "HOME": tmp, "XDG_CONFIG_HOME": str(root / "xdg")}
         env.pop("ADO_DATABASE_URL", None)
+        envs = {"spawn": env}
+        envs.update({f"spawn {label}": {**env, "PYTHONPATH": src} for label, src in others.items()})
         _timed([ADO_BIN, "run", "first run creates the store"], root, env)
         _stamp(root)
         for i in range(warmup + runs):
-            start, _ = _timed([ADO_BIN, "run", "bench"], root, env)
-            spawn = (_stamp(root) - start) / 1e6
+            for key, run_env in envs.items():
+                start, _ = _timed([ADO_BIN, "run", "bench"], root, run_env)
+                if i >= warmup:
+                    samples[key].append((_stamp(root) - start) / 1e6)
+                else:
+                    _stamp(root)
             start, _ = _timed([str(agent)], root, env)
             own = (_stamp(root) - start) / 1e6
             start, end = _timed([sys.executable, "-c", "pass"], root, env)
             if i >= warmup:
-                samples["spawn"].append(spawn)
                 samples["agent"].append(own)
                 samples["python"].append((end - start) / 1e6)
     return samples
 
 
-def run() -> list[Result]:
-    s = measure()
+def run(others: dict[str, str] | None = None) -> list[Result]:
+    s = measure(others=others)
     agent = statistics.median(s["agent"])
-    net = [v - agent for v in s["spawn"]]
-    median = statistics.median(net)
     python = statistics.median(s["python"])
-    detail = (
-        f"range {min(net):.1f}-{max(net):.1f}, n={len(net)}; raw exec→stamp median "
-        f"{statistics.median(s['spawn']):.1f}, minus the agent's own start {agent:.1f}; "
-        f"python -c pass {python:.1f} ms, ratio {median / python:.1f}x"
-    )
-    return [Result("ado run exec → agent spawn", median, "ms (median)", "≤ 150 ms",
-                   median <= 150, detail)]  # fmt: skip
+    results = []
+    for key in [k for k in s if k.startswith("spawn")]:
+        net = [v - agent for v in s[key]]
+        median = statistics.median(net)
+        detail = (
+            f"range {min(net):.1f}-{max(net):.1f}, n={len(net)}; raw exec→stamp median "
+            f"{statistics.median(s[key]):.1f}, minus the agent's own start {agent:.1f}; "
+            f"python -c pass {python:.1f} ms, ratio {median / python:.1f}x"
+        )
+        name = "ado run exec → agent spawn" + key.removeprefix("spawn")
+        results.append(Result(name, median, "ms (median)", "≤ 150 ms", median <= 150, detail))
+    return results
 
 
 if __name__ == "__main__":
-    for r in run():
+    import argparse
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--compare", action="append", default=[], metavar="SRC")
+    args = parser.parse_args()
+    for r in run({Path(src).parent.name or src: src for src in args.compare}):
         print(r.line())

@@ -72,7 +72,7 @@ class _ScriptedRun(AgentRun):
         self.script = script
         self.played = adapter.played
 
-    async def __aiter__(self) -> AsyncIterator[AgentEvent]:  # type: ignore[override]
+    async def __aiter__(self) -> AsyncIterator[AgentEvent]:
         self.played.requests.append(self.request)
         if self.on_spawn is not None:
             await self.on_spawn(4_000_000)  # a pid no process has
@@ -126,8 +126,11 @@ class ScriptedAdapters:
     def __init__(self, scripts: dict[str, Sequence[Step] | list[Sequence[Step]]]) -> None:
         self.adapters: dict[str, _ScriptedAdapter] = {}
         for pid, script in scripts.items():
-            many = bool(script) and not isinstance(script[0], Step)
-            listed: list[Sequence[Step]] = list(script) if many else [script]  # type: ignore[list-item]
+            listed: list[Sequence[Step]] = []
+            if script and not isinstance(script[0], Step):
+                listed.extend(s for s in script if not isinstance(s, Step))
+            else:
+                listed.append([s for s in script if isinstance(s, Step)])
             self.adapters[pid] = _ScriptedAdapter(pid, listed)
 
     def __call__(self, provider_id: str) -> AgentAdapter:

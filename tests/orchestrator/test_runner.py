@@ -3,7 +3,8 @@
 No agent subprocess and no CLI: ``tests/orchestrator/scripted.py`` plays each provider's
 events and outcome, so each rule (failover, cooldown, cost checks, cancel) is shown on its
 own, with the adversarial case beside it. Every test runs on both front doors of the
-store: ``Store`` (the server's) and ``SqlStore`` (``ado run``'s, no SQLAlchemy).
+store, ``Store`` (the server's) and ``SqlStore`` (``ado run``'s, no SQLAlchemy), on SQLite
+and on PostgreSQL.
 """
 
 from __future__ import annotations
@@ -48,8 +49,9 @@ def config(routing: dict[str, Any] | None = None, **providers: Any) -> AdoConfig
 
 
 @pytest.fixture(params=["Store", "SqlStore"])
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[SqlMethods]:
-    url = f"sqlite:///{tmp_path / 'state.db'}"
+def store(request: pytest.FixtureRequest, store_url: str) -> Iterator[SqlMethods]:
+    """Each front door of the store, on SQLite and on PostgreSQL."""
+    url = store_url
     full = Store(url)
     full.migrate()
     if request.param == "Store":
