@@ -32,16 +32,10 @@ if TYPE_CHECKING:
 __all__ = [
     "current",
     "metrics_asgi_app",
-    "runner_hooks",
     "span",
     "start_for_run",
     "start_for_server",
 ]
-
-
-def runner_hooks() -> RunnerTelemetry | None:
-    """The runner hooks of the telemetry ``start_for_server`` started; None when none was."""
-    return _state.hooks
 
 
 def start_for_run(config: AdoConfig, *, debug: bool = False) -> RunnerTelemetry | None:
@@ -84,9 +78,7 @@ def start_for_server(config: AdoConfig, store: Store | None = None) -> RunnerTel
         def cooldowns() -> list[tuple[str, str]]:
             return [(c.provider, c.access_mode) for c in source.cooldowns(datetime.now(UTC))]
 
-    hooks = RunnerTelemetry.create(telemetry, config, cooldowns=cooldowns)
-    _state.hooks = hooks
-    return hooks
+    return RunnerTelemetry.create(telemetry, config, cooldowns=cooldowns)
 
 
 def current() -> Telemetry | None:
