@@ -42,6 +42,7 @@ from ado.store.database import Store
 
 if TYPE_CHECKING:
     from ado.orchestrator.cancel import TaskPool
+    from ado.server.live import LiveBus
 
 __all__ = ["DASHBOARD_DIR", "DEFAULT_RATE_LIMIT", "create_app", "operations"]
 
@@ -65,7 +66,7 @@ def create_app(
     require_auth: bool = False,
     rate_limit: RateLimit | None = DEFAULT_RATE_LIMIT,
     pool: TaskPool | None = None,
-    bus: Any = None,
+    bus: LiveBus | None = None,
     lifespan: Lifespan | None = None,
     dashboard_dir: Path | None = None,
     threads: int = 4,
