@@ -81,7 +81,7 @@ def run(
     4 cost limit, 130 interrupted.
     """
     from ado.orchestrator import TaskSpec
-    from ado.orchestrator.compose import Services, build_runner, effective_config
+    from ado.orchestrator.compose import Services, build_runner
     from ado.orchestrator.hooks import OnUpdate
     from ado.routing.router import RouteFilters
 
@@ -94,9 +94,12 @@ def run(
         raise click.UsageError("use either --provider or --providers, not both")
     if cwd:
         app.cwd = Path(cwd).resolve()
+    from ado.cli.preflight import check_run
+
+    check_run(app, provider, _split(providers), _split(exclude))  # exit 2 before any record
     # The plain-SQL store (no SQLAlchemy before the agent starts; the full one on a first run).
     store = app.reader
-    config = effective_config(app.loaded.config, store)  # + settings saved through the API
+    config = app.resolve(decrypt=True).config  # the file + settings saved through the API
     spec = TaskSpec(
         prompt=text,
         cwd=app.cwd,
@@ -258,11 +261,10 @@ class LiveView:
             )
         )
         if result.error and result.status != "succeeded":
-            from rich.markup import escape
-
             from ado.cli.context import console
+            from ado.cli.render import safe
 
-            console(stderr=True).print(f"[red]Error: {escape(result.error)}[/]")
+            console(stderr=True).print(f"[red]Error: {safe(result.error)}[/]", soft_wrap=True)
 
 
 class JsonView:
@@ -318,4 +320,6 @@ class JsonView:
         sys.stdout.write(json.dumps(record, ensure_ascii=False) + "\n")
         sys.stdout.flush()
         if result.error and result.status != "succeeded":
-            print(f"Error: {result.error}", file=sys.stderr)
+            from ado.cli.render import printable
+
+            print(f"Error: {printable(result.error)}", file=sys.stderr)

@@ -25,13 +25,17 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ado.orchestrator.hooks import RunnerHooks
+from ado.orchestrator.hooks import OnUpdate, RunnerHooks
 from ado.orchestrator.runner import Runner
 
 if TYPE_CHECKING:
+    from ado.config.loader import LoadedConfig
+    from ado.config.overrides import KeyValues
     from ado.config.schema import AdoConfig
+    from ado.config.source import ConfigSource
     from ado.notifications.manager import NotificationManager
     from ado.orchestrator.task import AttemptInfo, TaskUpdate
+    from ado.server.reload import FollowingNotifier
     from ado.store import Store
     from ado.store.methods import SqlMethods
     from ado.telemetry.instrument import RunnerTelemetry
@@ -44,12 +48,19 @@ log = logging.getLogger("ado.notifications")
 NOTIFY_FLUSH_TIMEOUT = 5.0
 
 
-def effective_config(config: AdoConfig, store: SqlMethods) -> AdoConfig:
-    """The configuration a Runner gets: ``config`` (the file) with what was saved through
-    the API. The one resolution every runner path calls."""
-    from ado.config.overrides import effective_config as resolve
+def effective_config(
+    source: LoadedConfig | AdoConfig | ConfigSource, store: KeyValues | None = None
+) -> AdoConfig:
+    """The configuration a Runner gets: the file with what was saved through the API
+    (``ado.config.resolve``, secrets decrypted); a server's ``ConfigSource`` gives its
+    current resolution. The one resolution every runner path calls."""
+    from ado.config.source import ConfigSource
 
-    return resolve(config, store)
+    if isinstance(source, ConfigSource):
+        return source()
+    from ado.config.resolve import resolve
+
+    return resolve(source, store, decrypt=True).config
 
 
 def build_runner(
@@ -77,6 +88,8 @@ class Services:
     ) -> None:
         self.telemetry = telemetry
         self.notifier = notifier
+        #: ``ado serve``'s notifier (``ado.server.reload.FollowingNotifier``), else None.
+        self.following: FollowingNotifier | None = None
 
     @classmethod
     def for_run(cls, config: AdoConfig, base_dir: Path, *, debug: bool = False) -> Services:
@@ -92,26 +105,30 @@ class Services:
         return cls(telemetry=telemetry, notifier=notifier)
 
     @classmethod
-    def for_server(cls, config: AdoConfig, store: Store) -> Services:
-        """For ``ado serve``: the server's telemetry (``/metrics``, OTLP when enabled); the
-        notifier is attached by ``start_notifier`` once the event loop runs."""
+    def for_server(cls, source: ConfigSource, store: Store) -> Services:
+        """For ``ado serve``: the server's telemetry (``/metrics``, OTLP when enabled) and a
+        notifier following the effective notifications settings (``FollowingNotifier``:
+        each task gets the manager of the settings current when it starts)."""
+        from ado.server.reload import FollowingNotifier
         from ado.telemetry import start_for_server
 
-        return cls(telemetry=start_for_server(config, store))
-
-    def start_notifier(self, config: AdoConfig, store: Store) -> None:
-        """The server's notifier, one listener shared by every task (in the event loop)."""
-        from ado.notifications import NotificationManager
-
-        self.notifier = _ManagedListener(NotificationManager.from_config(config, store))
+        services = cls(telemetry=start_for_server(source(), store))
+        services.following = FollowingNotifier(source, store)
+        return services
 
     def hooks(self) -> list[RunnerHooks]:
-        return [h for h in (self.notifier, self.telemetry) if h is not None]
+        """The hooks of one new Runner (call in the event loop)."""
+        notifier = self.notifier
+        if self.following is not None:
+            notifier = OnUpdate(self.following.listener())
+        return [h for h in (notifier, self.telemetry) if h is not None]
 
     async def aclose(self, grace: float = NOTIFY_FLUSH_TIMEOUT) -> None:
         """Deliver pending notifications (bounded by ``grace`` seconds)."""
         if isinstance(self.notifier, LateNotifier | _ManagedListener):
             await self.notifier.aclose(grace)
+        if self.following is not None:
+            await self.following.aclose(grace)
 
     def shutdown(self) -> None:
         """Flush and stop telemetry (bounded by ``flushTimeout``)."""

@@ -62,9 +62,10 @@ class SqlMethods:
         with self._sql() as sql:
             writes.update_task(sql, task_id, **fields)
 
-    def set_agent_pid(self, attempt_id: int, pid: int) -> None:
+    def set_agent_pid(self, attempt_id: int, pid: int, mark: str | None = None) -> None:
+        """The running agent's pid (its process group) and ``ADO_AGENT_GROUP`` mark."""
         with self._sql() as sql:
-            writes.set_agent_pid(sql, attempt_id, pid)
+            writes.set_agent_pid(sql, attempt_id, pid, mark)
 
     def start_attempt(
         self,
@@ -101,6 +102,8 @@ class SqlMethods:
         cost_usd: float,
         api_cost_usd: float,
         files: list[str],
+        dropped_events: int = 0,
+        dropped_bytes: int = 0,
     ) -> None:
         """Close the attempt with its totals, and add those totals to its task's."""
         with self._sql() as sql:
@@ -116,6 +119,8 @@ class SqlMethods:
                 cost_usd=cost_usd,
                 api_cost_usd=api_cost_usd,
                 files=files,
+                dropped_events=dropped_events,
+                dropped_bytes=dropped_bytes,
             )
 
     def finish_task(
@@ -126,11 +131,14 @@ class SqlMethods:
         error: str | None = None,
         result_text: str | None = None,
         exit_code: int | None = None,
+        dropped_events: int = 0,
+        dropped_bytes: int = 0,
     ) -> None:
+        """The task's final status; ``dropped_*``: its output not stored (storage caps)."""
         with self._sql() as sql:
             writes.finish_task(
                 sql, task_id, status=status, error=error, result_text=result_text,
-                exit_code=exit_code,
+                exit_code=exit_code, dropped_events=dropped_events, dropped_bytes=dropped_bytes,
             )  # fmt: skip
 
     def add_events(
@@ -256,6 +264,11 @@ class SqlMethods:
         with self._sql() as sql:
             writes.clear_cooldown(sql, provider, access_mode)
 
+    def clear_cooldowns(self, provider: str, access_mode: str | None = None) -> int:
+        """Remove a provider's cooldowns (of one access mode, or all); how many were active."""
+        with self._sql() as sql:
+            return writes.clear_cooldowns(sql, provider, access_mode)
+
     # -- key-values -------------------------------------------------------------------------
 
     def get_value(self, key: str) -> dict[str, Any] | None:
@@ -266,3 +279,7 @@ class SqlMethods:
     def set_value(self, key: str, value: dict[str, Any]) -> None:
         with self._sql() as sql:
             writes.set_value(sql, key, value)
+
+    def delete_value(self, key: str) -> None:
+        with self._sql() as sql:
+            writes.delete_values(sql, [key])

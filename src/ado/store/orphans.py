@@ -7,13 +7,11 @@ groups of their agents. A task with no owner counts as orphaned too.
 
 from __future__ import annotations
 
-import contextlib
 import os
-import signal
 import socket
 from datetime import UTC, datetime
-from pathlib import Path
 
+from ado.providers.orphans import kill_orphaned_group
 from ado.store.sql import SqlConnection
 
 __all__ = ["mark_orphans_interrupted", "pid_alive"]
@@ -45,11 +43,12 @@ def mark_orphans_interrupted(sql: SqlConnection) -> int:
                  "task was running"},
             )  # fmt: skip
             running = "task_id = :id AND outcome = 'running'"
-            for (agent_pid,) in sql.rows(
-                f"SELECT agent_pid FROM attempts WHERE {running} AND agent_pid IS NOT NULL",
+            for agent_pid, mark in sql.rows(
+                f"SELECT agent_pid, agent_mark FROM attempts WHERE {running}"
+                " AND agent_pid IS NOT NULL",
                 {"id": task_id},
             ):
-                _kill_orphaned_agent(int(agent_pid))
+                kill_orphaned_group(int(agent_pid), mark)
             sql.execute(
                 f"UPDATE attempts SET outcome = 'interrupted', finished_at = :now WHERE {running}",
                 {"now": now, "id": task_id},
@@ -66,22 +65,6 @@ def _orphans(sql: SqlConnection) -> list[tuple[int, int | None]]:
         )
         if pid is None or owner_host is None or (owner_host == host and not pid_alive(pid))
     ]
-
-
-def _kill_orphaned_agent(pid: int) -> None:
-    """Stop the process group of an agent whose ADO process died (kill -9, power loss...).
-
-    Only a group led by ``pid`` that is also its own session — how ADO starts agents — is
-    signalled, so a recycled pid of an unrelated process is left alone.
-    """
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except (OSError, IndexError):
-        return
-    pgrp, session_id = int(stat[2]), int(stat[3])
-    if pgrp == pid == session_id:
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(pid, signal.SIGKILL)
 
 
 def pid_alive(pid: int) -> bool:

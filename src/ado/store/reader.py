@@ -14,6 +14,7 @@ from dataclasses import fields
 from datetime import datetime
 from typing import Any
 
+from ado.providers.sanitize import clean_value, needs_cleaning
 from ado.store.sql import SqlConnection
 from ado.store.views import AttemptView, CooldownView, EventView, ReportRow, TaskView, UsageTotals
 
@@ -37,11 +38,15 @@ __all__ = [
 ]
 
 #: The newest migration in ``ado/store/migrations/versions``; a test keeps them in step.
-HEAD = "0005"
+HEAD = "0006"
 
 TASK_COLUMNS = tuple(f.name for f in fields(TaskView) if f.name != "attempts")
 _COOLDOWN_COLUMNS = tuple(f.name for f in fields(CooldownView))
 _EVENT_COLUMNS = tuple(f.name for f in fields(EventView))
+#: ``data`` read as its JSON text on both databases, so a stored lone surrogate or NUL
+#: escape can be seen (and cleaned) before it is decoded.
+_EVENT_SELECT = ", ".join("CAST(data AS TEXT)" if c == "data" else c for c in _EVENT_COLUMNS)
+_EVENT_DATA = _EVENT_COLUMNS.index("data")
 _ATTEMPT_COLUMNS = tuple(f.name for f in fields(AttemptView))
 
 
@@ -148,10 +153,17 @@ def events(
 ) -> list[EventView]:
     """Events after ``after_id`` (of one task, or of all: what live views poll), oldest first."""
     where = "id > :after" + (" AND task_id = :task_id" if task_id is not None else "")
-    query = f"SELECT {', '.join(_EVENT_COLUMNS)} FROM events WHERE {where} ORDER BY id LIMIT :limit"
+    query = f"SELECT {_EVENT_SELECT} FROM events WHERE {where} ORDER BY id LIMIT :limit"
     with sql.transaction(write=False):
         found = sql.rows(query, {"after": after_id, "task_id": task_id, "limit": limit})
-    return [EventView(**sql.values(_EVENT_COLUMNS, row)) for row in found]
+    views = []
+    for row in found:
+        values = sql.values(_EVENT_COLUMNS, row)
+        if needs_cleaning(row[_EVENT_DATA]):
+            # stored before agent text was cleaned where it enters (ado.providers.sanitize)
+            values["data"] = clean_value(values["data"])
+        views.append(EventView(**values))
+    return views
 
 
 def tasks_where(

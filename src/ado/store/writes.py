@@ -28,6 +28,7 @@ __all__ = [
     "cancel_queued",
     "claim_task",
     "clear_cooldown",
+    "clear_cooldowns",
     "create_task",
     "delete_values",
     "finish_attempt",
@@ -116,10 +117,12 @@ def update_task(sql: SqlConnection, task_id: int, **fields: Any) -> None:
         sql.execute(f"UPDATE tasks SET {', '.join(sets)} WHERE id = :id", params)
 
 
-def set_agent_pid(sql: SqlConnection, attempt_id: int, pid: int) -> None:
+def set_agent_pid(sql: SqlConnection, attempt_id: int, pid: int, mark: str | None = None) -> None:
+    """The running agent's pid (its process group) and ``ADO_AGENT_GROUP`` mark."""
     with sql.transaction(write=True):
         sql.execute(
-            "UPDATE attempts SET agent_pid = :pid WHERE id = :id", {"pid": pid, "id": attempt_id}
+            "UPDATE attempts SET agent_pid = :pid, agent_mark = :mark WHERE id = :id",
+            {"pid": pid, "mark": mark, "id": attempt_id},
         )
 
 
@@ -171,8 +174,11 @@ def finish_attempt(
     cost_usd: float,
     api_cost_usd: float,
     files: Sequence[str],
+    dropped_events: int = 0,
+    dropped_bytes: int = 0,
 ) -> None:
-    """Close the attempt with its totals, and add those totals to its task's."""
+    """Close the attempt with its totals, and add those totals to its task's (what was
+    dropped is counted on the task by ``finish_task``)."""
     totals: dict[str, Any] = {
         "input_tokens": usage.input_tokens,
         "output_tokens": usage.output_tokens,
@@ -191,6 +197,8 @@ def finish_attempt(
         "session_id": session_id,
         "reset_at": None if reset_at is None else sql.time(reset_at),
         "files": encode_json(list(files)),
+        "dropped_events": dropped_events,
+        "dropped_bytes": dropped_bytes,
         "now": now,
     }
     add = ", ".join(f"{name} = {name} + :{name}" for name in totals)
@@ -198,7 +206,8 @@ def finish_attempt(
         sql.execute(
             "UPDATE attempts SET outcome = :outcome, outcome_message = :message,"
             " exit_code = :exit_code, session_id = :session_id, reset_at = :reset_at,"
-            f" files_changed = {sql.json('files')}, finished_at = :now, "
+            f" files_changed = {sql.json('files')}, finished_at = :now,"
+            " dropped_events = :dropped_events, dropped_bytes = :dropped_bytes, "
             + ", ".join(f"{name} = :{name}" for name in totals)
             + " WHERE id = :id",
             params,
@@ -219,14 +228,20 @@ def finish_task(
     error: str | None = None,
     result_text: str | None = None,
     exit_code: int | None = None,
+    dropped_events: int = 0,
+    dropped_bytes: int = 0,
 ) -> None:
+    """The task's final status; ``dropped_*``: its output not stored (storage caps)."""
     now = sql.time(utcnow())
     with sql.transaction(write=True):
         sql.execute(
             "UPDATE tasks SET status = :status, error = :error, result_text = :result_text,"
-            " exit_code = :exit_code, finished_at = :now, updated_at = :now WHERE id = :id",
+            " exit_code = :exit_code, dropped_events = :dropped_events,"
+            " dropped_bytes = :dropped_bytes, finished_at = :now, updated_at = :now"
+            " WHERE id = :id",
             {"status": status, "error": error, "result_text": result_text,
-             "exit_code": exit_code, "now": now, "id": task_id},
+             "exit_code": exit_code, "dropped_events": dropped_events,
+             "dropped_bytes": dropped_bytes, "now": now, "id": task_id},
         )  # fmt: skip
 
 
@@ -334,6 +349,18 @@ def clear_cooldown(sql: SqlConnection, provider: str, access_mode: str) -> None:
             "DELETE FROM cooldowns WHERE provider = :provider AND access_mode = :mode",
             {"provider": provider, "mode": access_mode},
         )
+
+
+def clear_cooldowns(sql: SqlConnection, provider: str, access_mode: str | None = None) -> int:
+    """Remove a provider's cooldowns (of one access mode, or all); how many were active."""
+    where = "provider = :provider" + (" AND access_mode = :mode" if access_mode else "")
+    params = {"provider": provider, "mode": access_mode, "now": sql.time(utcnow())}
+    with sql.transaction(write=True):
+        ((active,),) = sql.rows(
+            f"SELECT COUNT(*) FROM cooldowns WHERE {where} AND until > :now", params
+        )
+        sql.execute(f"DELETE FROM cooldowns WHERE {where}", params)
+    return int(active)
 
 
 # -- key-values ------------------------------------------------------------------------------

@@ -1,24 +1,25 @@
 """``/api/providers``: each agent with its access modes, limits, cooldowns and usage;
-switching providers and access modes on or off and reordering them (persisted under the
-store key ``providers.overrides``, which the router applies to its next decision)."""
+switching providers and access modes on or off and reordering them (the saved layer's
+provider switches, ``ado.config.overrides``: the next resolution of every process applies
+them). Each row says which layer its switches come from (``origins``)."""
 
 from __future__ import annotations
 
 import asyncio
 import time
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query, Request
 from starlette.responses import Response
 
-from ado.api.deps import ConfigDep, StoreDep
+from ado.api.deps import ConfigDep, ConfigSourceDep, ResolvedDep, StoreDep
 from ado.api.errors import ApiError
 from ado.api.responses import json_response
 from ado.api.schemas import ErrorResponse, ProviderOut, ProviderPatch, ProviderUsage
-from ado.config.overrides import effective_providers
+from ado.config.overrides import SWITCHES_KEY, save, switches_after_patch
+from ado.config.resolve import Resolved
 from ado.config.schema import AdoConfig, Capabilities
-from ado.routing.router import OVERRIDES_KEY
 from ado.store.database import Store
 
 router = APIRouter(prefix="/api/providers", tags=["providers"])
@@ -33,11 +34,13 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 
 
 @router.get("", operation_id="listProviders", response_model=list[ProviderOut])
-async def list_providers(request: Request, store: StoreDep, config: ConfigDep) -> Response:
+async def list_providers(
+    request: Request, store: StoreDep, config: ConfigDep, resolved: ResolvedDep
+) -> Response:
     """Every agent ADO knows: installed, version, enabled, access modes with their limits
-    used and cooldowns, capabilities, and today's usage."""
+    used and cooldowns, capabilities, today's usage, and the layer of each switch."""
     detections = await _detections(request, config)
-    rows = await asyncio.to_thread(provider_views, config, store, detections)
+    rows = await asyncio.to_thread(provider_views, resolved, store, detections)
     return json_response(rows)
 
 
@@ -50,9 +53,11 @@ async def update_provider(
     request: Request,
     store: StoreDep,
     config: ConfigDep,
+    source: ConfigSourceDep,
 ) -> Response:
-    """Enable or disable a provider, its access modes, and change their priorities. Saved in
-    the store: the next routing decision (of this server and of ``ado run``) uses it."""
+    """Enable or disable a provider, its access modes, and change their priorities. Only what
+    the request gives changes; a value equal to the file's is not saved (it follows the
+    file). The next routing decision (of this server and of ``ado run``) uses it."""
     _check_known(provider_id)
     modes = (
         [m.mode for m in (config.providers[provider_id].access_modes)]
@@ -66,9 +71,16 @@ async def update_provider(
                 f"accessModes.{i}.mode",
                 f"{provider_id} has no access mode {patch.mode!r} ({configured})",
             )
-    await asyncio.to_thread(_save_override, store, provider_id, body)
+
+    def save_switches() -> None:
+        with source.saving:
+            _save_switches(store, source.loaded.config, provider_id, body)
+
+    await asyncio.to_thread(save_switches)
+    source.invalidate()
+    resolved = await source.aresolved()
     detections = await _detections(request, config)
-    rows = await asyncio.to_thread(provider_views, config, store, detections, provider_id)
+    rows = await asyncio.to_thread(provider_views, resolved, store, detections, provider_id)
     return json_response(rows[0])
 
 
@@ -93,14 +105,35 @@ def get_provider_usage(
     )
 
 
+@router.delete(
+    "/{provider_id}/cooldown",
+    operation_id="clearProviderCooldown",
+    status_code=204,
+    responses=ERRORS,
+)
+def clear_provider_cooldown(
+    provider_id: ProviderId,
+    store: StoreDep,
+    access_mode: Annotated[
+        Literal["subscription", "api", "free"] | None,
+        Query(alias="accessMode", description="Only this access mode's cooldown; unset: all."),
+    ] = None,
+) -> Response:
+    """Remove the provider's active cooldowns (``ado providers clear-cooldown``): routing may
+    choose it again at once. 204 whether or not one was active; 404 for an unknown provider."""
+    _check_known(provider_id)
+    store.clear_cooldowns(provider_id, access_mode)
+    return Response(status_code=204)
+
+
 def provider_views(
-    config: AdoConfig, store: Store, detections: dict[str, Any], only: str | None = None
+    resolved: Resolved, store: Store, detections: dict[str, Any], only: str | None = None
 ) -> list[dict[str, Any]]:
-    """The API's provider rows (camelCase), overrides applied."""
+    """The API's provider rows (camelCase), as resolved (switches applied)."""
     from ado.routing.overview import provider_rows
 
     now = datetime.now(UTC)
-    providers = effective_providers(config, store.get_value(OVERRIDES_KEY))
+    providers = dict(resolved.config.providers)
     if only is not None:
         providers = {only: providers[only]} if only in providers else {}
     rows = provider_rows(providers, store, now, detections=detections)
@@ -157,6 +190,7 @@ def provider_views(
                     {"tasks": 0, "inputTokens": 0, "outputTokens": 0, "costUsd": 0.0,
                      "apiCostUsd": 0.0},
                 ),
+                **_origins(resolved, row["id"]),
             }
         )  # fmt: skip
     return out
@@ -172,23 +206,33 @@ def _check_known(provider_id: str) -> None:
         )
 
 
-def _save_override(store: Store, provider_id: str, body: ProviderPatch) -> None:
-    overrides = dict(store.get_value(OVERRIDES_KEY) or {})
-    entry = dict(overrides.get(provider_id) or {})
-    if body.enabled is not None:
-        entry["enabled"] = body.enabled
-    if body.access_modes:
-        modes = dict(entry.get("accessModes") or {})
-        for patch in body.access_modes:
-            mode = dict(modes.get(patch.mode) or {})
-            if patch.enabled is not None:
-                mode["enabled"] = patch.enabled
-            if patch.priority is not None:
-                mode["priority"] = patch.priority
-            modes[patch.mode] = mode
-        entry["accessModes"] = modes
-    overrides[provider_id] = entry
-    store.set_value(OVERRIDES_KEY, overrides)
+def _save_switches(
+    store: Store, file_config: AdoConfig, provider_id: str, body: ProviderPatch
+) -> None:
+    switches = store.get_value(SWITCHES_KEY) or {}
+    patch = body.model_dump(by_alias=True, exclude_none=True)
+    new = switches_after_patch(file_config, switches, provider_id, patch)
+    if new != switches:
+        save(store, SWITCHES_KEY, new)
+
+
+def _origins(resolved: Resolved, provider_id: str) -> dict[str, dict[str, Any]]:
+    """``origins`` and ``fileValues`` of a provider's switches."""
+    origins: dict[str, Any] = {}
+    file_values: dict[str, Any] = {}
+    base: tuple[str | int, ...] = ("providers", provider_id)
+
+    def note(key: str, path: tuple[str | int, ...]) -> None:
+        origins[key] = origin = resolved.origin_of(path)
+        if origin == "saved":
+            file_values[key] = resolved.file_value(path)
+
+    note("enabled", (*base, "enabled"))
+    pconf = resolved.config.providers.get(provider_id)
+    for i, mode in enumerate(pconf.access_modes if pconf is not None else []):
+        for field in ("enabled", "priority"):
+            note(f"accessModes.{mode.mode}.{field}", (*base, "accessModes", i, field))
+    return {"origins": origins, "fileValues": file_values}
 
 
 async def _detections(request: Request, config: AdoConfig) -> dict[str, Any]:
@@ -198,9 +242,8 @@ async def _detections(request: Request, config: AdoConfig) -> dict[str, Any]:
     if cached is not None and time.monotonic() - cached[0] < DETECTION_TTL:
         found: dict[str, Any] = cached[1]
         return found
-    from ado.providers import detect_all
+    from ado.providers import detect_configured
 
-    commands = {pid: p.command for pid, p in config.providers.items()}
-    found = dict(await detect_all(commands))
+    found = dict(await detect_configured(config))
     state.provider_detections = (time.monotonic(), found)
     return found

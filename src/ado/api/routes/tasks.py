@@ -89,6 +89,7 @@ async def queue_task(state: State, body: TaskCreate) -> dict[str, Any]:
     ``ado.api.writer``), wake the worker pool; the task's summary. Shared by the route and
     ``ado.api.fastpath``."""
     from ado.providers import provider_ids
+    from ado.providers.sanitize import clean_text
 
     if body.provider and body.providers:
         raise ApiError.invalid("providers", "give either provider or providers, not both")
@@ -112,7 +113,7 @@ async def queue_task(state: State, body: TaskCreate) -> dict[str, Any]:
     policy = body.hitl_policy or (await state.config_loader.aget()).hitl.default_policy
     now = datetime.now(UTC)
     task = NewTask(
-        prompt=body.prompt,
+        prompt=clean_text(body.prompt),  # a NUL or a lone surrogate: U+FFFD, as agent text
         cwd=cwd,
         hitl_policy=policy,
         options=_options(body, policy),
@@ -221,6 +222,8 @@ def task_detail(t: TaskView) -> dict[str, Any]:
         "resultText": t.result_text,
         "options": t.options,
         "attempts": [_attempt(a) for a in t.attempts],
+        "droppedEvents": t.dropped_events,
+        "droppedBytes": t.dropped_bytes,
     }
 
 
@@ -246,6 +249,8 @@ def _attempt(a: AttemptView) -> dict[str, Any]:
         "cacheWriteTokens": a.cache_write_tokens,
         "costUsd": a.cost_usd,
         "apiCostUsd": a.api_cost_usd,
+        "droppedEvents": a.dropped_events,
+        "droppedBytes": a.dropped_bytes,
     }
 
 
