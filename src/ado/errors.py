@@ -15,6 +15,7 @@ with one handler.
     ├── TaskFailed                exit 1   HTTP 500
     ├── TaskCancelled             exit 130 HTTP 409
     └── StoreError                exit 1   HTTP 503
+        └── StoreCorrupt          exit 2   HTTP 503   the SQLite file is not a database
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ __all__ = [
     "CostLimitError",
     "NoProviderAvailable",
     "NotFoundError",
+    "StoreCorrupt",
     "StoreError",
     "TaskCancelled",
     "TaskFailed",
@@ -168,3 +170,10 @@ class StoreError(AdoError):
 
     http_status = 503
     code = "store_error"
+
+
+class StoreCorrupt(StoreError):
+    """The SQLite file is damaged, not a database, or a directory: the user must move it."""
+
+    exit_code = 2
+    code = "store_corrupt"

@@ -33,6 +33,7 @@ from ado.api.auth import TokenChecker
 from ado.api.errors import ApiError, install_error_handlers
 from ado.api.fastpath import TaskSubmitFastPath
 from ado.api.guard import ApiGuard
+from ado.api.limits import BodyLimit
 from ado.api.protocol import CATCH_ALL, allowed_methods, document_bad_json
 from ado.api.ratelimit import RateLimit, RateLimiter
 from ado.api.writer import TaskWriter
@@ -138,8 +139,9 @@ def create_app(
         app.include_router(ws.router)
     app.include_router(importlib.import_module("ado.telemetry.prometheus").router)  # /metrics
     _mount_dashboard(app, dashboard_dir or DASHBOARD_DIR)
-    # Middleware added last runs first: ApiGuard, then the fast path, then FastAPI's routing.
+    # Middleware added last runs first: ApiGuard, the body limit, the fast path, FastAPI.
     app.add_middleware(TaskSubmitFastPath, state=app.state, enabled=fast_submit)
+    app.add_middleware(BodyLimit)
     app.add_middleware(
         ApiGuard,
         tokens=TokenChecker(store) if require_auth else None,

@@ -17,10 +17,10 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from pydantic_core import to_json
 from starlette.exceptions import HTTPException
 from starlette.responses import Response
 
+from ado.api.responses import dumps
 from ado.errors import AdoError
 
 __all__ = [
@@ -120,7 +120,7 @@ def error_response(
     headers: dict[str, str] | None = None,
 ) -> Response:
     return Response(
-        to_json(error_body(code, message, details)),
+        dumps(error_body(code, message, details)),
         status_code=status,
         media_type="application/json",
         headers=headers,

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from ado.cli.context import AppContext
+from ado.text import lone_surrogate_at, prompt_size_error
 
 if TYPE_CHECKING:
     from ado.orchestrator import Runner, TaskResult, TaskSpec, TaskUpdate
@@ -72,7 +73,8 @@ def run(
     cwd: str | None,
     as_json: bool,
 ) -> None:
-    """Run PROMPT on the best available agent (``-`` reads the prompt from stdin).
+    """Run PROMPT on the best available agent (``-`` reads the prompt from stdin; at most
+    ``orchestration.maxPromptBytes``, 131071 bytes by default).
 
     Providers are tried subscription-first (by priority); when one hits a usage or rate
     limit the task moves to the next one within seconds.
@@ -87,9 +89,18 @@ def run(
 
     text = " ".join(prompt).strip()
     if text == "-":
-        text = sys.stdin.read().strip()
+        text = sys.stdin.buffer.read().decode("utf-8", "surrogateescape").strip()
     if not text:
         raise click.UsageError("the prompt is empty")
+    for name, value in (("the prompt", text), ("--model", model), ("--cwd", cwd)):
+        if value is not None and lone_surrogate_at(value) is not None:
+            raise click.UsageError(
+                f"{name} is not valid UTF-8 text (a byte such as 0xff was given); "
+                "check the terminal's or the file's encoding"
+            )
+    limit = app.loaded.config.orchestration.max_prompt_bytes
+    if (too_long := prompt_size_error(text, limit)) is not None:
+        raise click.UsageError(f"{too_long}; pass a shorter prompt, or point to a file in it")
     if provider and providers:
         raise click.UsageError("use either --provider or --providers, not both")
     if cwd:

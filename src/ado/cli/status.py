@@ -65,12 +65,16 @@ def status(app: AppContext, as_json: bool, limit: int) -> None:
 
 
 def _task_json(t: Any) -> dict[str, Any]:
+    from ado.store.views import prompt_excerpt
+
+    prompt, cut = prompt_excerpt(t.prompt)
     return {
         "id": t.id,
         "status": t.status,
         "provider": t.provider,
         "access_mode": t.access_mode,
-        "prompt": t.prompt,
+        "prompt": prompt,
+        "prompt_truncated": cut,
         "created_at": t.created_at.isoformat(),
         "duration_s": _duration(t),
         "cost_usd": t.cost_usd,

@@ -28,6 +28,7 @@ from ado.providers.events import AgentEvent, EventKind, Usage
 from ado.providers.orphans import GROUP_MARK_ENV
 from ado.providers.run import AgentRun
 from ado.providers.sanitize import clean_text
+from ado.store.ids import parse_id
 
 if TYPE_CHECKING:
     from ado.config.schema import AdoConfig
@@ -508,8 +509,11 @@ class Runner:
         """``--resume`` takes an ADO task id or an agent session id; returns (provider, sid)."""
         if not resume:
             return None, None
-        if resume.isdigit():
-            task = await asyncio.to_thread(self.store.get_task, int(resume))
+        if resume.isascii() and resume.isdigit():
+            task_id = parse_id(resume)  # None beyond 64 bits: no such task either
+            task = (
+                None if task_id is None else await asyncio.to_thread(self.store.get_task, task_id)
+            )
             if task is None:
                 raise UsageError(
                     f"--resume {resume}: there is no task {resume}",

@@ -22,6 +22,7 @@ from functools import cache
 from typing import Any
 
 from ado.store.codec import TIMES, encode_json, time_decoder
+from ado.store.reader import select_list
 from ado.store.sql import SqlConnection
 from ado.store.views import TaskSummaryView
 
@@ -97,7 +98,7 @@ def task_page(
         params["last_id"] = last_id
     order = "DESC" if desc else "ASC"
     text = (
-        f"SELECT {', '.join(_SUMMARY_COLUMNS)}, {expr} FROM tasks"
+        f"SELECT {select_list(_SUMMARY_COLUMNS)}, {expr} FROM tasks"
         + (f" WHERE {' AND '.join(where)}" if where else "")
         + f" ORDER BY {expr} {order}, id {order} LIMIT :limit"
     )

@@ -9,17 +9,27 @@ than the whole budget.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import fields
 from datetime import datetime
 from typing import Any
 
 from ado.providers.sanitize import clean_value, needs_cleaning
 from ado.store.sql import SqlConnection
-from ado.store.views import AttemptView, CooldownView, EventView, ReportRow, TaskView, UsageTotals
+from ado.store.views import (
+    PROMPT_EXCERPT,
+    AttemptView,
+    CooldownView,
+    EventView,
+    ReportRow,
+    TaskView,
+    UsageTotals,
+)
+from ado.text import scrub
 
 __all__ = [
     "HEAD",
+    "PROMPT_HEAD",
     "TASK_COLUMNS",
     "cooldowns",
     "current_revision",
@@ -30,6 +40,7 @@ __all__ = [
     "last_event_id",
     "list_tasks",
     "next_queued",
+    "select_list",
     "spend_since",
     "task_status_counts",
     "tasks_where",
@@ -48,6 +59,14 @@ _EVENT_COLUMNS = tuple(f.name for f in fields(EventView))
 _EVENT_SELECT = ", ".join("CAST(data AS TEXT)" if c == "data" else c for c in _EVENT_COLUMNS)
 _EVENT_DATA = _EVENT_COLUMNS.index("data")
 _ATTEMPT_COLUMNS = tuple(f.name for f in fields(AttemptView))
+#: Listings read a prompt's first characters only, one more than they show (to tell a cut
+#: one): a page of tasks stays small whatever was submitted.
+PROMPT_HEAD = f"substr(prompt, 1, {PROMPT_EXCERPT + 1}) AS prompt"
+
+
+def select_list(columns: Sequence[str]) -> str:
+    """``columns`` for a listing's SELECT, the prompt cut to ``PROMPT_HEAD``."""
+    return ", ".join(PROMPT_HEAD if c == "prompt" else c for c in columns)
 
 
 # -- the queries (Store runs these too) -----------------------------------------------------
@@ -142,10 +161,12 @@ def spend_since(sql: SqlConnection, since: datetime) -> float:
 
 
 def get_value(sql: SqlConnection, key: str) -> Any:
-    """The value stored under ``key`` (``kv``), None when there is none."""
+    """The value stored under ``key`` (``kv``), None when there is none. A lone surrogate
+    saved by an older ADO reads back as U+FFFD (``ado.text.scrub``), so it cannot break
+    every reader of the setting."""
     with sql.transaction(write=False):
         found = sql.rows("SELECT value FROM kv WHERE key = :key", {"key": key})
-    return sql.values(("value",), found[0])["value"] if found else None
+    return scrub(sql.values(("value",), found[0])["value"]) if found else None
 
 
 def events(
@@ -177,7 +198,7 @@ def tasks_where(
     """Tasks (without attempts) matching every clause of ``where``, by id."""
     order = "DESC" if newest_first else "ASC"
     query = (
-        f"SELECT {', '.join(TASK_COLUMNS)} FROM tasks{_where(where)}"
+        f"SELECT {select_list(TASK_COLUMNS)} FROM tasks{_where(where)}"
         f" ORDER BY id {order} LIMIT :limit"
     )
     with sql.transaction(write=False):

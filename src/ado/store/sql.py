@@ -9,6 +9,7 @@ through ``ado.store.codec``; database errors become ``StoreError`` in ``store_er
 
 from __future__ import annotations
 
+import os
 import re
 import sqlite3
 import sys
@@ -19,7 +20,7 @@ from functools import cache
 from typing import Any
 from urllib.parse import quote
 
-from ado.errors import StoreError
+from ado.errors import StoreCorrupt, StoreError
 from ado.store.codec import decode, encode_time, json_param
 from ado.store.urls import DATABASE_URL_ENV, DbUrl
 
@@ -27,6 +28,7 @@ __all__ = [
     "SQLITE_BUSY_TIMEOUT_MS",
     "SqlConnection",
     "connect",
+    "corrupt_store",
     "is_dbapi_error",
     "store_error",
 ]
@@ -151,6 +153,8 @@ def store_error(
         detail = detail.replace(url.password, "***")
     if url.dialect == "sqlite":
         path = url.where
+        if _CORRUPT.search(detail) or (url.database and os.path.isdir(url.database)):
+            return corrupt_store(path, detail)
         if "unable to open" in detail or "readonly" in detail or "disk I/O" in detail:
             return StoreError(
                 f"cannot open {path}: {detail}",
@@ -169,6 +173,23 @@ def store_error(
             f"({url_redacted})",
         )
     return StoreError(f"PostgreSQL error on {url.where}: {detail}")
+
+
+#: What SQLite says of a file that is not (or no longer) a database.
+_CORRUPT = re.compile(r"not a database|malformed|file is encrypted|database corrupt", re.I)
+
+
+def corrupt_store(path: str, detail: str) -> StoreCorrupt:
+    """The error for a SQLite store that cannot be read: what it is, and how to start over."""
+    hint = (
+        f"move it aside (mv {path} {path}.broken) and ADO creates a new one; or set "
+        "storage.path to another file"
+    )
+    if os.path.isdir(path):
+        detail = "it is a directory"
+    else:
+        hint += f". To salvage its data: sqlite3 {path}.broken .recover"
+    return StoreCorrupt(f"{path} is not a usable SQLite database ({detail})", hint=hint)
 
 
 def _is_connect_error(orig: BaseException) -> bool:
