@@ -10,6 +10,7 @@ and on PostgreSQL.
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -23,6 +24,7 @@ from ado.orchestrator.compose import Services, build_runner
 from ado.orchestrator.hooks import RunnerHooks
 from ado.providers.base import OutcomeKind
 from ado.providers.events import EventKind, Usage
+from ado.providers.orphans import GROUP_MARK_ENV
 from ado.routing.router import RouteFilters
 from ado.store import SqlStore, Store
 from ado.store.methods import SqlMethods
@@ -124,7 +126,12 @@ def test_attempt_env_of_every_hook_reaches_the_agent(store: SqlMethods, tmp_path
     runner = Runner(config(), store, hooks=[Env("A_VAR"), Env("B_VAR")], adapters=adapters)
     result = run(runner, spec(tmp_path))
     env = adapters.played("claude-code").requests[0].extra_env
+    mark = env.pop(GROUP_MARK_ENV)  # the Runner's own: tells the agent's group from a reused pid
     assert env == {"A_VAR": f"{result.task_id}/1", "B_VAR": f"{result.task_id}/1"}
+    assert re.fullmatch(r"[0-9a-f]{16}", mark)
+    task = store.get_task(result.task_id)
+    assert task is not None
+    assert (task.attempts[0].agent_pid, task.attempts[0].agent_mark) == (4_000_000, mark)
 
 
 def test_build_runner_puts_the_view_before_the_services(store: SqlMethods, tmp_path: Path) -> None:
