@@ -19,7 +19,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import anyio
 import anyio.to_thread
@@ -40,6 +40,10 @@ from ado.api.writer import TaskWriter
 from ado.config.loader import LoadedConfig
 from ado.config.source import ConfigSource
 from ado.store.database import Store
+
+if TYPE_CHECKING:
+    from ado.orchestrator.cancel import TaskPool
+    from ado.server.live import LiveBus
 
 __all__ = ["DASHBOARD_DIR", "DEFAULT_RATE_LIMIT", "create_app", "operations"]
 
@@ -62,8 +66,8 @@ def create_app(
     store: Store,
     require_auth: bool = False,
     rate_limit: RateLimit | None = DEFAULT_RATE_LIMIT,
-    pool: Any = None,
-    bus: Any = None,
+    pool: TaskPool | None = None,
+    bus: LiveBus | None = None,
     lifespan: Lifespan | None = None,
     dashboard_dir: Path | None = None,
     threads: int = 4,

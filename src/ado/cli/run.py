@@ -16,7 +16,8 @@ from ado.cli.context import AppContext
 from ado.text import lone_surrogate_at, prompt_size_error
 
 if TYPE_CHECKING:
-    from ado.orchestrator import TaskResult, TaskUpdate
+    from ado.orchestrator import Runner, TaskResult, TaskSpec, TaskUpdate
+    from ado.orchestrator.compose import Services
 
 POLICIES = ("autonomous", "review-edits", "approve-steps", "manual")
 ACCESS_MODES = ("subscription", "api", "free")
@@ -81,8 +82,9 @@ def run(
     Exit codes: 0 success, 1 task failed, 2 usage/config error, 3 no provider available,
     4 cost limit, 130 interrupted.
     """
-    from ado.notifications import NotificationManager
-    from ado.orchestrator import Runner, TaskSpec
+    from ado.orchestrator import TaskSpec
+    from ado.orchestrator.compose import Services, build_runner
+    from ado.orchestrator.hooks import OnUpdate
     from ado.routing.router import RouteFilters
 
     text = " ".join(prompt).strip()
@@ -106,7 +108,8 @@ def run(
     from ado.cli.preflight import check_run
 
     check_run(app, provider, _split(providers), _split(exclude))  # exit 2 before any record
-    store = app.store
+    # The plain-SQL store (no SQLAlchemy before the agent starts; the full one on a first run).
+    store = app.reader
     config = app.resolve(decrypt=True).config  # the file + settings saved through the API
     spec = TaskSpec(
         prompt=text,
@@ -129,36 +132,24 @@ def run(
         assume_yes=assume_yes,
     )
     view = JsonView() if as_json else LiveView()
-    notifier = NotificationManager.from_config(config, store)
-    listener = notifier.listener()
-
-    def on_update(update: TaskUpdate) -> None:
-        view.update(update)
-        listener.on_update(update)
-
-    # Telemetry (docs/telemetry.md): None when off, and then nothing of OpenTelemetry loads.
-    from ado.telemetry import start_for_run
-
-    telemetry = start_for_run(config, debug=app.debug)
-    hooks = telemetry.runner_kwargs() if telemetry is not None else {}
-    update = telemetry.chain(on_update) if telemetry is not None else on_update
-    runner = Runner(config, store, on_update=update, confirm=view.confirm, **hooks)
+    # Notifications and telemetry (docs/telemetry.md): nothing of them loads when they are off.
+    services = Services.for_run(config, app.loaded.base_dir, debug=app.debug)
+    runner = build_runner(
+        config, store, services, hooks=[OnUpdate(view.update)], confirm=view.confirm
+    )
     try:
-        result = asyncio.run(_run(runner, spec, view, notifier))
+        result = asyncio.run(_run(runner, spec, view, services))
     finally:
         view.close()
-        if telemetry is not None:
-            telemetry.shutdown()  # flushes spans and metrics, bounded by flushTimeout
+        services.shutdown()  # flushes spans and metrics, bounded by flushTimeout
         app.close()
     view.summary(result)
     sys.exit(result.exit_code)
 
 
-#: Seconds ``ado run`` waits, at most, for pending notifications before it exits.
-NOTIFY_FLUSH_TIMEOUT = 5.0
-
-
-async def _run(runner: Any, spec: Any, view: Any, notifier: Any) -> TaskResult:
+async def _run(
+    runner: Runner, spec: TaskSpec, view: LiveView | JsonView, services: Services
+) -> TaskResult:
     loop = asyncio.get_running_loop()
     presses = 0
 
@@ -178,7 +169,7 @@ async def _run(runner: Any, spec: Any, view: Any, notifier: Any) -> TaskResult:
         return result
     finally:
         ticker.cancel()
-        await notifier.aclose(grace=NOTIFY_FLUSH_TIMEOUT)
+        await services.aclose()  # pending notifications, bounded
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(sig)
 

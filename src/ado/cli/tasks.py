@@ -175,7 +175,7 @@ def cancel(app: AppContext, task_id: int) -> None:
     it cancelled (an ``ado run`` is sent SIGINT, a server's worker pool a cancel request)."""
     import asyncio
 
-    from ado.server.workers import cancel_task
+    from ado.orchestrator.cancel import cancel_task
 
     task = _get(app, task_id)
     status = asyncio.run(cancel_task(app.store, None, task_id))

@@ -105,8 +105,10 @@ def check_provider_ids(
     providers: Mapping[str, Any], lines: Mapping[KeyPath, int], file: str
 ) -> None:
     """Every key under ``providers:`` must name a registered agent adapter."""
-    from ado.providers import provider_ids
+    from ado.providers import builtin_provider_ids, provider_ids
 
+    if set(providers) <= set(builtin_provider_ids()):
+        return  # no need to scan every installed distribution's entry points
     known = sorted(provider_ids())
     for name in providers:
         if name not in known:

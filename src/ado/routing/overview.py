@@ -19,7 +19,7 @@ __all__ = ["OverviewSource", "provider_rows"]
 
 
 class OverviewSource(UsageSource, Protocol):
-    """``Store`` or the read-only ``StoreReader``."""
+    """``Store`` or ``SqlStore``."""
 
     def cooldowns(self, now: datetime) -> list[CooldownView]: ...
 

@@ -1,6 +1,6 @@
 """The server's worker pool: queued tasks run through the same ``Runner`` as ``ado run``.
 
-    pool = WorkerPool(store, load_config, concurrency=None)   # None: maxParallelAgents
+    pool = WorkerPool(store, load_config, services=services)   # concurrency: maxParallelAgents
     pool.start()           # marks orphans interrupted, resumes the queue
     pool.wake()            # a task was queued
     await pool.cancel(7)   # True when this pool was running task 7
@@ -9,8 +9,9 @@
 Tasks wait in the store with status ``queued`` and their options in ``task.options``; a pool
 claims them one at a time with a conditional UPDATE (``Store.claim_task``), so several
 servers on one PostgreSQL never run the same task. At most ``concurrency`` run at once; the
-rest stay queued. ``cancel_task`` is the one implementation of "cancel this task" for the
-API and ``ado tasks cancel``.
+rest stay queued. Each task's Runner comes from the composition root
+(``ado.orchestrator.compose.build_runner``) with the configuration ``load_config`` gives at
+that moment; "cancel this task" is ``ado.orchestrator.cancel.cancel_task``.
 """
 
 from __future__ import annotations
@@ -19,21 +20,19 @@ import asyncio
 import contextlib
 import logging
 import os
-import signal
 import socket
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ado.errors import NotFoundError, TaskNotCancellable, UsageError
-
 if TYPE_CHECKING:
     from ado.config.schema import AdoConfig
     from ado.orchestrator import Runner, TaskSpec
+    from ado.orchestrator.compose import Services
     from ado.store import Store, TaskView
 
-__all__ = ["WorkerPool", "cancel_task", "spec_from_task"]
+__all__ = ["WorkerPool", "spec_from_task"]
 
 log = logging.getLogger("ado.server")
 
@@ -71,12 +70,12 @@ class WorkerPool:
         *,
         concurrency: int | None = None,
         poll_interval: float = POLL_INTERVAL,
-        runner_kwargs: Callable[[], dict[str, Any]] | None = None,
+        services: Services | None = None,
     ) -> None:
         self.store = store
         self.config_loader = config_loader
-        #: Extra ``Runner`` arguments per task: the notification and telemetry listeners.
-        self.runner_kwargs = runner_kwargs or dict
+        #: What every task's Runner reports to: the server's notifier and telemetry.
+        self.services = services
         self._concurrency = concurrency
         self.poll_interval = poll_interval
         self._jobs: dict[int, _Job] = {}
@@ -199,14 +198,14 @@ class WorkerPool:
                 job.cancel()
 
     async def _run(self, job: _Job) -> None:
-        from ado.orchestrator import Runner
+        from ado.orchestrator.compose import build_runner
 
         try:
             task = await asyncio.to_thread(self.store.get_task, job.task_id)
             if task is None:
                 return
             config = await asyncio.to_thread(self.config_loader)
-            job.runner = Runner(config, self.store, **self.runner_kwargs())
+            job.runner = build_runner(config, self.store, self.services)
             if job.cancelled:
                 job.runner.cancel()
             log.info("task %d: running", job.task_id)
@@ -259,69 +258,3 @@ def spec_from_task(task: TaskView) -> TaskSpec:
         wait=bool(opts.get("wait")),
         assume_yes=True,  # nobody to ask: the cost limits still apply
     )
-
-
-async def cancel_task(store: Store, pool: WorkerPool | None, task_id: int) -> str:
-    """Cancel task ``task_id`` wherever it runs; its status afterwards.
-
-    queued → ``cancelled`` at once; run by ``pool`` → the agent is stopped and the task
-    recorded ``cancelled``; run by another server's pool → a cancel request it picks up
-    (``cancelling``); run by an ``ado run`` on this host → SIGINT to it (``cancelling``), or
-    ``interrupted`` when that process is gone. A finished task raises ``TaskNotCancellable``.
-    """
-    task = await asyncio.to_thread(store.get_task, task_id)
-    if task is None:
-        raise NotFoundError(f"There is no task {task_id}.", hint="`ado tasks list` shows ids.")
-    if task.status == "queued":
-        if await asyncio.to_thread(store.cancel_queued, task_id):
-            return "cancelled"
-        task = await asyncio.to_thread(store.get_task, task_id)  # claimed meanwhile
-        assert task is not None
-    if task.status != "running":
-        raise TaskNotCancellable(task_id, task.status)
-    if pool is not None and await pool.cancel(task_id):
-        return await _status(store, task_id)
-    here = task.owner_host == socket.gethostname()
-    pid = task.owner_pid
-    if pid and task.owner_host is not None and (not here or _alive(pid)):
-        if await asyncio.to_thread(store.is_pool, task.owner_host, pid):
-            await asyncio.to_thread(store.request_cancel, task_id)  # that pool picks it up
-            return "cancelling"
-    if not pid or (here and pid == os.getpid()):
-        # Nobody runs it (or this process, without a pool): record it as cancelled.
-        await asyncio.to_thread(
-            store.finish_task,
-            task_id,
-            status="cancelled",
-            error="cancelled by the user",
-            exit_code=130,
-        )
-        return "cancelled"
-    if here and not _alive(pid):
-        await asyncio.to_thread(store.mark_orphans_interrupted)
-        return await _status(store, task_id)
-    if not here:
-        raise UsageError(f"Task {task_id} runs on host {task.owner_host}; cancel it there.")
-    try:
-        os.kill(pid, signal.SIGINT)  # `ado run` stops its agent and records the task cancelled
-    except ProcessLookupError:
-        await asyncio.to_thread(store.mark_orphans_interrupted)
-        return await _status(store, task_id)
-    return "cancelling"
-
-
-async def _status(store: Store, task_id: int) -> str:
-    task = await asyncio.to_thread(store.get_task, task_id)
-    if task is None:
-        return "cancelled"
-    return "cancelling" if task.status == "running" else task.status
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except OSError:
-        return True
-    return True

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from ado.errors import NotFoundError, StoreError, UsageError
 from ado.store.ids import parse_id
 from ado.store.models import ApiToken, utcnow
-from ado.store.reader import SqlConnection
+from ado.store.sql import SqlConnection
 
 __all__ = ["TOKEN_PREFIX", "TokenMethods", "TokenView", "hash_token"]
 

@@ -196,7 +196,7 @@ def list_task_events(
 )
 async def cancel_task(task_id: TaskId, store: StoreDep, pool: PoolDep) -> Response:
     """Cancel a queued or running task, wherever it runs. 409 when it already finished."""
-    from ado.server.workers import cancel_task as cancel
+    from ado.orchestrator.cancel import cancel_task as cancel
 
     status = await cancel(store, pool, task_id)
     return json_response({"id": task_id, "status": status}, 202)
