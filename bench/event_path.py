@@ -1,4 +1,5 @@
-"""CPU per event stored (target ≤ 0.1 ms): what ADO spends on each line an agent prints.
+"""CPU per event stored and streamed (target ≤ 0.1 ms): what ADO spends on each line an
+agent prints.
 
 The tiny agent prints ``EVENTS`` events (text and tool call/result pairs, 200 bytes of
 text) as fast as it can; the task runs in-process through ``Runner`` against a SQLite
@@ -7,15 +8,25 @@ The figure is the process's CPU time (``time.process_time``: every thread, the s
 writes included; the agent's own CPU is another process's) for that task, minus the CPU of
 the same task with no events, divided by ``EVENTS``. Runs alternate so drift hits both.
 
-The path measured: reading and splitting lines, the sanitizing check, JSON decoding, the
-adapter's parser, the per-event size limit, the caps, and the batched inserts.
+Two figures:
+
+- **stored**: the task alone, as ``ado run`` runs it. The path: reading and splitting
+  lines, the sanitizing check, JSON decoding, the adapter's parser, the per-event size
+  limit, the caps, and the batched inserts.
+- **stored and streamed**: the same task with the live path of ``ado serve`` in the same
+  process and event loop: the ``LiveBus`` polling the store, and the real ``/api/ws`` route
+  under uvicorn sending every event to one WebSocket subscriber (a client in another
+  process, which must receive every event of the task: its CPU is not counted).
 """
 
 from __future__ import annotations
 
 import asyncio
+import socket
 import statistics
+import sys
 import tempfile
+import textwrap
 import time
 from pathlib import Path
 from typing import Any
@@ -27,8 +38,33 @@ RUNS = 5
 EVENTS = 20_000
 TARGET_MS = 0.1
 
+#: The subscriber: says "ready" once connected, then counts the task's events until its
+#: ``task_finished`` and prints how many came.
+CLIENT = textwrap.dedent("""\
+    import asyncio, json, sys
+    from websockets.asyncio.client import connect
 
-async def _cpu(config: Any, store: Any, spec: Any) -> float:
+    async def main():
+        async with connect(sys.argv[1], max_size=None) as ws:
+            json.loads(await ws.recv())  # hello
+            print("ready", flush=True)
+            count = 0
+            while True:
+                message = json.loads(await asyncio.wait_for(ws.recv(), 60))
+                if message["type"] == "resync":
+                    print("resync", flush=True)
+                    return
+                if message["type"] == "event":
+                    count += 1
+                    if message["event"]["kind"] == "task_finished":
+                        print(count, flush=True)
+                        return
+
+    asyncio.run(main())
+""")
+
+
+async def _stored(config: Any, store: Any, spec: Any) -> float:
     from ado.orchestrator import Runner
 
     runner = Runner(config, store)
@@ -39,11 +75,62 @@ async def _cpu(config: Any, store: Any, spec: Any) -> float:
     return time.process_time() - start
 
 
+async def _streamed(config: Any, store: Any, spec: Any, events: int) -> float:
+    """The task with a live WebSocket subscriber; CPU until it has received every event."""
+    import uvicorn
+    from fastapi import FastAPI
+
+    from ado.api.routes.ws import router
+    from ado.orchestrator import Runner
+    from ado.server.live import LiveBus
+
+    bus = LiveBus(store)
+    bus.start()
+    await bus.ready()
+    app = FastAPI()
+    app.include_router(router)
+    app.state.bus = bus
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
+    serving = asyncio.create_task(server.serve(sockets=[sock]))
+    client = None
+    try:
+        while not server.started:
+            await asyncio.sleep(0.01)
+        client = await asyncio.create_subprocess_exec(
+            sys.executable, "-c", CLIENT, f"ws://127.0.0.1:{port}/api/ws", stdout=-1
+        )
+        assert client.stdout is not None
+        if (await client.stdout.readline()).strip() != b"ready":
+            raise RuntimeError("the WebSocket client did not connect")
+        runner = Runner(config, store)
+        start = time.process_time()
+        result = await runner.run(spec)
+        received = (await asyncio.wait_for(client.stdout.readline(), 120)).decode().strip()
+        cpu = time.process_time() - start
+        if result.status != "succeeded":
+            raise RuntimeError(f"bench task {result.status}: {result.error}")
+        if not received.isdigit() or int(received) < events:
+            raise RuntimeError(f"the subscriber got {received!r}, not all {events} events")
+        return cpu
+    finally:
+        if client is not None and client.returncode is None:
+            client.kill()
+            await client.wait()
+        server.should_exit = True
+        await serving
+        await bus.stop()
+        sock.close()
+
+
 def run() -> list[Result]:
     from ado.orchestrator import TaskSpec
     from ado.routing.router import RouteFilters
     from ado.store import Store
 
+    results = {"stored": [], "stored and streamed": []}
     with tempfile.TemporaryDirectory(prefix="ado-bench-events-") as tmp:
         root = Path(tmp)
         command, _ = tiny_agent(root)
@@ -52,27 +139,33 @@ def run() -> list[Result]:
         spec = TaskSpec(prompt="bench", cwd=root, filters=RouteFilters())
         full = bench_config(command, BENCH_AGENT_EVENTS=str(EVENTS))
         empty = bench_config(command, BENCH_AGENT_EVENTS="0")
-        per_event: list[float] = []
         try:
-            asyncio.run(_cpu(empty, store, spec))  # warm-up: lazy imports
+            asyncio.run(_stored(empty, store, spec))  # warm-up: lazy imports
+            asyncio.run(_streamed(empty, store, spec, 0))
             for _ in range(RUNS):
-                base = asyncio.run(_cpu(empty, store, spec))
-                busy = asyncio.run(_cpu(full, store, spec))
-                per_event.append((busy - base) / EVENTS * 1000)
+                base = asyncio.run(_stored(empty, store, spec))
+                busy = asyncio.run(_stored(full, store, spec))
+                results["stored"].append((busy - base) / EVENTS * 1000)
+                base = asyncio.run(_streamed(empty, store, spec, 0))
+                busy = asyncio.run(_streamed(full, store, spec, EVENTS))
+                results["stored and streamed"].append((busy - base) / EVENTS * 1000)
         finally:
             store.close()
-    median = statistics.median(per_event)
-    return [
-        Result(
-            "CPU per event stored",
-            median * 1000,
-            "µs",
-            f"≤ {TARGET_MS * 1000:.0f} µs",
-            median <= TARGET_MS,
-            f"median of {RUNS} tasks of {EVENTS:,} events; "
-            f"min {min(per_event) * 1000:.1f}, max {max(per_event) * 1000:.1f} µs",
+    out = []
+    for what, per_event in results.items():
+        median = statistics.median(per_event)
+        out.append(
+            Result(
+                f"CPU per event {what}",
+                median * 1000,
+                "µs",
+                f"≤ {TARGET_MS * 1000:.0f} µs",
+                median <= TARGET_MS,
+                f"median of {RUNS} tasks of {EVENTS:,} events; "
+                f"min {min(per_event) * 1000:.1f}, max {max(per_event) * 1000:.1f} µs",
+            )
         )
-    ]
+    return out
 
 
 if __name__ == "__main__":
