@@ -14,7 +14,7 @@ import os
 import signal
 import time
 from collections import deque
-from collections.abc import AsyncGenerator, AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncGenerator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -88,29 +88,41 @@ class AgentProcess:
         except OSError as exc:
             raise SpawnError(f"{self.argv[0]}: {exc.strerror or exc}", not_found=False) from exc
 
-    async def lines(self) -> AsyncGenerator[OutputLine, None]:
-        """Lines from stdout and stderr as they arrive, until both are closed."""
+    async def batches(self) -> AsyncGenerator[list[OutputLine], None]:
+        """Lines from stdout and stderr as they arrive, until both are closed: each time,
+        every line read and not yet taken, in order (one wake-up for many lines)."""
         assert self._proc is not None and self._proc.stdout and self._proc.stderr
-        # Lines wait here at most _QUEUE_CHARS at a time (plus one): a reader faster than
-        # the parser stops reading the pipe, and the agent waits on its writes.
-        queue: asyncio.Queue[OutputLine | None] = asyncio.Queue()
+        # Lines wait here, or in the batch being parsed, at most _QUEUE_CHARS at a time
+        # (plus one): a reader faster than the parser stops reading the pipe, and the
+        # agent waits on its writes.
+        pending: list[OutputLine] = []
         queued = 0
+        open_streams = 2
+        ready = asyncio.Event()  # lines pending, or a stream closed
         room = asyncio.Event()
 
         async def pump(reader: asyncio.StreamReader, stream: Literal["stdout", "stderr"]) -> None:
-            nonlocal queued
+            nonlocal queued, open_streams
+            splitter = _LineSplitter(stream)
             try:
-                async for line in _split_lines(reader, stream):
-                    if stream == "stderr":
-                        self.stderr_tail.append(line.text[:_STDERR_LINE_CHARS])
-                    while queued > _QUEUE_CHARS:
-                        room.clear()
-                        await room.wait()
-                    queued += len(line.text) + 1
+                while chunk := await reader.read(_CHUNK):
                     self._last_output = time.monotonic()
-                    queue.put_nowait(line)
+                    for line in splitter.feed(chunk):
+                        if stream == "stderr":
+                            self.stderr_tail.append(line.text[:_STDERR_LINE_CHARS])
+                        while queued > _QUEUE_CHARS:
+                            ready.set()
+                            room.clear()
+                            await room.wait()
+                        queued += len(line.text) + 1
+                        pending.append(line)
+                    ready.set()
+                for line in splitter.end():
+                    queued += len(line.text) + 1
+                    pending.append(line)
             finally:
-                queue.put_nowait(None)
+                open_streams -= 1
+                ready.set()
 
         # Plain tasks, not a TaskGroup: this generator may be closed at its ``yield``
         # (the run stopped), which a TaskGroup would turn into an exception group.
@@ -120,15 +132,16 @@ class AgentProcess:
         ]
         reaper = asyncio.create_task(self._close_after_exit(pumps))
         try:
-            open_streams = 2
-            while open_streams:
-                item = await queue.get()
-                if item is None:
-                    open_streams -= 1
+            while pending or open_streams:
+                if not pending:
+                    ready.clear()
+                    await ready.wait()
                     continue
-                queued -= len(item.text) + 1
+                batch, pending = pending, []
+                yield batch
+                # parsed: its room is free (only now, so the bound holds while it is parsed)
+                queued -= sum(len(line.text) + 1 for line in batch)
                 room.set()
-                yield item
         finally:
             for task in (*pumps, reaper):
                 task.cancel()
@@ -179,38 +192,49 @@ class AgentProcess:
             os.killpg(self._proc.pid, sig)
 
 
-async def _split_lines(
-    reader: asyncio.StreamReader, stream: Literal["stdout", "stderr"]
-) -> AsyncIterator[OutputLine]:
-    buf = bytearray()
-    skipping = False  # inside an over-long line, dropping bytes until its newline
-    while True:
-        chunk = await reader.read(_CHUNK)
-        if not chunk:
-            break
-        start = 0
-        while True:
-            nl = chunk.find(b"\n", start)
-            piece = chunk[start:] if nl < 0 else chunk[start:nl]
-            if not skipping:
-                room = MAX_LINE_BYTES - len(buf)
-                if len(piece) > room:
-                    buf += piece[:room]
-                    yield OutputLine(stream, _decode(buf), truncated=True)
-                    buf.clear()
-                    skipping = True
-                else:
-                    buf += piece
-            if nl < 0:
-                break
-            if skipping:
-                skipping = False
+class _LineSplitter:
+    """One stream's bytes cut into lines; a line over ``MAX_LINE_BYTES`` is kept cut to
+    that size (``truncated``) and the rest of it, up to its newline, dropped."""
+
+    def __init__(self, stream: Literal["stdout", "stderr"]) -> None:
+        self.stream = stream
+        self._buf = bytearray()
+        self._skipping = False  # inside an over-long line, dropping bytes until its newline
+
+    def feed(self, chunk: bytes) -> list[OutputLine]:
+        """The lines ``chunk`` completes (its last, unfinished line is kept for later)."""
+        stream, out = self.stream, []
+        *ended, tail = chunk.split(b"\n")
+        for piece in ended:
+            if not (self._buf or self._skipping) and len(piece) <= MAX_LINE_BYTES:
+                out.append(OutputLine(stream, _decode(piece)))  # the usual case: a whole line
+                continue
+            self._add(piece, out)
+            if self._skipping:
+                self._skipping = False
             else:
-                yield OutputLine(stream, _decode(buf))
-                buf.clear()
-            start = nl + 1
-    if buf and not skipping:
-        yield OutputLine(stream, _decode(buf))
+                out.append(OutputLine(stream, _decode(self._buf)))
+                self._buf.clear()
+        self._add(tail, out)
+        return out
+
+    def end(self) -> list[OutputLine]:
+        """The last line, when the stream ended without a newline."""
+        if self._buf and not self._skipping:
+            return [OutputLine(self.stream, _decode(self._buf))]
+        return []
+
+    def _add(self, piece: bytes, out: list[OutputLine]) -> None:
+        if self._skipping:
+            return
+        room = MAX_LINE_BYTES - len(self._buf)
+        if len(piece) > room:
+            self._buf += piece[:room]
+            out.append(OutputLine(self.stream, _decode(self._buf), truncated=True))
+            self._buf.clear()
+            self._skipping = True
+        else:
+            self._buf += piece
 
 
 def _decode(raw: bytes | bytearray) -> str:

@@ -72,13 +72,15 @@ class AgentRun:
             await self.on_spawn(proc.pid)
         state = ParseState()
         max_bytes = request.max_event_bytes
-        lines = proc.lines()
+        batches = proc.batches()
         stopper = asyncio.ensure_future(self._stop.wait())
         deadline = started + request.timeout if request.timeout else None
-        nxt: asyncio.Future[OutputLine] | None = None
+        nxt: asyncio.Future[list[OutputLine]] | None = None
         try:
             while True:
-                nxt = asyncio.ensure_future(anext(lines))
+                # One wait for every line the reader holds, not one per line: the stop and
+                # the deadline are looked at between batches (a batch is at most ~4 MiB).
+                nxt = asyncio.ensure_future(anext(batches))
                 timeout = max(0.0, deadline - time.monotonic()) if deadline else None
                 done, _ = await asyncio.wait(
                     {nxt, stopper}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED
@@ -88,26 +90,27 @@ class AgentRun:
                         summary.timed_out = True
                     break
                 try:
-                    line = nxt.result()
+                    batch = nxt.result()
                 except StopAsyncIteration:
                     break
-                for event in self._parse(line, state):
-                    if max_bytes:
-                        limit_event(event, max_bytes)
-                    self._absorb(event)
-                    yield event
-                    if event.kind is EventKind.RATE_LIMIT and (
-                        event.retrying or event.data.get("status") == "rejected"
-                    ):
-                        summary.stopped_for_rate_limit = True
-                        self._stop.set()
+                for line in batch:
+                    for event in self._parse(line, state):
+                        if max_bytes:
+                            limit_event(event, max_bytes)
+                        self._absorb(event)
+                        yield event
+                        if event.kind is EventKind.RATE_LIMIT and (
+                            event.retrying or event.data.get("status") == "rejected"
+                        ):
+                            summary.stopped_for_rate_limit = True
+                            self._stop.set()
         finally:
             stopper.cancel()
             if nxt is not None and not nxt.done():
                 # let the pending read unwind before closing the generator it is running in
                 nxt.cancel()
                 await asyncio.wait({nxt})
-            await lines.aclose()
+            await batches.aclose()
             await proc.stop()
             summary.exit_code = proc.returncode
             summary.stderr_tail = "\n".join(proc.stderr_tail)
