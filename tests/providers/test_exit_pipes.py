@@ -11,6 +11,9 @@ import textwrap
 import time
 from pathlib import Path
 
+import pytest
+
+from ado.providers import process
 from ado.providers.base import OutcomeKind, RunRequest
 from ado.providers.cursor_agent import CursorAgent
 from ado.providers.events import EventKind
@@ -83,4 +86,43 @@ async def test_output_still_being_written_after_the_leader_exits_is_read(
     )
     events = [e async for e in run]
     assert [e.text for e in events if e.kind is EventKind.TEXT] == texts
+    assert run.outcome is not None and run.outcome.kind is OutcomeKind.SUCCESS
+
+
+async def test_output_held_back_while_ado_is_slow_is_read_whole(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The reader holds all it may (``_QUEUE_CHARS``), the pipe the rest, the agent is gone,
+    and ADO takes longer over what it holds than the exit grace: the output held back is
+    not "quiet" (the group killed, the reading stopped), none of it is lost."""
+    monkeypatch.setattr(process, "_EXIT_GRACE", 0.2)
+    monkeypatch.setattr(process, "_EXIT_POLL", 0.02)
+
+    def text(i: int) -> str:
+        return f"{i:07d} " + "x" * 200
+
+    size = len(
+        line({"type": "assistant", "message": {"content": [{"type": "text", "text": text(0)}]}})
+    )
+    count = (process._QUEUE_CHARS + 32 * 1024) // (size + 1)  # the last 32 KiB fit the pipe
+    script = tmp_path / "agent.py"
+    script.write_text(
+        textwrap.dedent(f"""\
+        #!{sys.executable}
+        import json, sys
+        for i in range({count}):
+            msg = {{"content": [{{"type": "text", "text": f"{{i:07d}} " + "x" * 200}}]}}
+            sys.stdout.write(json.dumps({{"type": "assistant", "message": msg}}) + "\\n")
+        sys.stdout.write('{{"type":"result","subtype":"success","is_error":false}}\\n')
+        """)
+    )
+    script.chmod(0o755)
+    run = AgentRun(CursorAgent(), RunRequest("p", str(tmp_path), command=str(script)))
+    texts = []
+    async for event in run:
+        if event.kind is EventKind.TEXT:
+            if not texts:
+                await asyncio.sleep(1.0)  # five graces: the agent has exited meanwhile
+            texts.append(event.text)
+    assert texts == [text(i) for i in range(count)]
     assert run.outcome is not None and run.outcome.kind is OutcomeKind.SUCCESS

@@ -99,17 +99,15 @@ class AgentEvent:
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict without the empty fields."""
         out: dict[str, Any] = {"kind": self.kind.value}
-        for f in dataclasses.fields(self):
-            if f.name == "kind":
-                continue
-            value = getattr(self, f.name)
-            if value is None or (f.name == "data" and not value):
+        for name in _EVENT_FIELDS:
+            value = getattr(self, name)
+            if value is None or (name == "data" and not value):
                 continue
             if isinstance(value, Usage):
                 value = value.to_dict()
             elif isinstance(value, datetime):
                 value = value.isoformat()
-            out[f.name] = value
+            out[name] = value
         return out
 
     @classmethod
@@ -122,3 +120,7 @@ class AgentEvent:
             values["reset_at"] = datetime.fromisoformat(values["reset_at"])
         known = {f.name for f in dataclasses.fields(cls)}
         return cls(kind=kind, **{k: v for k, v in values.items() if k in known})
+
+
+#: ``AgentEvent``'s fields but ``kind``, in order (``to_dict`` runs for every stored event).
+_EVENT_FIELDS = tuple(f.name for f in dataclasses.fields(AgentEvent) if f.name != "kind")

@@ -26,6 +26,9 @@ _CHUNK = 256 * 1024
 _STDERR_TAIL_LINES = 200
 _STDERR_LINE_CHARS = 4096
 _QUEUE_CHARS = 4 * 1024 * 1024
+#: Lines handed to the parser at once, at most about this much (one line, if longer): the
+#: room they take is freed, and the stop and the deadline looked at, after each batch.
+_BATCH_CHARS = 256 * 1024
 #: After the agent exits, how long its output may stay open before its group is killed.
 _EXIT_GRACE = 2.0
 _EXIT_POLL = 0.1
@@ -56,6 +59,7 @@ class AgentProcess:
         self._proc: asyncio.subprocess.Process | None = None
         self.stderr_tail: deque[str] = deque(maxlen=_STDERR_TAIL_LINES)
         self._last_output = 0.0
+        self._held = 0  # readers waiting for the parser to catch up
 
     @property
     def pid(self) -> int | None:
@@ -113,7 +117,12 @@ class AgentProcess:
                         while queued > _QUEUE_CHARS:
                             ready.set()
                             room.clear()
-                            await room.wait()
+                            self._held += 1
+                            try:
+                                await room.wait()
+                            finally:
+                                self._held -= 1
+                                self._last_output = time.monotonic()
                         queued += len(line.text) + 1
                         pending.append(line)
                     ready.set()
@@ -137,10 +146,15 @@ class AgentProcess:
                     ready.clear()
                     await ready.wait()
                     continue
-                batch, pending = pending, []
+                size, end = 0, 0
+                while end < len(pending) and (size < _BATCH_CHARS or not end):
+                    size += len(pending[end].text) + 1
+                    end += 1
+                batch = pending[:end]
+                del pending[:end]
                 yield batch
                 # parsed: its room is free (only now, so the bound holds while it is parsed)
-                queued -= sum(len(line.text) + 1 for line in batch)
+                queued -= size
                 room.set()
         finally:
             for task in (*pumps, reaper):
@@ -154,12 +168,18 @@ class AgentProcess:
         """When the agent has exited but something it started still holds its output
         pipes open (a child ignoring SIGTERM, a daemon), the run must not wait for them:
         once they have been quiet for ``_EXIT_GRACE`` the group is killed, and after
-        another grace the reading stops.
+        another grace the reading stops. Output held back while the parser catches up is
+        not quiet: it is read whole however long ADO takes over it.
         (``Process.wait()`` would only return once the pipes close, hence the polling.)"""
         assert self._proc is not None
         while self._proc.returncode is None:  # noqa: ASYNC110 (wait() waits on the pipes)
             await asyncio.sleep(_EXIT_POLL)
-        while (quiet := time.monotonic() - self._last_output) < _EXIT_GRACE:  # noqa: ASYNC110
+        while True:
+            if self._held:  # output waits for ADO, not the other way round
+                await asyncio.sleep(_EXIT_POLL)
+                continue
+            if (quiet := time.monotonic() - self._last_output) >= _EXIT_GRACE:
+                break
             await asyncio.sleep(_EXIT_GRACE - quiet)  # still writing: let it finish
         self._kill_group(signal.SIGKILL)
         await asyncio.sleep(_EXIT_GRACE)

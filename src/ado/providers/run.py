@@ -6,6 +6,7 @@ import asyncio
 import json
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from typing import Any
 
 from ado.providers.base import (
     AgentAdapter,
@@ -152,7 +153,7 @@ class AgentRun:
             )
         if text[0] == "{":
             try:
-                obj = json.loads(text)
+                obj = _loads(text)
             except ValueError:
                 return adapter.parse_text_line(text, state)
             if isinstance(obj, dict):
@@ -191,6 +192,18 @@ class AgentRun:
             _keep(s.errors, event)
         elif event.kind is EventKind.RATE_LIMIT:
             _keep(s.rate_limits, event)
+
+
+def _loads(text: str) -> Any:
+    """A JSON line decoded: pydantic-core's decoder (several times faster than
+    ``json.loads``), else ``json.loads``, which also takes what it refuses (an escaped lone
+    surrogate: ``ado.providers.sanitize``)."""
+    from pydantic_core import from_json  # not at import: the path to the spawn stays lean
+
+    try:
+        return from_json(text)
+    except ValueError:
+        return json.loads(text)
 
 
 #: A flood of errors or rate-limit notices keeps its first and latest ones for classifying.

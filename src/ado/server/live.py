@@ -295,6 +295,23 @@ class Subscription(AsyncIterator[Message]):
 
     async def __anext__(self) -> Message:
         while True:
+            message = self.take()
+            if message is not None:
+                return message
+            if self._replay_after is not None:
+                await self._read_replay()
+                continue
+            if not self._queue:
+                self._ready.clear()
+                await self._ready.wait()
+                continue
+            raise StopAsyncIteration  # ended (the queue holds its end mark)
+
+    def take(self) -> Message | None:
+        """The next message when it is ready without waiting or reading the store, else
+        None (then ``anext`` waits for it): a sender drains what is queued with no task
+        or timer per message."""
+        while True:
             if self._overflowed:
                 self._overflowed = False
                 self._replay_after = self.last_event_id
@@ -303,18 +320,11 @@ class Subscription(AsyncIterator[Message]):
                 self._floor = self.bus.floor()
                 return {"type": "resync", "afterId": self.last_event_id}
             if self._replay_after is not None:
-                message = await self._replay_one()
-                if message is not None:
-                    return message
-                continue
-            if not self._queue:
-                self._ready.clear()
-                await self._ready.wait()
-                continue
+                return self._replayed_one() if self._page else None
+            if not self._queue or self._queue[0] is None:
+                return None
             message = self._queue.popleft()
-            if message is None:
-                self._queue.append(None)  # stay ended
-                raise StopAsyncIteration
+            assert message is not None
             if message["type"] == "event":
                 event_id = message["event"]["id"]
                 if event_id in self._replayed:
@@ -323,16 +333,18 @@ class Subscription(AsyncIterator[Message]):
                 self.last_event_id = max(self.last_event_id, event_id)
             return message
 
-    async def _replay_one(self) -> Message | None:
-        """The next stored event after ``_replay_after``; None once the replay is done."""
-        if not self._page:
-            after = self._replay_after
-            assert after is not None
-            page = await asyncio.to_thread(self.bus.store.events_since, after, limit=500)
-            if not page:
-                self._replay_after = None
-                return None
+    async def _read_replay(self) -> None:
+        """The next page of stored events after ``_replay_after``; at the end, the replay
+        is over (live messages follow)."""
+        after = self._replay_after
+        assert after is not None
+        page = await asyncio.to_thread(self.bus.store.events_since, after, limit=500)
+        if page:
             self._page.extend(page)
+        else:
+            self._replay_after = None
+
+    def _replayed_one(self) -> Message:
         event = self._page.popleft()
         self._replay_after = event.id
         if event.id >= self._floor:

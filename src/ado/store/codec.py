@@ -60,7 +60,15 @@ def encode_time(value: datetime, dialect: str) -> Any:
 
 
 def encode_json(value: Any) -> str:
-    return json.dumps(value)
+    """``value`` as JSON text: pydantic-core's encoder (every stored event comes through
+    here; it is several times faster than ``json.dumps``, and writes UTF-8 rather than
+    ``\\u`` escapes), else ``json.dumps`` (a lone surrogate, which it escapes)."""
+    from pydantic_core import to_json  # not at import: ``ado status`` reads only
+
+    try:
+        return to_json(value).decode()
+    except ValueError:
+        return json.dumps(value)
 
 
 def json_param(name: str, dialect: str) -> str:

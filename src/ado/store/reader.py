@@ -9,12 +9,14 @@ than the whole budget.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import fields
 from datetime import datetime
 from typing import Any
 
 from ado.providers.sanitize import clean_value, needs_cleaning
+from ado.store.codec import time_decoder
 from ado.store.sql import SqlConnection
 from ado.store.views import (
     PROMPT_EXCERPT,
@@ -57,7 +59,7 @@ _EVENT_COLUMNS = tuple(f.name for f in fields(EventView))
 #: ``data`` read as its JSON text on both databases, so a stored lone surrogate or NUL
 #: escape can be seen (and cleaned) before it is decoded.
 _EVENT_SELECT = ", ".join("CAST(data AS TEXT)" if c == "data" else c for c in _EVENT_COLUMNS)
-_EVENT_DATA = _EVENT_COLUMNS.index("data")
+assert _EVENT_COLUMNS == ("id", "task_id", "attempt_id", "kind", "data", "created_at")
 _ATTEMPT_COLUMNS = tuple(f.name for f in fields(AttemptView))
 #: Listings read a prompt's first characters only, one more than they show (to tell a cut
 #: one): a page of tasks stays small whatever was submitted.
@@ -177,13 +179,16 @@ def events(
     query = f"SELECT {_EVENT_SELECT} FROM events WHERE {where} ORDER BY id LIMIT :limit"
     with sql.transaction(write=False):
         found = sql.rows(query, {"after": after_id, "task_id": task_id, "limit": limit})
+    # Decoded by position, not ``sql.values``: live views read every event (per column,
+    # what ``codec.decode`` does: ``data`` is JSON text, ``created_at`` a time).
+    to_time = time_decoder(sql.dialect)
     views = []
-    for row in found:
-        values = sql.values(_EVENT_COLUMNS, row)
-        if needs_cleaning(row[_EVENT_DATA]):
+    for event_id, task, attempt, kind, text, created in found:
+        data = json.loads(text)
+        if needs_cleaning(text):
             # stored before agent text was cleaned where it enters (ado.providers.sanitize)
-            values["data"] = clean_value(values["data"])
-        views.append(EventView(**values))
+            data = clean_value(data)
+        views.append(EventView(event_id, task, attempt, kind, data, to_time(created)))
     return views
 
 

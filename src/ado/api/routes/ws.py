@@ -93,12 +93,15 @@ async def _forward(websocket: WebSocket, subscription: Subscription) -> None:
     """Bus messages to the client, a ping when idle; returns when the bus closes."""
     iterator = aiter(subscription)
     while True:
-        try:
-            message = await asyncio.wait_for(anext(iterator), KEEPALIVE)
-        except TimeoutError:
-            message = {"type": "ping"}
-        except StopAsyncIteration:
-            return
+        # What is queued goes out as it is; only an empty queue is waited on (with a timer)
+        message = subscription.take()
+        if message is None:
+            try:
+                message = await asyncio.wait_for(anext(iterator), KEEPALIVE)
+            except TimeoutError:
+                message = {"type": "ping"}
+            except StopAsyncIteration:
+                return
         await _send(websocket, message)
 
 
