@@ -98,7 +98,7 @@ async def _streamed(config: Any, store: Any, spec: Any, events: int) -> float:
     serving = asyncio.create_task(server.serve(sockets=[sock]))
     client = None
     try:
-        while not server.started:
+        while not server.started:  # noqa: ASYNC110 (a flag uvicorn sets, no event)
             await asyncio.sleep(0.01)
         client = await asyncio.create_subprocess_exec(
             sys.executable, "-c", CLIENT, f"ws://127.0.0.1:{port}/api/ws", stdout=-1
@@ -131,7 +131,7 @@ def run() -> list[Result]:
     from ado.routing.router import RouteFilters
     from ado.store import Store
 
-    results = {"stored": [], "stored and streamed": []}
+    results: dict[str, list[float]] = {"stored": [], "stored and streamed": []}
     with tempfile.TemporaryDirectory(prefix="ado-bench-events-") as tmp:
         root = Path(tmp)
         command, _ = tiny_agent(root)
