@@ -31,13 +31,14 @@ from ado import __version__
 from ado.api.access import AccessPolicy
 from ado.api.auth import TokenChecker
 from ado.api.deps import ConfigLoader
-from ado.api.errors import ApiError, install_error_handlers
+from ado.api.errors import install_error_handlers
 from ado.api.fastpath import TaskSubmitFastPath
 from ado.api.guard import ApiGuard
 from ado.api.protocol import CATCH_ALL, allowed_methods, document_bad_json
 from ado.api.ratelimit import RateLimit, RateLimiter
 from ado.api.writer import TaskWriter
 from ado.config.loader import LoadedConfig
+from ado.errors import ApiError
 from ado.store.database import Store
 
 __all__ = ["DASHBOARD_DIR", "DEFAULT_RATE_LIMIT", "create_app", "operations"]
@@ -131,6 +132,7 @@ def create_app(
         app.include_router(ws.router)
     app.include_router(importlib.import_module("ado.telemetry.prometheus").router)  # /metrics
     _mount_dashboard(app, dashboard_dir or DASHBOARD_DIR)
+    _document_live_messages(app)
     # Middleware added last runs first: ApiGuard, then the fast path, then FastAPI's routing.
     app.add_middleware(TaskSubmitFastPath, state=app.state, enabled=fast_submit)
     app.add_middleware(
@@ -149,6 +151,22 @@ def operations(app: FastAPI) -> list[tuple[str, str, str | None]]:
         for path, item in app.openapi()["paths"].items()
         for method, operation in item.items()
     ]
+
+
+def _document_live_messages(app: FastAPI) -> None:
+    """Add the WebSocket's message models (``LiveMessage``...) to the OpenAPI components."""
+    from ado.api.schemas import live_message_schemas
+
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schemas = build().setdefault("components", {}).setdefault("schemas", {})
+            for name, schema in live_message_schemas().items():
+                schemas.setdefault(name, schema)
+        return app.openapi_schema  # type: ignore[return-value]
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def _mount_dashboard(app: FastAPI, root: Path) -> None:

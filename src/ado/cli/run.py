@@ -13,12 +13,11 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from ado.cli.context import AppContext
+from ado.options import MAX_COST_USD, MAX_TURNS
+from ado.vocab import AccessMode, HitlPolicy, TaskStatus, values
 
 if TYPE_CHECKING:
     from ado.orchestrator import TaskResult, TaskUpdate
-
-POLICIES = ("autonomous", "review-edits", "approve-steps", "manual")
-ACCESS_MODES = ("subscription", "api", "free")
 
 
 def _split(values: tuple[str, ...]) -> list[str]:
@@ -30,7 +29,7 @@ def _split(values: tuple[str, ...]) -> list[str]:
 @click.option("-p", "--provider", help="Use only this provider (e.g. claude-code).")
 @click.option("--providers", multiple=True, help="Only these providers, in this order (a,b,c).")
 @click.option("--exclude", multiple=True, help="Never use these providers (a,b).")
-@click.option("--access-mode", type=click.Choice(ACCESS_MODES), help="Only this access mode.")
+@click.option("--access-mode", type=click.Choice(values(AccessMode)), help="Only this access mode.")
 @click.option(
     "--require",
     multiple=True,
@@ -38,11 +37,17 @@ def _split(values: tuple[str, ...]) -> list[str]:
     help="Only providers with these capabilities (codeReview, testing…) or languages (python).",
 )
 @click.option("--no-api-fallback", is_flag=True, help="Never fall back to pay-per-token API modes.")
-@click.option("--max-cost", type=click.FloatRange(min=0), help="Cost limit for this task (USD).")
+@click.option(
+    "--max-cost",
+    type=click.FloatRange(min=0, max=MAX_COST_USD),
+    help="Cost limit for this task (USD).",
+)
 @click.option("--model", help="Model to ask the agent for.")
-@click.option("--max-turns", type=click.IntRange(min=1), help="Stop the agent after N turns.")
+@click.option(
+    "--max-turns", type=click.IntRange(min=1, max=MAX_TURNS), help="Stop the agent after N turns."
+)
 @click.option("--resume", metavar="TASK|SESSION", help="Continue an earlier task's agent session.")
-@click.option("--hitl", type=click.Choice(POLICIES), help="Human-in-the-loop policy.")
+@click.option("--hitl", type=click.Choice(values(HitlPolicy)), help="Human-in-the-loop policy.")
 @click.option(
     "--yolo", is_flag=True, help="No sandbox and no approvals at all (trusted repos only)."
 )
@@ -80,14 +85,16 @@ def run(
     4 cost limit, 130 interrupted.
     """
     from ado.notifications import NotificationManager
+    from ado.options import TaskOptions, check_prompt
     from ado.orchestrator import Runner, TaskSpec
-    from ado.routing.router import RouteFilters
 
     text = " ".join(prompt).strip()
     if text == "-":
         text = sys.stdin.read().strip()
-    if not text:
-        raise click.UsageError("the prompt is empty")
+    try:
+        check_prompt(text)
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from None
     if provider and providers:
         raise click.UsageError("use either --provider or --providers, not both")
     if cwd:
@@ -96,26 +103,22 @@ def run(
 
     store = app.store
     config = effective_config(app.loaded.config, store)  # + settings saved through the API
-    spec = TaskSpec(
-        prompt=text,
-        cwd=app.cwd,
-        filters=RouteFilters(
-            provider=provider,
-            providers=tuple(_split(providers)) or None,
-            exclude=tuple(_split(exclude)),
-            access_mode=access_mode,
-            capabilities=tuple(_split(require)),
-            allow_api=False if no_api_fallback else None,
-        ),
-        hitl_policy=hitl,
+    options = TaskOptions.checked(
+        provider=provider,
+        providers=_split(providers) or None,
+        exclude=_split(exclude) or None,
+        access_mode=AccessMode(access_mode) if access_mode else None,
+        require_capabilities=_split(require) or None,
+        allow_api=False if no_api_fallback else None,
+        hitl_policy=HitlPolicy(hitl) if hitl else None,
         yolo=yolo,
         model=model,
         max_turns=max_turns,
         resume=resume,
         max_cost=max_cost,
         wait=wait,
-        assume_yes=assume_yes,
     )
+    spec = TaskSpec(prompt=text, cwd=app.cwd, options=options, assume_yes=assume_yes)
     view = JsonView() if as_json else LiveView()
     notifier = NotificationManager.from_config(config, store)
     listener = notifier.listener()
@@ -268,7 +271,7 @@ class LiveView:
                 result.task_id,
             )
         )
-        if result.error and result.status != "succeeded":
+        if result.error and result.status != TaskStatus.SUCCEEDED:
             from rich.markup import escape
 
             from ado.cli.context import console
@@ -328,5 +331,5 @@ class JsonView:
         }
         sys.stdout.write(json.dumps(record, ensure_ascii=False) + "\n")
         sys.stdout.flush()
-        if result.error and result.status != "succeeded":
+        if result.error and result.status != TaskStatus.SUCCEEDED:
             print(f"Error: {result.error}", file=sys.stderr)

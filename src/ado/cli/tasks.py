@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import click
 
 from ado.cli.context import AppContext, console
+from ado.vocab import TaskStatus, values
 
 
 @click.group()
@@ -16,7 +16,7 @@ def tasks() -> None:
 
 
 @tasks.command(name="list")
-@click.option("--status", help="Only tasks with this status.")
+@click.option("--status", type=click.Choice(values(TaskStatus)), help="Only tasks in this status.")
 @click.option("-p", "--provider", help="Only tasks run on this provider.")
 @click.option("-n", "--limit", default=20, show_default=True)
 @click.option("--json", "as_json", is_flag=True)
@@ -26,11 +26,13 @@ def list_(
 ) -> None:
     """Recent tasks, newest first."""
     from ado.cli.render import format_cost, format_duration
-    from ado.cli.status import _duration, _task_json
+    from ado.cli.status import _duration
 
     rows = app.store.list_tasks(limit=limit, status=status, provider=provider)
     if as_json:
-        click.echo(json.dumps([_task_json(t) for t in rows], indent=2))
+        from ado.api import wire
+
+        click.echo(wire.dumps(wire.TASK_SUMMARY.many(rows), indent=2))
         return
     from rich.table import Table
 
@@ -52,11 +54,11 @@ def list_(
 
 
 def _get(app: AppContext, task_id: int) -> Any:
-    from ado.errors import NotFoundError
+    from ado.errors import TaskNotFound
 
     task = app.store.get_task(task_id)
     if task is None:
-        raise NotFoundError(f"There is no task {task_id}.", hint="`ado tasks list` shows ids.")
+        raise TaskNotFound(task_id)
     return task
 
 
@@ -78,21 +80,11 @@ def show(app: AppContext, task_id: int, as_json: bool) -> None:
         if len(page) < 1000:
             break
         after = page[-1].id
-    if as_json:
-        import dataclasses
+    if as_json:  # the task as GET /api/tasks/{id} gives it, with its events
+        from ado.api import wire
 
-        data = dataclasses.asdict(task)
-        data["events"] = [
-            {
-                "id": e.id,
-                "attempt_id": e.attempt_id,
-                "kind": e.kind,
-                "created_at": e.created_at,
-                **e.data,
-            }
-            for e in events
-        ]
-        click.echo(json.dumps(data, indent=2, default=str))
+        body = {**wire.TASK_DETAIL(task), "events": wire.EVENT.many(events)}
+        click.echo(wire.dumps(body, indent=2))
         return
     out = console()
     created = task.created_at.astimezone().strftime("%Y-%m-%d %H:%M:%S")

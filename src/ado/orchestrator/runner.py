@@ -13,13 +13,14 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-from ado.errors import AdoError, UsageError
+from ado.errors import AdoError, TaskNotFound, UsageError
 from ado.orchestrator.recorder import EventRecorder
-from ado.orchestrator.task import AttemptInfo, TaskResult, TaskSpec, TaskUpdate, task_options
+from ado.orchestrator.task import AttemptInfo, TaskResult, TaskSpec, TaskUpdate
 from ado.providers import get_adapter
-from ado.providers.base import Outcome, OutcomeKind, Permission, RunRequest
+from ado.providers.base import Outcome, Permission, RunRequest
 from ado.providers.events import AgentEvent, EventKind, Usage
 from ado.providers.run import AgentRun
+from ado.vocab import AccessMode, OutcomeKind, TaskStatus
 
 if TYPE_CHECKING:
     from ado.config.schema import AdoConfig
@@ -69,13 +70,15 @@ class Runner:
         from ado.routing.router import Router
 
         cfg = self.config
-        policy = spec.hitl_policy or cfg.hitl.default_policy
+        opts = spec.options
+        policy = opts.hitl_policy or cfg.hitl.default_policy
         started = time.monotonic()
-        resume_provider, resume_session = await self._resolve_resume(spec.resume)
+        resume_provider, resume_session = await self._resolve_resume(opts.resume)
         filters = spec.filters
         if resume_provider is not None:
+            self.check_resumable(resume_provider, opts.resume or "")
             filters = _with_provider(filters, resume_provider)
-        options = task_options(spec, policy)
+        options = opts.model_copy(update={"hitl_policy": policy}).stored()
         if task_id is None:
             task_id = await asyncio.to_thread(
                 self.store.create_task,
@@ -86,7 +89,10 @@ class Runner:
             )
         else:
             await asyncio.to_thread(
-                self.store.update_task, task_id, status="running", started_at=datetime.now(UTC)
+                self.store.update_task,
+                task_id,
+                status=TaskStatus.RUNNING,
+                started_at=datetime.now(UTC),
             )
         if self.on_task_start is not None:
             self.on_task_start(task_id, spec)
@@ -94,13 +100,13 @@ class Runner:
         attempts: list[AttemptInfo] = []
         tried: set[tuple[str, str]] = set()
         total, cost, api_cost = Usage(), 0.0, 0.0
-        status, error, exit_code = "failed", None, 1
+        status, error, exit_code = TaskStatus.FAILED, None, 1
         max_attempts = (cfg.routing.failover.max_retries + 1) if cfg.routing.failover.enabled else 1
         try:
             while len(attempts) < max_attempts and not self.cancelled:
                 plan = await asyncio.to_thread(router.plan, filters, exclude_pairs=frozenset(tried))
                 if not plan.candidates:
-                    if spec.wait and plan.earliest_reset is not None and not attempts:
+                    if opts.wait and plan.earliest_reset is not None and not attempts:
                         await self._wait_until(task_id, plan.earliest_reset)
                         continue
                     raise plan.unavailable()
@@ -123,13 +129,13 @@ class Runner:
                 outcome = info.outcome
                 assert outcome is not None
                 if outcome.kind is OutcomeKind.SUCCESS:
-                    status, error, exit_code = "succeeded", None, 0
+                    status, error, exit_code = TaskStatus.SUCCEEDED, None, 0
                     break
                 if outcome.kind is OutcomeKind.CANCELLED or self.cancelled:
-                    status, error, exit_code = "cancelled", "cancelled by the user", 130
+                    status, error, exit_code = TaskStatus.CANCELLED, "cancelled by the user", 130
                     break
                 if outcome.kind is OutcomeKind.COST_LIMIT:
-                    status, error, exit_code = "failed", outcome.message, 4
+                    status, error, exit_code = TaskStatus.FAILED, outcome.message, 4
                     break
                 error = (
                     f"{cand.provider}/{cand.access_mode}: {outcome.kind.value}: "
@@ -142,13 +148,15 @@ class Runner:
                     break
             else:
                 if self.cancelled:
-                    status, error, exit_code = "cancelled", "cancelled by the user", 130
+                    status, error, exit_code = TaskStatus.CANCELLED, "cancelled by the user", 130
         except AdoError as exc:
             # No provider, a cost limit...: the task fails with the error's own exit code.
-            status, error, exit_code = "failed", str(exc), exc.exit_code
+            status, error, exit_code = TaskStatus.FAILED, str(exc), exc.exit_code
             await self.events.emit(task_id, None, AgentEvent(EventKind.ERROR, text=str(exc)))
         except BaseException:
-            await asyncio.shield(self._finish(task_id, "cancelled", "ADO was interrupted", "", 130))
+            await asyncio.shield(
+                self._finish(task_id, TaskStatus.CANCELLED, "ADO was interrupted", "", 130)
+            )
             raise
         result_text = attempts[-1].outcome.message if attempts and attempts[-1].outcome else ""
         await self._finish(task_id, status, error, result_text, exit_code)
@@ -183,7 +191,7 @@ class Runner:
         cfg = self.config
         pcfg, mcfg = cand.provider_config, cand.mode_config
         adapter = get_adapter(cand.provider)
-        model = spec.model or pcfg.default_options.model
+        model = spec.options.model or pcfg.default_options.model
         thresholds = cfg.hitl.escalation_thresholds
         timeout = pcfg.timeout
         if thresholds.max_duration:
@@ -191,9 +199,11 @@ class Runner:
         request = RunRequest(
             prompt=spec.prompt,
             cwd=str(spec.cwd),
-            permission=Permission.from_policy(policy, yolo=spec.yolo),
+            permission=Permission.from_policy(policy, yolo=spec.options.yolo),
             model=model,
-            max_turns=spec.max_turns or pcfg.default_options.max_turns or thresholds.max_iterations,
+            max_turns=spec.options.max_turns
+            or pcfg.default_options.max_turns
+            or thresholds.max_iterations,
             resume_session_id=resume_session,
             permission_mode=pcfg.default_options.permission_mode,
             access_mode=cand.access_mode,
@@ -234,12 +244,15 @@ class Runner:
         )
         if self.attempt_env is not None:
             request.extra_env.update(self.attempt_env(task_id, info))
-        limit = (
-            spec.max_cost
-            if spec.max_cost is not None
-            else cfg.routing.api_fallback.max_cost_per_task
-        )
-        guard = CostGuard(limit) if cand.access_mode == "api" else None
+        guard = None
+        if cand.access_mode == AccessMode.API:  # per-task limit, capped by today's budget left
+            guard = await asyncio.to_thread(
+                CostGuard.for_task,
+                self.store,
+                cfg,
+                max_cost=spec.options.max_cost,
+                now=datetime.now(UTC),
+            )
         run = adapter.run(request)
         self._run = run
 
@@ -266,11 +279,7 @@ class Runner:
                             await self.events.emit(
                                 task_id,
                                 info,
-                                AgentEvent(
-                                    EventKind.ERROR,
-                                    text=f"stopped: the task cost ${spent:.2f}, "
-                                    f"over the ${limit:.2f} limit per task",
-                                ),
+                                AgentEvent(EventKind.ERROR, text=guard.message(spent)),
                             )
                 await self.events.emit(task_id, info, event)
         finally:
@@ -389,7 +398,7 @@ class Runner:
             spec.prompt,
             cand.provider,
             cand.mode_config,
-            spec.model or cand.provider_config.default_options.model,
+            spec.options.model or cand.provider_config.default_options.model,
         )
         confirm = None if spec.assume_yes else self.confirm
         await asyncio.to_thread(
@@ -398,7 +407,7 @@ class Runner:
             self.config,
             cand,
             estimate=estimate,
-            max_cost=spec.max_cost,
+            max_cost=spec.options.max_cost,
             confirm=confirm,
             now=datetime.now(UTC),
         )
@@ -410,10 +419,7 @@ class Runner:
         if resume.isdigit():
             task = await asyncio.to_thread(self.store.get_task, int(resume))
             if task is None:
-                raise UsageError(
-                    f"--resume {resume}: there is no task {resume}",
-                    hint="`ado tasks list` shows task ids",
-                )
+                raise TaskNotFound(resume)
             for attempt in reversed(task.attempts):
                 if attempt.session_id:
                     return attempt.provider, attempt.session_id
@@ -425,6 +431,16 @@ class Runner:
                 hint="pass an ADO task id, or a session id from `ado tasks show`",
             )
         return found, resume
+
+    @staticmethod
+    def check_resumable(provider: str, resume: str) -> None:
+        """Refuse ``--resume`` for an agent whose adapter cannot resume a session."""
+        adapter = get_adapter(provider)
+        if not adapter.supports_resume:
+            raise UsageError(
+                f"--resume {resume}: {adapter.display_name} cannot resume a session.",
+                hint="Run the task again without --resume.",
+            )
 
     async def _finish(
         self, task_id: int, status: str, error: str | None, result_text: str, exit_code: int

@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from ado.providers import resets
-from ado.providers.base import Outcome, OutcomeKind, RunSummary
+from ado.providers.base import Outcome, RunSummary
+from ado.vocab import OutcomeKind
 
 __all__ = ["classify_generic"]
 

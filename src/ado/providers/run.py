@@ -10,13 +10,13 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from ado.providers.base import (
     AgentAdapter,
     Outcome,
-    OutcomeKind,
     ParseState,
     RunRequest,
     RunSummary,
 )
 from ado.providers.events import AgentEvent, EventKind
 from ado.providers.process import AgentProcess, OutputLine, SpawnError
+from ado.vocab import OutcomeKind
 
 __all__ = ["AgentRun"]
 

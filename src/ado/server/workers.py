@@ -26,7 +26,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ado.errors import NotFoundError, TaskNotCancellable, UsageError
+from ado.errors import TaskNotCancellable, TaskNotFound, UsageError
+from ado.vocab import HitlPolicy, TaskStatus
 
 if TYPE_CHECKING:
     from ado.config.schema import AdoConfig
@@ -218,7 +219,7 @@ class WorkerPool:
                 await asyncio.to_thread(
                     self.store.finish_task,
                     job.task_id,
-                    status="failed",
+                    status=TaskStatus.FAILED,
                     error=str(exc),
                     exit_code=1,
                 )
@@ -230,35 +231,14 @@ class WorkerPool:
 
 def spec_from_task(task: TaskView) -> TaskSpec:
     """The ``TaskSpec`` a queued task's stored options describe."""
+    from ado.options import TaskOptions
     from ado.orchestrator import TaskSpec
-    from ado.routing.router import RouteFilters
 
-    opts: dict[str, Any] = task.options or {}
-
-    def names(key: str) -> tuple[str, ...]:
-        value = opts.get(key) or ()
-        return (value,) if isinstance(value, str) else tuple(value)
-
-    return TaskSpec(
-        prompt=task.prompt,
-        cwd=Path(task.cwd),
-        filters=RouteFilters(
-            provider=opts.get("provider"),
-            providers=names("providers") or None,
-            exclude=names("exclude"),
-            access_mode=opts.get("access_mode"),
-            capabilities=names("capabilities"),
-            allow_api=opts.get("allow_api"),
-        ),
-        hitl_policy=opts.get("hitl_policy") or task.hitl_policy,
-        yolo=bool(opts.get("yolo")),
-        model=opts.get("model"),
-        max_turns=opts.get("max_turns"),
-        resume=opts.get("resume"),
-        max_cost=opts.get("max_cost"),
-        wait=bool(opts.get("wait")),
-        assume_yes=True,  # nobody to ask: the cost limits still apply
-    )
+    options = TaskOptions.from_stored(task.options)
+    if options.hitl_policy is None:
+        options.hitl_policy = HitlPolicy(task.hitl_policy)
+    # Nobody to ask before a costly API run: the cost limits still apply.
+    return TaskSpec(prompt=task.prompt, cwd=Path(task.cwd), options=options, assume_yes=True)
 
 
 async def cancel_task(store: Store, pool: WorkerPool | None, task_id: int) -> str:
@@ -271,13 +251,13 @@ async def cancel_task(store: Store, pool: WorkerPool | None, task_id: int) -> st
     """
     task = await asyncio.to_thread(store.get_task, task_id)
     if task is None:
-        raise NotFoundError(f"There is no task {task_id}.", hint="`ado tasks list` shows ids.")
-    if task.status == "queued":
+        raise TaskNotFound(task_id)
+    if task.status == TaskStatus.QUEUED:
         if await asyncio.to_thread(store.cancel_queued, task_id):
-            return "cancelled"
+            return TaskStatus.CANCELLED
         task = await asyncio.to_thread(store.get_task, task_id)  # claimed meanwhile
         assert task is not None
-    if task.status != "running":
+    if task.status != TaskStatus.RUNNING:
         raise TaskNotCancellable(task_id, task.status)
     if pool is not None and await pool.cancel(task_id):
         return await _status(store, task_id)
@@ -292,11 +272,11 @@ async def cancel_task(store: Store, pool: WorkerPool | None, task_id: int) -> st
         await asyncio.to_thread(
             store.finish_task,
             task_id,
-            status="cancelled",
+            status=TaskStatus.CANCELLED,
             error="cancelled by the user",
             exit_code=130,
         )
-        return "cancelled"
+        return TaskStatus.CANCELLED
     if here and not _alive(pid):
         await asyncio.to_thread(store.mark_orphans_interrupted)
         return await _status(store, task_id)
@@ -313,8 +293,8 @@ async def cancel_task(store: Store, pool: WorkerPool | None, task_id: int) -> st
 async def _status(store: Store, task_id: int) -> str:
     task = await asyncio.to_thread(store.get_task, task_id)
     if task is None:
-        return "cancelled"
-    return "cancelling" if task.status == "running" else task.status
+        return TaskStatus.CANCELLED
+    return "cancelling" if task.status == TaskStatus.RUNNING else task.status
 
 
 def _alive(pid: int) -> bool:

@@ -12,12 +12,13 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Query, Request
 from starlette.responses import Response
 
+from ado.api import wire
 from ado.api.deps import ConfigDep, StoreDep
-from ado.api.errors import ApiError
 from ado.api.responses import json_response
 from ado.api.schemas import ErrorResponse, ProviderOut, ProviderPatch, ProviderUsage
 from ado.config.overrides import effective_providers
-from ado.config.schema import AdoConfig, Capabilities
+from ado.config.schema import AdoConfig
+from ado.errors import ApiError, UnknownProviderError
 from ado.routing.router import OVERRIDES_KEY
 from ado.store.database import Store
 
@@ -96,80 +97,19 @@ def get_provider_usage(
 def provider_views(
     config: AdoConfig, store: Store, detections: dict[str, Any], only: str | None = None
 ) -> list[dict[str, Any]]:
-    """The API's provider rows (camelCase), overrides applied."""
-    from ado.routing.overview import provider_rows
+    """The API's provider rows (``ProviderOut``), overrides applied."""
+    from ado.routing.overview import provider_views as views
 
-    now = datetime.now(UTC)
     providers = effective_providers(config, store.get_value(OVERRIDES_KEY))
-    if only is not None:
-        providers = {only: providers[only]} if only in providers else {}
-    rows = provider_rows(providers, store, now, detections=detections)
-    if only is not None:
-        rows = [r for r in rows if r["id"] == only]
-    day = now.replace(hour=0, minute=0, second=0, microsecond=0)
-    usage: dict[str, dict[str, Any]] = {}
-    for r in store.usage_report(day):
-        today = usage.setdefault(
-            r.provider,
-            {"tasks": 0, "inputTokens": 0, "outputTokens": 0, "costUsd": 0.0, "apiCostUsd": 0.0},
-        )
-        today["tasks"] += r.tasks
-        today["inputTokens"] += r.input_tokens
-        today["outputTokens"] += r.output_tokens
-        today["costUsd"] += r.cost_usd
-        today["apiCostUsd"] += r.api_cost_usd
-    out = []
-    for row in rows:
-        pconf = providers.get(row["id"])
-        capabilities = pconf.capabilities if pconf else Capabilities()
-        out.append(
-            {
-                "id": row["id"],
-                "name": row["name"],
-                "installed": row["installed"],
-                "version": row["version"],
-                "enabled": row["enabled"],
-                "path": row["path"],
-                "loggedIn": row["logged_in"],
-                "accessModes": [
-                    {
-                        "mode": m["mode"],
-                        "priority": m["priority"],
-                        "enabled": m["enabled"],
-                        "limits": [
-                            {
-                                "name": lim["name"],
-                                "used": lim["used"],
-                                "limit": lim["limit"],
-                                "window": lim["window"],
-                                "resetsAt": lim["resets_at"],
-                            }
-                            for lim in m["limits"]
-                        ],
-                        "cooldownUntil": m["cooldown_until"],
-                        "cooldownReason": m["cooldown_reason"],
-                    }
-                    for m in row["access_modes"]
-                ],
-                "capabilities": capabilities.model_dump(by_alias=True, exclude_none=True),
-                "usageToday": usage.get(
-                    row["id"],
-                    {"tasks": 0, "inputTokens": 0, "outputTokens": 0, "costUsd": 0.0,
-                     "apiCostUsd": 0.0},
-                ),
-            }
-        )  # fmt: skip
-    return out
+    rows = views(providers, store, datetime.now(UTC), detections=detections, only=only)
+    return wire.PROVIDER.many(rows)
 
 
 def _check_known(provider_id: str) -> None:
     from ado.providers import provider_ids
 
     if provider_id not in provider_ids():
-        raise ApiError(
-            404,
-            f"unknown provider {provider_id!r}; known: {', '.join(sorted(provider_ids()))}",
-        )
+        raise UnknownProviderError(provider_id, provider_ids())
 
 
 def _save_override(store: Store, provider_id: str, body: ProviderPatch) -> None:
