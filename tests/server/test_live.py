@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 from sqlalchemy import insert
 
+from ado.api import wire
 from ado.providers.events import AgentEvent, EventKind
 from ado.server import live
-from ado.api import wire
 from ado.server.live import LiveBus, Message, Subscription
 from ado.store import Store
 from ado.store.models import Event, utcnow

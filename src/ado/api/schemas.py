@@ -57,6 +57,8 @@ __all__ = [
     "TaskSummary",
     "TaskVolumeDay",
     "UsageHistory",
+    "UsageReport",
+    "UsageReportRow",
     "UsageToday",
     "live_message_schemas",
 ]
@@ -339,7 +341,7 @@ class AlertPage(Schema):
     next_cursor: str | None
 
 
-# -- the CLI (`ado status --json`: the API's shapes, in one document) ------------------
+# -- the CLI (`ado status --json`, `ado report --format json`) -------------------------
 
 
 class StatusToday(Schema):
@@ -349,6 +351,30 @@ class StatusToday(Schema):
     output_tokens: int
     cost_usd: float
     api_cost_usd: float
+
+
+class UsageReportRow(Schema):
+    provider: str
+    access_mode: AccessMode
+    tasks: int
+    attempts: int
+    requests: int
+    input_tokens: int
+    output_tokens: int
+    cache_read_tokens: int
+    cache_write_tokens: int
+    cost_usd: float
+    api_cost_usd: float
+
+
+class UsageReport(Schema):
+    """``ado report --format json``."""
+
+    period: Literal["today", "week", "month", "all"]
+    since: datetime | None
+    rows: list[UsageReportRow]
+    total_cost_usd: float
+    total_api_cost_usd: float
 
 
 class StatusOut(Schema):

@@ -30,6 +30,8 @@ __all__ = [
     "COOLDOWN",
     "EVENT",
     "PROVIDER",
+    "REPORT",
+    "REPORT_ROW",
     "STATUS",
     "TASK_DETAIL",
     "TASK_SUMMARY",
@@ -92,6 +94,8 @@ TASK_DETAIL = Shape(
 )
 EVENT = Shape(schemas.EventOut)
 COOLDOWN = Shape(schemas.CooldownOut)
+REPORT_ROW = Shape(schemas.UsageReportRow)
+REPORT = Shape(schemas.UsageReport, rows=lambda r: REPORT_ROW.many(r.rows))
 _TODAY = Shape(schemas.StatusToday)
 STATUS = Shape(
     schemas.StatusOut,
