@@ -15,7 +15,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from datetime import datetime
-from operator import attrgetter
 from typing import Any
 
 from pydantic import BaseModel
@@ -44,7 +43,11 @@ __all__ = [
 
 
 class Shape:
-    """Builds ``model``'s JSON dict from any object with its fields as attributes."""
+    """Builds ``model``'s JSON dict from any object with its fields as attributes.
+
+    The builder is compiled once, as a dict display (``{"id": v.id, "durationS": f(v)}``):
+    as fast as one written by hand, its keys taken from the model.
+    """
 
     def __init__(self, model: type[BaseModel], **computed: Callable[[Any], Any]) -> None:
         fields = model.model_fields
@@ -52,16 +55,23 @@ class Shape:
         if unknown:
             raise TypeError(f"{model.__name__} has no field {sorted(unknown)[0]!r}")
         self.model = model
-        self._getters: tuple[tuple[str, Callable[[Any], Any]], ...] = tuple(
-            (field.alias or name, computed.get(name) or attrgetter(name))
-            for name, field in fields.items()
-        )
+        namespace: dict[str, Any] = {}
+        items = []
+        for name, field in fields.items():
+            value = f"v.{name}"
+            if name in computed:
+                namespace[f"_{name}"] = computed[name]
+                value = f"_{name}(v)"
+            items.append(f"{field.alias or name!r}: {value}")
+        exec(f"def build(v):\n    return {{{', '.join(items)}}}\n", namespace)
+        self.build: Callable[[Any], dict[str, Any]] = namespace["build"]
 
     def __call__(self, view: Any) -> dict[str, Any]:
-        return {key: get(view) for key, get in self._getters}
+        return self.build(view)
 
     def many(self, views: Iterable[Any]) -> list[dict[str, Any]]:
-        return [self(v) for v in views]
+        build = self.build
+        return [build(v) for v in views]
 
 
 def dumps(body: Any, *, indent: int | None = None) -> bytes:
