@@ -10,6 +10,7 @@ from rich.markup import escape
 from rich.text import Text
 
 from ado.providers.events import AgentEvent, EventKind
+from ado.vocab import TaskStatus
 
 __all__ = ["event_line", "format_cost", "format_duration", "format_tokens", "summary_line"]
 
@@ -122,8 +123,8 @@ def summary_line(
     files: list[str] | None = None,
     task_id: int | None = None,
 ) -> Text:
-    colour = {"succeeded": "green", "cancelled": "yellow"}.get(status, "red")
-    mark = {"succeeded": "✔", "cancelled": "■"}.get(status, "✘")
+    colour = {TaskStatus.SUCCEEDED: "green", TaskStatus.CANCELLED: "yellow"}.get(status, "red")
+    mark = {TaskStatus.SUCCEEDED: "✔", TaskStatus.CANCELLED: "■"}.get(status, "✘")
     parts = [
         f"[bold {colour}]{mark} {status}[/]" + (f" [dim]task {task_id}[/]" if task_id else ""),
         f"{format_duration(duration_s)}",

@@ -35,6 +35,7 @@ from ado.config.overrides import effective_providers
 from ado.config.schema import AccessModeConfig, AdoConfig, Capabilities, ProviderConfig
 from ado.errors import NoProviderAvailable, UnknownProviderError, UsageError
 from ado.routing.limits import check_limits
+from ado.vocab import AccessMode, values
 
 if TYPE_CHECKING:
     from ado.store import CooldownView, Store
@@ -52,7 +53,6 @@ __all__ = [
 
 ROUND_ROBIN_KEY = "routing.round_robin"
 OVERRIDES_KEY = "providers.overrides"
-ACCESS_MODES = ("subscription", "api", "free")
 
 
 class SkipKind(StrEnum):
@@ -262,10 +262,10 @@ class Router:
         for name in named:
             if name not in self.config.providers:
                 raise UnknownProviderError(name, known)
-        if filters.access_mode is not None and filters.access_mode not in ACCESS_MODES:
+        if filters.access_mode is not None and filters.access_mode not in values(AccessMode):
             raise UsageError(
                 f"Unknown access mode {filters.access_mode!r}.",
-                hint=f"Use one of: {', '.join(ACCESS_MODES)}.",
+                hint=f"Use one of: {', '.join(values(AccessMode))}.",
             )
 
     def _allow_api(self, filters: RouteFilters) -> bool:

@@ -22,10 +22,11 @@ from ado.store import reader
 from ado.store.models import KeyValue, Task, utcnow
 from ado.store.reader import SqlConnection
 from ado.store.views import TaskView
+from ado.vocab import TaskStatus
 
 __all__ = ["QueueMethods"]
 
-ACTIVE = ("queued", "running")
+ACTIVE = (TaskStatus.QUEUED.value, TaskStatus.RUNNING.value)
 _POOL_KEY = "worker-pool:{host}:{pid}"
 _CANCEL_KEY = "cancel-request:{task_id}"
 
