@@ -13,13 +13,14 @@ field's ``description``). ``tests/test_docs.py`` fails when either file drifts.
 
 from __future__ import annotations
 
+import enum
 import inspect
 import json
 import sys
 import types
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Literal, Union, get_args, get_origin
+from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
 import click
 from annotated_types import Ge, Gt, Le, Lt
@@ -181,6 +182,10 @@ def _is_model(annotation: Any) -> bool:
 def _type_name(annotation: Any) -> str:
     annotation = _strip_optional(annotation)
     origin = get_origin(annotation)
+    if origin is Annotated:
+        return _type_name(get_args(annotation)[0])
+    if isinstance(annotation, type) and issubclass(annotation, enum.Enum):
+        return " \\| ".join(f"`{m.value}`" for m in annotation)
     if origin is Literal:
         return " \\| ".join(f"`{v}`" for v in get_args(annotation))
     if origin is list:
@@ -206,7 +211,12 @@ def _type_name(annotation: Any) -> str:
 def _constraints(field: FieldInfo) -> str:
     symbols = {Ge: ("≥", "ge"), Gt: (">", "gt"), Le: ("≤", "le"), Lt: ("<", "lt")}
     out = []
-    for meta in field.metadata:
+    metadata = list(field.metadata)
+    inner = _strip_optional(field.annotation)
+    if get_origin(inner) is Annotated:  # `Usd | None`: the bounds are inside the Optional
+        for extra in get_args(inner)[1:]:
+            metadata += getattr(extra, "metadata", [extra])
+    for meta in metadata:
         for kind, (symbol, attr) in symbols.items():
             if isinstance(meta, kind):
                 out.append(f"{symbol} {getattr(meta, attr)}")
