@@ -4,7 +4,7 @@ import type { components } from "./schema";
 
 type S = components["schemas"];
 
-export type TaskStatus = "queued" | "running" | "succeeded" | "failed" | "cancelled" | "interrupted";
+export type TaskStatus = S["TaskStatus"];
 export type TaskSummary = S["TaskSummary"];
 export type TaskDetail = S["TaskDetail"];
 export type Attempt = S["AttemptOut"];
