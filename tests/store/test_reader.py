@@ -204,7 +204,8 @@ import atexit, sys
 atexit.register(lambda: print(
     "IMPORTED",
     sorted({m.split(".")[0] for m in sys.modules}
-           & {"sqlalchemy", "alembic", "asyncio", "fastapi", "starlette"}),
+           & {"sqlalchemy", "alembic", "asyncio", "fastapi", "starlette"}
+           | {m for m in sys.modules if m == "ado.api.schemas"}),
     file=sys.stderr,
 ))
 from ado.cli import main

@@ -7,8 +7,11 @@ model of ``ado.api.schemas`` (camelCase aliases), reading the view's attribute o
 snake_case name unless a field is computed. The dicts hold Python values (``datetime``,
 enums); ``dumps`` (pydantic-core, as the API's responses) writes them.
 
-No FastAPI here: the CLI imports this module (pydantic it has already loaded for the
-configuration). ``tests/api/test_wire.py`` validates each shape against its model.
+The models' fields are read from ``ado.api._fields``, a table generated from the models
+(``scripts/gen_docs.py`` writes it, ``tests/test_docs.py`` fails when it drifts,
+``tests/api/test_wire.py`` checks each shape against its model): building the ~45 pydantic
+models would cost ``ado status --json`` more than all its queries, and the CLI only needs
+their field names. So neither pydantic's models nor FastAPI load for a ``--json``.
 """
 
 from __future__ import annotations
@@ -17,11 +20,9 @@ from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel
 from pydantic_core import to_json
 
-from ado.api import schemas
-from ado.options import TaskOptions
+from ado.api._fields import FIELDS
 from ado.vocab import TaskStatus
 
 __all__ = [
@@ -49,20 +50,20 @@ class Shape:
     as fast as one written by hand, its keys taken from the model.
     """
 
-    def __init__(self, model: type[BaseModel], **computed: Callable[[Any], Any]) -> None:
-        fields = model.model_fields
-        unknown = set(computed) - set(fields)
+    def __init__(self, model: str, **computed: Callable[[Any], Any]) -> None:
+        fields = FIELDS[model]
+        unknown = set(computed) - {name for _, name in fields}
         if unknown:
-            raise TypeError(f"{model.__name__} has no field {sorted(unknown)[0]!r}")
+            raise TypeError(f"{model} has no field {sorted(unknown)[0]!r}")
         self.model = model
         namespace: dict[str, Any] = {}
         items = []
-        for name, field in fields.items():
+        for key, name in fields:
             value = f"v.{name}"
             if name in computed:
                 namespace[f"_{name}"] = computed[name]
                 value = f"_{name}(v)"
-            items.append(f"{field.alias or name!r}: {value}")
+            items.append(f"{key!r}: {value}")
         exec(f"def build(v):\n    return {{{', '.join(items)}}}\n", namespace)
         self.build: Callable[[Any], dict[str, Any]] = namespace["build"]
 
@@ -86,33 +87,39 @@ def _duration(t: Any) -> float | None:
     return round(seconds, 3)
 
 
-LIMIT = Shape(schemas.LimitOut)
-ACCESS_MODE = Shape(schemas.AccessModeOut, limits=lambda m: LIMIT.many(m.limits))
-USAGE_TODAY = Shape(schemas.UsageToday)
+LIMIT = Shape("LimitOut")
+ACCESS_MODE = Shape("AccessModeOut", limits=lambda m: LIMIT.many(m.limits))
+USAGE_TODAY = Shape("UsageToday")
 PROVIDER = Shape(
-    schemas.ProviderOut,
+    "ProviderOut",
     access_modes=lambda p: ACCESS_MODE.many(p.access_modes),
     usage_today=lambda p: USAGE_TODAY(p.usage_today),
 )
-TASK_SUMMARY = Shape(schemas.TaskSummary, duration_s=_duration)
-ATTEMPT = Shape(schemas.AttemptOut, files_changed=lambda a: list(a.files_changed or ()))
+TASK_SUMMARY = Shape("TaskSummary", duration_s=_duration)
+ATTEMPT = Shape("AttemptOut", files_changed=lambda a: list(a.files_changed or ()))
 TASK_DETAIL = Shape(
-    schemas.TaskDetail,
+    "TaskDetail",
     duration_s=_duration,
-    options=lambda t: TaskOptions.from_stored(t.options).wire(),
+    options=lambda t: _options(t.options),
     attempts=lambda t: ATTEMPT.many(t.attempts),
 )
-EVENT = Shape(schemas.EventOut)
-COOLDOWN = Shape(schemas.CooldownOut)
-REPORT_ROW = Shape(schemas.UsageReportRow)
-REPORT = Shape(schemas.UsageReport, rows=lambda r: REPORT_ROW.many(r.rows))
-_TODAY = Shape(schemas.StatusToday)
+EVENT = Shape("EventOut")
+COOLDOWN = Shape("CooldownOut")
+REPORT_ROW = Shape("UsageReportRow")
+REPORT = Shape("UsageReport", rows=lambda r: REPORT_ROW.many(r.rows))
+_TODAY = Shape("StatusToday")
 STATUS = Shape(
-    schemas.StatusOut,
+    "StatusOut",
     providers=lambda s: PROVIDER.many(s.providers),
     recent_tasks=lambda s: TASK_SUMMARY.many(s.recent_tasks),
     today=lambda s: _TODAY(s.today),
 )
+
+
+def _options(stored: dict[str, Any]) -> dict[str, Any]:
+    from ado.options import TaskOptions
+
+    return TaskOptions.from_stored(stored).wire()
 
 
 def queued_summary(
@@ -153,3 +160,4 @@ def event_message(event: Any) -> dict[str, Any]:
 
 def task_message(task: Any) -> dict[str, Any]:
     return {"type": "task", "task": TASK_SUMMARY(task)}
+

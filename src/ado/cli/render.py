@@ -123,8 +123,9 @@ def summary_line(
     files: list[str] | None = None,
     task_id: int | None = None,
 ) -> Text:
-    colour = {TaskStatus.SUCCEEDED: "green", TaskStatus.CANCELLED: "yellow"}.get(status, "red")
-    mark = {TaskStatus.SUCCEEDED: "✔", TaskStatus.CANCELLED: "■"}.get(status, "✘")
+    colours: dict[str, str] = {TaskStatus.SUCCEEDED: "green", TaskStatus.CANCELLED: "yellow"}
+    marks: dict[str, str] = {TaskStatus.SUCCEEDED: "✔", TaskStatus.CANCELLED: "■"}
+    colour, mark = colours.get(status, "red"), marks.get(status, "✘")
     parts = [
         f"[bold {colour}]{mark} {status}[/]" + (f" [dim]task {task_id}[/]" if task_id else ""),
         f"{format_duration(duration_s)}",
