@@ -160,4 +160,3 @@ def event_message(event: Any) -> dict[str, Any]:
 
 def task_message(task: Any) -> dict[str, Any]:
     return {"type": "task", "task": TASK_SUMMARY(task)}
-

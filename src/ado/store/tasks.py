@@ -266,7 +266,3 @@ def _attempt_view(attempt: Attempt) -> AttemptView:
 
 def _task_view(task: Task, attempts: list[AttemptView]) -> TaskView:
     return TaskView(**view_values(TaskView, task, attempts=attempts))
-
-
-def _event_view(event: Event) -> EventView:
-    return EventView(**view_values(EventView, event))
