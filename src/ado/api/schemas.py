@@ -56,6 +56,7 @@ __all__ = [
     "TaskPage",
     "TaskSummary",
     "TaskVolumeDay",
+    "Totals",
     "UsageHistory",
     "UsageReport",
     "UsageReportRow",
@@ -353,18 +354,23 @@ class StatusToday(Schema):
     api_cost_usd: float
 
 
-class UsageReportRow(Schema):
+class Totals(Schema):
+    """Tokens and money of a task, an attempt or a report row."""
+
+    input_tokens: int
+    output_tokens: int
+    cache_read_tokens: int
+    cache_write_tokens: int
+    cost_usd: float = Field(description="Real spend (API modes).")
+    api_cost_usd: float = Field(description="What the tokens would cost at API prices.")
+
+
+class UsageReportRow(Totals):
     provider: str
     access_mode: AccessMode
     tasks: int
     attempts: int
     requests: int
-    input_tokens: int
-    output_tokens: int
-    cache_read_tokens: int
-    cache_write_tokens: int
-    cost_usd: float
-    api_cost_usd: float
 
 
 class UsageReport(Schema):
