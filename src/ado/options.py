@@ -141,6 +141,14 @@ class TaskOptions(TaskChoices):
         """The options of a task submitted with ``given`` (already validated)."""
         return cls.model_construct(**{k: getattr(given, k) for k in TaskChoices.model_fields})
 
+    @staticmethod
+    def stored_choices(given: TaskChoices, hitl_policy: str) -> dict[str, Any]:
+        """``choices(given)`` with ``hitl_policy``, in the store's form, in one step (the
+        ``POST /api/tasks`` fast path; tests/api/test_task_bounds.py checks it is the same)."""
+        data = given.model_dump(mode="json", exclude_defaults=True, include=_CHOICES)
+        data["hitl_policy"] = str(hitl_policy)
+        return data
+
     @classmethod
     def from_stored(cls, raw: dict[str, Any] | None) -> TaskOptions:
         """Read ``tasks.options`` back (``capabilities``: the key before this model)."""
@@ -170,3 +178,6 @@ class TaskOptions(TaskChoices):
             capabilities=tuple(self.require_capabilities or ()),
             allow_api=self.allow_api,
         )
+
+
+_CHOICES = frozenset(TaskChoices.model_fields)

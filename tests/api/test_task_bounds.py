@@ -10,6 +10,7 @@ from starlette.testclient import TestClient
 
 from ado.options import MAX_COST_USD, MAX_PRIORITY, MAX_PROMPT_BYTES, MAX_TURNS
 from ado.store import Store
+from ado.vocab import HitlPolicy
 
 HUGE = 2**63
 
@@ -158,3 +159,34 @@ def test_a_priority_in_bounds_is_saved(client: TestClient, store: Store) -> None
     assert response.status_code == 200, response.text
     assert response.json()["accessModes"][0]["priority"] == MAX_PRIORITY
     assert response.json()["enabled"] is False
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"prompt": "p"},
+        {
+            "prompt": "p",
+            "providers": ["codex"],
+            "exclude": ["claude-code"],
+            "maxCost": 0,
+            "accessMode": "api",
+            "requireCapabilities": ["python"],
+            "hitlPolicy": "manual",
+            "model": "m",
+            "maxTurns": 3,
+            "yolo": True,
+        },  # fmt: skip
+        {"prompt": "p", "provider": "codex", "yolo": False, "maxCost": 2},
+    ],
+)
+def test_the_stored_options_are_the_task_options_model(body: dict[str, Any]) -> None:
+    from ado.api.schemas import TaskCreate
+    from ado.options import TaskOptions
+
+    given = TaskCreate.model_validate(body)
+    policy = given.hitl_policy or "autonomous"
+    options = TaskOptions.choices(given)
+    options.hitl_policy = HitlPolicy(policy)
+    assert TaskOptions.stored_choices(given, policy) == options.stored()
+    assert TaskOptions.from_stored(options.stored()) == options

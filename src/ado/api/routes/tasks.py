@@ -101,12 +101,10 @@ async def queue_task(state: State, body: TaskCreate) -> dict[str, Any]:
         if found is None:
             raise ApiError.invalid("cwd", f"no such directory: {body.cwd}")
         cwd = found
-    options = TaskOptions.choices(body)
-    options.hitl_policy = policy = body.hitl_policy or config.hitl.default_policy
+    policy = body.hitl_policy or config.hitl.default_policy
+    options = TaskOptions.stored_choices(body, policy)
     now = datetime.now(UTC)
-    task = NewTask(
-        prompt=body.prompt, cwd=cwd, hitl_policy=policy, options=options.stored(), created_at=now
-    )
+    task = NewTask(prompt=body.prompt, cwd=cwd, hitl_policy=policy, options=options, created_at=now)
     task_id = await state.task_writer.create(task)
     pool = getattr(state, "pool", None)
     if pool is not None:
