@@ -180,4 +180,4 @@ class TaskOptions(TaskChoices):
         )
 
 
-_CHOICES = frozenset(TaskChoices.model_fields)
+_CHOICES = set(TaskChoices.model_fields)

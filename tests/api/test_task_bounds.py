@@ -176,7 +176,7 @@ def test_a_priority_in_bounds_is_saved(client: TestClient, store: Store) -> None
             "model": "m",
             "maxTurns": 3,
             "yolo": True,
-        },  # fmt: skip
+        },
         {"prompt": "p", "provider": "codex", "yolo": False, "maxCost": 2},
     ],
 )
