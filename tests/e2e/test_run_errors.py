@@ -228,7 +228,7 @@ def test_resume_continues_the_agents_own_session(project: Project, fake_cursor) 
     unknown = project.run("run", "--resume", "not-a-session", "continue", check_code=2)
     assert "no agent issued that session id" in unknown.stderr
     missing = project.run("run", "--resume", "999", "continue", check_code=2)
-    assert "there is no task 999" in missing.stderr
+    assert "There is no task 999." in missing.stderr
 
 
 def test_prompt_from_stdin(project: Project, fake_cursor) -> None:
