@@ -11,6 +11,7 @@ BENCHMARKS = (
     "first_event",
     "memory_agents",
     "telemetry_overhead",
+    "event_path",
     "ws_latency",
     "api_throughput",
     "dashboard_size",

@@ -8,7 +8,8 @@ from pydantic import TypeAdapter
 from starlette.testclient import TestClient
 
 from ado.api.schemas import ProviderOut, ProviderUsage
-from ado.routing.router import Router
+from ado.config.resolve import effective_config
+from ado.routing.router import Router, RoutingPlan
 from ado.store import Store
 
 from .conftest import add_finished_task, loaded_config
@@ -42,8 +43,12 @@ def test_list(client: TestClient, store: Store) -> None:
 def test_patch_is_persisted_and_changes_the_next_plan(
     client: TestClient, store: Store, tmp_path: Path
 ) -> None:
-    router = Router(loaded_config(tmp_path).config, store)
-    assert router.plan().candidates[0].key == "claude-code/subscription"
+    file_config = loaded_config(tmp_path).config
+
+    def plan() -> RoutingPlan:  # what the next task is routed by: the resolved configuration
+        return Router(effective_config(file_config, store), store).plan()
+
+    assert plan().candidates[0].key == "claude-code/subscription"
     response = client.patch(
         "/api/providers/claude-code",
         json={"accessModes": [{"mode": "subscription", "priority": 9, "enabled": True}]},
@@ -51,16 +56,16 @@ def test_patch_is_persisted_and_changes_the_next_plan(
     assert response.status_code == 200, response.text
     body = ProviderOut.model_validate(response.json())
     assert body.access_modes[0].priority == 9
-    assert router.plan().candidates[0].key == "codex/subscription"
+    assert plan().candidates[0].key == "codex/subscription"
     client.patch("/api/providers/codex", json={"enabled": False})
-    assert [c.key for c in router.plan().candidates] == [
+    assert [c.key for c in plan().candidates] == [
         "claude-code/api",
         "claude-code/subscription",
     ]
     client.patch(
         "/api/providers/claude-code", json={"accessModes": [{"mode": "api", "enabled": False}]}
     )
-    assert [c.key for c in router.plan().candidates] == ["claude-code/subscription"]
+    assert [c.key for c in plan().candidates] == ["claude-code/subscription"]
     # persisted: a new app over the same store shows it
     listed = {p["id"]: p for p in client.get("/api/providers").json()}
     assert listed["codex"]["enabled"] is False
@@ -90,3 +95,44 @@ def test_usage_per_day(client: TestClient, store: Store) -> None:
     assert body.days[0].tasks == 0
     assert client.get("/api/providers/nope/usage").status_code == 404
     assert client.get("/api/providers/codex/usage", params={"days": 0}).status_code == 422
+
+
+def test_clear_cooldown(client: TestClient, store: Store, tmp_path: Path) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    until = datetime.now(UTC) + timedelta(hours=1)
+    for provider, mode in (
+        ("codex", "subscription"),
+        ("claude-code", "subscription"),
+        ("claude-code", "api"),
+    ):
+        store.set_cooldown(
+            provider,
+            mode,
+            until=until,
+            kind="rate_limited",
+            reason="429 Too Many Requests",
+            reset_known=True,
+        )
+    router = Router(loaded_config(tmp_path).config, store)
+    assert router.plan().candidates == []
+
+    one = client.delete("/api/providers/claude-code/cooldown", params={"accessMode": "api"})
+    assert one.status_code == 204 and one.content == b""
+    active = {(c.provider, c.access_mode) for c in store.cooldowns(datetime.now(UTC))}
+    assert active == {("codex", "subscription"), ("claude-code", "subscription")}
+    assert [c.key for c in router.plan().candidates] == ["claude-code/api"]
+
+    assert client.delete("/api/providers/codex/cooldown").status_code == 204
+    assert client.delete("/api/providers/codex/cooldown").status_code == 204  # none left
+    listed = {p["id"]: p for p in client.get("/api/providers").json()}
+    assert listed["codex"]["accessModes"][0]["cooldownUntil"] is None
+    assert listed["claude-code"]["accessModes"][0]["cooldownReason"] == "429 Too Many Requests"
+
+    unknown = client.delete("/api/providers/cladue-code/cooldown")
+    assert unknown.status_code == 404 and "claude-code" in unknown.json()["error"]["message"]
+    bad_mode = client.delete("/api/providers/codex/cooldown", params={"accessMode": "paid"})
+    assert bad_mode.status_code == 422
+    assert {(c.provider, c.access_mode) for c in store.cooldowns(datetime.now(UTC))} == {
+        ("claude-code", "subscription")
+    }

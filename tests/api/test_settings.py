@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from starlette.testclient import TestClient
 
 from ado.api.schemas import Settings
-from ado.config.overrides import SETTINGS_KEY, effective_config
+from ado.config.overrides import SETTINGS_KEY
+from ado.config.resolve import effective_config
 from ado.store import Store
 
 from .conftest import loaded_config
@@ -104,3 +106,48 @@ def test_secrets_are_write_only(client: TestClient, store: Store, tmp_path: Path
     ):
         text = client.get(path).text
         assert SECRET not in text and PASSWORD not in text, path
+
+
+def test_origins_file_values_and_resets(client: TestClient, store: Store) -> None:
+    """The settings-origins contract the dashboard uses."""
+    body = client.get("/api/settings").json()
+    assert body["origins"]["routing.apiFallback.enabled"] == "file"  # the file sets it
+    assert body["origins"]["routing.strategy"] == "default"
+    assert body["origins"]["notifications.channels.slack.webhookUrl"] == "default"
+    assert body["fileValues"] == {}
+    client.patch(
+        "/api/settings",
+        json={
+            "routing": {"strategy": "round-robin", "apiFallback": {"enabled": False}},
+            "notifications": {"channels": {"slack": {"webhookUrl": SECRET}}},
+        },
+    )
+    body = client.get("/api/settings").json()
+    assert body["origins"]["routing.strategy"] == "saved"
+    assert body["fileValues"] == {
+        "routing.strategy": "subscription-first",
+        "routing.apiFallback.enabled": True,
+        "notifications.channels.slack.webhookUrl": {"set": False},
+    }
+    assert SECRET not in json.dumps(store.get_value(SETTINGS_KEY))  # encrypted at rest
+    # one key, then a section, then everything
+    one = client.delete("/api/settings/routing.strategy").json()
+    assert one["routing"]["strategy"] == "subscription-first"
+    assert one["origins"]["routing.apiFallback.enabled"] == "saved"
+    section = client.delete("/api/settings/routing").json()
+    assert section["routing"]["apiFallback"]["enabled"] is True
+    client.patch("/api/providers/codex", json={"enabled": False})
+    everything = client.delete("/api/settings").json()
+    assert "saved" not in everything["origins"].values()
+    assert store.get_value(SETTINGS_KEY) is None
+    providers = {p["id"]: p for p in client.get("/api/providers").json()}
+    assert providers["codex"]["enabled"] is True
+    assert providers["codex"]["origins"]["enabled"] == "file"
+    unknown = client.delete("/api/settings/storage.path")
+    assert unknown.status_code == 404 and unknown.json()["error"]["code"] == "not_found"
+    operations = {
+        op["operationId"]
+        for item in client.get("/api/openapi.json").json()["paths"].values()
+        for op in item.values()
+    }
+    assert {"resetSetting", "resetSettings"} <= operations

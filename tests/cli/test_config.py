@@ -92,7 +92,13 @@ def test_show_without_a_file_prints_the_defaults(project: Project) -> None:
     proc = project.run("config", "show", "--json", check_code=0)
     data = json.loads(proc.stdout)
     assert data["source"] is None
-    assert data["config"]["storage"] == {"driver": "sqlite", "path": ".ado/state.db"}
+    assert data["config"]["storage"] == {
+        "driver": "sqlite",
+        "path": ".ado/state.db",
+        "maxEventsPerTask": 20000,
+        "maxEventBytes": 65536,
+        "maxBytesPerTask": 33554432,
+    }
 
 
 def test_show_in_process_with_clirunner(configured: Project) -> None:
@@ -100,7 +106,9 @@ def test_show_in_process_with_clirunner(configured: Project) -> None:
         cli, ["--config", str(configured.config_path), "config", "show", "--json"]
     )
     assert result.exit_code == 0, result.output
-    assert json.loads(result.output)["config"]["project"]["id"] == "demo"
+    assert json.loads(result.stdout)["config"]["project"]["id"] == "demo"
+    # the database the file names is unreachable: said on stderr, the file's values shown
+    assert "saved through the API cannot be read" in result.stderr
 
 
 # -- validate -------------------------------------------------------------------------------------
@@ -216,3 +224,87 @@ def test_set_masks_secret_values_in_its_echo(configured: Project) -> None:
     assert "sk-ant-new-secret" not in proc.stdout and "***" in proc.stdout
     mode = load_config(configured.config_path).config.providers["claude-code"].access_modes[1]
     assert mode.api.api_key.get_secret_value() == "sk-ant-new-secret"
+
+
+# -- secrets, saved settings --------------------------------------------------------------------
+
+
+def test_show_masks_webhook_headers_and_secret_names(project: Project) -> None:
+    project.config_path.write_text(
+        textwrap.dedent("""\
+            notifications:
+              channels:
+                webhook:
+                  enabled: true
+                  url: https://hooks.example/x
+                  headers:
+                    Authorization: Bearer hdr-secret-1
+                    X-Api-Key: hdr-secret-2
+                    X-Team: blue
+            """),
+        encoding="utf-8",
+    )
+    for args in (("config", "show"), ("config", "show", "--json"), ("config", "show", "--origin")):
+        out = project.run(*args, check_code=0).stdout
+        assert "hdr-secret" not in out, args
+        assert "blue" in out, args
+    data = json.loads(project.run("config", "show", "--json", check_code=0).stdout)
+    headers = data["config"]["notifications"]["channels"]["webhook"]["headers"]
+    assert headers == {"Authorization": "**********", "X-Api-Key": "**********", "X-Team": "blue"}
+    origins = data["origins"]
+    assert origins["notifications.channels.webhook.headers.Authorization"] == "file"
+
+
+def test_a_saved_secret_whose_key_is_lost_is_a_clear_error(project: Project) -> None:
+    from ado.config.overrides import SETTINGS_KEY, settings_after_patch
+    from ado.config.secrets import SecretBox, key_file_path
+
+    project.write_config({"codex": {"enabled": True, "accessModes": [{"mode": "subscription"}]}})
+    store = project.store()
+    try:
+        patch = {"notifications": {"channels": {"slack": {"webhookUrl": "https://hooks/x-s3cret"}}}}
+        loaded = load_config(project.config_path)
+        store.set_value(SETTINGS_KEY, settings_after_patch(loaded.config, {}, patch, SecretBox()))
+    finally:
+        store.close()
+    key_file_path().unlink()
+    proc = project.run("run", "do it", check_code=2)
+    assert "Traceback" not in proc.stderr
+    assert "notifications.channels.slack.webhookUrl" in proc.stderr
+    assert "cannot be decrypted" in proc.stderr
+    assert "ado config reset notifications.channels.slack.webhookUrl" in proc.stderr
+    # showing needs no key; the advised fix works
+    assert "x-s3cret" not in project.run("config", "show", check_code=0).stdout
+    project.run("config", "reset", "notifications.channels.slack.webhookUrl", check_code=0)
+    assert "cannot be decrypted" not in project.run("run", "do it").stderr
+
+
+def test_validate_warns_when_env_and_api_key_set_the_same_variable(project: Project) -> None:
+    project.config_path.write_text(
+        textwrap.dedent("""\
+            providers:
+              claude-code:
+                enabled: true
+                accessModes:
+                  - mode: api
+                    api:
+                      apiKey: sk-from-api-key
+                env:
+                  ANTHROPIC_API_KEY: sk-from-env
+              codex:
+                enabled: true
+                accessModes:
+                  - mode: api
+                    api:
+                      apiKey: sk-codex
+            """),
+        encoding="utf-8",
+    )
+    out = project.run("config", "validate", check_code=0).stdout
+    assert (
+        "providers.claude-code.env.ANTHROPIC_API_KEY (line 9) and "
+        "providers.claude-code.accessModes[0].api.apiKey both set ANTHROPIC_API_KEY: the env "
+        "value wins"
+    ) in " ".join(out.split())
+    assert "codex" not in out.split("⚠")[-1]  # no env: no warning
+    assert "sk-from" not in out

@@ -23,6 +23,9 @@ pytestmark = pytest.mark.agents
 
 #: Agents that report tokens (copilot reports premium requests, not tokens).
 REPORTS_TOKENS = {"claude-code", "codex", "gemini-cli", "opencode"}
+#: Agents that tell ADO when an API key bills them (claude's apiKeySource, codex's env_key):
+#: the harness logs both in with a key, configured as a subscription.
+API_KEY_BILLED = {"claude-code", "codex"}
 
 
 def _summary(stdout: str) -> dict:
@@ -52,7 +55,17 @@ def test_real_agent_writes_a_file(project: Project, tmp_path: Path, provider: st
     if provider in REPORTS_TOKENS:
         assert task.input_tokens > 0 and task.output_tokens > 0
         assert task.api_cost_usd > 0, "tokens priced from the bundled price table"
-    assert task.cost_usd == 0, "a subscription run spends nothing"
+    billed = [
+        e
+        for e in store.list_events(task.id)
+        if (e.data.get("data") or {}).get("warning") == "api_key_billing"
+    ]
+    if provider in API_KEY_BILLED:
+        # The harness logs these in with an API key, and they say so: the spend is real.
+        assert task.cost_usd > 0 and len(billed) == 1
+    else:
+        assert task.cost_usd == 0, "a subscription run spends nothing"
+        assert billed == []
 
 
 def test_claude_api_mode_records_the_agents_own_cost(project: Project, tmp_path: Path) -> None:

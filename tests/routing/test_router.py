@@ -4,6 +4,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from ado.config.resolve import effective_config
 from ado.config.schema import AdoConfig
 from ado.errors import NoProviderAvailable, UnknownProviderError, UsageError
 from ado.routing import Candidate, RouteFilters, Router, SkipKind
@@ -310,7 +311,7 @@ def test_cost_optimized_orders_by_expected_cost(store: Store) -> None:
     assert "cost-optimized" in plan.candidates[1].reason
 
 
-# -- overrides ------------------------------------------------------------------------------
+# -- provider switches saved through the API (applied by the resolution) -------------------
 
 
 def test_overrides_from_the_store_apply_on_top_of_config(store: Store) -> None:
@@ -324,7 +325,7 @@ def test_overrides_from_the_store_apply_on_top_of_config(store: Store) -> None:
         },
     )
     config: AdoConfig = make_config(THREE, apiFallback={"enabled": True})
-    plan = Router(config, store).plan()
+    plan = Router(effective_config(config, store), store).plan()
     assert keys(plan.candidates) == ["gemini-cli/subscription", "claude-code/subscription"]
     assert plan.candidates[0].priority == 0
     assert plan.candidates[0].mode_config.priority == 0
@@ -337,4 +338,6 @@ def test_overrides_from_the_store_apply_on_top_of_config(store: Store) -> None:
 def test_override_can_enable_a_disabled_provider(store: Store) -> None:
     config = make_config({"codex": {"enabled": False, "accessModes": [sub(1)]}})
     store.set_value("providers.overrides", {"codex": {"enabled": True}})
-    assert keys(Router(config, store).plan().candidates) == ["codex/subscription"]
+    assert keys(Router(config, store).plan().candidates) == []  # the file's configuration
+    effective = effective_config(config, store)
+    assert keys(Router(effective, store).plan().candidates) == ["codex/subscription"]

@@ -1,7 +1,8 @@
 // The live connection: one WebSocket (/api/ws) feeding the TanStack Query cache.
 // Events are appended to the cached event log of their task; task messages replace the
 // cached task and refresh lists and stats; provider messages refresh the providers.
-// On reconnect it resumes after the last event id it saw.
+// On reconnect it resumes after the last event id it saw; on `resync` (the server dropped
+// this client's queue because it fell behind) it refetches everything it shows.
 import { useQueryClient, type QueryClient } from "@tanstack/react-query";
 import { useEffect, useSyncExternalStore } from "react";
 import { getToken, requireToken } from "./auth";
@@ -110,6 +111,10 @@ export function useLiveUpdates(): void {
         refreshLists();
       } else if (message.type === "provider") {
         void client.invalidateQueries({ queryKey: keys.providers });
+      } else if (message.type === "resync") {
+        // This client fell behind and its queue was dropped: the server replays the events
+        // after `afterId`, but task and provider changes in between are lost: refetch them.
+        void client.invalidateQueries();
       }
     };
 

@@ -4,7 +4,15 @@ import { client, unwrap } from "./client";
 import { keys } from "./keys";
 import { recentEvents } from "./live";
 import type { paths } from "./schema";
-import type { Alert, NewTask, Provider, ProviderPatch, SettingsPatch, TaskEvent } from "./types";
+import type {
+  AccessModeName,
+  Alert,
+  NewTask,
+  Provider,
+  ProviderPatch,
+  SettingsPatch,
+  TaskEvent,
+} from "./types";
 
 export { keys };
 
@@ -119,6 +127,20 @@ export function usePatchProvider() {
   });
 }
 
+/** Ends a provider's cooldowns (of one access mode, or all): routing may pick it again. */
+export function useClearCooldown() {
+  const qc = useQueryClient();
+  return useMutation({
+    mutationFn: ({ id, accessMode }: { id: string; accessMode?: AccessModeName }) =>
+      unwrap(
+        client.DELETE("/api/providers/{provider_id}/cooldown", {
+          params: { path: { provider_id: id }, query: accessMode ? { accessMode } : {} },
+        }),
+      ),
+    onSettled: () => qc.invalidateQueries({ queryKey: keys.providers }),
+  });
+}
+
 export function useSettings() {
   return useQuery({
     queryKey: keys.settings,
@@ -130,6 +152,32 @@ export function usePatchSettings() {
   const qc = useQueryClient();
   return useMutation({
     mutationFn: (patch: SettingsPatch) => unwrap(client.PATCH("/api/settings", { body: patch })),
+    onSuccess: (settings) => {
+      qc.setQueryData(keys.settings, settings);
+      void qc.invalidateQueries({ queryKey: keys.settings }); // origins may have changed
+    },
+  });
+}
+
+/** Removes one saved setting (a dotted key or a section): the file's value applies again. */
+export function useResetSetting() {
+  const qc = useQueryClient();
+  return useMutation({
+    mutationFn: (key: string) =>
+      unwrap(client.DELETE("/api/settings/{key}", { params: { path: { key } } })),
+    onSuccess: (settings, key) => {
+      qc.setQueryData(keys.settings, settings);
+      // `providers.<id>`: a provider's saved switches.
+      if (key.startsWith("providers")) void qc.invalidateQueries({ queryKey: keys.providers });
+    },
+  });
+}
+
+/** Removes every saved setting. */
+export function useResetSettings() {
+  const qc = useQueryClient();
+  return useMutation({
+    mutationFn: () => unwrap(client.DELETE("/api/settings")),
     onSuccess: (settings) => qc.setQueryData(keys.settings, settings),
   });
 }

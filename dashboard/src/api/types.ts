@@ -1,6 +1,15 @@
-// The API's types, from the schema generated out of the server's OpenAPI document
-// (schema.d.ts; scripts/build_dashboard regenerates it).
-import type { components } from "./schema";
+// The API's types and the values of its enums, from the schema generated out of the
+// server's OpenAPI document (schema.ts; scripts/build_dashboard regenerates it). Choices the
+// dashboard offers come from here, never from a list typed by hand.
+import {
+  accessModeValues,
+  failoverConfigOnErrorsValues,
+  hitlPolicyValues,
+  routingSettingsStrategyValues,
+  settingsNotificationsChannelsEmailSecurityValues,
+  taskStatusValues,
+  type components,
+} from "./schema";
 
 type S = components["schemas"];
 
@@ -17,12 +26,27 @@ export type DashboardStats = S["DashboardStats"];
 export type UsageHistory = S["UsageHistory"];
 export type Limit = S["LimitOut"];
 export type AccessMode = S["AccessModeOut"];
+/** An access mode's name (subscription, api, free). */
+export type AccessModeName = S["AccessMode"];
 export type Provider = S["ProviderOut"];
 export type ProviderPatch = S["ProviderPatch"];
 export type Settings = S["Settings"];
 export type SettingsPatch = S["SettingsPatch"];
 export type AlertPage = S["AlertPage"];
 export type FieldError = S["ErrorDetail"];
+
+/** Every task status, in the API's order. */
+export const TASK_STATUSES: readonly TaskStatus[] = taskStatusValues;
+/** Every access mode. */
+export const ACCESS_MODES: readonly string[] = accessModeValues;
+/** Every HITL policy. */
+export const HITL_POLICIES: readonly string[] = hitlPolicyValues;
+/** Every routing strategy. */
+export const ROUTING_STRATEGIES: readonly string[] = routingSettingsStrategyValues;
+/** How email reaches the SMTP server (starttls, tls, none). */
+export const EMAIL_SECURITY: readonly string[] = settingsNotificationsChannelsEmailSecurityValues;
+/** The names `routing.failover.onErrors` accepts. */
+export const FAILOVER_ERRORS: readonly string[] = failoverConfigOnErrorsValues;
 
 /** One alert of GET /api/alerts (the notification history). */
 export interface Alert {

@@ -12,11 +12,12 @@ import {
   Play,
   Timer,
   Wrench,
+  XCircle,
 } from "lucide-react";
 import { memo, useMemo, type ReactNode } from "react";
 import type { TaskEvent } from "../api/types";
 import { fmtTime, fmtTokens } from "../lib/format";
-import { cx } from "./ui";
+import { cx, outcomeBadgeTone } from "./ui";
 
 type Data = Record<string, unknown>;
 
@@ -43,18 +44,23 @@ function toolSummary(input: unknown): string {
   return JSON.stringify(inp);
 }
 
+type Tone = "slate" | "blue" | "red" | "amber" | "green" | "violet";
+
 function Row({
   icon,
   tone = "slate",
   time,
   children,
   kind,
+  mark,
 }: {
   icon: ReactNode;
-  tone?: "slate" | "blue" | "red" | "amber" | "green" | "violet";
+  tone?: Tone;
   time: string;
   children: ReactNode;
   kind: string;
+  /** ok or error, for the final result: what the icon says, for tests and styling. */
+  mark?: "ok" | "error";
 }) {
   const tones = {
     slate: "text-slate-400",
@@ -65,7 +71,7 @@ function Row({
     violet: "text-violet-500",
   };
   return (
-    <li data-testid="event" data-kind={kind} className="flex gap-2 py-1.5 text-sm">
+    <li data-testid="event" data-kind={kind} data-mark={mark} className="flex gap-2 py-1.5 text-sm">
       <span className={cx("mt-0.5 shrink-0", tones[tone])}>{icon}</span>
       <div className="min-w-0 flex-1 break-words">{children}</div>
       <time className="hidden shrink-0 text-xs tabular-nums text-slate-400 sm:block">{fmtTime(time)}</time>
@@ -74,6 +80,11 @@ function Row({
 }
 
 const icon = "h-4 w-4";
+
+function statusTone(status: string): Tone {
+  return status === "succeeded" ? "green" : status === "failed" ? "red" : status === "running" ? "blue" : "amber";
+}
+
 
 /** One row; memoized so that a new event re-renders only itself. */
 const EventItem = memo(function EventItem({
@@ -162,26 +173,42 @@ const EventItem = memo(function EventItem({
           {text && <span className="block text-xs text-slate-500">{text}</span>}
         </Row>
       );
-    case "attempt_finished":
+    case "result": {
+      // The agent's final word: an error when it gave up (is_error), not a success mark.
+      const isError = Boolean(field(e, "is_error"));
       return (
-        <Row key={e.id} kind={e.kind} time={e.createdAt} tone="blue" icon={<Flag className={icon} />}>
-          attempt finished: <span className="font-medium">{str(field(e, "outcome"))}</span>
+        <Row
+          key={e.id}
+          kind={e.kind}
+          time={e.createdAt}
+          tone={isError ? "red" : "green"}
+          icon={isError ? <XCircle className={icon} aria-label="error" /> : <CheckCircle2 className={icon} aria-label="done" />}
+          mark={isError ? "error" : "ok"}
+        >
+          <p className={cx("whitespace-pre-wrap", isError && "text-red-700 dark:text-red-300")}>
+            {text || (isError ? "the agent reported an error" : "result")}
+          </p>
+        </Row>
+      );
+    }
+    case "attempt_finished": {
+      const outcome = str(field(e, "outcome"));
+      return (
+        <Row key={e.id} kind={e.kind} time={e.createdAt} tone={outcomeBadgeTone(outcome)} icon={<Flag className={icon} />}>
+          attempt finished: <span className="font-medium">{outcome}</span>
           {text && <span className="text-slate-500"> · {text}</span>}
         </Row>
       );
-    case "result":
+    }
+    case "task_finished": {
+      const status = str(field(e, "status"));
       return (
-        <Row key={e.id} kind={e.kind} time={e.createdAt} tone="green" icon={<CheckCircle2 className={icon} />}>
-          <p className="whitespace-pre-wrap">{text || "result"}</p>
-        </Row>
-      );
-    case "task_finished":
-      return (
-        <Row key={e.id} kind={e.kind} time={e.createdAt} tone="green" icon={<Flag className={icon} />}>
-          task {str(field(e, "status"))}
+        <Row key={e.id} kind={e.kind} time={e.createdAt} tone={statusTone(status)} icon={<Flag className={icon} />}>
+          task {status}
           {text && <span className="text-slate-500"> · {text}</span>}
         </Row>
       );
+    }
     case "usage": {
       const usage = (field(e, "usage") ?? {}) as Data;
       return (

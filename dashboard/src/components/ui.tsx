@@ -11,6 +11,7 @@ import {
 } from "lucide-react";
 import type { ReactNode } from "react";
 import { ApiError } from "../api/client";
+import type { TaskStatus } from "../api/types";
 
 export function cx(...classes: (string | false | null | undefined)[]): string {
   return classes.filter(Boolean).join(" ");
@@ -89,7 +90,8 @@ export function Empty({ children }: { children: ReactNode }) {
   return <p className="p-4 text-center text-sm text-slate-500 dark:text-slate-400">{children}</p>;
 }
 
-const STATUS: Record<string, { icon: LucideIcon; className: string; spin?: boolean }> = {
+// Every status of the API's enum must have a style: the type checks that none is missing.
+const STATUS: Record<TaskStatus, { icon: LucideIcon; className: string; spin?: boolean }> = {
   queued: { icon: Clock, className: "bg-slate-100 text-slate-700 dark:bg-slate-800 dark:text-slate-300" },
   running: {
     icon: Loader2,
@@ -112,7 +114,7 @@ const STATUS: Record<string, { icon: LucideIcon; className: string; spin?: boole
 };
 
 export function StatusBadge({ status }: { status: string }) {
-  const s = STATUS[status] ?? STATUS.queued;
+  const s = STATUS[status as TaskStatus] ?? STATUS.queued;
   const Icon = s.icon;
   return (
     <span
@@ -129,7 +131,35 @@ export function StatusBadge({ status }: { status: string }) {
   );
 }
 
-export function Badge({ children, tone = "slate" }: { children: ReactNode; tone?: "slate" | "blue" | "green" | "amber" | "red" }) {
+/** An attempt's outcome as a badge colour: a running attempt is blue, not a failure; limits,
+ * cost limits and cancellations are amber (nothing broke); the rest of the failures red. */
+export function outcomeBadgeTone(outcome: string): "green" | "blue" | "amber" | "red" {
+  switch (outcome) {
+    case "success":
+      return "green";
+    case "running":
+      return "blue";
+    case "rate_limited":
+    case "quota_exhausted":
+    case "cost_limit":
+    case "cancelled":
+      return "amber";
+    default:
+      return "red";
+  }
+}
+
+export function Badge({
+  children,
+  tone = "slate",
+  testId,
+  title,
+}: {
+  children: ReactNode;
+  tone?: "slate" | "blue" | "green" | "amber" | "red";
+  testId?: string;
+  title?: string;
+}) {
   const tones = {
     slate: "bg-slate-100 text-slate-700 dark:bg-slate-800 dark:text-slate-300",
     blue: "bg-blue-100 text-blue-800 dark:bg-blue-950 dark:text-blue-300",
@@ -138,7 +168,12 @@ export function Badge({ children, tone = "slate" }: { children: ReactNode; tone?
     red: "bg-red-100 text-red-800 dark:bg-red-950 dark:text-red-300",
   };
   return (
-    <span className={cx("inline-flex items-center rounded px-1.5 py-0.5 text-xs font-medium", tones[tone])}>
+    <span
+      data-testid={testId}
+      data-tone={tone}
+      title={title}
+      className={cx("inline-flex items-center rounded px-1.5 py-0.5 text-xs font-medium", tones[tone])}
+    >
       {children}
     </span>
   );

@@ -14,6 +14,7 @@ import {
 } from "recharts";
 import { useAlerts, useStats, useUsageHistory } from "../api/queries";
 import type { Stat } from "../api/types";
+import { Link } from "react-router";
 import { Badge, Card, Empty, ErrorBox, PageHeader, Spinner, cx } from "../components/ui";
 
 const LEVEL_TONE: Record<string, "blue" | "green" | "amber" | "red"> = {
@@ -202,7 +203,14 @@ function Alerts() {
       ) : alerts.isError ? (
         <ErrorBox error={alerts.error} onRetry={() => alerts.refetch()} />
       ) : alerts.data.items.length === 0 ? (
-        <Empty>No alerts.</Empty>
+        <div data-testid="alerts-empty" className="p-4 text-center text-sm text-slate-500 dark:text-slate-400">
+          <p>No alerts yet.</p>
+          <p className="mt-1 text-xs">
+            The notifications ADO sends to Slack, email or a webhook appear here, delivered or not:
+            failed tasks, rate limits reached, cost limits, no provider left for a task. Set up the
+            channels in <Link to="/settings" className="underline">Settings</Link>.
+          </p>
+        </div>
       ) : (
         <ul className="divide-y divide-slate-100 text-sm dark:divide-slate-800">
           {alerts.data.items.map((alert) => (

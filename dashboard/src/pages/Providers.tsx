@@ -2,8 +2,8 @@
 // bars, cooldown countdowns, capability badges and today's usage.
 import { ArrowDown, ArrowUp, CircleCheck, CircleX, Timer } from "lucide-react";
 import { useEffect, useState } from "react";
-import { usePatchProvider, useProviders } from "../api/queries";
-import type { AccessMode, Provider } from "../api/types";
+import { useClearCooldown, usePatchProvider, useProviders, useResetSetting } from "../api/queries";
+import type { AccessMode, AccessModeName, Provider } from "../api/types";
 import {
   Badge,
   Card,
@@ -25,16 +25,87 @@ function useNow(intervalMs = 1000): number {
   return now;
 }
 
-function Cooldown({ until, reason }: { until: string; reason: string | null }) {
+function Cooldown({ provider, mode }: { provider: Provider; mode: AccessMode }) {
   const now = useNow();
-  const ms = new Date(until).getTime();
+  const clear = useClearCooldown();
+  const ms = new Date(mode.cooldownUntil ?? 0).getTime();
   if (ms <= now) return null;
   return (
-    <p data-testid="cooldown" className="mt-1 flex items-center gap-1 text-xs text-amber-700 dark:text-amber-300">
-      <Timer className="h-3.5 w-3.5" aria-hidden />
-      cooling down for {fmtCountdown(ms, now)}
-      {reason && <span className="text-slate-500"> · {reason}</span>}
-    </p>
+    <div data-testid="cooldown" className="mt-1 text-xs text-amber-700 dark:text-amber-300">
+      <div className="flex items-start gap-1">
+        <Timer className="mt-px h-3.5 w-3.5 shrink-0" aria-hidden />
+        {/* A reason can be a long unbroken message: it wraps anywhere rather than widen the card. */}
+        <p className="min-w-0 flex-1 [overflow-wrap:anywhere]">
+          cooling down for {fmtCountdown(ms, now)}
+          {mode.cooldownReason && (
+            <span data-testid="cooldown-reason" className="text-slate-500 dark:text-slate-400">
+              {" "}
+              · {mode.cooldownReason}
+            </span>
+          )}
+        </p>
+        <button
+          type="button"
+          data-testid="clear-cooldown"
+          className="shrink-0 rounded px-1.5 py-0.5 font-medium text-blue-700 hover:bg-blue-50 disabled:opacity-50 dark:text-blue-300 dark:hover:bg-blue-950"
+          disabled={clear.isPending}
+          aria-label={`Clear the ${mode.mode} cooldown of ${provider.name}`}
+          title="Make this access mode available to routing again now"
+          onClick={() => clear.mutate({ id: provider.id, accessMode: mode.mode as AccessModeName })}
+        >
+          {clear.isPending ? "Clearing…" : "Clear"}
+        </button>
+      </div>
+      {clear.isError && (
+        <div className="mt-1">
+          <ErrorBox error={clear.error} />
+        </div>
+      )}
+    </div>
+  );
+}
+
+type Origin = "default" | "file" | "saved";
+
+/** The switches of a provider saved here (over ado.config.yaml), with the file's values. */
+function savedSwitches(provider: Provider): { key: string; file: unknown }[] {
+  const p = provider as Provider & { origins?: Record<string, Origin>; fileValues?: Record<string, unknown> };
+  return Object.entries(p.origins ?? {})
+    .filter(([, origin]) => origin === "saved")
+    .map(([key]) => ({ key, file: p.fileValues?.[key] }));
+}
+
+function switchLabel(key: string, file: unknown): string {
+  const value = typeof file === "boolean" ? (file ? "on" : "off") : file == null ? "unset" : String(file);
+  const name = key.replace(/^accessModes\.([^.]+)\.(\w+)$/, "$1 $2").replace(/^enabled$/, "provider");
+  return `${name} ${value}`;
+}
+
+/** Switches saved through the dashboard shadow the file's: say which, and offer the file's. */
+function SavedSwitches({ provider }: { provider: Provider }) {
+  const reset = useResetSetting();
+  const saved = savedSwitches(provider);
+  if (saved.length === 0) return null;
+  return (
+    <div
+      data-testid="switches-saved"
+      className="mt-2 flex flex-wrap items-center gap-x-2 gap-y-0.5 text-xs text-violet-700 dark:text-violet-300"
+    >
+      <span className="min-w-0 [overflow-wrap:anywhere]">
+        Switches saved here, over ado.config.yaml; without them:{" "}
+        <span data-testid="file-switches">{saved.map((s) => switchLabel(s.key, s.file)).join(", ")}</span>
+      </span>
+      <button
+        type="button"
+        data-testid="reset-switches"
+        className="font-medium underline disabled:opacity-50"
+        disabled={reset.isPending}
+        onClick={() => reset.mutate(`providers.${provider.id}`)}
+      >
+        Use the file's switches
+      </button>
+      {reset.isError && <ErrorBox error={reset.error} />}
+    </div>
   );
 }
 
@@ -108,7 +179,7 @@ function ProviderCard({ provider }: { provider: Provider }) {
     });
   };
   return (
-    <Card testId={`provider-${provider.id}`} className={cx(!provider.enabled && "opacity-80")}>
+    <Card testId={`provider-${provider.id}`} className={cx("min-w-0", !provider.enabled && "opacity-80")}>
       <div className="flex items-start justify-between gap-3">
         <div className="min-w-0">
           <h2 className="font-semibold">{provider.name}</h2>
@@ -139,6 +210,7 @@ function ProviderCard({ provider }: { provider: Provider }) {
         {provider.loggedIn === false && <Badge tone="amber">not logged in</Badge>}
         <Badge tone={provider.enabled ? "blue" : "slate"}>{provider.enabled ? "enabled" : "disabled"}</Badge>
       </div>
+      <SavedSwitches provider={provider} />
       {patch.isError && (
         <div className="mt-2">
           <ErrorBox error={patch.error} />
@@ -191,7 +263,7 @@ function ProviderCard({ provider }: { provider: Provider }) {
                   />
                 </span>
               </div>
-              {mode.cooldownUntil && <Cooldown until={mode.cooldownUntil} reason={mode.cooldownReason} />}
+              {mode.cooldownUntil && <Cooldown provider={provider} mode={mode} />}
               {mode.limits.length > 0 && (
                 <div className="mt-2 space-y-1.5">
                   {mode.limits.map((limit) => (

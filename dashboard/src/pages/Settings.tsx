@@ -1,10 +1,17 @@
 // Routing, cost limits, HITL and notifications, saved through PATCH /api/settings.
-// Secrets are write-only: the API says whether one is set, never what it is.
-import { Check, Save } from "lucide-react";
+// Secrets are write-only: the API says whether one is set, never what it is. A value saved
+// here shadows ado.config.yaml's: it is marked with the file's value and can be reset.
+import { Check, RotateCcw, Save } from "lucide-react";
 import { useEffect, useState, type ReactNode } from "react";
 import { ApiError } from "../api/client";
-import { usePatchSettings, useSettings } from "../api/queries";
-import type { Settings as SettingsData } from "../api/types";
+import { usePatchSettings, useResetSetting, useResetSettings, useSettings } from "../api/queries";
+import {
+  EMAIL_SECURITY,
+  FAILOVER_ERRORS,
+  HITL_POLICIES,
+  ROUTING_STRATEGIES,
+  type Settings as SettingsData,
+} from "../api/types";
 import {
   Card,
   ErrorBox,
@@ -20,9 +27,6 @@ type Values = Record<string, string | boolean>;
 /** A secret's edit: keep it (undefined), replace it (a string) or remove it (null). */
 type SecretEdits = Record<string, string | null | undefined>;
 
-const STRATEGIES = ["subscription-first", "round-robin", "cost-optimized"];
-const POLICIES = ["autonomous", "review-edits", "approve-steps", "manual"];
-const OUTCOMES = ["rate_limit", "quota_exhausted", "auth", "timeout", "crash", "error"];
 
 interface FieldSpec {
   path: string;
@@ -37,13 +41,13 @@ const SECTIONS: { title: string; fields: FieldSpec[] }[] = [
   {
     title: "Routing",
     fields: [
-      { path: "routing.strategy", label: "Strategy", type: "select", options: STRATEGIES },
+      { path: "routing.strategy", label: "Strategy", type: "select", options: [...ROUTING_STRATEGIES] },
       { path: "routing.failover.enabled", label: "Fail over to the next provider", type: "bool" },
       {
         path: "routing.failover.onErrors",
         label: "Fail over on",
         type: "list",
-        help: `comma-separated: ${OUTCOMES.join(", ")}`,
+        help: `comma-separated, any of: ${FAILOVER_ERRORS.join(", ")}`,
       },
       { path: "routing.failover.maxRetries", label: "Max further attempts", type: "number" },
       { path: "routing.failover.retryDelay", label: "Retry delay (ms)", type: "number" },
@@ -79,7 +83,7 @@ const SECTIONS: { title: string; fields: FieldSpec[] }[] = [
   {
     title: "Human in the loop",
     fields: [
-      { path: "hitl.defaultPolicy", label: "Default policy", type: "select", options: POLICIES },
+      { path: "hitl.defaultPolicy", label: "Default policy", type: "select", options: [...HITL_POLICIES] },
       {
         path: "hitl.escalationThresholds.maxIterations",
         label: "Max iterations",
@@ -114,7 +118,7 @@ const SECTIONS: { title: string; fields: FieldSpec[] }[] = [
         path: "notifications.channels.email.security",
         label: "Security",
         type: "select",
-        options: ["starttls", "tls", "none"],
+        options: [...EMAIL_SECURITY],
       },
       { path: "notifications.channels.email.username", label: "Username", type: "text", nullable: true },
       { path: "notifications.channels.email.password", label: "Password", type: "secret" },
@@ -159,7 +163,8 @@ function toValues(settings: SettingsData): Values {
   return values;
 }
 
-function toPatch(values: Values, secrets: SecretEdits): Record<string, unknown> {
+/** Only what the form changed: saving one field never rewrites (and so shadows) the others. */
+function toPatch(values: Values, initial: Values, secrets: SecretEdits): Record<string, unknown> {
   const patch: Record<string, unknown> = {};
   for (const f of ALL_FIELDS) {
     if (f.type === "secret") {
@@ -167,6 +172,7 @@ function toPatch(values: Values, secrets: SecretEdits): Record<string, unknown> 
       continue;
     }
     const raw = values[f.path];
+    if (raw === initial[f.path]) continue;
     let value: unknown = raw;
     if (f.type === "number") {
       const text = String(raw).trim();
@@ -184,6 +190,63 @@ function toPatch(values: Values, secrets: SecretEdits): Record<string, unknown> 
   return patch;
 }
 
+type Origin = "default" | "file" | "saved";
+
+/** Where each value comes from (`origins`) and what the file would give for those saved
+ * here (`fileValues`), both keyed by the dotted paths the fields use. */
+function originsOf(settings: SettingsData): { origins: Record<string, Origin>; fileValues: Record<string, unknown> } {
+  const s = settings as SettingsData & { origins?: Record<string, Origin>; fileValues?: Record<string, unknown> };
+  return { origins: s.origins ?? {}, fileValues: s.fileValues ?? {} };
+}
+
+function showValue(value: unknown): string {
+  if (value == null || value === "") return "unset";
+  if (Array.isArray(value)) return value.length ? value.join(", ") : "none";
+  if (typeof value === "boolean") return value ? "on" : "off";
+  if (typeof value === "object" && "set" in value) return (value as { set: boolean }).set ? "set" : "not set";
+  return typeof value === "string" ? value : JSON.stringify(value);
+}
+
+/** A value saved through the dashboard shadows the file's: say so, show the file's value and
+ * offer to remove the saved one. */
+function SavedMarker({
+  path,
+  fileValue,
+  onReset,
+  resetting,
+}: {
+  path: string;
+  fileValue: unknown;
+  onReset: (path: string) => void;
+  resetting: boolean;
+}) {
+  return (
+    <span
+      data-testid="origin-saved"
+      className="mt-1 flex flex-wrap items-center gap-x-2 gap-y-0.5 text-xs text-violet-700 dark:text-violet-300"
+    >
+      <span className="min-w-0 [overflow-wrap:anywhere]">
+        Saved here, over ado.config.yaml; without it:{" "}
+        <code data-testid="file-value" className="rounded bg-violet-50 px-1 dark:bg-violet-950">
+          {showValue(fileValue)}
+        </code>
+      </span>
+      <button
+        type="button"
+        data-testid="reset-setting"
+        className="font-medium underline disabled:opacity-50"
+        disabled={resetting}
+        onClick={(e) => {
+          e.preventDefault(); // inside a <label>: do not focus the input
+          onReset(path);
+        }}
+      >
+        Use the file's value
+      </button>
+    </span>
+  );
+}
+
 function fieldErrors(error: unknown): Map<string, string> {
   const map = new Map<string, string>();
   if (!(error instanceof ApiError)) return map;
@@ -196,12 +259,25 @@ function fieldErrors(error: unknown): Map<string, string> {
   return map;
 }
 
-function Field({ spec, error, children }: { spec: FieldSpec; error?: string; children: ReactNode }) {
+function Field({
+  spec,
+  error,
+  origin,
+  marker,
+  children,
+}: {
+  spec: FieldSpec;
+  error?: string;
+  origin?: Origin;
+  marker?: ReactNode;
+  children: ReactNode;
+}) {
   return (
-    <label className="block text-sm" data-field={spec.path}>
+    <label className="block text-sm" data-field={spec.path} data-origin={origin}>
       <span className="mb-1 block font-medium">{spec.label}</span>
       {children}
       {spec.help && <span className="mt-0.5 block text-xs text-slate-500">{spec.help}</span>}
+      {marker}
       {error && (
         <span role="alert" data-testid="field-error" className="mt-1 block text-xs text-red-600 dark:text-red-400">
           {error}
@@ -213,6 +289,15 @@ function Field({ spec, error, children }: { spec: FieldSpec; error?: string; chi
 
 function Form({ settings }: { settings: SettingsData }) {
   const save = usePatchSettings();
+  const reset = useResetSetting();
+  const resetAll = useResetSettings();
+  const [confirmReset, setConfirmReset] = useState(false);
+  const { origins, fileValues } = originsOf(settings);
+  const saved = ALL_FIELDS.filter((f) => origins[f.path] === "saved").length;
+  const marker = (path: string) =>
+    origins[path] === "saved" ? (
+      <SavedMarker path={path} fileValue={fileValues[path]} resetting={reset.isPending} onReset={(key) => reset.mutate(key)} />
+    ) : undefined;
   const [values, setValues] = useState<Values>(() => toValues(settings));
   const [secrets, setSecrets] = useState<SecretEdits>({});
   useEffect(() => {
@@ -230,14 +315,17 @@ function Form({ settings }: { settings: SettingsData }) {
     switch (f.type) {
       case "bool":
         return (
-          <div className="flex items-center justify-between gap-3 text-sm" data-field={f.path}>
-            <span className="font-medium">{f.label}</span>
-            <Toggle label={f.label} checked={Boolean(values[f.path])} onChange={(v) => update(f.path, v)} />
+          <div className="text-sm" data-field={f.path} data-origin={origins[f.path]}>
+            <div className="flex items-center justify-between gap-3">
+              <span className="font-medium">{f.label}</span>
+              <Toggle label={f.label} checked={Boolean(values[f.path])} onChange={(v) => update(f.path, v)} />
+            </div>
+            {marker(f.path)}
           </div>
         );
       case "select":
         return (
-          <Field spec={f} error={error}>
+          <Field spec={f} error={error} origin={origins[f.path]} marker={marker(f.path)}>
             <select name={f.path} className={cls} value={String(values[f.path] ?? "")} onChange={(e) => update(f.path, e.target.value)}>
               {f.options?.map((o) => (
                 <option key={o}>{o}</option>
@@ -249,7 +337,7 @@ function Form({ settings }: { settings: SettingsData }) {
         const isSet = Boolean((get(settings, f.path) as { set?: boolean } | undefined)?.set);
         const edit = secrets[f.path];
         return (
-          <Field spec={f} error={error}>
+          <Field spec={f} error={error} origin={origins[f.path]} marker={marker(f.path)}>
             <div className="flex gap-2">
               <input
                 name={f.path}
@@ -274,7 +362,7 @@ function Form({ settings }: { settings: SettingsData }) {
       }
       default:
         return (
-          <Field spec={f} error={error}>
+          <Field spec={f} error={error} origin={origins[f.path]} marker={marker(f.path)}>
             <input
               name={f.path}
               type="text"
@@ -292,7 +380,7 @@ function Form({ settings }: { settings: SettingsData }) {
     <form
       onSubmit={(e) => {
         e.preventDefault();
-        save.mutate(toPatch(values, secrets), { onSuccess: () => setSecrets({}) });
+        save.mutate(toPatch(values, toValues(settings), secrets), { onSuccess: () => setSecrets({}) });
       }}
     >
       <div className="grid gap-4 lg:grid-cols-2">
@@ -311,10 +399,35 @@ function Form({ settings }: { settings: SettingsData }) {
             <Check className="h-4 w-4" /> Saved
           </span>
         )}
-        {save.isError && (
-          <div className="flex-1">
-            <ErrorBox error={save.error} />
-          </div>
+        {saved > 0 &&
+          (confirmReset ? (
+            <span className="flex flex-wrap items-center gap-2 text-sm">
+              Remove every setting saved here and use ado.config.yaml?
+              <button
+                type="button"
+                data-testid="reset-all-confirm"
+                className={secondaryButtonClass}
+                disabled={resetAll.isPending}
+                onClick={() => resetAll.mutate(undefined, { onSettled: () => setConfirmReset(false) })}
+              >
+                <RotateCcw className="h-4 w-4" /> Reset
+              </button>
+              <button type="button" className="underline" onClick={() => setConfirmReset(false)}>
+                Keep them
+              </button>
+            </span>
+          ) : (
+            <button type="button" data-testid="reset-all" className={secondaryButtonClass} onClick={() => setConfirmReset(true)}>
+              <RotateCcw className="h-4 w-4" /> Use the file's values ({saved} saved here)
+            </button>
+          ))}
+        {[save, reset, resetAll].map(
+          (m, i) =>
+            m.isError && (
+              <div key={i} className="flex-1">
+                <ErrorBox error={m.error} />
+              </div>
+            ),
         )}
       </div>
     </form>

@@ -12,6 +12,7 @@ import {
   ErrorBox,
   Spinner,
   StatusBadge,
+  outcomeBadgeTone,
   secondaryButtonClass,
 } from "../components/ui";
 import { fmtDuration, fmtTime, fmtTokens, fmtUsd } from "../lib/format";
@@ -43,11 +44,10 @@ function Attempts({ task }: { task: Task }) {
               {a.provider}/{a.accessMode}
             </span>
             {a.model && <Badge>{a.model}</Badge>}
-            {a.outcome ? (
-              <Badge tone={a.outcome === "success" ? "green" : "red"}>{a.outcome}</Badge>
-            ) : (
-              <Badge tone="blue">running</Badge>
-            )}
+            {/* A running attempt's outcome is "running" until it ends. */}
+            <Badge testId="attempt-outcome" tone={outcomeBadgeTone(a.outcome || "running")}>
+              {a.outcome || "running"}
+            </Badge>
             <span className="ml-auto text-xs text-slate-500">
               {fmtTime(a.startedAt)} → {a.finishedAt ? fmtTime(a.finishedAt) : "…"}
             </span>
@@ -57,7 +57,7 @@ function Attempts({ task }: { task: Task }) {
             <dd>{a.reason ?? "—"}</dd>
             <dt className="text-slate-500">Why it ended</dt>
             <dd>
-              {a.outcomeMessage ?? (a.outcome ? a.outcome : "still running")}
+              {a.outcomeMessage ?? (a.outcome && a.outcome !== "running" ? a.outcome : "still running")}
               {a.exitCode != null && <span className="text-slate-500"> (exit {a.exitCode})</span>}
               {a.resetAt && <span className="text-slate-500"> · resets {fmtTime(a.resetAt)}</span>}
             </dd>

@@ -1,10 +1,10 @@
 // The task list (filters in the URL, cursor pagination) and the "new task" form.
-import { ChevronLeft, ChevronRight, Plus, Search, X } from "lucide-react";
+import { ChevronLeft, ChevronRight, Info, Plus, Search, X } from "lucide-react";
 import { useState } from "react";
 import { Link, useNavigate, useSearchParams } from "react-router";
 import { ApiError } from "../api/client";
 import { useCreateTask, useProviders, useTasks, type TaskFilters } from "../api/queries";
-import type { NewTask } from "../api/types";
+import { ACCESS_MODES, HITL_POLICIES, TASK_STATUSES, type NewTask, type TaskSummary } from "../api/types";
 import {
   Card,
   Empty,
@@ -18,8 +18,109 @@ import {
 } from "../components/ui";
 import { fmtDuration, fmtTime, fmtUsd } from "../lib/format";
 
-const STATUSES = ["queued", "running", "succeeded", "failed", "cancelled", "interrupted"];
 const PAGE_SIZE = 25;
+/** A label for each sort order the API takes (the type requires one for every value). */
+const SORTS: Record<NonNullable<TaskFilters["sort"]>, string> = {
+  "-createdAt": "Newest first",
+  createdAt: "Oldest first",
+  "-costUsd": "Most expensive",
+  "-durationS": "Longest",
+};
+const COST_HELP =
+  "Spent: what the task cost in pay-per-token API charges (subscription and free modes add nothing). " +
+  "API value: what its tokens would have cost at API prices, i.e. what a subscription saved.";
+
+/** Where each prompt stops repeating the others: prompts that start with the same long text
+ * (a template, a shared instruction) are shown from the first word that tells them apart. */
+function distinguishingStarts(prompts: string[]): number[] {
+  const flat = prompts.map((p) => p.replace(/\s+/g, " ").trim());
+  const order = flat.map((_, i) => i).sort((a, b) => (flat[a] < flat[b] ? -1 : flat[a] > flat[b] ? 1 : 0));
+  const shared = new Array<number>(flat.length).fill(0);
+  const common = (a: string, b: string) => {
+    let n = 0;
+    while (n < a.length && n < b.length && a[n] === b[n]) n++;
+    return n;
+  };
+  // In sorted order the longest prefix a prompt shares with any other is with a neighbour.
+  for (let k = 1; k < order.length; k++) {
+    const n = common(flat[order[k - 1]], flat[order[k]]);
+    shared[order[k - 1]] = Math.max(shared[order[k - 1]], n);
+    shared[order[k]] = Math.max(shared[order[k]], n);
+  }
+  return flat.map((p, i) => {
+    if (shared[i] < 24 || shared[i] >= p.length) return 0; // short or identical: all of it
+    return p.lastIndexOf(" ", shared[i]) + 1; // from the start of the differing word
+  });
+}
+
+function TaskTable({ tasks }: { tasks: TaskSummary[] }) {
+  const starts = distinguishingStarts(tasks.map((t) => t.prompt));
+  const cols = "xl:col-span-7 xl:grid xl:grid-cols-subgrid";
+  return (
+    <div className="xl:grid xl:grid-cols-[auto_auto_minmax(0,1fr)_auto_auto_auto_auto] xl:gap-x-3">
+      <div
+        data-testid="task-columns"
+        className={`hidden border-b border-slate-200 px-1 pb-2 text-xs font-medium text-slate-500 dark:border-slate-800 dark:text-slate-400 ${cols}`}
+      >
+        <span>#</span>
+        <span>Status</span>
+        <span>Prompt</span>
+        <span>Provider</span>
+        <span className="text-right">Duration</span>
+        <span className="text-right" title={COST_HELP}>
+          Cost <Info className="inline h-3 w-3" aria-hidden />
+        </span>
+        <span className="text-right">Created</span>
+      </div>
+      <ul data-testid="task-list" className={`divide-y divide-slate-100 dark:divide-slate-800 ${cols}`}>
+        {tasks.map((task, i) => {
+          const flat = task.prompt.replace(/\s+/g, " ").trim();
+          return (
+            <li key={task.id} data-testid="task-row" data-task-id={task.id} className={cols}>
+              <Link
+                to={`/tasks/${task.id}`}
+                className={`flex flex-wrap items-center gap-x-3 gap-y-1 px-1 py-2.5 hover:bg-slate-50 dark:hover:bg-slate-800/50 ${cols} xl:items-center`}
+              >
+                <span className="order-1 text-xs tabular-nums text-slate-500 xl:order-none">#{task.id}</span>
+                <span className="order-2 xl:order-none">
+                  <StatusBadge status={task.status} />
+                </span>
+                <span
+                  data-testid="task-prompt"
+                  className="order-4 min-w-0 basis-full truncate text-sm xl:order-none xl:basis-auto"
+                  title={task.prompt}
+                >
+                  {starts[i] > 0 && <span className="text-slate-400">…</span>}
+                  {flat.slice(starts[i])}
+                </span>
+                <span
+                  className="order-5 max-w-full truncate whitespace-nowrap text-xs text-slate-600 xl:order-none dark:text-slate-400"
+                  data-testid="task-provider"
+                  title={task.provider ? `${task.provider}${task.accessMode ? `/${task.accessMode}` : ""}` : undefined}
+                >
+                  {task.provider ? `${task.provider}${task.accessMode ? `/${task.accessMode}` : ""}` : "—"}
+                </span>
+                <span className="order-5 whitespace-nowrap text-xs tabular-nums text-slate-600 xl:order-none xl:text-right xl:text-sm dark:text-slate-400">
+                  {fmtDuration(task.durationS)}
+                </span>
+                <span
+                  data-testid="task-cost"
+                  className="order-5 whitespace-nowrap text-xs tabular-nums text-slate-600 xl:order-none xl:text-right dark:text-slate-400"
+                  title={COST_HELP}
+                >
+                  spent {fmtUsd(task.costUsd)} <span className="text-slate-400">· API value {fmtUsd(task.apiCostUsd)}</span>
+                </span>
+                <span className="order-3 ml-auto whitespace-nowrap text-right text-xs text-slate-500 xl:order-none xl:ml-0">
+                  {fmtTime(task.createdAt)}
+                </span>
+              </Link>
+            </li>
+          );
+        })}
+      </ul>
+    </div>
+  );
+}
 
 function NewTaskForm({ onClose }: { onClose: () => void }) {
   const providers = useProviders();
@@ -81,9 +182,9 @@ function NewTaskForm({ onClose }: { onClose: () => void }) {
           <span className="mb-1 block font-medium">Access mode</span>
           <select name="accessMode" className={inputClass} value={accessMode} onChange={(e) => setAccessMode(e.target.value)}>
             <option value="">Any</option>
-            <option value="subscription">subscription</option>
-            <option value="api">api</option>
-            <option value="free">free</option>
+            {ACCESS_MODES.map((m) => (
+              <option key={m}>{m}</option>
+            ))}
           </select>
           {fieldError("accessMode")}
         </label>
@@ -104,7 +205,7 @@ function NewTaskForm({ onClose }: { onClose: () => void }) {
           <span className="mb-1 block font-medium">HITL policy</span>
           <select name="hitlPolicy" className={inputClass} value={hitlPolicy} onChange={(e) => setHitlPolicy(e.target.value)}>
             <option value="">Default</option>
-            {["autonomous", "review-edits", "approve-steps", "manual"].map((p) => (
+            {HITL_POLICIES.map((p) => (
               <option key={p}>{p}</option>
             ))}
           </select>
@@ -172,9 +273,9 @@ export default function Tasks() {
       </PageHeader>
       {showForm && <NewTaskForm onClose={() => setShowForm(false)} />}
       <Card className="mb-4">
-        <div className="grid grid-cols-2 gap-2 md:grid-cols-6">
+        <div className="grid grid-cols-2 gap-2 md:grid-cols-[2fr_1fr_1fr_auto_auto]">
           <form
-            className="relative col-span-2"
+            className="relative col-span-2 md:col-span-1"
             onSubmit={(e) => {
               e.preventDefault();
               setFilter("q", search.trim());
@@ -192,7 +293,7 @@ export default function Tasks() {
           </form>
           <select aria-label="Status" name="status" className={inputClass} value={filters.status ?? ""} onChange={(e) => setFilter("status", e.target.value)}>
             <option value="">All statuses</option>
-            {STATUSES.map((s) => (
+            {TASK_STATUSES.map((s) => (
               <option key={s}>{s}</option>
             ))}
           </select>
@@ -204,8 +305,21 @@ export default function Tasks() {
               </option>
             ))}
           </select>
-          <input aria-label="Since" type="date" name="since" className={inputClass} value={day("since")} onChange={(e) => setFilter("since", e.target.value)} />
-          <input aria-label="Until" type="date" name="until" className={inputClass} value={day("until")} onChange={(e) => setFilter("until", e.target.value)} />
+          {(["since", "until"] as const).map((key) => (
+            <label
+              key={key}
+              className="col-span-2 flex min-w-0 items-center gap-2 text-xs text-slate-500 md:col-span-1 dark:text-slate-400"
+            >
+              <span className="w-9 shrink-0 md:w-auto">{key === "since" ? "From" : "To"}</span>
+              <input
+                type="date"
+                name={key}
+                className={`${inputClass} min-w-0`}
+                value={day(key)}
+                onChange={(e) => setFilter(key, e.target.value)}
+              />
+            </label>
+          ))}
         </div>
       </Card>
       <Card>
@@ -216,42 +330,15 @@ export default function Tasks() {
         ) : tasks.data.items.length === 0 ? (
           <Empty>No tasks match.</Empty>
         ) : (
-          <ul data-testid="task-list" className="divide-y divide-slate-100 dark:divide-slate-800">
-            {tasks.data.items.map((task) => (
-              <li key={task.id} data-testid="task-row" data-task-id={task.id}>
-                <Link
-                  to={`/tasks/${task.id}`}
-                  className="grid grid-cols-[auto_1fr] items-center gap-x-3 gap-y-1 px-1 py-2.5 hover:bg-slate-50 md:grid-cols-[4rem_7rem_1fr_9rem_5rem_5rem_7rem] dark:hover:bg-slate-800/50"
-                >
-                  <span className="text-xs tabular-nums text-slate-500">#{task.id}</span>
-                  <span className="md:order-none">
-                    <StatusBadge status={task.status} />
-                  </span>
-                  <span className="col-span-2 truncate text-sm md:col-span-1" title={task.prompt}>
-                    {task.prompt}
-                  </span>
-                  <span className="text-xs text-slate-600 dark:text-slate-400" data-testid="task-provider">
-                    {task.provider ? `${task.provider}${task.accessMode ? `/${task.accessMode}` : ""}` : "—"}
-                  </span>
-                  <span className="text-right text-xs tabular-nums text-slate-600 md:text-sm dark:text-slate-400">
-                    {fmtDuration(task.durationS)}
-                  </span>
-                  <span className="text-xs tabular-nums text-slate-600 md:text-right md:text-sm dark:text-slate-400" title="spent (API value)">
-                    {fmtUsd(task.costUsd)}
-                    <span className="text-slate-400"> ({fmtUsd(task.apiCostUsd)})</span>
-                  </span>
-                  <span className="text-right text-xs text-slate-500">{fmtTime(task.createdAt)}</span>
-                </Link>
-              </li>
-            ))}
-          </ul>
+          <TaskTable tasks={tasks.data.items} />
         )}
         <div className="mt-3 flex items-center justify-between gap-2 text-sm">
-          <select aria-label="Sort" name="sort" className={`${inputClass} w-auto`} value={filters.sort ?? ""} onChange={(e) => setFilter("sort", e.target.value)}>
-            <option value="">Newest first</option>
-            <option value="createdAt">Oldest first</option>
-            <option value="-costUsd">Most expensive</option>
-            <option value="-durationS">Longest</option>
+          <select aria-label="Sort" name="sort" className={inputClass.replace("w-full", "w-auto")} value={filters.sort ?? ""} onChange={(e) => setFilter("sort", e.target.value)}>
+            {Object.entries(SORTS).map(([value, label]) => (
+              <option key={value} value={value === "-createdAt" ? "" : value}>
+                {label}
+              </option>
+            ))}
           </select>
           <div className="flex gap-2">
             <button

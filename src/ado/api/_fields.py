@@ -48,6 +48,8 @@ FIELDS: dict[str, tuple[tuple[str, str], ...]] = {
         ("cacheWriteTokens", "cache_write_tokens"),
         ("costUsd", "cost_usd"),
         ("apiCostUsd", "api_cost_usd"),
+        ("droppedEvents", "dropped_events"),
+        ("droppedBytes", "dropped_bytes"),
     ),
     "CancelResult": (
         ("id", "id"),
@@ -149,6 +151,8 @@ FIELDS: dict[str, tuple[tuple[str, str], ...]] = {
         ("accessModes", "access_modes"),
         ("capabilities", "capabilities"),
         ("usageToday", "usage_today"),
+        ("origins", "origins"),
+        ("fileValues", "file_values"),
     ),
     "ProviderPatch": (
         ("enabled", "enabled"),
@@ -191,6 +195,8 @@ FIELDS: dict[str, tuple[tuple[str, str], ...]] = {
         ("routing", "routing"),
         ("hitl", "hitl"),
         ("notifications", "notifications"),
+        ("origins", "origins"),
+        ("fileValues", "file_values"),
     ),
     "SettingsPatch": (
         ("routing", "routing"),
@@ -266,6 +272,8 @@ FIELDS: dict[str, tuple[tuple[str, str], ...]] = {
         ("resultText", "result_text"),
         ("options", "options"),
         ("attempts", "attempts"),
+        ("droppedEvents", "dropped_events"),
+        ("droppedBytes", "dropped_bytes"),
     ),
     "TaskMessage": (
         ("type", "type"),

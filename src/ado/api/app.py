@@ -7,8 +7,8 @@ Host and Origin checks, API tokens and rate limiting in one pure-ASGI middleware
 (``ado.api.guard``), and behind it
 ``POST /api/tasks``'s fast path (``ado.api.fastpath``); the built
 dashboard served at ``/`` with a fallback to ``index.html`` for the client-side routes.
-``app.state`` holds ``config_loader`` (the effective configuration), ``store``, ``pool``
-and ``bus`` (set by ``ado serve``), ``started_at`` and the ``task_writer``.
+``app.state`` holds ``config_loader`` (the ``ConfigSource`` of the effective configuration),
+``store``, ``pool`` and ``bus`` (set by ``ado serve``), ``started_at`` and the ``task_writer``.
 """
 
 from __future__ import annotations
@@ -30,7 +30,6 @@ from starlette.responses import FileResponse, HTMLResponse, Response
 from ado import __version__
 from ado.api.access import AccessPolicy
 from ado.api.auth import TokenChecker
-from ado.api.deps import ConfigLoader
 from ado.api.errors import install_error_handlers
 from ado.api.fastpath import TaskSubmitFastPath
 from ado.api.guard import ApiGuard
@@ -38,6 +37,7 @@ from ado.api.protocol import CATCH_ALL, allowed_methods, document_bad_json
 from ado.api.ratelimit import RateLimit, RateLimiter
 from ado.api.writer import TaskWriter
 from ado.config.loader import LoadedConfig
+from ado.config.source import ConfigSource
 from ado.errors import ApiError
 from ado.store.database import Store
 
@@ -45,7 +45,7 @@ __all__ = ["DASHBOARD_DIR", "DEFAULT_RATE_LIMIT", "create_app", "operations"]
 
 DASHBOARD_DIR = Path(__file__).resolve().parent.parent / "dashboard" / "dist"
 DEFAULT_RATE_LIMIT = RateLimit()
-_ROUTE_MODULES = ("health", "tasks", "dashboard", "providers", "settings", "alerts")
+_ROUTE_MODULES = ("health", "tasks", "dashboard", "providers", "settings", "alerts", "docs")
 _NOT_BUILT = """<!doctype html><html><head><meta charset="utf-8"><title>ADO</title></head>
 <body style="font-family:sans-serif;max-width:40em;margin:4em auto">
 <h1>ADO</h1><p>The dashboard is not built. The API is running: see
@@ -69,6 +69,7 @@ def create_app(
     threads: int = 4,
     fast_submit: bool = True,
     access: AccessPolicy | None = None,
+    config_source: ConfigSource | None = None,
 ) -> FastAPI:
     """The API (and dashboard) over ``store``.
 
@@ -80,6 +81,8 @@ def create_app(
     ``ado.api.fastpath`` (False: through the FastAPI route only; the tests compare both).
     ``access``: the Host, Origin and proxy rules (``ado.api.access``; default: none, as for
     an app embedded behind its own front end; ``ado serve`` passes its own).
+    ``config_source``: the effective configuration shared with the rest of the process
+    (``ado serve``'s); default: one over ``loaded_config`` and ``store``.
     """
 
     @asynccontextmanager
@@ -103,7 +106,7 @@ def create_app(
         description="The Agentic Development Orchestrator's API: tasks, providers, usage, "
         "settings. See docs/api.md.",
         openapi_url="/api/openapi.json",
-        docs_url="/api/docs",
+        docs_url=None,  # ado.api.routes.docs: Swagger UI without a CDN
         redoc_url=None,
         lifespan=app_lifespan,
         # FastAPI's own OpenTelemetry: off. ADO's telemetry (ado.telemetry) traces tasks with
@@ -111,7 +114,7 @@ def create_app(
         telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     app.state.store = store
-    app.state.config_loader = ConfigLoader(loaded_config, store)
+    app.state.config_loader = config_source or ConfigSource(loaded_config, store)
     app.state.pool = pool
     app.state.bus = bus
     app.state.started_at = datetime.now(UTC)

@@ -8,7 +8,12 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, Strict, StrictBool, TypeAdapter
 
-from ado.config.schema import ApiFallbackConfig, EscalationThresholds, FailoverConfig
+from ado.config.schema import (
+    ApiFallbackConfig,
+    EscalationThresholds,
+    FailoverConfig,
+    RoutingStrategy,
+)
 from ado.options import Priority, Prompt, TaskChoices, TaskOptions
 from ado.options import WireModel as Schema
 from ado.vocab import AccessMode, HitlPolicy, OutcomeKind, TaskStatus
@@ -149,6 +154,13 @@ class AttemptOut(Schema):
     cache_write_tokens: int
     cost_usd: float
     api_cost_usd: float
+    dropped_events: int = Field(
+        description="Agent events not stored: over storage.maxEventsPerTask/maxBytesPerTask."
+    )
+    dropped_bytes: int = Field(
+        description="Bytes of agent output not stored: dropped events, and what was cut "
+        "from events over storage.maxEventBytes."
+    )
 
 
 class TaskDetail(TaskSummary):
@@ -156,6 +168,8 @@ class TaskDetail(TaskSummary):
     result_text: str | None
     options: TaskOptions
     attempts: list[AttemptOut]
+    dropped_events: int = Field(description="The task's agent events not stored (all attempts).")
+    dropped_bytes: int = Field(description="The task's bytes of agent output not stored.")
 
 
 class TaskPage(Schema):
@@ -273,6 +287,16 @@ class ProviderOut(Schema):
         description="camelCase capability flags, languages and maxContextTokens."
     )
     usage_today: UsageToday
+    origins: dict[str, Literal["default", "file", "saved"]] = Field(
+        default_factory=dict,
+        description="The layer of `enabled` and of each access mode's `enabled` and "
+        "`priority`, by key: `enabled`, `accessModes.<mode>.enabled`, "
+        "`accessModes.<mode>.priority`.",
+    )
+    file_values: dict[str, Any] = Field(
+        default_factory=dict,
+        description="For each of those keys whose origin is `saved`: the file's value.",
+    )
 
 
 class AccessModePatch(Schema):
@@ -306,8 +330,19 @@ class ProviderUsage(Schema):
 # -- settings -----------------------------------------------------------------------------
 
 
+def _notification_choices(schema: dict[str, Any]) -> None:
+    """The enums inside the (untyped) notifications section, from its config models: the
+    dashboard offers these choices from the schema."""
+    from ado.notifications.config import EmailConfig
+
+    security = EmailConfig.model_json_schema()["properties"]["security"]["enum"]
+    email = {"type": "object", "properties": {"security": {"type": "string", "enum": security}}}
+    channels = {"type": "object", "properties": {"email": email}}
+    schema["properties"] = {"channels": channels}
+
+
 class RoutingSettings(Schema):
-    strategy: str
+    strategy: RoutingStrategy
     failover: FailoverConfig
     api_fallback: ApiFallbackConfig
 
@@ -321,7 +356,18 @@ class Settings(Schema):
     routing: RoutingSettings
     hitl: HitlSettings
     notifications: dict[str, Any] = Field(
-        description='The notifications section; every secret shows as {"set": true|false}.'
+        description='The notifications section; every secret shows as {"set": true|false}.',
+        json_schema_extra=_notification_choices,
+    )
+    origins: dict[str, Literal["default", "file", "saved"]] = Field(
+        default_factory=dict,
+        description="The layer each value shown comes from, by dotted key "
+        "(`routing.strategy`): the built-in default, ado.config.yaml, or saved here.",
+    )
+    file_values: dict[str, Any] = Field(
+        default_factory=dict,
+        description="For each saved value, what the file (or the default) would give; "
+        'secrets as {"set": true|false}.',
     )
 
 

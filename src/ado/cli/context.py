@@ -10,6 +10,9 @@ if TYPE_CHECKING:
     from rich.console import Console
 
     from ado.config.loader import LoadedConfig
+    from ado.config.overrides import KeyValues
+    from ado.config.resolve import Resolved
+    from ado.config.schema import AdoConfig
     from ado.store import Store, StoreReader
 
 
@@ -18,9 +21,14 @@ class AppContext:
     config_path: str | None = None
     debug: bool = False
     cwd: Path = field(default_factory=Path.cwd)
+    #: Print the configuration's warnings on stderr when it is loaded (once per command);
+    #: ``ado config validate`` lists them itself.
+    print_warnings: bool = True
     _loaded: LoadedConfig | None = None
     _store: Store | None = None
     _reader: StoreReader | None = None
+    _reader_tried: bool = False
+    _resolved: dict[bool, Resolved] = field(default_factory=dict)
 
     @property
     def loaded(self) -> LoadedConfig:
@@ -28,6 +36,8 @@ class AppContext:
             from ado.config import load_config
 
             self._loaded = load_config(self.config_path, self.cwd)
+            if self.print_warnings:
+                print_config_warnings(self._loaded.warnings)
         return self._loaded
 
     @property
@@ -47,12 +57,65 @@ class AppContext:
         full ``store`` when the reader cannot serve (no database yet, schema to migrate)."""
         if self._store is not None:
             return self._store
-        if self._reader is None:
+        return self.reader_if_any() or self.store
+
+    def resolve(self, *, decrypt: bool = False) -> Resolved:
+        """The effective configuration (``ado.config.resolve``): the file with the settings
+        and provider switches saved through the API applied. ``decrypt``: saved secrets
+        usable (``ado run``), else masked (commands that only show them)."""
+        if decrypt not in self._resolved:
+            from ado.config.resolve import resolve
+
+            self._resolved[decrypt] = resolve(
+                self.loaded, self.store if decrypt else self._saved_layer_or_warn(), decrypt=decrypt
+            )
+        return self._resolved[decrypt]
+
+    def forget_config(self) -> None:
+        """Read the configuration again on next use (after ``ado config set`` wrote it)."""
+        self._loaded = None
+        self._resolved.clear()
+
+    @property
+    def config(self) -> AdoConfig:
+        """The effective configuration, saved secrets masked (for commands that show it)."""
+        config: AdoConfig = self.resolve().config
+        return config
+
+    def saved_layer(self) -> KeyValues | None:
+        """Where the saved settings are read: the open store, else the plain-SQL reader;
+        None when there is no database yet (nothing was saved)."""
+        if self._store is not None:
+            return self._store
+        reader = self.reader_if_any()
+        if reader is not None:
+            return reader
+        from ado.store.urls import DbUrl, store_url
+
+        url = DbUrl.parse(store_url(self.loaded.config, self.loaded.base_dir))
+        if url.dialect == "sqlite" and not (url.database and Path(url.database).exists()):
+            return None
+        return self.store
+
+    def _saved_layer_or_warn(self) -> KeyValues | None:
+        from ado.errors import StoreError
+
+        try:
+            return self.saved_layer()
+        except StoreError as exc:
+            console(stderr=True).print(
+                f"[yellow]⚠ the settings saved through the API cannot be read ({exc.message}); "
+                "showing the file's values[/]",
+                soft_wrap=True,
+            )
+            return None
+
+    def reader_if_any(self) -> StoreReader | None:
+        if self._reader is None and not self._reader_tried:
             from ado.store.reader import StoreReader
 
+            self._reader_tried = True
             self._reader = StoreReader.open(self.loaded.config, self.loaded.base_dir)
-            if self._reader is None:
-                return self.store
         return self._reader
 
     def close(self) -> None:
@@ -62,6 +125,14 @@ class AppContext:
         if self._store is not None:
             self._store.close()
             self._store = None
+
+
+def print_config_warnings(warnings: list[str]) -> None:
+    """The configuration's warnings, one line each, on stderr."""
+    import sys
+
+    for line in warnings:
+        print(f"warning: {line}", file=sys.stderr)
 
 
 def console(stderr: bool = False) -> Console:

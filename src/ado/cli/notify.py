@@ -90,11 +90,12 @@ def _deliver(
 ) -> None:
     from ado.notifications import NotificationManager
 
-    config = app.loaded.config
     try:
         store = app.store
     except Exception:  # the history is a bonus: a broken store must not stop a test
         store = None
+    # the file with the settings saved through the API (the dashboard's channels too)
+    config = app.resolve(decrypt=True).config if store is not None else app.loaded.config
     manager = NotificationManager.from_config(config, store)
     if names is None:
         names = manager.targets(notification)

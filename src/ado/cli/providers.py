@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import click
+from rich.markup import escape
 
 from ado.cli.context import AppContext, console
 
@@ -58,14 +59,16 @@ def check(app: AppContext, provider_ids: tuple[str, ...], as_json: bool) -> None
     """
     import asyncio
 
-    from ado.providers import adapter_classes, configured_env, detect_all, get_adapter
+    from ado.cli.choices import check_providers
+    from ado.providers import adapter_classes, detect_configured, get_adapter
 
-    config = app.loaded.config
+    config = app.config  # the file + provider switches saved through the API
+    check_providers(app, [("PROVIDER_IDS", pid) for pid in provider_ids], configured_only=False)
     ids = list(provider_ids) or sorted(adapter_classes())
     adapters = {pid: get_adapter(pid) for pid in ids}
     commands = {pid: p.command for pid, p in config.providers.items()}
-    envs = {pid: configured_env(pid, p) for pid, p in config.providers.items()}
-    results = asyncio.run(detect_all(commands, ids, envs))
+    pass_envs = {pid: tuple(p.pass_env) for pid, p in config.providers.items()}
+    results = asyncio.run(detect_configured(config, ids))
     problems = 0
     rows: list[dict[str, Any]] = []
     out = console()
@@ -83,6 +86,7 @@ def check(app: AppContext, provider_ids: tuple[str, ...], as_json: bool) -> None
                 "path": det.path,
                 "loggedIn": det.logged_in,
                 "detail": det.detail,
+                **_pass_env(pass_envs.get(pid, ()), adapters[pid].credential_env),
             }
         )
     if as_json:
@@ -90,9 +94,10 @@ def check(app: AppContext, provider_ids: tuple[str, ...], as_json: bool) -> None
     else:
         for r in rows:
             if not r["installed"]:
-                out.print(
-                    f"[red]✘[/] {r['id']:<13} not installed — {adapters[r['id']].install_hint}"
-                )
+                why = adapters[r["id"]].install_hint
+                if commands.get(r["id"]):
+                    why = f"{r['detail']} (install: {why})"
+                out.print(f"[red]✘[/] {r['id']:<13} not installed — {escape(why)}", soft_wrap=True)
                 continue
             login = {
                 True: "[green]logged in[/]",
@@ -102,7 +107,91 @@ def check(app: AppContext, provider_ids: tuple[str, ...], as_json: bool) -> None
             flag = "" if r["enabled"] else " [dim](not enabled)[/]"
             out.print(
                 f"[green]✔[/] {r['id']:<13} {r['version'] or '?':<10} {login}{flag} "
-                f"[dim]{r['path']}{' — ' + r['detail'] if r['detail'] else ''}[/]"
+                f"[dim]{r['path']}[/]"
             )
+            if r["detail"]:
+                out.print(f"  {'':<13} [yellow]{escape(r['detail'])}[/]", soft_wrap=True)
+            if r["pass_env"]:
+                passed = ", ".join(r["pass_env_passed"]) or "nothing set"
+                out.print(f"  {'':<13} passEnv {', '.join(r['pass_env'])}: passes {passed}")
+                if r["pass_env_withheld"]:
+                    out.print(
+                        f"  {'':<13} [yellow]held back from the globs (secret-looking or ADO_*; "
+                        f"name them exactly to pass them): "
+                        f"{', '.join(r['pass_env_withheld'])}[/]"
+                    )
     if problems:
         raise SystemExit(1)
+
+
+def _pass_env(patterns: tuple[str, ...], own: tuple[str, ...]) -> dict[str, Any]:
+    """What ``passEnv`` hands the agent: variable names only, never their values."""
+    import os
+
+    from ado.providers.environment import select
+
+    chosen = select(patterns, os.environ, own)
+    return {
+        "pass_env": list(patterns),
+        "pass_env_passed": sorted(chosen.passed),
+        "pass_env_withheld": chosen.withheld,
+    }
+
+
+@providers.command()
+@click.option("--json", "as_json", is_flag=True, help="JSON instead of a table.")
+@click.pass_obj
+def cooldowns(app: AppContext, as_json: bool) -> None:
+    """The active cooldowns: which provider and access mode, until when, and why."""
+    now = datetime.now(UTC)
+    rows: list[dict[str, Any]] = [
+        {
+            "provider": c.provider,
+            "access_mode": c.access_mode,
+            "until": c.until.isoformat(),
+            "kind": c.kind,
+            "reason": c.reason,
+            "reset_known": c.reset_known,
+            "task_id": c.task_id,
+        }
+        for c in sorted(app.reader.cooldowns(now), key=lambda c: (c.until, c.provider))
+    ]
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+        return
+    out = console()
+    if not rows:
+        out.print("[dim]No active cooldowns.[/]")
+        return
+    for r in rows:
+        until = datetime.fromisoformat(r["until"]).astimezone()
+        guess = "" if r["reset_known"] else " (default length: the agent gave no reset time)"
+        task = f", task {r['task_id']}" if r["task_id"] else ""
+        out.print(
+            f"[yellow]⏸[/] {r['provider']}/{r['access_mode']} {r['kind'].replace('_', ' ')} "
+            f"until {until:%Y-%m-%d %H:%M %Z}{guess}{task}"
+        )
+        if r["reason"]:
+            out.print(f"    {escape(r['reason'])}")
+    out.print("[dim]`ado providers clear-cooldown ID` lets a provider take tasks again.[/]")
+
+
+@providers.command(name="clear-cooldown")
+@click.argument("provider_id")
+@click.option(
+    "--access-mode",
+    type=click.Choice(("subscription", "api", "free")),
+    help="Only this access mode's cooldown (default: all of the provider's).",
+)
+@click.pass_obj
+def clear_cooldown(app: AppContext, provider_id: str, access_mode: str | None) -> None:
+    """Remove PROVIDER_ID's active cooldowns: routing may choose it again at once."""
+    from ado.cli.choices import check_providers
+
+    check_providers(app, [("PROVIDER_ID", provider_id)], configured_only=False)
+    removed = app.store.clear_cooldowns(provider_id, access_mode)
+    which = f"{provider_id}/{access_mode}" if access_mode else provider_id
+    if removed:
+        console().print(f"[green]✔[/] cleared {removed} cooldown(s) of {which}")
+    else:
+        console().print(f"[dim]{which} had no active cooldown.[/]")

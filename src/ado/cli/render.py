@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import UTC, datetime
 from typing import Any
 
@@ -12,9 +13,40 @@ from rich.text import Text
 from ado.providers.events import AgentEvent, EventKind
 from ado.vocab import TaskStatus
 
-__all__ = ["event_line", "format_cost", "format_duration", "format_tokens", "summary_line"]
+__all__ = [
+    "event_line",
+    "format_cost",
+    "format_duration",
+    "format_tokens",
+    "printable",
+    "safe",
+    "summary_line",
+]
 
 _MAX_TEXT = 400
+
+#: What a terminal would act on instead of print: C0 controls but newline and tab, DEL,
+#: C1 controls (``\x9b`` is CSI on some terminals), and the bidirectional overrides that
+#: make text read differently from what it is.
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def printable(text: str) -> str:
+    """``text`` safe to print on a terminal: control characters shown escaped (``\x1b``),
+    so agent output cannot clear the screen, retitle the window or forge lines."""
+    if text.isprintable() or _CONTROL.search(text) is None:
+        return text
+    return _CONTROL.sub(_escaped, text)
+
+
+def _escaped(match: re.Match[str]) -> str:
+    char = match.group()
+    return f"\\x{ord(char):02x}" if ord(char) < 0x100 else f"\\u{ord(char):04x}"
+
+
+def safe(text: object) -> str:
+    """``text`` for Rich markup: control characters escaped, then markup escaped."""
+    return escape(printable(str(text)))
 
 
 def format_cost(usd: float | None) -> str:
@@ -75,18 +107,18 @@ def event_line(event: AgentEvent, provider: str | None = None) -> Text | None:
         model = f" ({d['model']})" if d.get("model") else ""
         return Text.from_markup(
             f"[bold cyan]▶ attempt {d.get('number')}: {d.get('provider')}/"
-            f"{d.get('access_mode')}{escape(model)}[/]\n  [dim]{escape(event.text or '')}[/]"
+            f"{d.get('access_mode')}{safe(model)}[/]\n  [dim]{safe(event.text or '')}[/]"
         )
     if k is EventKind.SESSION_STARTED:
-        return Text.from_markup(f"  [dim]session {escape(event.session_id or '')}[/]")
+        return Text.from_markup(f"  [dim]session {safe(event.session_id or '')}[/]")
     if k is EventKind.TEXT:
-        return Text.from_markup(f"  [white]{escape(_short(event.text))}[/]")
+        return Text.from_markup(f"  [white]{safe(_short(event.text))}[/]")
     if k is EventKind.TOOL_CALL:
-        name, args = escape(event.tool_name or "tool"), escape(_tool_args(event.tool_input))
+        name, args = safe(event.tool_name or "tool"), safe(_tool_args(event.tool_input))
         return Text.from_markup(f"  [yellow]⚙ {name}[/] {args}")
     if k is EventKind.TOOL_RESULT:
         if event.is_error:
-            return Text.from_markup(f"    [red]✗ {escape(_short(event.text, 200))}[/]")
+            return Text.from_markup(f"    [red]✗ {safe(_short(event.text, 200))}[/]")
         return None
     if k is EventKind.RATE_LIMIT:
         when = f" — resets {format_when(event.reset_at)}" if event.reset_at else ""
@@ -95,21 +127,23 @@ def event_line(event: AgentEvent, provider: str | None = None) -> Text | None:
             if event.retrying or event.data.get("status") == "rejected"
             else ("near its rate limit")
         )
-        return Text.from_markup(f"  [magenta]⚠ {what}{escape(when)}[/]")
+        return Text.from_markup(f"  [magenta]⚠ {what}{safe(when)}[/]")
     if k is EventKind.ERROR:
-        return Text.from_markup(f"  [red]✗ {escape(_short(event.text))}[/]")
+        return Text.from_markup(f"  [red]✗ {safe(_short(event.text))}[/]")
     if k is EventKind.FAILOVER:
-        return Text.from_markup(f"[magenta]↪ {escape(event.text or 'failing over')}[/]")
+        return Text.from_markup(f"[magenta]↪ {safe(event.text or 'failing over')}[/]")
     if k is EventKind.ATTEMPT_FINISHED:
         outcome = event.data.get("outcome", "")
         colour = "green" if outcome == "success" else "red"
         detail = f": {_short(event.text, 200)}" if event.text and outcome != "success" else ""
         return Text.from_markup(
-            f"  [{colour}]{escape(outcome.replace('_', ' '))}{escape(detail)}[/] "
+            f"  [{colour}]{safe(outcome.replace('_', ' '))}{safe(detail)}[/] "
             f"[dim]in {format_duration(event.data.get('duration_s'))}[/]"
         )
     if k is EventKind.LOG:
-        return Text.from_markup(f"  [dim]{escape(_short(event.text))}[/]")
+        if event.data.get("warning"):
+            return Text.from_markup(f"  [yellow]⚠ {safe(event.text or '')}[/]")
+        return Text.from_markup(f"  [dim]{safe(_short(event.text))}[/]")
     return None
 
 
@@ -134,5 +168,5 @@ def summary_line(
     ]
     if files:
         shown = ", ".join(files[:5]) + (f" +{len(files) - 5}" if len(files) > 5 else "")
-        parts.append(f"files: {escape(shown)}")
+        parts.append(f"files: {safe(shown)}")
     return Text.from_markup(" · ".join(parts))

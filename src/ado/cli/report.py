@@ -46,6 +46,9 @@ def report(app: AppContext, period: str, provider: str | None, fmt: str) -> None
     "API value" is what the same tokens would have cost at API prices: what your
     subscriptions delivered.
     """
+    from ado.cli.choices import check_providers
+
+    check_providers(app, [("-p/--provider", provider)], configured_only=False)
     now = datetime.now(UTC)
     since = period_start(period, now)
     rows = app.store.usage_report(since, provider)

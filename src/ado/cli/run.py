@@ -99,10 +99,11 @@ def run(
         raise click.UsageError("use either --provider or --providers, not both")
     if cwd:
         app.cwd = Path(cwd).resolve()
-    from ado.config.overrides import effective_config
+    from ado.cli.preflight import check_run
 
+    check_run(app, provider, _split(providers), _split(exclude))  # exit 2 before any record
     store = app.store
-    config = effective_config(app.loaded.config, store)  # + settings saved through the API
+    config = app.resolve(decrypt=True).config  # the file + settings saved through the API
     options = TaskOptions.checked(
         provider=provider,
         providers=_split(providers) or None,
@@ -272,11 +273,10 @@ class LiveView:
             )
         )
         if result.error and result.status != TaskStatus.SUCCEEDED:
-            from rich.markup import escape
-
             from ado.cli.context import console
+            from ado.cli.render import safe
 
-            console(stderr=True).print(f"[red]Error: {escape(result.error)}[/]")
+            console(stderr=True).print(f"[red]Error: {safe(result.error)}[/]", soft_wrap=True)
 
 
 class JsonView:
@@ -332,4 +332,6 @@ class JsonView:
         sys.stdout.write(json.dumps(record, ensure_ascii=False) + "\n")
         sys.stdout.flush()
         if result.error and result.status != TaskStatus.SUCCEEDED:
-            print(f"Error: {result.error}", file=sys.stderr)
+            from ado.cli.render import printable
+
+            print(f"Error: {printable(result.error)}", file=sys.stderr)

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import os
 import sys
+from pathlib import Path
 
 import click
 
 from ado.cli.context import AppContext
+from ado.config.loader import config_search_paths, load_config
 
 
 @click.command()
@@ -29,13 +32,32 @@ def serve(app: AppContext, host: str, port: int, no_open: bool, grace: float) ->
     API request needs a token (``ado tokens create NAME``). SIGTERM or Ctrl-C stops taking
     tasks and gives running ones ``--grace`` seconds before cancelling them; a second
     signal cancels them at once.
+
+    The configuration file is read again when it changes and on SIGHUP; an invalid edit is
+    refused (logged with its file and line) and the last good configuration stays.
     """
     from ado.server.serve import ServeOptions
     from ado.server.serve import serve as run_server
 
-    options = ServeOptions(host=host, port=port, open_browser=not no_open, grace=grace)
+    options = ServeOptions(
+        host=host,
+        port=port,
+        open_browser=not no_open,
+        grace=grace,
+        reload=lambda: load_config(app.config_path, app.cwd),
+        watch=_watched(app),
+    )
     try:
         code = run_server(app.loaded, options)
     finally:
         app.close()
     sys.exit(code)
+
+
+def _watched(app: AppContext) -> list[Path]:
+    """The files whose change reloads the configuration: the one named by ``--config`` or
+    ``ADO_CONFIG``, else every place the search looks (a file created later counts too)."""
+    explicit = app.config_path or os.environ.get("ADO_CONFIG")
+    if explicit:
+        return [Path(explicit).expanduser()]
+    return config_search_paths(app.cwd)

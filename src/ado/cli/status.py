@@ -18,17 +18,18 @@ if TYPE_CHECKING:
 def provider_views(app: AppContext, now: datetime, *, probe: bool = False) -> list[ProviderView]:
     """One view per provider: installed, version, enabled, access modes with limits/cooldowns."""
     from ado.routing.overview import provider_views as views
+    from ado.routing.overview import with_origins
 
-    config = app.loaded.config
+    config = app.config  # the file + settings and provider switches saved through the API
     detections: dict[str, Any] = {}
     if probe:
         import asyncio
 
-        from ado.providers import detect_all
+        from ado.providers import detect_configured
 
-        commands = {pid: p.command for pid, p in config.providers.items()}
-        detections = asyncio.run(detect_all(commands))
-    return views(config.providers, app.reader, now, detections=detections)
+        detections = asyncio.run(detect_configured(config))
+    rows = views(config.providers, app.reader, now, detections=detections)
+    return with_origins(rows, app.resolve())
 
 
 @click.command()
@@ -103,21 +104,34 @@ def _print(
 ) -> None:
     from rich.table import Table
 
-    from ado.cli.render import format_cost, format_duration, format_tokens
+    from ado.cli.render import format_cost, format_duration, format_tokens, safe
 
     out = console()
+    resolved = app.resolve()
+    saved_any = False
+
+    def saved(*path: str | int) -> str:
+        nonlocal saved_any
+        if resolved.origin_of(("providers", *path)) != "saved":
+            return ""
+        saved_any = True
+        return " [yellow](saved)[/]"
+
     table = Table(title="Providers", title_justify="left", expand=False)
     for col in ("provider", "installed", "enabled", "access mode", "limits used", "cooldown"):
         table.add_column(col)
     for p in providers:
         inst = "[green]yes[/]" if p.installed else "[dim]no[/]"
-        enabled = "[green]yes[/]" if p.enabled else "[dim]no[/]"
+        enabled = ("[green]yes[/]" if p.enabled else "[dim]no[/]") + saved(p.id, "enabled")
         modes: list[AccessModeView | None] = [*p.access_modes] or [None]
         for i, m in enumerate(modes):
             limits = cooldown = ""
             mode = ""
             if m is not None:
                 mode = f"{m.mode} (p{m.priority})" + ("" if m.enabled else " off")
+                mode += saved(p.id, "accessModes", i, "enabled") or saved(
+                    p.id, "accessModes", i, "priority"
+                )
                 limits = ", ".join(f"{x.used}/{x.limit} {x.name}" for x in m.limits)
                 if m.cooldown_until:
                     until = m.cooldown_until
@@ -134,6 +148,11 @@ def _print(
                 cooldown or "-",
             )
     out.print(table)
+    if saved_any:
+        out.print(
+            "[dim](saved): switched in the dashboard or the API, over ado.config.yaml; "
+            "`ado config reset providers.<id>` returns to the file[/]"
+        )
     tasks = Table(title="Recent tasks", title_justify="left")
     for col in ("id", "status", "provider", "duration", "cost", "prompt"):
         tasks.add_column(col, overflow="ellipsis", no_wrap=col == "prompt", max_width=50)
@@ -151,7 +170,7 @@ def _print(
             t.provider or "-",
             format_duration(_duration(t)),
             format_cost(t.cost_usd),
-            t.prompt.replace("\n", " "),
+            safe(t.prompt.replace("\n", " ")),
         )
     if recent:
         out.print(tasks)

@@ -6,6 +6,7 @@ from typing import Any
 
 import click
 
+from ado.cli.choices import SuggestingChoice
 from ado.cli.context import AppContext, console
 from ado.vocab import TaskStatus, values
 
@@ -16,7 +17,9 @@ def tasks() -> None:
 
 
 @tasks.command(name="list")
-@click.option("--status", type=click.Choice(values(TaskStatus)), help="Only tasks in this status.")
+@click.option(
+    "--status", type=SuggestingChoice(values(TaskStatus)), help="Only tasks with this status."
+)
 @click.option("-p", "--provider", help="Only tasks run on this provider.")
 @click.option("-n", "--limit", default=20, show_default=True)
 @click.option("--json", "as_json", is_flag=True)
@@ -25,9 +28,11 @@ def list_(
     app: AppContext, status: str | None, provider: str | None, limit: int, as_json: bool
 ) -> None:
     """Recent tasks, newest first."""
-    from ado.cli.render import format_cost, format_duration
+    from ado.cli.choices import check_providers
+    from ado.cli.render import format_cost, format_duration, safe
     from ado.cli.status import _duration
 
+    check_providers(app, [("-p/--provider", provider)], configured_only=False)
     rows = app.store.list_tasks(limit=limit, status=status, provider=provider)
     if as_json:
         from ado.api import wire
@@ -48,7 +53,7 @@ def list_(
             format_duration(_duration(t)),
             f"{t.input_tokens + t.output_tokens:,}",
             format_cost(t.cost_usd),
-            t.prompt.replace("\n", " "),
+            safe(t.prompt.replace("\n", " ")),
         )
     console().print(table if rows else "[dim]No tasks.[/]")
 
@@ -68,7 +73,7 @@ def _get(app: AppContext, task_id: int) -> Any:
 @click.pass_obj
 def show(app: AppContext, task_id: int, as_json: bool) -> None:
     """A task's details, attempts, and its whole event log replayed."""
-    from ado.cli.render import event_line, format_cost, summary_line
+    from ado.cli.render import event_line, format_cost, safe, summary_line
     from ado.cli.status import _duration
 
     task = _get(app, task_id)
@@ -88,17 +93,23 @@ def show(app: AppContext, task_id: int, as_json: bool) -> None:
         return
     out = console()
     created = task.created_at.astimezone().strftime("%Y-%m-%d %H:%M:%S")
-    out.print(f"[bold]Task {task.id}[/] · {task.status} · {created} · {task.cwd}")
-    out.print(f"[dim]prompt:[/] {task.prompt}")
+    out.print(f"[bold]Task {task.id}[/] · {task.status} · {created} · {safe(task.cwd)}")
+    out.print(f"[dim]prompt:[/] {safe(task.prompt)}")
     if task.routing_reason:
-        out.print(f"[dim]routing:[/] {task.routing_reason}")
+        out.print(f"[dim]routing:[/] {safe(task.routing_reason)}")
     for a in task.attempts:
         out.print(
             f"  attempt {a.number}: {a.provider}/{a.access_mode} → {a.outcome}"
-            f"{' (' + a.outcome_message + ')' if a.outcome_message else ''}"
+            f"{' (' + safe(a.outcome_message) + ')' if a.outcome_message else ''}"
             f" · {a.input_tokens:,} in / {a.output_tokens:,} out · "
             f"{format_cost(a.cost_usd)} (API value {format_cost(a.api_cost_usd)})"
-            + (f" · session {a.session_id}" if a.session_id else "")
+            + (f" · session {safe(a.session_id)}" if a.session_id else "")
+        )
+    if task.dropped_events or task.dropped_bytes:
+        out.print(
+            f"[yellow]output truncated: {task.dropped_events:,} events and "
+            f"{task.dropped_bytes:,} bytes of the agent's output were not stored[/] [dim]"
+            "(storage.maxEventsPerTask, maxBytesPerTask, maxEventBytes)[/]"
         )
     out.rule("events")
     for e in events:
@@ -120,7 +131,7 @@ def show(app: AppContext, task_id: int, as_json: bool) -> None:
         )
     )
     if task.error:
-        out.print(f"[red]{task.error}[/]")
+        out.print(f"[red]{safe(task.error)}[/]")
 
 
 @tasks.command()

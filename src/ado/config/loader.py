@@ -14,13 +14,13 @@ import difflib
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ado.errors import ConfigError
 
-__all__ = ["LoadedConfig", "config_search_paths", "find_config_file", "load_config"]
+__all__ = ["LoadedConfig", "config_search_paths", "dotted", "find_config_file", "load_config"]
 
 LOCAL_NAMES = ("ado.config.yaml", "ado.config.yml", ".ado/config.yaml")
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
@@ -35,6 +35,12 @@ class LoadedConfig:
     path: Path | None
     #: Relative paths in the config (storage.path, contextFile) resolve against this.
     base_dir: Path
+    #: One line per key read differently or not acted on (``ado.config.legacy``), each
+    #: starting with ``file:line: key:``; the CLI prints them once per command.
+    warnings: list[str] = field(default_factory=list)
+    #: The file's own data (variables expanded) and the line of each key: what it sets.
+    data: dict[str, Any] = field(default_factory=dict)
+    lines: dict[KeyPath, int] = field(default_factory=dict)
 
 
 def user_config_path() -> Path:
@@ -72,13 +78,14 @@ def load_config(explicit: str | Path | None = None, cwd: Path | None = None) -> 
     path = find_config_file(explicit, cwd)
     if path is None:
         return LoadedConfig(AdoConfig(), None, cwd)
-    data, lines = read_yaml(path)
+    warnings: list[str] = []
+    data, lines = read_yaml(path, warnings)
     base_dir = path.parent.parent if path.parent.name == ".ado" else path.parent
     if path == user_config_path():
         base_dir = cwd
-    config = validate(data, lines, str(path))
+    config = validate(data, lines, str(path), warnings)
     check_provider_ids(config.providers, lines, str(path))
-    return LoadedConfig(config, path, base_dir)
+    return LoadedConfig(config, path, base_dir, warnings, data, lines)
 
 
 def check_provider_ids(
@@ -101,8 +108,15 @@ def check_provider_ids(
             )
 
 
-def read_yaml(path: Path) -> tuple[dict[str, Any], dict[KeyPath, int]]:
-    """The file as plain data with variables expanded, and the line of every key."""
+def read_yaml(
+    path: Path, warnings: list[str] | None = None
+) -> tuple[dict[str, Any], dict[KeyPath, int]]:
+    """The file as plain data with variables expanded, and the line of every key.
+
+    An unset ``${VAR}`` is an error, except inside a section switched off with
+    ``enabled: false`` (such as the original's example API mode): there the key is left
+    unset and a line added to ``warnings``.
+    """
     from ruamel.yaml import YAML
     from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
@@ -145,16 +159,24 @@ def read_yaml(path: Path) -> tuple[dict[str, Any], dict[KeyPath, int]]:
             fix="start the file with top-level keys; `ado init` writes a complete example",
         )
     lines: dict[KeyPath, int] = {}
-    data = _plain(doc, (), lines, str(path))
+    data = _plain(doc, (), lines, str(path), warnings if warnings is not None else [])
     assert isinstance(data, dict)
     return data, lines
 
 
-def _plain(node: Any, where: KeyPath, lines: dict[KeyPath, int], file: str) -> Any:
+def _plain(
+    node: Any,
+    where: KeyPath,
+    lines: dict[KeyPath, int],
+    file: str,
+    warnings: list[str],
+    disabled: bool = False,
+) -> Any:
     """Round-trip YAML nodes to plain Python, expanding ${VAR}, recording key lines."""
     lc = getattr(node, "lc", None)
     if isinstance(node, Mapping):
         out: dict[str, Any] = {}
+        disabled = disabled or node.get("enabled") is False
         for key, value in node.items():
             path = (*where, str(key))
             if lc is not None:
@@ -162,7 +184,22 @@ def _plain(node: Any, where: KeyPath, lines: dict[KeyPath, int], file: str) -> A
                     lines[path] = lc.key(key)[0] + 1
                 except (KeyError, TypeError):
                     pass
-            out[str(key)] = _plain(value, path, lines, file)
+            try:
+                out[str(key)] = _plain(value, path, lines, file, warnings, disabled)
+            except ConfigError as exc:
+                if not exc.message.startswith("environment variable"):
+                    raise
+                from ado.config.legacy import is_ignored
+
+                if is_ignored(path):
+                    continue  # the key itself is warned about as not used
+                if not disabled:
+                    raise
+                where_line = f"{file}:{exc.line}" if exc.line else file
+                warnings.append(
+                    f"{where_line}: {exc.key}: {exc.message}; left unset, as its section "
+                    "is disabled (enabled: false)"
+                )
         return out
     if isinstance(node, list):
         items = []
@@ -173,7 +210,7 @@ def _plain(node: Any, where: KeyPath, lines: dict[KeyPath, int], file: str) -> A
                     lines[path] = lc.item(i)[0] + 1
                 except (KeyError, TypeError, IndexError):
                     pass
-            items.append(_plain(value, path, lines, file))
+            items.append(_plain(value, path, lines, file, warnings, disabled))
         return items
     if isinstance(node, str):
         return expand_vars(str(node), where, lines, file)
@@ -193,7 +230,7 @@ def expand_vars(
             f"environment variable {name} is not set",
             file=file or None,
             line=_line_for(where, lines or {}),
-            key=_dotted(where) or None,
+            key=dotted(where) or None,
             expected=f"the environment variable {name} to be set",
             fix=f"export {name}=..., or write ${{{name}:-default}} to give a default",
         )
@@ -201,11 +238,22 @@ def expand_vars(
     return _VAR.sub(repl, value)
 
 
-def validate(data: dict[str, Any], lines: Mapping[KeyPath, int], file: str) -> Any:
+def validate(
+    data: dict[str, Any],
+    lines: Mapping[KeyPath, int],
+    file: str,
+    warnings: list[str] | None = None,
+) -> Any:
+    """The typed configuration; files written for the TypeScript original are first read
+    into ADO's shape (``ado.config.legacy``), each difference a line added to ``warnings``."""
     from pydantic import ValidationError
 
+    from ado.config.legacy import normalize
     from ado.config.schema import AdoConfig
 
+    found = normalize(data, lines, file)
+    if warnings is not None:
+        warnings.extend(found)
     try:
         return AdoConfig.model_validate(data)
     except ValidationError as exc:
@@ -219,7 +267,7 @@ def _config_error(
     first = errors[0]
     loc: KeyPath = tuple(first["loc"])
     kind = first["type"]
-    key = _dotted(loc)
+    key = dotted(loc)
     given = _lookup(data, loc)
     expected, fix = _explain(first, loc, given)
     message = first["msg"]
@@ -288,7 +336,8 @@ def _line_for(loc: KeyPath, lines: Mapping[KeyPath, int]) -> int | None:
     return None
 
 
-def _dotted(loc: KeyPath) -> str:
+def dotted(loc: KeyPath) -> str:
+    """``('providers', 'codex', 'accessModes', 0)`` → ``providers.codex.accessModes[0]``."""
     out = ""
     for part in loc:
         out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))

@@ -26,6 +26,7 @@ __all__ = [
     "Capabilities",
     "ProviderConfig",
     "RoutingConfig",
+    "RoutingStrategy",
     "SubscriptionConfig",
 ]
 
@@ -178,6 +179,11 @@ class DefaultOptions(ConfigModel):
     permission_mode: str | None = Field(
         default=None, description="The agent's own permission mode, passed through as is."
     )
+    approval_mode: str | None = Field(
+        default=None,
+        description="Accepted from the TypeScript original; not used: approvals follow the "
+        "HITL policy.",
+    )
 
 
 class ProviderConfig(ConfigModel):
@@ -211,11 +217,26 @@ class ProviderConfig(ConfigModel):
     env: dict[str, str] = Field(
         default_factory=dict, description="Extra environment variables for the agent."
     )
+    pass_env: list[str] = Field(
+        default_factory=list,
+        description="Variables passed through from ADO's own environment, by name or glob "
+        '(`["MY_KEY", "CORP_*"]`); agents otherwise get a minimal environment. A glob never '
+        "passes a secret-looking name (…KEY, …TOKEN, …SECRET, …PASSWORD) other than this "
+        "agent's own credentials, nor ADO_* settings: name such a variable exactly. "
+        "`ado providers check` shows what passes.",
+    )
     timeout: float = Field(
         default=1800,
         gt=0,
         description="Seconds an attempt may run before it is stopped (timed out).",
     )
+
+
+def _accepted_error_classes(schema: dict[str, Any]) -> None:
+    """The JSON schema (and so the OpenAPI document) lists the names ``onErrors`` accepts."""
+    from ado.routing.outcomes import ERROR_CLASSES
+
+    schema["items"] = {"type": "string", "enum": list(ERROR_CLASSES)}
 
 
 class FailoverConfig(ConfigModel):
@@ -225,6 +246,7 @@ class FailoverConfig(ConfigModel):
     on_errors: list[str] = Field(
         default_factory=lambda: ["rate_limit", "quota_exhausted"],
         description="Outcomes that fail over to the next provider.",
+        json_schema_extra=_accepted_error_classes,
     )
     max_retries: int = Field(
         default=3,
@@ -285,10 +307,13 @@ class MatchingConfig(ConfigModel):
     )
 
 
+RoutingStrategy = Literal["subscription-first", "round-robin", "cost-optimized"]
+
+
 class RoutingConfig(ConfigModel):
     """How a task picks its (provider, access mode)."""
 
-    strategy: Literal["subscription-first", "round-robin", "cost-optimized"] = Field(
+    strategy: RoutingStrategy = Field(
         default="subscription-first",
         description="`subscription-first` (by priority, subscriptions before API keys), "
         "`round-robin` (spread tasks over subscriptions) or `cost-optimized` (cheapest first).",
@@ -359,6 +384,24 @@ class StorageConfig(ConfigModel):
         default=None,
         description="`postgresql://user:password@host:5432/database`; the `ADO_DATABASE_URL` "
         "environment variable wins over it. Never printed.",
+    )
+    max_events_per_task: int = Field(
+        default=20_000,
+        ge=100,
+        description="Events stored per task, at most: past it the agent's output is counted, "
+        "not stored (one `output truncated` event says so; its result, usage and rate limits "
+        "are still kept).",
+    )
+    max_event_bytes: int = Field(
+        default=64 * 1024,
+        ge=1024,
+        description="Size of one stored event, at most (bytes of text): longer agent output "
+        "is cut, with a marker, where it is read.",
+    )
+    max_bytes_per_task: int = Field(
+        default=32 * 1024 * 1024,
+        ge=64 * 1024,
+        description="Bytes of events stored per task, at most; past it, as `maxEventsPerTask`.",
     )
 
 

@@ -1,7 +1,7 @@
 """The API's OpenAPI schema, as the dashboard's TypeScript client is generated from it.
 
 ``python -m ado.dashboard.openapi`` prints it; ``scripts/build_dashboard`` writes it to
-``dashboard/openapi.json`` and generates ``dashboard/src/api/schema.d.ts`` from that file,
+``dashboard/openapi.json`` and generates ``dashboard/src/api/schema.ts`` from that file,
 and a test checks the committed copy still matches the app.
 """
 

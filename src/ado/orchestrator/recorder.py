@@ -7,6 +7,7 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from ado.orchestrator.caps import EventCaps
 from ado.orchestrator.task import AttemptInfo, TaskUpdate
 from ado.providers.events import AgentEvent
 
@@ -28,9 +29,17 @@ class EventRecorder:
     Batches are written one at a time, in order.
     """
 
-    def __init__(self, store: Store, on_update: Callable[[TaskUpdate], None]) -> None:
+    def __init__(
+        self,
+        store: Store,
+        on_update: Callable[[TaskUpdate], None],
+        caps: EventCaps | None = None,
+    ) -> None:
         self.store = store
         self.on_update = on_update
+        #: What is kept of a flood (``ado.orchestrator.caps``): dropped events are neither
+        #: shown nor stored, so every view sees what the store holds.
+        self.caps = caps
         self._pending: list[AgentEvent] = []
         self._owner: tuple[int, int | None] = (0, None)
         self._last_flush = 0.0
@@ -40,6 +49,17 @@ class EventRecorder:
 
     async def emit(
         self, task_id: int, attempt: AttemptInfo | None, event: AgentEvent, *, flush: bool = False
+    ) -> None:
+        if self.caps is not None:
+            keep, notice = self.caps.admit(task_id, attempt, event)
+            if notice is not None:
+                await self._add(task_id, attempt, notice, flush=True)
+            if not keep:
+                return
+        await self._add(task_id, attempt, event, flush=flush)
+
+    async def _add(
+        self, task_id: int, attempt: AttemptInfo | None, event: AgentEvent, *, flush: bool
     ) -> None:
         self.on_update(TaskUpdate(task_id, attempt, event))
         owner = (task_id, attempt.id if attempt else None)

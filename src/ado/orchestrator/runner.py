@@ -8,18 +8,25 @@ the event loop only ever waits on the agent.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import dataclasses
+import logging
+import secrets
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ado.errors import AdoError, TaskNotFound, UsageError
+from ado.orchestrator.caps import EventCaps
 from ado.orchestrator.recorder import EventRecorder
 from ado.orchestrator.task import AttemptInfo, TaskResult, TaskSpec, TaskUpdate
 from ado.providers import get_adapter
 from ado.providers.base import Outcome, Permission, RunRequest
 from ado.providers.events import AgentEvent, EventKind, Usage
+from ado.providers.orphans import GROUP_MARK_ENV
 from ado.providers.run import AgentRun
+from ado.providers.sanitize import clean_text
 from ado.vocab import AccessMode, OutcomeKind, TaskStatus
 
 if TYPE_CHECKING:
@@ -50,7 +57,12 @@ class Runner:
         self.attempt_env = attempt_env
         self._run: AgentRun | None = None
         self._cancelled = asyncio.Event()
-        self.events = EventRecorder(store, self.on_update)
+        storage = config.storage
+        self.events = EventRecorder(
+            store,
+            self.on_update,
+            EventCaps(storage.max_events_per_task, storage.max_bytes_per_task),
+        )
 
     # -- control ----------------------------------------------------------------------------
 
@@ -79,6 +91,7 @@ class Runner:
             self.check_resumable(resume_provider, opts.resume or "")
             filters = _with_provider(filters, resume_provider)
         options = opts.model_copy(update={"hitl_policy": policy}).stored()
+        spec = dataclasses.replace(spec, prompt=clean_text(spec.prompt))  # a NUL, a surrogate
         if task_id is None:
             task_id = await asyncio.to_thread(
                 self.store.create_task,
@@ -150,16 +163,26 @@ class Runner:
                 if self.cancelled:
                     status, error, exit_code = TaskStatus.CANCELLED, "cancelled by the user", 130
         except AdoError as exc:
-            # No provider, a cost limit...: the task fails with the error's own exit code.
+            # No provider, a cost limit, the store failing...: the task fails with the
+            # error's own exit code.
             status, error, exit_code = TaskStatus.FAILED, str(exc), exc.exit_code
-            await self.events.emit(task_id, None, AgentEvent(EventKind.ERROR, text=str(exc)))
+            with contextlib.suppress(Exception):  # the store may be what failed
+                await self.events.emit(task_id, None, AgentEvent(EventKind.ERROR, text=str(exc)))
+        except Exception as exc:
+            # A bug: the task is recorded failed (never left running), then it surfaces.
+            await self._finish_anyway(task_id, TaskStatus.FAILED, f"ADO failed: {exc!r}", 1)
+            raise
         except BaseException:
             await asyncio.shield(
-                self._finish(task_id, TaskStatus.CANCELLED, "ADO was interrupted", "", 130)
+                self._finish_anyway(task_id, TaskStatus.CANCELLED, "ADO was interrupted", 130)
             )
             raise
         result_text = attempts[-1].outcome.message if attempts and attempts[-1].outcome else ""
-        await self._finish(task_id, status, error, result_text, exit_code)
+        try:
+            await self._finish(task_id, status, error, result_text, exit_code)
+        except Exception as exc:  # the store refuses the last event: the status still
+            await self._finish_anyway(task_id, TaskStatus.FAILED, f"{error or ''} {exc}".strip(), 1)
+            raise
         return TaskResult(
             task_id=task_id,
             status=status,
@@ -214,7 +237,9 @@ class Runner:
             command=pcfg.command,
             extra_args=list(pcfg.args),
             extra_env=dict(pcfg.env),
+            pass_env=tuple(pcfg.pass_env),
             timeout=timeout,
+            max_event_bytes=cfg.storage.max_event_bytes,
         )
         attempt_id = await asyncio.to_thread(
             self.store.start_attempt,
@@ -244,6 +269,10 @@ class Runner:
         )
         if self.attempt_env is not None:
             request.extra_env.update(self.attempt_env(task_id, info))
+        # Marks every process of the agent's group, so a later start can tell them from
+        # unrelated processes that reuse its pid (ado.providers.orphans).
+        group_mark = secrets.token_hex(8)
+        request.extra_env[GROUP_MARK_ENV] = group_mark
         guard = None
         if cand.access_mode == AccessMode.API:  # per-task limit, capped by today's budget left
             guard = await asyncio.to_thread(
@@ -257,13 +286,14 @@ class Runner:
         self._run = run
 
         async def record_pid(pid: int) -> None:
-            await asyncio.to_thread(self.store.set_agent_pid, attempt_id, pid)
+            await asyncio.to_thread(self.store.set_agent_pid, attempt_id, pid, group_mark)
 
         run.on_spawn = record_pid
         if self.cancelled:
             run.stop(OutcomeKind.CANCELLED)
+        stream = aiter(run)
         try:
-            async for event in run:
+            async for event in stream:
                 if event.usage is not None:
                     info.usage += event.usage
                     if guard is not None:
@@ -282,6 +312,11 @@ class Runner:
                                 AgentEvent(EventKind.ERROR, text=guard.message(spent)),
                             )
                 await self.events.emit(task_id, info, event)
+        except BaseException as exc:
+            # ADO itself failed (the store, an interrupt) while the agent ran: the agent is
+            # stopped and the attempt recorded as what it is, never left ``running``.
+            await asyncio.shield(self._abandon(stream, info, exc))
+            raise
         finally:
             self._run = None
         outcome = run.outcome or Outcome(OutcomeKind.CRASHED, "no outcome")
@@ -307,6 +342,9 @@ class Runner:
         effective_model = summary.usage.model or model or adapter.default_model
         info.api_cost_usd = pricing.api_equivalent(summary.usage, cand.provider, effective_model)
         info.cost_usd = pricing.actual_cost(summary.usage, mcfg, info.api_cost_usd)
+        if summary.api_key_source and cand.access_mode != "api":
+            info.cost_usd = _api_key_spend(summary.usage, info.api_cost_usd)
+            await self._warn_api_key_billing(task_id, info, summary.api_key_source)
         await self.events.emit(
             task_id,
             info,
@@ -320,6 +358,9 @@ class Runner:
                     "duration_s": round(summary.duration_s, 3),
                     "cost_usd": info.cost_usd,
                     "api_cost_usd": info.api_cost_usd,
+                    **(
+                        {"api_key_source": summary.api_key_source} if summary.api_key_source else {}
+                    ),
                 },
             ),
             flush=True,
@@ -327,20 +368,41 @@ class Runner:
         await asyncio.to_thread(self._record_attempt, task_id, info, effective_model)
         return info
 
+    async def _abandon(
+        self, stream: AsyncIterator[AgentEvent], info: AttemptInfo, exc: BaseException
+    ) -> None:
+        """Stop the agent and record its attempt after ``exc`` broke the run (best effort:
+        the store may be what failed; the next start marks what is left interrupted)."""
+        with contextlib.suppress(Exception):
+            await stream.aclose()  # type: ignore[attr-defined]  # an async generator
+        if isinstance(exc, Exception):
+            kind, message = OutcomeKind.FAILED, f"ADO stopped the agent: {exc}"
+        else:
+            kind, message = OutcomeKind.CANCELLED, "ADO was interrupted"
+        info.outcome = Outcome(kind, message[:1000])
+        with contextlib.suppress(Exception):
+            await asyncio.to_thread(self.store.finish_attempt, **self._attempt_values(info))
+
+    def _attempt_values(self, info: AttemptInfo) -> dict[str, Any]:
+        assert info.outcome is not None
+        return {
+            "attempt_id": info.id,
+            "outcome": info.outcome.kind.value,
+            "message": info.outcome.message,
+            "exit_code": info.outcome.exit_code,
+            "session_id": info.session_id,
+            "reset_at": info.outcome.reset_at,
+            "usage": info.usage,
+            "cost_usd": info.cost_usd,
+            "api_cost_usd": info.api_cost_usd,
+            "files": info.files,
+            "dropped_events": info.dropped_events,
+            "dropped_bytes": info.dropped_bytes,
+        }
+
     def _record_attempt(self, task_id: int, info: AttemptInfo, model: str | None) -> None:
         assert info.outcome is not None
-        self.store.finish_attempt(
-            info.id,
-            outcome=info.outcome.kind.value,
-            message=info.outcome.message,
-            exit_code=info.outcome.exit_code,
-            session_id=info.session_id,
-            reset_at=info.outcome.reset_at,
-            usage=info.usage,
-            cost_usd=info.cost_usd,
-            api_cost_usd=info.api_cost_usd,
-            files=info.files,
-        )
+        self.store.finish_attempt(**self._attempt_values(info))
         if info.outcome.kind not in (OutcomeKind.NOT_INSTALLED,):
             self.store.record_usage(
                 provider=info.provider,
@@ -389,6 +451,28 @@ class Runner:
         return True
 
     # -- helpers ------------------------------------------------------------------------------
+
+    async def _warn_api_key_billing(self, task_id: int, info: AttemptInfo, source: str) -> None:
+        """Once per process and pair: a subscription-configured agent billed by an API key."""
+        pair = f"{info.provider}/{info.access_mode}"
+        if pair in _WARNED_API_KEY_BILLING:
+            return
+        _WARNED_API_KEY_BILLING.add(pair)
+        text = (
+            f"{pair} is billed through an API key ({source}), not the {info.access_mode}: "
+            f"its spend (${info.cost_usd:.4f} here) counts as real API spend. Remove the key "
+            f"from the agent's environment to use the {info.access_mode}, or configure the "
+            f"access mode as `mode: api`."
+        )
+        logging.getLogger("ado.runner").warning("%s", text)
+        await self.events.emit(
+            task_id,
+            info,
+            AgentEvent(
+                EventKind.LOG, text=text, data={"warning": "api_key_billing", "source": source}
+            ),
+            flush=True,
+        )
 
     async def _check_costs(self, cand: Candidate, spec: TaskSpec) -> None:
         from ado import pricing
@@ -455,6 +539,7 @@ class Runner:
             ),
             flush=True,
         )
+        budget = self.events.caps.release(task_id) if self.events.caps else None
         await asyncio.to_thread(
             self.store.finish_task,
             task_id,
@@ -462,7 +547,19 @@ class Runner:
             error=error,
             result_text=result_text or None,
             exit_code=exit_code,
+            dropped_events=budget.dropped_events if budget else 0,
+            dropped_bytes=budget.dropped_bytes if budget else 0,
         )
+
+    async def _finish_anyway(self, task_id: int, status: str, error: str, exit_code: int) -> None:
+        """``_finish`` when something broke: without the event if the store refuses it."""
+        try:
+            await self._finish(task_id, status, error, "", exit_code)
+        except Exception:
+            with contextlib.suppress(Exception):
+                await asyncio.to_thread(
+                    self.store.finish_task, task_id, status=status, error=error, exit_code=exit_code
+                )
 
     async def _wait_until(self, task_id: int, when: datetime) -> None:
         delay = max(0.0, (when - datetime.now(UTC)).total_seconds())
@@ -483,6 +580,15 @@ class Runner:
             await asyncio.wait_for(self._cancelled.wait(), seconds)
         except TimeoutError:
             pass
+
+
+#: The (provider/access mode) pairs already warned about API-key billing in this process.
+_WARNED_API_KEY_BILLING: set[str] = set()
+
+
+def _api_key_spend(usage: Usage, api_cost: float) -> float:
+    """What an API-key-billed run really cost: the agent's own figure, else the price table's."""
+    return usage.cost_usd if usage.cost_usd is not None else api_cost
 
 
 def _with_provider(filters: RouteFilters, provider: str) -> RouteFilters:

@@ -45,6 +45,9 @@ class AttemptInfo:
     api_cost_usd: float = 0.0
     session_id: str | None = None
     files: list[str] = field(default_factory=list)
+    #: Output not stored (``ado.orchestrator.caps``): whole events, and bytes.
+    dropped_events: int = 0
+    dropped_bytes: int = 0
 
 
 @dataclass(slots=True)

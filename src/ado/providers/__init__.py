@@ -12,10 +12,17 @@ from typing import TYPE_CHECKING
 from ado.errors import UnknownProviderError
 
 if TYPE_CHECKING:
-    from ado.config.schema import ProviderConfig
+    from ado.config.schema import AdoConfig, ProviderConfig
     from ado.providers.base import AgentAdapter, Detection
 
-__all__ = ["adapter_classes", "configured_env", "detect_all", "get_adapter", "provider_ids"]
+__all__ = [
+    "adapter_classes",
+    "configured_env",
+    "detect_all",
+    "detect_configured",
+    "get_adapter",
+    "provider_ids",
+]
 
 ENTRY_POINT_GROUP = "ado.providers"
 
@@ -52,19 +59,38 @@ async def detect_all(
     commands: Mapping[str, str | None] | None = None,
     ids: Iterable[str] | None = None,
     envs: Mapping[str, Mapping[str, str]] | None = None,
+    pass_envs: Mapping[str, tuple[str, ...]] | None = None,
 ) -> dict[str, Detection]:
     """Detect every (or the given) adapter concurrently.
 
-    ``commands`` override executables and ``envs`` add configured variables, per provider id.
+    ``commands`` override executables, ``envs`` add configured variables and ``pass_envs``
+    the ``passEnv`` patterns, per provider id.
     """
     import asyncio
 
-    commands, envs = commands or {}, envs or {}
+    commands, envs, pass_envs = commands or {}, envs or {}, pass_envs or {}
     wanted = list(ids) if ids is not None else sorted(adapter_classes())
     results = await asyncio.gather(
-        *(get_adapter(p).detect(commands.get(p), env=envs.get(p)) for p in wanted)
+        *(
+            get_adapter(p).detect(commands.get(p), env=envs.get(p), pass_env=pass_envs.get(p, ()))
+            for p in wanted
+        )
     )
     return dict(zip(wanted, results, strict=True))
+
+
+async def detect_configured(
+    config: AdoConfig, ids: Iterable[str] | None = None
+) -> dict[str, Detection]:
+    """``detect_all`` with what the configuration gives each agent (command, env, passEnv):
+    the login state is the one the agent would really have."""
+    providers = config.providers
+    return await detect_all(
+        {pid: p.command for pid, p in providers.items()},
+        ids,
+        {pid: configured_env(pid, p) for pid, p in providers.items()},
+        {pid: tuple(p.pass_env) for pid, p in providers.items()},
+    )
 
 
 def configured_env(provider_id: str, config: ProviderConfig) -> dict[str, str]:

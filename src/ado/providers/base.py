@@ -38,6 +38,7 @@ __all__ = [
     "Permission",
     "RunRequest",
     "RunSummary",
+    "command_problem",
 ]
 
 #: Variables every agent gets from ADO's own environment when set.
@@ -127,7 +128,11 @@ class RunRequest:
     command: str | None = None
     extra_args: list[str] = field(default_factory=list)
     extra_env: dict[str, str] = field(default_factory=dict)
+    #: ``providers.<id>.passEnv``: names or globs of ADO's variables the agent also gets.
+    pass_env: tuple[str, ...] = ()
     timeout: float | None = None
+    #: Each event is cut to about this many bytes where it is parsed (``storage.maxEventBytes``).
+    max_event_bytes: int | None = None
 
 
 @dataclass(slots=True)
@@ -155,6 +160,9 @@ class RunSummary:
     stop_reason: OutcomeKind | None = None  # CANCELLED / COST_LIMIT when stopped from outside
     stopped_for_rate_limit: bool = False
     duration_s: float = 0.0
+    #: Set when the agent was billed through an API key: where the key came from (claude's
+    #: ``apiKeySource``, codex's ``env_key``...). On a subscription mode, the spend is real.
+    api_key_source: str | None = None
 
 
 class AgentAdapter(ABC):
@@ -171,6 +179,11 @@ class AgentAdapter(ABC):
     supports_resume: ClassVar[bool] = True
     #: Extra variables (or prefixes ending in ``*``) passed through from ADO's environment.
     env_passthrough: ClassVar[tuple[str, ...]] = ()
+    #: The variables that carry this agent's credentials (a ``passEnv`` glob passes them to
+    #: this agent only; see ``ado.providers.environment``).
+    credential_env: ClassVar[tuple[str, ...]] = ()
+    #: What to do when no credentials are found (``ado providers check``).
+    login_hint: ClassVar[str] = ""
     #: Where an access mode's ``api.apiKey`` / ``api.baseUrl`` go.
     api_key_env: ClassVar[str | None] = None
     base_url_env: ClassVar[str | None] = None
@@ -203,6 +216,13 @@ class AgentAdapter(ABC):
         """Whether credentials are present, when the adapter can tell without a network call."""
         return None
 
+    def api_key_source(
+        self, request: RunRequest, env: Mapping[str, str], state: ParseState
+    ) -> str | None:
+        """When this run is billed through an API key: where the key came from, as the agent
+        reported it or its configuration says; None for a subscription login or unknown."""
+        return None
+
     def classify(self, summary: RunSummary) -> Outcome:
         from ado.providers.classify import classify_generic
 
@@ -222,16 +242,20 @@ class AgentAdapter(ABC):
         command: str | None = None,
         limit_s: float = 5.0,
         env: Mapping[str, str] | None = None,
+        pass_env: tuple[str, ...] = (),
     ) -> Detection:
         """Installed? Which version (``--version``, bounded)? Credentials present?
 
         ``env`` adds the variables the configuration gives the agent (``providers.<id>.env``,
-        an access mode's API key) to what the login check looks at.
+        an access mode's API key) and ``pass_env`` its ``passEnv``: the login check looks at
+        the environment the agent would really get.
         """
         import asyncio  # here, not at module level: `ado status` never needs it
 
         path = self.resolve_command(command)
         if path is None:
+            if command:
+                return Detection(installed=False, detail=command_problem(self.id, command))
             return Detection(installed=False, detail=f"not found: {self.install_hint}")
         version = None
         detail = ""
@@ -254,16 +278,41 @@ class AgentAdapter(ABC):
                 detail = f"`{path} --version` did not answer within {limit_s:g}s"
         except OSError as exc:
             return Detection(installed=False, path=path, detail=str(exc))
+        logged_in, login_detail = self.login_check(env or {}, pass_env)
         return Detection(
             installed=True,
             path=path,
             version=version,
-            logged_in=self.login_state({**os.environ, **(env or {})}),
-            detail=detail,
+            logged_in=logged_in,
+            detail="; ".join(d for d in (detail, login_detail) if d),
         )
 
+    def credential_vars(self, env: Mapping[str, str]) -> tuple[str, ...]:
+        """The variables that would log the agent in (codex adds its config's ``env_key``)."""
+        return self.credential_env
+
+    def login_check(
+        self, configured: Mapping[str, str], pass_env: tuple[str, ...] = ()
+    ) -> tuple[bool | None, str]:
+        """Credentials in the environment the agent really gets, and what to do when not:
+        a credential only ADO's environment holds is named, with the ``passEnv`` to add."""
+        given = self.environment(
+            RunRequest(prompt="", cwd=".", extra_env=dict(configured), pass_env=pass_env)
+        )
+        state = self.login_state(given)
+        if state is not False:
+            return state, ""
+        from ado.providers.environment import missing_variable_hint
+
+        full = {**os.environ, **configured}
+        names = [n for n in self.credential_vars(full) if n in full and n not in given]
+        hint = missing_variable_hint(self.id, names, given, full, pass_env)
+        return False, hint or self.login_hint
+
     def environment(self, request: RunRequest) -> dict[str, str]:
-        """The minimal environment the agent runs with."""
+        """The minimal environment the agent runs with, widened by ``passEnv``."""
+        from ado.providers.environment import select
+
         env: dict[str, str] = {}
         wanted = BASE_ENV + self.env_passthrough
         for key, value in os.environ.items():
@@ -271,6 +320,8 @@ class AgentAdapter(ABC):
                 w.endswith("*") and key.startswith(w[:-1]) for w in self.env_passthrough
             ):
                 env[key] = value
+        if request.pass_env:
+            env.update(select(request.pass_env, os.environ, self.credential_env).passed)
         env.setdefault("PATH", os.defpath)
         env["NO_COLOR"] = "1"
         env["TERM"] = "dumb"
@@ -292,6 +343,19 @@ class AgentAdapter(ABC):
         from ado.providers.run import AgentRun
 
         return AgentRun(self, request)
+
+
+def command_problem(provider: str, command: str) -> str:
+    """Why ``providers.<id>.command`` cannot run, naming the path (the router and
+    ``ado providers check`` say it)."""
+    if os.sep not in command:
+        return f"providers.{provider}.command: {command!r} is not on PATH"
+    path = Path(command).expanduser()
+    if not path.exists():
+        return f"providers.{provider}.command: {command} does not exist"
+    if path.is_dir():
+        return f"providers.{provider}.command: {command} is a directory"
+    return f"providers.{provider}.command: {command} is not executable (chmod +x)"
 
 
 def _first_version(text: str) -> str | None:

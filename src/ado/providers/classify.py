@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 from ado.providers import resets
 from ado.providers.base import Outcome, RunSummary
+from ado.providers.events import EventKind
 from ado.vocab import OutcomeKind
 
 __all__ = ["classify_generic"]
@@ -38,10 +39,7 @@ def classify_generic(summary: RunSummary, now: datetime | None = None) -> Outcom
     if limited:
         reset_at = next((e.reset_at for e in reversed(summary.rate_limits) if e.reset_at), None)
         reset_at = reset_at or resets.parse_reset(joined, now)
-        message = (
-            _first_line(next((t for t in texts if t and resets.looks_rate_limited(t)), joined))
-            or "rate limited"
-        )
+        message = _limit_message(summary, texts, statuses)
         quota = (
             resets.looks_like_quota(joined)
             or 402 in statuses
@@ -70,6 +68,20 @@ def classify_generic(summary: RunSummary, now: datetime | None = None) -> Outcom
         return Outcome(OutcomeKind.SUCCESS, _first_line(summary.final_text), exit_code=code)
     detail = _first_line(joined) or f"exited with code {code}"
     return Outcome(OutcomeKind.CRASHED, detail, exit_code=code)
+
+
+def _limit_message(summary: RunSummary, texts: list[str], statuses: set[int]) -> str:
+    """The rate-limit message that was parsed: the first line that reads as a limit (the
+    agent's rate-limit events first), never an unrelated line such as a stderr warning."""
+    limit_texts = [e.text or "" for e in summary.rate_limits]
+    for text in (*limit_texts, *texts):
+        for line in text.splitlines():
+            if resets.looks_rate_limited(line):
+                return line.strip()[:300]
+    for event in (*summary.rate_limits, *summary.errors):
+        if event.text and (event.kind is EventKind.RATE_LIMIT or event.status_code in (429, 402)):
+            return _first_line(event.text)
+    return "rate limited (HTTP 429)" if 429 in statuses else "rate limited"
 
 
 def _first_line(text: str, limit: int = 300) -> str:

@@ -49,6 +49,8 @@ class ClaudeCode(AgentAdapter):
     supports_resume = True
     env_passthrough = ("ANTHROPIC_*", "CLAUDE_*", "IS_SANDBOX", "AWS_*", "CLOUD_ML_REGION")
     api_key_env = "ANTHROPIC_API_KEY"
+    credential_env = ("ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN", "CLAUDE_CODE_OAUTH_TOKEN")
+    login_hint = "not logged in: run `claude` once and /login, or set ANTHROPIC_API_KEY"
     base_url_env = "ANTHROPIC_BASE_URL"
     default_model = "claude-sonnet-4-5"
 
@@ -103,6 +105,7 @@ class ClaudeCode(AgentAdapter):
         subtype = obj.get("subtype")
         if subtype == "init":
             state.data["model"] = obj.get("model")
+            state.data["api_key_source"] = obj.get("apiKeySource")
             data = {
                 k: obj[k]
                 for k in ("model", "cwd", "permissionMode", "apiKeySource", "claude_code_version")
@@ -213,8 +216,15 @@ class ClaudeCode(AgentAdapter):
             ),
         ]
 
+    def api_key_source(
+        self, request: RunRequest, env: Mapping[str, str], state: ParseState
+    ) -> str | None:
+        """Its init event's ``apiKeySource``: ``none`` when logged in with a subscription."""
+        source = state.data.get("api_key_source")
+        return f"apiKeySource: {source}" if isinstance(source, str) and source != "none" else None
+
     def login_state(self, env: Mapping[str, str]) -> bool | None:
-        if any_env(env, ("ANTHROPIC_API_KEY", "CLAUDE_CODE_OAUTH_TOKEN", "ANTHROPIC_AUTH_TOKEN")):
+        if any_env(env, self.credential_env):
             return True
         config_dir = env.get("CLAUDE_CONFIG_DIR")
         base = Path(config_dir) if config_dir else home(env) / ".claude"

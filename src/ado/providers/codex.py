@@ -38,6 +38,8 @@ class Codex(AgentAdapter):
     supports_resume = True
     env_passthrough = ("OPENAI_*", "CODEX_*", "AZURE_OPENAI_*")
     api_key_env = "OPENAI_API_KEY"
+    credential_env = ("OPENAI_API_KEY", "CODEX_API_KEY", "AZURE_OPENAI_API_KEY")
+    login_hint = "not logged in: run `codex login`, or set OPENAI_API_KEY"
     #: Codex ignores OPENAI_BASE_URL: a base URL becomes a provider declared in ``build_args``.
     base_url_env = None
     default_model = "gpt-5-codex"
@@ -139,10 +141,61 @@ class Codex(AgentAdapter):
         ]
 
     def login_state(self, env: Mapping[str, str]) -> bool | None:
-        if any_env(env, ("OPENAI_API_KEY", "CODEX_API_KEY")):
+        key = _config_env_key(env)
+        if key is not None:  # a model provider of its own config: only its key logs it in
+            return any_env(env, (key,))
+        if any_env(env, self.credential_env):
             return True
-        codex_home = Path(env["CODEX_HOME"]) if env.get("CODEX_HOME") else home(env) / ".codex"
-        return (codex_home / "auth.json").is_file()
+        return (_codex_home(env) / "auth.json").is_file()
+
+    def api_key_source(
+        self, request: RunRequest, env: Mapping[str, str], state: ParseState
+    ) -> str | None:
+        """Codex's auth mode: its config's model provider with an ``env_key``, a
+        ``CODEX_API_KEY``, or an API-key login in ``auth.json`` all bill by the key."""
+        if request.base_url:  # ADO's own provider for an api access mode
+            return f"{self.api_key_env} (api access mode)"
+        key = _config_env_key(env)
+        if key is not None and env.get(key):
+            return f"env_key {key} of its config's model provider"
+        if env.get("CODEX_API_KEY"):
+            return "CODEX_API_KEY"
+        try:
+            auth = json.loads((_codex_home(env) / "auth.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+        auth = as_dict(auth)
+        if auth.get("auth_mode") == "apikey" or (
+            auth.get("OPENAI_API_KEY") and not auth.get("tokens")
+        ):
+            return "auth.json: logged in with an API key"
+        return None
+
+    def credential_vars(self, env: Mapping[str, str]) -> tuple[str, ...]:
+        """Its own variables, and the ``env_key`` of the model provider its config selects
+        (``model_provider = "x"`` with ``[model_providers.x] env_key = "MY_KEY"``)."""
+        key = _config_env_key(env)
+        return (*self.credential_env, key) if key else self.credential_env
+
+
+def _codex_home(env: Mapping[str, str]) -> Path:
+    return Path(env["CODEX_HOME"]) if env.get("CODEX_HOME") else home(env) / ".codex"
+
+
+def _config_env_key(env: Mapping[str, str]) -> str | None:
+    """The ``env_key`` of the model provider ``$CODEX_HOME/config.toml`` selects, if any."""
+    import tomllib
+
+    try:
+        config = tomllib.loads((_codex_home(env) / "config.toml").read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return None
+    provider = config.get("model_provider")
+    if not isinstance(provider, str):
+        return None
+    table = as_dict(as_dict(config.get("model_providers")).get(provider))
+    key = table.get("env_key")
+    return key if isinstance(key, str) and key else None
 
 
 def _provider_overrides(base_url: str, key_env: str) -> list[str]:

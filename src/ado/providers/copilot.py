@@ -43,6 +43,8 @@ class Copilot(AgentAdapter):
     env_passthrough = ("COPILOT_*", "GH_TOKEN", "GITHUB_TOKEN", "GH_HOST")
     #: API mode is "bring your own key": an OpenAI-compatible endpoint.
     api_key_env = "COPILOT_PROVIDER_API_KEY"
+    credential_env = (*_TOKEN_ENV, "COPILOT_PROVIDER_API_KEY")
+    login_hint = "not logged in: run `copilot` once and /login, or set GH_TOKEN"
     base_url_env = "COPILOT_PROVIDER_BASE_URL"
     default_model = "claude-sonnet-4-5"
 

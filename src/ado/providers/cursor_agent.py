@@ -41,6 +41,8 @@ class CursorAgent(AgentAdapter):
     supports_resume = True
     env_passthrough = ("CURSOR_*",)
     api_key_env = "CURSOR_API_KEY"
+    credential_env = ("CURSOR_API_KEY",)
+    login_hint = "not logged in: run `cursor-agent login`, or set CURSOR_API_KEY"
     base_url_env = None
     default_model = None
 
@@ -141,7 +143,7 @@ class CursorAgent(AgentAdapter):
         return outcome
 
     def login_state(self, env: Mapping[str, str]) -> bool | None:
-        if any_env(env, ("CURSOR_API_KEY",)):
+        if any_env(env, self.credential_env):
             return True
         config_home = (
             Path(env["XDG_CONFIG_HOME"]) if env.get("XDG_CONFIG_HOME") else home(env) / ".config"

@@ -55,6 +55,8 @@ class GeminiCli(AgentAdapter):
     supports_resume = True
     env_passthrough = ("GEMINI_*", "GOOGLE_*", "CLOUDSDK_*")
     api_key_env = "GEMINI_API_KEY"
+    credential_env = ("GEMINI_API_KEY", "GOOGLE_API_KEY", "GOOGLE_APPLICATION_CREDENTIALS")
+    login_hint = "not logged in: run `gemini` once and sign in, or set GEMINI_API_KEY"
     base_url_env = "GOOGLE_GEMINI_BASE_URL"
     default_model = "gemini-2.5-pro"
 
@@ -173,7 +175,7 @@ class GeminiCli(AgentAdapter):
         ]
 
     def login_state(self, env: Mapping[str, str]) -> bool | None:
-        if any_env(env, ("GEMINI_API_KEY", "GOOGLE_API_KEY", "GOOGLE_APPLICATION_CREDENTIALS")):
+        if any_env(env, self.credential_env):
             return True
         return (home(env) / ".gemini" / "oauth_creds.json").is_file()
 

@@ -51,6 +51,8 @@ class OpenCode(AgentAdapter):
     supports_resume = True
     env_passthrough = ("OPENCODE_*", *_KEY_ENV)
     api_key_env = None  # providers and keys live in opencode's config (OPENCODE_CONFIG)
+    credential_env = _KEY_ENV
+    login_hint = "no credentials: run `opencode auth login`, or set a provider's API key"
     base_url_env = None
     default_model = None  # runs name "provider/model"; opencode prices them itself
 
@@ -113,7 +115,7 @@ class OpenCode(AgentAdapter):
         ]
 
     def login_state(self, env: Mapping[str, str]) -> bool | None:
-        if any_env(env, _KEY_ENV):
+        if any_env(env, self.credential_env):
             return True
         data_home = Path(env["XDG_DATA_HOME"]) if env.get("XDG_DATA_HOME") else None
         auth = (data_home or home(env) / ".local" / "share") / "opencode" / "auth.json"

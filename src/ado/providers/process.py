@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import os
 import signal
+import time
 from collections import deque
 from collections.abc import AsyncGenerator, AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -23,6 +24,11 @@ __all__ = ["MAX_LINE_BYTES", "AgentProcess", "OutputLine", "SpawnError"]
 MAX_LINE_BYTES = 8 * 1024 * 1024
 _CHUNK = 256 * 1024
 _STDERR_TAIL_LINES = 200
+_STDERR_LINE_CHARS = 4096
+_QUEUE_CHARS = 4 * 1024 * 1024
+#: After the agent exits, how long its output may stay open before its group is killed.
+_EXIT_GRACE = 2.0
+_EXIT_POLL = 0.1
 
 
 class SpawnError(Exception):
@@ -49,6 +55,7 @@ class AgentProcess:
         self.env = dict(env)
         self._proc: asyncio.subprocess.Process | None = None
         self.stderr_tail: deque[str] = deque(maxlen=_STDERR_TAIL_LINES)
+        self._last_output = 0.0
 
     @property
     def pid(self) -> int | None:
@@ -84,27 +91,67 @@ class AgentProcess:
     async def lines(self) -> AsyncGenerator[OutputLine, None]:
         """Lines from stdout and stderr as they arrive, until both are closed."""
         assert self._proc is not None and self._proc.stdout and self._proc.stderr
-        queue: asyncio.Queue[OutputLine | None] = asyncio.Queue(maxsize=1024)
+        # Lines wait here at most _QUEUE_CHARS at a time (plus one): a reader faster than
+        # the parser stops reading the pipe, and the agent waits on its writes.
+        queue: asyncio.Queue[OutputLine | None] = asyncio.Queue()
+        queued = 0
+        room = asyncio.Event()
 
         async def pump(reader: asyncio.StreamReader, stream: Literal["stdout", "stderr"]) -> None:
+            nonlocal queued
             try:
                 async for line in _split_lines(reader, stream):
                     if stream == "stderr":
-                        self.stderr_tail.append(line.text)
-                    await queue.put(line)
+                        self.stderr_tail.append(line.text[:_STDERR_LINE_CHARS])
+                    while queued > _QUEUE_CHARS:
+                        room.clear()
+                        await room.wait()
+                    queued += len(line.text) + 1
+                    self._last_output = time.monotonic()
+                    queue.put_nowait(line)
             finally:
-                await queue.put(None)
+                queue.put_nowait(None)
 
-        async with asyncio.TaskGroup() as tg:
-            tg.create_task(pump(self._proc.stdout, "stdout"))
-            tg.create_task(pump(self._proc.stderr, "stderr"))
+        # Plain tasks, not a TaskGroup: this generator may be closed at its ``yield``
+        # (the run stopped), which a TaskGroup would turn into an exception group.
+        pumps = [
+            asyncio.create_task(pump(self._proc.stdout, "stdout")),
+            asyncio.create_task(pump(self._proc.stderr, "stderr")),
+        ]
+        reaper = asyncio.create_task(self._close_after_exit(pumps))
+        try:
             open_streams = 2
             while open_streams:
                 item = await queue.get()
                 if item is None:
                     open_streams -= 1
                     continue
+                queued -= len(item.text) + 1
+                room.set()
                 yield item
+        finally:
+            for task in (*pumps, reaper):
+                task.cancel()
+            await asyncio.gather(*pumps, reaper, return_exceptions=True)
+        for task in pumps:
+            if not task.cancelled() and task.exception() is not None:
+                raise task.exception()  # type: ignore[misc]  # a read that failed
+
+    async def _close_after_exit(self, pumps: list[asyncio.Task[None]]) -> None:
+        """When the agent has exited but something it started still holds its output
+        pipes open (a child ignoring SIGTERM, a daemon), the run must not wait for them:
+        once they have been quiet for ``_EXIT_GRACE`` the group is killed, and after
+        another grace the reading stops.
+        (``Process.wait()`` would only return once the pipes close, hence the polling.)"""
+        assert self._proc is not None
+        while self._proc.returncode is None:  # noqa: ASYNC110 (wait() waits on the pipes)
+            await asyncio.sleep(_EXIT_POLL)
+        while (quiet := time.monotonic() - self._last_output) < _EXIT_GRACE:  # noqa: ASYNC110
+            await asyncio.sleep(_EXIT_GRACE - quiet)  # still writing: let it finish
+        self._kill_group(signal.SIGKILL)
+        await asyncio.sleep(_EXIT_GRACE)
+        for task in pumps:
+            task.cancel()  # a process outside the group still holds a pipe
 
     async def wait(self) -> int:
         assert self._proc is not None
@@ -167,4 +214,6 @@ async def _split_lines(
 
 
 def _decode(raw: bytes | bytearray) -> str:
-    return bytes(raw).decode("utf-8", errors="replace").rstrip("\r")
+    """A line as text: invalid UTF-8 and NUL become U+FFFD (``ado.providers.sanitize``)."""
+    text = raw.decode("utf-8", errors="replace").rstrip("\r")
+    return text.replace("\x00", "\ufffd") if "\x00" in text else text

@@ -16,9 +16,22 @@ from ado.providers.base import (
 )
 from ado.providers.events import AgentEvent, EventKind
 from ado.providers.process import AgentProcess, OutputLine, SpawnError
+from ado.providers.sanitize import clean_value, limit_event, needs_cleaning
 from ado.vocab import OutcomeKind
 
 __all__ = ["AgentRun"]
+
+#: Outcomes a missing variable cannot explain.
+_NOT_ABOUT_ENVIRONMENT = frozenset(
+    {
+        OutcomeKind.SUCCESS,
+        OutcomeKind.CANCELLED,
+        OutcomeKind.COST_LIMIT,
+        OutcomeKind.RATE_LIMITED,
+        OutcomeKind.QUOTA_EXHAUSTED,
+        OutcomeKind.NOT_INSTALLED,
+    }
+)
 
 
 class AgentRun:
@@ -37,6 +50,7 @@ class AgentRun:
         #: Called with the agent's pid once it is running (the runner records it).
         self.on_spawn: Callable[[int], Awaitable[None]] | None = None
         self._stop = asyncio.Event()
+        self._files: set[str] = set()
 
     def stop(self, reason: OutcomeKind = OutcomeKind.CANCELLED) -> None:
         if self.summary.stop_reason is None:
@@ -46,9 +60,8 @@ class AgentRun:
     async def __aiter__(self) -> AsyncIterator[AgentEvent]:
         adapter, request, summary = self.adapter, self.request, self.summary
         started = time.monotonic()
-        self.process = proc = AgentProcess(
-            adapter.command(request), cwd=request.cwd, env=adapter.environment(request)
-        )
+        env = adapter.environment(request)
+        self.process = proc = AgentProcess(adapter.command(request), cwd=request.cwd, env=env)
         try:
             await proc.start()
         except SpawnError as exc:
@@ -58,6 +71,7 @@ class AgentRun:
         if self.on_spawn is not None and proc.pid is not None:
             await self.on_spawn(proc.pid)
         state = ParseState()
+        max_bytes = request.max_event_bytes
         lines = proc.lines()
         stopper = asyncio.ensure_future(self._stop.wait())
         deadline = started + request.timeout if request.timeout else None
@@ -78,6 +92,8 @@ class AgentRun:
                 except StopAsyncIteration:
                     break
                 for event in self._parse(line, state):
+                    if max_bytes:
+                        limit_event(event, max_bytes)
                     self._absorb(event)
                     yield event
                     if event.kind is EventKind.RATE_LIMIT and (
@@ -96,7 +112,26 @@ class AgentRun:
             summary.exit_code = proc.returncode
             summary.stderr_tail = "\n".join(proc.stderr_tail)
             summary.duration_s = time.monotonic() - started
+            summary.api_key_source = adapter.api_key_source(request, env, state)
             self.outcome = adapter.classify(summary)
+            self._explain_missing_variable(env)
+
+    def _explain_missing_variable(self, env: dict[str, str]) -> None:
+        """A failure naming a variable ADO has but the agent did not get says so, with the
+        ``passEnv`` line to add (see ``ado.providers.environment``)."""
+        import os
+
+        from ado.providers.environment import missing_variable_hint
+
+        outcome, summary = self.outcome, self.summary
+        if outcome is None or outcome.kind in _NOT_ABOUT_ENVIRONMENT:
+            return
+        texts = [outcome.message, summary.stderr_tail, *(e.text or "" for e in summary.errors)]
+        if summary.result is not None:
+            texts.append(summary.result.text or "")
+        hint = missing_variable_hint(self.adapter.id, texts, env, os.environ, self.request.pass_env)
+        if hint:
+            outcome.message = f"{outcome.message} — {hint}" if outcome.message else hint
 
     def _parse(self, line: OutputLine, state: ParseState) -> Iterable[AgentEvent]:
         adapter = self.adapter
@@ -118,6 +153,8 @@ class AgentRun:
             except ValueError:
                 return adapter.parse_text_line(text, state)
             if isinstance(obj, dict):
+                if needs_cleaning(text):  # "\ud83d", "\u0000": see ado.providers.sanitize
+                    obj = clean_value(obj)
                 try:
                     return list(adapter.parse_line(obj, state))
                 except (KeyError, TypeError, ValueError, AttributeError) as exc:
@@ -138,7 +175,8 @@ class AgentRun:
             s.usage += event.usage
         if event.files:
             for f in event.files:
-                if f not in s.files:
+                if f not in self._files and len(s.files) < _MAX_FILES:
+                    self._files.add(f)
                     s.files.append(f)
         if event.kind is EventKind.TEXT and event.text:
             s.final_text = event.text
@@ -147,6 +185,18 @@ class AgentRun:
             if event.text:
                 s.final_text = event.text
         elif event.kind is EventKind.ERROR:
-            s.errors.append(event)
+            _keep(s.errors, event)
         elif event.kind is EventKind.RATE_LIMIT:
-            s.rate_limits.append(event)
+            _keep(s.rate_limits, event)
+
+
+#: A flood of errors or rate-limit notices keeps its first and latest ones for classifying.
+_MAX_KEPT = 100
+#: Files an attempt reports changed, at most.
+_MAX_FILES = 1000
+
+
+def _keep(events: list[AgentEvent], event: AgentEvent) -> None:
+    if len(events) >= _MAX_KEPT:
+        del events[_MAX_KEPT // 2]
+    events.append(event)

@@ -6,18 +6,26 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
 from ado.routing.limits import LimitRow, UsageSource, usage_against_limits
 
 if TYPE_CHECKING:
+    from ado.config.resolve import Resolved
     from ado.config.schema import ProviderConfig
     from ado.providers.base import Detection
     from ado.store import CooldownView, ReportRow
 
-__all__ = ["AccessModeView", "OverviewSource", "ProviderView", "UsageTodayView", "provider_views"]
+__all__ = [
+    "AccessModeView",
+    "OverviewSource",
+    "ProviderView",
+    "UsageTodayView",
+    "provider_views",
+    "with_origins",
+]
 
 
 class OverviewSource(UsageSource, Protocol):
@@ -64,6 +72,11 @@ class ProviderView:
     #: The configured capabilities (camelCase flags, languages, maxContextTokens).
     capabilities: dict[str, Any]
     usage_today: UsageTodayView
+    #: The layer of each switch (``enabled``, ``accessModes.<mode>.enabled``...): the API's
+    #: ``origins``; empty when not resolved with its layers.
+    origins: dict[str, str] = field(default_factory=dict)
+    #: For each switch saved over the file: the file's value.
+    file_values: dict[str, Any] = field(default_factory=dict)
 
 
 def provider_views(
@@ -128,3 +141,24 @@ def provider_views(
             )
         )
     return views
+
+
+def with_origins(views: list[ProviderView], resolved: Resolved) -> list[ProviderView]:
+    """``views`` with the layer of each switch (``origins``) and, for those saved over the
+    file, the file's value (``file_values``)."""
+    from dataclasses import replace
+
+    out = []
+    for view in views:
+        base: tuple[str | int, ...] = ("providers", view.id)
+        paths: dict[str, tuple[str | int, ...]] = {"enabled": (*base, "enabled")}
+        pconf = resolved.config.providers.get(view.id)
+        for i, mode in enumerate(pconf.access_modes if pconf is not None else []):
+            for name in ("enabled", "priority"):
+                paths[f"accessModes.{mode.mode}.{name}"] = (*base, "accessModes", i, name)
+        origins: dict[str, str] = {k: resolved.origin_of(p) for k, p in paths.items()}
+        file_values = {
+            key: resolved.file_value(paths[key]) for key, o in origins.items() if o == "saved"
+        }
+        out.append(replace(view, origins=origins, file_values=file_values))
+    return out

@@ -16,9 +16,8 @@ API modes are candidates only when API fallback is allowed (``--no-api-fallback`
 else ``routing.apiFallback.enabled``) or the access mode ``api`` is asked for explicitly.
 ``--providers a,b`` makes that order the first sort key.
 
-Overrides written by the API under the store key ``providers.overrides`` apply on top of the
-configuration: ``{"<id>": {"enabled": bool, "accessModes": {"<mode>": {"enabled": bool,
-"priority": int}}}}``.
+The configuration it is given is the effective one (``ado.config.resolve``): provider
+switches saved through the API are already applied to ``config.providers``.
 """
 
 from __future__ import annotations
@@ -31,7 +30,6 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
-from ado.config.overrides import effective_providers
 from ado.config.schema import AccessModeConfig, AdoConfig, Capabilities, ProviderConfig
 from ado.errors import NoProviderAvailable, UnknownProviderError, UsageError
 from ado.routing.limits import check_limits
@@ -41,7 +39,6 @@ if TYPE_CHECKING:
     from ado.store import CooldownView, Store
 
 __all__ = [
-    "OVERRIDES_KEY",
     "ROUND_ROBIN_KEY",
     "Candidate",
     "RouteFilters",
@@ -52,7 +49,6 @@ __all__ = [
 ]
 
 ROUND_ROBIN_KEY = "routing.round_robin"
-OVERRIDES_KEY = "providers.overrides"
 
 
 class SkipKind(StrEnum):
@@ -209,7 +205,7 @@ class Router:
         now = self._now()
         tried = {p if isinstance(p, str) else "/".join(p) for p in exclude_pairs}
         allow_api = self._allow_api(filters)
-        providers = self._effective_providers()
+        providers = self.config.providers
         order = {name: i for i, name in enumerate(self._preferred(filters))}
 
         pairs: list[_Pair] = []
@@ -306,7 +302,7 @@ class Router:
             if name not in installed_cache:
                 installed_cache[name] = self._installed(name)
             if not installed_cache[name]:
-                return Skip(name, None, SkipKind.NOT_INSTALLED, "not installed")
+                return Skip(name, None, SkipKind.NOT_INSTALLED, _not_installed(name, pconf))
         return None
 
     def _limit_skip(self, pair: _Pair, now: datetime, cooldowns: list[CooldownView]) -> Skip | None:
@@ -377,10 +373,16 @@ class Router:
             pair.cost,
         )
 
-    # -- overrides --------------------------------------------------------------------
 
-    def _effective_providers(self) -> dict[str, ProviderConfig]:
-        return effective_providers(self.config, self.store.get_value(OVERRIDES_KEY))
+def _not_installed(name: str, pconf: ProviderConfig) -> str:
+    """Why the agent cannot start, naming the configured ``command``'s path when there is one."""
+    from ado.providers.base import command_problem
+
+    return (
+        f"not installed: {command_problem(name, pconf.command)}"
+        if pconf.command
+        else ("not installed")
+    )
 
 
 def _mode_skip(pair: _Pair, filters: RouteFilters, allow_api: bool) -> Skip | None:

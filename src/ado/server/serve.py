@@ -6,6 +6,10 @@ next start) while the API keeps answering; running tasks get ``grace`` seconds t
 then are cancelled and recorded ``cancelled``; then WebSockets are closed (1001) and the
 HTTP server stops. A second signal cancels the running tasks at once; a third exits
 without waiting.
+
+The configuration is one ``ConfigSource`` (``ado.config.source``) shared by the API, the
+worker pool, the notifier and telemetry; ``ado.config.yaml`` is reloaded when it changes and
+on SIGHUP (``ado.server.reload``).
 """
 
 from __future__ import annotations
@@ -19,7 +23,8 @@ import socket
 import sys
 from collections.abc import AsyncIterator, Callable, Generator
 from contextlib import asynccontextmanager, contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -28,11 +33,12 @@ import uvicorn
 from ado.api.access import is_loopback
 from ado.errors import UsageError
 from ado.server.live import LiveBus
+from ado.server.reload import ConfigWatcher, FollowingNotifier
 from ado.server.workers import WorkerPool
 
 if TYPE_CHECKING:
     from ado.config.loader import LoadedConfig
-    from ado.config.schema import AdoConfig
+    from ado.config.source import ConfigSource
     from ado.store import Store
 
 __all__ = ["ServeOptions", "is_loopback", "serve"]
@@ -49,6 +55,10 @@ class ServeOptions:
     grace: float = 30.0
     #: Agents at a time; None: ``orchestration.maxParallelAgents``.
     concurrency: int | None = None
+    #: Reads the configuration file again (None: never reloaded) ...
+    reload: Callable[[], LoadedConfig] | None = None
+    #: ... when one of these files changes (or on SIGHUP).
+    watch: list[Path] = field(default_factory=list)
 
 
 def tune_gc() -> None:
@@ -83,7 +93,9 @@ def serve(loaded: LoadedConfig, options: ServeOptions) -> int:
         sock = _bind(options)
         # --port 0: the port the system picked (the Host check and the banner need it)
         options = dataclasses.replace(options, port=sock.getsockname()[1])
-        app, pool, bus = _build(loaded, store, options, require_auth)
+        source = _config_source(loaded, store, options)
+        app, pool, bus = _build(source, store, options, require_auth)
+        watcher = ConfigWatcher(source, options.watch, say=_say)
         config = uvicorn.Config(
             app,
             host=options.host,
@@ -99,7 +111,7 @@ def serve(loaded: LoadedConfig, options: ServeOptions) -> int:
         )  # loop, http, ws "auto": uvloop, httptools and websockets when installed
         tune_gc()
         with asyncio.Runner(loop_factory=config.get_loop_factory()) as runner:
-            runner.run(_main(_Server(config), sock, pool, bus, options, require_auth))
+            runner.run(_main(_Server(config), sock, pool, bus, options, require_auth, watcher))
         return 0
     finally:
         store.close()
@@ -121,24 +133,30 @@ def _bind(options: ServeOptions) -> socket.socket:
     return sock
 
 
+def _config_source(loaded: LoadedConfig, store: Store, options: ServeOptions) -> ConfigSource:
+    from ado.config.source import ConfigSource
+
+    source = ConfigSource(loaded, store, reload=options.reload)
+    source.resolved()  # a saved setting that does not apply is an error now, not per request
+    return source
+
+
 def _build(
-    loaded: LoadedConfig, store: Store, options: ServeOptions, require_auth: bool
+    source: ConfigSource, store: Store, options: ServeOptions, require_auth: bool
 ) -> tuple[Any, WorkerPool, LiveBus]:
     from ado.api.access import AccessPolicy
     from ado.api.app import create_app
     from ado.api.ratelimit import RateLimit
-    from ado.notifications import NotificationManager
     from ado.telemetry import runner_hooks, start_for_server
 
-    telemetry = start_for_server(loaded.config, store)  # /metrics, and OTLP when enabled
-    notifiers: list[NotificationManager] = []  # created in the lifespan: it needs the loop
-    notify_listeners: list[Callable[[Any], None]] = []  # one listener shared by every task
+    telemetry = start_for_server(source(), store)  # /metrics, and OTLP when enabled
+    notifier = FollowingNotifier(source, store)  # follows the effective notifications settings
 
     def runner_kwargs() -> dict[str, Any]:
         """Each task's Runner reports to telemetry and to the notification channels."""
         kwargs = runner_hooks()
         listeners = [f for f in (kwargs.pop("on_update", None),) if f is not None]
-        listeners += notify_listeners
+        listeners.append(notifier.listener())
         if listeners:
 
             def on_update(update: Any) -> None:
@@ -150,7 +168,7 @@ def _build(
 
     pool = WorkerPool(
         store,
-        _config_loader(loaded, store),
+        source,
         concurrency=options.concurrency,
         runner_kwargs=runner_kwargs,
     )
@@ -158,9 +176,6 @@ def _build(
 
     @asynccontextmanager
     async def lifespan(app: Any) -> AsyncIterator[None]:
-        notifier = NotificationManager.from_config(loaded.config, store)
-        notifiers.append(notifier)
-        notify_listeners.append(notifier.listener().on_update)
         pool.start()
         bus.start()
         try:
@@ -168,13 +183,13 @@ def _build(
         finally:  # already done by ``_main`` on a signal; here when uvicorn stops by itself
             await pool.stop(options.grace)
             await bus.stop()
-            for notifier in notifiers:
-                await notifier.aclose(grace=5.0)
+            await notifier.aclose(grace=5.0)
             telemetry.shutdown()  # flushes spans and metrics
 
-    server = loaded.config.server
+    server = source.loaded.config.server
     app = create_app(
-        loaded_config=loaded,
+        loaded_config=source.loaded,
+        config_source=source,
         store=store,
         require_auth=require_auth,
         rate_limit=RateLimit.for_server(server, require_auth=require_auth),
@@ -186,15 +201,6 @@ def _build(
         lifespan=lifespan,
     )
     return app, pool, bus
-
-
-def _config_loader(loaded: LoadedConfig, store: Store) -> Callable[[], AdoConfig]:
-    from ado.config.overrides import effective_config
-
-    def load() -> AdoConfig:
-        return effective_config(loaded.config, store)
-
-    return load
 
 
 class _Server(uvicorn.Server):
@@ -212,6 +218,7 @@ async def _main(
     bus: LiveBus,
     options: ServeOptions,
     require_auth: bool,
+    watcher: ConfigWatcher,
 ) -> None:
     loop = asyncio.get_running_loop()
     stopping = asyncio.Event()
@@ -235,6 +242,7 @@ async def _main(
 
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, on_signal)
+    loop.add_signal_handler(signal.SIGHUP, watcher.hangup)
 
     async def run_http() -> None:
         try:
@@ -244,6 +252,7 @@ async def _main(
 
     async def lifecycle() -> None:
         await stopping.wait()
+        watcher.stop()
         await pool.stop(options.grace)
         await bus.stop()
         uv.should_exit = True
@@ -253,8 +262,10 @@ async def _main(
             group.create_task(run_http())
             group.create_task(lifecycle())
             group.create_task(_announce(uv, options, require_auth))
+            if options.reload is not None:
+                group.create_task(watcher.run())
     finally:
-        for sig in (signal.SIGINT, signal.SIGTERM):
+        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
             loop.remove_signal_handler(sig)
     _say("stopped")
 
@@ -271,7 +282,8 @@ async def _announce(uv: uvicorn.Server, options: ServeOptions, require_auth: boo
         shown = f"[{host}]" if ":" in host else host
     url = f"http://{shown}:{options.port}/"
     auth = " (API token required)" if require_auth else ""
-    _say(f"ADO serving on {url}{auth} · API docs {url}api/docs · Ctrl-C to stop")
+    reload = " · config reloads on change or SIGHUP" if options.reload is not None else ""
+    _say(f"ADO serving on {url}{auth} · API docs {url}api/docs{reload} · Ctrl-C to stop")
     if options.open_browser and sys.stdout.isatty():
         import webbrowser
 

@@ -87,6 +87,9 @@ class _Totals:
     cost_usd: Mapped[float] = mapped_column(Float, default=0.0)
     #: What the same tokens cost at API prices: the value a subscription delivered.
     api_cost_usd: Mapped[float] = mapped_column(Float, default=0.0)
+    #: Agent output not stored (storage caps): whole events, and bytes (ado.orchestrator.caps).
+    dropped_events: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    dropped_bytes: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
 
 
 class Task(_Totals, Base):
@@ -142,6 +145,8 @@ class Attempt(_Totals, Base):
     exit_code: Mapped[int | None]
     #: The agent's pid (= its process group): stopped if ADO dies and a later start finds it.
     agent_pid: Mapped[int | None]
+    #: ``ADO_AGENT_GROUP`` given to the agent: tells its group from a reused pid.
+    agent_mark: Mapped[str | None] = mapped_column(String(32))
     reset_at: Mapped[datetime | None]
     #: Paths the agent created or changed during the attempt.
     files_changed: Mapped[list[str]] = mapped_column(JSON, default=list)

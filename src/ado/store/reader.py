@@ -18,11 +18,9 @@ one translation both paths share.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import re
-import signal
 import socket
 import sqlite3
 import sys
@@ -36,6 +34,8 @@ from typing import TYPE_CHECKING, Any, Self
 from urllib.parse import quote
 
 from ado.errors import StoreError
+from ado.providers.orphans import kill_orphaned_group
+from ado.providers.sanitize import clean_value, needs_cleaning
 from ado.store.urls import DATABASE_URL_ENV, DbUrl, normalize_url, redact_url, store_url
 from ado.store.views import CooldownView, EventView, ReportRow, TaskView, UsageTotals
 
@@ -45,7 +45,7 @@ if TYPE_CHECKING:
 __all__ = ["HEAD", "SqlConnection", "StoreReader", "store_error"]
 
 #: The newest migration in ``ado/store/migrations/versions``; a test keeps them in step.
-HEAD = "0005"
+HEAD = "0006"
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 #: How SQLAlchemy's SQLite ``DateTime`` writes a time (always with microseconds).
 _SQLITE_TIME = "%Y-%m-%d %H:%M:%S.%f"
@@ -53,6 +53,10 @@ _SQLITE_TIME = "%Y-%m-%d %H:%M:%S.%f"
 _TASK_COLUMNS = tuple(f.name for f in fields(TaskView) if f.name != "attempts")
 _COOLDOWN_COLUMNS = tuple(f.name for f in fields(CooldownView))
 _EVENT_COLUMNS = tuple(f.name for f in fields(EventView))
+#: ``data`` read as its JSON text on both databases, so a stored lone surrogate or NUL
+#: escape can be seen (and cleaned) before it is decoded.
+_EVENT_SELECT = ", ".join("CAST(data AS TEXT)" if c == "data" else c for c in _EVENT_COLUMNS)
+_EVENT_DATA = _EVENT_COLUMNS.index("data")
 _TIMES = frozenset({"created_at", "started_at", "finished_at", "updated_at", "until", "reset_at"})
 _JSONS = frozenset({"options", "files_changed", "data"})
 _BOOLS = frozenset({"reset_known"})
@@ -209,10 +213,17 @@ def events(
 ) -> list[EventView]:
     """Events after ``after_id`` (of one task, or of all: what live views poll), oldest first."""
     where = "id > :after" + (" AND task_id = :task_id" if task_id is not None else "")
-    query = f"SELECT {', '.join(_EVENT_COLUMNS)} FROM events WHERE {where} ORDER BY id LIMIT :limit"
+    query = f"SELECT {_EVENT_SELECT} FROM events WHERE {where} ORDER BY id LIMIT :limit"
     with sql.transaction(write=False):
         found = sql.rows(query, {"after": after_id, "task_id": task_id, "limit": limit})
-    return [EventView(**_values(sql, _EVENT_COLUMNS, row)) for row in found]
+    views = []
+    for row in found:
+        values = _values(sql, _EVENT_COLUMNS, row)
+        if needs_cleaning(row[_EVENT_DATA]):
+            # stored before agent text was cleaned where it enters (ado.providers.sanitize)
+            values["data"] = clean_value(values["data"])
+        views.append(EventView(**values))
+    return views
 
 
 def tasks_where(
@@ -232,6 +243,16 @@ def tasks_where(
     with sql.transaction(write=False):
         found = sql.rows(query, {**params, "limit": limit})
     return [TaskView(**_values(sql, _TASK_COLUMNS, row)) for row in found]
+
+
+def get_value(sql: SqlConnection, key: str) -> dict[str, Any] | None:
+    """The key-value row ``key`` (saved settings, provider switches...), or None."""
+    rows = sql.rows("SELECT value FROM kv WHERE key = :key", {"key": key})
+    if not rows:
+        return None
+    value = rows[0][0]
+    decoded: dict[str, Any] | None = json.loads(value) if isinstance(value, str) else value
+    return decoded
 
 
 def cooldowns(sql: SqlConnection, now: datetime) -> list[CooldownView]:
@@ -352,11 +373,12 @@ def mark_orphans_interrupted(sql: SqlConnection) -> int:
                  "task was running"},
             )  # fmt: skip
             running = "task_id = :id AND outcome = 'running'"
-            for (agent_pid,) in sql.rows(
-                f"SELECT agent_pid FROM attempts WHERE {running} AND agent_pid IS NOT NULL",
+            for agent_pid, mark in sql.rows(
+                f"SELECT agent_pid, agent_mark FROM attempts WHERE {running}"
+                " AND agent_pid IS NOT NULL",
                 {"id": task_id},
             ):
-                _kill_orphaned_agent(int(agent_pid))
+                kill_orphaned_group(int(agent_pid), mark)
             sql.execute(
                 f"UPDATE attempts SET outcome = 'interrupted', finished_at = :now WHERE {running}",
                 {"now": now, "id": task_id},
@@ -373,22 +395,6 @@ def _orphans(sql: SqlConnection) -> list[tuple[int, int | None]]:
         )
         if pid is None or owner_host is None or (owner_host == host and not _pid_alive(pid))
     ]
-
-
-def _kill_orphaned_agent(pid: int) -> None:
-    """Stop the process group of an agent whose ADO process died (kill -9, power loss...).
-
-    Only a group led by ``pid`` that is also its own session — how ADO starts agents — is
-    signalled, so a recycled pid of an unrelated process is left alone.
-    """
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except (OSError, IndexError):
-        return
-    pgrp, session_id = int(stat[2]), int(stat[3])
-    if pgrp == pid == session_id:
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(pid, signal.SIGKILL)
 
 
 def _pid_alive(pid: int) -> bool:
@@ -552,6 +558,10 @@ class StoreReader:
     def cooldowns(self, now: datetime) -> list[CooldownView]:
         with self._translate_errors():
             return cooldowns(self._sql, now)
+
+    def get_value(self, key: str) -> dict[str, Any] | None:
+        with self._translate_errors():
+            return get_value(self._sql, key)
 
     def usage_totals(self, provider: str, access_mode: str, since: datetime) -> UsageTotals:
         with self._translate_errors():

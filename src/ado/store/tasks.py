@@ -68,9 +68,14 @@ class TaskMethods:
                 update(Task).where(Task.id == task_id).values(**fields, updated_at=utcnow())
             )
 
-    def set_agent_pid(self, attempt_id: int, pid: int) -> None:
+    def set_agent_pid(self, attempt_id: int, pid: int, mark: str | None = None) -> None:
+        """The running agent's pid (its process group) and ``ADO_AGENT_GROUP`` mark."""
         with self._write() as session:
-            session.execute(update(Attempt).where(Attempt.id == attempt_id).values(agent_pid=pid))
+            session.execute(
+                update(Attempt)
+                .where(Attempt.id == attempt_id)
+                .values(agent_pid=pid, agent_mark=mark)
+            )
 
     def start_attempt(
         self,
@@ -122,8 +127,11 @@ class TaskMethods:
         cost_usd: float,
         api_cost_usd: float,
         files: list[str],
+        dropped_events: int = 0,
+        dropped_bytes: int = 0,
     ) -> None:
-        """Close the attempt with its totals, and add those totals to its task's."""
+        """Close the attempt with its totals, and add those totals to its task's (what
+        was dropped is counted on the task by ``finish_task``)."""
         totals = {
             "input_tokens": usage.input_tokens,
             "output_tokens": usage.output_tokens,
@@ -141,6 +149,8 @@ class TaskMethods:
             attempt.reset_at = reset_at
             attempt.files_changed = list(files)
             attempt.finished_at = utcnow()
+            attempt.dropped_events = dropped_events
+            attempt.dropped_bytes = dropped_bytes
             for name, value in totals.items():
                 setattr(attempt, name, value)
             task_values: dict[str, Any] = {
@@ -162,7 +172,10 @@ class TaskMethods:
         error: str | None = None,
         result_text: str | None = None,
         exit_code: int | None = None,
+        dropped_events: int = 0,
+        dropped_bytes: int = 0,
     ) -> None:
+        """The task's final status; ``dropped_*``: its output not stored (storage caps)."""
         now = utcnow()
         with self._write() as session:
             session.execute(
@@ -173,6 +186,8 @@ class TaskMethods:
                     error=error,
                     result_text=result_text,
                     exit_code=exit_code,
+                    dropped_events=dropped_events,
+                    dropped_bytes=dropped_bytes,
                     finished_at=now,
                     updated_at=now,
                 )

@@ -7,7 +7,7 @@ from contextlib import AbstractContextManager
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from ado.providers.events import Usage
@@ -108,15 +108,31 @@ class UsageMethods:
             if cooldown is not None:
                 session.delete(cooldown)
 
+    def clear_cooldowns(self, provider: str, access_mode: str | None = None) -> int:
+        """Remove a provider's cooldowns (of one access mode, or all); how many were active."""
+        now = utcnow()
+        where = [Cooldown.provider == provider]
+        if access_mode is not None:
+            where.append(Cooldown.access_mode == access_mode)
+        active = [c for c in self.cooldowns(now) if c.provider == provider]
+        active = [c for c in active if access_mode is None or c.access_mode == access_mode]
+        with self._write() as session:
+            session.execute(delete(Cooldown).where(*where))
+        return len(active)
+
     # -- key-values -----------------------------------------------------------------------
 
     def get_value(self, key: str) -> dict[str, Any] | None:
-        with self._read() as session:
-            return session.scalar(select(KeyValue.value).where(KeyValue.key == key))
+        with self._sql() as sql:
+            return reader.get_value(sql, key)
 
     def set_value(self, key: str, value: dict[str, Any]) -> None:
         with self._write() as session:
             self._upsert(session, KeyValue, {"key": key}, {"value": value, "updated_at": utcnow()})
+
+    def delete_value(self, key: str) -> None:
+        with self._write() as session:
+            session.execute(delete(KeyValue).where(KeyValue.key == key))
 
     # -- reports --------------------------------------------------------------------------
 

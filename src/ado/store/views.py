@@ -72,6 +72,10 @@ class AttemptView(_TotalsView):
     started_at: datetime
     finished_at: datetime | None
     agent_pid: int | None = None
+    agent_mark: str | None = None
+    #: Output not stored (storage caps): whole events, and bytes.
+    dropped_events: int = 0
+    dropped_bytes: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,6 +102,9 @@ class TaskView(_TotalsView):
     updated_at: datetime
     #: Filled by ``Store.get_task``; listings leave it empty.
     attempts: list[AttemptView] = field(default_factory=list)
+    #: Output not stored (storage caps): whole events, and bytes.
+    dropped_events: int = 0
+    dropped_bytes: int = 0
 
 
 class TaskSummaryView(NamedTuple):

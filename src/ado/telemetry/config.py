@@ -14,7 +14,7 @@ observability:
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field, SecretStr
 
@@ -105,4 +105,9 @@ class ObservabilityConfig(ConfigModel):
     telemetry: TelemetryConfig = Field(
         default_factory=TelemetryConfig,
         description="OpenTelemetry traces and metrics (OTLP/HTTP, console, Prometheus).",
+    )
+    cost_tracking: dict[str, Any] = Field(
+        default_factory=dict,
+        description="Accepted as written (from the TypeScript original); not used: ADO "
+        "records every attempt's cost (`ado report`).",
     )

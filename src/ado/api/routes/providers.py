@@ -1,6 +1,7 @@
 """``/api/providers``: each agent with its access modes, limits, cooldowns and usage;
-switching providers and access modes on or off and reordering them (persisted under the
-store key ``providers.overrides``, which the router applies to its next decision)."""
+switching providers and access modes on or off and reordering them (the saved layer's
+provider switches, ``ado.config.overrides``: the next resolution of every process applies
+them). Each row says which layer its switches come from (``origins``)."""
 
 from __future__ import annotations
 
@@ -13,14 +14,15 @@ from fastapi import APIRouter, Path, Query, Request
 from starlette.responses import Response
 
 from ado.api import wire
-from ado.api.deps import ConfigDep, StoreDep
+from ado.api.deps import ConfigDep, ConfigSourceDep, ResolvedDep, StoreDep
 from ado.api.responses import json_response
 from ado.api.schemas import ErrorResponse, ProviderOut, ProviderPatch, ProviderUsage
-from ado.config.overrides import effective_providers
+from ado.config.overrides import SWITCHES_KEY, save, switches_after_patch
+from ado.config.resolve import Resolved
 from ado.config.schema import AdoConfig
 from ado.errors import ApiError, UnknownProviderError
-from ado.routing.router import OVERRIDES_KEY
 from ado.store.database import Store
+from ado.vocab import AccessMode
 
 router = APIRouter(prefix="/api/providers", tags=["providers"])
 
@@ -34,11 +36,13 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 
 
 @router.get("", operation_id="listProviders", response_model=list[ProviderOut])
-async def list_providers(request: Request, store: StoreDep, config: ConfigDep) -> Response:
+async def list_providers(
+    request: Request, store: StoreDep, config: ConfigDep, resolved: ResolvedDep
+) -> Response:
     """Every agent ADO knows: installed, version, enabled, access modes with their limits
-    used and cooldowns, capabilities, and today's usage."""
+    used and cooldowns, capabilities, today's usage, and the layer of each switch."""
     detections = await _detections(request, config)
-    rows = await asyncio.to_thread(provider_views, config, store, detections)
+    rows = await asyncio.to_thread(provider_views, resolved, store, detections)
     return json_response(rows)
 
 
@@ -51,9 +55,11 @@ async def update_provider(
     request: Request,
     store: StoreDep,
     config: ConfigDep,
+    source: ConfigSourceDep,
 ) -> Response:
-    """Enable or disable a provider, its access modes, and change their priorities. Saved in
-    the store: the next routing decision (of this server and of ``ado run``) uses it."""
+    """Enable or disable a provider, its access modes, and change their priorities. Only what
+    the request gives changes; a value equal to the file's is not saved (it follows the
+    file). The next routing decision (of this server and of ``ado run``) uses it."""
     _check_known(provider_id)
     modes = (
         [m.mode for m in (config.providers[provider_id].access_modes)]
@@ -67,9 +73,16 @@ async def update_provider(
                 f"accessModes.{i}.mode",
                 f"{provider_id} has no access mode {patch.mode!r} ({configured})",
             )
-    await asyncio.to_thread(_save_override, store, provider_id, body)
+
+    def save_switches() -> None:
+        with source.saving:
+            _save_switches(store, source.loaded.config, provider_id, body)
+
+    await asyncio.to_thread(save_switches)
+    source.invalidate()
+    resolved = await source.aresolved()
     detections = await _detections(request, config)
-    rows = await asyncio.to_thread(provider_views, config, store, detections, provider_id)
+    rows = await asyncio.to_thread(provider_views, resolved, store, detections, provider_id)
     return json_response(rows[0])
 
 
@@ -94,15 +107,38 @@ def get_provider_usage(
     )
 
 
-def provider_views(
-    config: AdoConfig, store: Store, detections: dict[str, Any], only: str | None = None
-) -> list[dict[str, Any]]:
-    """The API's provider rows (``ProviderOut``), overrides applied."""
-    from ado.routing.overview import provider_views as views
+@router.delete(
+    "/{provider_id}/cooldown",
+    operation_id="clearProviderCooldown",
+    status_code=204,
+    responses=ERRORS,
+)
+def clear_provider_cooldown(
+    provider_id: ProviderId,
+    store: StoreDep,
+    access_mode: Annotated[
+        AccessMode | None,
+        Query(alias="accessMode", description="Only this access mode's cooldown; unset: all."),
+    ] = None,
+) -> Response:
+    """Remove the provider's active cooldowns (``ado providers clear-cooldown``): routing may
+    choose it again at once. 204 whether or not one was active; 404 for an unknown provider."""
+    _check_known(provider_id)
+    store.clear_cooldowns(provider_id, access_mode)
+    return Response(status_code=204)
 
-    providers = effective_providers(config, store.get_value(OVERRIDES_KEY))
+
+def provider_views(
+    resolved: Resolved, store: Store, detections: dict[str, Any], only: str | None = None
+) -> list[dict[str, Any]]:
+    """The API's provider rows (``ProviderOut``), as resolved (switches applied), each with
+    the layer of its switches."""
+    from ado.routing.overview import provider_views as views
+    from ado.routing.overview import with_origins
+
+    providers = resolved.config.providers
     rows = views(providers, store, datetime.now(UTC), detections=detections, only=only)
-    return wire.PROVIDER.many(rows)
+    return wire.PROVIDER.many(with_origins(rows, resolved))
 
 
 def _check_known(provider_id: str) -> None:
@@ -112,23 +148,14 @@ def _check_known(provider_id: str) -> None:
         raise UnknownProviderError(provider_id, provider_ids())
 
 
-def _save_override(store: Store, provider_id: str, body: ProviderPatch) -> None:
-    overrides = dict(store.get_value(OVERRIDES_KEY) or {})
-    entry = dict(overrides.get(provider_id) or {})
-    if body.enabled is not None:
-        entry["enabled"] = body.enabled
-    if body.access_modes:
-        modes = dict(entry.get("accessModes") or {})
-        for patch in body.access_modes:
-            mode = dict(modes.get(patch.mode) or {})
-            if patch.enabled is not None:
-                mode["enabled"] = patch.enabled
-            if patch.priority is not None:
-                mode["priority"] = patch.priority
-            modes[patch.mode] = mode
-        entry["accessModes"] = modes
-    overrides[provider_id] = entry
-    store.set_value(OVERRIDES_KEY, overrides)
+def _save_switches(
+    store: Store, file_config: AdoConfig, provider_id: str, body: ProviderPatch
+) -> None:
+    switches = store.get_value(SWITCHES_KEY) or {}
+    patch = body.model_dump(by_alias=True, exclude_none=True)
+    new = switches_after_patch(file_config, switches, provider_id, patch)
+    if new != switches:
+        save(store, SWITCHES_KEY, new)
 
 
 async def _detections(request: Request, config: AdoConfig) -> dict[str, Any]:
@@ -138,9 +165,8 @@ async def _detections(request: Request, config: AdoConfig) -> dict[str, Any]:
     if cached is not None and time.monotonic() - cached[0] < DETECTION_TTL:
         found: dict[str, Any] = cached[1]
         return found
-    from ado.providers import detect_all
+    from ado.providers import detect_configured
 
-    commands = {pid: p.command for pid, p in config.providers.items()}
-    found = dict(await detect_all(commands))
+    found = dict(await detect_configured(config))
     state.provider_detections = (time.monotonic(), found)
     return found

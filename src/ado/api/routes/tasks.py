@@ -89,6 +89,8 @@ async def queue_task(state: State, body: TaskCreate) -> dict[str, Any]:
     """Check ``body`` (ApiError naming the field), store the task as queued (group commit,
     ``ado.api.writer``), wake the worker pool; the task's summary. Shared by the route and
     ``ado.api.fastpath``."""
+    from ado.providers.sanitize import clean_text
+
     if body.provider and body.providers:
         raise ApiError.invalid("providers", "give either provider or providers, not both")
     config = await state.config_loader.aget()
@@ -104,7 +106,13 @@ async def queue_task(state: State, body: TaskCreate) -> dict[str, Any]:
     policy = body.hitl_policy or config.hitl.default_policy
     options = TaskOptions.stored_choices(body, policy)
     now = datetime.now(UTC)
-    task = NewTask(prompt=body.prompt, cwd=cwd, hitl_policy=policy, options=options, created_at=now)
+    task = NewTask(
+        prompt=clean_text(body.prompt),  # a NUL or a lone surrogate: U+FFFD, as agent text
+        cwd=cwd,
+        hitl_policy=policy,
+        options=options,
+        created_at=now,
+    )
     task_id = await state.task_writer.create(task)
     pool = getattr(state, "pool", None)
     if pool is not None:

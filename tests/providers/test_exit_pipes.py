@@ -1,0 +1,86 @@
+"""An agent that exits while something it started still holds its output open: the run
+ends (the group is killed once the output is quiet), yet nothing still being written is
+lost. Real processes through ``AgentRun``."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+from ado.providers.base import OutcomeKind, RunRequest
+from ado.providers.cursor_agent import CursorAgent
+from ado.providers.events import EventKind
+from ado.providers.run import AgentRun
+
+
+def agent(tmp_path: Path, child_code: str) -> Path:
+    """A cursor-agent whose leader starts ``child_code`` (inheriting its pipes) and exits."""
+    script = tmp_path / "agent.py"
+    script.write_text(
+        textwrap.dedent(f"""\
+        #!{sys.executable}
+        import subprocess, sys
+        print('{{"type":"system","subtype":"init","session_id":"s"}}', flush=True)
+        subprocess.Popen([sys.executable, "-c", {child_code!r}])
+        """)
+    )
+    script.chmod(0o755)
+    return script
+
+
+def line(obj: dict[str, object]) -> str:
+    return json.dumps(obj)
+
+
+async def test_a_child_holding_the_pipes_does_not_keep_the_run_open(tmp_path: Path) -> None:
+    pid_file = tmp_path / "child.pid"
+    result = line({"type": "result", "subtype": "success", "is_error": False, "result": "ok"})
+    child = (
+        "import os, signal, time\n"
+        "signal.signal(signal.SIGTERM, signal.SIG_IGN)\n"
+        f"open({str(pid_file)!r}, 'w').write(str(os.getpid()))\n"
+        f"print({result!r}, flush=True)\n"
+        "time.sleep(600)\n"
+    )
+    run = AgentRun(
+        CursorAgent(), RunRequest("p", str(tmp_path), command=str(agent(tmp_path, child)))
+    )
+    started = time.monotonic()
+    events = [e async for e in run]
+    assert time.monotonic() - started < 20  # not the 600 s the child sleeps
+    assert run.outcome is not None and run.outcome.kind is OutcomeKind.SUCCESS
+    assert [e.kind for e in events][-1] is EventKind.RESULT
+    pid = int(pid_file.read_text())
+    deadline = time.monotonic() + 10  # SIGKILL closes its pipes a moment before it is gone
+    while not _gone(pid):
+        assert time.monotonic() < deadline, "the child outlived its group's SIGKILL"
+        await asyncio.sleep(0.05)
+
+
+def _gone(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return True
+    return state in ("Z", "X")
+
+
+async def test_output_still_being_written_after_the_leader_exits_is_read(
+    tmp_path: Path,
+) -> None:
+    texts = [f"part {i}" for i in range(8)]
+    lines = [
+        line({"type": "assistant", "message": {"content": [{"type": "text", "text": t}]}})
+        for t in texts
+    ] + [line({"type": "result", "subtype": "success", "is_error": False, "result": "ok"})]
+    child = f"import time\nfor l in {lines!r}:\n    time.sleep(0.4)\n    print(l, flush=True)\n"
+    run = AgentRun(
+        CursorAgent(), RunRequest("p", str(tmp_path), command=str(agent(tmp_path, child)))
+    )
+    events = [e async for e in run]
+    assert [e.text for e in events if e.kind is EventKind.TEXT] == texts
+    assert run.outcome is not None and run.outcome.kind is OutcomeKind.SUCCESS
