@@ -7,6 +7,7 @@ import sys
 
 BENCHMARKS = (
     "cli_startup",
+    "run_spawn",
     "status_100k",
     "first_event",
     "memory_agents",

@@ -41,7 +41,6 @@ async def _cpu(config: Any, store: Any, spec: Any) -> float:
 
 def run() -> list[Result]:
     from ado.orchestrator import TaskSpec
-    from ado.routing.router import RouteFilters
     from ado.store import Store
 
     with tempfile.TemporaryDirectory(prefix="ado-bench-events-") as tmp:
@@ -49,7 +48,7 @@ def run() -> list[Result]:
         command, _ = tiny_agent(root)
         store = Store(f"sqlite:///{root / 'state.db'}")
         store.migrate()
-        spec = TaskSpec(prompt="bench", cwd=root, filters=RouteFilters())
+        spec = TaskSpec(prompt="bench", cwd=root)
         full = bench_config(command, BENCH_AGENT_EVENTS=str(EVENTS))
         empty = bench_config(command, BENCH_AGENT_EVENTS="0")
         per_event: list[float] = []

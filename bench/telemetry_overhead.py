@@ -63,9 +63,7 @@ def _receiver() -> Iterator[str]:
 async def _task(config: Any, store: Any, spec: Any, hooks: Any) -> float:
     from ado.orchestrator import Runner
 
-    kwargs = hooks.runner_kwargs() if hooks is not None else {}
-    on_update = hooks.on_update if hooks is not None else None
-    runner = Runner(config, store, on_update=on_update, **kwargs)
+    runner = Runner(config, store, hooks=[hooks] if hooks is not None else [])
     start = time.perf_counter()
     result = await runner.run(spec)
     if result.status != "succeeded":

@@ -16,6 +16,7 @@ with one handler (``ado.api.errors``), in one JSON shape.
     ├── TaskFailed                exit 1   HTTP 500
     ├── TaskCancelled             exit 130 HTTP 409
     ├── StoreError                exit 1   HTTP 503
+    │   └── StoreCorrupt          exit 2   HTTP 503   the SQLite file is not a database
     └── ApiError                  exit 1   HTTP any  a refusal of the API: status, code,
                                                       field details, headers
 
@@ -37,6 +38,7 @@ __all__ = [
     "CostLimitError",
     "NoProviderAvailable",
     "NotFoundError",
+    "StoreCorrupt",
     "StoreError",
     "TaskCancelled",
     "TaskFailed",
@@ -211,6 +213,13 @@ class StoreError(AdoError):
 
     http_status = 503
     code = "store_error"
+
+
+class StoreCorrupt(StoreError):
+    """The SQLite file is damaged, not a database, or a directory: the user must move it."""
+
+    exit_code = 2
+    code = "store_corrupt"
 
 
 class ApiError(AdoError):

@@ -27,7 +27,6 @@ if TYPE_CHECKING:
 __all__ = [
     "MAX_COST_USD",
     "MAX_PRIORITY",
-    "MAX_PROMPT_BYTES",
     "MAX_RETRIES",
     "MAX_TURNS",
     "Priority",
@@ -48,8 +47,6 @@ MAX_RETRIES = 100
 MAX_PRIORITY = 1_000
 #: The largest USD amount a cost setting or limit takes.
 MAX_COST_USD = 1_000_000.0
-#: An agent gets its prompt as one argument: Linux refuses one over 128 KiB.
-MAX_PROMPT_BYTES = 100_000
 #: Names in ``providers``, ``exclude`` and ``requireCapabilities``.
 MAX_NAMES = 64
 
@@ -61,15 +58,15 @@ class WireModel(BaseModel):
 
 
 def check_prompt(value: str) -> str:
-    """``value`` if it can be a prompt; ``ValueError`` saying why not."""
+    """``value`` if it can be a prompt; ``ValueError`` saying why not. The most any agent can
+    take (``ado.text.MAX_ARG_BYTES``) is checked here; ``orchestration.maxPromptBytes``,
+    which may be lower, where the configuration is known (``ado run``, ``POST /api/tasks``)."""
+    from ado.text import MAX_ARG_BYTES, prompt_size_error
+
     if not value.strip():
         raise ValueError("the prompt is empty (only white space)")
-    size = len(value.encode("utf-8", "surrogatepass"))
-    if size > MAX_PROMPT_BYTES:
-        raise ValueError(
-            f"the prompt is {size:,} bytes; at most {MAX_PROMPT_BYTES:,} (an agent gets it "
-            "as one command-line argument): put long instructions in a file and name it"
-        )
+    if (too_long := prompt_size_error(value, MAX_ARG_BYTES)) is not None:
+        raise ValueError(too_long)
     return value
 
 

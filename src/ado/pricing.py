@@ -130,6 +130,12 @@ def _per_million(price: Any, fallback: float) -> float:
     return float(base) if isinstance(base, Decimal | int | float) else fallback
 
 
+def warm() -> None:
+    """Load the price table now (``import genai_prices``, ~80 ms here), e.g. in a worker
+    thread while an agent starts, rather than at the first price asked for."""
+    import genai_prices  # noqa: F401
+
+
 def _lookup(model: str, vendor: str | None) -> Rates | None:
     import genai_prices
 

@@ -8,8 +8,9 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
-from ado.options import MAX_COST_USD, MAX_PRIORITY, MAX_PROMPT_BYTES, MAX_TURNS
+from ado.options import MAX_COST_USD, MAX_PRIORITY, MAX_TURNS
 from ado.store import Store
+from ado.text import MAX_ARG_BYTES as MAX_PROMPT_BYTES
 from ado.vocab import HitlPolicy
 
 HUGE = 2**63

@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -13,7 +14,7 @@ import pytest
 from click.testing import CliRunner
 
 from ado.cli import COMMANDS, cli
-from tests.cli.helpers import api_mode, record_usage, run_json, store_of
+from tests.cli.helpers import api_mode, record_usage, run_json, store_of, wait_for
 from tests.fixtures.ado import Project
 
 README = Path(__file__).resolve().parents[2] / "README.md"
@@ -129,22 +130,57 @@ def test_api_modes_are_skipped_without_api_fallback(project: Project, fake_curso
 # -- --wait ---------------------------------------------------------------------------------------
 
 
-def test_wait_sits_out_a_short_cooldown_then_runs(project: Project, fake_cursor) -> None:
+def test_wait_sits_out_a_cooldown_then_runs(project: Project, fake_cursor) -> None:
+    """--wait waits while the only provider cools down, and runs once it is free again.
+
+    Condition-driven, never a race against the clock: the cooldown lasts an hour, the test
+    waits for the run to say it is waiting, then ends the cooldown (as
+    ``clear_cooldown`` does); the run looks again and starts the agent."""
     project.write_config({"cursor-agent": fake_cursor()})
-    until = datetime.now(UTC) + timedelta(seconds=2)
-    store_of(project).set_cooldown(
+    store = store_of(project)
+    until = datetime.now(UTC) + timedelta(hours=1)
+    store.set_cooldown(
         "cursor-agent",
         "subscription",
         until=until,
         kind="rate_limit",
-        reason="resets soon",
+        reason="resets later",
         reset_known=True,
     )
-    summary = run_json(project, "--wait", "after the reset", code=0)
-    assert datetime.now(UTC) >= until
-    task = project.store().get_task(summary["task_id"])
+    proc = project.popen("run", "--json", "--wait", "after the reset")
+    try:
+
+        def waiting() -> bool:
+            tasks = store.list_tasks(limit=1)
+            return bool(tasks) and any(
+                "waiting until" in e.data.get("text", "") for e in store.list_events(tasks[0].id)
+            )
+
+        wait_for(waiting, what="the run to wait for the reset")
+        assert proc.poll() is None  # still waiting: the cooldown holds
+        task = store.list_tasks(limit=1)[0]
+        assert task.status == "running" and task.attempt_count == 0
+        freed = datetime.now(UTC)
+        store.clear_cooldown("cursor-agent", "subscription")
+        out, err = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == 0, err
+    summary = json.loads(out.splitlines()[-1])
+    task = store.get_task(summary["task_id"])
     assert task is not None and task.status == "succeeded"
-    assert task.attempts[0].started_at >= until
-    events = project.store().list_events(task.id)
+    assert task.attempts[0].started_at >= freed
+    events = store.list_events(task.id)
     waits = [e for e in events if "waiting until" in e.data.get("text", "")]
-    assert len(waits) == 1
+    assert len(waits) == 1  # said once, however many times it looked again
+    store.close()
+
+
+def test_wait_without_a_known_reset_fails_at_once(project: Project, fake_cursor) -> None:
+    """Adversarial: a provider disabled (no reset time to wait for) is not waited on."""
+    project.write_config({"cursor-agent": {**fake_cursor(), "enabled": False}})
+    summary = run_json(project, "--wait", "nothing can run", code=3)
+    events = store_of(project).list_events(summary["task_id"])
+    assert not [e for e in events if "waiting until" in e.data.get("text", "")]

@@ -316,3 +316,53 @@ def test_original_typescript_keys_are_accepted(tmp_path: Path) -> None:
     assert config.storage.model_extra["rateLimitTracking"] is True
     assert config.observability.logging.level == "info"
     assert config.deployment["default"] == "local"
+
+
+def _laughs(levels: int, width: int = 9) -> str:
+    lines = ['version: "1.1"', "deployment:", f"  a0: &a0 [{', '.join(['lol'] * width)}]"]
+    for i in range(1, levels + 1):
+        lines.append(f"  a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * width)}]")
+    return "\n".join(lines) + "\n"
+
+
+@pytest.mark.parametrize("levels", [6, 9, 30])
+def test_a_billion_laughs_is_refused_at_once(tmp_path: Path, levels: int) -> None:
+    import time
+
+    started = time.monotonic()
+    error = error_for(tmp_path, _laughs(levels))
+    assert time.monotonic() - started < 5
+    assert "expands to more than 100,000 values" in error.message
+    assert "alias" in str(error)
+
+
+def test_a_few_aliases_load(tmp_path: Path) -> None:
+    path = write(
+        tmp_path / "ado.config.yaml",
+        """\
+        version: "1.1"
+        providers:
+          codex:
+            enabled: true
+            accessModes: &modes
+              - mode: subscription
+                priority: 1
+          claude-code:
+            enabled: true
+            accessModes: *modes
+        deployment:
+          small: &s [1, 2, 3]
+          twice: [*s, *s]
+        """,
+    )
+    config = load_config(path).config
+    assert [m.mode for m in config.providers["claude-code"].access_modes] == ["subscription"]
+    assert config.deployment["twice"] == [[1, 2, 3], [1, 2, 3]]
+    # Three levels of nine: 7,380 values, an odd file but an ordinary size.
+    path = write(tmp_path / "ado.config.yaml", _laughs(3))
+    assert len(load_config(path).config.deployment["a3"]) == 9
+
+
+def test_deep_nesting_is_refused(tmp_path: Path) -> None:
+    error = error_for(tmp_path, 'version: "1.1"\ndeployment: ' + "[" * 100 + "]" * 100 + "\n")
+    assert "64 levels" in error.message

@@ -107,11 +107,11 @@ def test_origins_of_each_layer(loaded: Any, lite: Store) -> None:
 
 
 def test_the_plain_sql_reader_resolves_the_same(loaded: Any, lite: Store, tmp_path: Path) -> None:
-    from ado.store.reader import StoreReader
+    from ado.store.sqlstore import SqlStore
 
     lite.set_value(SWITCHES_KEY, {"codex": {"enabled": False}})
     lite.set_value(SETTINGS_KEY, {"hitl": {"defaultPolicy": "manual"}})
-    reader = StoreReader(f"sqlite:///{tmp_path / 'state.db'}")
+    reader = SqlStore(f"sqlite:///{tmp_path / 'state.db'}")
     try:
         via_reader = resolve(loaded, reader)
     finally:

@@ -14,7 +14,8 @@ import pytest
 
 from ado.config.schema import AdoConfig
 from ado.errors import NotFoundError, TaskNotCancellable
-from ado.server.workers import WorkerPool, cancel_task, spec_from_task
+from ado.orchestrator.cancel import cancel_task
+from ado.server.workers import WorkerPool, spec_from_task
 from ado.store import Store
 from tests.server.conftest import Gate
 

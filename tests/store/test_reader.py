@@ -16,7 +16,7 @@ from sqlalchemy import select
 
 from ado.config.schema import AdoConfig, StorageConfig
 from ado.providers.events import Usage
-from ado.store import DATABASE_URL_ENV, HEAD, Store, StoreReader
+from ado.store import DATABASE_URL_ENV, HEAD, SqlStore, Store
 from ado.store.models import Cooldown
 from ado.store.views import CooldownView, view_values
 from tests.fixtures.ado import Project
@@ -26,8 +26,8 @@ from .test_usage import record
 
 
 @pytest.fixture
-def reader(store: Store, store_url: str) -> Iterator[StoreReader]:
-    db = StoreReader(store_url)
+def reader(store: Store, store_url: str) -> Iterator[SqlStore]:
+    db = SqlStore(store_url)
     try:
         yield db
     finally:
@@ -74,7 +74,7 @@ def _fill(store: Store) -> datetime:
     return start
 
 
-def test_every_read_equals_the_stores(store: Store, reader: StoreReader) -> None:
+def test_every_read_equals_the_stores(store: Store, reader: SqlStore) -> None:
     start = _fill(store)
     now = datetime.now(UTC)
     assert reader.current_revision() == store.current_revision() == HEAD
@@ -101,7 +101,7 @@ def test_every_read_equals_the_stores(store: Store, reader: StoreReader) -> None
         assert reader.task_status_counts(since) == store.task_status_counts(since)
 
 
-def test_views_decode_what_sqlalchemy_wrote(store: Store, reader: StoreReader) -> None:
+def test_views_decode_what_sqlalchemy_wrote(store: Store, reader: SqlStore) -> None:
     """Times, JSON and booleans read by plain SQL equal what the ORM reads back."""
     _fill(store)
     tasks = reader.list_tasks(limit=100)
@@ -137,12 +137,12 @@ def test_views_decode_what_sqlalchemy_wrote(store: Store, reader: StoreReader) -
     }
 
 
-def test_naive_datetimes_are_refused(reader: StoreReader) -> None:
+def test_naive_datetimes_are_refused(reader: SqlStore) -> None:
     with pytest.raises(ValueError, match="naive datetime"):
         reader.cooldowns(datetime.now())  # noqa: DTZ005
 
 
-def test_reader_marks_orphans_interrupted(store: Store, reader: StoreReader) -> None:
+def test_reader_marks_orphans_interrupted(store: Store, reader: SqlStore) -> None:
     orphan = new_task(store)
     attempt(store, orphan)
     alive = new_task(store)
@@ -170,17 +170,17 @@ def no_env_url(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.mark.usefixtures("no_env_url")
 def test_open_refuses_a_store_that_is_missing_or_not_at_head(tmp_path: Path) -> None:
     config = AdoConfig(storage=StorageConfig(path="state.db"))
-    assert StoreReader.open(config, tmp_path) is None
+    assert SqlStore.open(config, tmp_path) is None
     assert not (tmp_path / "state.db").exists(), "the reader never creates the file"
 
     sqlite3.connect(tmp_path / "state.db").close()  # empty: no alembic_version
-    assert StoreReader.open(config, tmp_path) is None
+    assert SqlStore.open(config, tmp_path) is None
     Store.open(config, tmp_path).close()
     _set_revision(tmp_path / "state.db", "0001")
-    assert StoreReader.open(config, tmp_path) is None
+    assert SqlStore.open(config, tmp_path) is None
 
     _set_revision(tmp_path / "state.db", HEAD)
-    reader = StoreReader.open(config, tmp_path)
+    reader = SqlStore.open(config, tmp_path)
     assert reader is not None
     try:
         assert reader.current_revision() == HEAD

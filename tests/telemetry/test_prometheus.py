@@ -59,7 +59,7 @@ def _run_task(project: Project, hooks: RunnerTelemetry, prompt: str) -> None:
     config = load_config(cwd=project.root).config
     store = project.store()
     try:
-        runner = Runner(config, store, on_update=hooks.on_update, **hooks.runner_kwargs())
+        runner = Runner(config, store, hooks=[hooks])
         spec = TaskSpec(prompt=prompt, cwd=project.root, assume_yes=True)
         # A thread of its own: a loop another test left running cannot get in the way.
         with ThreadPoolExecutor(1) as pool:

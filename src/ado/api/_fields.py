@@ -251,6 +251,7 @@ FIELDS: dict[str, tuple[tuple[str, str], ...]] = {
     "TaskDetail": (
         ("id", "id"),
         ("prompt", "prompt"),
+        ("promptTruncated", "prompt_truncated"),
         ("status", "status"),
         ("provider", "provider"),
         ("accessMode", "access_mode"),
@@ -301,6 +302,7 @@ FIELDS: dict[str, tuple[tuple[str, str], ...]] = {
     "TaskSummary": (
         ("id", "id"),
         ("prompt", "prompt"),
+        ("promptTruncated", "prompt_truncated"),
         ("status", "status"),
         ("provider", "provider"),
         ("accessMode", "access_mode"),

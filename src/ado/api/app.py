@@ -19,7 +19,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import anyio
 import anyio.to_thread
@@ -33,6 +33,7 @@ from ado.api.auth import TokenChecker
 from ado.api.errors import install_error_handlers
 from ado.api.fastpath import TaskSubmitFastPath
 from ado.api.guard import ApiGuard
+from ado.api.limits import BodyLimit
 from ado.api.protocol import CATCH_ALL, allowed_methods, document_bad_json
 from ado.api.ratelimit import RateLimit, RateLimiter
 from ado.api.writer import TaskWriter
@@ -40,6 +41,10 @@ from ado.config.loader import LoadedConfig
 from ado.config.source import ConfigSource
 from ado.errors import ApiError
 from ado.store.database import Store
+
+if TYPE_CHECKING:
+    from ado.orchestrator.cancel import TaskPool
+    from ado.server.live import LiveBus
 
 __all__ = ["DASHBOARD_DIR", "DEFAULT_RATE_LIMIT", "create_app", "operations"]
 
@@ -62,8 +67,8 @@ def create_app(
     store: Store,
     require_auth: bool = False,
     rate_limit: RateLimit | None = DEFAULT_RATE_LIMIT,
-    pool: Any = None,
-    bus: Any = None,
+    pool: TaskPool | None = None,
+    bus: LiveBus | None = None,
     lifespan: Lifespan | None = None,
     dashboard_dir: Path | None = None,
     threads: int = 4,
@@ -136,8 +141,9 @@ def create_app(
     app.include_router(importlib.import_module("ado.telemetry.prometheus").router)  # /metrics
     _mount_dashboard(app, dashboard_dir or DASHBOARD_DIR)
     _document_live_messages(app)
-    # Middleware added last runs first: ApiGuard, then the fast path, then FastAPI's routing.
+    # Middleware added last runs first: ApiGuard, the body limit, the fast path, FastAPI.
     app.add_middleware(TaskSubmitFastPath, state=app.state, enabled=fast_submit)
+    app.add_middleware(BodyLimit)
     app.add_middleware(
         ApiGuard,
         tokens=TokenChecker(store) if require_auth else None,

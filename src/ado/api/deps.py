@@ -14,6 +14,7 @@ from ado.config.loader import LoadedConfig
 from ado.config.resolve import Resolved
 from ado.config.schema import AdoConfig
 from ado.config.source import ConfigSource
+from ado.orchestrator.cancel import TaskPool
 from ado.store.database import Store
 
 __all__ = [
@@ -67,8 +68,9 @@ async def _loaded(request: Request) -> LoadedConfig:
     return source.loaded
 
 
-async def _pool(request: Request) -> Any:
-    return getattr(request.app.state, "pool", None)
+async def _pool(request: Request) -> TaskPool | None:
+    pool: TaskPool | None = getattr(request.app.state, "pool", None)
+    return pool
 
 
 StoreDep = Annotated[Store, Depends(_store)]
@@ -76,4 +78,4 @@ ConfigDep = Annotated[AdoConfig, Depends(_config)]
 ConfigSourceDep = Annotated[ConfigSource, Depends(_source)]
 ResolvedDep = Annotated[Resolved, Depends(_resolved)]
 LoadedDep = Annotated[LoadedConfig, Depends(_loaded)]
-PoolDep = Annotated[Any, Depends(_pool)]
+PoolDep = Annotated[TaskPool | None, Depends(_pool)]

@@ -18,14 +18,13 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from pydantic_core import to_json
 from starlette.exceptions import HTTPException
 from starlette.responses import Response
 
+from ado.api.responses import dumps
 from ado.errors import AdoError, ApiError
 
 __all__ = [
-    "ApiError",
     "ado_error_response",
     "error_body",
     "error_response",
@@ -82,7 +81,7 @@ def error_response(
     headers: dict[str, str] | None = None,
 ) -> Response:
     return Response(
-        to_json(error_body(code, message, details)),
+        dumps(error_body(code, message, details)),
         status_code=status,
         media_type="application/json",
         headers=headers,

@@ -113,7 +113,12 @@ class InfoOut(Schema):
 
 class TaskSummary(Schema):
     id: int
-    prompt: str
+    prompt: str = Field(
+        description="The prompt; in listings, its first 1000 characters (`promptTruncated`)."
+    )
+    prompt_truncated: bool = Field(
+        description="true: `prompt` is an excerpt; `GET /api/tasks/{id}` has it whole."
+    )
     status: TaskStatus
     provider: str | None
     access_mode: AccessMode | None

@@ -23,6 +23,7 @@ from typing import Any
 from pydantic_core import to_json
 
 from ado.api._fields import FIELDS
+from ado.store.views import prompt_excerpt
 from ado.vocab import TaskStatus
 
 __all__ = [
@@ -95,11 +96,22 @@ PROVIDER = Shape(
     access_modes=lambda p: ACCESS_MODE.many(p.access_modes),
     usage_today=lambda p: USAGE_TODAY(p.usage_today),
 )
-TASK_SUMMARY = Shape("TaskSummary", duration_s=_duration)
+
+
+def _excerpt(t: Any) -> str:
+    return prompt_excerpt(t.prompt)[0]
+
+
+def _cut(t: Any) -> bool:
+    return prompt_excerpt(t.prompt)[1]
+
+
+TASK_SUMMARY = Shape("TaskSummary", duration_s=_duration, prompt=_excerpt, prompt_truncated=_cut)
 ATTEMPT = Shape("AttemptOut", files_changed=lambda a: list(a.files_changed or ()))
 TASK_DETAIL = Shape(
     "TaskDetail",
     duration_s=_duration,
+    prompt_truncated=lambda t: False,
     options=lambda t: _options(t.options),
     attempts=lambda t: ATTEMPT.many(t.attempts),
 )

@@ -13,7 +13,7 @@ if TYPE_CHECKING:
     from ado.config.overrides import KeyValues
     from ado.config.resolve import Resolved
     from ado.config.schema import AdoConfig
-    from ado.store import Store, StoreReader
+    from ado.store import SqlStore, Store
 
 
 @dataclass
@@ -26,7 +26,7 @@ class AppContext:
     print_warnings: bool = True
     _loaded: LoadedConfig | None = None
     _store: Store | None = None
-    _reader: StoreReader | None = None
+    _reader: SqlStore | None = None
     _reader_tried: bool = False
     _resolved: dict[bool, Resolved] = field(default_factory=dict)
 
@@ -51,10 +51,11 @@ class AppContext:
         return self._store
 
     @property
-    def reader(self) -> StoreReader | Store:
-        """What read-only commands (``ado status``) query: a ``StoreReader`` on a plain DB-API
-        connection, without importing SQLAlchemy, orphaned tasks marked interrupted; the
-        full ``store`` when the reader cannot serve (no database yet, schema to migrate)."""
+    def reader(self) -> SqlStore | Store:
+        """What ``ado status`` reads and ``ado run`` writes its task through: a ``SqlStore``
+        on a plain DB-API connection, without importing SQLAlchemy, orphaned tasks marked
+        interrupted; the full ``store`` when that cannot serve (no database yet, schema to
+        migrate)."""
         if self._store is not None:
             return self._store
         return self.reader_if_any() or self.store
@@ -67,7 +68,9 @@ class AppContext:
             from ado.config.resolve import resolve
 
             self._resolved[decrypt] = resolve(
-                self.loaded, self.store if decrypt else self._saved_layer_or_warn(), decrypt=decrypt
+                self.loaded,
+                self.reader if decrypt else self._saved_layer_or_warn(),
+                decrypt=decrypt,
             )
         return self._resolved[decrypt]
 
@@ -110,12 +113,12 @@ class AppContext:
             )
             return None
 
-    def reader_if_any(self) -> StoreReader | None:
+    def reader_if_any(self) -> SqlStore | None:
         if self._reader is None and not self._reader_tried:
-            from ado.store.reader import StoreReader
+            from ado.store.sqlstore import SqlStore
 
             self._reader_tried = True
-            self._reader = StoreReader.open(self.loaded.config, self.loaded.base_dir)
+            self._reader = SqlStore.open(self.loaded.config, self.loaded.base_dir)
         return self._reader
 
     def close(self) -> None:

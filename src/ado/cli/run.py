@@ -14,10 +14,12 @@ import click
 
 from ado.cli.context import AppContext
 from ado.options import MAX_COST_USD, MAX_TURNS
+from ado.text import lone_surrogate_at, prompt_size_error
 from ado.vocab import AccessMode, HitlPolicy, TaskStatus, values
 
 if TYPE_CHECKING:
-    from ado.orchestrator import TaskResult, TaskUpdate
+    from ado.orchestrator import Runner, TaskResult, TaskSpec, TaskUpdate
+    from ado.orchestrator.compose import Services
 
 
 def _split(values: tuple[str, ...]) -> list[str]:
@@ -76,7 +78,8 @@ def run(
     cwd: str | None,
     as_json: bool,
 ) -> None:
-    """Run PROMPT on the best available agent (``-`` reads the prompt from stdin).
+    """Run PROMPT on the best available agent (``-`` reads the prompt from stdin; at most
+    ``orchestration.maxPromptBytes``, 131071 bytes by default).
 
     Providers are tried subscription-first (by priority); when one hits a usage or rate
     limit the task moves to the next one within seconds.
@@ -84,17 +87,27 @@ def run(
     Exit codes: 0 success, 1 task failed, 2 usage/config error, 3 no provider available,
     4 cost limit, 130 interrupted.
     """
-    from ado.notifications import NotificationManager
     from ado.options import TaskOptions, check_prompt
-    from ado.orchestrator import Runner, TaskSpec
+    from ado.orchestrator import TaskSpec
+    from ado.orchestrator.compose import Services, build_runner
+    from ado.orchestrator.hooks import OnUpdate
 
     text = " ".join(prompt).strip()
     if text == "-":
-        text = sys.stdin.read().strip()
+        text = sys.stdin.buffer.read().decode("utf-8", "surrogateescape").strip()
+    for name, value in (("the prompt", text), ("--model", model), ("--cwd", cwd)):
+        if value is not None and lone_surrogate_at(value) is not None:
+            raise click.UsageError(
+                f"{name} is not valid UTF-8 text (a byte such as 0xff was given); "
+                "check the terminal's or the file's encoding"
+            )
     try:
         check_prompt(text)
     except ValueError as exc:
         raise click.UsageError(str(exc)) from None
+    limit = app.loaded.config.orchestration.max_prompt_bytes
+    if (too_long := prompt_size_error(text, limit)) is not None:
+        raise click.UsageError(f"{too_long}; pass a shorter prompt, or point to a file in it")
     if provider and providers:
         raise click.UsageError("use either --provider or --providers, not both")
     if cwd:
@@ -102,7 +115,8 @@ def run(
     from ado.cli.preflight import check_run
 
     check_run(app, provider, _split(providers), _split(exclude))  # exit 2 before any record
-    store = app.store
+    # The plain-SQL store (no SQLAlchemy before the agent starts; the full one on a first run).
+    store = app.reader
     config = app.resolve(decrypt=True).config  # the file + settings saved through the API
     options = TaskOptions.checked(
         provider=provider,
@@ -121,36 +135,24 @@ def run(
     )
     spec = TaskSpec(prompt=text, cwd=app.cwd, options=options, assume_yes=assume_yes)
     view = JsonView() if as_json else LiveView()
-    notifier = NotificationManager.from_config(config, store)
-    listener = notifier.listener()
-
-    def on_update(update: TaskUpdate) -> None:
-        view.update(update)
-        listener.on_update(update)
-
-    # Telemetry (docs/telemetry.md): None when off, and then nothing of OpenTelemetry loads.
-    from ado.telemetry import start_for_run
-
-    telemetry = start_for_run(config, debug=app.debug)
-    hooks = telemetry.runner_kwargs() if telemetry is not None else {}
-    update = telemetry.chain(on_update) if telemetry is not None else on_update
-    runner = Runner(config, store, on_update=update, confirm=view.confirm, **hooks)
+    # Notifications and telemetry (docs/telemetry.md): nothing of them loads when they are off.
+    services = Services.for_run(config, app.loaded.base_dir, debug=app.debug)
+    runner = build_runner(
+        config, store, services, hooks=[OnUpdate(view.update)], confirm=view.confirm
+    )
     try:
-        result = asyncio.run(_run(runner, spec, view, notifier))
+        result = asyncio.run(_run(runner, spec, view, services))
     finally:
         view.close()
-        if telemetry is not None:
-            telemetry.shutdown()  # flushes spans and metrics, bounded by flushTimeout
+        services.shutdown()  # flushes spans and metrics, bounded by flushTimeout
         app.close()
     view.summary(result)
     sys.exit(result.exit_code)
 
 
-#: Seconds ``ado run`` waits, at most, for pending notifications before it exits.
-NOTIFY_FLUSH_TIMEOUT = 5.0
-
-
-async def _run(runner: Any, spec: Any, view: Any, notifier: Any) -> TaskResult:
+async def _run(
+    runner: Runner, spec: TaskSpec, view: LiveView | JsonView, services: Services
+) -> TaskResult:
     loop = asyncio.get_running_loop()
     presses = 0
 
@@ -170,7 +172,7 @@ async def _run(runner: Any, spec: Any, view: Any, notifier: Any) -> TaskResult:
         return result
     finally:
         ticker.cancel()
-        await notifier.aclose(grace=NOTIFY_FLUSH_TIMEOUT)
+        await services.aclose()  # pending notifications, bounded
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(sig)
 

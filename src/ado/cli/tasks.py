@@ -8,7 +8,30 @@ import click
 
 from ado.cli.choices import SuggestingChoice
 from ado.cli.context import AppContext, console
+from ado.store.ids import MAX_ID, parse_id
 from ado.vocab import TaskStatus, values
+
+
+class TaskIdType(click.ParamType[int]):
+    """A task id: ASCII digits, 1 to 2**63 - 1 (what the store holds)."""
+
+    name = "task_id"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> int:
+        if isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= MAX_ID:
+            return value
+        task_id = parse_id(str(value))
+        if task_id is None:
+            self.fail(
+                f"{value!r} is not a task id (a whole number from 1 to {MAX_ID}); "
+                "`ado tasks list` shows them",
+                param,
+                ctx,
+            )
+        return task_id
+
+
+TASK_ID = TaskIdType()
 
 
 @click.group()
@@ -68,7 +91,7 @@ def _get(app: AppContext, task_id: int) -> Any:
 
 
 @tasks.command()
-@click.argument("task_id", type=int)
+@click.argument("task_id", type=TASK_ID)
 @click.option("--json", "as_json", is_flag=True, help="The task, its attempts and events as JSON.")
 @click.pass_obj
 def show(app: AppContext, task_id: int, as_json: bool) -> None:
@@ -135,14 +158,14 @@ def show(app: AppContext, task_id: int, as_json: bool) -> None:
 
 
 @tasks.command()
-@click.argument("task_id", type=int)
+@click.argument("task_id", type=TASK_ID)
 @click.pass_obj
 def cancel(app: AppContext, task_id: int) -> None:
     """Cancel a queued or running task: the process running it stops the agent and records
     it cancelled (an ``ado run`` is sent SIGINT, a server's worker pool a cancel request)."""
     import asyncio
 
-    from ado.server.workers import cancel_task
+    from ado.orchestrator.cancel import cancel_task
 
     task = _get(app, task_id)
     status = asyncio.run(cancel_task(app.store, None, task_id))

@@ -26,6 +26,19 @@ LOCAL_NAMES = ("ado.config.yaml", "ado.config.yml", ".ado/config.yaml")
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 
 KeyPath = tuple[str | int, ...]
+#: The most values (and levels of nesting) a configuration file may hold, aliases expanded.
+MAX_VALUES = 100_000
+MAX_DEPTH = 64
+#: Keys whose values are not echoed in error messages (webhook URLs carry their token).
+_SECRET_NAME = re.compile(r"(url|secret|password|pass|token|key|connectionString)$", re.I)
+
+
+class _Hidden:
+    def __repr__(self) -> str:
+        return "this value"
+
+
+_HIDDEN = _Hidden()
 
 
 @dataclass(slots=True)
@@ -92,8 +105,10 @@ def check_provider_ids(
     providers: Mapping[str, Any], lines: Mapping[KeyPath, int], file: str
 ) -> None:
     """Every key under ``providers:`` must name a registered agent adapter."""
-    from ado.providers import provider_ids
+    from ado.providers import builtin_provider_ids, provider_ids
 
+    if set(providers) <= set(builtin_provider_ids()):
+        return  # no need to scan every installed distribution's entry points
     known = sorted(provider_ids())
     for name in providers:
         if name not in known:
@@ -159,7 +174,9 @@ def read_yaml(
             fix="start the file with top-level keys; `ado init` writes a complete example",
         )
     lines: dict[KeyPath, int] = {}
-    data = _plain(doc, (), lines, str(path), warnings if warnings is not None else [])
+    data = _plain(
+        doc, (), lines, str(path), warnings if warnings is not None else [], budget=[MAX_VALUES]
+    )
     assert isinstance(data, dict)
     return data, lines
 
@@ -171,8 +188,26 @@ def _plain(
     file: str,
     warnings: list[str],
     disabled: bool = False,
+    budget: list[int] | None = None,
 ) -> Any:
-    """Round-trip YAML nodes to plain Python, expanding ${VAR}, recording key lines."""
+    """Round-trip YAML nodes to plain Python, expanding ${VAR}, recording key lines.
+
+    Aliases (``*name``) become copies: ``budget`` (one count, shared) bounds how many values
+    the copies may add up to, and nesting is bounded too, so a "billion laughs" file (aliases
+    of aliases, each repeating the last nine times) is refused at once instead of growing
+    to gigabytes."""
+    if budget is None:
+        budget = [MAX_VALUES]
+    budget[0] -= 1
+    if budget[0] < 0 or len(where) > MAX_DEPTH:
+        raise ConfigError(
+            f"the file expands to more than {MAX_VALUES:,} values or {MAX_DEPTH} levels",
+            file=file,
+            line=_line_for(where, lines),
+            key=dotted(where) or None,
+            expected="a configuration of ordinary size",
+            fix="YAML aliases (*name) repeated inside each other multiply: write the values out",
+        )
     lc = getattr(node, "lc", None)
     if isinstance(node, Mapping):
         out: dict[str, Any] = {}
@@ -185,7 +220,7 @@ def _plain(
                 except (KeyError, TypeError):
                     pass
             try:
-                out[str(key)] = _plain(value, path, lines, file, warnings, disabled)
+                out[str(key)] = _plain(value, path, lines, file, warnings, disabled, budget)
             except ConfigError as exc:
                 if not exc.message.startswith("environment variable"):
                     raise
@@ -210,7 +245,7 @@ def _plain(
                     lines[path] = lc.item(i)[0] + 1
                 except (KeyError, TypeError, IndexError):
                     pass
-            items.append(_plain(value, path, lines, file, warnings, disabled))
+            items.append(_plain(value, path, lines, file, warnings, disabled, budget))
         return items
     if isinstance(node, str):
         return expand_vars(str(node), where, lines, file)
@@ -288,6 +323,8 @@ def _explain(err: Mapping[str, Any], loc: KeyPath, given: Any) -> tuple[str | No
 
     kind = err["type"]
     ctx = err.get("ctx") or {}
+    if isinstance(given, str) and loc and _SECRET_NAME.search(str(loc[-1])):
+        given = _HIDDEN  # a URL or a secret: not repeated on the terminal
     if kind == "extra_forbidden":
         known = schema.known_keys(loc[:-1])
         close = difflib.get_close_matches(str(loc[-1]), known, n=1, cutoff=0.6)

@@ -16,7 +16,7 @@ through it: ``ado run``, ``ado status``, ``ado providers``, ``ado report``, ``ad
 ``ado serve``'s API, worker pool, notifier and telemetry (through ``ConfigSource``).
 
 ``store`` is anything with ``get_value(key)``: the full ``Store`` or the plain-SQL
-``StoreReader`` (``ado status`` imports neither SQLAlchemy nor asyncio).
+``SqlStore`` (``ado status`` and ``ado run`` import neither SQLAlchemy nor asyncio).
 """
 
 from __future__ import annotations

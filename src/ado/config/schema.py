@@ -17,6 +17,7 @@ from ado.config.server import ServerConfig
 from ado.notifications.config import LegacyHitlNotifications, NotificationsConfig, apply_legacy
 from ado.options import MAX_RETRIES, Priority, Turns, Usd
 from ado.telemetry.config import ObservabilityConfig
+from ado.text import MAX_ARG_BYTES
 from ado.vocab import AccessMode, HitlPolicy
 
 __all__ = [
@@ -416,6 +417,14 @@ class OrchestrationConfig(ConfigModel):
         ge=1,
         description="Agents `ado serve` runs at the same time; the other submitted tasks "
         "wait queued.",
+    )
+    max_prompt_bytes: int = Field(
+        default=MAX_ARG_BYTES,
+        ge=1,
+        le=MAX_ARG_BYTES,
+        description="The longest prompt accepted (`ado run`, `POST /api/tasks`), in bytes of "
+        "UTF-8. Agents receive the prompt as one command-line argument, which Linux limits to "
+        "131071 bytes: the default, and the most allowed.",
     )
 
 

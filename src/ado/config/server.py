@@ -7,6 +7,7 @@
       rateLimit: 600                           # requests a minute per client; 0: off
       exemptLoopback: true
       publicMetrics: false
+      allowedRoots: [., ../shared]             # where API-submitted tasks may run (cwd)
 
 How each key is applied: ``ado.api.access`` (docs/api.md, "Access").
 """
@@ -47,6 +48,12 @@ class ServerConfig(ConfigModel):
         default_factory=list,
         description="Addresses or networks (`127.0.0.1`, `10.0.0.0/8`) of reverse proxies whose "
         "`X-Forwarded-For` names the real client (for rate limits); ignored from anyone else.",
+    )
+    allowed_roots: list[str] = Field(
+        default_factory=list,
+        description="Directories (and their subdirectories) a task submitted through the API "
+        "may run in (`cwd`); relative to the project directory. Empty: the project directory "
+        "only. Symbolic links are resolved first, so none leads out.",
     )
     rate_limit: int = Field(
         default=600,

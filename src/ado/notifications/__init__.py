@@ -1,7 +1,7 @@
 """Notifications: Slack, email and webhooks on task, limit and cost events.
 
     manager = NotificationManager.from_config(config, store)
-    runner = Runner(config, store, on_update=manager.listener().on_update)
+    runner = Runner(config, store, hooks=[manager.listener()])
     await runner.run(spec)
     await manager.aclose(grace=5)
 

@@ -18,6 +18,7 @@ Secrets (the Slack webhook URL, the SMTP password, the webhook secret) are ``Sec
 from __future__ import annotations
 
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 from pydantic import ConfigDict, Field, SecretStr, field_validator, model_validator
 
@@ -42,6 +43,19 @@ _CHANNEL_KEYS = ("slack", "email", "webhook")
 Level = Literal["info", "success", "warning", "error"]
 
 
+def _http_url(value: Any) -> Any:
+    """An endpoint notifications are sent to: ``http://`` or ``https://`` and a host (the
+    value itself is not repeated: a webhook URL is a secret)."""
+    from ado.config.secrets import MASK
+
+    text = value.get_secret_value() if isinstance(value, SecretStr) else value
+    if isinstance(text, str) and text and text != MASK:  # MASK: a saved secret, not decrypted
+        parts = urlsplit(text.strip())
+        if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+            raise ValueError("an http:// or https:// URL with a host")
+    return value
+
+
 def _listify(value: Any) -> Any:
     if isinstance(value, str):
         return [part.strip() for part in value.split(",") if part.strip()]
@@ -54,8 +68,8 @@ class SlackConfig(ConfigModel):
     enabled: bool = Field(default=False, description="true: send notifications to Slack.")
     webhook_url: SecretStr | None = Field(
         default=None,
-        description="The incoming webhook URL (`https://hooks.slack.com/services/…`); write "
-        "`${SLACK_WEBHOOK_URL}` to read it from the environment. Never printed.",
+        description="The incoming webhook URL (`https://hooks.slack.com/services/…`; http(s) "
+        "only); write `${SLACK_WEBHOOK_URL}` to read it from the environment. Never printed.",
     )
     channel: str | None = Field(
         default=None, description="Post to this channel instead of the webhook's own (#ops)."
@@ -64,6 +78,8 @@ class SlackConfig(ConfigModel):
     icon_emoji: str | None = Field(
         default=None, description="Override the poster's icon with an emoji (`:robot_face:`)."
     )
+
+    _url = field_validator("webhook_url")(_http_url)
 
 
 class EmailConfig(ConfigModel):
@@ -116,7 +132,9 @@ class WebhookConfig(ConfigModel):
     """Any HTTP endpoint: a JSON body, optionally signed with HMAC-SHA256."""
 
     enabled: bool = Field(default=False, description="true: send notifications to the URL.")
-    url: str | None = Field(default=None, description="The endpoint (`https://…`).")
+    url: str | None = Field(
+        default=None, description="The endpoint: an `http://` or `https://` URL."
+    )
     method: Literal["POST", "PUT"] = Field(default="POST", description="`POST` or `PUT`.")
     headers: dict[str, str] = Field(
         default_factory=dict, description="Extra HTTP headers (e.g. `Authorization`)."
@@ -126,6 +144,8 @@ class WebhookConfig(ConfigModel):
         description="Signs every body: header `X-ADO-Signature: sha256=<hex HMAC-SHA256 of the "
         "raw body>`; write `${ADO_WEBHOOK_SECRET}`. Never printed.",
     )
+
+    _url = field_validator("url")(_http_url)
 
 
 class ChannelsConfig(ConfigModel):
@@ -285,6 +305,8 @@ class LegacySlack(ConfigModel):
         default=None, description="The incoming webhook URL. Never printed."
     )
     channel: str | None = Field(default=None, description="The channel to post to.")
+
+    _url = field_validator("webhook_url")(_http_url)
 
 
 class LegacySmtpAuth(ConfigModel):

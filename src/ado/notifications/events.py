@@ -1,8 +1,8 @@
 """From the runner's ``TaskUpdate`` stream to notifications.
 
-``NotificationListener.on_update`` is a ``Runner(on_update=...)`` callback (compose it with a
-view's): it keeps a little state per task and hands notifications to the manager, which
-queues them and returns at once.
+``NotificationListener`` is a runner hook (``ado.orchestrator.hooks``; the composition root,
+``ado.orchestrator.compose``, adds it): it keeps a little state per task and hands
+notifications to the manager, which queues them and returns at once.
 
     attempt 1 started                    → task.started
     agent reports it is near its limit   → rate_limit.warning      (once per provider, window)
@@ -27,6 +27,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from ado.notifications.message import Level, Notification, NotificationEvent
+from ado.orchestrator.hooks import RunnerHooks
 from ado.providers.events import EventKind
 from ado.vocab import OutcomeKind
 
@@ -67,7 +68,7 @@ class _TaskState:
     limit: _Limit | None = None
 
 
-class NotificationListener:
+class NotificationListener(RunnerHooks):
     def __init__(self, manager: NotificationManager) -> None:
         self.manager = manager
         self.settings = manager.settings
@@ -75,7 +76,7 @@ class NotificationListener:
         self._crashes: dict[str, list[float]] = {}
 
     def on_update(self, update: TaskUpdate) -> None:
-        """The ``Runner(on_update=...)`` callback; never raises, never blocks."""
+        """The runner hook; never raises, never blocks."""
         if not self.manager.active:
             return
         try:

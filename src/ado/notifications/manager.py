@@ -15,7 +15,7 @@ it is queued for that channel (``queued``), each attempt updates it (``retrying`
 routed alike. After a crash the next start marks them (``ado.store.alert_orphans``).
 
     manager = NotificationManager.from_config(config, store)
-    runner = Runner(config, store, on_update=manager.listener().on_update)
+    runner = Runner(config, store, hooks=[manager.listener()])
     ...
     await manager.aclose(grace=5)   # deliver what is pending, bounded
 """

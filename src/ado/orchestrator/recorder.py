@@ -12,7 +12,7 @@ from ado.orchestrator.task import AttemptInfo, TaskUpdate
 from ado.providers.events import AgentEvent
 
 if TYPE_CHECKING:
-    from ado.store import Store
+    from ado.store.methods import SqlMethods
 
 __all__ = ["EventRecorder"]
 
@@ -31,7 +31,7 @@ class EventRecorder:
 
     def __init__(
         self,
-        store: Store,
+        store: SqlMethods,
         on_update: Callable[[TaskUpdate], None],
         caps: EventCaps | None = None,
     ) -> None:

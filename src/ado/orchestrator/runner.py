@@ -13,54 +13,65 @@ import dataclasses
 import logging
 import secrets
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from ado.errors import AdoError, TaskNotFound, UsageError
 from ado.orchestrator.caps import EventCaps
+from ado.orchestrator.hooks import HookChain, OnUpdate, RunnerHooks
 from ado.orchestrator.recorder import EventRecorder
 from ado.orchestrator.task import AttemptInfo, TaskResult, TaskSpec, TaskUpdate
 from ado.providers import get_adapter
-from ado.providers.base import Outcome, Permission, RunRequest
+from ado.providers.base import AgentAdapter, Outcome, Permission, RunRequest
 from ado.providers.events import AgentEvent, EventKind, Usage
 from ado.providers.orphans import GROUP_MARK_ENV
 from ado.providers.run import AgentRun
 from ado.providers.sanitize import clean_text
+from ado.store.ids import parse_id
 from ado.vocab import AccessMode, OutcomeKind, TaskStatus
 
 if TYPE_CHECKING:
     from ado.config.schema import AdoConfig
     from ado.routing.router import Candidate, RouteFilters
-    from ado.store import Store
+    from ado.store.methods import SqlMethods
 
 __all__ = ["Runner", "TaskResult", "TaskSpec", "TaskUpdate"]
 
+#: Seconds between looks at the store while ``--wait`` waits for a provider's reset.
+WAIT_RECHECK = 2.0
+
 
 class Runner:
+    """Runs tasks on ``config`` (already resolved: ``ado.orchestrator.compose`` builds it),
+    recording into ``store`` (``Store`` or the SQLAlchemy-free ``SqlStore``), reporting to
+    ``hooks`` in order; ``on_update`` is a shorthand for one more hook watching events.
+    ``confirm`` asks the user before a costly API run (None: nobody to ask, refused)."""
+
     def __init__(
         self,
         config: AdoConfig,
-        store: Store,
+        store: SqlMethods,
         *,
+        hooks: Sequence[RunnerHooks] = (),
         on_update: Callable[[TaskUpdate], None] | None = None,
         confirm: Callable[[str], bool] | None = None,
-        on_task_start: Callable[[int, TaskSpec], None] | None = None,
-        attempt_env: Callable[[int, AttemptInfo], dict[str, str]] | None = None,
+        adapters: Callable[[str], AgentAdapter] = get_adapter,
     ) -> None:
         self.config = config
+        #: The adapter of a provider id: the registered ones (a test passes scripted ones).
+        self.adapters = adapters
         self.store = store
-        self.on_update = on_update or (lambda update: None)
+        self.hooks = HookChain([*hooks, *([OnUpdate(on_update)] if on_update else [])])
         self.confirm = confirm
-        #: Telemetry's hooks: the task's start, and extra variables for each attempt's agent.
-        self.on_task_start = on_task_start
-        self.attempt_env = attempt_env
         self._run: AgentRun | None = None
         self._cancelled = asyncio.Event()
+        self._warm: asyncio.Task[None] | None = None
+        self._waiting_for: datetime | None = None
         storage = config.storage
         self.events = EventRecorder(
             store,
-            self.on_update,
+            self.hooks.on_update,
             EventCaps(storage.max_events_per_task, storage.max_bytes_per_task),
         )
 
@@ -107,9 +118,8 @@ class Runner:
                 status=TaskStatus.RUNNING,
                 started_at=datetime.now(UTC),
             )
-        if self.on_task_start is not None:
-            self.on_task_start(task_id, spec)
-        router = Router(cfg, self.store, installed=_is_installed(cfg))
+        self.hooks.on_task_start(task_id, spec)
+        router = Router(cfg, self.store, installed=_is_installed(cfg, self.adapters))
         attempts: list[AttemptInfo] = []
         tried: set[tuple[str, str]] = set()
         total, cost, api_cost = Usage(), 0.0, 0.0
@@ -207,13 +217,12 @@ class Runner:
         policy: str,
         resume_session: str | None,
     ) -> AttemptInfo:
-        from ado import pricing
         from ado.routing.costs import CostGuard
         from ado.routing.limits import cooldown_until
 
         cfg = self.config
         pcfg, mcfg = cand.provider_config, cand.mode_config
-        adapter = get_adapter(cand.provider)
+        adapter = self.adapters(cand.provider)
         model = spec.options.model or pcfg.default_options.model
         thresholds = cfg.hitl.escalation_thresholds
         timeout = pcfg.timeout
@@ -267,8 +276,7 @@ class Runner:
             ),
             flush=True,
         )
-        if self.attempt_env is not None:
-            request.extra_env.update(self.attempt_env(task_id, info))
+        request.extra_env.update(self.hooks.attempt_env(task_id, info))
         # Marks every process of the agent's group, so a later start can tell them from
         # unrelated processes that reuse its pid (ado.providers.orphans).
         group_mark = secrets.token_hex(8)
@@ -285,10 +293,14 @@ class Runner:
         run = adapter.run(request)
         self._run = run
 
-        async def record_pid(pid: int) -> None:
+        async def spawned(pid: int) -> None:
+            if self._warm is None:  # what the path to the spawn did not need, loaded now
+                self._warm = asyncio.create_task(asyncio.to_thread(_after_spawn_imports))
+                self._warm.add_done_callback(_ignore_result)
+            self.hooks.on_spawn(task_id, info, pid)
             await asyncio.to_thread(self.store.set_agent_pid, attempt_id, pid, group_mark)
 
-        run.on_spawn = record_pid
+        run.on_spawn = spawned
         if self.cancelled:
             run.stop(OutcomeKind.CANCELLED)
         stream = aiter(run)
@@ -297,6 +309,8 @@ class Runner:
                 if event.usage is not None:
                     info.usage += event.usage
                     if guard is not None:
+                        from ado import pricing
+
                         spent = pricing.actual_cost(
                             info.usage,
                             mcfg,
@@ -319,6 +333,8 @@ class Runner:
             raise
         finally:
             self._run = None
+        from ado import pricing
+
         outcome = run.outcome or Outcome(OutcomeKind.CRASHED, "no outcome")
         summary = run.summary
         if outcome.kind.is_limit:
@@ -500,8 +516,11 @@ class Runner:
         """``--resume`` takes an ADO task id or an agent session id; returns (provider, sid)."""
         if not resume:
             return None, None
-        if resume.isdigit():
-            task = await asyncio.to_thread(self.store.get_task, int(resume))
+        if resume.isascii() and resume.isdigit():
+            task_id = parse_id(resume)  # None beyond 64 bits: no such task either
+            task = (
+                None if task_id is None else await asyncio.to_thread(self.store.get_task, task_id)
+            )
             if task is None:
                 raise TaskNotFound(resume)
             for attempt in reversed(task.attempts):
@@ -562,24 +581,41 @@ class Runner:
                 )
 
     async def _wait_until(self, task_id: int, when: datetime) -> None:
+        """Wait for the earliest reset (said once per reset time), looking again every
+        ``WAIT_RECHECK`` seconds: a cooldown cleared meanwhile ends the wait at once."""
+        if when != self._waiting_for:
+            self._waiting_for = when
+            await self.events.emit(
+                task_id,
+                None,
+                AgentEvent(
+                    EventKind.LOG,
+                    text=f"every provider is limited; waiting until {when.isoformat()}",
+                    reset_at=when,
+                ),
+                flush=True,
+            )
         delay = max(0.0, (when - datetime.now(UTC)).total_seconds())
-        await self.events.emit(
-            task_id,
-            None,
-            AgentEvent(
-                EventKind.LOG,
-                text=f"every provider is limited; waiting until {when.isoformat()}",
-                reset_at=when,
-            ),
-            flush=True,
-        )
-        await self._sleep(delay + 1)
+        await self._sleep(min(delay + 1, WAIT_RECHECK))
 
     async def _sleep(self, seconds: float) -> None:
         try:
             await asyncio.wait_for(self._cancelled.wait(), seconds)
         except TimeoutError:
             pass
+
+
+def _after_spawn_imports() -> None:
+    """The price table (~80-100 ms of imports and loading): needed once the agent reports
+    usage, not before it starts, so it loads in a worker thread while the agent does."""
+    from ado import pricing
+
+    pricing.warm()
+
+
+def _ignore_result(task: asyncio.Task[None]) -> None:
+    if not task.cancelled():
+        task.exception()  # a failed import is met again, and raised, where it is used
 
 
 #: The (provider/access mode) pairs already warned about API-key billing in this process.
@@ -597,13 +633,15 @@ def _with_provider(filters: RouteFilters, provider: str) -> RouteFilters:
     return dataclasses.replace(filters, provider=provider, providers=None)
 
 
-def _is_installed(config: AdoConfig) -> Callable[[str], bool]:
+def _is_installed(
+    config: AdoConfig, adapters: Callable[[str], AgentAdapter]
+) -> Callable[[str], bool]:
     cache: dict[str, bool] = {}
 
     def installed(provider: str) -> bool:
         if provider not in cache:
             pcfg = config.providers.get(provider)
-            adapter = get_adapter(provider)
+            adapter = adapters(provider)
             cache[provider] = adapter.resolve_command(pcfg.command if pcfg else None) is not None
         return cache[provider]
 

@@ -21,7 +21,7 @@ from ado.errors import CostLimitError
 
 if TYPE_CHECKING:
     from ado.routing.router import Candidate
-    from ado.store import Store
+    from ado.store.methods import SqlMethods
 
 __all__ = ["CostGuard", "check_costs", "day_start", "spent_today"]
 
@@ -31,12 +31,12 @@ def day_start(now: datetime) -> datetime:
     return now.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
 
 
-def spent_today(store: Store, now: datetime) -> float:
+def spent_today(store: SqlMethods, now: datetime) -> float:
     return store.spend_since(day_start(now))
 
 
 def check_costs(
-    store: Store,
+    store: SqlMethods,
     config: AdoConfig,
     candidate: Candidate,
     *,
@@ -97,7 +97,7 @@ class CostGuard:
 
     @classmethod
     def for_task(
-        cls, store: Store, config: AdoConfig, *, max_cost: float | None, now: datetime
+        cls, store: SqlMethods, config: AdoConfig, *, max_cost: float | None, now: datetime
     ) -> CostGuard:
         """The per-task limit (``--max-cost`` or ``maxCostPerTask``), capped by what is left
         of today's ``maxDailyCost``."""

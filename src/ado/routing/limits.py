@@ -32,7 +32,8 @@ from ado.config.schema import AccessModeConfig
 from ado.vocab import OutcomeKind
 
 if TYPE_CHECKING:
-    from ado.store import CooldownView, Store, UsageTotals
+    from ado.store import CooldownView, UsageTotals
+    from ado.store.methods import SqlMethods
 
 __all__ = [
     "DEFAULT_COOLDOWNS",
@@ -57,7 +58,7 @@ _OTHER_COOLDOWN = timedelta(minutes=5)
 
 
 class UsageSource(Protocol):
-    """What limits are counted from: ``Store``, or the read-only ``StoreReader``."""
+    """What limits are counted from: ``Store``, or ``SqlStore``."""
 
     def usage_totals(self, provider: str, access_mode: str, since: datetime) -> UsageTotals: ...
 
@@ -249,7 +250,7 @@ def _rolling_row(
 
 
 def check_limits(
-    store: Store,
+    store: SqlMethods,
     provider: str,
     access_mode: AccessModeConfig,
     now: datetime,

@@ -29,7 +29,7 @@ __all__ = [
 
 
 class OverviewSource(UsageSource, Protocol):
-    """``Store`` or the read-only ``StoreReader``."""
+    """``Store`` or ``SqlStore``."""
 
     def cooldowns(self, now: datetime) -> list[CooldownView]: ...
 

@@ -36,7 +36,8 @@ from ado.routing.limits import check_limits
 from ado.vocab import AccessMode, values
 
 if TYPE_CHECKING:
-    from ado.store import CooldownView, Store
+    from ado.store import CooldownView
+    from ado.store.methods import SqlMethods
 
 __all__ = [
     "ROUND_ROBIN_KEY",
@@ -175,7 +176,7 @@ class Router:
     def __init__(
         self,
         config: AdoConfig,
-        store: Store,
+        store: SqlMethods,
         *,
         installed: Callable[[str], bool] | None = None,
         now: Callable[[], datetime] | None = None,

@@ -33,7 +33,7 @@ import uvicorn
 from ado.api.access import is_loopback
 from ado.errors import UsageError
 from ado.server.live import LiveBus
-from ado.server.reload import ConfigWatcher, FollowingNotifier
+from ado.server.reload import ConfigWatcher
 from ado.server.workers import WorkerPool
 
 if TYPE_CHECKING:
@@ -147,30 +147,16 @@ def _build(
     from ado.api.access import AccessPolicy
     from ado.api.app import create_app
     from ado.api.ratelimit import RateLimit
-    from ado.telemetry import runner_hooks, start_for_server
+    from ado.orchestrator.compose import Services
 
-    telemetry = start_for_server(source(), store)  # /metrics, and OTLP when enabled
-    notifier = FollowingNotifier(source, store)  # follows the effective notifications settings
-
-    def runner_kwargs() -> dict[str, Any]:
-        """Each task's Runner reports to telemetry and to the notification channels."""
-        kwargs = runner_hooks()
-        listeners = [f for f in (kwargs.pop("on_update", None),) if f is not None]
-        listeners.append(notifier.listener())
-        if listeners:
-
-            def on_update(update: Any) -> None:
-                for listener in listeners:
-                    listener(update)
-
-            kwargs["on_update"] = on_update
-        return kwargs
-
+    # Every task's Runner reports to telemetry (/metrics, and OTLP when enabled) and to the
+    # notification channels of the settings current when it starts (FollowingNotifier).
+    services = Services.for_server(source, store)
     pool = WorkerPool(
         store,
         source,
         concurrency=options.concurrency,
-        runner_kwargs=runner_kwargs,
+        services=services,
     )
     bus = LiveBus(store)
 
@@ -183,8 +169,8 @@ def _build(
         finally:  # already done by ``_main`` on a signal; here when uvicorn stops by itself
             await pool.stop(options.grace)
             await bus.stop()
-            await notifier.aclose(grace=5.0)
-            telemetry.shutdown()  # flushes spans and metrics
+            await services.aclose(grace=5.0)
+            services.shutdown()  # flushes spans and metrics
 
     server = source.loaded.config.server
     app = create_app(

@@ -1,6 +1,6 @@
 """The server's worker pool: queued tasks run through the same ``Runner`` as ``ado run``.
 
-    pool = WorkerPool(store, load_config, concurrency=None)   # None: maxParallelAgents
+    pool = WorkerPool(store, load_config, services=services)   # concurrency: maxParallelAgents
     pool.start()           # marks orphans interrupted, resumes the queue
     pool.wake()            # a task was queued
     await pool.cancel(7)   # True when this pool was running task 7
@@ -9,8 +9,9 @@
 Tasks wait in the store with status ``queued`` and their options in ``task.options``; a pool
 claims them one at a time with a conditional UPDATE (``Store.claim_task``), so several
 servers on one PostgreSQL never run the same task. At most ``concurrency`` run at once; the
-rest stay queued. ``cancel_task`` is the one implementation of "cancel this task" for the
-API and ``ado tasks cancel``.
+rest stay queued. Each task's Runner comes from the composition root
+(``ado.orchestrator.compose.build_runner``) with the configuration ``load_config`` gives at
+that moment; "cancel this task" is ``ado.orchestrator.cancel.cancel_task``.
 """
 
 from __future__ import annotations
@@ -19,22 +20,21 @@ import asyncio
 import contextlib
 import logging
 import os
-import signal
 import socket
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from ado.errors import TaskNotCancellable, TaskNotFound, UsageError
 from ado.vocab import HitlPolicy, TaskStatus
 
 if TYPE_CHECKING:
     from ado.config.schema import AdoConfig
     from ado.orchestrator import Runner, TaskSpec
+    from ado.orchestrator.compose import Services
     from ado.store import Store, TaskView
 
-__all__ = ["WorkerPool", "cancel_task", "spec_from_task"]
+__all__ = ["WorkerPool", "spec_from_task"]
 
 log = logging.getLogger("ado.server")
 
@@ -72,12 +72,12 @@ class WorkerPool:
         *,
         concurrency: int | None = None,
         poll_interval: float = POLL_INTERVAL,
-        runner_kwargs: Callable[[], dict[str, Any]] | None = None,
+        services: Services | None = None,
     ) -> None:
         self.store = store
         self.config_loader = config_loader
-        #: Extra ``Runner`` arguments per task: the notification and telemetry listeners.
-        self.runner_kwargs = runner_kwargs or dict
+        #: What every task's Runner reports to: the server's notifier and telemetry.
+        self.services = services
         self._concurrency = concurrency
         self.poll_interval = poll_interval
         self._jobs: dict[int, _Job] = {}
@@ -200,14 +200,14 @@ class WorkerPool:
                 job.cancel()
 
     async def _run(self, job: _Job) -> None:
-        from ado.orchestrator import Runner
+        from ado.orchestrator.compose import build_runner
 
         try:
             task = await asyncio.to_thread(self.store.get_task, job.task_id)
             if task is None:
                 return
             config = await asyncio.to_thread(self.config_loader)
-            job.runner = Runner(config, self.store, **self.runner_kwargs())
+            job.runner = build_runner(config, self.store, self.services)
             if job.cancelled:
                 job.runner.cancel()
             log.info("task %d: running", job.task_id)
@@ -239,69 +239,3 @@ def spec_from_task(task: TaskView) -> TaskSpec:
         options.hitl_policy = HitlPolicy(task.hitl_policy)
     # Nobody to ask before a costly API run: the cost limits still apply.
     return TaskSpec(prompt=task.prompt, cwd=Path(task.cwd), options=options, assume_yes=True)
-
-
-async def cancel_task(store: Store, pool: WorkerPool | None, task_id: int) -> str:
-    """Cancel task ``task_id`` wherever it runs; its status afterwards.
-
-    queued → ``cancelled`` at once; run by ``pool`` → the agent is stopped and the task
-    recorded ``cancelled``; run by another server's pool → a cancel request it picks up
-    (``cancelling``); run by an ``ado run`` on this host → SIGINT to it (``cancelling``), or
-    ``interrupted`` when that process is gone. A finished task raises ``TaskNotCancellable``.
-    """
-    task = await asyncio.to_thread(store.get_task, task_id)
-    if task is None:
-        raise TaskNotFound(task_id)
-    if task.status == TaskStatus.QUEUED:
-        if await asyncio.to_thread(store.cancel_queued, task_id):
-            return TaskStatus.CANCELLED
-        task = await asyncio.to_thread(store.get_task, task_id)  # claimed meanwhile
-        assert task is not None
-    if task.status != TaskStatus.RUNNING:
-        raise TaskNotCancellable(task_id, task.status)
-    if pool is not None and await pool.cancel(task_id):
-        return await _status(store, task_id)
-    here = task.owner_host == socket.gethostname()
-    pid = task.owner_pid
-    if pid and task.owner_host is not None and (not here or _alive(pid)):
-        if await asyncio.to_thread(store.is_pool, task.owner_host, pid):
-            await asyncio.to_thread(store.request_cancel, task_id)  # that pool picks it up
-            return "cancelling"
-    if not pid or (here and pid == os.getpid()):
-        # Nobody runs it (or this process, without a pool): record it as cancelled.
-        await asyncio.to_thread(
-            store.finish_task,
-            task_id,
-            status=TaskStatus.CANCELLED,
-            error="cancelled by the user",
-            exit_code=130,
-        )
-        return TaskStatus.CANCELLED
-    if here and not _alive(pid):
-        await asyncio.to_thread(store.mark_orphans_interrupted)
-        return await _status(store, task_id)
-    if not here:
-        raise UsageError(f"Task {task_id} runs on host {task.owner_host}; cancel it there.")
-    try:
-        os.kill(pid, signal.SIGINT)  # `ado run` stops its agent and records the task cancelled
-    except ProcessLookupError:
-        await asyncio.to_thread(store.mark_orphans_interrupted)
-        return await _status(store, task_id)
-    return "cancelling"
-
-
-async def _status(store: Store, task_id: int) -> str:
-    task = await asyncio.to_thread(store.get_task, task_id)
-    if task is None:
-        return TaskStatus.CANCELLED
-    return "cancelling" if task.status == TaskStatus.RUNNING else task.status
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except OSError:
-        return True
-    return True

@@ -4,8 +4,9 @@
     task_id = store.create_task(prompt=..., cwd=..., hitl_policy=..., options={})
 
 Every method runs in its own transaction and returns frozen views, never ORM objects.
-``StoreReader`` (``ado.store.reader``) serves the reads ``ado status`` needs without
-importing SQLAlchemy, so ``Store`` is imported from here only when first asked for.
+``SqlStore`` (``ado.store.sqlstore``) runs the same plain-SQL methods (the task path, its
+reads, the queue) without importing SQLAlchemy — what ``ado status`` and ``ado run`` use —
+so ``Store`` is imported from here only when first asked for.
 """
 
 from __future__ import annotations
@@ -13,7 +14,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from ado._lazy import lazy_exports
-from ado.store.reader import HEAD, StoreReader
+from ado.store.reader import HEAD
+from ado.store.sqlstore import SqlStore
 from ado.store.urls import DATABASE_URL_ENV, normalize_url, redact_url
 from ado.store.views import (
     AttemptView,
@@ -35,8 +37,8 @@ __all__ = [
     "CooldownView",
     "EventView",
     "ReportRow",
+    "SqlStore",
     "Store",
-    "StoreReader",
     "TaskSummaryView",
     "TaskView",
     "UsageTotals",
@@ -45,5 +47,5 @@ __all__ = [
 ]
 
 
-# SQLAlchemy: imported on first use (see StoreReader).
+# SQLAlchemy: imported on first use (see SqlStore).
 __getattr__ = lazy_exports(__name__, {"Store": "database"})

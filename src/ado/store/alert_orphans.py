@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from ado.store.reader import SqlConnection
+    from ado.store.sql import SqlConnection
 
 __all__ = ["UNFINISHED", "abandon_orphaned_alerts", "abandoned_error"]
 

@@ -23,7 +23,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from ado.store.alert_orphans import UNFINISHED, abandoned_error
 from ado.store.models import _ID, Base, utcnow
-from ado.store.reader import SqlConnection
+from ado.store.sql import SqlConnection
 
 __all__ = ["ALERT_STATUSES", "Alert", "AlertMethods", "AlertView"]
 
@@ -182,10 +182,10 @@ class AlertMethods:
     def abandon_orphaned_alerts(self) -> int:
         """Mark ``abandoned`` the unfinished alerts whose process is gone (this host)."""
         from ado.store.alert_orphans import abandon_orphaned_alerts
-        from ado.store.reader import _pid_alive
+        from ado.store.orphans import pid_alive
 
         with self._sql() as sql:
-            return abandon_orphaned_alerts(sql, _pid_alive)
+            return abandon_orphaned_alerts(sql, pid_alive)
 
     def list_alerts(
         self, limit: int = 50, cursor: str | int | None = None

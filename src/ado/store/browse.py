@@ -12,7 +12,6 @@ SQLite and PostgreSQL; ``Store`` exposes them as methods (``BrowseMethods``).
 
 from __future__ import annotations
 
-import json
 import os
 import socket
 from collections.abc import Callable, Sequence
@@ -22,7 +21,9 @@ from datetime import UTC, date, datetime, timedelta
 from functools import cache
 from typing import Any
 
-from ado.store.reader import _TIMES, SqlConnection
+from ado.store.codec import TIMES, encode_json, time_decoder
+from ado.store.reader import select_list
+from ado.store.sql import SqlConnection
 from ado.store.views import TaskSummaryView
 
 __all__ = ["SORTS", "BrowseMethods", "NewTask", "TaskQuery"]
@@ -97,14 +98,14 @@ def task_page(
         params["last_id"] = last_id
     order = "DESC" if desc else "ASC"
     text = (
-        f"SELECT {', '.join(_SUMMARY_COLUMNS)}, {expr} FROM tasks"
+        f"SELECT {select_list(_SUMMARY_COLUMNS)}, {expr} FROM tasks"
         + (f" WHERE {' AND '.join(where)}" if where else "")
         + f" ORDER BY {expr} {order}, id {order} LIMIT :limit"
     )
     with sql.transaction(write=False):
         found = sql.rows(text, params)
     times = _time_positions()
-    convert = _time_converter(sql.dialect)
+    convert = time_decoder(sql.dialect)
     tasks = []
     for row in found[: query.limit]:
         values = list(row[:-1])
@@ -125,20 +126,7 @@ _SUMMARY_COLUMNS = TaskSummaryView._fields
 
 @cache
 def _time_positions() -> tuple[int, ...]:
-    return tuple(i for i, c in enumerate(_SUMMARY_COLUMNS) if c in _TIMES)
-
-
-@cache
-def _time_converter(dialect: str) -> Callable[[Any], datetime]:
-    """A stored time as the views hold it (``SqlConnection.value``, resolved once)."""
-
-    def sqlite_time(value: str) -> datetime:
-        return datetime.fromisoformat(value + "+00:00")
-
-    def pg_time(value: datetime) -> datetime:
-        return value.replace(tzinfo=UTC)
-
-    return sqlite_time if dialect == "sqlite" else pg_time
+    return tuple(i for i, c in enumerate(_SUMMARY_COLUMNS) if c in TIMES)
 
 
 def insert_queued_tasks(sql: SqlConnection, tasks: Sequence[NewTask]) -> list[int]:
@@ -154,7 +142,7 @@ def insert_queued_tasks(sql: SqlConnection, tasks: Sequence[NewTask]) -> list[in
     )
     values = (
         ":prompt, :cwd, 'queued', :hitl_policy,"
-        f" {'CAST(:options AS json)' if postgres else ':options'}, 0, :host, :pid,"
+        f" {sql.json('options')}, 0, :host, :pid,"
         " :created_at, :created_at, 0, 0, 0, 0, 0.0, 0.0"
     )
     host, pid = socket.gethostname(), os.getpid()
@@ -163,7 +151,7 @@ def insert_queued_tasks(sql: SqlConnection, tasks: Sequence[NewTask]) -> list[in
             "prompt": task.prompt,
             "cwd": task.cwd,
             "hitl_policy": task.hitl_policy,
-            "options": json.dumps(task.options),
+            "options": encode_json(task.options),
             "host": host,
             "pid": pid,
             "created_at": sql.time(task.created_at),

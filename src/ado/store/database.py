@@ -23,15 +23,13 @@ from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import StaticPool
 
 from ado.errors import StoreError
-from ado.store import reader
 from ado.store.alerts import AlertMethods
 from ado.store.browse import BrowseMethods
 from ado.store.queue import QueueMethods
-from ado.store.reader import HEAD, SQLITE_BUSY_TIMEOUT_MS, SqlConnection, is_dbapi_error
-from ado.store.tasks import TaskMethods
+from ado.store.reader import HEAD
+from ado.store.sql import SQLITE_BUSY_TIMEOUT_MS, SqlConnection, is_dbapi_error, store_error
 from ado.store.tokens import TokenMethods
 from ado.store.urls import DATABASE_URL_ENV, DbUrl, normalize_url, redact_url, store_url
-from ado.store.usage import UsageMethods
 
 if TYPE_CHECKING:
     from ado.config.schema import AdoConfig
@@ -43,11 +41,13 @@ MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 _MIGRATION_LOCK = 0x0AD0_0001
 
 
-class Store(TaskMethods, UsageMethods, QueueMethods, TokenMethods, BrowseMethods, AlertMethods):
+class Store(QueueMethods, TokenMethods, BrowseMethods, AlertMethods):
     """Every task, attempt, event, usage record, cooldown and API token ADO persists.
 
     Methods are synchronous, each runs in its own transaction and returns frozen views
-    (``ado.store.views``). Safe to share between threads.
+    (``ado.store.views``). Safe to share between threads. The task path, its reads and the
+    queue are the plain-SQL ``SqlMethods`` that ``SqlStore`` runs too, here on a connection
+    of the engine's pool; API tokens and the alert history use the ORM.
     """
 
     def __init__(self, url: str) -> None:
@@ -99,11 +99,6 @@ class Store(TaskMethods, UsageMethods, QueueMethods, TokenMethods, BrowseMethods
             if self.current_revision() == HEAD:
                 return
             self._upgrade()
-
-    def current_revision(self) -> str | None:
-        """The schema's Alembic revision, None for an empty database."""
-        with self._sql() as sql:
-            return reader.current_revision(sql)
 
     def _upgrade(self) -> None:
         from alembic import command
@@ -159,7 +154,7 @@ class Store(TaskMethods, UsageMethods, QueueMethods, TokenMethods, BrowseMethods
 
     @contextmanager
     def _sql(self) -> Iterator[SqlConnection]:
-        """A pooled DB-API connection for the plain-SQL queries ``ado.store.reader`` holds."""
+        """A pooled DB-API connection for the plain-SQL queries (``ado.store.methods``)."""
         with self._translate_errors():
             raw = self._engine.raw_connection()
             try:
@@ -175,7 +170,7 @@ class Store(TaskMethods, UsageMethods, QueueMethods, TokenMethods, BrowseMethods
             raise
         except DBAPIError as exc:
             orig = exc.orig if exc.orig is not None else exc
-            raise reader.store_error(
+            raise store_error(
                 orig, self._db_url, self.url_redacted, invalidated=exc.connection_invalidated
             ) from exc
         except SQLAlchemyError as exc:
@@ -184,7 +179,7 @@ class Store(TaskMethods, UsageMethods, QueueMethods, TokenMethods, BrowseMethods
             raise StoreError(f"database error on {self.url_redacted}: {exc}") from exc
         except Exception as exc:
             if is_dbapi_error(exc):  # from the plain-SQL queries, on a raw connection
-                raise reader.store_error(exc, self._db_url, self.url_redacted) from exc
+                raise store_error(exc, self._db_url, self.url_redacted) from exc
             raise
 
 

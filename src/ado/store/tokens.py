@@ -18,8 +18,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ado.errors import NotFoundError, StoreError, UsageError
+from ado.store.ids import parse_id
 from ado.store.models import ApiToken, utcnow
-from ado.store.reader import SqlConnection
+from ado.store.sql import SqlConnection
 
 __all__ = ["TOKEN_PREFIX", "TokenMethods", "TokenView", "hash_token"]
 
@@ -76,8 +77,8 @@ class TokenMethods:
     def revoke_token(self, name_or_id: str) -> TokenView:
         """Revoke the token with this name (or id); it stops working at once."""
         match = [ApiToken.name == name_or_id]
-        if name_or_id.isdigit():
-            match.append(ApiToken.id == int(name_or_id))
+        if (token_id := parse_id(name_or_id)) is not None:
+            match.append(ApiToken.id == token_id)
         with self._write() as session:
             row = session.scalars(select(ApiToken).where(or_(*match))).first()
             if row is None:

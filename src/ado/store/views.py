@@ -13,6 +13,7 @@ from typing import Any, NamedTuple
 from ado.providers.events import AgentEvent, Usage
 
 __all__ = [
+    "PROMPT_EXCERPT",
     "AttemptView",
     "CooldownView",
     "EventView",
@@ -20,6 +21,7 @@ __all__ = [
     "TaskSummaryView",
     "TaskView",
     "UsageTotals",
+    "prompt_excerpt",
 ]
 
 
@@ -192,3 +194,15 @@ def view_values(view: type[Any], row: object, **extra: Any) -> dict[str, Any]:
     values = {f.name: getattr(row, f.name) for f in fields(view) if f.name not in extra}
     values.update(extra)
     return values
+
+
+#: Listings (``GET /api/tasks``, ``ado tasks list``, the live task messages) carry at most
+#: this many characters of a prompt; a task's detail carries it whole.
+PROMPT_EXCERPT = 1000
+
+
+def prompt_excerpt(prompt: str) -> tuple[str, bool]:
+    """(at most ``PROMPT_EXCERPT`` characters of ``prompt``, whether it was cut)."""
+    if len(prompt) <= PROMPT_EXCERPT:
+        return prompt, False
+    return prompt[:PROMPT_EXCERPT], True

@@ -32,21 +32,10 @@ if TYPE_CHECKING:
 __all__ = [
     "current",
     "metrics_asgi_app",
-    "runner_hooks",
     "span",
     "start_for_run",
     "start_for_server",
 ]
-
-
-def runner_hooks() -> dict[str, Any]:
-    """``Runner(config, store, **runner_hooks())`` in the server: ``on_update``,
-    ``on_task_start`` and ``attempt_env`` of the telemetry ``start_for_server`` started;
-    empty when none was."""
-    hooks = _state.hooks
-    if hooks is None:
-        return {}
-    return {"on_update": hooks.on_update, **hooks.runner_kwargs()}
 
 
 def start_for_run(config: AdoConfig, *, debug: bool = False) -> RunnerTelemetry | None:
@@ -89,9 +78,7 @@ def start_for_server(config: AdoConfig, store: Store | None = None) -> RunnerTel
         def cooldowns() -> list[tuple[str, str]]:
             return [(c.provider, c.access_mode) for c in source.cooldowns(datetime.now(UTC))]
 
-    hooks = RunnerTelemetry.create(telemetry, config, cooldowns=cooldowns)
-    _state.hooks = hooks
-    return hooks
+    return RunnerTelemetry.create(telemetry, config, cooldowns=cooldowns)
 
 
 def current() -> Telemetry | None:

@@ -5,9 +5,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from ado.telemetry.instrument import RunnerTelemetry
     from ado.telemetry.setup import Telemetry
 
 current: Telemetry | None = None
-#: The server's runner hooks, shared by every task it runs (``start_for_server``).
-hooks: RunnerTelemetry | None = None

@@ -3,9 +3,9 @@
 ```python
 telemetry = ado.telemetry.setup.start(config.observability.telemetry)
 hooks = RunnerTelemetry.create(telemetry, config)
-runner = Runner(config, store, on_update=hooks.chain(view.update), **hooks.runner_kwargs())
+runner = Runner(config, store, hooks=[view, hooks])   # ado.orchestrator.compose does this
 ...
-telemetry.shutdown()      # flushes, bounded by flushTimeout
+hooks.shutdown()          # flushes, bounded by flushTimeout
 ```
 
 A listener must never break a task: a failure inside one is logged and the task goes on.
@@ -14,8 +14,9 @@ A listener must never break a task: a failure inside one is logged and the task 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from ado.orchestrator.hooks import RunnerHooks
 
 if TYPE_CHECKING:
     from ado.config.schema import AdoConfig
@@ -29,7 +30,7 @@ __all__ = ["RunnerTelemetry"]
 log = logging.getLogger(__name__)
 
 
-class RunnerTelemetry:
+class RunnerTelemetry(RunnerHooks):
     """Feeds each task's events to the tracer and the metrics; gives each attempt's agent
     its ``TRACEPARENT`` (and its own OTLP export settings)."""
 
@@ -113,20 +114,6 @@ class RunnerTelemetry:
         except Exception:
             self._report()
             return {}
-
-    def runner_kwargs(self) -> dict[str, Any]:
-        """``on_task_start`` and ``attempt_env`` for ``Runner(...)``."""
-        return {"on_task_start": self.on_task_start, "attempt_env": self.attempt_env}
-
-    def chain(self, *others: Callable[[TaskUpdate], None]) -> Callable[[TaskUpdate], None]:
-        """One ``on_update`` calling ``others`` (the view...) and then telemetry."""
-
-        def on_update(update: TaskUpdate) -> None:
-            for other in others:
-                other(update)
-            self.on_update(update)
-
-        return on_update
 
     def _report(self) -> None:
         # Once per process: a broken exporter must not flood the task's output.

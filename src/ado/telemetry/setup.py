@@ -164,8 +164,6 @@ class Telemetry:
         self._closed = True
         if _state.current is self:
             _state.current = None
-        if _state.hooks is not None and _state.hooks.telemetry is self:
-            _state.hooks = None
         return self._bounded(self._shutdown, timeout_ms)
 
     def _flush(self, timeout_ms: int) -> None:

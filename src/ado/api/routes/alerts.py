@@ -10,9 +10,10 @@ from pydantic.alias_generators import to_camel
 from starlette.responses import Response
 
 from ado.api.deps import StoreDep
-from ado.api.errors import ApiError
 from ado.api.responses import json_response
 from ado.api.schemas import AlertPage
+from ado.errors import ApiError
+from ado.store.ids import parse_id
 
 router = APIRouter(prefix="/api/alerts", tags=["alerts"])
 
@@ -27,10 +28,9 @@ def list_alerts(
     lister = getattr(store, "list_alerts", None)
     if lister is None:
         return json_response({"items": [], "nextCursor": None})
-    try:
-        items, next_cursor = lister(limit=limit, cursor=cursor)
-    except ValueError:
-        raise ApiError.invalid("cursor", "not a cursor this API returned") from None
+    if cursor and parse_id(cursor) is None:
+        raise ApiError.invalid("cursor", "not a cursor this API returned")
+    items, next_cursor = lister(limit=limit, cursor=cursor or None)
     return json_response({"items": [_camel(a) for a in items], "nextCursor": next_cursor})
 
 

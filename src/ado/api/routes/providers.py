@@ -15,6 +15,7 @@ from starlette.responses import Response
 
 from ado.api import wire
 from ado.api.deps import ConfigDep, ConfigSourceDep, ResolvedDep, StoreDep
+from ado.api.params import BODY_ERRORS
 from ado.api.responses import json_response
 from ado.api.schemas import ErrorResponse, ProviderOut, ProviderPatch, ProviderUsage
 from ado.config.overrides import SWITCHES_KEY, save, switches_after_patch
@@ -47,7 +48,10 @@ async def list_providers(
 
 
 @router.patch(
-    "/{provider_id}", operation_id="updateProvider", response_model=ProviderOut, responses=ERRORS
+    "/{provider_id}",
+    operation_id="updateProvider",
+    response_model=ProviderOut,
+    responses={**ERRORS, **BODY_ERRORS},
 )
 async def update_provider(
     provider_id: ProviderId,

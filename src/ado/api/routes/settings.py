@@ -16,14 +16,16 @@ from fastapi import APIRouter, Path
 from starlette.responses import Response
 
 from ado.api.deps import ConfigSourceDep, ResolvedDep, StoreDep
-from ado.api.errors import ApiError
+from ado.api.params import BODY_ERRORS
 from ado.api.responses import json_response
 from ado.api.schemas import ErrorResponse, Settings, SettingsPatch
 from ado.config.overrides import SETTINGS_KEY, InvalidSettings, save, settings_after_patch
 from ado.config.resolve import Resolved, is_saveable, leaves
 from ado.config.secrets import as_set, mask_secrets
 from ado.config.source import ConfigSource
+from ado.errors import ApiError
 from ado.store.database import Store
+from ado.text import lone_surrogate_at
 
 router = APIRouter(prefix="/api/settings", tags=["settings"])
 
@@ -40,13 +42,17 @@ async def get_settings(resolved: ResolvedDep) -> Response:
     return json_response(settings_view(resolved))
 
 
-@router.patch("", operation_id="updateSettings", response_model=Settings, responses=ERRORS)
+@router.patch(
+    "", operation_id="updateSettings", response_model=Settings, responses={**ERRORS, **BODY_ERRORS}
+)
 def update_settings(body: SettingsPatch, store: StoreDep, source: ConfigSourceDep) -> Response:
     """Change some settings: only the keys given change, and a value equal to the file's
     is not saved (it follows the file). Validated like the file (422 names the field, e.g.
     ``routing.strategy``). Returns the new settings."""
     given = body.model_dump(by_alias=True, exclude_unset=True)
     patch = {section: value for section, value in given.items() if value is not None}
+    if (where := lone_surrogate_at(patch)) is not None:
+        raise ApiError.invalid(where, "not valid Unicode text (a lone UTF-16 surrogate)")
     with source.saving:
         saved = store.get_value(SETTINGS_KEY) or {}
         try:

@@ -24,7 +24,9 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from fastapi import APIRouter, Query, WebSocket, WebSocketDisconnect
-from pydantic_core import to_json
+
+from ado.api.responses import dumps
+from ado.store.ids import MAX_ID
 
 if TYPE_CHECKING:
     from ado.server.live import LiveBus, Subscription
@@ -42,7 +44,9 @@ UNAUTHORIZED, GOING_AWAY, UNAVAILABLE = 4401, 1001, 1013
 @router.websocket("/api/ws", name="live")
 async def live(
     websocket: WebSocket,
-    after: int | None = Query(default=None, ge=0, description="Resume after this event id."),
+    after: int | None = Query(
+        default=None, ge=0, le=MAX_ID, description="Resume after this event id."
+    ),
     token: str | None = Query(default=None, description="API token (when auth is required)."),
 ) -> None:
     state = websocket.app.state
@@ -115,4 +119,4 @@ async def _send(websocket: WebSocket, message: dict[str, Any]) -> None:
     lock: asyncio.Lock | None = websocket.scope.setdefault("ado.send_lock", asyncio.Lock())
     assert lock is not None
     async with lock:
-        await websocket.send_text(to_json(message).decode())
+        await websocket.send_text(dumps(message).decode())

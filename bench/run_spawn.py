@@ -1,0 +1,141 @@
+"""``ado run`` wall time from exec to the agent's spawn (target ≤ 150 ms).
+
+Measured from outside, as a user sees it: the benchmark takes ``time.time_ns()`` just before
+it starts ``ado run`` (``subprocess.Popen``), and the agent — a POSIX ``sh`` script standing
+in for ``cursor-agent`` — writes ``date +%s%N`` into a file as the very first thing it does.
+Both are CLOCK_REALTIME. The agent's own start-up (``sh`` starting, then ``date`` forked) is
+measured the same way, by starting the script directly, and subtracted: what is left is ADO's
+time from exec to spawning the agent.
+
+Each round also times ``python -c pass`` (the interpreter's floor on this machine), so the
+figure can be read as a ratio that holds on a faster or slower machine. Rounds interleave the
+timings so drift hits all alike.
+
+    python -m bench run_spawn                        # this checkout
+    python -m bench.run_spawn --compare /tmp/old/src # and another ADO source tree, interleaved
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from bench.common import ADO_BIN, Result, ensure_bytecode
+
+RUNS = 15
+WARMUP = 3
+STAMP = "spawn-stamp"
+
+_AGENT = """\
+#!/bin/sh
+date +%s%N > "$PWD/{stamp}"
+sid=00000000-0000-4000-8000-000000000000
+printf '%s\\n' '{{"type":"system","subtype":"init","apiKeySource":"login","session_id":"'$sid'"}}'
+printf '%s\\n' '{{"type":"result","subtype":"success","is_error":false,"duration_ms":1,\
+"result":"DONE","session_id":"'$sid'"}}'
+"""
+
+CONFIG = """\
+version: "1.1"
+providers:
+  cursor-agent:
+    enabled: true
+    command: {command}
+    accessModes:
+      - mode: subscription
+        priority: 1
+"""
+
+
+def stamping_agent(directory: Path) -> Path:
+    """A ``cursor-agent`` that stamps its start (ns since the epoch) into ``./spawn-stamp``."""
+    script = directory / "cursor-agent-stamp"
+    script.write_text(_AGENT.format(stamp=STAMP))
+    script.chmod(0o755)
+    return script
+
+
+def _stamp(cwd: Path) -> int:
+    path = cwd / STAMP
+    value = int(path.read_text().strip())
+    path.unlink()
+    return value
+
+
+def _timed(argv: list[str], cwd: Path, env: dict[str, str]) -> tuple[int, int]:
+    """(ns before exec, ns when the process exited)."""
+    start = time.time_ns()
+    proc = subprocess.run(argv, cwd=cwd, env=env, capture_output=True, check=False)
+    end = time.time_ns()
+    if proc.returncode != 0:
+        raise RuntimeError(f"{argv} exited {proc.returncode}: {proc.stderr.decode()[-800:]}")
+    return start, end
+
+
+def measure(
+    runs: int = RUNS, warmup: int = WARMUP, others: dict[str, str] | None = None
+) -> dict[str, list[float]]:
+    """Milliseconds per run: ``spawn`` (ado run exec → agent stamp), ``agent`` (the agent's
+    own exec → stamp), ``python`` (``python -c pass``, exec → exit); for each of ``others``
+    (label → an ADO source directory put first on ``PYTHONPATH``), ``spawn <label>``."""
+    ensure_bytecode()
+    others = others or {}
+    samples: dict[str, list[float]] = {"spawn": [], "agent": [], "python": []}
+    samples.update({f"spawn {label}": [] for label in others})
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        agent = stamping_agent(root)
+        (root / "ado.config.yaml").write_text(CONFIG.format(command=agent))
+        env = {**os.environ, "HOME": tmp, "XDG_CONFIG_HOME": str(root / "xdg")}
+        env.pop("ADO_DATABASE_URL", None)
+        envs = {"spawn": env}
+        envs.update({f"spawn {label}": {**env, "PYTHONPATH": src} for label, src in others.items()})
+        _timed([ADO_BIN, "run", "first run creates the store"], root, env)
+        _stamp(root)
+        for i in range(warmup + runs):
+            for key, run_env in envs.items():
+                start, _ = _timed([ADO_BIN, "run", "bench"], root, run_env)
+                if i >= warmup:
+                    samples[key].append((_stamp(root) - start) / 1e6)
+                else:
+                    _stamp(root)
+            start, _ = _timed([str(agent)], root, env)
+            own = (_stamp(root) - start) / 1e6
+            start, end = _timed([sys.executable, "-c", "pass"], root, env)
+            if i >= warmup:
+                samples["agent"].append(own)
+                samples["python"].append((end - start) / 1e6)
+    return samples
+
+
+def run(others: dict[str, str] | None = None) -> list[Result]:
+    s = measure(others=others)
+    agent = statistics.median(s["agent"])
+    python = statistics.median(s["python"])
+    results = []
+    for key in [k for k in s if k.startswith("spawn")]:
+        net = [v - agent for v in s[key]]
+        median = statistics.median(net)
+        detail = (
+            f"range {min(net):.1f}-{max(net):.1f}, n={len(net)}; raw exec→stamp median "
+            f"{statistics.median(s[key]):.1f}, minus the agent's own start {agent:.1f}; "
+            f"python -c pass {python:.1f} ms, ratio {median / python:.1f}x"
+        )
+        name = "ado run exec → agent spawn" + key.removeprefix("spawn")
+        results.append(Result(name, median, "ms (median)", "≤ 150 ms", median <= 150, detail))
+    return results
+
+
+if __name__ == "__main__":
+    import argparse
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--compare", action="append", default=[], metavar="SRC")
+    args = parser.parse_args()
+    for r in run({Path(src).parent.name or src: src for src in args.compare}):
+        print(r.line())

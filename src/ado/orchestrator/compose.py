@@ -1,0 +1,234 @@
+"""The one composition root: a ``Runner`` with its configuration, notifier and telemetry.
+
+``ado run``, the server's worker pool and (later) the distributed worker build every Runner
+here, so a task reports to the same hooks whoever runs it:
+
+    services = Services.for_run(config, store, base_dir, debug=False)   # once per process
+    runner = build_runner(config, store, services, hooks=[view], confirm=view.confirm)
+    result = await runner.run(spec)
+    await services.aclose()                     # pending notifications, telemetry flushed
+
+``config`` is the effective configuration, already resolved (``effective_config``: the file,
+then what was saved through the API). ``Services`` are started once per process: telemetry
+(None, and nothing of OpenTelemetry imported, when off) and notifications (nothing imported
+when they are off or no channel is enabled). For ``ado run`` the notifier is built after the
+agent's spawn, in a worker thread, and then sees every event of the task from its start:
+the path from exec to spawn stays lean (docs/performance.md).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from ado.orchestrator.hooks import OnUpdate, RunnerHooks
+from ado.orchestrator.runner import Runner
+
+if TYPE_CHECKING:
+    from ado.config.loader import LoadedConfig
+    from ado.config.overrides import KeyValues
+    from ado.config.schema import AdoConfig
+    from ado.config.source import ConfigSource
+    from ado.notifications.manager import NotificationManager
+    from ado.orchestrator.task import AttemptInfo, TaskUpdate
+    from ado.server.reload import FollowingNotifier
+    from ado.store import Store
+    from ado.store.methods import SqlMethods
+    from ado.telemetry.instrument import RunnerTelemetry
+
+__all__ = ["LateNotifier", "Services", "build_runner", "effective_config"]
+
+log = logging.getLogger("ado.notifications")
+
+#: Seconds a process waits, at most, for pending notifications before it exits.
+NOTIFY_FLUSH_TIMEOUT = 5.0
+
+
+def effective_config(
+    source: LoadedConfig | AdoConfig | ConfigSource, store: KeyValues | None = None
+) -> AdoConfig:
+    """The configuration a Runner gets: the file with what was saved through the API
+    (``ado.config.resolve``, secrets decrypted); a server's ``ConfigSource`` gives its
+    current resolution. The one resolution every runner path calls."""
+    from ado.config.source import ConfigSource
+
+    if isinstance(source, ConfigSource):
+        return source()
+    from ado.config.resolve import resolve
+
+    return resolve(source, store, decrypt=True).config
+
+
+def build_runner(
+    config: AdoConfig,
+    store: SqlMethods,
+    services: Services | None = None,
+    *,
+    hooks: Sequence[RunnerHooks] = (),
+    confirm: Callable[[str], bool] | None = None,
+) -> Runner:
+    """A Runner on ``config`` (resolved), recording into ``store``, reporting to ``hooks``
+    (a live view…) then to the process's ``services`` (notifications, telemetry)."""
+    shared = services.hooks() if services is not None else []
+    return Runner(config, store, hooks=[*hooks, *shared], confirm=confirm)
+
+
+class Services:
+    """What every Runner of one process reports to: notifications and telemetry."""
+
+    def __init__(
+        self,
+        *,
+        telemetry: RunnerTelemetry | None = None,
+        notifier: RunnerHooks | None = None,
+    ) -> None:
+        self.telemetry = telemetry
+        self.notifier = notifier
+        #: ``ado serve``'s notifier (``ado.server.reload.FollowingNotifier``), else None.
+        self.following: FollowingNotifier | None = None
+
+    @classmethod
+    def for_run(cls, config: AdoConfig, base_dir: Path, *, debug: bool = False) -> Services:
+        """For one ``ado run``: telemetry when enabled; the notifier, when notifications are
+        on, built after the agent's spawn (``LateNotifier``) with its own ``Store`` for the
+        alert history."""
+        from ado.telemetry import start_for_run
+
+        telemetry = start_for_run(config, debug=debug)
+        notifier = None
+        if _may_notify(config):
+            notifier = LateNotifier(lambda: _open_notifier(config, base_dir))
+        return cls(telemetry=telemetry, notifier=notifier)
+
+    @classmethod
+    def for_server(cls, source: ConfigSource, store: Store) -> Services:
+        """For ``ado serve``: the server's telemetry (``/metrics``, OTLP when enabled) and a
+        notifier following the effective notifications settings (``FollowingNotifier``:
+        each task gets the manager of the settings current when it starts)."""
+        from ado.server.reload import FollowingNotifier
+        from ado.telemetry import start_for_server
+
+        services = cls(telemetry=start_for_server(source(), store))
+        services.following = FollowingNotifier(source, store)
+        return services
+
+    def hooks(self) -> list[RunnerHooks]:
+        """The hooks of one new Runner (call in the event loop)."""
+        notifier = self.notifier
+        if self.following is not None:
+            notifier = OnUpdate(self.following.listener())
+        return [h for h in (notifier, self.telemetry) if h is not None]
+
+    async def aclose(self, grace: float = NOTIFY_FLUSH_TIMEOUT) -> None:
+        """Deliver pending notifications (bounded by ``grace`` seconds)."""
+        if isinstance(self.notifier, LateNotifier | _ManagedListener):
+            await self.notifier.aclose(grace)
+        if self.following is not None:
+            await self.following.aclose(grace)
+
+    def shutdown(self) -> None:
+        """Flush and stop telemetry (bounded by ``flushTimeout``)."""
+        if self.telemetry is not None:
+            self.telemetry.shutdown()
+
+
+class _ManagedListener(RunnerHooks):
+    """A notification manager's listener, and the manager to close (None: nothing)."""
+
+    def __init__(self, manager: NotificationManager | None) -> None:
+        self.manager = manager
+        self.listener = manager.listener() if manager is not None else None
+
+    def on_update(self, update: TaskUpdate) -> None:
+        if self.listener is not None:
+            self.listener.on_update(update)
+
+    async def aclose(self, grace: float) -> None:
+        if self.manager is not None:
+            await self.manager.aclose(grace=grace)
+
+
+class LateNotifier(RunnerHooks):
+    """A notification listener built after the first agent spawns, in a worker thread.
+
+    Until it is ready, updates wait in order; then they are replayed to it, on the event
+    loop's thread, and later ones go straight through. A task that ends without spawning an
+    agent (no provider available…) builds it at ``aclose``, so nothing is lost.
+    """
+
+    def __init__(self, build: Callable[[], tuple[NotificationManager, Callable[[], None]]]):
+        self._build = build
+        self._pending: list[TaskUpdate] = []
+        self._inner: _ManagedListener | None = None
+        self._close_store: Callable[[], None] | None = None
+        self._loading: asyncio.Task[None] | None = None
+
+    def on_update(self, update: TaskUpdate) -> None:
+        if self._inner is None:
+            self._pending.append(update)
+        else:
+            self._inner.on_update(update)
+
+    def on_spawn(self, task_id: int, attempt: AttemptInfo, pid: int) -> None:
+        if self._loading is None:
+            self._loading = asyncio.create_task(self._load())
+
+    async def _load(self) -> None:
+        try:
+            manager, close = await asyncio.to_thread(self._build)
+        except Exception:  # the store or a channel's set-up: the task goes on without them
+            log.warning("notifications are off for this run", exc_info=True)
+            self._pending.clear()
+            self._inner = _ManagedListener(None)
+            return
+        self._attach(manager, close)
+
+    def _attach(self, manager: NotificationManager, close: Callable[[], None]) -> None:
+        inner = _ManagedListener(manager)
+        self._close_store = close
+        for update in self._pending:
+            inner.on_update(update)
+        self._pending.clear()
+        self._inner = inner
+
+    async def aclose(self, grace: float) -> None:
+        if self._loading is not None:
+            await self._loading
+        elif self._pending:
+            self._loading = asyncio.create_task(self._load())
+            await self._loading
+        if self._inner is not None:
+            await self._inner.aclose(grace)
+        if self._close_store is not None:
+            with contextlib.suppress(Exception):
+                self._close_store()
+
+
+def _may_notify(config: AdoConfig) -> bool:
+    """Notifications on and a channel enabled (whether it is fully set up is the manager's
+    to say); read from the configuration alone, importing nothing of the channels."""
+    settings = config.notifications
+    if not settings.enabled:
+        return False
+    channels = settings.channels
+    found = [getattr(channels, name) for name in type(channels).model_fields]
+    found += (channels.model_extra or {}).values()
+    return any(
+        bool(c.get("enabled")) if isinstance(c, dict) else bool(getattr(c, "enabled", False))
+        for c in found
+    )
+
+
+def _open_notifier(
+    config: AdoConfig, base_dir: Path
+) -> tuple[NotificationManager, Callable[[], None]]:
+    """The manager of ``ado run``, recording alerts into a ``Store`` of its own."""
+    from ado.notifications import NotificationManager
+    from ado.store import Store
+
+    store = Store.open(config, base_dir)
+    return NotificationManager.from_config(config, store), store.close

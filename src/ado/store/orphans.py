@@ -1,0 +1,79 @@
+"""Tasks left ``running`` by an ADO process that is gone (kill -9, a crash, power loss).
+
+Each opening of the store (``ado run``, ``ado status``, a worker pool's start) marks the
+running tasks of this host whose process is dead as ``interrupted``, and stops the process
+groups of their agents. A task with no owner counts as orphaned too.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from datetime import UTC, datetime
+
+from ado.providers.orphans import kill_orphaned_group
+from ado.store.sql import SqlConnection
+
+__all__ = ["mark_orphans_interrupted", "pid_alive"]
+
+
+def mark_orphans_interrupted(sql: SqlConnection) -> int:
+    """Mark 'interrupted' the running tasks of this host whose ADO process is gone.
+
+    A task with no owner counts as orphaned too; the process groups of their running agents
+    are stopped. Returns how many tasks were marked. Takes the write lock only when there
+    are some, so ``ado status`` does not queue behind a running ``ado run`` for nothing.
+    Their unfinished notifications are marked abandoned too (``ado.store.alert_orphans``).
+    """
+    from ado.store.alert_orphans import abandon_orphaned_alerts
+
+    abandon_orphaned_alerts(sql, pid_alive)
+    with sql.transaction(write=False):
+        if not _orphans(sql):
+            return 0
+    now = sql.time(datetime.now(UTC))
+    with sql.transaction(write=True):
+        orphans = _orphans(sql)
+        for task_id, pid in orphans:
+            owner = pid if pid is not None else "(unknown)"
+            sql.execute(
+                "UPDATE tasks SET status = 'interrupted', finished_at = :now, updated_at = :now,"
+                " error = :error WHERE id = :id AND status = 'running'",
+                {"now": now, "id": task_id, "error": f"ADO process {owner} exited while the "
+                 "task was running"},
+            )  # fmt: skip
+            running = "task_id = :id AND outcome = 'running'"
+            for agent_pid, mark in sql.rows(
+                f"SELECT agent_pid, agent_mark FROM attempts WHERE {running}"
+                " AND agent_pid IS NOT NULL",
+                {"id": task_id},
+            ):
+                kill_orphaned_group(int(agent_pid), mark)
+            sql.execute(
+                f"UPDATE attempts SET outcome = 'interrupted', finished_at = :now WHERE {running}",
+                {"now": now, "id": task_id},
+            )
+        return len(orphans)
+
+
+def _orphans(sql: SqlConnection) -> list[tuple[int, int | None]]:
+    host = socket.gethostname()
+    return [
+        (task_id, pid)
+        for task_id, owner_host, pid in sql.rows(
+            "SELECT id, owner_host, owner_pid FROM tasks WHERE status = 'running' ORDER BY id"
+        )
+        if pid is None or owner_host is None or (owner_host == host and not pid_alive(pid))
+    ]
+
+
+def pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # it exists, under another user
+    except OSError:
+        return False
+    return True

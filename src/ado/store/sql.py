@@ -1,0 +1,232 @@
+"""The one query layer: plain SQL over a DB-API connection, the same on SQLite and PostgreSQL.
+
+``SqlConnection`` wraps a DB-API connection — stdlib ``sqlite3`` or psycopg, opened by
+``connect()`` without SQLAlchemy, or one of ``Store``'s pooled connections — and its
+dialect. Every query of the store is a function over it (``reader``, ``writes``, ``browse``,
+``orphans``), so each query exists once whichever front door runs it. Values cross it
+through ``ado.store.codec``; database errors become ``StoreError`` in ``store_error()``.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import sqlite3
+import sys
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from datetime import datetime
+from functools import cache
+from typing import Any
+from urllib.parse import quote
+
+from ado.errors import StoreCorrupt, StoreError
+from ado.store.codec import decode, encode_time, json_param
+from ado.store.urls import DATABASE_URL_ENV, DbUrl
+
+__all__ = [
+    "SQLITE_BUSY_TIMEOUT_MS",
+    "SqlConnection",
+    "connect",
+    "corrupt_store",
+    "is_dbapi_error",
+    "store_error",
+]
+
+SQLITE_BUSY_TIMEOUT_MS = 10_000
+
+
+class SqlConnection:
+    """A DB-API connection (sqlite3 with ``isolation_level=None``, or psycopg) and its dialect.
+
+    SQL is written once with ``:name`` parameters; psycopg gets them as ``%(name)s``.
+    """
+
+    def __init__(self, raw: Any, dialect: str) -> None:
+        self.raw = raw
+        self.dialect = dialect
+
+    def rows(self, sql: str, params: Mapping[str, Any] | None = None) -> list[tuple[Any, ...]]:
+        cursor = self._execute(sql, params)
+        try:
+            return [tuple(row) for row in cursor.fetchall()]
+        finally:
+            cursor.close()
+
+    def execute(self, sql: str, params: Mapping[str, Any] | None = None) -> int:
+        """Run ``sql``; how many rows it changed."""
+        cursor = self._execute(sql, params)
+        try:
+            return int(cursor.rowcount)
+        finally:
+            cursor.close()
+
+    def many(
+        self, sql: str, params: Sequence[Mapping[str, Any]], *, returning: bool = False
+    ) -> list[tuple[Any, ...]]:
+        """``sql`` once per set of ``params`` in one driver call; with ``returning``
+        (PostgreSQL only: sqlite3's ``executemany`` refuses RETURNING), the first row each
+        execution returned, in order."""
+        if returning and self.dialect != "postgresql":
+            raise ValueError("RETURNING with executemany needs PostgreSQL")
+        cursor = self.raw.cursor()
+        try:
+            if self.dialect != "postgresql":
+                cursor.executemany(sql, params)
+                return []
+            cursor.executemany(_pyformat(sql), params, returning=returning)
+            found: list[tuple[Any, ...]] = []
+            while returning:
+                found.append(tuple(cursor.fetchone()))
+                if not cursor.nextset():
+                    break
+            return found
+        finally:
+            cursor.close()
+
+    @contextmanager
+    def transaction(self, *, write: bool) -> Iterator[None]:
+        """One transaction; a SQLite write takes its lock up front (``BEGIN IMMEDIATE``) so it
+        waits on the busy timeout instead of failing when it upgrades from reading."""
+        if self.dialect == "sqlite":
+            self.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+        try:
+            yield
+        except BaseException:
+            self._end("ROLLBACK")
+            raise
+        self._end("COMMIT")
+
+    def time(self, value: datetime) -> Any:
+        """``value`` as the store keeps it (``ado.store.codec``)."""
+        return encode_time(value, self.dialect)
+
+    def json(self, name: str) -> str:
+        """The placeholder of parameter ``name`` holding ``codec.encode_json`` text."""
+        return json_param(name, self.dialect)
+
+    def values(self, columns: Sequence[str], row: Sequence[Any]) -> dict[str, Any]:
+        """A row of ``columns`` as the views hold it (``ado.store.codec.decode``)."""
+        return {c: decode(c, v) for c, v in zip(columns, row, strict=True)}
+
+    def _execute(self, sql: str, params: Mapping[str, Any] | None) -> Any:
+        cursor = self.raw.cursor()
+        try:
+            if self.dialect == "postgresql":
+                cursor.execute(_pyformat(sql), params or {})
+            else:
+                cursor.execute(sql, params or {})
+        except BaseException:
+            cursor.close()
+            raise
+        return cursor
+
+    def _end(self, verb: str) -> None:
+        if self.dialect == "sqlite":
+            if self.raw.in_transaction:
+                self.execute(verb)
+        elif verb == "COMMIT":
+            self.raw.commit()
+        else:
+            self.raw.rollback()
+
+
+@cache
+def _pyformat(sql: str) -> str:
+    return re.sub(r"(?<![:\w]):(\w+)", r"%(\1)s", sql.replace("%", "%%"))
+
+
+def is_dbapi_error(exc: BaseException) -> bool:
+    """An error raised by the sqlite3 module or psycopg."""
+    if isinstance(exc, sqlite3.Error):
+        return True
+    psycopg = sys.modules.get("psycopg")
+    return psycopg is not None and isinstance(exc, psycopg.Error)
+
+
+def store_error(
+    orig: BaseException, url: DbUrl, url_redacted: str, *, invalidated: bool = False
+) -> StoreError:
+    """The StoreError for a database error, with what to check; the password scrubbed."""
+    detail = str(orig).strip().splitlines()[0] if str(orig).strip() else type(orig).__name__
+    if url.password:
+        detail = detail.replace(url.password, "***")
+    if url.dialect == "sqlite":
+        path = url.where
+        if _CORRUPT.search(detail) or (url.database and os.path.isdir(url.database)):
+            return corrupt_store(path, detail)
+        if "unable to open" in detail or "readonly" in detail or "disk I/O" in detail:
+            return StoreError(
+                f"cannot open {path}: {detail}",
+                hint="check storage.path and that its directory is writable",
+            )
+        if "locked" in detail or "busy" in detail:
+            return StoreError(
+                f"{path} stayed locked for {SQLITE_BUSY_TIMEOUT_MS // 1000} s: {detail}",
+                hint="another ADO process holds a long write; retry, or use PostgreSQL",
+            )
+        return StoreError(f"SQLite error on {path}: {detail}")
+    if invalidated or _is_connect_error(orig):
+        return StoreError(
+            f"cannot connect to PostgreSQL at {url.where}: {detail}",
+            hint=f"is it running? check storage.connectionString or {DATABASE_URL_ENV} "
+            f"({url_redacted})",
+        )
+    return StoreError(f"PostgreSQL error on {url.where}: {detail}")
+
+
+#: What SQLite says of a file that is not (or no longer) a database.
+_CORRUPT = re.compile(r"not a database|malformed|file is encrypted|database corrupt", re.I)
+
+
+def corrupt_store(path: str, detail: str) -> StoreCorrupt:
+    """The error for a SQLite store that cannot be read: what it is, and how to start over."""
+    hint = (
+        f"move it aside (mv {path} {path}.broken) and ADO creates a new one; or set "
+        "storage.path to another file"
+    )
+    if os.path.isdir(path):
+        detail = "it is a directory"
+    else:
+        hint += f". To salvage its data: sqlite3 {path}.broken .recover"
+    return StoreCorrupt(f"{path} is not a usable SQLite database ({detail})", hint=hint)
+
+
+def _is_connect_error(orig: BaseException) -> bool:
+    return type(orig).__name__ == "OperationalError" and getattr(orig, "sqlstate", None) in (
+        None,
+        "08001",
+        "08006",
+        "28P01",
+        "28000",
+        "3D000",
+    )
+
+
+def connect(url: DbUrl) -> Any:
+    if url.dialect == "sqlite":
+        if url.in_memory:
+            raise sqlite3.OperationalError("unable to open an in-memory store from another process")
+        # mode=rw: never create the file; Store.open does, and migrates it.
+        uri = f"file:{quote(url.database or '')}?mode=rw"
+        conn = sqlite3.connect(
+            uri,
+            uri=True,
+            timeout=SQLITE_BUSY_TIMEOUT_MS / 1000,
+            isolation_level=None,
+            check_same_thread=False,
+        )
+        conn.execute("PRAGMA foreign_keys = ON")
+        conn.execute("PRAGMA synchronous = NORMAL")  # as Store's connections: WAL, no fsync
+        # per commit
+        return conn
+    try:
+        import psycopg
+    except ImportError as exc:
+        raise StoreError(
+            f"cannot load the database driver for PostgreSQL: {exc}",
+            hint="install PostgreSQL support with: pip install 'ado[postgresql]'",
+        ) from exc
+    params: dict[str, Any] = {"dbname": url.database, "user": url.user, "password": url.password}
+    params.update(host=url.host, port=url.port, **dict(url.query))
+    return psycopg.connect(**{k: v for k, v in params.items() if v is not None})

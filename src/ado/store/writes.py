@@ -1,0 +1,427 @@
+"""The store's writes in plain SQL: the task path (task, attempts, events, usage, cooldowns),
+key-values and the queue.
+
+Functions over a ``SqlConnection``, run by both front doors through
+``ado.store.methods.SqlMethods``: ``ado run`` writes a task through ``SqlStore`` without
+importing SQLAlchemy, the server through ``Store``, with the same SQL. Each function is one
+transaction; a SQLite write takes its lock up front (``BEGIN IMMEDIATE``).
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from ado.store.codec import encode_json, utcnow
+from ado.store.reader import TASK_COLUMNS
+from ado.store.sql import SqlConnection
+
+if TYPE_CHECKING:
+    from ado.providers.events import AgentEvent, Usage
+
+__all__ = [
+    "UPDATABLE",
+    "add_events",
+    "cancel_queued",
+    "claim_task",
+    "clear_cooldown",
+    "clear_cooldowns",
+    "create_task",
+    "delete_values",
+    "finish_attempt",
+    "finish_task",
+    "record_usage",
+    "set_agent_pid",
+    "set_cooldown",
+    "set_value",
+    "start_attempt",
+    "take_values",
+    "update_task",
+]
+
+#: Columns ``update_task`` may change; the rest are written by dedicated functions.
+UPDATABLE = frozenset(TASK_COLUMNS) - {"id", "created_at", "updated_at"}
+_TOTALS = (
+    "input_tokens",
+    "output_tokens",
+    "cache_read_tokens",
+    "cache_write_tokens",
+    "cost_usd",
+    "api_cost_usd",
+)
+
+
+def _insert(
+    sql: SqlConnection, table: str, values: Mapping[str, Any], json: Iterable[str] = ()
+) -> int:
+    """Insert one row; its new id."""
+    as_json = frozenset(json)
+    names = ", ".join(values)
+    marks = ", ".join(sql.json(k) if k in as_json else f":{k}" for k in values)
+    params = {k: encode_json(v) if k in as_json else v for k, v in values.items()}
+    ((new_id,),) = sql.rows(f"INSERT INTO {table} ({names}) VALUES ({marks}) RETURNING id", params)
+    return int(new_id)
+
+
+# -- tasks and attempts ----------------------------------------------------------------------
+
+
+def create_task(
+    sql: SqlConnection,
+    *,
+    prompt: str,
+    cwd: str,
+    hitl_policy: str,
+    options: Mapping[str, Any],
+    status: str = "running",
+) -> int:
+    """A new task owned by this process; ``started_at`` is now when it starts running."""
+    now = sql.time(utcnow())
+    values = {
+        "prompt": prompt,
+        "cwd": cwd,
+        "status": status,
+        "hitl_policy": hitl_policy,
+        "options": dict(options),
+        "attempt_count": 0,
+        "owner_host": socket.gethostname(),
+        "owner_pid": os.getpid(),
+        "created_at": now,
+        "updated_at": now,
+        "started_at": now if status == "running" else None,
+        **dict.fromkeys(_TOTALS, 0),
+    }
+    with sql.transaction(write=True):
+        return _insert(sql, "tasks", values, json=("options",))
+
+
+def update_task(sql: SqlConnection, task_id: int, **fields: Any) -> None:
+    unknown = set(fields) - UPDATABLE
+    if unknown:
+        raise TypeError(f"update_task() got unknown task fields: {', '.join(sorted(unknown))}")
+    params: dict[str, Any] = {"id": task_id, "updated_at": sql.time(utcnow())}
+    sets = ["updated_at = :updated_at"]
+    for name, value in fields.items():
+        if name == "options":
+            sets.append(f"options = {sql.json('options')}")
+            value = encode_json(value)
+        else:
+            sets.append(f"{name} = :{name}")
+            if isinstance(value, datetime):
+                value = sql.time(value)
+        params[name] = value
+    with sql.transaction(write=True):
+        sql.execute(f"UPDATE tasks SET {', '.join(sets)} WHERE id = :id", params)
+
+
+def set_agent_pid(sql: SqlConnection, attempt_id: int, pid: int, mark: str | None = None) -> None:
+    """The running agent's pid (its process group) and ``ADO_AGENT_GROUP`` mark."""
+    with sql.transaction(write=True):
+        sql.execute(
+            "UPDATE attempts SET agent_pid = :pid, agent_mark = :mark WHERE id = :id",
+            {"pid": pid, "mark": mark, "id": attempt_id},
+        )
+
+
+def start_attempt(
+    sql: SqlConnection,
+    task_id: int,
+    *,
+    number: int,
+    provider: str,
+    access_mode: str,
+    model: str | None,
+    reason: str,
+) -> int:
+    """A running attempt; the task now shows this provider, access mode and count."""
+    now = sql.time(utcnow())
+    values = {
+        "task_id": task_id,
+        "number": number,
+        "provider": provider,
+        "access_mode": access_mode,
+        "model": model,
+        "reason": reason,
+        "outcome": "running",
+        "files_changed": [],
+        "started_at": now,
+        **dict.fromkeys(_TOTALS, 0),
+    }
+    with sql.transaction(write=True):
+        attempt_id = _insert(sql, "attempts", values, json=("files_changed",))
+        sql.execute(
+            "UPDATE tasks SET provider = :provider, access_mode = :mode, attempt_count = :number,"
+            " routing_reason = :reason, updated_at = :now WHERE id = :id",
+            {"provider": provider, "mode": access_mode, "number": number, "reason": reason,
+             "now": now, "id": task_id},
+        )  # fmt: skip
+    return attempt_id
+
+
+def finish_attempt(
+    sql: SqlConnection,
+    attempt_id: int,
+    *,
+    outcome: str,
+    message: str,
+    exit_code: int | None,
+    session_id: str | None,
+    reset_at: datetime | None,
+    usage: Usage,
+    cost_usd: float,
+    api_cost_usd: float,
+    files: Sequence[str],
+    dropped_events: int = 0,
+    dropped_bytes: int = 0,
+) -> None:
+    """Close the attempt with its totals, and add those totals to its task's (what was
+    dropped is counted on the task by ``finish_task``)."""
+    totals: dict[str, Any] = {
+        "input_tokens": usage.input_tokens,
+        "output_tokens": usage.output_tokens,
+        "cache_read_tokens": usage.cache_read_tokens,
+        "cache_write_tokens": usage.cache_write_tokens,
+        "cost_usd": cost_usd,
+        "api_cost_usd": api_cost_usd,
+    }
+    now = sql.time(utcnow())
+    params = {
+        **totals,
+        "id": attempt_id,
+        "outcome": outcome,
+        "message": message,
+        "exit_code": exit_code,
+        "session_id": session_id,
+        "reset_at": None if reset_at is None else sql.time(reset_at),
+        "files": encode_json(list(files)),
+        "dropped_events": dropped_events,
+        "dropped_bytes": dropped_bytes,
+        "now": now,
+    }
+    add = ", ".join(f"{name} = {name} + :{name}" for name in totals)
+    with sql.transaction(write=True):
+        sql.execute(
+            "UPDATE attempts SET outcome = :outcome, outcome_message = :message,"
+            " exit_code = :exit_code, session_id = :session_id, reset_at = :reset_at,"
+            f" files_changed = {sql.json('files')}, finished_at = :now,"
+            " dropped_events = :dropped_events, dropped_bytes = :dropped_bytes, "
+            + ", ".join(f"{name} = :{name}" for name in totals)
+            + " WHERE id = :id",
+            params,
+        )
+        session = ", session_id = :session_id" if session_id is not None else ""
+        sql.execute(
+            f"UPDATE tasks SET {add}{session}, updated_at = :now"
+            " WHERE id = (SELECT task_id FROM attempts WHERE id = :id)",
+            params,
+        )
+
+
+def finish_task(
+    sql: SqlConnection,
+    task_id: int,
+    *,
+    status: str,
+    error: str | None = None,
+    result_text: str | None = None,
+    exit_code: int | None = None,
+    dropped_events: int = 0,
+    dropped_bytes: int = 0,
+) -> None:
+    """The task's final status; ``dropped_*``: its output not stored (storage caps)."""
+    now = sql.time(utcnow())
+    with sql.transaction(write=True):
+        sql.execute(
+            "UPDATE tasks SET status = :status, error = :error, result_text = :result_text,"
+            " exit_code = :exit_code, dropped_events = :dropped_events,"
+            " dropped_bytes = :dropped_bytes, finished_at = :now, updated_at = :now"
+            " WHERE id = :id",
+            {"status": status, "error": error, "result_text": result_text,
+             "exit_code": exit_code, "dropped_events": dropped_events,
+             "dropped_bytes": dropped_bytes, "now": now, "id": task_id},
+        )  # fmt: skip
+
+
+def add_events(
+    sql: SqlConnection, task_id: int, attempt_id: int | None, events: Sequence[AgentEvent]
+) -> list[int]:
+    """Store ``events`` in one transaction and one driver call; their new ids, in order."""
+    if not events:
+        return []
+    now = sql.time(utcnow())
+    rows: list[dict[str, Any]] = []
+    for event in events:
+        data = event.to_dict()
+        kind = data.pop("kind")
+        rows.append(
+            {"task_id": task_id, "attempt_id": attempt_id, "kind": kind,
+             "data": encode_json(data), "now": now}
+        )  # fmt: skip
+    columns = "task_id, attempt_id, kind, data, created_at"
+    values = f":task_id, :attempt_id, :kind, {sql.json('data')}, :now"
+    with sql.transaction(write=True):
+        if sql.dialect == "postgresql":
+            text = f"INSERT INTO events ({columns}) VALUES ({values}) RETURNING id"
+            return [int(row[0]) for row in sql.many(text, rows, returning=True)]
+        # SQLite: this transaction holds the write lock, so the next ids are max(id) + 1 on,
+        # what SQLite itself picks; naming them lets one executemany insert the batch.
+        ((last,),) = sql.rows("SELECT coalesce(max(id), 0) FROM events")
+        ids = list(range(int(last) + 1, int(last) + 1 + len(rows)))
+        for row, event_id in zip(rows, ids, strict=True):
+            row["id"] = event_id
+        sql.many(f"INSERT INTO events (id, {columns}) VALUES (:id, {values})", rows)
+    return ids
+
+
+# -- usage and cooldowns ---------------------------------------------------------------------
+
+
+def record_usage(
+    sql: SqlConnection,
+    *,
+    provider: str,
+    access_mode: str,
+    task_id: int | None,
+    attempt_id: int | None,
+    model: str | None,
+    usage: Usage,
+    cost_usd: float,
+    api_cost_usd: float,
+    requests: int = 1,
+) -> None:
+    values = {
+        "provider": provider,
+        "access_mode": access_mode,
+        "task_id": task_id,
+        "attempt_id": attempt_id,
+        "model": model,
+        "requests": requests,
+        "input_tokens": usage.input_tokens,
+        "output_tokens": usage.output_tokens,
+        "cache_read_tokens": usage.cache_read_tokens,
+        "cache_write_tokens": usage.cache_write_tokens,
+        "cost_usd": cost_usd,
+        "api_cost_usd": api_cost_usd,
+        "created_at": sql.time(utcnow()),
+    }
+    with sql.transaction(write=True):
+        _insert(sql, "usage_records", values)
+
+
+def set_cooldown(
+    sql: SqlConnection,
+    provider: str,
+    access_mode: str,
+    *,
+    until: datetime,
+    kind: str,
+    reason: str,
+    reset_known: bool,
+    task_id: int | None = None,
+) -> None:
+    """Keep (provider, access mode) out of routing until ``until``; replaces any earlier."""
+    params = {
+        "provider": provider,
+        "access_mode": access_mode,
+        "until": sql.time(until),
+        "kind": kind,
+        "reason": reason,
+        "reset_known": reset_known,
+        "task_id": task_id,
+        "created_at": sql.time(utcnow()),
+    }
+    names = ", ".join(params)
+    updates = ", ".join(f"{k} = excluded.{k}" for k in list(params)[2:])
+    with sql.transaction(write=True):
+        sql.execute(
+            f"INSERT INTO cooldowns ({names}) VALUES ({', '.join(':' + k for k in params)})"
+            f" ON CONFLICT (provider, access_mode) DO UPDATE SET {updates}",
+            params,
+        )
+
+
+def clear_cooldown(sql: SqlConnection, provider: str, access_mode: str) -> None:
+    with sql.transaction(write=True):
+        sql.execute(
+            "DELETE FROM cooldowns WHERE provider = :provider AND access_mode = :mode",
+            {"provider": provider, "mode": access_mode},
+        )
+
+
+def clear_cooldowns(sql: SqlConnection, provider: str, access_mode: str | None = None) -> int:
+    """Remove a provider's cooldowns (of one access mode, or all); how many were active."""
+    where = "provider = :provider" + (" AND access_mode = :mode" if access_mode else "")
+    params = {"provider": provider, "mode": access_mode, "now": sql.time(utcnow())}
+    with sql.transaction(write=True):
+        ((active,),) = sql.rows(
+            f"SELECT COUNT(*) FROM cooldowns WHERE {where} AND until > :now", params
+        )
+        sql.execute(f"DELETE FROM cooldowns WHERE {where}", params)
+    return int(active)
+
+
+# -- key-values ------------------------------------------------------------------------------
+
+
+def set_value(sql: SqlConnection, key: str, value: Any) -> None:
+    """Store ``value`` (JSON) under ``key``, replacing what was there."""
+    params = {"key": key, "value": encode_json(value), "now": sql.time(utcnow())}
+    with sql.transaction(write=True):
+        sql.execute(
+            f"INSERT INTO kv (key, value, updated_at) VALUES (:key, {sql.json('value')}, :now)"
+            " ON CONFLICT (key) DO UPDATE SET value = excluded.value,"
+            " updated_at = excluded.updated_at",
+            params,
+        )
+
+
+def delete_values(sql: SqlConnection, keys: Iterable[str]) -> None:
+    names = {f"k{i}": key for i, key in enumerate(keys)}
+    if names:
+        with sql.transaction(write=True):
+            sql.execute(f"DELETE FROM kv WHERE key IN ({', '.join(':' + n for n in names)})", names)
+
+
+def take_values(sql: SqlConnection, keys: Iterable[str]) -> set[str]:
+    """Which of ``keys`` exist; those are removed, in the same transaction."""
+    names = {f"k{i}": key for i, key in enumerate(keys)}
+    if not names:
+        return set()
+    listed = ", ".join(":" + n for n in names)
+    with sql.transaction(write=True):
+        rows = sql.rows(f"SELECT key FROM kv WHERE key IN ({listed})", names)
+        found = {str(row[0]) for row in rows}
+        if found:
+            sql.execute(f"DELETE FROM kv WHERE key IN ({listed})", names)
+    return found
+
+
+# -- the queue -------------------------------------------------------------------------------
+
+
+def claim_task(sql: SqlConnection, task_id: int) -> bool:
+    """Take a queued task for this process: True when this call, and no other, got it."""
+    now = sql.time(utcnow())
+    with sql.transaction(write=True):
+        changed = sql.execute(
+            "UPDATE tasks SET status = 'running', owner_host = :host, owner_pid = :pid,"
+            " started_at = :now, updated_at = :now WHERE id = :id AND status = 'queued'",
+            {"host": socket.gethostname(), "pid": os.getpid(), "now": now, "id": task_id},
+        )
+    return changed == 1
+
+
+def cancel_queued(sql: SqlConnection, task_id: int) -> bool:
+    """Cancel a task still waiting in the queue; False when it is no longer queued."""
+    now = sql.time(utcnow())
+    with sql.transaction(write=True):
+        changed = sql.execute(
+            "UPDATE tasks SET status = 'cancelled', error = 'cancelled by the user',"
+            " exit_code = 130, finished_at = :now, updated_at = :now"
+            " WHERE id = :id AND status = 'queued'",
+            {"now": now, "id": task_id},
+        )
+    return changed == 1

@@ -1,0 +1,120 @@
+"""``ado run`` starts its agent at once: what it imports before the spawn.
+
+The path from exec to the agent's spawn (≤ 150 ms, ``bench/run_spawn.py``) must not import
+SQLAlchemy or Alembic (the task is written through the plain-SQL ``SqlStore``), the price
+table, the notification channels, FastAPI or OpenTelemetry (when off, only the check that
+it is off runs); those load after the spawn, or never. A real ``ado run`` process with a
+real agent: the spawn is observed by wrapping ``AgentProcess.start``, which lists the
+modules loaded at that moment.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from tests.fixtures.ado import Project
+
+#: Top-level packages and ADO modules that must not be loaded when the agent is spawned.
+NOT_BEFORE_SPAWN = (
+    "sqlalchemy",
+    "alembic",
+    "fastapi",
+    "starlette",
+    "uvicorn",
+    "opentelemetry",
+    "genai_prices",
+    "httpx",
+    "ado.pricing",
+    "ado.store.database",
+    "ado.store.models",
+    "ado.notifications.manager",
+    "ado.notifications.channels",
+    "prometheus_client",
+)
+
+_RUN_AND_LIST_AT_SPAWN = """
+import json, sys
+from ado.providers import process
+start = process.AgentProcess.start
+async def spy(self):
+    if not hasattr(spy, "seen"):
+        spy.seen = sorted(sys.modules)
+        print("AT-SPAWN " + json.dumps(spy.seen), file=sys.stderr, flush=True)
+    await start(self)
+process.AgentProcess.start = spy
+from ado.cli import main
+main(sys.argv[1:])
+"""
+
+
+def _modules_at_spawn(project: Project, *args: str) -> tuple[list[str], dict[str, Any]]:
+    done = subprocess.run(
+        [sys.executable, "-c", _RUN_AND_LIST_AT_SPAWN, "run", "--json", *args],
+        cwd=project.root,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    lines = [line for line in done.stderr.splitlines() if line.startswith("AT-SPAWN ")]
+    assert len(lines) == 1, done.stderr
+    modules: list[str] = json.loads(lines[0].removeprefix("AT-SPAWN "))
+    summary: dict[str, Any] = json.loads(done.stdout.splitlines()[-1])
+    return modules, summary
+
+
+def _loaded(modules: list[str]) -> list[str]:
+    return sorted(
+        name
+        for name in NOT_BEFORE_SPAWN
+        if any(m == name or m.startswith(name + ".") for m in modules)
+    )
+
+
+def _created_store(project: Project) -> None:
+    (project.root / ".ado").mkdir(exist_ok=True)
+    project.store().close()  # created and migrated, as any earlier run leaves it
+
+
+@pytest.mark.parametrize("notifications", [False, True], ids=["plain", "webhook-on"])
+def test_run_spawns_before_loading_the_orm_prices_and_notifiers(
+    project: Project, fake_cursor: Callable[..., dict[str, Any]], notifications: bool
+) -> None:
+    sections: dict[str, Any] = {}
+    if notifications:  # a channel enabled: its manager is built after the spawn
+        sections["notifications"] = {
+            "channels": {"webhook": {"enabled": True, "url": "http://127.0.0.1:9/hook"}},
+            "delivery": {"timeout": 0.5, "retries": 0},
+        }
+    project.write_config({"cursor-agent": fake_cursor()}, **sections)
+    _created_store(project)
+    modules, summary = _modules_at_spawn(project, "say hi")
+    assert summary["status"] == "succeeded"
+    assert _loaded(modules) == []
+    assert "ado.store.sqlstore" in modules  # the task went through the plain-SQL store
+    store = project.store()
+    try:
+        task = store.get_task(summary["task_id"])
+        assert task is not None and task.status == "succeeded"
+        assert task.attempts[0].outcome == "success" and task.usage.input_tokens > 0
+        assert task.api_cost_usd > 0  # the prices loaded after the spawn were applied
+    finally:
+        store.close()
+
+
+def test_a_first_run_creates_the_store_with_the_orm(
+    project: Project, fake_cursor: Callable[..., dict[str, Any]]
+) -> None:
+    """Adversarial: no database yet. The plain-SQL store never creates or migrates one, so
+    the first run opens the full store (and migrates) and still runs the task."""
+    project.write_config({"cursor-agent": fake_cursor()})
+    modules, summary = _modules_at_spawn(project, "first")
+    assert summary["status"] == "succeeded"
+    assert "sqlalchemy" in {m.split(".")[0] for m in modules}
