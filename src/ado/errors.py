@@ -171,8 +171,12 @@ class NotFoundError(AdoError):
 class TaskNotFound(NotFoundError):
     """No task has this id."""
 
-    def __init__(self, task_id: int | str) -> None:
-        super().__init__(f"There is no task {task_id}.", hint="`ado tasks list` shows the ids.")
+    def __init__(self, task_id: int | str, *, option: str | None = None) -> None:
+        """``option``: the command-line option that named it (``--resume``)."""
+        where = f"{option} {task_id}: t" if option else "T"
+        super().__init__(
+            f"{where}here is no task {task_id}.", hint="`ado tasks list` shows the ids."
+        )
         self.task_id = task_id
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-__all__ = ["AccessMode", "HitlPolicy", "OutcomeKind", "TaskStatus", "values"]
+__all__ = ["AccessMode", "AlertStatus", "HitlPolicy", "OutcomeKind", "TaskStatus", "values"]
 
 
 class TaskStatus(StrEnum):
@@ -69,6 +69,19 @@ class OutcomeKind(StrEnum):
     @property
     def is_limit(self) -> bool:
         return self in (OutcomeKind.RATE_LIMITED, OutcomeKind.QUOTA_EXHAUSTED)
+
+
+class AlertStatus(StrEnum):
+    """Where one notification's delivery on one channel is (the ``alerts`` history)."""
+
+    QUEUED = "queued"
+    RETRYING = "retrying"
+    DELIVERED = "delivered"
+    FAILED = "failed"
+    #: Not sent: a duplicate or a burst folded into a summary.
+    THROTTLED = "throttled"
+    #: The process that owned it exited before it was delivered.
+    ABANDONED = "abandoned"
 
 
 def values(enum: type[StrEnum]) -> tuple[str, ...]:

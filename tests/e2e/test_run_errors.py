@@ -228,7 +228,7 @@ def test_resume_continues_the_agents_own_session(project: Project, fake_cursor) 
     unknown = project.run("run", "--resume", "not-a-session", "continue", check_code=2)
     assert "no agent issued that session id" in unknown.stderr
     missing = project.run("run", "--resume", "999", "continue", check_code=2)
-    assert "There is no task 999." in missing.stderr
+    assert "no task 999." in missing.stderr
 
 
 def test_prompt_from_stdin(project: Project, fake_cursor) -> None:
@@ -266,4 +266,4 @@ def test_required_capability_filters_providers(project: Project, fake_cursor) ->
     assert "testing" in refused.stderr
     ok = project.run("run", "--json", "--require", "python", "fix it", check_code=0)
     task = project.store().get_task(json.loads(ok.stdout.splitlines()[-1])["task_id"])
-    assert task is not None and task.options["capabilities"] == ["python"]
+    assert task is not None and task.options["require_capabilities"] == ["python"]

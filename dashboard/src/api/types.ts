@@ -33,6 +33,10 @@ export type ProviderPatch = S["ProviderPatch"];
 export type Settings = S["Settings"];
 export type SettingsPatch = S["SettingsPatch"];
 export type AlertPage = S["AlertPage"];
+/** One alert of GET /api/alerts (the notification history). */
+export type Alert = S["AlertOut"];
+/** A message of the live WebSocket (/api/ws). */
+export type LiveMessage = S["LiveMessage"];
 export type FieldError = S["ErrorDetail"];
 
 /** Every task status, in the API's order. */
@@ -47,16 +51,3 @@ export const ROUTING_STRATEGIES: readonly string[] = routingSettingsStrategyValu
 export const EMAIL_SECURITY: readonly string[] = settingsNotificationsChannelsEmailSecurityValues;
 /** The names `routing.failover.onErrors` accepts. */
 export const FAILOVER_ERRORS: readonly string[] = failoverConfigOnErrorsValues;
-
-/** One alert of GET /api/alerts (the notification history). */
-export interface Alert {
-  id: number;
-  event: string;
-  channel: string;
-  status: string;
-  level: string;
-  title: string;
-  message: string | null;
-  taskId: number | null;
-  createdAt: string;
-}

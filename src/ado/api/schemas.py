@@ -16,7 +16,7 @@ from ado.config.schema import (
 )
 from ado.options import Priority, Prompt, TaskChoices, TaskOptions
 from ado.options import WireModel as Schema
-from ado.vocab import AccessMode, HitlPolicy, OutcomeKind, TaskStatus
+from ado.vocab import AccessMode, AlertStatus, HitlPolicy, OutcomeKind, TaskStatus
 
 __all__ = [
     "AccessModeOut",
@@ -388,8 +388,26 @@ class SettingsPatch(Schema):
 # -- alerts -------------------------------------------------------------------------------
 
 
+class AlertOut(Schema):
+    """One notification on one channel, as the history records it."""
+
+    id: int
+    event: str = Field(description="task.failed, rate_limit.reached... (docs/notifications.md)")
+    channel: str = Field(description="slack, email, webhook...; `*`: throttled before any.")
+    status: AlertStatus
+    level: str = Field(description="info, warning, error or critical")
+    title: str
+    message: str | None
+    task_id: int | None
+    error: str | None = Field(description="Why the last delivery failed, if it did.")
+    attempts: int
+    created_at: datetime
+    updated_at: datetime
+    delivered_at: datetime | None
+
+
 class AlertPage(Schema):
-    items: list[dict[str, Any]]
+    items: list[AlertOut]
     next_cursor: str | None
 
 

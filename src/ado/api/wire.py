@@ -27,6 +27,7 @@ from ado.store.views import prompt_excerpt
 from ado.vocab import TaskStatus
 
 __all__ = [
+    "ALERT",
     "ATTEMPT",
     "COOLDOWN",
     "EVENT",
@@ -116,6 +117,7 @@ TASK_DETAIL = Shape(
     attempts=lambda t: ATTEMPT.many(t.attempts),
 )
 EVENT = Shape("EventOut")
+ALERT = Shape("AlertOut")
 COOLDOWN = Shape("CooldownOut")
 REPORT_ROW = Shape("UsageReportRow")
 REPORT = Shape("UsageReport", rows=lambda r: REPORT_ROW.many(r.rows))

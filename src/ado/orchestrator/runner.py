@@ -522,7 +522,7 @@ class Runner:
                 None if task_id is None else await asyncio.to_thread(self.store.get_task, task_id)
             )
             if task is None:
-                raise TaskNotFound(resume)
+                raise TaskNotFound(resume, option="--resume")
             for attempt in reversed(task.attempts):
                 if attempt.session_id:
                     return attempt.provider, attempt.session_id
