@@ -23,7 +23,7 @@ from typing import Any
 from pydantic_core import to_json
 
 from ado.api._fields import FIELDS
-from ado.store.views import prompt_excerpt
+from ado.store.views import duration_s, prompt_excerpt
 from ado.vocab import TaskStatus
 
 __all__ = [
@@ -82,13 +82,6 @@ def dumps(body: Any, *, indent: int | None = None) -> bytes:
     return to_json(body, indent=indent)
 
 
-def _duration(t: Any) -> float | None:
-    if t.started_at is None or t.finished_at is None:
-        return None
-    seconds: float = (t.finished_at - t.started_at).total_seconds()
-    return round(seconds, 3)
-
-
 LIMIT = Shape("LimitOut")
 ACCESS_MODE = Shape("AccessModeOut", limits=lambda m: LIMIT.many(m.limits))
 USAGE_TODAY = Shape("UsageToday")
@@ -107,11 +100,11 @@ def _cut(t: Any) -> bool:
     return prompt_excerpt(t.prompt)[1]
 
 
-TASK_SUMMARY = Shape("TaskSummary", duration_s=_duration, prompt=_excerpt, prompt_truncated=_cut)
+TASK_SUMMARY = Shape("TaskSummary", duration_s=duration_s, prompt=_excerpt, prompt_truncated=_cut)
 ATTEMPT = Shape("AttemptOut", files_changed=lambda a: list(a.files_changed or ()))
 TASK_DETAIL = Shape(
     "TaskDetail",
-    duration_s=_duration,
+    duration_s=duration_s,
     prompt_truncated=lambda t: False,
     options=lambda t: _options(t.options),
     attempts=lambda t: ATTEMPT.many(t.attempts),

@@ -88,13 +88,6 @@ class StatusView:
     today: StatusToday
 
 
-def _duration(t: Any) -> float | None:
-    if t.started_at and t.finished_at:
-        seconds: float = (t.finished_at - t.started_at).total_seconds()
-        return round(seconds, 3)
-    return None
-
-
 def _print(
     app: AppContext,
     providers: list[ProviderView],
@@ -105,6 +98,7 @@ def _print(
     from rich.table import Table
 
     from ado.cli.render import format_cost, format_duration, format_tokens, safe
+    from ado.store.views import duration_s
 
     out = console()
     resolved = app.resolve()
@@ -168,7 +162,7 @@ def _print(
             str(t.id),
             f"[{colours.get(t.status, 'white')}]{t.status}[/]",
             t.provider or "-",
-            format_duration(_duration(t)),
+            format_duration(duration_s(t)),
             format_cost(t.cost_usd),
             safe(t.prompt.replace("\n", " ")),
         )

@@ -53,7 +53,7 @@ def list_(
     """Recent tasks, newest first."""
     from ado.cli.choices import check_providers
     from ado.cli.render import format_cost, format_duration, safe
-    from ado.cli.status import _duration
+    from ado.store.views import duration_s
 
     check_providers(app, [("-p/--provider", provider)], configured_only=False)
     rows = app.store.list_tasks(limit=limit, status=status, provider=provider)
@@ -73,7 +73,7 @@ def list_(
             f"{t.created_at.astimezone():%m-%d %H:%M}",
             t.status,
             f"{t.provider}/{t.access_mode}" if t.provider else "-",
-            format_duration(_duration(t)),
+            format_duration(duration_s(t)),
             f"{t.input_tokens + t.output_tokens:,}",
             format_cost(t.cost_usd),
             safe(t.prompt.replace("\n", " ")),
@@ -97,7 +97,7 @@ def _get(app: AppContext, task_id: int) -> Any:
 def show(app: AppContext, task_id: int, as_json: bool) -> None:
     """A task's details, attempts, and its whole event log replayed."""
     from ado.cli.render import event_line, format_cost, safe, summary_line
-    from ado.cli.status import _duration
+    from ado.store.views import duration_s
 
     task = _get(app, task_id)
     events = []
@@ -144,7 +144,7 @@ def show(app: AppContext, task_id: int, as_json: bool) -> None:
     out.print(
         summary_line(
             task.status,
-            _duration(task) or 0.0,
+            duration_s(task) or 0.0,
             task.input_tokens + task.cache_read_tokens,
             task.output_tokens,
             task.cost_usd,
