@@ -128,7 +128,6 @@ async def _streamed(config: Any, store: Any, spec: Any, events: int) -> float:
 
 def run() -> list[Result]:
     from ado.orchestrator import TaskSpec
-    from ado.routing.router import RouteFilters
     from ado.store import Store
 
     results: dict[str, list[float]] = {"stored": [], "stored and streamed": []}
@@ -137,7 +136,7 @@ def run() -> list[Result]:
         command, _ = tiny_agent(root)
         store = Store(f"sqlite:///{root / 'state.db'}")
         store.migrate()
-        spec = TaskSpec(prompt="bench", cwd=root, filters=RouteFilters())
+        spec = TaskSpec(prompt="bench", cwd=root)
         full = bench_config(command, BENCH_AGENT_EVENTS=str(EVENTS))
         empty = bench_config(command, BENCH_AGENT_EVENTS="0")
         try:

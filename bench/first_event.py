@@ -71,16 +71,19 @@ async def _through_ado(config: Any, store: Any, spec: Any) -> float:
 
 
 async def _measure(command: Path, root: Path) -> dict[str, Any]:
+    from ado.options import TaskOptions
     from ado.orchestrator import TaskSpec
     from ado.providers import get_adapter
     from ado.providers.base import Permission, RunRequest
-    from ado.routing.router import RouteFilters
     from ado.store import Store
+    from ado.vocab import HitlPolicy
 
     config = bench_config(command)
     store = Store(f"sqlite:///{root / f'{command.name}.db'}")
     store.migrate()
-    spec = TaskSpec(prompt="bench", cwd=root, filters=RouteFilters(), hitl_policy="autonomous")
+    spec = TaskSpec(
+        prompt="bench", cwd=root, options=TaskOptions(hitl_policy=HitlPolicy.AUTONOMOUS)
+    )
     adapter = get_adapter("cursor-agent")
     request = RunRequest(
         prompt="bench",

@@ -38,9 +38,10 @@ def _status_kb(field: str) -> int:
 
 
 async def _child(root: Path) -> dict[str, Any]:
+    from ado.options import TaskOptions
     from ado.orchestrator import Runner, TaskSpec, TaskUpdate
-    from ado.routing.router import RouteFilters
     from ado.store import Store
+    from ado.vocab import HitlPolicy
     from bench.agents import bench_config, tiny_agent
 
     command, kind = tiny_agent(root)
@@ -57,7 +58,9 @@ async def _child(root: Path) -> dict[str, Any]:
     def on_update(update: TaskUpdate) -> None:
         seen[0] += 1
 
-    spec = TaskSpec(prompt="bench", cwd=root, filters=RouteFilters(), hitl_policy="autonomous")
+    spec = TaskSpec(
+        prompt="bench", cwd=root, options=TaskOptions(hitl_policy=HitlPolicy.AUTONOMOUS)
+    )
     await Runner(config, store, on_update=on_update).run(spec)  # warm: imports, caches
     baseline = _status_kb("VmRSS")
     peak = baseline

@@ -72,18 +72,21 @@ async def _task(config: Any, store: Any, spec: Any, hooks: Any) -> float:
 
 
 def _per_task(root: Path, command: Path, endpoint: str) -> tuple[list[float], list[float]]:
+    from ado.options import TaskOptions
     from ado.orchestrator import TaskSpec
-    from ado.routing.router import RouteFilters
     from ado.store import Store
     from ado.telemetry.instrument import RunnerTelemetry
     from ado.telemetry.setup import start
+    from ado.vocab import HitlPolicy
 
     config = bench_config(command, BENCH_AGENT_EVENTS=str(EVENTS))
     config.observability.telemetry.enabled = True
     config.observability.telemetry.endpoint = endpoint
     store = Store(f"sqlite:///{root / 'telemetry.db'}")
     store.migrate()
-    spec = TaskSpec(prompt="bench", cwd=root, filters=RouteFilters(), hitl_policy="autonomous")
+    spec = TaskSpec(
+        prompt="bench", cwd=root, options=TaskOptions(hitl_policy=HitlPolicy.AUTONOMOUS)
+    )
     telemetry = start(config.observability.telemetry)
     hooks = RunnerTelemetry.create(telemetry, config)
     off: list[float] = []
@@ -107,8 +110,9 @@ def _per_task(root: Path, command: Path, endpoint: str) -> tuple[list[float], li
 
 def _events() -> list[Any]:
     from ado.orchestrator.task import AttemptInfo, TaskUpdate
-    from ado.providers.base import Outcome, OutcomeKind
+    from ado.providers.base import Outcome
     from ado.providers.events import AgentEvent, EventKind, Usage
+    from ado.vocab import OutcomeKind
 
     info = AttemptInfo(1, 1, "cursor-agent", "subscription", None, "bench")
     events = [TaskUpdate(1, info, AgentEvent(EventKind.ATTEMPT_STARTED, text="bench"))]

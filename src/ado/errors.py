@@ -2,29 +2,38 @@
 
 Each carries the exit code the CLI uses and the HTTP status the API uses, plus a message
 that tells the user what to do next. The CLI catches ``AdoError`` once; the API renders it
-with one handler.
+with one handler (``ado.api.errors``), in one JSON shape.
 
     AdoError                      exit 1   HTTP 500
     ├── ConfigError               exit 2   HTTP 400   file, line, key, expected, fix
     ├── UsageError                exit 2   HTTP 400
-    │   ├── UnknownProviderError  exit 2   HTTP 404
+    │   ├── UnknownProviderError  exit 2   HTTP 404   (422 naming the request field)
     │   └── TaskNotCancellable    exit 2   HTTP 409   the task already finished
     ├── NotFoundError             exit 2   HTTP 404
+    │   └── TaskNotFound          exit 2   HTTP 404   task id
     ├── NoProviderAvailable       exit 3   HTTP 503   earliest reset time
     ├── CostLimitError            exit 4   HTTP 402
     ├── TaskFailed                exit 1   HTTP 500
     ├── TaskCancelled             exit 130 HTTP 409
-    └── StoreError                exit 1   HTTP 503
-        └── StoreCorrupt          exit 2   HTTP 503   the SQLite file is not a database
+    ├── StoreError                exit 1   HTTP 503
+    │   └── StoreCorrupt          exit 2   HTTP 503   the SQLite file is not a database
+    └── ApiError                  exit 1   HTTP any  a refusal of the API: status, code,
+                                                      field details, headers
+
+``http_status`` and ``code`` are class attributes that an instance may override (an
+``UnknownProviderError`` about a request field is a 422; an ``ApiError`` carries its own).
+``details`` are (field, message) pairs, the field a dotted camelCase path.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import ClassVar
 
 __all__ = [
     "AdoError",
+    "ApiError",
     "ConfigError",
     "CostLimitError",
     "NoProviderAvailable",
@@ -34,6 +43,7 @@ __all__ = [
     "TaskCancelled",
     "TaskFailed",
     "TaskNotCancellable",
+    "TaskNotFound",
     "UnknownProviderError",
     "UsageError",
 ]
@@ -43,13 +53,18 @@ class AdoError(Exception):
     """Root of ADO's errors: a message for the user, an exit code and an HTTP status."""
 
     exit_code: ClassVar[int] = 1
-    http_status: ClassVar[int] = 500
-    code: ClassVar[str] = "error"
+    http_status: int = 500
+    code: str = "error"
 
     def __init__(self, message: str, *, hint: str | None = None) -> None:
         super().__init__(message)
         self.message = message
         self.hint = hint
+
+    @property
+    def details(self) -> list[tuple[str | None, str]]:
+        """(field, message) pairs for the API's error body: none unless a field is known."""
+        return []
 
     def __str__(self) -> str:
         if self.hint:
@@ -81,6 +96,10 @@ class ConfigError(AdoError):
         self.expected = expected
         self.fix = fix
 
+    @property
+    def details(self) -> list[tuple[str | None, str]]:
+        return [(self.key, self.message)] if self.key else []
+
     def __str__(self) -> str:
         where = self.file or "configuration"
         if self.line:
@@ -102,15 +121,31 @@ class UsageError(AdoError):
 
 
 class UnknownProviderError(UsageError):
-    http_status = 404
-    code = "unknown_provider"
+    """A provider id that is not registered or not configured; suggests the closest one.
 
-    def __init__(self, provider: str, known: list[str]) -> None:
-        super().__init__(
-            f"Unknown provider {provider!r}.",
-            hint=f"Known providers: {', '.join(sorted(known))}.",
-        )
+    ``field`` names the request field that held it (``providers.1``): a 422 then, a 404 for
+    a path that names no provider."""
+
+    http_status = 404
+    code = "not_found"
+
+    def __init__(self, provider: str, known: Iterable[str], *, field: str | None = None) -> None:
+        import difflib
+
+        names = sorted(known)
+        close = difflib.get_close_matches(provider, names, n=1, cutoff=0.5)
+        listed = ", ".join(names) or "none are configured"
+        hint = f"Did you mean {close[0]!r}? " if close else ""
+        super().__init__(f"Unknown provider {provider!r}.", hint=f"{hint}Known: {listed}.")
         self.provider = provider
+        self.suggestion = close[0] if close else None
+        self.field = field
+        if field is not None:
+            self.http_status, self.code = 422, "validation_error"
+
+    @property
+    def details(self) -> list[tuple[str | None, str]]:
+        return [(self.field, str(self).replace("\n  ", " "))] if self.field else []
 
 
 class TaskNotCancellable(UsageError):
@@ -131,6 +166,18 @@ class NotFoundError(AdoError):
     exit_code = 2
     http_status = 404
     code = "not_found"
+
+
+class TaskNotFound(NotFoundError):
+    """No task has this id."""
+
+    def __init__(self, task_id: int | str, *, option: str | None = None) -> None:
+        """``option``: the command-line option that named it (``--resume``)."""
+        where = f"{option} {task_id}: t" if option else "T"
+        super().__init__(
+            f"{where}here is no task {task_id}.", hint="`ado tasks list` shows the ids."
+        )
+        self.task_id = task_id
 
 
 class NoProviderAvailable(AdoError):
@@ -177,3 +224,52 @@ class StoreCorrupt(StoreError):
 
     exit_code = 2
     code = "store_corrupt"
+
+
+class ApiError(AdoError):
+    """A refusal of the API that no other error names: its status, code, message and the
+    fields at fault (``ApiError.invalid`` for a 422 on one field)."""
+
+    #: The code of each status an ``ApiError`` (or Starlette) answers with.
+    CODES: ClassVar[dict[int, str]] = {
+        400: "bad_request",
+        401: "unauthorized",
+        403: "forbidden",
+        404: "not_found",
+        405: "method_not_allowed",
+        409: "conflict",
+        413: "payload_too_large",
+        415: "unsupported_media_type",
+        422: "validation_error",
+        429: "rate_limited",
+        500: "internal_error",
+        503: "unavailable",
+    }
+
+    def __init__(
+        self,
+        status: int,
+        message: str,
+        *,
+        code: str | None = None,
+        details: Sequence[tuple[str | None, str]] = (),
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.http_status = status
+        self.code = code or self.CODES.get(status, "error")
+        self._details = list(details)
+        self.headers = headers
+
+    @property
+    def status(self) -> int:
+        return self.http_status
+
+    @property
+    def details(self) -> list[tuple[str | None, str]]:
+        return self._details
+
+    @classmethod
+    def invalid(cls, field: str, message: str) -> ApiError:
+        """422 naming ``field``."""
+        return cls(422, f"{field}: {message}", details=[(field, message)])

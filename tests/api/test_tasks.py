@@ -30,8 +30,8 @@ def test_create_queues_the_task_with_its_options(
         json={
             "prompt": "fix the bug",
             "cwd": str(tmp_path),
-            "providers": ["codex", "claude-code"],
-            "exclude": ["gemini-cli"],
+            "providers": ["codex"],
+            "exclude": ["claude-code"],
             "accessMode": "subscription",
             "requireCapabilities": ["python"],
             "maxCost": 2.5,
@@ -48,10 +48,10 @@ def test_create_queues_the_task_with_its_options(
     stored = store.get_task(body.id)
     assert stored is not None and stored.status == "queued" and stored.prompt == "fix the bug"
     assert stored.options == {
-        "providers": ["codex", "claude-code"],
-        "exclude": ["gemini-cli"],
+        "providers": ["codex"],
+        "exclude": ["claude-code"],
         "access_mode": "subscription",
-        "capabilities": ["python"],
+        "require_capabilities": ["python"],
         "model": "m1",
         "max_turns": 3,
         "max_cost": 2.5,
@@ -86,7 +86,7 @@ def test_create_defaults_and_wakes_the_pool(make_client: Any, store: Store) -> N
         ({"prompt": ""}, "prompt"),
         ({"prompt": "x", "cwd": "/no/such/dir"}, "cwd"),
         ({"prompt": "x", "provider": "nope"}, "provider"),
-        ({"prompt": "x", "exclude": ["nope"]}, "exclude"),
+        ({"prompt": "x", "exclude": ["nope"]}, "exclude.0"),
         ({"prompt": "x", "provider": "codex", "providers": ["codex"]}, "providers"),
         ({"prompt": "x", "maxTurns": 0}, "maxTurns"),
         ({"prompt": "x", "maxCost": -1}, "maxCost"),

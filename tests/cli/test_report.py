@@ -41,20 +41,20 @@ def test_json_rows_match_the_store(
 ) -> None:
     data = report(history, "--period", period)
     assert data["period"] == period
-    rows = {(r["provider"], r["access_mode"]): r for r in data["rows"]}
+    rows = {(r["provider"], r["accessMode"]): r for r in data["rows"]}
     api = rows[("cursor-agent", "api")]
-    assert api["cost_usd"] == pytest.approx(api_cost)
-    assert api["input_tokens"] == api_input
+    assert api["costUsd"] == pytest.approx(api_cost)
+    assert api["inputTokens"] == api_input
     sub = rows[("cursor-agent", "subscription")]
     assert (sub["tasks"], sub["attempts"], sub["requests"]) == (2, 2, 2)
-    assert (sub["input_tokens"], sub["output_tokens"], sub["cost_usd"]) == (246, 90, 0.0)
+    assert (sub["inputTokens"], sub["outputTokens"], sub["costUsd"]) == (246, 90, 0.0)
     assert (("codex", "subscription") in rows) == (period == "all")
-    assert data["total_cost_usd"] == pytest.approx(api_cost)
-    assert data["total_api_cost_usd"] == pytest.approx(api_cost + sub["api_cost_usd"])
+    assert data["totalCostUsd"] == pytest.approx(api_cost)
+    assert data["totalApiCostUsd"] == pytest.approx(api_cost + sub["apiCostUsd"])
 
     stored = history.store().usage_report(None if period == "all" else _since(data))
     assert [(r.provider, r.access_mode, r.requests, r.input_tokens) for r in stored] == [
-        (r["provider"], r["access_mode"], r["requests"], r["input_tokens"]) for r in data["rows"]
+        (r["provider"], r["accessMode"], r["requests"], r["inputTokens"]) for r in data["rows"]
     ]
     assert (data["since"] is None) == (period == "all")
 
@@ -67,7 +67,7 @@ def _since(data: dict):
 
 def test_provider_filter(history: Project) -> None:
     data = report(history, "--period", "all", "--provider", "codex")
-    assert [(r["provider"], r["input_tokens"]) for r in data["rows"]] == [("codex", 10)]
+    assert [(r["provider"], r["inputTokens"]) for r in data["rows"]] == [("codex", 10)]
 
 
 def test_csv_has_the_same_numbers(history: Project) -> None:
@@ -77,8 +77,8 @@ def test_csv_has_the_same_numbers(history: Project) -> None:
     assert [r["provider"] for r in rows] == [r["provider"] for r in as_json]
     for line, record in zip(rows, as_json, strict=True):
         assert int(line["requests"]) == record["requests"]
-        assert int(line["input_tokens"]) == record["input_tokens"]
-        assert float(line["cost_usd"]) == pytest.approx(record["cost_usd"])
+        assert int(line["input_tokens"]) == record["inputTokens"]
+        assert float(line["cost_usd"]) == pytest.approx(record["costUsd"])
 
 
 def test_table_shows_rows_and_totals(history: Project) -> None:
@@ -97,8 +97,8 @@ def test_api_runs_are_reported_with_their_cost(project: Project, fake_cursor) ->
     summary = run_json(project, "-y", "paid run")
     assert summary["cost_usd"] > 0
     (row,) = report(project)["rows"]
-    assert (row["provider"], row["access_mode"], row["tasks"]) == ("cursor-agent", "api", 1)
-    assert row["cost_usd"] == pytest.approx(summary["cost_usd"])
+    assert (row["provider"], row["accessMode"], row["tasks"]) == ("cursor-agent", "api", 1)
+    assert row["costUsd"] == pytest.approx(summary["cost_usd"])
 
 
 def test_empty_report(project: Project) -> None:

@@ -29,26 +29,26 @@ def test_status_json_shows_providers_limits_tasks_and_today(project: Project, fa
     cursor = rows["cursor-agent"]
     assert cursor["installed"] is True and cursor["enabled"] is True
     assert cursor["path"].endswith("/bin/cursor-agent")
-    assert rows["codex"]["enabled"] is False and rows["codex"]["access_modes"] == []
-    (mode,) = cursor["access_modes"]
+    assert rows["codex"]["enabled"] is False and rows["codex"]["accessModes"] == []
+    (mode,) = cursor["accessModes"]
     assert (mode["mode"], mode["priority"], mode["enabled"]) == ("subscription", 1, True)
-    assert mode["cooldown_until"] is None
+    assert mode["cooldownUntil"] is None
     limits = {lim["name"]: (lim["used"], lim["limit"]) for lim in mode["limits"]}
     assert limits == {"requestsPerDay": (2, 50), "requestsPerHour": (2, 10)}
 
-    assert [t["id"] for t in data["recent_tasks"]] == [second["task_id"], first["task_id"]]
-    newest = data["recent_tasks"][0]
+    assert [t["id"] for t in data["recentTasks"]] == [second["task_id"], first["task_id"]]
+    newest = data["recentTasks"][0]
     assert newest["status"] == "succeeded" and newest["prompt"] == "second task"
-    assert newest["provider"] == "cursor-agent" and newest["access_mode"] == "subscription"
-    assert newest["input_tokens"] == second["usage"]["input_tokens"]
+    assert newest["provider"] == "cursor-agent" and newest["accessMode"] == "subscription"
+    assert newest["inputTokens"] == second["usage"]["input_tokens"]
 
     today = data["today"]
     assert today["tasks"] == {"succeeded": 2}
     assert today["requests"] == 2
-    assert today["input_tokens"] == first["usage"]["input_tokens"] * 2
-    assert today["output_tokens"] == first["usage"]["output_tokens"] * 2
-    assert today["cost_usd"] == 0  # a subscription spends nothing
-    assert today["api_cost_usd"] == round(first["api_cost_usd"] + second["api_cost_usd"], 6)
+    assert today["inputTokens"] == first["usage"]["input_tokens"] * 2
+    assert today["outputTokens"] == first["usage"]["output_tokens"] * 2
+    assert today["costUsd"] == 0  # a subscription spends nothing
+    assert today["apiCostUsd"] == round(first["api_cost_usd"] + second["api_cost_usd"], 6)
 
 
 def test_status_shows_the_cooldown_after_a_rate_limit(project: Project, fake_cursor) -> None:
@@ -58,13 +58,13 @@ def test_status_shows_the_cooldown_after_a_rate_limit(project: Project, fake_cur
     task = project.store().get_task(project.store().list_tasks()[0].id)
     assert task is not None and task.attempts[0].outcome in ("rate_limit", "quota_exhausted")
     assert task.attempts[0].reset_at is not None
-    reset = task.attempts[0].reset_at.isoformat()
+    reset = task.attempts[0].reset_at
     data = json.loads(project.run("status", "--json", check_code=0).stdout)
-    (mode,) = next(p for p in data["providers"] if p["id"] == "cursor-agent")["access_modes"]
-    assert mode["cooldown_until"] == reset
-    assert datetime.fromisoformat(mode["cooldown_until"]) > datetime.now(UTC)
-    assert "usage limit" in mode["cooldown_reason"].lower()
-    assert data["recent_tasks"][0]["status"] == "failed"
+    (mode,) = next(p for p in data["providers"] if p["id"] == "cursor-agent")["accessModes"]
+    assert datetime.fromisoformat(mode["cooldownUntil"]) == reset
+    assert datetime.fromisoformat(mode["cooldownUntil"]) > datetime.now(UTC)
+    assert "usage limit" in mode["cooldownReason"].lower()
+    assert data["recentTasks"][0]["status"] == "failed"
     assert data["today"]["tasks"] == {"failed": 1}
 
     table = project.run("status", check_code=0).stdout
@@ -86,7 +86,7 @@ def test_status_on_an_empty_store(project: Project) -> None:
     out = project.run("status", check_code=0).stdout
     assert "No tasks yet" in out
     data = json.loads(project.run("status", "--json", check_code=0).stdout)
-    assert data["config"] is None and data["recent_tasks"] == []
+    assert data["config"] is None and data["recentTasks"] == []
     assert data["today"]["tasks"] == {} and data["today"]["requests"] == 0
 
 
@@ -99,7 +99,7 @@ def test_providers_list(project: Project, fake_cursor) -> None:
     assert [r["id"] for r in rows] == sorted(r["id"] for r in rows)
     cursor = next(r for r in rows if r["id"] == "cursor-agent")
     assert cursor["enabled"] and cursor["installed"]
-    assert cursor["access_modes"][0]["priority"] == 3
+    assert cursor["accessModes"][0]["priority"] == 3
     table = project.run("providers", "list", check_code=0).stdout
     assert "Cursor Agent" in table and "subscription(p3)" in table
 
@@ -112,7 +112,7 @@ def test_providers_check_passes_when_enabled_agents_work(project: Project, fake_
     assert "logged in" in proc.stdout
     rows = json.loads(project.run("providers", "check", "--json", env=env, check_code=0).stdout)
     cursor = next(r for r in rows if r["id"] == "cursor-agent")
-    assert (cursor["installed"], cursor["version"], cursor["logged_in"]) == (
+    assert (cursor["installed"], cursor["version"], cursor["loggedIn"]) == (
         True,
         "2026.11.20-fake",
         True,
@@ -140,5 +140,30 @@ def test_providers_check_sees_credentials_given_in_the_config(
     env = {"PATH": "/nonexistent"}
     rows = json.loads(project.run("providers", "check", "--json", env=env, check_code=0).stdout)
     cursor = next(r for r in rows if r["id"] == "cursor-agent")
-    assert cursor["logged_in"] is True
+    assert cursor["loggedIn"] is True
     assert "key-from-the-config" not in json.dumps(rows)
+
+
+def test_status_json_describes_providers_as_the_api_does(project: Project, fake_cursor) -> None:
+    """``ado status --json`` (no FastAPI) and ``GET /api/providers`` give the same JSON for
+    every provider: same keys, casing, values and serialization."""
+    from starlette.testclient import TestClient
+
+    from ado.api import create_app
+    from ado.config.loader import load_config
+
+    project.write_config({"cursor-agent": limited(fake_cursor(), requestsPerDay=50)})
+    run_json(project, "a task")
+    project.run("run", "--provider", "cursor-agent", "another", check_code=0)
+    status = json.loads(project.run("status", "--json", check_code=0).stdout)
+    store = project.store()
+    app = create_app(loaded_config=load_config(cwd=project.root), store=store, rate_limit=None)
+    app.state.provider_detections = (float("inf"), {})  # no --version probes, as status
+    with TestClient(app) as client:
+        api = client.get("/api/providers").json()
+        tasks = client.get("/api/tasks", params={"limit": 10}).json()["items"]
+    store.close()
+    assert status["providers"] == api
+    assert status["recentTasks"] == tasks
+    cursor = next(p for p in api if p["id"] == "cursor-agent")
+    assert cursor["usageToday"]["tasks"] == 2 and cursor["accessModes"][0]["limits"]

@@ -49,7 +49,7 @@ def test_show_replays_the_event_log_and_prints_attempts(project: Project, fake_c
 
     data = json.loads(project.run("tasks", "show", str(task_id), "--json", check_code=0).stdout)
     assert data["id"] == task_id and data["status"] == "succeeded"
-    assert data["attempts"][0]["session_id"] == session
+    assert data["attempts"][0]["sessionId"] == session
     kinds = [e["kind"] for e in data["events"]]
     stored = [e.kind for e in project.store().list_events(task_id)]
     assert kinds == stored

@@ -158,7 +158,7 @@ def test_failover_between_real_agents_and_the_next_run_skips_the_cooled_down_one
     assert two.routing_reason and "claude-code" in two.routing_reason
     status = json.loads(project.run("status", "--json", check_code=0).stdout)
     claude_row = next(p for p in status["providers"] if p["id"] == "claude-code")
-    assert claude_row["access_modes"][0]["cooldown_until"] is not None
+    assert claude_row["accessModes"][0]["cooldownUntil"] is not None
 
 
 def test_running_api_task_is_stopped_when_its_cost_passes_the_limit(

@@ -15,7 +15,6 @@ from ado.config.schema import AdoConfig
 from ado.errors import StoreError
 from ado.orchestrator import Runner, TaskSpec
 from ado.providers.events import AgentEvent
-from ado.routing.router import RouteFilters
 from ado.store import Store
 
 HOSTILE = Path(__file__).resolve().parents[1] / "hostile_agent.py"
@@ -72,7 +71,7 @@ async def test_a_store_failure_mid_run_stops_the_agent_and_records_the_truth(
     store = FailingStore(url, ok=2, error=error)
     store.migrate()
     runner = Runner(config("child,flood:1,hang", HOSTILE_PID_FILE=str(pid_file)), store)
-    spec = TaskSpec(prompt="go", cwd=tmp_path, filters=RouteFilters())
+    spec = TaskSpec(prompt="go", cwd=tmp_path)
     try:
         with pytest.raises(type(error)):  # recorded, then raised (the CLI reports it)
             await runner.run(spec)

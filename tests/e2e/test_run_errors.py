@@ -173,7 +173,7 @@ def test_run_on_postgresql_via_env(project: Project, fake_cursor, postgres_url: 
     finally:
         store.close()
     status = json.loads(project.run("status", "--json", env=env, check_code=0).stdout)
-    assert status["recent_tasks"][0]["status"] == "succeeded"
+    assert status["recentTasks"][0]["status"] == "succeeded"
     assert "postgresql" in status["store"] and "@" not in status["store"].split("//")[1][:3]
 
 
@@ -199,8 +199,8 @@ def test_kill_9_leaves_a_consistent_store_and_the_task_interrupted(
     agent_pid = store.get_task(store.list_tasks()[0].id).attempts[0].agent_pid
     assert agent_pid is not None and os.path.exists(f"/proc/{agent_pid}"), "the agent outlived ADO"
     status = json.loads(project.run("status", "--json", check_code=0).stdout)
-    assert status["recent_tasks"][0]["status"] == "interrupted"
-    task = store.get_task(status["recent_tasks"][0]["id"])
+    assert status["recentTasks"][0]["status"] == "interrupted"
+    task = store.get_task(status["recentTasks"][0]["id"])
     assert task is not None and task.error and "exited while the task was running" in task.error
     assert task.attempts[0].outcome == "interrupted"
     # The next start stopped the orphaned agent's whole process group.
@@ -228,7 +228,7 @@ def test_resume_continues_the_agents_own_session(project: Project, fake_cursor) 
     unknown = project.run("run", "--resume", "not-a-session", "continue", check_code=2)
     assert "no agent issued that session id" in unknown.stderr
     missing = project.run("run", "--resume", "999", "continue", check_code=2)
-    assert "there is no task 999" in missing.stderr
+    assert "no task 999." in missing.stderr
 
 
 def test_prompt_from_stdin(project: Project, fake_cursor) -> None:
@@ -266,4 +266,4 @@ def test_required_capability_filters_providers(project: Project, fake_cursor) ->
     assert "testing" in refused.stderr
     ok = project.run("run", "--json", "--require", "python", "fix it", check_code=0)
     task = project.store().get_task(json.loads(ok.stdout.splitlines()[-1])["task_id"])
-    assert task is not None and task.options["capabilities"] == ["python"]
+    assert task is not None and task.options["require_capabilities"] == ["python"]

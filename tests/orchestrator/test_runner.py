@@ -19,13 +19,13 @@ from typing import Any
 import pytest
 
 from ado.config.schema import AdoConfig
+from ado.options import TaskOptions
 from ado.orchestrator import Runner, TaskResult, TaskSpec, TaskUpdate
 from ado.orchestrator.compose import Services, build_runner
 from ado.orchestrator.hooks import RunnerHooks
 from ado.providers.base import OutcomeKind
 from ado.providers.events import EventKind, Usage
 from ado.providers.orphans import GROUP_MARK_ENV
-from ado.routing.router import RouteFilters
 from ado.store import SqlStore, Store
 from ado.store.methods import SqlMethods
 from tests.orchestrator.scripted import ScriptedAdapters, Step
@@ -67,8 +67,7 @@ def store(request: pytest.FixtureRequest, store_url: str) -> Iterator[SqlMethods
 
 
 def spec(tmp_path: Path, **options: Any) -> TaskSpec:
-    filters = options.pop("filters", RouteFilters())
-    return TaskSpec(prompt="do it", cwd=tmp_path, filters=filters, assume_yes=True, **options)
+    return TaskSpec(prompt="do it", cwd=tmp_path, options=TaskOptions(**options), assume_yes=True)
 
 
 class Recorder(RunnerHooks):

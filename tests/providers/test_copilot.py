@@ -3,9 +3,10 @@ from pathlib import Path
 
 import pytest
 
-from ado.providers.base import OutcomeKind, ParseState, Permission, RunRequest
+from ado.providers.base import ParseState, Permission, RunRequest
 from ado.providers.copilot import Copilot
 from ado.providers.events import EventKind
+from ado.vocab import OutcomeKind
 
 from .helpers import kinds, of_kind, replay
 

@@ -3,9 +3,10 @@ from pathlib import Path
 
 import pytest
 
-from ado.providers.base import OutcomeKind, ParseState, Permission, RunRequest, RunSummary
+from ado.providers.base import ParseState, Permission, RunRequest, RunSummary
 from ado.providers.cursor_agent import CursorAgent
 from ado.providers.events import EventKind
+from ado.vocab import OutcomeKind
 
 from .helpers import kinds, of_kind, replay
 

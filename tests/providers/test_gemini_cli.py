@@ -5,9 +5,10 @@ from pathlib import Path
 import pytest
 
 from ado.providers import gemini_cli
-from ado.providers.base import OutcomeKind, ParseState, Permission, RunRequest
+from ado.providers.base import ParseState, Permission, RunRequest
 from ado.providers.events import EventKind
 from ado.providers.gemini_cli import GeminiCli
+from ado.vocab import OutcomeKind
 
 from .helpers import kinds, of_kind, replay
 

@@ -1,7 +1,17 @@
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
 import pytest
 
+from ado.config.schema import AdoConfig
+from ado.errors import UsageError
+from ado.options import TaskOptions
+from ado.orchestrator import Runner, TaskSpec
 from ado.providers import adapter_classes, get_adapter
 from ado.providers.base import AgentAdapter, ParseState, Permission, RunRequest
+from ado.providers.events import AgentEvent, Usage
+from ado.store import Store
 
 EXPECTED = {
     "claude-code": ("ClaudeCode", "CLAUDE.md"),
@@ -45,3 +55,43 @@ def test_capability_flags(provider_id: str) -> None:
 )
 def test_odd_lines_never_raise(provider_id: str, line: dict[str, object]) -> None:
     list(get_adapter(provider_id).parse_line(line, ParseState()))
+
+
+class _NoResume(AgentAdapter):
+    """An agent that cannot continue a session (registered as a plugin would be)."""
+
+    id = "no-resume"
+    display_name = "No Resume"
+    executable = "no-resume-agent"
+    install_hint = "none"
+    context_file = "AGENTS.md"
+    supports_resume = False
+
+    def build_args(self, request: RunRequest) -> list[str]:
+        return [request.prompt]
+
+    def parse_line(self, obj: dict[str, Any], state: ParseState) -> Iterable[AgentEvent]:
+        return ()
+
+
+async def test_resume_on_an_agent_without_resume_is_refused(
+    store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``supports_resume = False`` is a promise: ``--resume`` is refused before anything runs."""
+    monkeypatch.setitem(adapter_classes(), _NoResume.id, _NoResume)
+    task_id = store.create_task(
+        prompt="first", cwd=str(tmp_path), hitl_policy="autonomous", options={}
+    )
+    attempt = store.start_attempt(
+        task_id, number=1, provider=_NoResume.id, access_mode="subscription", model=None, reason="t"
+    )
+    store.finish_attempt(
+        attempt, outcome="success", message="", exit_code=0, session_id="s-1", reset_at=None,
+        usage=Usage(), cost_usd=0.0, api_cost_usd=0.0, files=[],
+    )  # fmt: skip
+    runner = Runner(AdoConfig(), store)
+    for resume in (str(task_id), "s-1"):
+        spec = TaskSpec(prompt="go on", cwd=tmp_path, options=TaskOptions(resume=resume))
+        with pytest.raises(UsageError, match="No Resume cannot resume a session"):
+            await runner.run(spec)
+    assert [t.id for t in store.list_tasks()] == [task_id]  # nothing else stored

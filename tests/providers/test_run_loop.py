@@ -10,11 +10,12 @@ import time
 from pathlib import Path
 from typing import Any
 
-from ado.providers.base import OutcomeKind, RunRequest
+from ado.providers.base import RunRequest
 from ado.providers.claude_code import ClaudeCode
 from ado.providers.events import AgentEvent, EventKind
 from ado.providers.gemini_cli import GeminiCli
 from ado.providers.run import AgentRun
+from ado.vocab import OutcomeKind
 
 from .helpers import SAMPLES, of_kind
 

@@ -10,7 +10,6 @@ from typing import Any
 import pytest
 
 from ado.config.schema import AccessModeConfig
-from ado.providers.base import OutcomeKind
 from ado.routing.limits import (
     check_limits,
     cooldown_until,
@@ -19,6 +18,7 @@ from ado.routing.limits import (
     usage_against_limits,
 )
 from ado.store import Store
+from ado.vocab import OutcomeKind
 from tests.routing.routing_helpers import record
 
 

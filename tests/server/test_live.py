@@ -9,9 +9,10 @@ from typing import Any
 import pytest
 from sqlalchemy import insert
 
+from ado.api import wire
 from ado.providers.events import AgentEvent, EventKind
 from ado.server import live
-from ado.server.live import LiveBus, Message, Subscription, task_summary
+from ado.server.live import LiveBus, Message, Subscription
 from ado.store import Store
 from ado.store.models import Event, utcnow
 
@@ -167,6 +168,6 @@ def test_task_summary_matches_the_api_schema(store: Store) -> None:
     schemas = pytest.importorskip("ado.api.schemas")
     task = store.get_task(_task(store))
     assert task is not None
-    summary = task_summary(task)
+    summary = wire.TASK_SUMMARY(task)
     model = schemas.TaskSummary.model_validate(summary)
     assert set(summary) == set(model.model_dump(by_alias=True))

@@ -22,17 +22,10 @@ pytest.importorskip("schemathesis")
 #: Every check runs (schemathesis' default), except, with the reason:
 #: - positive_data_acceptance: the schema cannot say which provider names exist, that
 #:   `provider` and `providers` exclude each other, or which settings keys are known, so
-#:   some schema-valid bodies are refused (422) on purpose;
-#: - negative_data_rejection on createTask and updateProvider: owned by the vocab branch
-#:   (issue 10, strict booleans: `"yolo": 0`, `"enabled": 0` are accepted today); the lead
-#:   removes this exclusion when merging it.
+#:   some schema-valid bodies are refused (422) on purpose.
 CONFIG = """\
 [checks]
 positive_data_acceptance.enabled = false
-
-[[operations]]
-include-operation-id = ["createTask", "updateProvider"]
-checks.negative_data_rejection.enabled = false
 """
 
 

@@ -248,7 +248,8 @@ def test_spec_from_task_reads_every_option(store: Store) -> None:
     assert spec.filters.exclude == ("gemini-cli",)
     assert spec.filters.access_mode == "subscription"
     assert spec.filters.capabilities == ("python",)
-    assert (spec.max_cost, spec.hitl_policy, spec.model, spec.max_turns, spec.yolo) == (
+    opts = spec.options
+    assert (opts.max_cost, opts.hitl_policy, opts.model, opts.max_turns, opts.yolo) == (
         1.5,
         "review-edits",
         "m",

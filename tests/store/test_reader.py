@@ -203,7 +203,9 @@ _STATUS_WITHOUT_SQLALCHEMY = """\
 import atexit, sys
 atexit.register(lambda: print(
     "IMPORTED",
-    sorted({m.split(".")[0] for m in sys.modules} & {"sqlalchemy", "alembic", "asyncio"}),
+    sorted({m.split(".")[0] for m in sys.modules}
+           & {"sqlalchemy", "alembic", "asyncio", "fastapi", "starlette"}
+           | {m for m in sys.modules if m == "ado.api.schemas"}),
     file=sys.stderr,
 ))
 from ado.cli import main
@@ -231,13 +233,13 @@ def test_status_never_imports_sqlalchemy_or_asyncio_and_marks_orphans(project: P
     assert done.returncode == 0, done.stderr
     assert "IMPORTED []" in done.stderr
     status = json.loads(done.stdout)
-    assert status["recent_tasks"][0]["id"] == orphan
-    assert status["recent_tasks"][0]["status"] == "interrupted"
+    assert status["recentTasks"][0]["id"] == orphan
+    assert status["recentTasks"][0]["status"] == "interrupted"
     assert status["today"]["requests"] == 1
 
 
 def test_status_migrates_through_the_store_when_there_is_none_yet(project: Project) -> None:
     project.write_config({"codex": {"enabled": True, "accessModes": [{"mode": "subscription"}]}})
     status = json.loads(project.run("status", "--json", check_code=0).stdout)
-    assert status["recent_tasks"] == []
+    assert status["recentTasks"] == []
     assert (project.root / ".ado" / "state.db").exists()

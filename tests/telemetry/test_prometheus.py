@@ -22,7 +22,6 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from ado.config import load_config
 from ado.orchestrator import Runner, TaskSpec
-from ado.routing.router import RouteFilters
 from ado.telemetry import start_for_server
 from ado.telemetry.instrument import RunnerTelemetry
 from ado.telemetry.prometheus import router
@@ -61,7 +60,7 @@ def _run_task(project: Project, hooks: RunnerTelemetry, prompt: str) -> None:
     store = project.store()
     try:
         runner = Runner(config, store, hooks=[hooks])
-        spec = TaskSpec(prompt=prompt, cwd=project.root, filters=RouteFilters(), assume_yes=True)
+        spec = TaskSpec(prompt=prompt, cwd=project.root, assume_yes=True)
         # A thread of its own: a loop another test left running cannot get in the way.
         with ThreadPoolExecutor(1) as pool:
             result = pool.submit(asyncio.run, runner.run(spec)).result()

@@ -18,7 +18,6 @@ from opentelemetry.trace import StatusCode
 import ado.telemetry
 from ado.orchestrator.task import AttemptInfo, TaskSpec, TaskUpdate
 from ado.providers.events import AgentEvent, EventKind
-from ado.routing.router import RouteFilters
 from ado.telemetry.config import LoggingConfig, TelemetryConfig
 from ado.telemetry.logging import configure_logging
 from ado.telemetry.setup import start
@@ -40,7 +39,7 @@ def _tracer(exporter: InMemorySpanExporter) -> TaskTracer:
 
 def test_an_interrupted_attempt_ends_its_open_tool_spans(exporter: InMemorySpanExporter) -> None:
     tracer = _tracer(exporter)
-    spec = TaskSpec(prompt="p" * 50, cwd=Path("."), filters=RouteFilters())
+    spec = TaskSpec(prompt="p" * 50, cwd=Path("."))
     info = AttemptInfo(1, 1, "claude-code", "subscription", "claude-sonnet-4-5", "first")
     tracer.task_started(1, spec)
     for event, attempt in [

@@ -7,7 +7,7 @@ import { useQueryClient, type QueryClient } from "@tanstack/react-query";
 import { useEffect, useSyncExternalStore } from "react";
 import { getToken, requireToken } from "./auth";
 import { keys } from "./keys";
-import type { TaskDetail, TaskEvent, TaskSummary } from "./types";
+import type { LiveMessage, TaskDetail, TaskEvent } from "./types";
 
 export type LiveState = "connecting" | "open" | "closed";
 
@@ -30,12 +30,6 @@ export function useLiveState(): LiveState {
     () => state,
   );
 }
-
-type Message =
-  | { type: "event"; event: TaskEvent }
-  | { type: "task"; task: TaskSummary }
-  | { type: "provider"; [key: string]: unknown }
-  | { type: string; [key: string]: unknown };
 
 /** Recent live events per task, merged into an event log fetched while they arrived. */
 const recent = new Map<number, TaskEvent[]>();
@@ -87,21 +81,21 @@ export function useLiveUpdates(): void {
     }, 250);
 
     const onMessage = (raw: MessageEvent<string>) => {
-      let message: Message;
+      let message: LiveMessage;
       try {
-        message = JSON.parse(raw.data) as Message;
+        message = JSON.parse(raw.data) as LiveMessage;
       } catch {
         return;
       }
       if (message.type === "hello") {
-        const id = Number((message as { lastEventId?: number }).lastEventId);
+        const id = Number(message.lastEventId);
         if (lastEventId === undefined && Number.isFinite(id)) lastEventId = id;
-      } else if (message.type === "event" && "event" in message) {
-        const event = message.event as TaskEvent;
+      } else if (message.type === "event") {
+        const event = message.event;
         lastEventId = Math.max(lastEventId ?? 0, event.id);
         applyEvent(client, event);
-      } else if (message.type === "task" && "task" in message) {
-        const task = message.task as TaskSummary;
+      } else if (message.type === "task") {
+        const task = message.task;
         client.setQueryData<TaskDetail>(keys.task(task.id), (old) =>
           old ? { ...old, ...task } : old,
         );

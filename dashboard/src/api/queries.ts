@@ -6,7 +6,6 @@ import { recentEvents } from "./live";
 import type { paths } from "./schema";
 import type {
   AccessModeName,
-  Alert,
   NewTask,
   Provider,
   ProviderPatch,
@@ -94,10 +93,8 @@ export function useUsageHistory() {
 export function useAlerts(limit = 5) {
   return useQuery({
     queryKey: [...keys.alerts, limit],
-    queryFn: async ({ signal }) => {
-      const page = await unwrap(client.GET("/api/alerts", { params: { query: { limit } }, signal }));
-      return { ...page, items: page.items as unknown as Alert[] };
-    },
+    queryFn: ({ signal }) =>
+      unwrap(client.GET("/api/alerts", { params: { query: { limit } }, signal })),
   });
 }
 

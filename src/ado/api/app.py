@@ -30,7 +30,7 @@ from starlette.responses import FileResponse, HTMLResponse, Response
 from ado import __version__
 from ado.api.access import AccessPolicy
 from ado.api.auth import TokenChecker
-from ado.api.errors import ApiError, install_error_handlers
+from ado.api.errors import install_error_handlers
 from ado.api.fastpath import TaskSubmitFastPath
 from ado.api.guard import ApiGuard
 from ado.api.limits import BodyLimit
@@ -39,6 +39,7 @@ from ado.api.ratelimit import RateLimit, RateLimiter
 from ado.api.writer import TaskWriter
 from ado.config.loader import LoadedConfig
 from ado.config.source import ConfigSource
+from ado.errors import ApiError
 from ado.store.database import Store
 
 if TYPE_CHECKING:
@@ -139,6 +140,7 @@ def create_app(
         app.include_router(ws.router)
     app.include_router(importlib.import_module("ado.telemetry.prometheus").router)  # /metrics
     _mount_dashboard(app, dashboard_dir or DASHBOARD_DIR)
+    _document_live_messages(app)
     # Middleware added last runs first: ApiGuard, the body limit, the fast path, FastAPI.
     app.add_middleware(TaskSubmitFastPath, state=app.state, enabled=fast_submit)
     app.add_middleware(BodyLimit)
@@ -158,6 +160,22 @@ def operations(app: FastAPI) -> list[tuple[str, str, str | None]]:
         for path, item in app.openapi()["paths"].items()
         for method, operation in item.items()
     ]
+
+
+def _document_live_messages(app: FastAPI) -> None:
+    """Add the WebSocket's message models (``LiveMessage``...) to the OpenAPI components."""
+    from ado.api.schemas import live_message_schemas
+
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schemas = build().setdefault("components", {}).setdefault("schemas", {})
+            for name, schema in live_message_schemas().items():
+                schemas.setdefault(name, schema)
+        return app.openapi_schema  # type: ignore[return-value]
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def _mount_dashboard(app: FastAPI, root: Path) -> None:

@@ -5,8 +5,9 @@
 
 Foreign errors are translated here and nowhere else: FastAPI's request validation (422,
 the field named as a dotted path: ``limit``, ``accessModes.0.mode``), Starlette's HTTP
-exceptions (404 for unknown routes, 405...), ADO's own ``AdoError`` (its ``http_status``
-and ``code``), and anything else (500, without internals).
+exceptions (404 for unknown routes, 405...), ADO's own ``AdoError`` — ``ApiError``
+included, the one error tree of ``ado.errors`` (its ``http_status``, ``code``, ``details``
+and headers) — and anything else (500, without internals).
 """
 
 from __future__ import annotations
@@ -21,10 +22,9 @@ from starlette.exceptions import HTTPException
 from starlette.responses import Response
 
 from ado.api.responses import dumps
-from ado.errors import AdoError
+from ado.errors import AdoError, ApiError
 
 __all__ = [
-    "ApiError",
     "ado_error_response",
     "error_body",
     "error_response",
@@ -35,47 +35,8 @@ __all__ = [
 
 log = logging.getLogger("ado.api")
 
-_HTTP_CODES = {
-    400: "bad_request",
-    401: "unauthorized",
-    403: "forbidden",
-    404: "not_found",
-    405: "method_not_allowed",
-    409: "conflict",
-    413: "payload_too_large",
-    415: "unsupported_media_type",
-    422: "validation_error",
-    429: "rate_limited",
-    500: "internal_error",
-    503: "unavailable",
-}
 #: Where FastAPI says a value came from: not part of the field's name.
 _SOURCES = frozenset({"body", "query", "path", "header", "cookie"})
-
-
-class ApiError(Exception):
-    """An error a route raises on purpose: status, code, message and field details."""
-
-    def __init__(
-        self,
-        status: int,
-        message: str,
-        *,
-        code: str | None = None,
-        details: Sequence[tuple[str | None, str]] = (),
-        headers: dict[str, str] | None = None,
-    ) -> None:
-        super().__init__(message)
-        self.status = status
-        self.code = code or _HTTP_CODES.get(status, "error")
-        self.message = message
-        self.details = list(details)
-        self.headers = headers
-
-    @classmethod
-    def invalid(cls, field: str, message: str) -> ApiError:
-        """422 naming ``field``."""
-        return cls(422, f"{field}: {message}", details=[(field, message)])
 
 
 def field_name(loc: Iterable[str | int]) -> str:
@@ -128,15 +89,10 @@ def error_response(
 
 
 def install_error_handlers(app: FastAPI) -> None:
-    app.add_exception_handler(ApiError, _api_error)  # type: ignore[arg-type]
     app.add_exception_handler(RequestValidationError, _validation_error)  # type: ignore[arg-type]
     app.add_exception_handler(HTTPException, _http_error)  # type: ignore[arg-type]
     app.add_exception_handler(AdoError, _ado_error)  # type: ignore[arg-type]
     app.add_exception_handler(Exception, _unexpected)
-
-
-async def _api_error(request: Request, exc: ApiError) -> Response:
-    return error_response(exc.status, exc.code, exc.message, exc.details, exc.headers)
 
 
 async def _validation_error(request: Request, exc: RequestValidationError) -> Response:
@@ -165,7 +121,7 @@ async def _http_error(request: Request, exc: HTTPException) -> Response:
         headers["Allow"] = ", ".join(allowed)
         message = f"{request.method} is not allowed here; allowed: {headers['Allow']}"
     return error_response(
-        status, _HTTP_CODES.get(status, "error"), message, headers=headers or None
+        status, ApiError.CODES.get(status, "error"), message, headers=headers or None
     )
 
 
@@ -175,14 +131,11 @@ async def _ado_error(request: Request, exc: AdoError) -> Response:
 
 def ado_error_response(exc: AdoError, where: str) -> Response:
     """The answer to an ``AdoError`` raised while serving ``where`` ("POST /api/tasks")."""
-    details: list[tuple[str | None, str]] = []
-    key = getattr(exc, "key", None)
-    if isinstance(key, str):
-        details.append((key, exc.message))
     message = exc.message + (f" {exc.hint}" if exc.hint else "")
     if exc.http_status >= 500:
         log.warning("%s: %s", where, exc)
-    return error_response(exc.http_status, exc.code, message, details)
+    headers = exc.headers if isinstance(exc, ApiError) else None
+    return error_response(exc.http_status, exc.code, message, exc.details, headers)
 
 
 async def _unexpected(request: Request, exc: Exception) -> Response:

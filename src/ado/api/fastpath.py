@@ -22,11 +22,11 @@ from pydantic_core import to_json
 from starlette.datastructures import State
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from ado.api.errors import ApiError, ado_error_response
+from ado.api.errors import ado_error_response
 from ado.api.responses import header, send_json
 from ado.api.routes.tasks import queue_task
 from ado.api.schemas import TaskCreate
-from ado.errors import AdoError
+from ado.errors import AdoError, ApiError
 
 __all__ = ["MAX_BODY", "TaskSubmitFastPath"]
 

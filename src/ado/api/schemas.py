@@ -4,10 +4,9 @@ dashboard's generated TypeScript client). Their class names are part of the cont
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
-from pydantic.alias_generators import to_camel
+from pydantic import Field, Strict, StrictBool, TypeAdapter
 
 from ado.config.schema import (
     ApiFallbackConfig,
@@ -15,6 +14,9 @@ from ado.config.schema import (
     FailoverConfig,
     RoutingStrategy,
 )
+from ado.options import Priority, Prompt, TaskChoices, TaskOptions
+from ado.options import WireModel as Schema
+from ado.vocab import AccessMode, AlertStatus, HitlPolicy, OutcomeKind, TaskStatus
 
 __all__ = [
     "AccessModeOut",
@@ -22,44 +24,50 @@ __all__ = [
     "AlertPage",
     "AttemptOut",
     "CancelResult",
+    "CooldownOut",
     "CostTrendDay",
     "DashboardStats",
     "ErrorBody",
     "ErrorDetail",
     "ErrorResponse",
+    "EventMessage",
     "EventOut",
     "EventPage",
     "HealthOut",
+    "HelloMessage",
     "HitlSettings",
     "InfoOut",
     "LimitOut",
+    "LiveMessage",
+    "PingMessage",
+    "PongMessage",
+    "ProviderMessage",
     "ProviderOut",
     "ProviderPatch",
     "ProviderUsage",
     "ProviderUsageDay",
     "ProviderUsageRow",
     "ReadyOut",
+    "ResyncMessage",
     "RoutingSettings",
     "Settings",
     "SettingsPatch",
     "Stat",
+    "StatusOut",
+    "StatusToday",
     "TaskCreate",
     "TaskDetail",
+    "TaskMessage",
     "TaskPage",
     "TaskSummary",
     "TaskVolumeDay",
+    "Totals",
     "UsageHistory",
+    "UsageReport",
+    "UsageReportRow",
     "UsageToday",
+    "live_message_schemas",
 ]
-
-TaskStatus = Literal["queued", "running", "succeeded", "failed", "cancelled", "interrupted"]
-AccessMode = Literal["subscription", "api", "free"]
-HitlPolicy = Literal["autonomous", "review-edits", "approve-steps", "manual"]
-
-
-class Schema(BaseModel):
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid")
-
 
 # -- errors -------------------------------------------------------------------------------
 
@@ -111,11 +119,11 @@ class TaskSummary(Schema):
     prompt_truncated: bool = Field(
         description="true: `prompt` is an excerpt; `GET /api/tasks/{id}` has it whole."
     )
-    status: str
+    status: TaskStatus
     provider: str | None
-    access_mode: str | None
+    access_mode: AccessMode | None
     cwd: str
-    hitl_policy: str
+    hitl_policy: HitlPolicy
     created_at: datetime
     started_at: datetime | None
     finished_at: datetime | None
@@ -134,11 +142,11 @@ class AttemptOut(Schema):
     id: int
     number: int
     provider: str
-    access_mode: str
+    access_mode: AccessMode
     model: str | None
     reason: str | None
     session_id: str | None
-    outcome: str
+    outcome: OutcomeKind
     outcome_message: str | None
     exit_code: int | None
     reset_at: datetime | None
@@ -163,7 +171,7 @@ class AttemptOut(Schema):
 class TaskDetail(TaskSummary):
     routing_reason: str | None
     result_text: str | None
-    options: dict[str, Any]
+    options: TaskOptions
     attempts: list[AttemptOut]
     dropped_events: int = Field(description="The task's agent events not stored (all attempts).")
     dropped_bytes: int = Field(description="The task's bytes of agent output not stored.")
@@ -174,25 +182,12 @@ class TaskPage(Schema):
     next_cursor: str | None
 
 
-class TaskCreate(Schema):
-    """A task to queue; the server's worker pool runs it like ``ado run`` would."""
+class TaskCreate(TaskChoices):
+    """A task to queue; the server's worker pool runs it like ``ado run`` would. Every
+    provider named must be configured (422 otherwise, with the closest id)."""
 
-    prompt: str = Field(min_length=1, description="What the agent should do.")
+    prompt: Prompt = Field(description="What the agent should do.")
     cwd: str | None = Field(default=None, description="Working directory; default: the server's.")
-    provider: str | None = Field(default=None, description="Only this provider.")
-    providers: list[str] | None = Field(
-        default=None, description="Only these providers, preferred in this order."
-    )
-    exclude: list[str] | None = Field(default=None, description="Never these providers.")
-    access_mode: AccessMode | None = None
-    require_capabilities: list[str] | None = Field(
-        default=None, description="Capability flags (codeReview...) or languages (python)."
-    )
-    max_cost: float | None = Field(default=None, ge=0, description="USD limit for API modes.")
-    hitl_policy: HitlPolicy | None = None
-    model: str | None = None
-    max_turns: int | None = Field(default=None, ge=1)
-    yolo: bool = Field(default=False, description="No sandbox and no approvals at all.")
 
 
 class CancelResult(Schema):
@@ -268,7 +263,7 @@ class LimitOut(Schema):
 
 
 class AccessModeOut(Schema):
-    mode: str
+    mode: AccessMode
     priority: int
     enabled: bool
     limits: list[LimitOut]
@@ -310,13 +305,15 @@ class ProviderOut(Schema):
 
 
 class AccessModePatch(Schema):
-    mode: str
-    enabled: bool | None = None
-    priority: int | None = None
+    mode: AccessMode
+    enabled: StrictBool | None = None
+    priority: Annotated[Priority, Strict()] | None = Field(
+        default=None, description="1 (first) to 1000."
+    )
 
 
 class ProviderPatch(Schema):
-    enabled: bool | None = None
+    enabled: StrictBool | None = None
     access_modes: list[AccessModePatch] | None = None
 
 
@@ -391,6 +388,155 @@ class SettingsPatch(Schema):
 # -- alerts -------------------------------------------------------------------------------
 
 
+class AlertOut(Schema):
+    """One notification on one channel, as the history records it."""
+
+    id: int
+    event: str = Field(description="task.failed, rate_limit.reached... (docs/notifications.md)")
+    channel: str = Field(description="slack, email, webhook...; `*`: throttled before any.")
+    status: AlertStatus
+    level: str = Field(description="info, warning, error or critical")
+    title: str
+    message: str | None
+    task_id: int | None
+    error: str | None = Field(description="Why the last delivery failed, if it did.")
+    attempts: int
+    created_at: datetime
+    updated_at: datetime
+    delivered_at: datetime | None
+
+
 class AlertPage(Schema):
-    items: list[dict[str, Any]]
+    items: list[AlertOut]
     next_cursor: str | None
+
+
+# -- the CLI (`ado status --json`, `ado report --format json`) -------------------------
+
+
+class StatusToday(Schema):
+    tasks: dict[TaskStatus, int] = Field(description="Tasks created today, by status.")
+    requests: int
+    input_tokens: int
+    output_tokens: int
+    cost_usd: float
+    api_cost_usd: float
+
+
+class Totals(Schema):
+    """Tokens and money of a task, an attempt or a report row."""
+
+    input_tokens: int
+    output_tokens: int
+    cache_read_tokens: int
+    cache_write_tokens: int
+    cost_usd: float = Field(description="Real spend (API modes).")
+    api_cost_usd: float = Field(description="What the tokens would cost at API prices.")
+
+
+class UsageReportRow(Totals):
+    provider: str
+    access_mode: AccessMode
+    tasks: int
+    attempts: int
+    requests: int
+
+
+class UsageReport(Schema):
+    """``ado report --format json``."""
+
+    period: Literal["today", "week", "month", "all"]
+    since: datetime | None
+    rows: list[UsageReportRow]
+    total_cost_usd: float
+    total_api_cost_usd: float
+
+
+class StatusOut(Schema):
+    """``ado status --json``."""
+
+    config: str | None = Field(description="The configuration file, if any.")
+    store: str = Field(description="The database URL, password hidden.")
+    providers: list[ProviderOut]
+    recent_tasks: list[TaskSummary]
+    today: StatusToday
+
+
+# -- live messages (GET /api/ws) ----------------------------------------------------------
+
+
+class CooldownOut(Schema):
+    access_mode: AccessMode
+    until: datetime
+    kind: OutcomeKind = Field(description="rate_limited or quota_exhausted.")
+    reason: str | None
+    reset_known: bool = Field(description="false: the agent named no reset time (a default).")
+
+
+class HelloMessage(Schema):
+    """The first message: the newest event id when the client connected."""
+
+    type: Literal["hello"]
+    last_event_id: int
+
+
+class EventMessage(Schema):
+    type: Literal["event"]
+    event: EventOut
+
+
+class TaskMessage(Schema):
+    """A task appeared, or its status or totals changed (as ``GET /api/tasks`` lists it)."""
+
+    type: Literal["task"]
+    task: TaskSummary
+
+
+class ProviderMessage(Schema):
+    """A provider's cooldowns changed: all of its current ones."""
+
+    type: Literal["provider"]
+    provider: str
+    cooldowns: list[CooldownOut]
+
+
+class ResyncMessage(Schema):
+    """The client fell behind: events are replayed after ``afterId``; re-fetch the tasks."""
+
+    type: Literal["resync"]
+    after_id: int
+
+
+class PingMessage(Schema):
+    """Sent after 20 s without a message; a client may send it too (answered by a pong)."""
+
+    type: Literal["ping"]
+
+
+class PongMessage(Schema):
+    type: Literal["pong"]
+
+
+LiveMessage = Annotated[
+    HelloMessage
+    | EventMessage
+    | TaskMessage
+    | ProviderMessage
+    | ResyncMessage
+    | PingMessage
+    | PongMessage,
+    Field(discriminator="type"),
+]
+
+
+def live_message_schemas() -> dict[str, Any]:
+    """``LiveMessage`` and the models it names, as OpenAPI components (the WebSocket at
+    ``/api/ws`` is not an OpenAPI operation, so its messages are documented this way)."""
+    schema = TypeAdapter(LiveMessage).json_schema(
+        ref_template="#/components/schemas/{model}", mode="serialization"
+    )
+    components: dict[str, Any] = schema.pop("$defs")
+    schema["title"] = "LiveMessage"
+    schema["description"] = "A message of the live WebSocket, GET /api/ws (docs/api.md)."
+    components["LiveMessage"] = schema
+    return components

@@ -54,11 +54,15 @@ def show(app: AppContext, as_json: bool, origin: bool) -> None:
         _print_origins(resolved, data)
         return
     import io
+    from enum import StrEnum
 
     from ruamel.yaml import YAML
 
     yaml = YAML()
     yaml.default_flow_style = False
+    yaml.representer.add_multi_representer(  # ado.vocab's enums (AccessMode...) as strings
+        StrEnum, lambda r, v: r.represent_str(str(v))
+    )
     buf = io.StringIO()
     yaml.dump(data, buf)
     click.echo(f"# source: {source or 'built-in defaults (no config file found)'}")

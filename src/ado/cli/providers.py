@@ -22,11 +22,13 @@ def providers() -> None:
 @click.pass_obj
 def list_(app: AppContext, as_json: bool) -> None:
     """Every registered agent adapter with its state in the configuration."""
-    from ado.cli.status import provider_rows
+    from ado.cli.status import provider_views
 
-    rows = provider_rows(app, datetime.now(UTC))
+    rows = provider_views(app, datetime.now(UTC))
     if as_json:
-        click.echo(json.dumps(rows, indent=2))
+        from ado.api import wire
+
+        click.echo(wire.dumps(wire.PROVIDER.many(rows), indent=2))
         return
     from rich.table import Table
 
@@ -34,14 +36,14 @@ def list_(app: AppContext, as_json: bool) -> None:
     for col in ("provider", "name", "installed", "enabled", "access modes", "path"):
         table.add_column(col)
     for r in rows:
-        modes = ", ".join(f"{m['mode']}(p{m['priority']})" for m in r["access_modes"]) or "-"
+        modes = ", ".join(f"{m.mode}(p{m.priority})" for m in r.access_modes) or "-"
         table.add_row(
-            r["id"],
-            r["name"],
-            "[green]yes[/]" if r["installed"] else "[dim]no[/]",
-            "[green]yes[/]" if r["enabled"] else "[dim]no[/]",
+            r.id,
+            r.name,
+            "[green]yes[/]" if r.installed else "[dim]no[/]",
+            "[green]yes[/]" if r.enabled else "[dim]no[/]",
             modes,
-            r["path"] or "-",
+            r.path or "-",
         )
     console().print(table)
 
@@ -82,7 +84,7 @@ def check(app: AppContext, provider_ids: tuple[str, ...], as_json: bool) -> None
                 "installed": det.installed,
                 "version": det.version,
                 "path": det.path,
-                "logged_in": det.logged_in,
+                "loggedIn": det.logged_in,
                 "detail": det.detail,
                 **_pass_env(pass_envs.get(pid, ()), adapters[pid].credential_env),
             }
@@ -101,7 +103,7 @@ def check(app: AppContext, provider_ids: tuple[str, ...], as_json: bool) -> None
                 True: "[green]logged in[/]",
                 False: "[red]not logged in[/]",
                 None: "[dim]login state unknown[/]",
-            }[r["logged_in"]]
+            }[r["loggedIn"]]
             flag = "" if r["enabled"] else " [dim](not enabled)[/]"
             out.print(
                 f"[green]✔[/] {r['id']:<13} {r['version'] or '?':<10} {login}{flag} "

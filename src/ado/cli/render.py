@@ -11,6 +11,7 @@ from rich.markup import escape
 from rich.text import Text
 
 from ado.providers.events import AgentEvent, EventKind
+from ado.vocab import TaskStatus
 
 __all__ = [
     "event_line",
@@ -156,8 +157,9 @@ def summary_line(
     files: list[str] | None = None,
     task_id: int | None = None,
 ) -> Text:
-    colour = {"succeeded": "green", "cancelled": "yellow"}.get(status, "red")
-    mark = {"succeeded": "✔", "cancelled": "■"}.get(status, "✘")
+    colours: dict[str, str] = {TaskStatus.SUCCEEDED: "green", TaskStatus.CANCELLED: "yellow"}
+    marks: dict[str, str] = {TaskStatus.SUCCEEDED: "✔", TaskStatus.CANCELLED: "■"}
+    colour, mark = colours.get(status, "red"), marks.get(status, "✘")
     parts = [
         f"[bold {colour}]{mark} {status}[/]" + (f" [dim]task {task_id}[/]" if task_id else ""),
         f"{format_duration(duration_s)}",

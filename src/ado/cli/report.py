@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import json
 import sys
 from datetime import UTC, datetime, timedelta
 
@@ -53,38 +52,27 @@ def report(app: AppContext, period: str, provider: str | None, fmt: str) -> None
     now = datetime.now(UTC)
     since = period_start(period, now)
     rows = app.store.usage_report(since, provider)
-    fields = (
-        "provider",
-        "access_mode",
-        "tasks",
-        "attempts",
-        "requests",
-        "input_tokens",
-        "output_tokens",
-        "cache_read_tokens",
-        "cache_write_tokens",
-        "cost_usd",
-        "api_cost_usd",
-    )
-    records = [{f: getattr(r, f) for f in fields} for r in rows]
     if fmt == "json":
-        click.echo(
-            json.dumps(
-                {
-                    "period": period,
-                    "since": since.isoformat() if since else None,
-                    "rows": records,
-                    "total_cost_usd": round(sum(r.cost_usd for r in rows), 6),
-                    "total_api_cost_usd": round(sum(r.api_cost_usd for r in rows), 6),
-                },
-                indent=2,
-            )
+        from types import SimpleNamespace
+
+        from ado.api import wire
+
+        body = SimpleNamespace(
+            period=period,
+            since=since,
+            rows=rows,
+            total_cost_usd=round(sum(r.cost_usd for r in rows), 6),
+            total_api_cost_usd=round(sum(r.api_cost_usd for r in rows), 6),
         )
+        click.echo(wire.dumps(wire.REPORT(body), indent=2))
         return
-    if fmt == "csv":
+    if fmt == "csv":  # the columns of the JSON rows, in snake_case
+        from ado.api.schemas import UsageReportRow
+
+        fields = list(UsageReportRow.model_fields)
         writer = csv.DictWriter(sys.stdout, fieldnames=fields, lineterminator="\n")
         writer.writeheader()
-        writer.writerows(records)
+        writer.writerows({f: getattr(r, f) for f in fields} for r in rows)
         return
     from rich.table import Table
 

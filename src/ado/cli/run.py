@@ -13,14 +13,13 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from ado.cli.context import AppContext
+from ado.options import MAX_COST_USD, MAX_TURNS
 from ado.text import lone_surrogate_at, prompt_size_error
+from ado.vocab import AccessMode, HitlPolicy, TaskStatus, values
 
 if TYPE_CHECKING:
     from ado.orchestrator import Runner, TaskResult, TaskSpec, TaskUpdate
     from ado.orchestrator.compose import Services
-
-POLICIES = ("autonomous", "review-edits", "approve-steps", "manual")
-ACCESS_MODES = ("subscription", "api", "free")
 
 
 def _split(values: tuple[str, ...]) -> list[str]:
@@ -32,7 +31,7 @@ def _split(values: tuple[str, ...]) -> list[str]:
 @click.option("-p", "--provider", help="Use only this provider (e.g. claude-code).")
 @click.option("--providers", multiple=True, help="Only these providers, in this order (a,b,c).")
 @click.option("--exclude", multiple=True, help="Never use these providers (a,b).")
-@click.option("--access-mode", type=click.Choice(ACCESS_MODES), help="Only this access mode.")
+@click.option("--access-mode", type=click.Choice(values(AccessMode)), help="Only this access mode.")
 @click.option(
     "--require",
     multiple=True,
@@ -40,11 +39,17 @@ def _split(values: tuple[str, ...]) -> list[str]:
     help="Only providers with these capabilities (codeReview, testing…) or languages (python).",
 )
 @click.option("--no-api-fallback", is_flag=True, help="Never fall back to pay-per-token API modes.")
-@click.option("--max-cost", type=click.FloatRange(min=0), help="Cost limit for this task (USD).")
+@click.option(
+    "--max-cost",
+    type=click.FloatRange(min=0, max=MAX_COST_USD),
+    help="Cost limit for this task (USD).",
+)
 @click.option("--model", help="Model to ask the agent for.")
-@click.option("--max-turns", type=click.IntRange(min=1), help="Stop the agent after N turns.")
+@click.option(
+    "--max-turns", type=click.IntRange(min=1, max=MAX_TURNS), help="Stop the agent after N turns."
+)
 @click.option("--resume", metavar="TASK|SESSION", help="Continue an earlier task's agent session.")
-@click.option("--hitl", type=click.Choice(POLICIES), help="Human-in-the-loop policy.")
+@click.option("--hitl", type=click.Choice(values(HitlPolicy)), help="Human-in-the-loop policy.")
 @click.option(
     "--yolo", is_flag=True, help="No sandbox and no approvals at all (trusted repos only)."
 )
@@ -82,22 +87,24 @@ def run(
     Exit codes: 0 success, 1 task failed, 2 usage/config error, 3 no provider available,
     4 cost limit, 130 interrupted.
     """
+    from ado.options import TaskOptions, check_prompt
     from ado.orchestrator import TaskSpec
     from ado.orchestrator.compose import Services, build_runner
     from ado.orchestrator.hooks import OnUpdate
-    from ado.routing.router import RouteFilters
 
     text = " ".join(prompt).strip()
     if text == "-":
         text = sys.stdin.buffer.read().decode("utf-8", "surrogateescape").strip()
-    if not text:
-        raise click.UsageError("the prompt is empty")
     for name, value in (("the prompt", text), ("--model", model), ("--cwd", cwd)):
         if value is not None and lone_surrogate_at(value) is not None:
             raise click.UsageError(
                 f"{name} is not valid UTF-8 text (a byte such as 0xff was given); "
                 "check the terminal's or the file's encoding"
             )
+    try:
+        check_prompt(text)
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from None
     limit = app.loaded.config.orchestration.max_prompt_bytes
     if (too_long := prompt_size_error(text, limit)) is not None:
         raise click.UsageError(f"{too_long}; pass a shorter prompt, or point to a file in it")
@@ -111,26 +118,22 @@ def run(
     # The plain-SQL store (no SQLAlchemy before the agent starts; the full one on a first run).
     store = app.reader
     config = app.resolve(decrypt=True).config  # the file + settings saved through the API
-    spec = TaskSpec(
-        prompt=text,
-        cwd=app.cwd,
-        filters=RouteFilters(
-            provider=provider,
-            providers=tuple(_split(providers)) or None,
-            exclude=tuple(_split(exclude)),
-            access_mode=access_mode,
-            capabilities=tuple(_split(require)),
-            allow_api=False if no_api_fallback else None,
-        ),
-        hitl_policy=hitl,
+    options = TaskOptions.checked(
+        provider=provider,
+        providers=_split(providers) or None,
+        exclude=_split(exclude) or None,
+        access_mode=AccessMode(access_mode) if access_mode else None,
+        require_capabilities=_split(require) or None,
+        allow_api=False if no_api_fallback else None,
+        hitl_policy=HitlPolicy(hitl) if hitl else None,
         yolo=yolo,
         model=model,
         max_turns=max_turns,
         resume=resume,
         max_cost=max_cost,
         wait=wait,
-        assume_yes=assume_yes,
     )
+    spec = TaskSpec(prompt=text, cwd=app.cwd, options=options, assume_yes=assume_yes)
     view = JsonView() if as_json else LiveView()
     # Notifications and telemetry (docs/telemetry.md): nothing of them loads when they are off.
     services = Services.for_run(config, app.loaded.base_dir, debug=app.debug)
@@ -271,7 +274,7 @@ class LiveView:
                 result.task_id,
             )
         )
-        if result.error and result.status != "succeeded":
+        if result.error and result.status != TaskStatus.SUCCEEDED:
             from ado.cli.context import console
             from ado.cli.render import safe
 
@@ -330,7 +333,7 @@ class JsonView:
         }
         sys.stdout.write(json.dumps(record, ensure_ascii=False) + "\n")
         sys.stdout.flush()
-        if result.error and result.status != "succeeded":
+        if result.error and result.status != TaskStatus.SUCCEEDED:
             from ado.cli.render import printable
 
             print(f"Error: {printable(result.error)}", file=sys.stderr)

@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
-import json
-from datetime import UTC, datetime, timedelta
-from typing import Any
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from ado.cli.context import AppContext, console
+from ado.vocab import TaskStatus
+
+if TYPE_CHECKING:
+    from ado.routing.overview import AccessModeView, ProviderView
 
 
-def provider_rows(app: AppContext, now: datetime, *, probe: bool = False) -> list[dict[str, Any]]:
-    """One row per provider: installed, version, enabled, access modes with limits/cooldowns."""
-    from ado.routing.overview import provider_rows as rows
+def provider_views(app: AppContext, now: datetime, *, probe: bool = False) -> list[ProviderView]:
+    """One view per provider: installed, version, enabled, access modes with limits/cooldowns."""
+    from ado.routing.overview import provider_views as views
+    from ado.routing.overview import with_origins
 
     config = app.config  # the file + settings and provider switches saved through the API
     detections: dict[str, Any] = {}
@@ -23,7 +28,8 @@ def provider_rows(app: AppContext, now: datetime, *, probe: bool = False) -> lis
         from ado.providers import detect_configured
 
         detections = asyncio.run(detect_configured(config))
-    return rows(config.providers, app.reader, now, detections=detections)
+    rows = views(config.providers, app.reader, now, detections=detections)
+    return with_origins(rows, app.resolve())
 
 
 @click.command()
@@ -34,73 +40,65 @@ def status(app: AppContext, as_json: bool, limit: int) -> None:
     """Providers (installed, enabled, limits used, cooldowns), recent tasks, today's cost."""
     now = datetime.now(UTC)
     store = app.reader
-    providers = provider_rows(app, now)
+    providers = provider_views(app, now)
     day = now.replace(hour=0, minute=0, second=0, microsecond=0)
     recent = store.list_tasks(limit=limit)
     report = store.usage_report(day)
-    counts = store.task_status_counts(day)
-    today = {
-        "tasks": counts,
-        "requests": sum(r.requests for r in report),
-        "input_tokens": sum(r.input_tokens for r in report),
-        "output_tokens": sum(r.output_tokens for r in report),
-        "cost_usd": round(sum(r.cost_usd for r in report), 6),
-        "api_cost_usd": round(sum(r.api_cost_usd for r in report), 6),
-    }
+    today = StatusToday(
+        tasks=store.task_status_counts(day),
+        requests=sum(r.requests for r in report),
+        input_tokens=sum(r.input_tokens for r in report),
+        output_tokens=sum(r.output_tokens for r in report),
+        cost_usd=round(sum(r.cost_usd for r in report), 6),
+        api_cost_usd=round(sum(r.api_cost_usd for r in report), 6),
+    )
     if as_json:
-        click.echo(
-            json.dumps(
-                {
-                    "config": str(app.loaded.path) if app.loaded.path else None,
-                    "store": store.url_redacted,
-                    "providers": providers,
-                    "recent_tasks": [_task_json(t) for t in recent],
-                    "today": today,
-                },
-                indent=2,
+        from ado.api import wire
+
+        body = wire.STATUS(
+            StatusView(
+                config=str(app.loaded.path) if app.loaded.path else None,
+                store=store.url_redacted,
+                providers=providers,
+                recent_tasks=recent,
+                today=today,
             )
         )
+        click.echo(wire.dumps(body, indent=2))
         return
     _print(app, providers, recent, today, now)
 
 
-def _task_json(t: Any) -> dict[str, Any]:
-    from ado.store.views import prompt_excerpt
-
-    prompt, cut = prompt_excerpt(t.prompt)
-    return {
-        "id": t.id,
-        "status": t.status,
-        "provider": t.provider,
-        "access_mode": t.access_mode,
-        "prompt": prompt,
-        "prompt_truncated": cut,
-        "created_at": t.created_at.isoformat(),
-        "duration_s": _duration(t),
-        "cost_usd": t.cost_usd,
-        "api_cost_usd": t.api_cost_usd,
-        "input_tokens": t.input_tokens,
-        "output_tokens": t.output_tokens,
-    }
+@dataclass(frozen=True, slots=True)
+class StatusToday:
+    tasks: dict[str, int]
+    requests: int
+    input_tokens: int
+    output_tokens: int
+    cost_usd: float
+    api_cost_usd: float
 
 
-def _duration(t: Any) -> float | None:
-    if t.started_at and t.finished_at:
-        seconds: float = (t.finished_at - t.started_at).total_seconds()
-        return round(seconds, 3)
-    return None
+@dataclass(frozen=True, slots=True)
+class StatusView:
+    config: str | None
+    store: str
+    providers: list[ProviderView]
+    recent_tasks: list[Any]
+    today: StatusToday
 
 
 def _print(
     app: AppContext,
-    providers: list[dict[str, Any]],
+    providers: list[ProviderView],
     recent: list[Any],
-    today: dict[str, Any],
+    today: StatusToday,
     now: datetime,
 ) -> None:
     from rich.table import Table
 
     from ado.cli.render import format_cost, format_duration, format_tokens, safe
+    from ado.store.views import duration_s
 
     out = console()
     resolved = app.resolve()
@@ -117,26 +115,26 @@ def _print(
     for col in ("provider", "installed", "enabled", "access mode", "limits used", "cooldown"):
         table.add_column(col)
     for p in providers:
-        inst = "[green]yes[/]" if p["installed"] else "[dim]no[/]"
-        enabled = ("[green]yes[/]" if p["enabled"] else "[dim]no[/]") + saved(p["id"], "enabled")
-        modes = p["access_modes"] or [None]
+        inst = "[green]yes[/]" if p.installed else "[dim]no[/]"
+        enabled = ("[green]yes[/]" if p.enabled else "[dim]no[/]") + saved(p.id, "enabled")
+        modes: list[AccessModeView | None] = [*p.access_modes] or [None]
         for i, m in enumerate(modes):
             limits = cooldown = ""
             mode = ""
             if m is not None:
-                mode = f"{m['mode']} (p{m['priority']})" + ("" if m["enabled"] else " off")
-                mode += saved(p["id"], "accessModes", i, "enabled") or saved(
-                    p["id"], "accessModes", i, "priority"
+                mode = f"{m.mode} (p{m.priority})" + ("" if m.enabled else " off")
+                mode += saved(p.id, "accessModes", i, "enabled") or saved(
+                    p.id, "accessModes", i, "priority"
                 )
-                limits = ", ".join(f"{x['used']}/{x['limit']} {x['name']}" for x in m["limits"])
-                if m["cooldown_until"]:
-                    until = datetime.fromisoformat(m["cooldown_until"])
+                limits = ", ".join(f"{x.used}/{x.limit} {x.name}" for x in m.limits)
+                if m.cooldown_until:
+                    until = m.cooldown_until
                     cooldown = (
                         f"[magenta]until {until.astimezone():%H:%M} "
                         f"(in {format_duration((until - now).total_seconds())})[/]"
                     )
             table.add_row(
-                p["id"] if i == 0 else "",
+                p.id if i == 0 else "",
                 inst if i == 0 else "",
                 enabled if i == 0 else "",
                 mode,
@@ -153,18 +151,18 @@ def _print(
     for col in ("id", "status", "provider", "duration", "cost", "prompt"):
         tasks.add_column(col, overflow="ellipsis", no_wrap=col == "prompt", max_width=50)
     colours = {
-        "succeeded": "green",
-        "failed": "red",
-        "running": "cyan",
-        "cancelled": "yellow",
-        "interrupted": "yellow",
+        TaskStatus.SUCCEEDED: "green",
+        TaskStatus.FAILED: "red",
+        TaskStatus.RUNNING: "cyan",
+        TaskStatus.CANCELLED: "yellow",
+        TaskStatus.INTERRUPTED: "yellow",
     }
     for t in recent:
         tasks.add_row(
             str(t.id),
             f"[{colours.get(t.status, 'white')}]{t.status}[/]",
             t.provider or "-",
-            format_duration(_duration(t)),
+            format_duration(duration_s(t)),
             format_cost(t.cost_usd),
             safe(t.prompt.replace("\n", " ")),
         )
@@ -172,12 +170,10 @@ def _print(
         out.print(tasks)
     else:
         out.print('[dim]No tasks yet. Try: ado run "describe this repository"[/]')
-    counts = today["tasks"]
-    done = ", ".join(f"{n} {s}" for s, n in sorted(counts.items())) or "no tasks"
+    done = ", ".join(f"{n} {s}" for s, n in sorted(today.tasks.items())) or "no tasks"
     out.print(
-        f"[bold]Today[/]: {done} · {today['requests']} requests · "
-        f"{format_tokens(today['input_tokens'])} in / {format_tokens(today['output_tokens'])} "
-        f"out · spent {format_cost(today['cost_usd'])} "
-        f"(API value {format_cost(today['api_cost_usd'])})"
+        f"[bold]Today[/]: {done} · {today.requests} requests · "
+        f"{format_tokens(today.input_tokens)} in / {format_tokens(today.output_tokens)} "
+        f"out · spent {format_cost(today.cost_usd)} "
+        f"(API value {format_cost(today.api_cost_usd)})"
     )
-    _ = timedelta

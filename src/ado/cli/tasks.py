@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import click
@@ -10,6 +9,7 @@ import click
 from ado.cli.choices import SuggestingChoice
 from ado.cli.context import AppContext, console
 from ado.store.ids import MAX_ID, parse_id
+from ado.vocab import TaskStatus, values
 
 
 class TaskIdType(click.ParamType[int]):
@@ -33,10 +33,6 @@ class TaskIdType(click.ParamType[int]):
 
 TASK_ID = TaskIdType()
 
-#: The statuses a task can have. A local copy of the task-status vocabulary (the API's
-#: ``TaskStatus``), until one enum serves every consumer.
-TASK_STATUSES = ("queued", "running", "succeeded", "failed", "cancelled", "interrupted")
-
 
 @click.group()
 def tasks() -> None:
@@ -44,7 +40,9 @@ def tasks() -> None:
 
 
 @tasks.command(name="list")
-@click.option("--status", type=SuggestingChoice(TASK_STATUSES), help="Only tasks with this status.")
+@click.option(
+    "--status", type=SuggestingChoice(values(TaskStatus)), help="Only tasks with this status."
+)
 @click.option("-p", "--provider", help="Only tasks run on this provider.")
 @click.option("-n", "--limit", default=20, show_default=True)
 @click.option("--json", "as_json", is_flag=True)
@@ -55,12 +53,14 @@ def list_(
     """Recent tasks, newest first."""
     from ado.cli.choices import check_providers
     from ado.cli.render import format_cost, format_duration, safe
-    from ado.cli.status import _duration, _task_json
+    from ado.store.views import duration_s
 
     check_providers(app, [("-p/--provider", provider)], configured_only=False)
     rows = app.store.list_tasks(limit=limit, status=status, provider=provider)
     if as_json:
-        click.echo(json.dumps([_task_json(t) for t in rows], indent=2))
+        from ado.api import wire
+
+        click.echo(wire.dumps(wire.TASK_SUMMARY.many(rows), indent=2))
         return
     from rich.table import Table
 
@@ -73,7 +73,7 @@ def list_(
             f"{t.created_at.astimezone():%m-%d %H:%M}",
             t.status,
             f"{t.provider}/{t.access_mode}" if t.provider else "-",
-            format_duration(_duration(t)),
+            format_duration(duration_s(t)),
             f"{t.input_tokens + t.output_tokens:,}",
             format_cost(t.cost_usd),
             safe(t.prompt.replace("\n", " ")),
@@ -82,11 +82,11 @@ def list_(
 
 
 def _get(app: AppContext, task_id: int) -> Any:
-    from ado.errors import NotFoundError
+    from ado.errors import TaskNotFound
 
     task = app.store.get_task(task_id)
     if task is None:
-        raise NotFoundError(f"There is no task {task_id}.", hint="`ado tasks list` shows ids.")
+        raise TaskNotFound(task_id)
     return task
 
 
@@ -97,7 +97,7 @@ def _get(app: AppContext, task_id: int) -> Any:
 def show(app: AppContext, task_id: int, as_json: bool) -> None:
     """A task's details, attempts, and its whole event log replayed."""
     from ado.cli.render import event_line, format_cost, safe, summary_line
-    from ado.cli.status import _duration
+    from ado.store.views import duration_s
 
     task = _get(app, task_id)
     events = []
@@ -108,21 +108,11 @@ def show(app: AppContext, task_id: int, as_json: bool) -> None:
         if len(page) < 1000:
             break
         after = page[-1].id
-    if as_json:
-        import dataclasses
+    if as_json:  # the task as GET /api/tasks/{id} gives it, with its events
+        from ado.api import wire
 
-        data = dataclasses.asdict(task)
-        data["events"] = [
-            {
-                "id": e.id,
-                "attempt_id": e.attempt_id,
-                "kind": e.kind,
-                "created_at": e.created_at,
-                **e.data,
-            }
-            for e in events
-        ]
-        click.echo(json.dumps(data, indent=2, default=str))
+        body = {**wire.TASK_DETAIL(task), "events": wire.EVENT.many(events)}
+        click.echo(wire.dumps(body, indent=2))
         return
     out = console()
     created = task.created_at.astimezone().strftime("%Y-%m-%d %H:%M:%S")
@@ -154,7 +144,7 @@ def show(app: AppContext, task_id: int, as_json: bool) -> None:
     out.print(
         summary_line(
             task.status,
-            _duration(task) or 0.0,
+            duration_s(task) or 0.0,
             task.input_tokens + task.cache_read_tokens,
             task.output_tokens,
             task.cost_usd,

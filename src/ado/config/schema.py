@@ -15,8 +15,10 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, m
 from ado.config.base import ConfigModel
 from ado.config.server import ServerConfig
 from ado.notifications.config import LegacyHitlNotifications, NotificationsConfig, apply_legacy
+from ado.options import MAX_RETRIES, Priority, Turns, Usd
 from ado.telemetry.config import ObservabilityConfig
 from ado.text import MAX_ARG_BYTES
+from ado.vocab import AccessMode, HitlPolicy
 
 __all__ = [
     "AccessModeConfig",
@@ -29,7 +31,6 @@ __all__ = [
     "SubscriptionConfig",
 ]
 
-HITL_POLICIES = ("autonomous", "review-edits", "approve-steps", "manual")
 _RESET_TIME = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)(?:\s*UTC)?$", re.IGNORECASE)
 
 
@@ -122,10 +123,12 @@ class ApiConfig(ConfigModel):
 class AccessModeConfig(ConfigModel):
     """One way to reach an agent: a subscription, an API key, or a free tier."""
 
-    mode: Literal["subscription", "api", "free"] = Field(
+    mode: AccessMode = Field(
         description="`subscription` (flat rate), `api` (pay per token, costs money) or `free`."
     )
-    priority: int = Field(default=10, description="Routing order: lower numbers are tried first.")
+    priority: Priority = Field(
+        default=10, description="Routing order, 1 to 1000: lower numbers are tried first."
+    )
     enabled: bool = Field(default=True, description="false: never route to this access mode.")
     subscription: SubscriptionConfig | None = Field(
         default=None, description="Plan, limits and reset time of a `subscription` mode."
@@ -171,8 +174,8 @@ class DefaultOptions(ConfigModel):
     model: str | None = Field(
         default=None, description="Model to ask for (`--model` overrides it); unset: the agent's."
     )
-    max_turns: int | None = Field(
-        default=None, ge=1, description="Stop the agent after this many turns (`--max-turns`)."
+    max_turns: Turns | None = Field(
+        default=None, description="Stop the agent after this many turns (`--max-turns`)."
     )
     permission_mode: str | None = Field(
         default=None, description="The agent's own permission mode, passed through as is."
@@ -247,7 +250,10 @@ class FailoverConfig(ConfigModel):
         json_schema_extra=_accepted_error_classes,
     )
     max_retries: int = Field(
-        default=3, ge=0, description="Further attempts after the first one (on other providers)."
+        default=3,
+        ge=0,
+        le=MAX_RETRIES,
+        description="Further attempts after the first one (on other providers).",
     )
     retry_delay: int = Field(
         default=0, ge=0, description="Milliseconds to wait between a failed attempt and the next."
@@ -272,21 +278,18 @@ class ApiFallbackConfig(ConfigModel):
         description="true: API access modes are routing candidates (`--no-api-fallback` "
         "overrides it for one run).",
     )
-    confirm_above_cost: float | None = Field(
+    confirm_above_cost: Usd | None = Field(
         default=1.0,
-        ge=0,
         description="Ask before an API run expected to cost more than this many USD (`-y` "
         "skips the question); null: never ask.",
     )
-    max_cost_per_task: float | None = Field(
+    max_cost_per_task: Usd | None = Field(
         default=10.0,
-        ge=0,
         description="USD one task may cost on an API mode (`--max-cost` overrides it); "
         "null: no limit.",
     )
-    max_daily_cost: float | None = Field(
+    max_daily_cost: Usd | None = Field(
         default=50.0,
-        ge=0,
         description="USD all API runs may cost per day (from 00:00 UTC); null: no limit.",
     )
 
@@ -331,9 +334,8 @@ class RoutingConfig(ConfigModel):
 class EscalationThresholds(ConfigModel):
     """Bounds on an autonomous run."""
 
-    max_iterations: int | None = Field(
+    max_iterations: Turns | None = Field(
         default=None,
-        ge=1,
         description="Agent turns allowed when neither `--max-turns` nor "
         "`defaultOptions.maxTurns` is set; unset: no limit.",
     )
@@ -351,8 +353,8 @@ class HitlConfig(ConfigModel):
 
     model_config = ConfigDict(extra="allow")  # the original's approvalTimeout...
 
-    default_policy: Literal["autonomous", "review-edits", "approve-steps", "manual"] = Field(
-        default="autonomous",
+    default_policy: HitlPolicy = Field(
+        default=HitlPolicy.AUTONOMOUS,
         description="`autonomous`, `review-edits`, `approve-steps` or `manual` (`--hitl` "
         "overrides it).",
     )

@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 from ado.notifications.message import Level, Notification, NotificationEvent
 from ado.orchestrator.hooks import RunnerHooks
 from ado.providers.events import EventKind
+from ado.vocab import OutcomeKind
 
 if TYPE_CHECKING:
     from ado.notifications.manager import NotificationManager
@@ -39,7 +40,7 @@ __all__ = ["NotificationListener"]
 #: Crashes of one provider within ``throttle.failureWindow`` that make a provider.failure.
 CRASHES_FOR_FAILURE = 2
 _EARLIEST_RESET = re.compile(r"earliest reset is (\d{4}-\d\d-\d\d \d\d:\d\d) UTC")
-_LIMITS = ("rate_limited", "quota_exhausted")
+_LIMITS = (OutcomeKind.RATE_LIMITED, OutcomeKind.QUOTA_EXHAUSTED)
 _PROVIDER_FAILURES = {
     "not_installed": "is not installed",
     "auth_missing": "is not logged in (authentication missing)",

@@ -16,8 +16,9 @@ import signal
 import socket
 from typing import TYPE_CHECKING, Protocol
 
-from ado.errors import NotFoundError, TaskNotCancellable, UsageError
+from ado.errors import TaskNotCancellable, TaskNotFound, UsageError
 from ado.store.orphans import pid_alive
+from ado.vocab import TaskStatus
 
 if TYPE_CHECKING:
     from ado.store.queue import QueueMethods
@@ -45,13 +46,13 @@ async def cancel_task(store: QueueMethods, pool: TaskPool | None, task_id: int) 
     """
     task = await asyncio.to_thread(store.get_task, task_id)
     if task is None:
-        raise NotFoundError(f"There is no task {task_id}.", hint="`ado tasks list` shows ids.")
-    if task.status == "queued":
+        raise TaskNotFound(task_id)
+    if task.status == TaskStatus.QUEUED:
         if await asyncio.to_thread(store.cancel_queued, task_id):
-            return "cancelled"
+            return TaskStatus.CANCELLED
         task = await asyncio.to_thread(store.get_task, task_id)  # claimed meanwhile
         assert task is not None
-    if task.status != "running":
+    if task.status != TaskStatus.RUNNING:
         raise TaskNotCancellable(task_id, task.status)
     if pool is not None and await pool.cancel(task_id):
         return await _status(store, task_id)
@@ -66,11 +67,11 @@ async def cancel_task(store: QueueMethods, pool: TaskPool | None, task_id: int) 
         await asyncio.to_thread(
             store.finish_task,
             task_id,
-            status="cancelled",
+            status=TaskStatus.CANCELLED,
             error="cancelled by the user",
             exit_code=130,
         )
-        return "cancelled"
+        return TaskStatus.CANCELLED
     if here and not pid_alive(pid):
         await asyncio.to_thread(store.mark_orphans_interrupted)
         return await _status(store, task_id)
@@ -87,5 +88,5 @@ async def cancel_task(store: QueueMethods, pool: TaskPool | None, task_id: int) 
 async def _status(store: QueueMethods, task_id: int) -> str:
     task = await asyncio.to_thread(store.get_task, task_id)
     if task is None:
-        return "cancelled"
-    return "cancelling" if task.status == "running" else task.status
+        return TaskStatus.CANCELLED
+    return "cancelling" if task.status == TaskStatus.RUNNING else task.status

@@ -17,18 +17,19 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from ado.errors import AdoError, UsageError
+from ado.errors import AdoError, TaskNotFound, UsageError
 from ado.orchestrator.caps import EventCaps
 from ado.orchestrator.hooks import HookChain, OnUpdate, RunnerHooks
 from ado.orchestrator.recorder import EventRecorder
-from ado.orchestrator.task import AttemptInfo, TaskResult, TaskSpec, TaskUpdate, task_options
+from ado.orchestrator.task import AttemptInfo, TaskResult, TaskSpec, TaskUpdate
 from ado.providers import get_adapter
-from ado.providers.base import AgentAdapter, Outcome, OutcomeKind, Permission, RunRequest
+from ado.providers.base import AgentAdapter, Outcome, Permission, RunRequest
 from ado.providers.events import AgentEvent, EventKind, Usage
 from ado.providers.orphans import GROUP_MARK_ENV
 from ado.providers.run import AgentRun
 from ado.providers.sanitize import clean_text
 from ado.store.ids import parse_id
+from ado.vocab import AccessMode, OutcomeKind, TaskStatus
 
 if TYPE_CHECKING:
     from ado.config.schema import AdoConfig
@@ -92,13 +93,15 @@ class Runner:
         from ado.routing.router import Router
 
         cfg = self.config
-        policy = spec.hitl_policy or cfg.hitl.default_policy
+        opts = spec.options
+        policy = opts.hitl_policy or cfg.hitl.default_policy
         started = time.monotonic()
-        resume_provider, resume_session = await self._resolve_resume(spec.resume)
+        resume_provider, resume_session = await self._resolve_resume(opts.resume)
         filters = spec.filters
         if resume_provider is not None:
+            self.check_resumable(resume_provider, opts.resume or "")
             filters = _with_provider(filters, resume_provider)
-        options = task_options(spec, policy)
+        options = opts.model_copy(update={"hitl_policy": policy}).stored()
         spec = dataclasses.replace(spec, prompt=clean_text(spec.prompt))  # a NUL, a surrogate
         if task_id is None:
             task_id = await asyncio.to_thread(
@@ -110,20 +113,23 @@ class Runner:
             )
         else:
             await asyncio.to_thread(
-                self.store.update_task, task_id, status="running", started_at=datetime.now(UTC)
+                self.store.update_task,
+                task_id,
+                status=TaskStatus.RUNNING,
+                started_at=datetime.now(UTC),
             )
         self.hooks.on_task_start(task_id, spec)
         router = Router(cfg, self.store, installed=_is_installed(cfg, self.adapters))
         attempts: list[AttemptInfo] = []
         tried: set[tuple[str, str]] = set()
         total, cost, api_cost = Usage(), 0.0, 0.0
-        status, error, exit_code = "failed", None, 1
+        status, error, exit_code = TaskStatus.FAILED, None, 1
         max_attempts = (cfg.routing.failover.max_retries + 1) if cfg.routing.failover.enabled else 1
         try:
             while len(attempts) < max_attempts and not self.cancelled:
                 plan = await asyncio.to_thread(router.plan, filters, exclude_pairs=frozenset(tried))
                 if not plan.candidates:
-                    if spec.wait and plan.earliest_reset is not None and not attempts:
+                    if opts.wait and plan.earliest_reset is not None and not attempts:
                         await self._wait_until(task_id, plan.earliest_reset)
                         continue
                     raise plan.unavailable()
@@ -146,13 +152,13 @@ class Runner:
                 outcome = info.outcome
                 assert outcome is not None
                 if outcome.kind is OutcomeKind.SUCCESS:
-                    status, error, exit_code = "succeeded", None, 0
+                    status, error, exit_code = TaskStatus.SUCCEEDED, None, 0
                     break
                 if outcome.kind is OutcomeKind.CANCELLED or self.cancelled:
-                    status, error, exit_code = "cancelled", "cancelled by the user", 130
+                    status, error, exit_code = TaskStatus.CANCELLED, "cancelled by the user", 130
                     break
                 if outcome.kind is OutcomeKind.COST_LIMIT:
-                    status, error, exit_code = "failed", outcome.message, 4
+                    status, error, exit_code = TaskStatus.FAILED, outcome.message, 4
                     break
                 error = (
                     f"{cand.provider}/{cand.access_mode}: {outcome.kind.value}: "
@@ -165,27 +171,27 @@ class Runner:
                     break
             else:
                 if self.cancelled:
-                    status, error, exit_code = "cancelled", "cancelled by the user", 130
+                    status, error, exit_code = TaskStatus.CANCELLED, "cancelled by the user", 130
         except AdoError as exc:
             # No provider, a cost limit, the store failing...: the task fails with the
             # error's own exit code.
-            status, error, exit_code = "failed", str(exc), exc.exit_code
+            status, error, exit_code = TaskStatus.FAILED, str(exc), exc.exit_code
             with contextlib.suppress(Exception):  # the store may be what failed
                 await self.events.emit(task_id, None, AgentEvent(EventKind.ERROR, text=str(exc)))
         except Exception as exc:
             # A bug: the task is recorded failed (never left running), then it surfaces.
-            await self._finish_anyway(task_id, "failed", f"ADO failed: {exc!r}", 1)
+            await self._finish_anyway(task_id, TaskStatus.FAILED, f"ADO failed: {exc!r}", 1)
             raise
         except BaseException:
             await asyncio.shield(
-                self._finish_anyway(task_id, "cancelled", "ADO was interrupted", 130)
+                self._finish_anyway(task_id, TaskStatus.CANCELLED, "ADO was interrupted", 130)
             )
             raise
         result_text = attempts[-1].outcome.message if attempts and attempts[-1].outcome else ""
         try:
             await self._finish(task_id, status, error, result_text, exit_code)
         except Exception as exc:  # the store refuses the last event: the status still
-            await self._finish_anyway(task_id, "failed", f"{error or ''} {exc}".strip(), 1)
+            await self._finish_anyway(task_id, TaskStatus.FAILED, f"{error or ''} {exc}".strip(), 1)
             raise
         return TaskResult(
             task_id=task_id,
@@ -217,7 +223,7 @@ class Runner:
         cfg = self.config
         pcfg, mcfg = cand.provider_config, cand.mode_config
         adapter = self.adapters(cand.provider)
-        model = spec.model or pcfg.default_options.model
+        model = spec.options.model or pcfg.default_options.model
         thresholds = cfg.hitl.escalation_thresholds
         timeout = pcfg.timeout
         if thresholds.max_duration:
@@ -225,9 +231,11 @@ class Runner:
         request = RunRequest(
             prompt=spec.prompt,
             cwd=str(spec.cwd),
-            permission=Permission.from_policy(policy, yolo=spec.yolo),
+            permission=Permission.from_policy(policy, yolo=spec.options.yolo),
             model=model,
-            max_turns=spec.max_turns or pcfg.default_options.max_turns or thresholds.max_iterations,
+            max_turns=spec.options.max_turns
+            or pcfg.default_options.max_turns
+            or thresholds.max_iterations,
             resume_session_id=resume_session,
             permission_mode=pcfg.default_options.permission_mode,
             access_mode=cand.access_mode,
@@ -273,12 +281,15 @@ class Runner:
         # unrelated processes that reuse its pid (ado.providers.orphans).
         group_mark = secrets.token_hex(8)
         request.extra_env[GROUP_MARK_ENV] = group_mark
-        limit = (
-            spec.max_cost
-            if spec.max_cost is not None
-            else cfg.routing.api_fallback.max_cost_per_task
-        )
-        guard = CostGuard(limit) if cand.access_mode == "api" else None
+        guard = None
+        if cand.access_mode == AccessMode.API:  # per-task limit, capped by today's budget left
+            guard = await asyncio.to_thread(
+                CostGuard.for_task,
+                self.store,
+                cfg,
+                max_cost=spec.options.max_cost,
+                now=datetime.now(UTC),
+            )
         run = adapter.run(request)
         self._run = run
 
@@ -312,11 +323,7 @@ class Runner:
                             await self.events.emit(
                                 task_id,
                                 info,
-                                AgentEvent(
-                                    EventKind.ERROR,
-                                    text=f"stopped: the task cost ${spent:.2f}, "
-                                    f"over the ${limit:.2f} limit per task",
-                                ),
+                                AgentEvent(EventKind.ERROR, text=guard.message(spent)),
                             )
                 await self.events.emit(task_id, info, event)
         except BaseException as exc:
@@ -491,7 +498,7 @@ class Runner:
             spec.prompt,
             cand.provider,
             cand.mode_config,
-            spec.model or cand.provider_config.default_options.model,
+            spec.options.model or cand.provider_config.default_options.model,
         )
         confirm = None if spec.assume_yes else self.confirm
         await asyncio.to_thread(
@@ -500,7 +507,7 @@ class Runner:
             self.config,
             cand,
             estimate=estimate,
-            max_cost=spec.max_cost,
+            max_cost=spec.options.max_cost,
             confirm=confirm,
             now=datetime.now(UTC),
         )
@@ -515,10 +522,7 @@ class Runner:
                 None if task_id is None else await asyncio.to_thread(self.store.get_task, task_id)
             )
             if task is None:
-                raise UsageError(
-                    f"--resume {resume}: there is no task {resume}",
-                    hint="`ado tasks list` shows task ids",
-                )
+                raise TaskNotFound(resume, option="--resume")
             for attempt in reversed(task.attempts):
                 if attempt.session_id:
                     return attempt.provider, attempt.session_id
@@ -530,6 +534,16 @@ class Runner:
                 hint="pass an ADO task id, or a session id from `ado tasks show`",
             )
         return found, resume
+
+    @staticmethod
+    def check_resumable(provider: str, resume: str) -> None:
+        """Refuse ``--resume`` for an agent whose adapter cannot resume a session."""
+        adapter = get_adapter(provider)
+        if not adapter.supports_resume:
+            raise UsageError(
+                f"--resume {resume}: {adapter.display_name} cannot resume a session.",
+                hint="Run the task again without --resume.",
+            )
 
     async def _finish(
         self, task_id: int, status: str, error: str | None, result_text: str, exit_code: int

@@ -4,30 +4,31 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from ado.options import TaskOptions
 from ado.providers.base import Outcome
 from ado.providers.events import AgentEvent, Usage
 
 if TYPE_CHECKING:
     from ado.routing.router import RouteFilters
 
-__all__ = ["AttemptInfo", "TaskResult", "TaskSpec", "TaskUpdate", "task_options"]
+__all__ = ["AttemptInfo", "TaskResult", "TaskSpec", "TaskUpdate"]
 
 
 @dataclass(slots=True)
 class TaskSpec:
+    """A task to run: its prompt, directory and options (``ado.options.TaskOptions``)."""
+
     prompt: str
     cwd: Path
-    filters: RouteFilters
-    hitl_policy: str | None = None
-    yolo: bool = False
-    model: str | None = None
-    max_turns: int | None = None
-    resume: str | None = None
-    max_cost: float | None = None
-    wait: bool = False
+    options: TaskOptions = field(default_factory=TaskOptions)
+    #: Nobody to ask before a costly API run (``-y``; the worker pool): the limits still apply.
     assume_yes: bool = False
+
+    @property
+    def filters(self) -> RouteFilters:
+        return self.options.filters()
 
 
 @dataclass(slots=True)
@@ -70,24 +71,3 @@ class TaskResult:
     error: str | None
     exit_code: int
     duration_s: float
-
-
-def task_options(spec: TaskSpec, policy: str) -> dict[str, Any]:
-    """The run's options as stored on the task (never secrets)."""
-    f = spec.filters
-    raw = {
-        "provider": f.provider,
-        "providers": list(f.providers) if f.providers else None,
-        "exclude": list(f.exclude) or None,
-        "access_mode": f.access_mode,
-        "capabilities": list(f.capabilities) or None,
-        "allow_api": f.allow_api,
-        "model": spec.model,
-        "max_turns": spec.max_turns,
-        "max_cost": spec.max_cost,
-        "resume": spec.resume,
-        "yolo": spec.yolo or None,
-        "wait": spec.wait or None,
-        "hitl_policy": policy,
-    }
-    return {k: v for k, v in raw.items() if v is not None}

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from ado.providers.events import AgentEvent, Usage
+from ado.vocab import AccessMode, HitlPolicy, OutcomeKind
 
 if TYPE_CHECKING:
     from ado.providers.process import SpawnError
@@ -33,7 +34,6 @@ __all__ = [
     "AgentAdapter",
     "Detection",
     "Outcome",
-    "OutcomeKind",
     "ParseState",
     "Permission",
     "RunRequest",
@@ -87,29 +87,11 @@ class Permission(StrEnum):
         if yolo:
             return cls.BYPASS
         return {
-            "autonomous": cls.AUTO,
-            "review-edits": cls.EDITS,
-            "approve-steps": cls.READ_ONLY,
-            "manual": cls.READ_ONLY,
-        }[policy]
-
-
-class OutcomeKind(StrEnum):
-    SUCCESS = "success"
-    FAILED = "failed"  # the agent ran and reported an error of its own
-    RATE_LIMITED = "rate_limited"  # short window: cool down until the reset
-    QUOTA_EXHAUSTED = "quota_exhausted"  # long window (weekly/monthly): skip
-    SERVER_ERROR = "server_error"  # 5xx / overloaded: transient
-    AUTH_MISSING = "auth_missing"
-    NOT_INSTALLED = "not_installed"
-    CRASHED = "crashed"
-    TIMED_OUT = "timed_out"
-    CANCELLED = "cancelled"
-    COST_LIMIT = "cost_limit"
-
-    @property
-    def is_limit(self) -> bool:
-        return self in (OutcomeKind.RATE_LIMITED, OutcomeKind.QUOTA_EXHAUSTED)
+            HitlPolicy.AUTONOMOUS: cls.AUTO,
+            HitlPolicy.REVIEW_EDITS: cls.EDITS,
+            HitlPolicy.APPROVE_STEPS: cls.READ_ONLY,
+            HitlPolicy.MANUAL: cls.READ_ONLY,
+        }[HitlPolicy(policy)]
 
 
 @dataclass(slots=True)
@@ -140,7 +122,7 @@ class RunRequest:
     resume_session_id: str | None = None
     #: ``permissionMode`` from the provider's defaultOptions, passed through when set.
     permission_mode: str | None = None
-    access_mode: str = "subscription"
+    access_mode: str = AccessMode.SUBSCRIPTION
     api_key: str | None = None
     base_url: str | None = None
     command: str | None = None
@@ -193,9 +175,8 @@ class AgentAdapter(ABC):
     executable: ClassVar[str]
     install_hint: ClassVar[str]
     context_file: ClassVar[str]
+    #: False: ``--resume`` is refused for this agent (it cannot continue a session).
     supports_resume: ClassVar[bool] = True
-    reports_cost: ClassVar[bool] = False
-    reports_tokens: ClassVar[bool] = True
     #: Extra variables (or prefixes ending in ``*``) passed through from ADO's environment.
     env_passthrough: ClassVar[tuple[str, ...]] = ()
     #: The variables that carry this agent's credentials (a ``passEnv`` glob passes them to

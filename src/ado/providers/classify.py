@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from ado.providers import resets
-from ado.providers.base import Outcome, OutcomeKind, RunSummary
+from ado.providers.base import Outcome, RunSummary
 from ado.providers.events import EventKind
+from ado.vocab import OutcomeKind
 
 __all__ = ["classify_generic"]
 

@@ -17,13 +17,13 @@ from ado.providers._common import any_env, as_dict, as_int, as_str, clip, home, 
 from ado.providers.base import (
     AgentAdapter,
     Outcome,
-    OutcomeKind,
     ParseState,
     Permission,
     RunRequest,
     RunSummary,
 )
 from ado.providers.events import AgentEvent, EventKind, Usage
+from ado.vocab import OutcomeKind
 
 __all__ = ["ClaudeCode"]
 
@@ -47,8 +47,6 @@ class ClaudeCode(AgentAdapter):
     install_hint = "npm install -g @anthropic-ai/claude-code"
     context_file = "CLAUDE.md"
     supports_resume = True
-    reports_cost = True
-    reports_tokens = True
     env_passthrough = ("ANTHROPIC_*", "CLAUDE_*", "IS_SANDBOX", "AWS_*", "CLOUD_ML_REGION")
     api_key_env = "ANTHROPIC_API_KEY"
     credential_env = ("ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN", "CLAUDE_CODE_OAUTH_TOKEN")

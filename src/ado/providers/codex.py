@@ -36,8 +36,6 @@ class Codex(AgentAdapter):
     install_hint = "npm install -g @openai/codex"
     context_file = "AGENTS.md"
     supports_resume = True
-    reports_cost = False
-    reports_tokens = True
     env_passthrough = ("OPENAI_*", "CODEX_*", "AZURE_OPENAI_*")
     api_key_env = "OPENAI_API_KEY"
     credential_env = ("OPENAI_API_KEY", "CODEX_API_KEY", "AZURE_OPENAI_API_KEY")

@@ -40,8 +40,6 @@ class Copilot(AgentAdapter):
     install_hint = "npm install -g @github/copilot"
     context_file = ".github/copilot-instructions.md"
     supports_resume = True
-    reports_cost = False
-    reports_tokens = False
     env_passthrough = ("COPILOT_*", "GH_TOKEN", "GITHUB_TOKEN", "GH_HOST")
     #: API mode is "bring your own key": an OpenAI-compatible endpoint.
     api_key_env = "COPILOT_PROVIDER_API_KEY"

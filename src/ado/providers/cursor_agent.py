@@ -19,13 +19,13 @@ from ado.providers._common import any_env, as_dict, as_int, as_str, clip, home, 
 from ado.providers.base import (
     AgentAdapter,
     Outcome,
-    OutcomeKind,
     ParseState,
     Permission,
     RunRequest,
     RunSummary,
 )
 from ado.providers.events import AgentEvent, EventKind, Usage
+from ado.vocab import OutcomeKind
 
 __all__ = ["CursorAgent"]
 
@@ -39,8 +39,6 @@ class CursorAgent(AgentAdapter):
     install_hint = "curl https://cursor.com/install -fsS | bash"
     context_file = ".cursorrules"
     supports_resume = True
-    reports_cost = False
-    reports_tokens = False
     env_passthrough = ("CURSOR_*",)
     api_key_env = "CURSOR_API_KEY"
     credential_env = ("CURSOR_API_KEY",)

@@ -25,7 +25,6 @@ from ado.providers._common import any_env, as_dict, as_int, as_str, clip, home, 
 from ado.providers.base import (
     AgentAdapter,
     Outcome,
-    OutcomeKind,
     ParseState,
     Permission,
     RunRequest,
@@ -33,6 +32,7 @@ from ado.providers.base import (
 )
 from ado.providers.events import AgentEvent, EventKind, Usage
 from ado.providers.resets import looks_rate_limited, parse_reset
+from ado.vocab import OutcomeKind
 
 __all__ = ["GeminiCli", "settings_file"]
 
@@ -53,8 +53,6 @@ class GeminiCli(AgentAdapter):
     install_hint = "npm install -g @google/gemini-cli"
     context_file = "GEMINI.md"
     supports_resume = True
-    reports_cost = False
-    reports_tokens = True
     env_passthrough = ("GEMINI_*", "GOOGLE_*", "CLOUDSDK_*")
     api_key_env = "GEMINI_API_KEY"
     credential_env = ("GEMINI_API_KEY", "GOOGLE_API_KEY", "GOOGLE_APPLICATION_CREDENTIALS")

@@ -49,8 +49,6 @@ class OpenCode(AgentAdapter):
     install_hint = "npm install -g opencode-ai"
     context_file = "AGENTS.md"
     supports_resume = True
-    reports_cost = True
-    reports_tokens = True
     env_passthrough = ("OPENCODE_*", *_KEY_ENV)
     api_key_env = None  # providers and keys live in opencode's config (OPENCODE_CONFIG)
     credential_env = _KEY_ENV

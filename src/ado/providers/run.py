@@ -11,7 +11,6 @@ from typing import Any
 from ado.providers.base import (
     AgentAdapter,
     Outcome,
-    OutcomeKind,
     ParseState,
     RunRequest,
     RunSummary,
@@ -19,6 +18,7 @@ from ado.providers.base import (
 from ado.providers.events import AgentEvent, EventKind
 from ado.providers.process import AgentProcess, OutputLine, SpawnError
 from ado.providers.sanitize import clean_value, limit_event, needs_cleaning
+from ado.vocab import OutcomeKind
 
 __all__ = ["AgentRun"]
 

@@ -113,5 +113,7 @@ class CostGuard:
 
     def message(self, cost: float) -> str:
         return (
-            f"Stopped: this attempt has cost ${cost:.2f}, above the ${self.limit or 0:.2f} limit."
+            f"Stopped: this attempt has cost ${cost:.2f}, above the ${self.limit or 0:.2f} limit "
+            "(--max-cost or routing.apiFallback.maxCostPerTask, capped by what is left of "
+            "maxDailyCost)."
         )

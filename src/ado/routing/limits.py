@@ -29,7 +29,7 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Protocol
 
 from ado.config.schema import AccessModeConfig
-from ado.providers.base import OutcomeKind
+from ado.vocab import OutcomeKind
 
 if TYPE_CHECKING:
     from ado.store import CooldownView, UsageTotals

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ado.providers.base import OutcomeKind
+from ado.vocab import OutcomeKind
 
 __all__ = ["ERROR_CLASSES", "should_fail_over"]
 

@@ -1,21 +1,31 @@
 """Each provider at a glance: installed, version, enabled, access modes with their limits
-used and cooldowns. What ``ado status`` prints and ``GET /api/providers`` returns."""
+used and cooldowns, capabilities and today's usage. What ``ado status`` prints and, shaped by
+``ado.api.wire``, what ``GET /api/providers`` and ``ado status --json`` return."""
 
 from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
-from ado.routing.limits import UsageSource, usage_against_limits
+from ado.routing.limits import LimitRow, UsageSource, usage_against_limits
 
 if TYPE_CHECKING:
+    from ado.config.resolve import Resolved
     from ado.config.schema import ProviderConfig
     from ado.providers.base import Detection
-    from ado.store import CooldownView
+    from ado.store import CooldownView, ReportRow
 
-__all__ = ["OverviewSource", "provider_rows"]
+__all__ = [
+    "AccessModeView",
+    "OverviewSource",
+    "ProviderView",
+    "UsageTodayView",
+    "provider_views",
+    "with_origins",
+]
 
 
 class OverviewSource(UsageSource, Protocol):
@@ -23,22 +33,81 @@ class OverviewSource(UsageSource, Protocol):
 
     def cooldowns(self, now: datetime) -> list[CooldownView]: ...
 
+    def usage_report(
+        self, since: datetime | None, provider: str | None = None
+    ) -> list[ReportRow]: ...
 
-def provider_rows(
+
+@dataclass(frozen=True, slots=True)
+class AccessModeView:
+    mode: str
+    priority: int
+    enabled: bool
+    limits: list[LimitRow]
+    cooldown_until: datetime | None
+    cooldown_reason: str | None
+
+
+@dataclass(slots=True)
+class UsageTodayView:
+    tasks: int = 0
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cost_usd: float = 0.0
+    api_cost_usd: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class ProviderView:
+    """One agent at a glance; ``ado.api.wire`` turns it into the API's ``ProviderOut``."""
+
+    id: str
+    name: str
+    installed: bool
+    version: str | None
+    enabled: bool
+    path: str | None
+    logged_in: bool | None
+    access_modes: list[AccessModeView]
+    #: The configured capabilities (camelCase flags, languages, maxContextTokens).
+    capabilities: dict[str, Any]
+    usage_today: UsageTodayView
+    #: The layer of each switch (``enabled``, ``accessModes.<mode>.enabled``...): the API's
+    #: ``origins``; empty when not resolved with its layers.
+    origins: dict[str, str] = field(default_factory=dict)
+    #: For each switch saved over the file: the file's value.
+    file_values: dict[str, Any] = field(default_factory=dict)
+
+
+def provider_views(
     providers: Mapping[str, ProviderConfig],
     store: OverviewSource,
     now: datetime,
     *,
     detections: Mapping[str, Detection] | None = None,
-) -> list[dict[str, Any]]:
-    """One row per registered provider, by id; ``providers`` are the configured ones
-    (with any overrides applied), ``detections`` the results of probing the executables."""
+    only: str | None = None,
+) -> list[ProviderView]:
+    """One view per registered provider (or just ``only``), by id; ``providers`` are the
+    configured ones (with any overrides applied), ``detections`` the results of probing the
+    executables (without: found on PATH, version unknown)."""
+    from ado.config.schema import Capabilities
     from ado.providers import adapter_classes
 
     cooldowns = {(c.provider, c.access_mode): c for c in store.cooldowns(now)}
     detections = detections or {}
-    rows = []
+    day = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    usage: dict[str, UsageTodayView] = {}
+    for r in store.usage_report(day):
+        today = usage.setdefault(r.provider, UsageTodayView())
+        today.tasks += r.tasks
+        today.input_tokens += r.input_tokens
+        today.output_tokens += r.output_tokens
+        today.cost_usd += r.cost_usd
+        today.api_cost_usd += r.api_cost_usd
+    views = []
     for pid, cls in sorted(adapter_classes().items()):
+        if only is not None and pid != only:
+            continue
         pcfg = providers.get(pid)
         adapter = cls()
         path = adapter.resolve_command(pcfg.command if pcfg else None)
@@ -47,34 +116,49 @@ def provider_rows(
         for mode in pcfg.access_modes if pcfg else []:
             cd = cooldowns.get((pid, mode.mode))
             modes.append(
-                {
-                    "mode": mode.mode,
-                    "priority": mode.priority,
-                    "enabled": mode.enabled,
-                    "limits": [
-                        {
-                            "name": r.name,
-                            "used": r.used,
-                            "limit": r.limit,
-                            "window": r.window,
-                            "resets_at": r.resets_at.isoformat(),
-                        }
-                        for r in usage_against_limits(store, pid, mode, now)
-                    ],
-                    "cooldown_until": cd.until.isoformat() if cd else None,
-                    "cooldown_reason": cd.reason if cd else None,
-                }
+                AccessModeView(
+                    mode=mode.mode,
+                    priority=mode.priority,
+                    enabled=mode.enabled,
+                    limits=usage_against_limits(store, pid, mode, now),
+                    cooldown_until=cd.until if cd else None,
+                    cooldown_reason=cd.reason if cd else None,
+                )
             )
-        rows.append(
-            {
-                "id": pid,
-                "name": cls.display_name,
-                "installed": det.installed if det else path is not None,
-                "path": path,
-                "version": det.version if det else None,
-                "logged_in": det.logged_in if det else adapter.login_state(os.environ),
-                "enabled": bool(pcfg and pcfg.enabled),
-                "access_modes": modes,
-            }
+        capabilities = pcfg.capabilities if pcfg else Capabilities()
+        views.append(
+            ProviderView(
+                id=pid,
+                name=cls.display_name,
+                installed=det.installed if det else path is not None,
+                version=det.version if det else None,
+                enabled=bool(pcfg and pcfg.enabled),
+                path=path,
+                logged_in=det.logged_in if det else adapter.login_state(os.environ),
+                access_modes=modes,
+                capabilities=capabilities.model_dump(by_alias=True, exclude_none=True),
+                usage_today=usage.get(pid, UsageTodayView()),
+            )
         )
-    return rows
+    return views
+
+
+def with_origins(views: list[ProviderView], resolved: Resolved) -> list[ProviderView]:
+    """``views`` with the layer of each switch (``origins``) and, for those saved over the
+    file, the file's value (``file_values``)."""
+    from dataclasses import replace
+
+    out = []
+    for view in views:
+        base: tuple[str | int, ...] = ("providers", view.id)
+        paths: dict[str, tuple[str | int, ...]] = {"enabled": (*base, "enabled")}
+        pconf = resolved.config.providers.get(view.id)
+        for i, mode in enumerate(pconf.access_modes if pconf is not None else []):
+            for name in ("enabled", "priority"):
+                paths[f"accessModes.{mode.mode}.{name}"] = (*base, "accessModes", i, name)
+        origins: dict[str, str] = {k: resolved.origin_of(p) for k, p in paths.items()}
+        file_values = {
+            key: resolved.file_value(paths[key]) for key, o in origins.items() if o == "saved"
+        }
+        out.append(replace(view, origins=origins, file_values=file_values))
+    return out

@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Any
 from ado.config.schema import AccessModeConfig, AdoConfig, Capabilities, ProviderConfig
 from ado.errors import NoProviderAvailable, UnknownProviderError, UsageError
 from ado.routing.limits import check_limits
+from ado.vocab import AccessMode, values
 
 if TYPE_CHECKING:
     from ado.store import CooldownView
@@ -49,7 +50,6 @@ __all__ = [
 ]
 
 ROUND_ROBIN_KEY = "routing.round_robin"
-ACCESS_MODES = ("subscription", "api", "free")
 
 
 class SkipKind(StrEnum):
@@ -259,10 +259,10 @@ class Router:
         for name in named:
             if name not in self.config.providers:
                 raise UnknownProviderError(name, known)
-        if filters.access_mode is not None and filters.access_mode not in ACCESS_MODES:
+        if filters.access_mode is not None and filters.access_mode not in values(AccessMode):
             raise UsageError(
                 f"Unknown access mode {filters.access_mode!r}.",
-                hint=f"Use one of: {', '.join(ACCESS_MODES)}.",
+                hint=f"Use one of: {', '.join(values(AccessMode))}.",
             )
 
     def _allow_api(self, filters: RouteFilters) -> bool:

@@ -8,8 +8,9 @@ It polls the store (events every 25 ms while someone subscribes, else every 250 
 and cooldowns every 250 ms) rather than
 listening to the in-process runner, so tasks run by ``ado run`` in another terminal, or by
 another server on the same PostgreSQL, show up exactly like the server's own. Messages are
-dicts (times as aware ``datetime``, serialised like the REST API's with
-``pydantic_core.to_json``):
+dicts built by ``ado.api.wire`` (times as aware ``datetime``, serialised like the REST API's
+with ``pydantic_core.to_json``); their models are ``ado.api.schemas.LiveMessage``, in the
+OpenAPI document's components:
 
 - ``{"type": "event", "event": {id, taskId, attemptId, kind, createdAt, data}}``
 - ``{"type": "task", "task": {...}}`` when a task appears or its status or totals change
@@ -36,10 +37,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from ado.api import wire
+from ado.vocab import TaskStatus
+
 if TYPE_CHECKING:
     from ado.store import CooldownView, EventView, Store, TaskView
 
-__all__ = ["GAP_TIMEOUT", "LiveBus", "Message", "Subscription", "event_message", "task_summary"]
+__all__ = ["GAP_TIMEOUT", "LiveBus", "Message", "Subscription"]
 
 log = logging.getLogger("ado.server")
 
@@ -190,17 +194,17 @@ class LiveBus:
         events, tasks, cooldowns = await asyncio.to_thread(read)
         if tasks is None:
             return
-        self._active = {t.id for t in tasks if t.status in ("queued", "running")}
+        self._active = {t.id for t in tasks if TaskStatus(t.status).is_active}
         changed = [t for t in tasks if self._remember(t)]
         # A task before its events; a finished task's last events before its final state.
         for task in changed:
             if task.id in self._active:
-                self.publish({"type": "task", "task": task_summary(task)})
+                self.publish(wire.task_message(task))
         for event in self._new_events(events):
-            self.publish(event_message(event))
+            self.publish(wire.event_message(event))
         for task in changed:
             if task.id not in self._active:
-                self.publish({"type": "task", "task": task_summary(task)})
+                self.publish(wire.task_message(task))
         if cooldowns is None:
             return
         current = _by_provider(cooldowns)
@@ -350,28 +354,7 @@ class Subscription(AsyncIterator[Message]):
         if event.id >= self._floor:
             self._replayed.add(event.id)
         self.last_event_id = max(self.last_event_id, event.id)
-        return event_message(event)
-
-
-def event_message(event: EventView) -> Message:
-    return {
-        "type": "event",
-        "event": {
-            "id": event.id,
-            "taskId": event.task_id,
-            "attemptId": event.attempt_id,
-            "kind": event.kind,
-            "createdAt": event.created_at,
-            "data": event.data,
-        },
-    }
-
-
-def task_summary(task: TaskView) -> Message:
-    """A task exactly as ``GET /api/tasks`` lists it (camelCase keys)."""
-    from ado.api.routes.tasks import task_summary as summary
-
-    return summary(task)
+        return wire.event_message(event)
 
 
 def _signature(task: TaskView) -> tuple[Any, ...]:
@@ -393,13 +376,5 @@ def _signature(task: TaskView) -> tuple[Any, ...]:
 def _by_provider(cooldowns: list[CooldownView]) -> dict[str, list[Message]]:
     out: dict[str, list[Message]] = {}
     for c in sorted(cooldowns, key=lambda c: (c.provider, c.access_mode)):
-        out.setdefault(c.provider, []).append(
-            {
-                "accessMode": c.access_mode,
-                "until": c.until,
-                "kind": c.kind,
-                "reason": c.reason,
-                "resetKnown": c.reset_known,
-            }
-        )
+        out.setdefault(c.provider, []).append(wire.COOLDOWN(c))
     return out

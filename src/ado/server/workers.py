@@ -24,7 +24,9 @@ import socket
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from ado.vocab import HitlPolicy, TaskStatus
 
 if TYPE_CHECKING:
     from ado.config.schema import AdoConfig
@@ -217,7 +219,7 @@ class WorkerPool:
                 await asyncio.to_thread(
                     self.store.finish_task,
                     job.task_id,
-                    status="failed",
+                    status=TaskStatus.FAILED,
                     error=str(exc),
                     exit_code=1,
                 )
@@ -229,32 +231,11 @@ class WorkerPool:
 
 def spec_from_task(task: TaskView) -> TaskSpec:
     """The ``TaskSpec`` a queued task's stored options describe."""
+    from ado.options import TaskOptions
     from ado.orchestrator import TaskSpec
-    from ado.routing.router import RouteFilters
 
-    opts: dict[str, Any] = task.options or {}
-
-    def names(key: str) -> tuple[str, ...]:
-        value = opts.get(key) or ()
-        return (value,) if isinstance(value, str) else tuple(value)
-
-    return TaskSpec(
-        prompt=task.prompt,
-        cwd=Path(task.cwd),
-        filters=RouteFilters(
-            provider=opts.get("provider"),
-            providers=names("providers") or None,
-            exclude=names("exclude"),
-            access_mode=opts.get("access_mode"),
-            capabilities=names("capabilities"),
-            allow_api=opts.get("allow_api"),
-        ),
-        hitl_policy=opts.get("hitl_policy") or task.hitl_policy,
-        yolo=bool(opts.get("yolo")),
-        model=opts.get("model"),
-        max_turns=opts.get("max_turns"),
-        resume=opts.get("resume"),
-        max_cost=opts.get("max_cost"),
-        wait=bool(opts.get("wait")),
-        assume_yes=True,  # nobody to ask: the cost limits still apply
-    )
+    options = TaskOptions.from_stored(task.options)
+    if options.hitl_policy is None:
+        options.hitl_policy = HitlPolicy(task.hitl_policy)
+    # Nobody to ask before a costly API run: the cost limits still apply.
+    return TaskSpec(prompt=task.prompt, cwd=Path(task.cwd), options=options, assume_yes=True)

@@ -24,10 +24,11 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from ado.store.alert_orphans import UNFINISHED, abandoned_error
 from ado.store.models import _ID, Base, utcnow
 from ado.store.sql import SqlConnection
+from ado.vocab import AlertStatus, values
 
 __all__ = ["ALERT_STATUSES", "Alert", "AlertMethods", "AlertView"]
 
-ALERT_STATUSES = ("queued", "retrying", "delivered", "failed", "throttled", "abandoned")
+ALERT_STATUSES = values(AlertStatus)
 
 
 class Alert(Base):

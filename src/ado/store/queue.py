@@ -15,10 +15,11 @@ from ado.store import reader, writes
 from ado.store.codec import utcnow
 from ado.store.methods import SqlMethods
 from ado.store.views import TaskView
+from ado.vocab import TaskStatus
 
 __all__ = ["QueueMethods"]
 
-ACTIVE = ("queued", "running")
+ACTIVE = (TaskStatus.QUEUED.value, TaskStatus.RUNNING.value)
 _POOL_KEY = "worker-pool:{host}:{pid}"
 _CANCEL_KEY = "cancel-request:{task_id}"
 

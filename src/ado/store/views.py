@@ -21,6 +21,7 @@ __all__ = [
     "TaskSummaryView",
     "TaskView",
     "UsageTotals",
+    "duration_s",
     "prompt_excerpt",
 ]
 
@@ -199,6 +200,15 @@ def view_values(view: type[Any], row: object, **extra: Any) -> dict[str, Any]:
 #: Listings (``GET /api/tasks``, ``ado tasks list``, the live task messages) carry at most
 #: this many characters of a prompt; a task's detail carries it whole.
 PROMPT_EXCERPT = 1000
+
+
+def duration_s(task: Any) -> float | None:
+    """Seconds from a task's (or attempt's) start to its end, to the millisecond; None
+    while it has not finished."""
+    if task.started_at is None or task.finished_at is None:
+        return None
+    seconds: float = (task.finished_at - task.started_at).total_seconds()
+    return round(seconds, 3)
 
 
 def prompt_excerpt(prompt: str) -> tuple[str, bool]:

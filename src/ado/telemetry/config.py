@@ -22,8 +22,6 @@ from ado.config.base import ConfigModel
 
 __all__ = ["LoggingConfig", "ObservabilityConfig", "TelemetryConfig"]
 
-LOG_LEVELS = ("debug", "info", "warning", "error")
-
 
 class TelemetryConfig(ConfigModel):
     """OpenTelemetry traces and metrics (off by default)."""

@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 from opentelemetry.metrics import CallbackOptions, Observation
 
 from ado.providers.events import EventKind
+from ado.vocab import OutcomeKind
 
 if TYPE_CHECKING:
     from opentelemetry.metrics import Meter
@@ -139,7 +140,7 @@ class TaskMetrics:
         if data.get("duration_s") is not None:
             self.provider_latency.record(float(data["duration_s"]) * 1000, success)
         pair = {"provider": provider, "access_mode": mode}
-        if outcome in ("rate_limited", "quota_exhausted"):
+        if outcome in (OutcomeKind.RATE_LIMITED, OutcomeKind.QUOTA_EXHAUSTED):
             self.rate_limits.add(1, pair)
             reset_at = info.outcome.reset_at if info.outcome else None
             if reset_at is not None:

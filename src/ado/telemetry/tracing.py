@@ -97,8 +97,8 @@ class TaskTracer:
             attrs["ado.prompt.length"] = len(spec.prompt)
             if self.prompt_prefix:
                 attrs["ado.prompt.prefix"] = spec.prompt[: self.prompt_prefix]
-            if spec.hitl_policy:
-                attrs["ado.hitl.policy"] = spec.hitl_policy
+            if spec.options.hitl_policy:
+                attrs["ado.hitl.policy"] = str(spec.options.hitl_policy)
         task = self.tracer.start_span("ado.task", context=parent, attributes=attrs)
         state = _TaskSpans(task=task, base=base)
         self._tasks[task_id] = state

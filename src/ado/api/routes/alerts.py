@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import dataclasses
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Query
-from pydantic.alias_generators import to_camel
 from starlette.responses import Response
 
+from ado.api import wire
 from ado.api.deps import StoreDep
-from ado.api.errors import ApiError
 from ado.api.responses import json_response
 from ado.api.schemas import AlertPage
+from ado.errors import ApiError
 from ado.store.ids import parse_id
 
 router = APIRouter(prefix="/api/alerts", tags=["alerts"])
@@ -31,12 +30,4 @@ def list_alerts(
     if cursor and parse_id(cursor) is None:
         raise ApiError.invalid("cursor", "not a cursor this API returned")
     items, next_cursor = lister(limit=limit, cursor=cursor or None)
-    return json_response({"items": [_camel(a) for a in items], "nextCursor": next_cursor})
-
-
-def _camel(alert: Any) -> dict[str, Any]:
-    if dataclasses.is_dataclass(alert) and not isinstance(alert, type):
-        values = dataclasses.asdict(alert)
-    else:
-        values = dict(alert)
-    return {to_camel(k): v for k, v in values.items()}
+    return json_response({"items": wire.ALERT.many(items), "nextCursor": next_cursor})

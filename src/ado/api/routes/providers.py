@@ -8,20 +8,22 @@ from __future__ import annotations
 import asyncio
 import time
 from datetime import UTC, datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request
 from starlette.responses import Response
 
+from ado.api import wire
 from ado.api.deps import ConfigDep, ConfigSourceDep, ResolvedDep, StoreDep
-from ado.api.errors import ApiError
 from ado.api.params import BODY_ERRORS
 from ado.api.responses import json_response
 from ado.api.schemas import ErrorResponse, ProviderOut, ProviderPatch, ProviderUsage
 from ado.config.overrides import SWITCHES_KEY, save, switches_after_patch
 from ado.config.resolve import Resolved
-from ado.config.schema import AdoConfig, Capabilities
+from ado.config.schema import AdoConfig
+from ado.errors import ApiError, UnknownProviderError
 from ado.store.database import Store
+from ado.vocab import AccessMode
 
 router = APIRouter(prefix="/api/providers", tags=["providers"])
 
@@ -119,7 +121,7 @@ def clear_provider_cooldown(
     provider_id: ProviderId,
     store: StoreDep,
     access_mode: Annotated[
-        Literal["subscription", "api", "free"] | None,
+        AccessMode | None,
         Query(alias="accessMode", description="Only this access mode's cooldown; unset: all."),
     ] = None,
 ) -> Response:
@@ -133,81 +135,21 @@ def clear_provider_cooldown(
 def provider_views(
     resolved: Resolved, store: Store, detections: dict[str, Any], only: str | None = None
 ) -> list[dict[str, Any]]:
-    """The API's provider rows (camelCase), as resolved (switches applied)."""
-    from ado.routing.overview import provider_rows
+    """The API's provider rows (``ProviderOut``), as resolved (switches applied), each with
+    the layer of its switches."""
+    from ado.routing.overview import provider_views as views
+    from ado.routing.overview import with_origins
 
-    now = datetime.now(UTC)
-    providers = dict(resolved.config.providers)
-    if only is not None:
-        providers = {only: providers[only]} if only in providers else {}
-    rows = provider_rows(providers, store, now, detections=detections)
-    if only is not None:
-        rows = [r for r in rows if r["id"] == only]
-    day = now.replace(hour=0, minute=0, second=0, microsecond=0)
-    usage: dict[str, dict[str, Any]] = {}
-    for r in store.usage_report(day):
-        today = usage.setdefault(
-            r.provider,
-            {"tasks": 0, "inputTokens": 0, "outputTokens": 0, "costUsd": 0.0, "apiCostUsd": 0.0},
-        )
-        today["tasks"] += r.tasks
-        today["inputTokens"] += r.input_tokens
-        today["outputTokens"] += r.output_tokens
-        today["costUsd"] += r.cost_usd
-        today["apiCostUsd"] += r.api_cost_usd
-    out = []
-    for row in rows:
-        pconf = providers.get(row["id"])
-        capabilities = pconf.capabilities if pconf else Capabilities()
-        out.append(
-            {
-                "id": row["id"],
-                "name": row["name"],
-                "installed": row["installed"],
-                "version": row["version"],
-                "enabled": row["enabled"],
-                "path": row["path"],
-                "loggedIn": row["logged_in"],
-                "accessModes": [
-                    {
-                        "mode": m["mode"],
-                        "priority": m["priority"],
-                        "enabled": m["enabled"],
-                        "limits": [
-                            {
-                                "name": lim["name"],
-                                "used": lim["used"],
-                                "limit": lim["limit"],
-                                "window": lim["window"],
-                                "resetsAt": lim["resets_at"],
-                            }
-                            for lim in m["limits"]
-                        ],
-                        "cooldownUntil": m["cooldown_until"],
-                        "cooldownReason": m["cooldown_reason"],
-                    }
-                    for m in row["access_modes"]
-                ],
-                "capabilities": capabilities.model_dump(by_alias=True, exclude_none=True),
-                "usageToday": usage.get(
-                    row["id"],
-                    {"tasks": 0, "inputTokens": 0, "outputTokens": 0, "costUsd": 0.0,
-                     "apiCostUsd": 0.0},
-                ),
-                **_origins(resolved, row["id"]),
-            }
-        )  # fmt: skip
-    return out
+    providers = resolved.config.providers
+    rows = views(providers, store, datetime.now(UTC), detections=detections, only=only)
+    return wire.PROVIDER.many(with_origins(rows, resolved))
 
 
 def _check_known(provider_id: str) -> None:
     from ado.providers import provider_ids
 
     if provider_id not in provider_ids():
-        raise ApiError(
-            404,
-            f"unknown provider {provider_id!r}; known: {', '.join(sorted(provider_ids()))}",
-        )
+        raise UnknownProviderError(provider_id, provider_ids())
 
 
 def _save_switches(
@@ -218,25 +160,6 @@ def _save_switches(
     new = switches_after_patch(file_config, switches, provider_id, patch)
     if new != switches:
         save(store, SWITCHES_KEY, new)
-
-
-def _origins(resolved: Resolved, provider_id: str) -> dict[str, dict[str, Any]]:
-    """``origins`` and ``fileValues`` of a provider's switches."""
-    origins: dict[str, Any] = {}
-    file_values: dict[str, Any] = {}
-    base: tuple[str | int, ...] = ("providers", provider_id)
-
-    def note(key: str, path: tuple[str | int, ...]) -> None:
-        origins[key] = origin = resolved.origin_of(path)
-        if origin == "saved":
-            file_values[key] = resolved.file_value(path)
-
-    note("enabled", (*base, "enabled"))
-    pconf = resolved.config.providers.get(provider_id)
-    for i, mode in enumerate(pconf.access_modes if pconf is not None else []):
-        for field in ("enabled", "priority"):
-            note(f"accessModes.{mode.mode}.{field}", (*base, "accessModes", i, field))
-    return {"origins": origins, "fileValues": file_values}
 
 
 async def _detections(request: Request, config: AdoConfig) -> dict[str, Any]:

@@ -16,7 +16,6 @@ from fastapi import APIRouter, Path
 from starlette.responses import Response
 
 from ado.api.deps import ConfigSourceDep, ResolvedDep, StoreDep
-from ado.api.errors import ApiError
 from ado.api.params import BODY_ERRORS
 from ado.api.responses import json_response
 from ado.api.schemas import ErrorResponse, Settings, SettingsPatch
@@ -24,6 +23,7 @@ from ado.config.overrides import SETTINGS_KEY, InvalidSettings, save, settings_a
 from ado.config.resolve import Resolved, is_saveable, leaves
 from ado.config.secrets import as_set, mask_secrets
 from ado.config.source import ConfigSource
+from ado.errors import ApiError
 from ado.store.database import Store
 from ado.text import lone_surrogate_at
 

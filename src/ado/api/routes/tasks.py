@@ -16,8 +16,8 @@ from fastapi import APIRouter, Query, Request
 from starlette.datastructures import State
 from starlette.responses import Response
 
+from ado.api import wire
 from ado.api.deps import PoolDep, StoreDep, quick_read
-from ado.api.errors import ApiError
 from ado.api.params import BODY_ERRORS, NO_NUL, AfterId, IsoTime, TaskId
 from ado.api.responses import json_response
 from ado.api.schemas import (
@@ -27,13 +27,14 @@ from ado.api.schemas import (
     TaskCreate,
     TaskDetail,
     TaskPage,
-    TaskStatus,
     TaskSummary,
 )
+from ado.errors import ApiError, TaskNotFound, UnknownProviderError
+from ado.options import TaskOptions
 from ado.store.browse import SORTS, NewTask, TaskQuery
 from ado.store.ids import MAX_ID
-from ado.store.views import AttemptView, TaskSummaryView, TaskView, prompt_excerpt
 from ado.text import lone_surrogate_at, prompt_size_error
+from ado.vocab import TaskStatus
 
 router = APIRouter(prefix="/api/tasks", tags=["tasks"])
 
@@ -74,7 +75,7 @@ async def list_tasks(
     tasks, after = await quick_read(store, store.task_page, query)
     return json_response(
         {
-            "items": [task_summary(t) for t in tasks],
+            "items": wire.TASK_SUMMARY.many(tasks),
             "nextCursor": _encode_cursor(sort, after) if after else None,
         }
     )
@@ -101,23 +102,14 @@ async def queue_task(state: State, body: TaskCreate) -> dict[str, Any]:
     """Check ``body`` (ApiError naming the field), store the task as queued (group commit,
     ``ado.api.writer``), wake the worker pool; the task's summary. Shared by the route and
     ``ado.api.fastpath``."""
-    from ado.providers import provider_ids
     from ado.providers.sanitize import clean_text
 
     if body.provider and body.providers:
         raise ApiError.invalid("providers", "give either provider or providers, not both")
-    known = provider_ids()
-    for field, names in (
-        ("provider", [body.provider] if body.provider else []),
-        ("providers", body.providers or []),
-        ("exclude", body.exclude or []),
-    ):
-        for name in names:
-            if name not in known:
-                raise ApiError.invalid(
-                    field, f"unknown provider {name!r}; one of {', '.join(known)}"
-                )
     config = await state.config_loader.aget()
+    for field, name in body.provider_names():
+        if name not in config.providers:
+            raise UnknownProviderError(name, config.providers, field=field)
     if (
         too_long := prompt_size_error(body.prompt, config.orchestration.max_prompt_bytes)
     ) is not None:
@@ -128,19 +120,20 @@ async def queue_task(state: State, body: TaskCreate) -> dict[str, Any]:
         base = state.config_loader.loaded.base_dir
         cwd = await anyio.to_thread.run_sync(_directory, cwd, body.cwd, roots, base)
     policy = body.hitl_policy or config.hitl.default_policy
+    options = TaskOptions.stored_choices(body, policy)
     now = datetime.now(UTC)
     task = NewTask(
         prompt=clean_text(body.prompt),  # a NUL or a lone surrogate: U+FFFD, as agent text
         cwd=cwd,
         hitl_policy=policy,
-        options=_options(body, policy),
+        options=options,
         created_at=now,
     )
     task_id = await state.task_writer.create(task)
     pool = getattr(state, "pool", None)
     if pool is not None:
         pool.wake()
-    return _queued_summary(task_id, task)
+    return wire.queued_summary(task_id, task.prompt, task.cwd, policy, now)
 
 
 @router.get("/{task_id}", operation_id="getTask", response_model=TaskDetail, responses=NOT_FOUND)
@@ -148,8 +141,8 @@ def get_task(task_id: TaskId, store: StoreDep) -> Response:
     """A task with its attempts (provider, access mode, why chosen, how it ended)."""
     task = store.get_task(task_id)
     if task is None:
-        raise ApiError(404, f"there is no task {task_id}")
-    return json_response(task_detail(task))
+        raise TaskNotFound(task_id)
+    return json_response(wire.TASK_DETAIL(task))
 
 
 @router.get(
@@ -167,21 +160,11 @@ def list_task_events(
     """The task's event log, oldest first, ``limit`` at a time."""
     events = store.list_events(task_id, after_id=after, limit=limit + 1)
     if not events and store.get_task(task_id) is None:
-        raise ApiError(404, f"there is no task {task_id}")
+        raise TaskNotFound(task_id)
     page = events[:limit]
     return json_response(
         {
-            "items": [
-                {
-                    "id": e.id,
-                    "taskId": e.task_id,
-                    "attemptId": e.attempt_id,
-                    "kind": e.kind,
-                    "createdAt": e.created_at,
-                    "data": e.data,
-                }
-                for e in page
-            ],
+            "items": wire.EVENT.many(page),
             "nextAfter": page[-1].id if len(events) > limit else None,
         }
     )
@@ -200,122 +183,6 @@ async def cancel_task(task_id: TaskId, store: StoreDep, pool: PoolDep) -> Respon
 
     status = await cancel(store, pool, task_id)
     return json_response({"id": task_id, "status": status}, 202)
-
-
-# -- shapes ---------------------------------------------------------------------------------
-
-
-def task_summary(t: TaskView | TaskSummaryView) -> dict[str, Any]:
-    duration = None
-    if t.started_at is not None and t.finished_at is not None:
-        duration = round((t.finished_at - t.started_at).total_seconds(), 3)
-    prompt, cut = prompt_excerpt(t.prompt)
-    return {
-        "id": t.id,
-        "prompt": prompt,
-        "promptTruncated": cut,
-        "status": t.status,
-        "provider": t.provider,
-        "accessMode": t.access_mode,
-        "cwd": t.cwd,
-        "hitlPolicy": t.hitl_policy,
-        "createdAt": t.created_at,
-        "startedAt": t.started_at,
-        "finishedAt": t.finished_at,
-        "durationS": duration,
-        "inputTokens": t.input_tokens,
-        "outputTokens": t.output_tokens,
-        "cacheReadTokens": t.cache_read_tokens,
-        "cacheWriteTokens": t.cache_write_tokens,
-        "costUsd": t.cost_usd,
-        "apiCostUsd": t.api_cost_usd,
-        "attemptCount": t.attempt_count,
-        "error": t.error,
-    }
-
-
-def task_detail(t: TaskView) -> dict[str, Any]:
-    return {
-        **task_summary(t),
-        "prompt": t.prompt,
-        "promptTruncated": False,
-        "routingReason": t.routing_reason,
-        "resultText": t.result_text,
-        "options": t.options,
-        "attempts": [_attempt(a) for a in t.attempts],
-        "droppedEvents": t.dropped_events,
-        "droppedBytes": t.dropped_bytes,
-    }
-
-
-def _attempt(a: AttemptView) -> dict[str, Any]:
-    return {
-        "id": a.id,
-        "number": a.number,
-        "provider": a.provider,
-        "accessMode": a.access_mode,
-        "model": a.model,
-        "reason": a.reason,
-        "sessionId": a.session_id,
-        "outcome": a.outcome,
-        "outcomeMessage": a.outcome_message,
-        "exitCode": a.exit_code,
-        "resetAt": a.reset_at,
-        "filesChanged": list(a.files_changed or []),
-        "startedAt": a.started_at,
-        "finishedAt": a.finished_at,
-        "inputTokens": a.input_tokens,
-        "outputTokens": a.output_tokens,
-        "cacheReadTokens": a.cache_read_tokens,
-        "cacheWriteTokens": a.cache_write_tokens,
-        "costUsd": a.cost_usd,
-        "apiCostUsd": a.api_cost_usd,
-        "droppedEvents": a.dropped_events,
-        "droppedBytes": a.dropped_bytes,
-    }
-
-
-def _queued_summary(task_id: int, task: NewTask) -> dict[str, Any]:
-    prompt, cut = prompt_excerpt(task.prompt)
-    return {
-        "id": task_id,
-        "prompt": prompt,
-        "promptTruncated": cut,
-        "status": "queued",
-        "provider": None,
-        "accessMode": None,
-        "cwd": task.cwd,
-        "hitlPolicy": task.hitl_policy,
-        "createdAt": task.created_at,
-        "startedAt": None,
-        "finishedAt": None,
-        "durationS": None,
-        "inputTokens": 0,
-        "outputTokens": 0,
-        "cacheReadTokens": 0,
-        "cacheWriteTokens": 0,
-        "costUsd": 0.0,
-        "apiCostUsd": 0.0,
-        "attemptCount": 0,
-        "error": None,
-    }
-
-
-def _options(body: TaskCreate, policy: str) -> dict[str, Any]:
-    """The task's options as ``ado.orchestrator.task.task_options`` stores them."""
-    raw = {
-        "provider": body.provider,
-        "providers": body.providers or None,
-        "exclude": body.exclude or None,
-        "access_mode": body.access_mode,
-        "capabilities": body.require_capabilities or None,
-        "model": body.model,
-        "max_turns": body.max_turns,
-        "max_cost": body.max_cost,
-        "yolo": body.yolo or None,
-        "hitl_policy": policy,
-    }
-    return {k: v for k, v in raw.items() if v is not None}
 
 
 def _directory(default: str, given: str, roots: list[str], project: Path) -> str:

@@ -1,0 +1,169 @@
+"""The store's views in the API's JSON shapes: the one place a view becomes a wire dict.
+
+The routes, the WebSocket messages (``ado.server.live``) and every CLI ``--json`` build their
+bodies here, so ``ado status --json`` and ``GET /api/providers`` describe a provider the same
+way. The keys are not spelled here: each ``Shape`` takes them, in order, from the response
+model of ``ado.api.schemas`` (camelCase aliases), reading the view's attribute of the same
+snake_case name unless a field is computed. The dicts hold Python values (``datetime``,
+enums); ``dumps`` (pydantic-core, as the API's responses) writes them.
+
+The models' fields are read from ``ado.api._fields``, a table generated from the models
+(``scripts/gen_docs.py`` writes it, ``tests/test_docs.py`` fails when it drifts,
+``tests/api/test_wire.py`` checks each shape against its model): building the ~45 pydantic
+models would cost ``ado status --json`` more than all its queries, and the CLI only needs
+their field names. So neither pydantic's models nor FastAPI load for a ``--json``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from datetime import datetime
+from typing import Any
+
+from pydantic_core import to_json
+
+from ado.api._fields import FIELDS
+from ado.store.views import duration_s, prompt_excerpt
+from ado.vocab import TaskStatus
+
+__all__ = [
+    "ALERT",
+    "ATTEMPT",
+    "COOLDOWN",
+    "EVENT",
+    "PROVIDER",
+    "REPORT",
+    "REPORT_ROW",
+    "STATUS",
+    "TASK_DETAIL",
+    "TASK_SUMMARY",
+    "Shape",
+    "dumps",
+    "event_message",
+    "queued_summary",
+    "task_message",
+]
+
+
+class Shape:
+    """Builds ``model``'s JSON dict from any object with its fields as attributes.
+
+    The builder is compiled once, as a dict display (``{"id": v.id, "durationS": f(v)}``):
+    as fast as one written by hand, its keys taken from the model.
+    """
+
+    def __init__(self, model: str, **computed: Callable[[Any], Any]) -> None:
+        fields = FIELDS[model]
+        unknown = set(computed) - {name for _, name in fields}
+        if unknown:
+            raise TypeError(f"{model} has no field {sorted(unknown)[0]!r}")
+        self.model = model
+        namespace: dict[str, Any] = {}
+        items = []
+        for key, name in fields:
+            value = f"v.{name}"
+            if name in computed:
+                namespace[f"_{name}"] = computed[name]
+                value = f"_{name}(v)"
+            items.append(f"{key!r}: {value}")
+        exec(f"def build(v):\n    return {{{', '.join(items)}}}\n", namespace)
+        self.build: Callable[[Any], dict[str, Any]] = namespace["build"]
+
+    def __call__(self, view: Any) -> dict[str, Any]:
+        return self.build(view)
+
+    def many(self, views: Iterable[Any]) -> list[dict[str, Any]]:
+        build = self.build
+        return [build(v) for v in views]
+
+
+def dumps(body: Any, *, indent: int | None = None) -> bytes:
+    """JSON as the API writes it (datetimes ISO-8601, enums as their values)."""
+    return to_json(body, indent=indent)
+
+
+LIMIT = Shape("LimitOut")
+ACCESS_MODE = Shape("AccessModeOut", limits=lambda m: LIMIT.many(m.limits))
+USAGE_TODAY = Shape("UsageToday")
+PROVIDER = Shape(
+    "ProviderOut",
+    access_modes=lambda p: ACCESS_MODE.many(p.access_modes),
+    usage_today=lambda p: USAGE_TODAY(p.usage_today),
+)
+
+
+def _excerpt(t: Any) -> str:
+    return prompt_excerpt(t.prompt)[0]
+
+
+def _cut(t: Any) -> bool:
+    return prompt_excerpt(t.prompt)[1]
+
+
+TASK_SUMMARY = Shape("TaskSummary", duration_s=duration_s, prompt=_excerpt, prompt_truncated=_cut)
+ATTEMPT = Shape("AttemptOut", files_changed=lambda a: list(a.files_changed or ()))
+TASK_DETAIL = Shape(
+    "TaskDetail",
+    duration_s=duration_s,
+    prompt_truncated=lambda t: False,
+    options=lambda t: _options(t.options),
+    attempts=lambda t: ATTEMPT.many(t.attempts),
+)
+EVENT = Shape("EventOut")
+ALERT = Shape("AlertOut")
+COOLDOWN = Shape("CooldownOut")
+REPORT_ROW = Shape("UsageReportRow")
+REPORT = Shape("UsageReport", rows=lambda r: REPORT_ROW.many(r.rows))
+_TODAY = Shape("StatusToday")
+STATUS = Shape(
+    "StatusOut",
+    providers=lambda s: PROVIDER.many(s.providers),
+    recent_tasks=lambda s: TASK_SUMMARY.many(s.recent_tasks),
+    today=lambda s: _TODAY(s.today),
+)
+
+
+def _options(stored: dict[str, Any]) -> dict[str, Any]:
+    from ado.options import TaskOptions
+
+    return TaskOptions.from_stored(stored).wire()
+
+
+def queued_summary(
+    task_id: int, prompt: str, cwd: str, hitl_policy: str, created_at: datetime
+) -> dict[str, Any]:
+    """The summary of a task just queued (``POST /api/tasks``'s answer)."""
+    from ado.store.views import TaskSummaryView
+
+    view = TaskSummaryView(
+        id=task_id,
+        prompt=prompt,
+        cwd=cwd,
+        status=TaskStatus.QUEUED,
+        hitl_policy=hitl_policy,
+        provider=None,
+        access_mode=None,
+        error=None,
+        attempt_count=0,
+        created_at=created_at,
+        started_at=None,
+        finished_at=None,
+        input_tokens=0,
+        output_tokens=0,
+        cache_read_tokens=0,
+        cache_write_tokens=0,
+        cost_usd=0.0,
+        api_cost_usd=0.0,
+    )
+    return TASK_SUMMARY(view)
+
+
+# -- WebSocket messages (their models: ado.api.schemas, "live messages") ------------------
+
+
+def event_message(event: Any) -> dict[str, Any]:
+    return {"type": "event", "event": EVENT(event)}
+
+
+def task_message(task: Any) -> dict[str, Any]:
+    return {"type": "task", "task": TASK_SUMMARY(task)}

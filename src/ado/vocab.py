@@ -1,0 +1,89 @@
+"""ADO's vocabulary: the one definition of each set of names that the configuration, the
+store, the API (and so its OpenAPI document and the dashboard's generated types), the CLI's
+choices and the notifications share. Nothing else spells these lists.
+
+Imports only ``enum``: ``ado --help`` and ``ado status`` load it for free.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+__all__ = ["AccessMode", "AlertStatus", "HitlPolicy", "OutcomeKind", "TaskStatus", "values"]
+
+
+class TaskStatus(StrEnum):
+    """Where a task is in its life."""
+
+    #: Waiting in the store for a worker pool (``POST /api/tasks``).
+    QUEUED = "queued"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+    #: The ADO process running it died; found and marked at the next start.
+    INTERRUPTED = "interrupted"
+
+    @property
+    def is_active(self) -> bool:
+        """Queued or running: not finished yet."""
+        return self in (TaskStatus.QUEUED, TaskStatus.RUNNING)
+
+
+class AccessMode(StrEnum):
+    """How an agent is paid for."""
+
+    SUBSCRIPTION = "subscription"
+    API = "api"
+    FREE = "free"
+
+
+class HitlPolicy(StrEnum):
+    """How much a human is in the loop (``hitl.defaultPolicy``, ``--hitl``)."""
+
+    AUTONOMOUS = "autonomous"
+    REVIEW_EDITS = "review-edits"
+    APPROVE_STEPS = "approve-steps"
+    MANUAL = "manual"
+
+
+class OutcomeKind(StrEnum):
+    """How an attempt ended (``classify``), as stored on the attempt."""
+
+    SUCCESS = "success"
+    FAILED = "failed"  # the agent ran and reported an error of its own
+    RATE_LIMITED = "rate_limited"  # short window: cool down until the reset
+    QUOTA_EXHAUSTED = "quota_exhausted"  # long window (weekly/monthly): skip
+    SERVER_ERROR = "server_error"  # 5xx / overloaded: transient
+    AUTH_MISSING = "auth_missing"
+    NOT_INSTALLED = "not_installed"
+    CRASHED = "crashed"
+    TIMED_OUT = "timed_out"
+    CANCELLED = "cancelled"
+    COST_LIMIT = "cost_limit"
+    #: Stored while the attempt runs (never a result of ``classify``).
+    RUNNING = "running"
+    #: The ADO process running the attempt died (never a result of ``classify``).
+    INTERRUPTED = "interrupted"
+
+    @property
+    def is_limit(self) -> bool:
+        return self in (OutcomeKind.RATE_LIMITED, OutcomeKind.QUOTA_EXHAUSTED)
+
+
+class AlertStatus(StrEnum):
+    """Where one notification's delivery on one channel is (the ``alerts`` history)."""
+
+    QUEUED = "queued"
+    RETRYING = "retrying"
+    DELIVERED = "delivered"
+    FAILED = "failed"
+    #: Not sent: a duplicate or a burst folded into a summary.
+    THROTTLED = "throttled"
+    #: The process that owned it exited before it was delivered.
+    ABANDONED = "abandoned"
+
+
+def values(enum: type[StrEnum]) -> tuple[str, ...]:
+    """The enum's values in definition order: for ``click.Choice`` and messages."""
+    return tuple(member.value for member in enum)
