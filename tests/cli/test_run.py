@@ -14,8 +14,9 @@ import pytest
 from click.testing import CliRunner
 
 from ado.cli import COMMANDS, cli
-from tests.cli.helpers import api_mode, record_usage, run_json, store_of, wait_for
+from tests.cli.helpers import api_mode, record_usage, run_json, store_of
 from tests.fixtures.ado import Project
+from tests.support import wait_for
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 

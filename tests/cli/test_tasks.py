@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import json
 
-from tests.cli.helpers import run_json, wait_for
+from tests.cli.helpers import run_json
 from tests.fixtures.ado import Project
+from tests.support import wait_for
 
 
 def test_list_newest_first_with_filters(project: Project, fake_cursor) -> None:

@@ -9,23 +9,12 @@ import json
 import os
 import signal
 import time
-from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.fixtures.ado import Project
-
-
-def wait_for(predicate: Callable[[], Any], timeout: float = 30, what: str = "condition") -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
+from tests.support import process_gone, wait_for
 
 
 def test_success_records_task_attempt_events_and_usage(project: Project, fake_cursor) -> None:
@@ -204,15 +193,7 @@ def test_kill_9_leaves_a_consistent_store_and_the_task_interrupted(
     assert task is not None and task.error and "exited while the task was running" in task.error
     assert task.attempts[0].outcome == "interrupted"
     # The next start stopped the orphaned agent's whole process group.
-    wait_for(lambda: not _alive(agent_pid), what="the orphaned agent to be stopped")
-
-
-def _alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return False
-    return state != "Z"
+    wait_for(lambda: process_gone(agent_pid), what="the orphaned agent to be stopped")
 
 
 def test_resume_continues_the_agents_own_session(project: Project, fake_cursor) -> None:

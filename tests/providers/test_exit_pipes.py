@@ -4,7 +4,6 @@ lost. Real processes through ``AgentRun``."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import sys
 import textwrap
@@ -15,6 +14,7 @@ from ado.providers.base import OutcomeKind, RunRequest
 from ado.providers.cursor_agent import CursorAgent
 from ado.providers.events import EventKind
 from ado.providers.run import AgentRun
+from tests.support import process_gone, wait_for_async
 
 
 def agent(tmp_path: Path, child_code: str) -> Path:
@@ -55,18 +55,10 @@ async def test_a_child_holding_the_pipes_does_not_keep_the_run_open(tmp_path: Pa
     assert run.outcome is not None and run.outcome.kind is OutcomeKind.SUCCESS
     assert [e.kind for e in events][-1] is EventKind.RESULT
     pid = int(pid_file.read_text())
-    deadline = time.monotonic() + 10  # SIGKILL closes its pipes a moment before it is gone
-    while not _gone(pid):
-        assert time.monotonic() < deadline, "the child outlived its group's SIGKILL"
-        await asyncio.sleep(0.05)
-
-
-def _gone(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return True
-    return state in ("Z", "X")
+    # SIGKILL closes its pipes a moment before it is gone
+    await wait_for_async(
+        lambda: process_gone(pid), 10, what="the child to die of its group's SIGKILL"
+    )
 
 
 async def test_output_still_being_written_after_the_leader_exits_is_read(
