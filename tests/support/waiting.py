@@ -9,15 +9,19 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable
-from typing import TypeVar
+from typing import Literal, TypeVar
 
 T = TypeVar("T")
+
+#: What a condition returns: a value when it holds, else ``None`` or ``False`` (the
+#: ``ready and value`` idiom), typed so that ``wait_for`` returns the value's own type.
+Condition = Callable[[], T | Literal[False] | None]
 
 #: Seconds between two checks of a condition.
 INTERVAL = 0.05
 
 
-def poll_until(predicate: Callable[[], T | None], timeout: float) -> T | None:
+def poll_until(predicate: Condition[T], timeout: float) -> T | None:
     """The first truthy value of ``predicate`` within ``timeout`` seconds, else ``None``.
 
     ``predicate`` is checked at least once, and once more at the deadline, so a loaded machine
@@ -34,7 +38,7 @@ def poll_until(predicate: Callable[[], T | None], timeout: float) -> T | None:
         time.sleep(min(INTERVAL, left))
 
 
-def wait_for(predicate: Callable[[], T | None], timeout: float = 30, *, what: str) -> T:
+def wait_for(predicate: Condition[T], timeout: float = 30, *, what: str) -> T:
     """Poll ``predicate`` until it returns something truthy, and return that.
 
     Raises ``AssertionError`` naming ``what`` (say "the agent to start") after ``timeout`` s.
@@ -45,7 +49,7 @@ def wait_for(predicate: Callable[[], T | None], timeout: float = 30, *, what: st
     return value
 
 
-async def wait_for_async(predicate: Callable[[], T | None], within: float = 30, *, what: str) -> T:
+async def wait_for_async(predicate: Condition[T], within: float = 30, *, what: str) -> T:
     """``wait_for`` in a worker thread: ``predicate`` may block (query a store, read /proc)
     while the event loop goes on running what the test waits for. ``within``: its timeout."""
     return await asyncio.to_thread(wait_for, predicate, within, what=what)
