@@ -350,5 +350,6 @@ def test_an_orphaned_child_is_killed_at_the_next_start_when_its_agent_died(
         if run.poll() is None:
             run.kill()
             run.wait()
-        run.stdout and run.stdout.close()  # type: ignore[func-returns-value]
-        run.stderr and run.stderr.close()  # type: ignore[func-returns-value]
+        for pipe in (run.stdout, run.stderr):
+            if pipe is not None:
+                pipe.close()
