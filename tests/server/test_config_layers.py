@@ -14,13 +14,12 @@ from typing import Any
 import pytest
 
 from ado.config.overrides import SETTINGS_KEY
-from tests.fixtures.ado import Project
+from tests.fixtures.ado import FakeCursor, Project
 from tests.notifications.conftest import Receiver
 from tests.server.conftest import Server
 from tests.support import wait_for
 
 Serve = Callable[..., Server]
-FakeCursor = Callable[..., dict[str, Any]]
 
 
 @pytest.fixture
