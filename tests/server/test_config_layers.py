@@ -24,14 +24,8 @@ Serve = Callable[..., Server]
 
 @pytest.fixture
 def receiver() -> Iterator[Receiver]:
-    rec = Receiver()
-    rec.thread.start()
-    try:
+    with Receiver() as rec:
         yield rec
-    finally:
-        rec.release.set()
-        rec.server.shutdown()
-        rec.server.server_close()
 
 
 def _get(server: Server, path: str) -> Any:
