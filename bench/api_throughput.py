@@ -197,11 +197,19 @@ class Server:
         return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def _found(pattern: str, text: str, flags: int = 0) -> str:
+    """The first group of ``pattern`` in wrk's output (which always prints it)."""
+    match = re.search(pattern, text, flags)
+    if match is None:
+        raise RuntimeError(f"wrk printed no {pattern!r}:\n{text}")
+    return match.group(1)
+
+
 def parse_wrk(out: str) -> dict[str, float]:
     """req/s, p50/p90/p95/p99 in ms (from the Lua ``done``), and non-2xx/socket errors."""
-    figures = {"rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))}  # type: ignore[union-attr]
+    figures = {"rps": float(_found(r"Requests/sec:\s+([\d.]+)", out))}
     for p in (50, 90, 95, 99):
-        figures[f"p{p}"] = int(re.search(rf"^P{p} (\d+)$", out, re.M).group(1)) / 1000  # type: ignore[union-attr]
+        figures[f"p{p}"] = int(_found(rf"^P{p} (\d+)$", out, re.M)) / 1000
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     socket_errors = re.search(r"Socket errors: (.*)", out)
     figures["errors"] = float(errors.group(1)) if errors else 0.0

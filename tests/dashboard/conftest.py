@@ -88,7 +88,8 @@ class Server:
         return next(p for p in self.get("/api/providers") if p["id"] == provider_id)
 
     def task(self, task_id: int) -> dict[str, Any]:
-        return self.get(f"/api/tasks/{task_id}")  # type: ignore[no-any-return]
+        task: dict[str, Any] = self.get(f"/api/tasks/{task_id}")
+        return task
 
     def wait_task(self, task_id: int, *statuses: str, timeout: float = 30) -> dict[str, Any]:
         def done() -> dict[str, Any] | None:

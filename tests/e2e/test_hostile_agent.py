@@ -320,14 +320,14 @@ def test_an_orphaned_child_is_killed_at_the_next_start_when_its_agent_died(
         wait_for(pid_file.exists, what="the agent's child")
         store = project.store()
         try:
-            task = wait_for(
-                lambda: next(
-                    (t for t in store.list_tasks() if store.get_task(t.id).attempts[0].agent_pid),  # type: ignore[union-attr]
-                    None,
-                ),
-                what="the agent's pid",
-            )
-            attempt = store.get_task(task.id).attempts[0]  # type: ignore[union-attr]
+
+            def started() -> TaskView | None:
+                tasks = store.list_tasks()
+                found = store.get_task(tasks[0].id) if tasks else None
+                return found if found and found.attempts and found.attempts[0].agent_pid else None
+
+            task = wait_for(started, what="the agent's pid")
+            attempt = task.attempts[0]
         finally:
             store.close()
         agent_pid = attempt.agent_pid
