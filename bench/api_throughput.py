@@ -19,13 +19,11 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
 import threading
 import time
-import urllib.request
 from pathlib import Path
 from typing import Any
 
@@ -141,50 +139,41 @@ class Server:
     """``uvicorn`` serving ``create_bench_app`` on a free loopback port."""
 
     def __init__(self, db: Path, tmp: Path) -> None:
-        self.port = _free_port()
+        # Imported here, not at the top: the server process imports this module too, and
+        # what the client side uses (httpx) would count in the server's RSS.
+        from tests.support import free_port
+
+        self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.log = tmp / "server.log"
-        self._log = self.log.open("w")
-        self.proc = subprocess.Popen(
+        self.db, self.tmp = db, tmp
+
+    def __enter__(self) -> Server:
+        from tests.support import spawn_server
+
+        self.process = spawn_server(
             [
                 sys.executable, "-m", "uvicorn", "bench.api_throughput:create_bench_app",
                 "--factory", "--host", "127.0.0.1", "--port", str(self.port),
                 "--loop", "uvloop", "--http", "httptools", "--no-access-log",
                 "--log-level", "warning", "--workers", "1",
             ],
+            port=self.port,
             cwd=ROOT,
+            log=self.tmp / "server.log",
             env={
                 **os.environ,
-                "ADO_BENCH_DB": str(db),
+                "ADO_BENCH_DB": str(self.db),
                 "ADO_BENCH_PORT": str(self.port),
                 # this tree's ado, not whichever the environment has installed
                 "PYTHONPATH": f"{ROOT / 'src'}{os.pathsep}{ROOT}",
             },
-            stdout=self._log,
-            stderr=subprocess.STDOUT,
+            ready="/health/ready",
         )  # fmt: skip
-        self.pid = self.proc.pid
-
-    def __enter__(self) -> Server:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"the server exited: {self.log.read_text()[-2000:]}")
-            try:
-                with urllib.request.urlopen(self.url + "/health/ready", timeout=1) as response:
-                    if response.status == 200:
-                        return self
-            except OSError:
-                time.sleep(0.1)
-        raise RuntimeError("the server did not become ready in 60 s")
+        self.pid = self.process.pid
+        return self
 
     def __exit__(self, *exc: object) -> None:
-        self.proc.terminate()
-        try:
-            self.proc.wait(10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-        self._log.close()
+        self.process.stop(timeout=10)
 
     def wrk(self, method: str, path: str, tmp: Path, body: str | None = None) -> dict[str, float]:
         script = tmp / f"{method.lower()}.lua"
@@ -208,11 +197,19 @@ class Server:
         return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def _found(pattern: str, text: str, flags: int = 0) -> str:
+    """The first group of ``pattern`` in wrk's output (which always prints it)."""
+    match = re.search(pattern, text, flags)
+    if match is None:
+        raise RuntimeError(f"wrk printed no {pattern!r}:\n{text}")
+    return match.group(1)
+
+
 def parse_wrk(out: str) -> dict[str, float]:
     """req/s, p50/p90/p95/p99 in ms (from the Lua ``done``), and non-2xx/socket errors."""
-    figures = {"rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))}  # type: ignore[union-attr]
+    figures = {"rps": float(_found(r"Requests/sec:\s+([\d.]+)", out))}
     for p in (50, 90, 95, 99):
-        figures[f"p{p}"] = int(re.search(rf"^P{p} (\d+)$", out, re.M).group(1)) / 1000  # type: ignore[union-attr]
+        figures[f"p{p}"] = int(_found(rf"^P{p} (\d+)$", out, re.M)) / 1000
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     socket_errors = re.search(r"Socket errors: (.*)", out)
     figures["errors"] = float(errors.group(1)) if errors else 0.0
@@ -249,13 +246,6 @@ class RssSampler(threading.Thread):
             return 0
         match = re.search(rf"^{field}:\s+(\d+) kB", text, re.M)
         return int(match.group(1)) if match else 0
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 if __name__ == "__main__":

@@ -16,17 +16,14 @@ from __future__ import annotations
 import json
 import os
 import random
-import signal
-import socket
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-import httpx
+from tests.support import ado_serve_argv, free_port, spawn_server
 
-from bench.common import ADO, Result, percentile, summary
+from bench.common import Result, percentile, summary
 
 EVENTS = 200
 TARGET_MS = 100.0
@@ -61,12 +58,6 @@ OBSERVER = """() => {
 }"""
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def measure(events: int = EVENTS) -> tuple[list[float], list[float]]:
     from playwright.sync_api import sync_playwright
 
@@ -81,27 +72,18 @@ def measure(events: int = EVENTS) -> tuple[list[float], list[float]]:
         store.migrate()
         task = store.create_task(prompt="bench", cwd=tmp, hitl_policy="autonomous", options={})
         store.add_events(task, None, [AgentEvent(EventKind.LOG, text="start")])
-        port = _free_port()
-        env = {**os.environ, "HOME": tmp}
-        server = subprocess.Popen(
-            [*ADO, "serve", "--no-open", "--port", str(port)],
+        port = free_port()
+        server = spawn_server(
+            ado_serve_argv(port=port),
+            port=port,
             cwd=root,
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
+            log=root / "serve.log",
+            env={**os.environ, "HOME": tmp},
+            ready="/health/ready",
+            timeout=30,
         )
-        url = f"http://127.0.0.1:{port}"
+        url = server.url
         try:
-            deadline = time.monotonic() + 30
-            while True:
-                try:
-                    if httpx.get(f"{url}/health/ready", timeout=1).status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    pass
-                if time.monotonic() > deadline or server.poll() is not None:
-                    raise RuntimeError("ado serve did not start")
-                time.sleep(0.05)
             with sync_playwright() as pw:
                 browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
                 page = browser.new_page(viewport={"width": 1280, "height": 900})
@@ -126,12 +108,7 @@ def measure(events: int = EVENTS) -> tuple[list[float], list[float]]:
             frames = [painted[str(i)] - stamps[i] * 1000 for i in range(events)]
             return rendered, frames
         finally:
-            server.send_signal(signal.SIGTERM)
-            try:
-                server.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                server.kill()
-                server.wait()
+            server.stop(timeout=15)
             store.close()
 
 

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import subprocess
 import sys
 import tempfile
@@ -22,9 +21,9 @@ import textwrap
 import time
 from pathlib import Path
 
-import httpx
+from tests.support import ado_serve_argv, free_port, spawn_server
 
-from bench.common import ADO, Result, percentile, summary
+from bench.common import Result, percentile, summary
 
 EVENTS = 300
 TARGET_MS = 100.0
@@ -43,15 +42,6 @@ WRITER = textwrap.dedent("""\
         store.add_events(task, None, [event])
     store.finish_task(task, status="succeeded", exit_code=0)
 """)
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 async def _measure(port: int, url: str, n: int) -> list[float]:
@@ -81,29 +71,14 @@ def run() -> list[Result]:
         (root / "ado.config.yaml").write_text('{"version": "1.1", "providers": {}}')
         (root / ".ado").mkdir()
         url = f"sqlite:///{root / '.ado' / 'state.db'}"
-        port = _free_port()
-        server = subprocess.Popen(
-            [*ADO, "serve", "--port", str(port), "--no-open"],
-            cwd=root,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            env={**os.environ},
+        port = free_port()
+        server = spawn_server(
+            ado_serve_argv(port=port), port=port, cwd=root, log=Path(tmp) / "serve.log"
         )
         try:
-            deadline = time.monotonic() + 60
-            while True:
-                try:
-                    if httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).is_success:
-                        break
-                except httpx.TransportError:
-                    pass
-                if time.monotonic() > deadline or server.poll() is not None:
-                    raise RuntimeError("ado serve did not start")
-                time.sleep(0.05)
             samples = asyncio.run(_measure(port, url, EVENTS))
         finally:
-            server.terminate()
-            server.wait(timeout=60)
+            server.stop(timeout=60)
     p95 = percentile(samples, 95)
     return [
         Result(

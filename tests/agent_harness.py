@@ -318,4 +318,5 @@ def direct_command(provider: str, config: dict[str, Any], prompt: str) -> list[s
 def agent_env(config: dict[str, Any]) -> dict[str, str]:
     """The whole environment a test gives the CLI: PATH and locale, plus the config's env."""
     base = {k: os.environ[k] for k in ("PATH", "LANG", "TMPDIR") if k in os.environ}
-    return base | config["env"]
+    env: dict[str, str] = config["env"]
+    return base | env

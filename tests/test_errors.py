@@ -43,9 +43,17 @@ def test_the_docstring_draws_every_error_with_its_real_parent() -> None:
 
 def test_no_error_class_outside_the_tree() -> None:
     """Every exception class ADO defines on purpose derives from AdoError."""
+    import inspect
+
     import ado.api.errors
 
-    assert ado.api.errors.ApiError is ApiError and issubclass(ApiError, AdoError)
+    assert issubclass(ApiError, AdoError)
+    defined_there = [
+        name
+        for name, cls in inspect.getmembers(ado.api.errors, inspect.isclass)
+        if issubclass(cls, BaseException) and cls.__module__ == "ado.api.errors"
+    ]
+    assert defined_there == [], "ado.api.errors translates errors; ado.errors defines them"
 
 
 def test_api_error_carries_its_status_code_and_details() -> None:

@@ -119,7 +119,7 @@ def test_a_prompt_over_the_limit_is_refused_before_anything_runs(
     )
     assert proc.returncode == 0, proc.stderr  # the agent received it whole
     task = project.store().list_tasks()[0]
-    assert project.store().get_task(task.id).prompt == longest  # type: ignore[union-attr]
+    assert project.task(task.id).prompt == longest
 
 
 def test_ado_text_stays_light() -> None:

@@ -8,7 +8,6 @@ import json
 import os
 import sys
 import textwrap
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -16,9 +15,7 @@ from typing import Any
 import pytest
 
 from tests.cli.helpers import run_json, store_of
-from tests.fixtures.ado import Project
-
-FakeCursor = Callable[..., dict[str, Any]]
+from tests.fixtures.ado import FakeCursor, Project
 
 
 def _executable(path: Path, body: str) -> Path:

@@ -5,16 +5,18 @@ from __future__ import annotations
 import csv
 import io
 import json
+from datetime import datetime
+from typing import Any
 
 import pytest
 
 from ado.cli.render import format_tokens
 from tests.cli.helpers import api_mode, record_usage, run_json
-from tests.fixtures.ado import Project
+from tests.fixtures.ado import FakeCursor, Project
 
 
 @pytest.fixture
-def history(project: Project, fake_cursor) -> Project:
+def history(project: Project, fake_cursor: FakeCursor) -> Project:
     """Two real subscription runs today, plus API usage today, 3, 20 and 100 days ago."""
     project.write_config({"cursor-agent": fake_cursor()})
     run_json(project, "one")
@@ -28,8 +30,11 @@ def history(project: Project, fake_cursor) -> Project:
     return project
 
 
-def report(project: Project, *args: str) -> dict:
-    return json.loads(project.run("report", "--format", "json", *args, check_code=0).stdout)
+def report(project: Project, *args: str) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads(
+        project.run("report", "--format", "json", *args, check_code=0).stdout
+    )
+    return data
 
 
 @pytest.mark.parametrize(
@@ -59,9 +64,7 @@ def test_json_rows_match_the_store(
     assert (data["since"] is None) == (period == "all")
 
 
-def _since(data: dict):
-    from datetime import datetime
-
+def _since(data: dict[str, Any]) -> datetime:
     return datetime.fromisoformat(data["since"])
 
 
@@ -90,7 +93,7 @@ def test_table_shows_rows_and_totals(history: Project) -> None:
     assert "$1.25" in total
 
 
-def test_api_runs_are_reported_with_their_cost(project: Project, fake_cursor) -> None:
+def test_api_runs_are_reported_with_their_cost(project: Project, fake_cursor: FakeCursor) -> None:
     project.write_config(
         {"cursor-agent": api_mode(fake_cursor())}, routing={"apiFallback": {"enabled": True}}
     )

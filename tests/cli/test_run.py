@@ -14,8 +14,9 @@ import pytest
 from click.testing import CliRunner
 
 from ado.cli import COMMANDS, cli
-from tests.cli.helpers import api_mode, record_usage, run_json, store_of, wait_for
-from tests.fixtures.ado import Project
+from tests.cli.helpers import api_mode, record_usage, run_json, store_of
+from tests.fixtures.ado import FakeCursor, Project
+from tests.support import wait_for
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 
@@ -50,17 +51,17 @@ def test_subcommand_help_in_a_real_process(project: Project) -> None:
 # -- exit codes -----------------------------------------------------------------------------------
 
 
-def test_exit_0_on_success(project: Project, fake_cursor) -> None:
+def test_exit_0_on_success(project: Project, fake_cursor: FakeCursor) -> None:
     project.write_config({"cursor-agent": fake_cursor()})
     proc = project.run("run", "say hi", check_code=0)
     assert "✔ succeeded task 1" in proc.stdout
 
 
-def test_exit_1_when_the_task_fails(project: Project, fake_cursor) -> None:
+def test_exit_1_when_the_task_fails(project: Project, fake_cursor: FakeCursor) -> None:
     project.write_config({"cursor-agent": fake_cursor("crash")})
     summary = run_json(project, "crash please", code=1)
     assert summary["status"] == "failed" and summary["exit_code"] == 1
-    assert project.store().get_task(summary["task_id"]).exit_code == 1
+    assert project.task(summary["task_id"]).exit_code == 1
 
 
 @pytest.mark.parametrize(
@@ -73,7 +74,9 @@ def test_exit_1_when_the_task_fails(project: Project, fake_cursor) -> None:
         ("run", "-p", "no-such-agent", "x"),
     ],
 )
-def test_exit_2_on_usage_errors(project: Project, fake_cursor, args: tuple[str, ...]) -> None:
+def test_exit_2_on_usage_errors(
+    project: Project, fake_cursor: FakeCursor, args: tuple[str, ...]
+) -> None:
     project.write_config({"cursor-agent": fake_cursor()})
     proc = project.run(*args, check_code=2)
     assert proc.stderr.strip() and "Traceback" not in proc.stderr
@@ -85,7 +88,7 @@ def test_exit_2_on_a_bad_config(project: Project) -> None:
     assert "routing.strategy" in proc.stderr
 
 
-def test_exit_3_when_every_provider_cools_down(project: Project, fake_cursor) -> None:
+def test_exit_3_when_every_provider_cools_down(project: Project, fake_cursor: FakeCursor) -> None:
     project.write_config({"cursor-agent": fake_cursor()})
     until = datetime.now(UTC) + timedelta(hours=2)
     store_of(project).set_cooldown(
@@ -100,7 +103,9 @@ def test_exit_3_when_every_provider_cools_down(project: Project, fake_cursor) ->
     assert until.strftime("%Y-%m-%d %H:%M UTC") in proc.stderr and "--wait" in proc.stderr
 
 
-def test_exit_4_when_the_daily_api_budget_is_spent(project: Project, fake_cursor) -> None:
+def test_exit_4_when_the_daily_api_budget_is_spent(
+    project: Project, fake_cursor: FakeCursor
+) -> None:
     project.write_config(
         {"cursor-agent": api_mode(fake_cursor())},
         routing={"apiFallback": {"enabled": True, "maxDailyCost": 1.0}},
@@ -110,10 +115,12 @@ def test_exit_4_when_the_daily_api_budget_is_spent(project: Project, fake_cursor
     assert "$1.50" in proc.stderr and "maxDailyCost" in proc.stderr
     task = project.store().list_tasks()[0]
     assert task.status == "failed" and task.exit_code == 4
-    assert project.store().get_task(task.id).attempts == []  # the agent never started
+    assert project.task(task.id).attempts == []  # the agent never started
 
 
-def test_exit_4_when_max_cost_is_below_the_estimate(project: Project, fake_cursor) -> None:
+def test_exit_4_when_max_cost_is_below_the_estimate(
+    project: Project, fake_cursor: FakeCursor
+) -> None:
     project.write_config(
         {"cursor-agent": api_mode(fake_cursor())}, routing={"apiFallback": {"enabled": True}}
     )
@@ -121,7 +128,9 @@ def test_exit_4_when_max_cost_is_below_the_estimate(project: Project, fake_curso
     assert "--max-cost" in proc.stderr and "per-task limit" in proc.stderr
 
 
-def test_api_modes_are_skipped_without_api_fallback(project: Project, fake_cursor) -> None:
+def test_api_modes_are_skipped_without_api_fallback(
+    project: Project, fake_cursor: FakeCursor
+) -> None:
     project.write_config({"cursor-agent": api_mode(fake_cursor())})
     proc = project.run("run", "x", check_code=3)
     assert "Traceback" not in proc.stderr
@@ -130,7 +139,7 @@ def test_api_modes_are_skipped_without_api_fallback(project: Project, fake_curso
 # -- --wait ---------------------------------------------------------------------------------------
 
 
-def test_wait_sits_out_a_cooldown_then_runs(project: Project, fake_cursor) -> None:
+def test_wait_sits_out_a_cooldown_then_runs(project: Project, fake_cursor: FakeCursor) -> None:
     """--wait waits while the only provider cools down, and runs once it is free again.
 
     Condition-driven, never a race against the clock: the cooldown lasts an hour, the test
@@ -158,8 +167,8 @@ def test_wait_sits_out_a_cooldown_then_runs(project: Project, fake_cursor) -> No
 
         wait_for(waiting, what="the run to wait for the reset")
         assert proc.poll() is None  # still waiting: the cooldown holds
-        task = store.list_tasks(limit=1)[0]
-        assert task.status == "running" and task.attempt_count == 0
+        held = store.list_tasks(limit=1)[0]
+        assert held.status == "running" and held.attempt_count == 0
         freed = datetime.now(UTC)
         store.clear_cooldown("cursor-agent", "subscription")
         out, err = proc.communicate(timeout=120)
@@ -178,7 +187,9 @@ def test_wait_sits_out_a_cooldown_then_runs(project: Project, fake_cursor) -> No
     store.close()
 
 
-def test_wait_without_a_known_reset_fails_at_once(project: Project, fake_cursor) -> None:
+def test_wait_without_a_known_reset_fails_at_once(
+    project: Project, fake_cursor: FakeCursor
+) -> None:
     """Adversarial: a provider disabled (no reset time to wait for) is not waited on."""
     project.write_config({"cursor-agent": {**fake_cursor(), "enabled": False}})
     summary = run_json(project, "--wait", "nothing can run", code=3)

@@ -4,17 +4,20 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
+from typing import Any
 
 from tests.cli.helpers import run_json
-from tests.fixtures.ado import Project
+from tests.fixtures.ado import FakeCursor, Project
 
 
-def limited(cfg: dict, **limits: int) -> dict:
+def limited(cfg: dict[str, Any], **limits: int) -> dict[str, Any]:
     cfg["accessModes"][0]["subscription"] = {"rateLimits": limits, "resetTime": "00:00 UTC"}
     return cfg
 
 
-def test_status_json_shows_providers_limits_tasks_and_today(project: Project, fake_cursor) -> None:
+def test_status_json_shows_providers_limits_tasks_and_today(
+    project: Project, fake_cursor: FakeCursor
+) -> None:
     project.write_config(
         {"cursor-agent": limited(fake_cursor(), requestsPerDay=50, requestsPerHour=10)}
     )
@@ -51,7 +54,9 @@ def test_status_json_shows_providers_limits_tasks_and_today(project: Project, fa
     assert today["apiCostUsd"] == round(first["api_cost_usd"] + second["api_cost_usd"], 6)
 
 
-def test_status_shows_the_cooldown_after_a_rate_limit(project: Project, fake_cursor) -> None:
+def test_status_shows_the_cooldown_after_a_rate_limit(
+    project: Project, fake_cursor: FakeCursor
+) -> None:
     project.write_config({"cursor-agent": fake_cursor("rate_limit")})
     proc = project.run("run", "hit the limit", check_code=3)
     assert "rate limited" in proc.stdout or "limit" in proc.stderr.lower()
@@ -72,7 +77,7 @@ def test_status_shows_the_cooldown_after_a_rate_limit(project: Project, fake_cur
     assert "subscription (p1)" in row and "until" in row
 
 
-def test_status_table_lists_tasks_and_totals(project: Project, fake_cursor) -> None:
+def test_status_table_lists_tasks_and_totals(project: Project, fake_cursor: FakeCursor) -> None:
     project.write_config({"cursor-agent": limited(fake_cursor(), requestsPerDay=5)})
     run_json(project, "describe the repo")
     out = project.run("status", check_code=0).stdout
@@ -93,7 +98,7 @@ def test_status_on_an_empty_store(project: Project) -> None:
 # -- providers ----------------------------------------------------------------------------------
 
 
-def test_providers_list(project: Project, fake_cursor) -> None:
+def test_providers_list(project: Project, fake_cursor: FakeCursor) -> None:
     project.write_config({"cursor-agent": fake_cursor(priority=3)})
     rows = json.loads(project.run("providers", "list", "--json", check_code=0).stdout)
     assert [r["id"] for r in rows] == sorted(r["id"] for r in rows)
@@ -104,7 +109,9 @@ def test_providers_list(project: Project, fake_cursor) -> None:
     assert "Cursor Agent" in table and "subscription(p3)" in table
 
 
-def test_providers_check_passes_when_enabled_agents_work(project: Project, fake_cursor) -> None:
+def test_providers_check_passes_when_enabled_agents_work(
+    project: Project, fake_cursor: FakeCursor
+) -> None:
     project.write_config({"cursor-agent": fake_cursor()})
     env = {"CURSOR_API_KEY": "key-for-the-check", "PATH": "/nonexistent"}
     proc = project.run("providers", "check", "cursor-agent", env=env, check_code=0)
@@ -121,7 +128,7 @@ def test_providers_check_passes_when_enabled_agents_work(project: Project, fake_
 
 
 def test_providers_check_exits_1_when_an_enabled_agent_is_missing(
-    project: Project, fake_cursor
+    project: Project, fake_cursor: FakeCursor
 ) -> None:
     cfg = fake_cursor()
     cfg["command"] = str(project.root / "not-installed" / "cursor-agent")
@@ -132,7 +139,7 @@ def test_providers_check_exits_1_when_an_enabled_agent_is_missing(
 
 
 def test_providers_check_sees_credentials_given_in_the_config(
-    project: Project, fake_cursor
+    project: Project, fake_cursor: FakeCursor
 ) -> None:
     """A key in the provider's ``env`` (or an API mode's apiKey) counts as logged in."""
     cfg = fake_cursor(CURSOR_API_KEY="key-from-the-config")
@@ -144,7 +151,9 @@ def test_providers_check_sees_credentials_given_in_the_config(
     assert "key-from-the-config" not in json.dumps(rows)
 
 
-def test_status_json_describes_providers_as_the_api_does(project: Project, fake_cursor) -> None:
+def test_status_json_describes_providers_as_the_api_does(
+    project: Project, fake_cursor: FakeCursor
+) -> None:
     """``ado status --json`` (no FastAPI) and ``GET /api/providers`` give the same JSON for
     every provider: same keys, casing, values and serialization."""
     from starlette.testclient import TestClient

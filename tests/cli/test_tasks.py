@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import json
 
-from tests.cli.helpers import run_json, wait_for
-from tests.fixtures.ado import Project
+from tests.cli.helpers import run_json
+from tests.fixtures.ado import FakeCursor, Project
+from tests.support import wait_for
 
 
-def test_list_newest_first_with_filters(project: Project, fake_cursor) -> None:
+def test_list_newest_first_with_filters(project: Project, fake_cursor: FakeCursor) -> None:
     project.write_config({"cursor-agent": fake_cursor()})
     first = run_json(project, "first")
     project.write_config({"cursor-agent": fake_cursor("crash")})
@@ -30,7 +31,9 @@ def test_list_newest_first_with_filters(project: Project, fake_cursor) -> None:
     assert "first" in table and "second" in table and "cursor-agent/subscription" in table
 
 
-def test_show_replays_the_event_log_and_prints_attempts(project: Project, fake_cursor) -> None:
+def test_show_replays_the_event_log_and_prints_attempts(
+    project: Project, fake_cursor: FakeCursor
+) -> None:
     target = project.root / "notes.txt"
     project.write_config({"cursor-agent": fake_cursor(FAKE_CURSOR_WRITE=f"{target}:hello")})
     summary = run_json(project, "write the notes")
@@ -56,7 +59,7 @@ def test_show_replays_the_event_log_and_prints_attempts(project: Project, fake_c
     assert kinds[0] == "attempt_started" and kinds[-1] == "task_finished"
 
 
-def test_show_prints_every_attempt_of_a_failover(project: Project, fake_cursor) -> None:
+def test_show_prints_every_attempt_of_a_failover(project: Project, fake_cursor: FakeCursor) -> None:
     limited = fake_cursor("rate_limit", priority=1)
     limited["accessModes"].append({"mode": "free", "priority": 2})
     project.write_config({"cursor-agent": limited})
@@ -76,15 +79,17 @@ def test_show_and_cancel_of_unknown_task_exit_2(project: Project) -> None:
         assert "There is no task 4242." in proc.stderr and "ado tasks list" in proc.stderr
 
 
-def test_cancel_of_a_finished_task_exits_2(project: Project, fake_cursor) -> None:
+def test_cancel_of_a_finished_task_exits_2(project: Project, fake_cursor: FakeCursor) -> None:
     project.write_config({"cursor-agent": fake_cursor()})
     task_id = run_json(project, "done already")["task_id"]
     proc = project.run("tasks", "cancel", str(task_id), check_code=2)
     assert f"Task {task_id} is succeeded; only running or queued tasks" in proc.stderr
-    assert project.store().get_task(task_id).status == "succeeded"
+    assert project.task(task_id).status == "succeeded"
 
 
-def test_cancel_stops_a_running_task_and_its_run_exits_130(project: Project, fake_cursor) -> None:
+def test_cancel_stops_a_running_task_and_its_run_exits_130(
+    project: Project, fake_cursor: FakeCursor
+) -> None:
     project.write_config({"cursor-agent": fake_cursor("hang")})
     runner = project.popen("run", "never ends")
     try:
@@ -94,9 +99,8 @@ def test_cancel_stops_a_running_task_and_its_run_exits_130(project: Project, fak
 
         def running() -> int | None:
             tasks = store.list_tasks(status="running")
-            if tasks and store.get_task(tasks[0].id).attempts:
-                return tasks[0].id
-            return None
+            task = store.get_task(tasks[0].id) if tasks else None
+            return task.id if task and task.attempts else None
 
         task_id = wait_for(running, what="the agent to start")
         proc = project.run("tasks", "cancel", str(task_id), check_code=0)

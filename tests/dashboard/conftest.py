@@ -12,12 +12,9 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import signal
-import socket
 import subprocess
 import sys
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -25,6 +22,8 @@ from typing import Any
 
 import httpx
 import pytest
+
+from tests.support import ServerProcess, ado_serve_argv, free_port, spawn_server, wait_for
 
 CHROMIUM = Path(os.environ.get("ADO_TEST_CHROMIUM", "/usr/bin/chromium"))
 CHROMIUM_ARGS = [
@@ -43,30 +42,15 @@ DESKTOP = {"width": 1280, "height": 900}
 PHONE = {"width": 375, "height": 812}
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def wait_for(condition: Callable[[], Any], timeout: float = 15, what: str = "condition") -> Any:
-    """Poll ``condition`` until it returns something truthy."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-        time.sleep(0.05)
-
-
 @dataclass
 class Server:
     root: Path
-    url: str
-    process: subprocess.Popen[str]
+    process: ServerProcess
     env: dict[str, str]
+
+    @property
+    def url(self) -> str:
+        return self.process.url
 
     def api(self) -> httpx.Client:
         return httpx.Client(base_url=self.url, timeout=10)
@@ -104,14 +88,15 @@ class Server:
         return next(p for p in self.get("/api/providers") if p["id"] == provider_id)
 
     def task(self, task_id: int) -> dict[str, Any]:
-        return self.get(f"/api/tasks/{task_id}")  # type: ignore[no-any-return]
+        task: dict[str, Any] = self.get(f"/api/tasks/{task_id}")
+        return task
 
     def wait_task(self, task_id: int, *statuses: str, timeout: float = 30) -> dict[str, Any]:
         def done() -> dict[str, Any] | None:
             task = self.task(task_id)
             return task if task["status"] in statuses else None
 
-        return wait_for(done, timeout, f"task {task_id} to be {'/'.join(statuses)}")  # type: ignore[no-any-return]
+        return wait_for(done, timeout, what=f"task {task_id} to be {'/'.join(statuses)}")
 
 
 def agent_provider(root: Path) -> dict[str, Any]:
@@ -211,39 +196,19 @@ def server(tmp_path_factory: pytest.TempPathFactory, dashboard_built: None) -> I
     finally:
         store.close()
     port = free_port()
-    log = (root / "serve.log").open("w")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "ado", "serve", "--no-open", "--port", str(port), "--grace", "2"],
+    process = spawn_server(
+        ado_serve_argv("--grace", "2", port=port),
+        port=port,
         cwd=root,
+        log=root / "serve.log",
         env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        stdin=subprocess.DEVNULL,
-        text=True,
+        ready="/health/ready",
+        timeout=30,
     )
-    url = f"http://127.0.0.1:{port}"
-
-    def ready() -> bool:
-        if process.poll() is not None:
-            raise AssertionError(
-                f"ado serve exited {process.returncode}:\n{(root / 'serve.log').read_text()}"
-            )
-        try:
-            return httpx.get(f"{url}/health/ready", timeout=1).status_code == 200
-        except httpx.HTTPError:
-            return False
-
-    wait_for(ready, 30, "ado serve to answer")
     try:
-        yield Server(root=root, url=url, process=process, env=env)
+        yield Server(root=root, process=process, env=env)
     finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        log.close()
+        process.stop(timeout=15)
 
 
 @pytest.fixture(scope="package")

@@ -19,8 +19,9 @@ from urllib.parse import urlsplit
 import pytest
 from playwright.sync_api import expect
 
-from tests.dashboard.conftest import DESKTOP, PHONE, Server, wait_for
+from tests.dashboard.conftest import DESKTOP, PHONE, Server
 from tests.dashboard.test_pages import shoot
+from tests.support import wait_for
 
 LONG_REASON = (
     "rate limited (HTTP 429): "
@@ -126,9 +127,9 @@ def test_an_agent_error_is_an_error_mark_and_a_running_attempt_is_not_red(
                 iter(server.get("/api/tasks", q="still running", status="running")["items"]), None
             ),
             30,
-            "the hanging task to run",
+            what="the hanging task to run",
         )
-        server_attempts = wait_for(lambda: server.task(task["id"])["attempts"], 15, "attempt")
+        server_attempts = wait_for(lambda: server.task(task["id"])["attempts"], 15, what="attempt")
         assert server_attempts[0]["outcome"] == "running"
         page.goto(f"/tasks/{task['id']}")
         badge = page.get_by_test_id("attempt").first.get_by_test_id("attempt-outcome")

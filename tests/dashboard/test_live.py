@@ -8,7 +8,8 @@ from typing import Any
 
 from playwright.sync_api import expect
 
-from tests.dashboard.conftest import Server, wait_for
+from tests.dashboard.conftest import Server
+from tests.support import wait_for
 
 
 def mark_page(page: Any) -> None:
@@ -115,7 +116,7 @@ def test_toggling_a_provider_persists_and_changes_routing(page: Any, server: Ser
         card.get_by_test_id("provider-enabled").click()
         expect(card.get_by_test_id("provider-enabled")).to_have_attribute("aria-checked", "false")
         wait_for(
-            lambda: server.provider("cursor-agent")["enabled"] is False, 5, "provider disabled"
+            lambda: server.provider("cursor-agent")["enabled"] is False, 5, what="provider disabled"
         )
         refused = server.ado("run", "--json", "nobody may take this")
         assert refused.returncode == 3, refused.stdout + refused.stderr  # no provider available

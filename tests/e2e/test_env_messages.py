@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -19,8 +20,9 @@ from tests.fixtures.ado import Project
 pytestmark = pytest.mark.agents
 
 
-def _summary(stdout: str) -> dict:
-    return json.loads(stdout.strip().splitlines()[-1])
+def _summary(stdout: str) -> dict[str, Any]:
+    summary: dict[str, Any] = json.loads(stdout.strip().splitlines()[-1])
+    return summary
 
 
 def test_codex_env_key_set_in_ado_but_not_passed(project: Project, tmp_path: Path) -> None:
@@ -97,8 +99,8 @@ def test_claude_billed_by_an_api_key_on_a_subscription(project: Project, tmp_pat
             "run", "--json", f"Create the file {target} containing hi", timeout=240, check_code=0
         )
     assert "billed through an API key" not in second.stdout
-    task = store.get_task(_summary(second.stdout)["task_id"])
-    assert task is not None and task.cost_usd == 0 and task.api_cost_usd > 0
+    oauth_task = store.get_task(_summary(second.stdout)["task_id"])
+    assert oauth_task is not None and oauth_task.cost_usd == 0 and oauth_task.api_cost_usd > 0
 
 
 def test_codex_429_is_the_cooldown_reason_then_cleared(project: Project, tmp_path: Path) -> None:

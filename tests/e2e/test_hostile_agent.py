@@ -14,7 +14,7 @@ import signal
 import subprocess
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -24,20 +24,11 @@ from ado.store import Store
 from ado.store.views import EventView, TaskView
 from tests.fixtures.ado import Project
 from tests.hostile_agent import flood_lines
+from tests.support import group_gone, process_gone, wait_for
 
 HOSTILE = Path(__file__).resolve().parents[1] / "hostile_agent.py"
 RSS_LIMIT_MB = 150
 REPLACEMENT = "\ufffd"
-
-
-def wait_for(predicate: Callable[[], Any], timeout: float = 30, what: str = "condition") -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def hostile(
@@ -115,26 +106,6 @@ def extra(event: EventView) -> dict[str, Any]:
     """The event's own ``data`` (``AgentEvent.data``, stored under ``data``)."""
     inner: dict[str, Any] = event.data.get("data", {})
     return inner
-
-
-def process_gone(pid: int) -> bool:
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return True
-    return fields[0] in ("Z", "X")
-
-
-def group_gone(pgid: int) -> bool:
-    for name in os.listdir("/proc"):
-        if name.isdigit() and not process_gone(int(name)):
-            try:
-                fields = Path(f"/proc/{name}/stat").read_text().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            if int(fields[2]) == pgid:
-                return False
-    return True
 
 
 @pytest.fixture
@@ -349,14 +320,14 @@ def test_an_orphaned_child_is_killed_at_the_next_start_when_its_agent_died(
         wait_for(pid_file.exists, what="the agent's child")
         store = project.store()
         try:
-            task = wait_for(
-                lambda: next(
-                    (t for t in store.list_tasks() if store.get_task(t.id).attempts[0].agent_pid),  # type: ignore[union-attr]
-                    None,
-                ),
-                what="the agent's pid",
-            )
-            attempt = store.get_task(task.id).attempts[0]  # type: ignore[union-attr]
+
+            def started() -> TaskView | None:
+                tasks = store.list_tasks()
+                found = store.get_task(tasks[0].id) if tasks else None
+                return found if found and found.attempts and found.attempts[0].agent_pid else None
+
+            task = wait_for(started, what="the agent's pid")
+            attempt = task.attempts[0]
         finally:
             store.close()
         agent_pid = attempt.agent_pid
@@ -379,5 +350,6 @@ def test_an_orphaned_child_is_killed_at_the_next_start_when_its_agent_died(
         if run.poll() is None:
             run.kill()
             run.wait()
-        run.stdout and run.stdout.close()  # type: ignore[func-returns-value]
-        run.stderr and run.stderr.close()  # type: ignore[func-returns-value]
+        for pipe in (run.stdout, run.stderr):
+            if pipe is not None:
+                pipe.close()

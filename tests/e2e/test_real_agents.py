@@ -11,6 +11,7 @@ import json
 import time
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -28,8 +29,9 @@ REPORTS_TOKENS = {"claude-code", "codex", "gemini-cli", "opencode"}
 API_KEY_BILLED = {"claude-code", "codex"}
 
 
-def _summary(stdout: str) -> dict:
-    return json.loads(stdout.strip().splitlines()[-1])
+def _summary(stdout: str) -> dict[str, Any]:
+    summary: dict[str, Any] = json.loads(stdout.strip().splitlines()[-1])
+    return summary
 
 
 @pytest.mark.parametrize("provider", sorted(PROVIDERS))

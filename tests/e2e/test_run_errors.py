@@ -9,26 +9,17 @@ import json
 import os
 import signal
 import time
-from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.fixtures.ado import Project
+from tests.fixtures.ado import FakeCursor, Project
+from tests.support import process_gone, wait_for
 
 
-def wait_for(predicate: Callable[[], Any], timeout: float = 30, what: str = "condition") -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
-def test_success_records_task_attempt_events_and_usage(project: Project, fake_cursor) -> None:
+def test_success_records_task_attempt_events_and_usage(
+    project: Project, fake_cursor: FakeCursor
+) -> None:
     target = project.root / "hello.txt"
     project.write_config({"cursor-agent": fake_cursor("success", FAKE_CURSOR_WRITE=f"{target}:hi")})
     proc = project.run("run", "--json", "create hello.txt", check_code=0)
@@ -59,14 +50,14 @@ def test_bad_config_names_file_line_key_and_fix(project: Project) -> None:
     assert not (project.root / ".ado" / "state.db").exists()
 
 
-def test_unknown_provider_lists_known_ones(project: Project, fake_cursor) -> None:
+def test_unknown_provider_lists_known_ones(project: Project, fake_cursor: FakeCursor) -> None:
     project.write_config({"cursor-agent": fake_cursor()})
     proc = project.run("run", "-p", "nope", "do it", check_code=2)
     assert "nope" in proc.stderr and "cursor-agent" in proc.stderr
     assert "Traceback" not in proc.stderr
 
 
-def test_missing_cli_is_skipped_with_reason(project: Project, fake_cursor) -> None:
+def test_missing_cli_is_skipped_with_reason(project: Project, fake_cursor: FakeCursor) -> None:
     cfg = fake_cursor()
     cfg["command"] = str(project.root / "no-such-cursor-agent")
     project.write_config({"cursor-agent": cfg})
@@ -82,7 +73,7 @@ def test_missing_cli_is_skipped_with_reason(project: Project, fake_cursor) -> No
     assert "not installed" in as_json.stderr
 
 
-def test_agent_crash_is_contained(project: Project, fake_cursor) -> None:
+def test_agent_crash_is_contained(project: Project, fake_cursor: FakeCursor) -> None:
     project.write_config({"cursor-agent": fake_cursor("crash")})
     proc = project.run("run", "do it", check_code=1)
     assert "crashed" in proc.stdout + proc.stderr
@@ -94,7 +85,9 @@ def test_agent_crash_is_contained(project: Project, fake_cursor) -> None:
     assert full.attempts[0].exit_code not in (0, None)
 
 
-def test_agent_hang_times_out_and_group_is_killed(project: Project, fake_cursor) -> None:
+def test_agent_hang_times_out_and_group_is_killed(
+    project: Project, fake_cursor: FakeCursor
+) -> None:
     project.write_config({"cursor-agent": fake_cursor("hang", timeout=2)})
     started = time.monotonic()
     proc = project.run("run", "do it", check_code=1)
@@ -105,7 +98,7 @@ def test_agent_hang_times_out_and_group_is_killed(project: Project, fake_cursor)
     assert full.status == "failed"
 
 
-def test_garbage_output_is_tolerated(project: Project, fake_cursor) -> None:
+def test_garbage_output_is_tolerated(project: Project, fake_cursor: FakeCursor) -> None:
     target = project.root / "g.txt"
     project.write_config({"cursor-agent": fake_cursor("garbage", FAKE_CURSOR_WRITE=f"{target}:ok")})
     proc = project.run("run", "--json", "do it")
@@ -118,7 +111,9 @@ def test_garbage_output_is_tolerated(project: Project, fake_cursor) -> None:
     assert proc.returncode == (0 if full.attempts[0].outcome == "success" else 1)
 
 
-def test_ctrl_c_stops_the_agent_group_and_records_cancelled(project: Project, fake_cursor) -> None:
+def test_ctrl_c_stops_the_agent_group_and_records_cancelled(
+    project: Project, fake_cursor: FakeCursor
+) -> None:
     project.write_config({"cursor-agent": fake_cursor("hang")})
     proc = project.popen("run", "do it")
     db = project.root / ".ado" / "state.db"
@@ -143,7 +138,7 @@ def test_ctrl_c_stops_the_agent_group_and_records_cancelled(project: Project, fa
 
 @pytest.mark.parametrize("scenario", ["rate_limit"])
 def test_rate_limit_without_alternative_exits_3_with_reset(
-    project: Project, fake_cursor, scenario: str
+    project: Project, fake_cursor: FakeCursor, scenario: str
 ) -> None:
     project.write_config({"cursor-agent": fake_cursor(scenario)})
     first = project.run("run", "do it", check_code=3)
@@ -157,7 +152,9 @@ def test_rate_limit_without_alternative_exits_3_with_reset(
     assert "reset" in second.stderr.lower()
 
 
-def test_run_on_postgresql_via_env(project: Project, fake_cursor, postgres_url: str) -> None:
+def test_run_on_postgresql_via_env(
+    project: Project, fake_cursor: FakeCursor, postgres_url: str
+) -> None:
     from ado.store import Store
 
     target = project.root / "pg.txt"
@@ -178,7 +175,7 @@ def test_run_on_postgresql_via_env(project: Project, fake_cursor, postgres_url: 
 
 
 def test_kill_9_leaves_a_consistent_store_and_the_task_interrupted(
-    project: Project, fake_cursor
+    project: Project, fake_cursor: FakeCursor
 ) -> None:
     project.write_config({"cursor-agent": fake_cursor("hang")})
     proc = project.popen("run", "do it")
@@ -196,7 +193,9 @@ def test_kill_9_leaves_a_consistent_store_and_the_task_interrupted(
     proc.communicate(timeout=30)
     with store.session() as s:
         assert s.connection().exec_driver_sql("PRAGMA integrity_check").scalar() == "ok"
-    agent_pid = store.get_task(store.list_tasks()[0].id).attempts[0].agent_pid
+    killed = store.get_task(store.list_tasks()[0].id)
+    assert killed is not None
+    agent_pid = killed.attempts[0].agent_pid
     assert agent_pid is not None and os.path.exists(f"/proc/{agent_pid}"), "the agent outlived ADO"
     status = json.loads(project.run("status", "--json", check_code=0).stdout)
     assert status["recentTasks"][0]["status"] == "interrupted"
@@ -204,18 +203,10 @@ def test_kill_9_leaves_a_consistent_store_and_the_task_interrupted(
     assert task is not None and task.error and "exited while the task was running" in task.error
     assert task.attempts[0].outcome == "interrupted"
     # The next start stopped the orphaned agent's whole process group.
-    wait_for(lambda: not _alive(agent_pid), what="the orphaned agent to be stopped")
+    wait_for(lambda: process_gone(agent_pid), what="the orphaned agent to be stopped")
 
 
-def _alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return False
-    return state != "Z"
-
-
-def test_resume_continues_the_agents_own_session(project: Project, fake_cursor) -> None:
+def test_resume_continues_the_agents_own_session(project: Project, fake_cursor: FakeCursor) -> None:
     project.write_config({"cursor-agent": fake_cursor("success")})
     first = json.loads(project.run("run", "--json", "start", check_code=0).stdout.splitlines()[-1])
     session = first["attempts"][0]["session_id"]
@@ -231,7 +222,7 @@ def test_resume_continues_the_agents_own_session(project: Project, fake_cursor) 
     assert "no task 999." in missing.stderr
 
 
-def test_prompt_from_stdin(project: Project, fake_cursor) -> None:
+def test_prompt_from_stdin(project: Project, fake_cursor: FakeCursor) -> None:
     import subprocess
 
     project.write_config({"cursor-agent": fake_cursor("success")})
@@ -258,7 +249,7 @@ def test_prompt_from_stdin(project: Project, fake_cursor) -> None:
     assert empty.returncode == 2 and "empty" in empty.stderr
 
 
-def test_required_capability_filters_providers(project: Project, fake_cursor) -> None:
+def test_required_capability_filters_providers(project: Project, fake_cursor: FakeCursor) -> None:
     cfg = fake_cursor("success")
     cfg["capabilities"] = {"testing": False, "languages": ["python"]}
     project.write_config({"cursor-agent": cfg})

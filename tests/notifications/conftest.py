@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 import ssl
 import subprocess
 import threading
@@ -15,6 +14,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
+from tests.support import free_port
 
 # -- HTTP -------------------------------------------------------------------------------------
 
@@ -50,6 +51,15 @@ class Receiver:
         self.port = self.server.server_address[1]
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
+    def __enter__(self) -> Receiver:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.release.set()
+        self.server.shutdown()
+        self.server.server_close()
+
     def url(self, path: str) -> str:
         return f"http://127.0.0.1:{self.port}{path}"
 
@@ -61,13 +71,10 @@ class Receiver:
         return [r for r in self.requests if r.path == path]
 
     def wait_for(self, path: str, count: int = 1, timeout: float = 20) -> list[Received]:
-        deadline = time.monotonic() + timeout
+        """The requests to ``path`` once there are ``count`` of them (woken by each one)."""
         with self.changed:
-            while len(self.at(path)) < count:
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    raise AssertionError(f"{path}: {len(self.at(path))} of {count} requests")
-                self.changed.wait(left)
+            if not self.changed.wait_for(lambda: len(self.at(path)) >= count, timeout):
+                raise AssertionError(f"{path}: {len(self.at(path))} of {count} requests")
         return self.at(path)
 
     def _reply_for(self, path: str) -> Reply:
@@ -112,21 +119,8 @@ class Receiver:
 
 @pytest.fixture
 def receiver() -> Iterator[Receiver]:
-    rec = Receiver()
-    rec.thread.start()
-    try:
+    with Receiver() as rec:
         yield rec
-    finally:
-        rec.release.set()
-        rec.server.shutdown()
-        rec.server.server_close()
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 @pytest.fixture
@@ -194,13 +188,10 @@ class Inbox:
         return "250 Message accepted for delivery"
 
     def wait(self, count: int = 1, timeout: float = 20) -> list[Any]:
-        deadline = time.monotonic() + timeout
+        """The messages once ``count`` have arrived (woken by each one)."""
         with self.changed:
-            while len(self.messages) < count:
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    raise AssertionError(f"{len(self.messages)} of {count} emails arrived")
-                self.changed.wait(left)
+            if not self.changed.wait_for(lambda: len(self.messages) >= count, timeout):
+                raise AssertionError(f"{len(self.messages)} of {count} emails arrived")
         return [m for _, m in self.messages]
 
 

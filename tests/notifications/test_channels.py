@@ -161,4 +161,4 @@ async def test_email_over_starttls_with_login(smtp_factory: Any) -> None:
 
 
 def _fields(note: Notification) -> dict[str, Any]:
-    return {f: getattr(note, f) for f in note.__slots__}  # type: ignore[attr-defined]
+    return {f: getattr(note, f) for f in note.__slots__}

@@ -3,14 +3,11 @@ lost at shutdown, nothing left ``retrying`` by a process that is gone, SMTP 4xx 
 
 from __future__ import annotations
 
-import asyncio
 import os
 import signal
 import socket
 import subprocess
 import sys
-import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +18,7 @@ from ado.config.loader import LoadedConfig
 from ado.config.schema import AdoConfig
 from ado.store import Store
 from ado.store.alerts import AlertView
+from tests.support import wait_for_async
 
 from ..fixtures.ado import Project
 from .conftest import Receiver, Reply, SmtpServer
@@ -42,27 +40,16 @@ def _alerts(store: Store) -> list[AlertView]:
     return store.list_alerts(limit=100)[0]
 
 
-async def _until(predicate: Callable[[], Any], what: str) -> Any:
-    """Poll ``predicate`` (in a thread: it may query the store) until it is truthy."""
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        value = await asyncio.to_thread(predicate)
-        if value:
-            return value
-        await asyncio.sleep(0.02)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
 async def test_a_row_from_queued_to_delivered(receiver: Receiver, store: Store) -> None:
     url = receiver.script("/hook", Reply(hang=True), Reply(200))
     mgr = manager(store, channels={"webhook": {"enabled": True, "url": url}})
     assert mgr.notify(note(title="watch me"))
     # the first attempt hangs: the notification is already in the history
-    [queued] = await _until(lambda: _alerts(store), "the queued row")
+    [queued] = await wait_for_async(lambda: _alerts(store), 20, what="the queued row")
     assert (queued.status, queued.channel, queued.attempts) == ("queued", "webhook", 0)
     assert queued.title == "watch me"
     receiver.release.set()  # the hanging attempt ends without an answer: retried
-    await _until(lambda: _alerts(store)[0].status == "delivered", "the delivery")
+    await wait_for_async(lambda: _alerts(store)[0].status == "delivered", 20, what="the delivery")
     assert await mgr.aclose(grace=10)
     [row] = _alerts(store)
     assert row.id == queued.id and row.attempts == 2 and row.delivered_at is not None
@@ -76,7 +63,7 @@ async def test_what_is_pending_at_shutdown_is_abandoned(receiver: Receiver, stor
         delivery={"timeout": 30, "retries": 5},
     )
     assert mgr.notify(note(title="in flight"))
-    await _until(lambda: receiver.at("/hook"), "the first attempt")
+    await wait_for_async(lambda: receiver.at("/hook"), 20, what="the first attempt")
     for i in range(3):  # behind it, in the channel's queue or not routed yet
         assert mgr.notify(note(title=f"waiting {i}"))
     assert not await mgr.aclose(grace=0.2)
@@ -118,7 +105,9 @@ async def test_a_retrying_row_is_abandoned_at_close(receiver: Receiver, store: S
         delivery={"retries": 5, "backoff": 30, "maxBackoff": 60},
     )
     assert mgr.notify(note(title="busy"))
-    await _until(lambda: [r for r in _alerts(store) if r.status == "retrying"], "a retry")
+    await wait_for_async(
+        lambda: [r for r in _alerts(store) if r.status == "retrying"], 20, what="a retry"
+    )
     assert not await mgr.aclose(grace=0.1)
     [row] = _alerts(store)
     assert row.status == "abandoned" and row.attempts == 1

@@ -109,9 +109,9 @@ def test_rate_limit_fails_over_and_is_announced_once(
     store = project.store()
     store.clear_cooldown("cursor-agent", "subscription")
     run(project, 0)
-    events = [e["event"] for e in sent(receiver)]
-    assert events.count("rate_limit.reached") == 1
-    assert events.count("task.completed") == 2
+    kinds = [e["event"] for e in sent(receiver)]
+    assert kinds.count("rate_limit.reached") == 1
+    assert kinds.count("task.completed") == 2
     throttled = [a for a in store.list_alerts()[0] if a.status == "throttled"]
     assert [a.event for a in throttled] == ["rate_limit.reached"]
 

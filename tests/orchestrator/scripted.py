@@ -18,12 +18,12 @@ from typing import Any
 from ado.providers.base import (
     AgentAdapter,
     Outcome,
-    OutcomeKind,
     ParseState,
     RunRequest,
 )
 from ado.providers.events import AgentEvent, EventKind, Usage
 from ado.providers.run import AgentRun
+from ado.vocab import OutcomeKind
 
 __all__ = ["ScriptedAdapters", "Step"]
 

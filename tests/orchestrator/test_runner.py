@@ -23,11 +23,11 @@ from ado.options import TaskOptions
 from ado.orchestrator import Runner, TaskResult, TaskSpec, TaskUpdate
 from ado.orchestrator.compose import Services, build_runner
 from ado.orchestrator.hooks import RunnerHooks
-from ado.providers.base import OutcomeKind
 from ado.providers.events import EventKind, Usage
 from ado.providers.orphans import GROUP_MARK_ENV
 from ado.store import SqlStore, Store
 from ado.store.methods import SqlMethods
+from ado.vocab import OutcomeKind
 from tests.orchestrator.scripted import ScriptedAdapters, Step
 
 SUBSCRIPTION = [{"mode": "subscription", "priority": 1}]

@@ -8,12 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from ado.providers.base import OutcomeKind, ParseState, RunRequest, command_problem
+from ado.providers.base import ParseState, RunRequest, command_problem
 from ado.providers.claude_code import ClaudeCode
 from ado.providers.codex import Codex
 from ado.providers.cursor_agent import CursorAgent
 from ado.providers.environment import is_secret_name, missing_variable_hint, select
 from ado.providers.events import EventKind
+from ado.vocab import OutcomeKind
 
 from .helpers import replay, sample_path
 

@@ -14,10 +14,12 @@ from pathlib import Path
 import pytest
 
 from ado.providers import process
-from ado.providers.base import OutcomeKind, RunRequest
+from ado.providers.base import RunRequest
 from ado.providers.cursor_agent import CursorAgent
 from ado.providers.events import EventKind
 from ado.providers.run import AgentRun
+from ado.vocab import OutcomeKind
+from tests.support import process_gone, wait_for_async
 
 
 def agent(tmp_path: Path, child_code: str) -> Path:
@@ -58,18 +60,10 @@ async def test_a_child_holding_the_pipes_does_not_keep_the_run_open(tmp_path: Pa
     assert run.outcome is not None and run.outcome.kind is OutcomeKind.SUCCESS
     assert [e.kind for e in events][-1] is EventKind.RESULT
     pid = int(pid_file.read_text())
-    deadline = time.monotonic() + 10  # SIGKILL closes its pipes a moment before it is gone
-    while not _gone(pid):
-        assert time.monotonic() < deadline, "the child outlived its group's SIGKILL"
-        await asyncio.sleep(0.05)
-
-
-def _gone(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return True
-    return state in ("Z", "X")
+    # SIGKILL closes its pipes a moment before it is gone
+    await wait_for_async(
+        lambda: process_gone(pid), 10, what="the child to die of its group's SIGKILL"
+    )
 
 
 async def test_output_still_being_written_after_the_leader_exits_is_read(
@@ -118,7 +112,7 @@ async def test_output_held_back_while_ado_is_slow_is_read_whole(
     )
     script.chmod(0o755)
     run = AgentRun(CursorAgent(), RunRequest("p", str(tmp_path), command=str(script)))
-    texts = []
+    texts: list[str | None] = []
     async for event in run:
         if event.kind is EventKind.TEXT:
             if not texts:

@@ -6,13 +6,12 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
 from ado.providers.orphans import GROUP_MARK_ENV, group_members, kill_orphaned_group
+from tests.support import poll_until, process_gone
 
 CHILD = (
     "import signal, time\n"
@@ -69,16 +68,8 @@ def _cleanup() -> Iterator[None]:
 
 
 def gone(pid: int, within: float = 10.0) -> bool:
-    deadline = time.monotonic() + within
-    while time.monotonic() < deadline:
-        try:
-            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-        except OSError:
-            return True
-        if state in ("Z", "X"):
-            return True
-        time.sleep(0.02)
-    return False
+    """Whether ``pid`` is gone within ``within`` seconds."""
+    return bool(poll_until(lambda: process_gone(pid), within))
 
 
 def test_the_group_is_killed_when_its_leader_is_already_gone() -> None:

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
-import os
 import sys
 import time
 from pathlib import Path
@@ -16,6 +14,7 @@ from ado.providers.events import AgentEvent, EventKind
 from ado.providers.gemini_cli import GeminiCli
 from ado.providers.run import AgentRun
 from ado.vocab import OutcomeKind
+from tests.support import process_gone, wait_for_async
 
 from .helpers import SAMPLES, of_kind
 
@@ -54,26 +53,6 @@ def scripted_run(
 
 async def collect(run: AgentRun) -> list[AgentEvent]:
     return [event async for event in run]
-
-
-def process_gone(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return True
-    try:  # a zombie nobody has reaped yet is dead too
-        return Path(f"/proc/{pid}/stat").read_text().split(") ")[1].startswith("Z")
-    except (OSError, IndexError):
-        return True
-
-
-async def wait_until_gone(pid: int, within: float = 10.0) -> bool:
-    deadline = time.monotonic() + within
-    while not process_gone(pid):
-        if time.monotonic() > deadline:
-            return False
-        await asyncio.sleep(0.05)
-    return True
 
 
 async def test_success(tmp_path: Path) -> None:
@@ -136,9 +115,10 @@ async def test_hang_times_out_and_the_process_group_dies(tmp_path: Path) -> None
     assert run.outcome is not None and run.outcome.kind is OutcomeKind.TIMED_OUT
     assert run.summary.timed_out
     grandchild = int(pid_file.read_text())
-    assert await wait_until_gone(grandchild)
+    await wait_for_async(lambda: process_gone(grandchild), 10, what="the grandchild to go")
     assert run.process is not None and run.process.pid is not None
-    assert await wait_until_gone(run.process.pid)
+    pid = run.process.pid
+    await wait_for_async(lambda: process_gone(pid), 10, what="the agent to go")
 
 
 async def test_stop_cancels(tmp_path: Path) -> None:
@@ -170,7 +150,8 @@ async def test_a_retrying_rate_limit_stops_the_agent_at_once(tmp_path: Path) -> 
     assert run.summary.stopped_for_rate_limit
     assert run.outcome is not None and run.outcome.kind is OutcomeKind.RATE_LIMITED
     assert run.process is not None and run.process.pid is not None
-    assert await wait_until_gone(run.process.pid)
+    pid = run.process.pid
+    await wait_for_async(lambda: process_gone(pid), 10, what="the agent to go")
 
 
 async def test_gemini_retry_on_stderr_stops_the_agent(tmp_path: Path) -> None:

@@ -1,11 +1,8 @@
-"""Fixtures of the server tests: a gated scripted agent, and a real ``ado serve`` process."""
+"""Fixtures of the server tests: a gated scripted agent, and real ``ado serve`` processes."""
 
 from __future__ import annotations
 
 import os
-import signal
-import socket
-import subprocess
 import sys
 import textwrap
 import time
@@ -18,6 +15,7 @@ import httpx
 import pytest
 
 from tests.fixtures.ado import Project
+from tests.support import ServerProcess, ado_serve_argv, free_port, spawn_server
 
 
 @dataclass
@@ -104,43 +102,12 @@ def gate(tmp_path: Path) -> Gate:
     return Gate(script, tmp_path / "gate-open", tmp_path / "agents.log")
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def wait_for(predicate: Callable[[], Any], timeout: float = 30, what: str = "condition") -> Any:
-    """Poll ``predicate`` until it returns something truthy (never a bare sleep)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.02)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
 @dataclass
-class Server:
-    """A real ``ado serve`` subprocess."""
+class Server(ServerProcess):
+    """A real ``ado serve`` subprocess in ``project``."""
 
     project: Project
-    proc: subprocess.Popen[bytes]
-    port: int
-    host: str
-    out: Path
     headers: dict[str, str] = field(default_factory=dict)
-
-    @property
-    def address(self) -> str:
-        """Where a client reaches it: its IPv6 loopback, else 127.0.0.1."""
-        return "[::1]" if self.host.strip("[]") == "::1" else "127.0.0.1"
-
-    @property
-    def url(self) -> str:
-        return f"http://{self.address}:{self.port}"
 
     @property
     def ws_url(self) -> str:
@@ -149,51 +116,21 @@ class Server:
     def client(self) -> httpx.Client:
         return httpx.Client(base_url=self.url, headers=self.headers, timeout=30)
 
-    def output(self) -> str:
-        return self.out.read_text(errors="replace")
-
-    def signal(self, sig: int) -> None:
-        self.proc.send_signal(sig)
-
-    def wait(self, timeout: float = 60) -> int:
-        return self.proc.wait(timeout=timeout)
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-
 
 def start_server(
     project: Project, *args: str, host: str = "127.0.0.1", port: int | None = None
 ) -> Server:
+    """``ado serve *args`` in ``project``, once it answers ``/health``."""
     port = port or free_port()
-    out = project.root.parent / f"serve-{port}-{time.monotonic_ns()}.log"
-    with out.open("wb") as sink:
-        proc = subprocess.Popen(
-            project.ado_argv("serve", "--host", host, "--port", str(port), "--no-open", *args),
-            cwd=project.root,
-            stdout=sink,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            env={**os.environ, "COLUMNS": "200"},
-        )
-    server = Server(project, proc, port, host, out)
-
-    def answers() -> bool:
-        if proc.poll() is not None:
-            raise AssertionError(f"ado serve exited {proc.returncode}:\n{server.output()}")
-        try:
-            return httpx.get(f"{server.url}/health", timeout=1).status_code == 200
-        except httpx.TransportError:
-            return False
-
-    wait_for(answers, timeout=60, what="ado serve to answer /health")
-    return server
+    served = spawn_server(
+        ado_serve_argv(*args, host=host, port=port),
+        port=port,
+        host=host,
+        cwd=project.root,
+        log=project.root.parent / f"serve-{port}-{time.monotonic_ns()}.log",
+        env={**os.environ, "COLUMNS": "200"},
+    )
+    return Server(served.proc, served.port, served.host, served.log, project)
 
 
 @pytest.fixture

@@ -43,7 +43,8 @@ def _refused(response: httpx.Response, *statuses: int) -> dict[str, Any]:
     assert set(body) == {"error"}, body
     assert set(body["error"]) == {"code", "message", "details"}, body
     assert body["error"]["message"], body
-    return body["error"]
+    error: dict[str, Any] = body["error"]
+    return error
 
 
 def _cursor(*parts: Any) -> str:

@@ -14,24 +14,18 @@ from typing import Any
 import pytest
 
 from ado.config.overrides import SETTINGS_KEY
-from tests.fixtures.ado import Project
+from tests.fixtures.ado import FakeCursor, Project
 from tests.notifications.conftest import Receiver
-from tests.server.conftest import Server, wait_for
+from tests.server.conftest import Server
+from tests.support import wait_for
 
 Serve = Callable[..., Server]
-FakeCursor = Callable[..., dict[str, Any]]
 
 
 @pytest.fixture
 def receiver() -> Iterator[Receiver]:
-    rec = Receiver()
-    rec.thread.start()
-    try:
+    with Receiver() as rec:
         yield rec
-    finally:
-        rec.release.set()
-        rec.server.shutdown()
-        rec.server.server_close()
 
 
 def _get(server: Server, path: str) -> Any:

@@ -26,7 +26,7 @@ async def _next(sub: Subscription) -> Message:
 
 
 async def _events(sub: Subscription, n: int) -> list[dict[str, Any]]:
-    out = []
+    out: list[dict[str, Any]] = []
     while len(out) < n:
         message = await _next(sub)
         if message["type"] == "event":

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import signal
 import time
 from collections.abc import Callable
@@ -15,7 +14,8 @@ from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import ClientConnection, connect
 
 from tests.fixtures.ado import Project
-from tests.server.conftest import Gate, Server, start_server, wait_for
+from tests.server.conftest import Gate, Server, start_server
+from tests.support import group_gone, wait_for
 
 Serve = Callable[..., Server]
 
@@ -58,14 +58,6 @@ def _recv_until(
         seen.append(message)
         if predicate(message):
             return message, seen
-
-
-def _group_gone(pid: int) -> bool:
-    try:
-        os.killpg(pid, 0)
-    except ProcessLookupError:
-        return True
-    return False
 
 
 def test_a_posted_task_runs_to_success_with_its_events(
@@ -205,7 +197,7 @@ def test_cancel_through_the_api_queued_and_running(
     task = _task(server, running)
     assert task["status"] == "cancelled" and task["attempts"][0]["outcome"] == "cancelled"
     assert _task(server, queued)["status"] == "cancelled"
-    wait_for(lambda: _group_gone(agent_pid), what="the agent's process group to go")
+    wait_for(lambda: group_gone(agent_pid), what="the agent's process group to go")
     assert gate.starts() == 1
 
 
@@ -253,7 +245,7 @@ def test_sigterm_cancels_what_outlives_the_grace(
     task = project.store().get_task(task_id)
     assert task is not None and task.status == "cancelled"
     assert task.attempts[0].outcome == "cancelled"
-    assert _group_gone(agent_pid)
+    assert group_gone(agent_pid)
 
 
 def test_a_second_sigint_cancels_at_once(project: Project, gate: Gate, serve: Serve) -> None:
@@ -283,7 +275,7 @@ def test_restart_after_kill_9_interrupts_running_and_resumes_queued(
     wait_for(_status_is(restarted, queued, "succeeded"), what="the queued task to run")
     task = _task(restarted, running)
     assert task["status"] == "interrupted" and "exited while the task was running" in task["error"]
-    wait_for(lambda: _group_gone(agent_pid), what="the orphaned agent to be stopped")
+    wait_for(lambda: group_gone(agent_pid), what="the orphaned agent to be stopped")
 
 
 def test_bound_beyond_loopback_the_api_needs_a_token(project: Project, gate: Gate) -> None:

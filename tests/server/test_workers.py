@@ -6,8 +6,6 @@ from __future__ import annotations
 import asyncio
 import os
 import threading
-import time
-from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -18,6 +16,7 @@ from ado.orchestrator.cancel import cancel_task
 from ado.server.workers import WorkerPool, spec_from_task
 from ado.store import Store
 from tests.server.conftest import Gate
+from tests.support import wait_for_async
 
 
 def _config(gate: Gate, **provider: Any) -> AdoConfig:
@@ -33,16 +32,6 @@ def _queue(store: Store, n: int, cwd: str, **options: Any) -> list[int]:
         )
         for i in range(n)
     ]
-
-
-async def _until(predicate: Callable[[], Any], what: str = "it") -> Any:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        value = await asyncio.to_thread(predicate)
-        if value:
-            return value
-        await asyncio.sleep(0.02)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def _statuses(store: Store, ids: list[int]) -> list[str]:
@@ -85,8 +74,8 @@ async def test_two_pools_on_one_store_run_each_task_once(store_url: str, gate: G
     try:
         for pool in pools:
             pool.start()
-        await _until(
-            lambda: set(_statuses(stores[0], ids)) == {"succeeded"}, what="all tasks to succeed"
+        await wait_for_async(
+            lambda: set(_statuses(stores[0], ids)) == {"succeeded"}, 60, what="all tasks to succeed"
         )
     finally:
         for pool in pools:
@@ -111,11 +100,13 @@ async def test_the_pool_runs_at_most_its_concurrency_and_queues_the_rest(
     ids = await asyncio.to_thread(_queue, store, 5, str(gate.script.parent))
     pool.start()
     try:
-        await _until(lambda: gate.starts() == 2, what="two agents to start")
+        await wait_for_async(lambda: gate.starts() == 2, 60, what="two agents to start")
         assert sorted(_statuses(store, ids)) == ["queued"] * 3 + ["running"] * 2
         assert len(pool.running) == 2
         gate.open()
-        await _until(lambda: set(_statuses(store, ids)) == {"succeeded"}, what="all to succeed")
+        await wait_for_async(
+            lambda: set(_statuses(store, ids)) == {"succeeded"}, 60, what="all to succeed"
+        )
     finally:
         await pool.stop(5)
     assert gate.max_parallel() == 2
@@ -127,8 +118,13 @@ async def test_cancel_queued_running_and_finished(store: Store, gate: Gate) -> N
     running, queued = await asyncio.to_thread(_queue, store, 2, str(gate.script.parent))
     pool.start()
     try:
-        await _until(lambda: gate.starts() == 1, what="the agent to start")
-        agent_pid = await _until(lambda: store.get_task(running).attempts[0].agent_pid)  # type: ignore[union-attr]
+        await wait_for_async(lambda: gate.starts() == 1, 60, what="the agent to start")
+
+        def agent_pid_of_running() -> int | None:
+            task = store.get_task(running)
+            return task.attempts[0].agent_pid if task and task.attempts else None
+
+        agent_pid = await wait_for_async(agent_pid_of_running, 60, what="the agent's pid")
         assert await cancel_task(store, pool, queued) == "cancelled"
         assert await cancel_task(store, pool, running) == "cancelled"
         task = store.get_task(running)
@@ -155,10 +151,12 @@ async def test_a_cancel_request_reaches_the_pool_of_another_process(
     (task_id,) = await asyncio.to_thread(_queue, store, 1, str(gate.script.parent))
     pool.start()
     try:
-        await _until(lambda: gate.starts() == 1, what="the agent to start")
+        await wait_for_async(lambda: gate.starts() == 1, 60, what="the agent to start")
         # Another server (no pool of its own for this task) asks through the store.
         assert await cancel_task(store, None, task_id) == "cancelling"
-        await _until(lambda: _statuses(store, [task_id]) == ["cancelled"], what="cancelled")
+        await wait_for_async(
+            lambda: _statuses(store, [task_id]) == ["cancelled"], 60, what="cancelled"
+        )
     finally:
         await pool.stop(5)
 
@@ -168,9 +166,9 @@ async def test_stop_lets_tasks_finish_within_grace(store: Store, gate: Gate) -> 
     pool = WorkerPool(store, lambda: config, concurrency=2, poll_interval=0.05)
     ids = await asyncio.to_thread(_queue, store, 3, str(gate.script.parent))
     pool.start()
-    await _until(lambda: gate.starts() == 2, what="two agents")
+    await wait_for_async(lambda: gate.starts() == 2, 60, what="two agents")
     stopping = asyncio.create_task(pool.stop(60))
-    await _until(lambda: not pool._accepting, what="the pool to stop taking tasks")
+    await wait_for_async(lambda: not pool._accepting, 60, what="the pool to stop taking tasks")
     gate.open()
     await stopping
     assert sorted(_statuses(store, ids)) == ["queued", "succeeded", "succeeded"]
@@ -181,7 +179,7 @@ async def test_stop_cancels_what_outlives_the_grace(store: Store, gate: Gate) ->
     pool = WorkerPool(store, lambda: config, concurrency=1, poll_interval=0.05)
     (task_id,) = await asyncio.to_thread(_queue, store, 1, str(gate.script.parent))
     pool.start()
-    await _until(lambda: gate.starts() == 1, what="the agent")
+    await wait_for_async(lambda: gate.starts() == 1, 60, what="the agent")
     await pool.stop(0.2)
     task = store.get_task(task_id)
     assert task is not None and task.status == "cancelled"
@@ -203,7 +201,9 @@ async def test_start_marks_orphans_interrupted_and_resumes_the_queue(
     try:
         await pool.ready()
         assert _statuses(store, [orphan]) == ["interrupted"]
-        await _until(lambda: _statuses(store, [queued]) == ["succeeded"], what="the queued task")
+        await wait_for_async(
+            lambda: _statuses(store, [queued]) == ["succeeded"], 60, what="the queued task"
+        )
     finally:
         await pool.stop(5)
 
@@ -218,7 +218,9 @@ async def test_a_task_with_bad_options_fails_and_the_pool_goes_on(store: Store, 
     pool = WorkerPool(store, lambda: config, concurrency=1, poll_interval=0.05)
     pool.start()
     try:
-        await _until(lambda: _statuses(store, [bad, good]) == ["failed", "succeeded"], what="both")
+        await wait_for_async(
+            lambda: _statuses(store, [bad, good]) == ["failed", "succeeded"], 60, what="both"
+        )
     finally:
         await pool.stop(5)
     task = store.get_task(bad)

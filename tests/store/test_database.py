@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -23,8 +22,8 @@ from ado.errors import ConfigError, StoreError
 from ado.store import DATABASE_URL_ENV, HEAD, Store, normalize_url, redact_url
 from ado.store.database import MIGRATIONS_DIR
 from ado.store.models import Base
-
-from ..fixtures.postgres import PASSWORD, PostgresServer, find_bin_dir
+from tests.fixtures.postgres import PASSWORD, PostgresServer, find_bin_dir
+from tests.support import free_port
 
 TABLES = {
     "alembic_version",
@@ -48,13 +47,6 @@ def run_python(code: str, **env: str) -> subprocess.CompletedProcess[str]:
         timeout=60,
         check=False,
     )
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 @pytest.fixture

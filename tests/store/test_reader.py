@@ -90,15 +90,20 @@ def test_every_read_equals_the_stores(store: Store, reader: SqlStore) -> None:
         {"before_id": 3, "limit": 1},
         {"status": "succeeded", "provider": "claude-code", "since": start, "before_id": 99},
     ):
-        assert reader.list_tasks(**kwargs) == store.list_tasks(**kwargs), kwargs  # type: ignore[arg-type]
+        assert reader.list_tasks(**kwargs) == store.list_tasks(**kwargs), kwargs
     assert reader.cooldowns(now) == store.cooldowns(now)
     for pair in (("claude-code", "subscription"), ("claude-code", "api"), ("copilot", "api")):
         for since in (start, now + timedelta(seconds=1)):
             assert reader.usage_totals(*pair, since) == store.usage_totals(*pair, since)
-    for since, provider in ((None, None), (start, None), (start, "codex"), (now, None)):
-        assert reader.usage_report(since, provider) == store.usage_report(since, provider)
-    for since in (None, start, now + timedelta(seconds=1)):
-        assert reader.task_status_counts(since) == store.task_status_counts(since)
+    reports: list[tuple[datetime | None, str | None]] = [
+        (None, None), (start, None), (start, "codex"), (now, None)
+    ]  # fmt: skip
+    for since_or_all, provider in reports:
+        assert reader.usage_report(since_or_all, provider) == store.usage_report(
+            since_or_all, provider
+        )
+    for since_or_all in (None, start, now + timedelta(seconds=1)):
+        assert reader.task_status_counts(since_or_all) == store.task_status_counts(since_or_all)
 
 
 def test_views_decode_what_sqlalchemy_wrote(store: Store, reader: SqlStore) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import gzip
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -100,10 +100,6 @@ class OtlpReceiver:
                                 points.append(Point(attrs, value))
                         out[m.name] = points
         return out
-
-    def wait_for(self, condition: Callable[[], bool], timeout: float = 30) -> None:
-        with self.changed:
-            assert self.changed.wait_for(condition, timeout), "the receiver never saw it"
 
 
 @pytest.fixture(autouse=True)

@@ -16,7 +16,8 @@ PROMPT = "Create notes.txt with a secret plan: " + "x" * 200
 
 
 def _summary(stdout: str) -> dict[str, Any]:
-    return json.loads(stdout.strip().splitlines()[-1])
+    summary: dict[str, Any] = json.loads(stdout.strip().splitlines()[-1])
+    return summary
 
 
 def _telemetry(receiver: OtlpReceiver, **extra: Any) -> dict[str, Any]:

@@ -6,9 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-import socket
 import threading
-import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -26,30 +24,22 @@ from ado.telemetry import start_for_server
 from ado.telemetry.instrument import RunnerTelemetry
 from ado.telemetry.prometheus import router
 from tests.fixtures.ado import Project
+from tests.support import free_port, wait_for
 from tests.telemetry.test_otlp_run import _two_mode_cursor
 
 DASHBOARD = Path(__file__).resolve().parents[2] / "deploy" / "grafana" / "ado-dashboard.json"
 PROMQL_WORDS = {"sum", "by", "rate", "increase", "histogram_quantile", "label_values", "le"}
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture
 def metrics_server() -> Iterator[str]:
     app = FastAPI()
     app.include_router(router)
-    port = _free_port()
+    port = free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="error"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.01)
+    wait_for(lambda: server.started, 10, what="uvicorn to start")
     yield f"http://127.0.0.1:{port}"
     server.should_exit = True
     thread.join(5)

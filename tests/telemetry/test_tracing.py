@@ -5,15 +5,16 @@ from __future__ import annotations
 import io
 import json
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 import pytest
 from opentelemetry import context as otel_context
-from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace import Event, ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import StatusCode
+from opentelemetry.util.types import AnyValue
 
 import ado.telemetry
 from ado.orchestrator.task import AttemptInfo, TaskSpec, TaskUpdate
@@ -35,6 +36,12 @@ def _tracer(exporter: InMemorySpanExporter) -> TaskTracer:
     provider = TracerProvider()
     provider.add_span_processor(SimpleSpanProcessor(exporter))
     return TaskTracer(provider.get_tracer("test"))
+
+
+def _attributes(item: ReadableSpan | Event) -> Mapping[str, AnyValue]:
+    """The attributes of a span (or span event) the tracer set some on."""
+    assert item.attributes is not None, f"{item.name} has no attributes"
+    return item.attributes
 
 
 def test_an_interrupted_attempt_ends_its_open_tool_spans(exporter: InMemorySpanExporter) -> None:
@@ -60,19 +67,20 @@ def test_an_interrupted_attempt_ends_its_open_tool_spans(exporter: InMemorySpanE
         "execute_tool Edit",
     }
     assert spans["execute_tool Bash"].status.status_code is StatusCode.ERROR
-    assert spans["execute_tool Edit"].attributes["ado.tool.unfinished"] is True
-    attempt = spans["ado.attempt"]
-    assert attempt.status.status_code is StatusCode.ERROR
-    assert attempt.attributes["gen_ai.system"] == "anthropic"
-    assert attempt.attributes["gen_ai.request.model"] == "claude-sonnet-4-5"
-    assert [e.attributes["exception.type"] for e in attempt.events if e.name == "exception"] == [
+    assert _attributes(spans["execute_tool Edit"])["ado.tool.unfinished"] is True
+    attempt_span = spans["ado.attempt"]
+    assert attempt_span.status.status_code is StatusCode.ERROR
+    assert _attributes(attempt_span)["gen_ai.system"] == "anthropic"
+    assert _attributes(attempt_span)["gen_ai.request.model"] == "claude-sonnet-4-5"
+    exceptions = [e for e in attempt_span.events if e.name == "exception"]
+    assert [_attributes(e)["exception.type"] for e in exceptions] == [
         "AgentError",
         "Interrupted",
     ]
     task = spans["ado.task"]
-    assert task.attributes["ado.task.status"] == "cancelled"
-    assert task.attributes["ado.prompt.length"] == 50
-    assert "ado.prompt.prefix" not in task.attributes, "no prefix unless configured"
+    assert _attributes(task)["ado.task.status"] == "cancelled"
+    assert _attributes(task)["ado.prompt.length"] == 50
+    assert "ado.prompt.prefix" not in _attributes(task), "no prefix unless configured"
     assert task.status.status_code is StatusCode.UNSET
 
 

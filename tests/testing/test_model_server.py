@@ -61,7 +61,7 @@ CLAUDE_TOOLS = [
 
 
 def test_anthropic_stream_tool_call_then_final_text(server: ScriptedModelServer) -> None:
-    body = {
+    body: dict[str, Any] = {
         "model": "claude-sonnet-4-5",
         "stream": True,
         "tools": CLAUDE_TOOLS,
@@ -113,7 +113,7 @@ def test_responses_shell_tool_call_then_final_text(server: ScriptedModelServer) 
         {"type": "function", "name": "exec_command", "parameters": {"properties": {"cmd": {}}}}
     ]
     user = {"type": "message", "role": "user", "content": [{"type": "input_text", "text": "x"}]}
-    body = {"model": "gpt-5.5", "stream": True, "tools": tools, "input": [user]}
+    body: dict[str, Any] = {"model": "gpt-5.5", "stream": True, "tools": tools, "input": [user]}
     status, _, raw = post(server, "/v1/responses", body)
     assert status == 200
     events = sse_data(raw)
@@ -135,7 +135,7 @@ def test_responses_shell_tool_call_then_final_text(server: ScriptedModelServer) 
 
 
 def chat_tools(name: str, *params: str) -> list[dict[str, Any]]:
-    schema = {"properties": {p: {} for p in params}}
+    schema: dict[str, Any] = {"properties": {p: {} for p in params}}
     return [{"type": "function", "function": {"name": name, "parameters": schema}}]
 
 

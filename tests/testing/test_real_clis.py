@@ -52,13 +52,14 @@ def reported_usage(provider: str, events: list[dict[str, Any]]) -> bool:
     """Whether the CLI's output reports the server's token usage (123 in / 45 out)."""
     if provider == "claude-code":
         result = next(e for e in events if e["type"] == "result")
-        return result["usage"]["input_tokens"] == 246 and result["total_cost_usd"] > 0
+        return bool(result["usage"]["input_tokens"] == 246 and result["total_cost_usd"] > 0)
     if provider == "codex":
         done = next(e for e in events if e["type"] == "turn.completed")
-        return done["usage"]["input_tokens"] == 246 and done["usage"]["output_tokens"] == 90
+        return bool(done["usage"]["input_tokens"] == 246 and done["usage"]["output_tokens"] == 90)
     if provider == "gemini-cli":
         result = next(e for e in events if e["type"] == "result")
-        return result["stats"]["input_tokens"] == 246 and result["stats"]["output_tokens"] == 90
+        stats = result["stats"]
+        return bool(stats["input_tokens"] == 246 and stats["output_tokens"] == 90)
     if provider == "opencode":
         steps = [e["part"] for e in events if e["type"] == "step_finish"]
         return all(s["tokens"]["input"] == 123 for s in steps) and steps[-1]["cost"] > 0

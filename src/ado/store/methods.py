@@ -244,7 +244,7 @@ class SqlMethods:
         *,
         until: datetime,
         kind: str,
-        reason: str,
+        reason: str | None,
         reset_known: bool,
         task_id: int | None = None,
     ) -> None:

@@ -318,7 +318,7 @@ def set_cooldown(
     *,
     until: datetime,
     kind: str,
-    reason: str,
+    reason: str | None,
     reset_known: bool,
     task_id: int | None = None,
 ) -> None:

@@ -1,0 +1,22 @@
+"""Helpers the tests (and ``bench/``) share, each defined once: waiting on a condition, free
+loopback ports, server subprocesses, and telling whether a process is gone.
+
+Plain modules, importable from any test; the fixtures built on them live in the conftest of
+the tests that need them (``tests/server/conftest.py``: ``serve``; ``tests/dashboard``).
+"""
+
+from tests.support.processes import group_gone, process_gone
+from tests.support.servers import ServerProcess, ado_serve_argv, free_port, spawn_server
+from tests.support.waiting import poll_until, wait_for, wait_for_async
+
+__all__ = [
+    "ServerProcess",
+    "ado_serve_argv",
+    "free_port",
+    "group_gone",
+    "poll_until",
+    "process_gone",
+    "spawn_server",
+    "wait_for",
+    "wait_for_async",
+]
