@@ -76,19 +76,28 @@ def test_requests_per_day_resets_at_reset_time(store: Store) -> None:
     reset = (after + timedelta(hours=2)).replace(second=0, microsecond=0)
     mode = subscription(f"{reset:%H:%M} UTC", requestsPerDay=5)
 
-    status = check_limits(store, "claude-code", mode, after + timedelta(minutes=5))
+    now = after + timedelta(minutes=5)
+    status = check_limits(store, "claude-code", mode, now)
     assert status.limited
     assert status.kind == "requestsPerDay"
     assert status.until == reset
+    day = "" if reset.date() == now.date() else f"{reset:%Y-%m-%d} "  # run near midnight
     assert status.reason == (
         f"claude-code/subscription: 5/5 requests today (requestsPerDay), "
-        f"resets {reset:%H:%M} UTC in 1h55m"
+        f"resets {day}{reset:%H:%M} UTC in 1h55m"
     )
     # after the reset time a new day starts and the earlier requests no longer count
     after_reset = check_limits(store, "claude-code", mode, reset + timedelta(minutes=1))
     assert not after_reset.limited
     assert after_reset.rows[0].used == 0
     assert after_reset.rows[0].resets_at == reset + timedelta(days=1)
+
+
+def test_a_reset_on_another_day_names_its_date() -> None:
+    now = datetime(2026, 11, 29, 23, 2, tzinfo=UTC)
+    assert format_until(now + timedelta(minutes=50), now) == "23:52 UTC in 50m"
+    assert format_until(now + timedelta(hours=2), now) == "2026-11-30 01:02 UTC in 2h00m"
+    assert format_until(now - timedelta(seconds=30), now) == "23:01 UTC in 0m"
 
 
 def test_tokens_per_day(store: Store) -> None:
@@ -132,10 +141,12 @@ def test_api_tokens_per_minute(store: Store) -> None:
 
 def test_several_limits_hit_free_up_when_all_have(store: Store) -> None:
     _, after = record_now(store, "subscription", requests=5)
-    mode = subscription("00:00 UTC", requestsPerHour=5, requestsPerDay=5)
+    day_reset = after + timedelta(hours=3)  # whatever the time of day, after the hour's end
+    mode = subscription(f"{day_reset:%H:%M} UTC", requestsPerHour=5, requestsPerDay=5)
     status = check_limits(store, "claude-code", mode, after)
     assert status.kind == "requestsPerDay"  # the later of the two
-    assert status.until == day_window_start((0, 0), after) + timedelta(days=1)
+    hh_mm = (day_reset.hour, day_reset.minute)
+    assert status.until == day_window_start(hh_mm, after) + timedelta(days=1)
 
 
 def test_cooldown_limits_until_it_expires(store: Store) -> None:
