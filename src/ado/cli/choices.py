@@ -46,9 +46,11 @@ def check_providers(
     from ado.providers import provider_ids
 
     configured = list(app.loaded.config.providers)
-    registered = list(provider_ids())
     for option, value in named:
-        if not value or value in configured or (not configured_only and value in registered):
+        if not value or value in configured:
+            continue
+        registered = list(provider_ids())  # every distribution's entry points: only now
+        if not configured_only and value in registered:
             continue
         if value in registered:
             message = (

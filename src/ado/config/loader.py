@@ -54,6 +54,8 @@ class LoadedConfig:
     #: The file's own data (variables expanded) and the line of each key: what it sets.
     data: dict[str, Any] = field(default_factory=dict)
     lines: dict[KeyPath, int] = field(default_factory=dict)
+    #: Its entry in the cache of validated configurations (``ado.config.cache``), if any.
+    cache: Any = None
 
 
 def user_config_path() -> Path:
@@ -83,8 +85,11 @@ def find_config_file(explicit: str | Path | None = None, cwd: Path | None = None
     return None
 
 
-def load_config(explicit: str | Path | None = None, cwd: Path | None = None) -> LoadedConfig:
-    """Find and validate the configuration; defaults when there is no file."""
+def load_config(
+    explicit: str | Path | None = None, cwd: Path | None = None, *, text: str | None = None
+) -> LoadedConfig:
+    """Find and validate the configuration; defaults when there is no file. ``text``: the
+    file's contents, already read."""
     from ado.config.schema import AdoConfig
 
     cwd = cwd or Path.cwd()
@@ -92,7 +97,7 @@ def load_config(explicit: str | Path | None = None, cwd: Path | None = None) -> 
     if path is None:
         return LoadedConfig(AdoConfig(), None, cwd)
     warnings: list[str] = []
-    data, lines = read_yaml(path, warnings)
+    data, lines = read_yaml(path, warnings, text=text)
     base_dir = path.parent.parent if path.parent.name == ".ado" else path.parent
     if path == user_config_path():
         base_dir = cwd
@@ -124,7 +129,7 @@ def check_provider_ids(
 
 
 def read_yaml(
-    path: Path, warnings: list[str] | None = None
+    path: Path, warnings: list[str] | None = None, *, text: str | None = None
 ) -> tuple[dict[str, Any], dict[KeyPath, int]]:
     """The file as plain data with variables expanded, and the line of every key.
 
@@ -136,7 +141,8 @@ def read_yaml(
     from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
     try:
-        text = path.read_text(encoding="utf-8")
+        if text is None:
+            text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         reason = exc.strerror if isinstance(exc, OSError) else "it is not UTF-8 text"
         raise ConfigError(
