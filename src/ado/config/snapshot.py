@@ -9,7 +9,9 @@ it back as ``Frozen`` objects: the same attributes, read from the data, so the p
 A ``Frozen`` answers what the models' fields hold, ``model_fields_set`` and ``model_extra``;
 anything else (a property, ``model_dump``, ``model_copy``...) is asked of the real model,
 rebuilt from the same data on first use (``Frozen._as_model()``, no validation: the data was
-validated when it was frozen). ``field_names(obj)`` lists the fields of either kind.
+validated when it was frozen); ``as_model(config)`` gives the whole of it as the real models
+for code that needs them (the notification channels, telemetry). ``field_names(obj)`` lists
+the fields of either kind.
 
 What cannot be frozen raises ``NotFreezable``, and is then simply not cached: a secret (a
 ``SecretStr``, or a non-empty string under a secret-looking name such as ``ANTHROPIC_API_KEY``
@@ -25,7 +27,7 @@ from typing import Any
 
 from ado.config.secrets import is_secret_name
 
-__all__ = ["Frozen", "NotFreezable", "field_names", "freeze", "thaw"]
+__all__ = ["Frozen", "NotFreezable", "as_model", "field_names", "freeze", "thaw"]
 
 
 class NotFreezable(Exception):
@@ -44,9 +46,11 @@ def freeze(value: Any, name: str = "") -> Any:
         return {"$e": _class_ref(type(value)), "v": freeze(value.value)}
     fields = getattr(type(value), "model_fields", None)
     if isinstance(fields, Mapping):
+        if not _is_model_ref(ref := _class_ref(type(value))):
+            raise NotFreezable(f"{ref} is not one of the configuration's modules")
         extra = value.model_extra
         return {
-            "$m": _class_ref(type(value)),
+            "$m": ref,
             "f": {n: freeze(getattr(value, n), f.alias or n) for n, f in fields.items()},
             "s": sorted(value.model_fields_set),
             "x": None if extra is None else {str(k): freeze(v, str(k)) for k, v in extra.items()},
@@ -69,6 +73,8 @@ def thaw(data: Any) -> Any:
     if not isinstance(data, dict):
         return data
     if "$m" in data:
+        if not _is_model_ref(str(data["$m"])):
+            raise ValueError(f"not a class of ADO's configuration: {data['$m']!r}")
         fields = {str(k): thaw(v) for k, v in data["f"].items()}
         extra = data["x"]
         return Frozen(
@@ -157,6 +163,13 @@ def field_names(model: Any) -> list[str]:
     return list(type(model).model_fields)
 
 
+def as_model(value: Any) -> Any:
+    """``value`` with every ``Frozen`` in it as its pydantic model: for what goes beyond
+    reading fields (validating a channel's settings, telemetry's set-up), off the path to the
+    spawn."""
+    return _real(value)
+
+
 def _real(value: Any) -> Any:
     if isinstance(value, Frozen):
         return value._as_model()
@@ -167,6 +180,15 @@ def _real(value: Any) -> Any:
     if isinstance(value, dict):
         return {k: _real(v) for k, v in value.items()}
     return value
+
+
+#: Where the configuration's models are defined (a model elsewhere is not cached).
+_MODEL_MODULES = ("ado.config.", "ado.notifications.config", "ado.telemetry.config")
+
+
+def _is_model_ref(ref: str) -> bool:
+    module, _, name = ref.partition(":")
+    return module.startswith(_MODEL_MODULES) and name.isidentifier()
 
 
 def _class_ref(cls: type) -> str:
@@ -181,5 +203,12 @@ def _resolve(ref: str, base: type) -> Any:
         raise ValueError(f"not a class of ADO's configuration: {ref!r}")
     cls = getattr(importlib.import_module(module), name, None)
     if not (isinstance(cls, type) and issubclass(cls, base)):
-        raise ValueError(f"not a class of ADO's configuration: {ref!r}")
+        from ado.config.cache import cache_dir
+        from ado.errors import ConfigError
+
+        raise ConfigError(  # only a file written by hand with the right key gets here
+            f"the cached configuration names {ref!r}, not a class of ADO's configuration",
+            file=str(cache_dir()),
+            fix=f"delete {cache_dir()}: it is rebuilt from ado.config.yaml",
+        )
     return cls

@@ -241,8 +241,10 @@ def _open_notifier(
     config: AdoConfig, base_dir: Path
 ) -> tuple[NotificationManager, Callable[[], None]]:
     """The manager of ``ado run``, recording alerts into a ``Store`` of its own."""
+    from ado.config.snapshot import as_model
     from ado.notifications import NotificationManager
     from ado.store import Store
 
+    config = as_model(config)  # the channels validate their settings: the real models
     store = Store.open(config, base_dir)
     return NotificationManager.from_config(config, store), store.close
