@@ -89,6 +89,7 @@ def load(explicit: str | Path | None = None, cwd: Path | None = None) -> LoadedC
             base_dir = path.parent.parent if path.parent.name == ".ado" else path.parent
             if path == user_config_path():
                 base_dir = cwd
+            _remember_adapters(entry.data.get("adapters"))
             return LoadedConfig(config, path, base_dir, warnings, cache=entry)
     loaded = load_config(path, cwd, text=text)
     loaded.cache = entry
@@ -158,9 +159,14 @@ class CacheEntry:
             frozen = freeze(loaded.config)
         except NotFreezable:
             return
-        if not set(loaded.config.providers) <= set(_builtin_ids()):
+        from ado.providers import builtin_refs
+
+        adapters = builtin_refs(loaded.config.providers)
+        if adapters is None:
             return  # a plugin's provider: its id is checked against what is installed
-        self._write({"file": frozen, "warnings": list(loaded.warnings), "saved": None})
+        self._write(
+            {"file": frozen, "warnings": list(loaded.warnings), "adapters": adapters, "saved": None}
+        )
 
     def store_saved(self, saved_key: str, config: Any) -> None:
         if self.data is None:
@@ -219,7 +225,10 @@ def _code_stamp() -> list[Any]:
     return out
 
 
-def _builtin_ids() -> tuple[str, ...]:
-    from ado.providers import builtin_provider_ids
+def _remember_adapters(refs: Any) -> None:
+    """The configured providers' entry points, as read when the entry was written (each is
+    checked when used: ``ado.providers``)."""
+    if isinstance(refs, dict):
+        from ado.providers import remember_builtins
 
-    return builtin_provider_ids()
+        remember_builtins(refs)
