@@ -10,7 +10,6 @@ expected and how to fix it.
 
 from __future__ import annotations
 
-import difflib
 import os
 import re
 from collections.abc import Mapping
@@ -110,6 +109,8 @@ def check_provider_ids(
     providers: Mapping[str, Any], lines: Mapping[KeyPath, int], file: str
 ) -> None:
     """Every key under ``providers:`` must name a registered agent adapter."""
+    import difflib
+
     from ado.providers import builtin_provider_ids, provider_ids
 
     if set(providers) <= set(builtin_provider_ids()):
@@ -325,6 +326,8 @@ def _config_error(
 
 
 def _explain(err: Mapping[str, Any], loc: KeyPath, given: Any) -> tuple[str | None, str]:
+    import difflib
+
     from ado.config import schema
 
     kind = err["type"]
