@@ -9,7 +9,7 @@ no pydantic, no YAML parser), when nothing it was made from changed:
   the bytes validated);
 - the environment variables it names (``${VAR}``): their values, hashed;
 - ADO's configuration code (the size and ``mtime_ns`` of each module that defines or reads
-  the models) and the Python version;
+  the models), pydantic's version module and the Python version;
 - for the effective configuration (``effective``): the settings and provider switches saved
   through the API, as stored.
 
@@ -35,7 +35,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ado.config.loader import _VAR, LoadedConfig, find_config_file, load_config, user_config_path
+from ado.config.loader import _VAR, LoadedConfig, base_dir, find_config_file, load_config
 from ado.config.overrides import SETTINGS_KEY, SWITCHES_KEY, KeyValues
 from ado.config.secrets import is_secret_name
 from ado.config.snapshot import Frozen, NotFreezable, freeze, thaw
@@ -46,6 +46,8 @@ if TYPE_CHECKING:
 __all__ = ["CacheEntry", "cache_dir", "effective", "load"]
 
 FORMAT = 1
+#: What reading back an entry that is not what this code wrote raises: a miss.
+_UNREADABLE = (KeyError, TypeError, ValueError, AttributeError, ImportError, RecursionError)
 _PACKAGE = Path(__file__).resolve().parent.parent
 #: The modules whose code shapes the validated configuration: an edit to one is a miss.
 _CODE = (
@@ -83,14 +85,11 @@ def load(explicit: str | Path | None = None, cwd: Path | None = None) -> LoadedC
         try:
             config = thaw(entry.data["file"])
             warnings = [str(w) for w in entry.data["warnings"]]
-        except (KeyError, TypeError, ValueError, ImportError):
+        except _UNREADABLE:
             entry.data = None
         else:
-            base_dir = path.parent.parent if path.parent.name == ".ado" else path.parent
-            if path == user_config_path():
-                base_dir = cwd
             _remember_adapters(entry.data.get("adapters"))
-            return LoadedConfig(config, path, base_dir, warnings, cache=entry)
+            return LoadedConfig(config, path, base_dir(path, cwd), warnings, cache=entry)
     loaded = load_config(path, cwd, text=text)
     loaded.cache = entry
     entry.store_file(loaded)
@@ -151,7 +150,7 @@ class CacheEntry:
             return None
         try:
             return thaw(saved["config"])
-        except (KeyError, TypeError, ValueError, ImportError):
+        except _UNREADABLE:
             return None
 
     def store_file(self, loaded: LoadedConfig) -> None:
@@ -181,7 +180,7 @@ class CacheEntry:
         try:
             with self.where.open("rb") as f:
                 data = json.load(f)
-        except (OSError, ValueError):
+        except (OSError, ValueError, RecursionError):
             return None
         if not (isinstance(data, dict) and data.get("format") == FORMAT):
             return None
@@ -214,14 +213,20 @@ def _hash(text: str, data: bytes = b"") -> str:
 
 
 def _code_stamp() -> list[Any]:
+    """The size and mtime of ADO's configuration modules, and of pydantic's version module
+    (an upgrade may validate differently); found without importing pydantic."""
+    pydantic = (Path(entry or ".") / "pydantic" / "version.py" for entry in sys.path)
+    files = [*(_PACKAGE / name for name in _CODE), next((p for p in pydantic if p.is_file()), None)]
     out: list[Any] = []
-    for name in _CODE:
+    for path in files:
         try:
-            st = (_PACKAGE / name).stat()
+            st = path.stat() if path is not None else None
         except OSError:
+            st = None
+        if st is None:
             out.append(None)
         else:
-            out.append([st.st_size, st.st_mtime_ns])
+            out.append([str(path), st.st_size, st.st_mtime_ns])
     return out
 
 

@@ -19,7 +19,14 @@ from typing import Any
 
 from ado.errors import ConfigError
 
-__all__ = ["LoadedConfig", "config_search_paths", "dotted", "find_config_file", "load_config"]
+__all__ = [
+    "LoadedConfig",
+    "base_dir",
+    "config_search_paths",
+    "dotted",
+    "find_config_file",
+    "load_config",
+]
 
 LOCAL_NAMES = ("ado.config.yaml", "ado.config.yml", ".ado/config.yaml")
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
@@ -97,12 +104,17 @@ def load_config(
         return LoadedConfig(AdoConfig(), None, cwd)
     warnings: list[str] = []
     data, lines = read_yaml(path, warnings, text=text)
-    base_dir = path.parent.parent if path.parent.name == ".ado" else path.parent
-    if path == user_config_path():
-        base_dir = cwd
     config = validate(data, lines, str(path), warnings)
     check_provider_ids(config.providers, lines, str(path))
-    return LoadedConfig(config, path, base_dir, warnings, data, lines)
+    return LoadedConfig(config, path, base_dir(path, cwd), warnings, data, lines)
+
+
+def base_dir(path: Path, cwd: Path) -> Path:
+    """Where the relative paths of the configuration file ``path`` resolve: its folder (the
+    project's for ``.ado/config.yaml``), or ``cwd`` for the user's own file."""
+    if path == user_config_path():
+        return cwd
+    return path.parent.parent if path.parent.name == ".ado" else path.parent
 
 
 def check_provider_ids(
