@@ -8,7 +8,7 @@ from pydantic import TypeAdapter
 from starlette.testclient import TestClient
 
 from ado.api.schemas import ProviderOut, ProviderUsage
-from ado.config.resolve import effective_config
+from ado.orchestrator.compose import effective_config
 from ado.routing.router import Router, RoutingPlan
 from ado.store import Store
 

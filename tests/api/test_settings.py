@@ -9,7 +9,7 @@ from starlette.testclient import TestClient
 
 from ado.api.schemas import Settings
 from ado.config.overrides import SETTINGS_KEY
-from ado.config.resolve import effective_config
+from ado.orchestrator.compose import effective_config
 from ado.store import Store
 
 from .conftest import loaded_config

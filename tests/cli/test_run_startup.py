@@ -3,14 +3,18 @@
 The path from exec to the agent's spawn (≤ 150 ms, ``bench/run_spawn.py``) must not import
 SQLAlchemy or Alembic (the task is written through the plain-SQL ``SqlStore``), the price
 table, the notification channels, FastAPI or OpenTelemetry (when off, only the check that
-it is off runs); those load after the spawn, or never. A real ``ado run`` process with a
-real agent: the spawn is observed by wrapping ``AgentProcess.start``, which lists the
-modules loaded at that moment.
+it is off runs); those load after the spawn, or never. Once the configuration is cached
+(``ado.config.cache``: every run after the first), neither the configuration's models nor
+ruamel.yaml load before the spawn, and Rich loads after it. (pydantic itself still does: the
+task's options are ``ado.options.TaskOptions``, a pydantic model.) A real ``ado run`` process with a real agent: the
+spawn is observed by wrapping ``AgentProcess.start``, which lists the modules loaded at that
+moment. The cache's invalidation is tested in ``test_run_config_cache.py``.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from collections.abc import Callable
@@ -37,6 +41,8 @@ NOT_BEFORE_SPAWN = (
     "ado.notifications.channels",
     "prometheus_client",
 )
+#: Not loaded either when the validated configuration comes from the cache.
+NOT_BEFORE_SPAWN_CACHED = ("ruamel", "rich", "ado.config.schema")
 
 _RUN_AND_LIST_AT_SPAWN = """
 import json, sys
@@ -53,10 +59,13 @@ main(sys.argv[1:])
 """
 
 
-def _modules_at_spawn(project: Project, *args: str) -> tuple[list[str], dict[str, Any]]:
+def _modules_at_spawn(
+    project: Project, *args: str, env: dict[str, str] | None = None
+) -> tuple[list[str], dict[str, Any]]:
     done = subprocess.run(
         [sys.executable, "-c", _RUN_AND_LIST_AT_SPAWN, "run", "--json", *args],
         cwd=project.root,
+        env={**os.environ, **(env or {})},
         capture_output=True,
         text=True,
         timeout=120,
@@ -70,11 +79,9 @@ def _modules_at_spawn(project: Project, *args: str) -> tuple[list[str], dict[str
     return modules, summary
 
 
-def _loaded(modules: list[str]) -> list[str]:
+def _loaded(modules: list[str], names: tuple[str, ...] = NOT_BEFORE_SPAWN) -> list[str]:
     return sorted(
-        name
-        for name in NOT_BEFORE_SPAWN
-        if any(m == name or m.startswith(name + ".") for m in modules)
+        name for name in names if any(m == name or m.startswith(name + ".") for m in modules)
     )
 
 
@@ -95,9 +102,12 @@ def test_run_spawns_before_loading_the_orm_prices_and_notifiers(
         }
     project.write_config({"cursor-agent": fake_cursor()}, **sections)
     _created_store(project)
-    modules, summary = _modules_at_spawn(project, "say hi")
+    modules, summary = _modules_at_spawn(project, "say hi")  # validates, fills the cache
     assert summary["status"] == "succeeded"
     assert _loaded(modules) == []
+    modules, summary = _modules_at_spawn(project, "say hi")
+    assert summary["status"] == "succeeded"
+    assert _loaded(modules, NOT_BEFORE_SPAWN + NOT_BEFORE_SPAWN_CACHED) == []
     assert "ado.store.sqlstore" in modules  # the task went through the plain-SQL store
     store = project.store()
     try:

@@ -145,3 +145,19 @@ def test_a_dead_receiver_never_fails_or_hangs_the_task(
     proc = project.run("run", "--json", "do it", check_code=0, timeout=30)
     assert json.loads(proc.stdout.splitlines()[-1])["status"] == "succeeded"
     assert "abandoned" in proc.stderr  # the flush is bounded (5 s), and says so
+
+
+def test_a_run_on_the_cached_configuration_notifies_too(
+    project: Project, fake_cursor: Callable[..., dict[str, Any]], receiver: Receiver
+) -> None:
+    """The second run reads the configuration from the cache (no pydantic before the spawn);
+    its notifier still gets the channels' real, validated settings."""
+    configure(project, {"cursor-agent": fake_cursor()}, receiver)
+    first = run(project, 0)["task_id"]
+    second = run(project, 0)["task_id"]
+    assert [(m["event"], m["metadata"]["task_id"]) for m in sent(receiver)] == [
+        ("task.started", first),
+        ("task.completed", first),
+        ("task.started", second),
+        ("task.completed", second),
+    ]

@@ -1,14 +1,15 @@
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from ado import providers
 from ado.config.schema import AdoConfig
 from ado.errors import UsageError
 from ado.options import TaskOptions
 from ado.orchestrator import Runner, TaskSpec
-from ado.providers import adapter_classes, get_adapter
+from ado.providers import adapter_class, adapter_classes, builtin_refs, get_adapter
 from ado.providers.base import AgentAdapter, ParseState, Permission, RunRequest
 from ado.providers.events import AgentEvent, Usage
 from ado.store import Store
@@ -21,6 +22,44 @@ EXPECTED = {
     "copilot": ("Copilot", ".github/copilot-instructions.md"),
     "opencode": ("OpenCode", "AGENTS.md"),
 }
+
+
+@pytest.fixture
+def remembered() -> Iterator[dict[str, str]]:
+    """``ado.providers``' remembered entry points (what ``ado run`` reads from its cache),
+    and a fresh ``adapter_class`` lookup before and after."""
+    adapter_class.cache_clear()
+    yield providers._remembered
+    providers._remembered.clear()
+    adapter_class.cache_clear()
+
+
+def test_remembered_entry_points_are_what_the_distribution_says() -> None:
+    refs = builtin_refs(EXPECTED)
+    assert refs is not None and refs["cursor-agent"] == "ado.providers.cursor_agent:CursorAgent"
+    assert builtin_refs(["cursor-agent", "someone-elses-agent"]) is None  # a plugin's: unknown
+
+
+@pytest.mark.parametrize(
+    "ref",
+    [
+        "ado.providers.codex:Codex",  # an adapter, but of another id
+        "os:system",  # not ADO's
+        "ado.providers.cursor_agent:nothing_here",
+        "ado.providers.no_such_module:CursorAgent",
+        "ado.errors:AdoError",
+        "not a ref",
+    ],
+)
+def test_a_wrong_remembered_entry_point_is_not_used(remembered: dict[str, str], ref: str) -> None:
+    """Adversarial: a cache entry remembering the wrong thing; the entry points decide."""
+    providers.remember_builtins({"cursor-agent": ref})
+    assert adapter_class("cursor-agent").__name__ == "CursorAgent"
+
+
+def test_a_remembered_entry_point_is_used(remembered: dict[str, str]) -> None:
+    providers.remember_builtins({"cursor-agent": "ado.providers.cursor_agent:CursorAgent"})
+    assert providers._remembered_class("cursor-agent") is adapter_class("cursor-agent")
 
 
 def test_every_builtin_adapter_is_registered() -> None:

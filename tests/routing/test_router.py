@@ -4,9 +4,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from ado.config.resolve import effective_config
 from ado.config.schema import AdoConfig
 from ado.errors import NoProviderAvailable, UnknownProviderError, UsageError
+from ado.orchestrator.compose import effective_config
 from ado.routing import Candidate, RouteFilters, Router, SkipKind
 from ado.store import Store
 from tests.routing.routing_helpers import api, make_config, provider, record, sub

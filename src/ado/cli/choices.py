@@ -8,7 +8,6 @@ loads the configuration, so it runs in the command, not at option-parsing time).
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
@@ -22,6 +21,8 @@ __all__ = ["SuggestingChoice", "check_providers", "did_you_mean"]
 
 def did_you_mean(value: str, choices: Iterable[str]) -> str:
     """`` did you mean 'x'?`` for the closest of ``choices``, or ``""``."""
+    import difflib
+
     close = difflib.get_close_matches(value, list(choices), n=1, cutoff=0.5)
     return f" did you mean {close[0]!r}?" if close else ""
 
@@ -46,9 +47,11 @@ def check_providers(
     from ado.providers import provider_ids
 
     configured = list(app.loaded.config.providers)
-    registered = list(provider_ids())
     for option, value in named:
-        if not value or value in configured or (not configured_only and value in registered):
+        if not value or value in configured:
+            continue
+        registered = list(provider_ids())  # every distribution's entry points: only now
+        if not configured_only and value in registered:
             continue
         if value in registered:
             message = (

@@ -24,6 +24,9 @@ class AppContext:
     #: Print the configuration's warnings on stderr when it is loaded (once per command);
     #: ``ado config validate`` lists them itself.
     print_warnings: bool = True
+    #: Read the configuration through the cache of validated ones (``ado.config.cache``):
+    #: ``ado run``, which needs no line numbers or origins, only the values.
+    config_cache: bool = False
     _loaded: LoadedConfig | None = None
     _store: Store | None = None
     _reader: SqlStore | None = None
@@ -33,9 +36,12 @@ class AppContext:
     @property
     def loaded(self) -> LoadedConfig:
         if self._loaded is None:
-            from ado.config import load_config
+            if self.config_cache:
+                from ado.config.cache import load
+            else:
+                from ado.config import load_config as load
 
-            self._loaded = load_config(self.config_path, self.cwd)
+            self._loaded = load(self.config_path, self.cwd)
             if self.print_warnings:
                 print_config_warnings(self._loaded.warnings)
         return self._loaded

@@ -14,12 +14,17 @@ import click
 
 from ado.cli.context import AppContext
 from ado.options import MAX_COST_USD, MAX_TURNS
+from ado.orchestrator.hooks import RunnerHooks
 from ado.text import lone_surrogate_at, prompt_size_error
 from ado.vocab import AccessMode, HitlPolicy, TaskStatus, values
 
 if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.live import Live
+
     from ado.orchestrator import Runner, TaskResult, TaskSpec, TaskUpdate
     from ado.orchestrator.compose import Services
+    from ado.orchestrator.task import AttemptInfo
 
 
 def _split(values: tuple[str, ...]) -> list[str]:
@@ -89,9 +94,9 @@ def run(
     """
     from ado.options import TaskOptions, check_prompt
     from ado.orchestrator import TaskSpec
-    from ado.orchestrator.compose import Services, build_runner
-    from ado.orchestrator.hooks import OnUpdate
+    from ado.orchestrator.compose import Services, build_runner, effective_config
 
+    app.config_cache = True  # the validated configuration, read without pydantic or YAML
     text = " ".join(prompt).strip()
     if text == "-":
         text = sys.stdin.buffer.read().decode("utf-8", "surrogateescape").strip()
@@ -117,7 +122,7 @@ def run(
     check_run(app, provider, _split(providers), _split(exclude))  # exit 2 before any record
     # The plain-SQL store (no SQLAlchemy before the agent starts; the full one on a first run).
     store = app.reader
-    config = app.resolve(decrypt=True).config  # the file + settings saved through the API
+    config = effective_config(app.loaded, store)  # the file + settings saved through the API
     options = TaskOptions.checked(
         provider=provider,
         providers=_split(providers) or None,
@@ -137,9 +142,7 @@ def run(
     view = JsonView() if as_json else LiveView()
     # Notifications and telemetry (docs/telemetry.md): nothing of them loads when they are off.
     services = Services.for_run(config, app.loaded.base_dir, debug=app.debug)
-    runner = build_runner(
-        config, store, services, hooks=[OnUpdate(view.update)], confirm=view.confirm
-    )
+    runner = build_runner(config, store, services, hooks=[view], confirm=view.confirm)
     try:
         result = asyncio.run(_run(runner, spec, view, services))
     finally:
@@ -177,19 +180,35 @@ async def _run(
             loop.remove_signal_handler(sig)
 
 
-class LiveView:
-    """Events as lines, with a status line (provider, elapsed, tokens, cost) kept at the bottom."""
+class LiveView(RunnerHooks):
+    """Events as lines, with a status line (provider, elapsed, tokens, cost) kept at the bottom.
+
+    Rich loads once the agent has spawned (``on_spawn``), or when something must be shown
+    before (a question, a note, the end of a task that spawned none); the lines of the events
+    until then ("▶ attempt 1…") are printed at that moment, in order."""
+
+    console: Console
+    live: Live
 
     def __init__(self) -> None:
-        from rich.live import Live
-
-        from ado.cli.context import console
-
-        self.console = console(stderr=False)
         self.started = time.monotonic()
         self.provider = ""
         self.tokens_in = self.tokens_out = 0
         self.cost = 0.0
+        self._pending: list[TaskUpdate] | None = []
+
+    def on_spawn(self, task_id: int, attempt: AttemptInfo, pid: int) -> None:
+        self._open()
+
+    def _open(self) -> None:
+        if self._pending is None:
+            return
+        from rich.live import Live
+
+        from ado.cli.context import console
+
+        pending, self._pending = self._pending, None
+        self.console = console(stderr=False)
         self.live = Live(
             self._status(),
             console=self.console,
@@ -200,6 +219,8 @@ class LiveView:
         )
         if self.console.is_terminal:
             self.live.start()
+        for update in pending:
+            self.on_update(update)
 
     def _status(self) -> Any:
         from rich.text import Text
@@ -216,10 +237,13 @@ class LiveView:
     async def tick(self) -> None:
         while True:
             await asyncio.sleep(0.25)
-            if self.live.is_started:
+            if self._pending is None and self.live.is_started:
                 self.live.update(self._status(), refresh=True)
 
-    def update(self, update: TaskUpdate) -> None:
+    def on_update(self, update: TaskUpdate) -> None:
+        if self._pending is not None:
+            self._pending.append(update)
+            return
         from ado.cli.render import event_line
         from ado.providers.events import EventKind
 
@@ -240,9 +264,11 @@ class LiveView:
             self.live.update(self._status(), refresh=True)
 
     def note(self, text: str) -> None:
+        self._open()
         self.console.print(f"[yellow]{text}[/]")
 
     def confirm(self, message: str) -> bool:
+        self._open()
         if not sys.stdin.isatty():
             return False
         was_live = self.live.is_started
@@ -255,12 +281,14 @@ class LiveView:
                 self.live.start()
 
     def close(self) -> None:
+        self._open()
         if self.live.is_started:
             self.live.stop()
 
     def summary(self, result: TaskResult) -> None:
         from ado.cli.render import summary_line
 
+        self._open()
         files = [f for a in result.attempts for f in a.files]
         self.console.print(
             summary_line(
@@ -281,10 +309,10 @@ class LiveView:
             console(stderr=True).print(f"[red]Error: {safe(result.error)}[/]", soft_wrap=True)
 
 
-class JsonView:
+class JsonView(RunnerHooks):
     """One JSON object per line: every event, then a summary."""
 
-    def update(self, update: TaskUpdate) -> None:
+    def on_update(self, update: TaskUpdate) -> None:
         record = {"task_id": update.task_id, **update.event.to_dict()}
         if update.attempt is not None:
             record["attempt"] = update.attempt.number

@@ -10,7 +10,6 @@ expected and how to fix it.
 
 from __future__ import annotations
 
-import difflib
 import os
 import re
 from collections.abc import Mapping
@@ -20,7 +19,14 @@ from typing import Any
 
 from ado.errors import ConfigError
 
-__all__ = ["LoadedConfig", "config_search_paths", "dotted", "find_config_file", "load_config"]
+__all__ = [
+    "LoadedConfig",
+    "base_dir",
+    "config_search_paths",
+    "dotted",
+    "find_config_file",
+    "load_config",
+]
 
 LOCAL_NAMES = ("ado.config.yaml", "ado.config.yml", ".ado/config.yaml")
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
@@ -54,6 +60,8 @@ class LoadedConfig:
     #: The file's own data (variables expanded) and the line of each key: what it sets.
     data: dict[str, Any] = field(default_factory=dict)
     lines: dict[KeyPath, int] = field(default_factory=dict)
+    #: Its entry in the cache of validated configurations (``ado.config.cache``), if any.
+    cache: Any = None
 
 
 def user_config_path() -> Path:
@@ -83,8 +91,11 @@ def find_config_file(explicit: str | Path | None = None, cwd: Path | None = None
     return None
 
 
-def load_config(explicit: str | Path | None = None, cwd: Path | None = None) -> LoadedConfig:
-    """Find and validate the configuration; defaults when there is no file."""
+def load_config(
+    explicit: str | Path | None = None, cwd: Path | None = None, *, text: str | None = None
+) -> LoadedConfig:
+    """Find and validate the configuration; defaults when there is no file. ``text``: the
+    file's contents, already read."""
     from ado.config.schema import AdoConfig
 
     cwd = cwd or Path.cwd()
@@ -92,19 +103,26 @@ def load_config(explicit: str | Path | None = None, cwd: Path | None = None) -> 
     if path is None:
         return LoadedConfig(AdoConfig(), None, cwd)
     warnings: list[str] = []
-    data, lines = read_yaml(path, warnings)
-    base_dir = path.parent.parent if path.parent.name == ".ado" else path.parent
-    if path == user_config_path():
-        base_dir = cwd
+    data, lines = read_yaml(path, warnings, text=text)
     config = validate(data, lines, str(path), warnings)
     check_provider_ids(config.providers, lines, str(path))
-    return LoadedConfig(config, path, base_dir, warnings, data, lines)
+    return LoadedConfig(config, path, base_dir(path, cwd), warnings, data, lines)
+
+
+def base_dir(path: Path, cwd: Path) -> Path:
+    """Where the relative paths of the configuration file ``path`` resolve: its folder (the
+    project's for ``.ado/config.yaml``), or ``cwd`` for the user's own file."""
+    if path == user_config_path():
+        return cwd
+    return path.parent.parent if path.parent.name == ".ado" else path.parent
 
 
 def check_provider_ids(
     providers: Mapping[str, Any], lines: Mapping[KeyPath, int], file: str
 ) -> None:
     """Every key under ``providers:`` must name a registered agent adapter."""
+    import difflib
+
     from ado.providers import builtin_provider_ids, provider_ids
 
     if set(providers) <= set(builtin_provider_ids()):
@@ -124,7 +142,7 @@ def check_provider_ids(
 
 
 def read_yaml(
-    path: Path, warnings: list[str] | None = None
+    path: Path, warnings: list[str] | None = None, *, text: str | None = None
 ) -> tuple[dict[str, Any], dict[KeyPath, int]]:
     """The file as plain data with variables expanded, and the line of every key.
 
@@ -136,7 +154,8 @@ def read_yaml(
     from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
     try:
-        text = path.read_text(encoding="utf-8")
+        if text is None:
+            text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         reason = exc.strerror if isinstance(exc, OSError) else "it is not UTF-8 text"
         raise ConfigError(
@@ -319,6 +338,8 @@ def _config_error(
 
 
 def _explain(err: Mapping[str, Any], loc: KeyPath, given: Any) -> tuple[str | None, str]:
+    import difflib
+
     from ado.config import schema
 
     kind = err["type"]

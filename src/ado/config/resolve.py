@@ -41,7 +41,7 @@ if TYPE_CHECKING:
     from ado.config.loader import LoadedConfig
     from ado.config.schema import AdoConfig
 
-__all__ = ["MISSING", "Origin", "Resolved", "effective_config", "is_saveable", "leaves", "resolve"]
+__all__ = ["MISSING", "Origin", "Resolved", "is_saveable", "leaves", "resolve"]
 
 Origin = Literal["default", "file", "saved"]
 Path = tuple[str | int, ...]
@@ -83,11 +83,6 @@ def resolve(
     if switches:
         config = apply_switches(config, switches)
     return Resolved(config, file_config, loaded, settings, switches)
-
-
-def effective_config(source: LoadedConfig | AdoConfig, store: KeyValues | None) -> AdoConfig:
-    """``resolve(source, store).config``."""
-    return resolve(source, store).config
 
 
 class Resolved:

@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from ado.config.loader import LoadedConfig
     from ado.config.schema import AdoConfig
 
-__all__ = ["ConfigSource"]
+__all__ = ["ConfigSource", "SavedLayer"]
 
 
 class ConfigSource:
@@ -84,7 +84,7 @@ class ConfigSource:
             if self._resolved is not None and self._key == key:
                 self._at = time.monotonic()
                 return self._resolved
-        resolved = resolve(loaded, _Fixed(settings, switches), decrypt=self.box)
+        resolved = resolve(loaded, SavedLayer(settings, switches), decrypt=self.box)
         with self._lock:
             if self.generation == generation:
                 self._resolved, self._key, self._at = resolved, key, time.monotonic()
@@ -129,8 +129,9 @@ class ConfigSource:
         return None
 
 
-class _Fixed:
-    """The saved layer already read (one read per refresh, outside the lock)."""
+class SavedLayer:
+    """The saved layer already read (``ConfigSource``: one read per refresh, outside the
+    lock)."""
 
     def __init__(self, settings: Any, switches: Any) -> None:
         self._values = {SETTINGS_KEY: settings, SWITCHES_KEY: switches}

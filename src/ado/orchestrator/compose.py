@@ -49,14 +49,26 @@ NOTIFY_FLUSH_TIMEOUT = 5.0
 
 
 def effective_config(
-    source: LoadedConfig | AdoConfig | ConfigSource, store: KeyValues | None = None
+    source: LoadedConfig | AdoConfig | Callable[[], AdoConfig], store: KeyValues | None = None
 ) -> AdoConfig:
-    """The configuration a Runner gets: the file with what was saved through the API
-    (``ado.config.resolve``, secrets decrypted); a server's ``ConfigSource`` gives its
-    current resolution. The one resolution every runner path calls."""
-    from ado.config.source import ConfigSource
+    """The configuration a Runner gets: the file with what was saved through the API in
+    ``store`` (``ado.config.resolve``, secrets decrypted). The one resolution every runner
+    path calls:
 
-    if isinstance(source, ConfigSource):
+    - ``ado run``: the ``LoadedConfig`` and the store; served from the cache of validated
+      configurations when nothing changed (``ado.config.cache``), so no pydantic model is
+      built before the agent spawns;
+    - the worker pool: its ``ConfigSource`` (``ado serve``'s current resolution), or any
+      callable giving the configuration;
+    - an ``AdoConfig`` built in code, resolved with ``store``.
+    """
+    from ado.config.loader import LoadedConfig
+
+    if isinstance(source, LoadedConfig):
+        from ado.config.cache import effective
+
+        return effective(source, store)
+    if callable(source):
         return source()
     from ado.config.resolve import resolve
 
@@ -211,11 +223,13 @@ class LateNotifier(RunnerHooks):
 def _may_notify(config: AdoConfig) -> bool:
     """Notifications on and a channel enabled (whether it is fully set up is the manager's
     to say); read from the configuration alone, importing nothing of the channels."""
+    from ado.config.snapshot import field_names
+
     settings = config.notifications
     if not settings.enabled:
         return False
     channels = settings.channels
-    found = [getattr(channels, name) for name in type(channels).model_fields]
+    found = [getattr(channels, name) for name in field_names(channels)]
     found += (channels.model_extra or {}).values()
     return any(
         bool(c.get("enabled")) if isinstance(c, dict) else bool(getattr(c, "enabled", False))
@@ -227,8 +241,10 @@ def _open_notifier(
     config: AdoConfig, base_dir: Path
 ) -> tuple[NotificationManager, Callable[[], None]]:
     """The manager of ``ado run``, recording alerts into a ``Store`` of its own."""
+    from ado.config.snapshot import as_model
     from ado.notifications import NotificationManager
     from ado.store import Store
 
+    config = as_model(config)  # the channels validate their settings: the real models
     store = Store.open(config, base_dir)
     return NotificationManager.from_config(config, store), store.close

@@ -11,7 +11,7 @@ import asyncio
 import contextlib
 import dataclasses
 import logging
-import secrets
+import os
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from datetime import UTC, datetime
@@ -279,7 +279,7 @@ class Runner:
         request.extra_env.update(self.hooks.attempt_env(task_id, info))
         # Marks every process of the agent's group, so a later start can tell them from
         # unrelated processes that reuse its pid (ado.providers.orphans).
-        group_mark = secrets.token_hex(8)
+        group_mark = os.urandom(8).hex()  # as secrets.token_hex(8), without its imports
         request.extra_env[GROUP_MARK_ENV] = group_mark
         guard = None
         if cand.access_mode == AccessMode.API:  # per-task limit, capped by today's budget left

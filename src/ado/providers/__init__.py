@@ -3,7 +3,11 @@
 The built-in adapters register there exactly as a third-party plugin would. Listing the
 group reads the entry points of every installed distribution (~100 ms with a few dozen
 installed); a built-in adapter is found in ADO's own distribution alone, so ``ado run``
-scans everything only for a provider id that is not built in.
+scans everything only for a provider id that is not built in. Reading even that one takes
+``importlib.metadata`` (~40 ms here), so the cache of validated configurations keeps the
+entry points of the providers it configures (``builtin_refs``) and ``ado run`` hands them
+back (``remember_builtins``): each is imported and checked (an ``AgentAdapter`` of that id,
+in ADO's own package) before it is used, else the entry points are read as always.
 """
 
 from __future__ import annotations
@@ -23,11 +27,13 @@ if TYPE_CHECKING:
 __all__ = [
     "adapter_classes",
     "builtin_provider_ids",
+    "builtin_refs",
     "configured_env",
     "detect_all",
     "detect_configured",
     "get_adapter",
     "provider_ids",
+    "remember_builtins",
 ]
 
 ENTRY_POINT_GROUP = "ado.providers"
@@ -58,10 +64,46 @@ def builtin_provider_ids() -> tuple[str, ...]:
     return tuple(_builtin_entry_points())
 
 
+#: Built-in entry points read earlier (``remember_builtins``): provider id → "module:Class".
+_remembered: dict[str, str] = {}
+
+
+def builtin_refs(provider_ids: Iterable[str]) -> dict[str, str] | None:
+    """The entry points ("module:Class") of these built-in providers; None when one is not
+    built in."""
+    found = _builtin_entry_points()
+    refs = {pid: found[pid].value for pid in provider_ids if pid in found}
+    return refs if len(refs) == len(set(provider_ids)) else None
+
+
+def remember_builtins(refs: Mapping[str, str]) -> None:
+    """Entry points of built-in providers read by an earlier process (``builtin_refs``)."""
+    _remembered.update({str(k): str(v) for k, v in refs.items()})
+
+
+def _remembered_class(provider_id: str) -> type[AgentAdapter] | None:
+    import importlib
+
+    from ado.providers.base import AgentAdapter
+
+    module, _, name = _remembered.get(provider_id, "").partition(":")
+    if not module.startswith("ado.providers.") or not name.isidentifier():
+        return None
+    try:
+        cls = getattr(importlib.import_module(module), name, None)
+    except ImportError:
+        return None
+    if isinstance(cls, type) and issubclass(cls, AgentAdapter) and cls.id == provider_id:
+        return cls
+    return None
+
+
 @cache
 def adapter_class(provider_id: str) -> type[AgentAdapter]:
     """The adapter class of ``provider_id``: a built-in one without scanning every
     distribution; any other from the whole entry-point group."""
+    if (remembered := _remembered_class(provider_id)) is not None:
+        return remembered
     builtin = _builtin_entry_points().get(provider_id)
     if builtin is not None:
         cls: type[AgentAdapter] = builtin.load()

@@ -16,10 +16,10 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-from ado.config.schema import AdoConfig
 from ado.errors import CostLimitError
 
 if TYPE_CHECKING:
+    from ado.config.schema import AdoConfig
     from ado.routing.router import Candidate
     from ado.store.methods import SqlMethods
 

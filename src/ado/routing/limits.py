@@ -28,10 +28,10 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import TYPE_CHECKING, Protocol
 
-from ado.config.schema import AccessModeConfig
 from ado.vocab import OutcomeKind
 
 if TYPE_CHECKING:
+    from ado.config.schema import AccessModeConfig
     from ado.store import CooldownView, UsageTotals
     from ado.store.methods import SqlMethods
 

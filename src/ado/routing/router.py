@@ -30,12 +30,12 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
-from ado.config.schema import AccessModeConfig, AdoConfig, Capabilities, ProviderConfig
 from ado.errors import NoProviderAvailable, UnknownProviderError, UsageError
 from ado.routing.limits import check_limits
 from ado.vocab import AccessMode, values
 
 if TYPE_CHECKING:
+    from ado.config.schema import AccessModeConfig, AdoConfig, Capabilities, ProviderConfig
     from ado.store import CooldownView
     from ado.store.methods import SqlMethods
 
@@ -434,8 +434,10 @@ _CAMEL = re.compile(r"(?<!^)(?=[A-Z])")
 def _has_capability(capabilities: Capabilities, wanted: str) -> bool:
     """A capability flag must be true; any other name is a language, which must be listed
     (a provider that lists no languages is taken to handle any)."""
+    from ado.config.snapshot import field_names
+
     flag = _CAMEL.sub("_", wanted.strip()).replace("-", "_").lower()
-    if flag in Capabilities.model_fields and flag != "languages":
+    if flag in field_names(capabilities) and flag != "languages":
         return getattr(capabilities, flag) is True
     languages = [lang.lower() for lang in capabilities.languages]
     return not languages or wanted.strip().lower() in languages

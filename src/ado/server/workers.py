@@ -61,8 +61,9 @@ class _Job:
 class WorkerPool:
     """Runs queued tasks, ``concurrency`` at a time (default ``orchestration.maxParallelAgents``).
 
-    ``config_loader`` is called for each task, so settings saved meanwhile apply to the
-    next task. Every job is owned by the pool's task group and finished by ``stop``.
+    ``config_loader`` (the server's ``ConfigSource``) is resolved for each task through
+    ``effective_config``, as ``ado run`` resolves its own, so settings saved meanwhile apply
+    to the next task. Every job is owned by the pool's task group and finished by ``stop``.
     """
 
     def __init__(
@@ -93,7 +94,9 @@ class WorkerPool:
     def concurrency(self) -> int:
         if self._concurrency is not None:
             return self._concurrency
-        return self.config_loader().orchestration.max_parallel_agents
+        from ado.orchestrator.compose import effective_config
+
+        return effective_config(self.config_loader).orchestration.max_parallel_agents
 
     @property
     def running(self) -> list[int]:
@@ -200,13 +203,13 @@ class WorkerPool:
                 job.cancel()
 
     async def _run(self, job: _Job) -> None:
-        from ado.orchestrator.compose import build_runner
+        from ado.orchestrator.compose import build_runner, effective_config
 
         try:
             task = await asyncio.to_thread(self.store.get_task, job.task_id)
             if task is None:
                 return
-            config = await asyncio.to_thread(self.config_loader)
+            config = await asyncio.to_thread(effective_config, self.config_loader)
             job.runner = build_runner(config, self.store, self.services)
             if job.cancelled:
                 job.runner.cancel()

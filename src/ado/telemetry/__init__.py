@@ -52,10 +52,12 @@ def start_for_run(config: AdoConfig, *, debug: bool = False) -> RunnerTelemetry 
         configure_logging(obs.logging, debug=debug)
     if not resolve(obs.telemetry).enabled:
         return None
+    from ado.config.snapshot import as_model
     from ado.telemetry.instrument import RunnerTelemetry
     from ado.telemetry.setup import start
 
-    return RunnerTelemetry.create(start(obs.telemetry), config)
+    config = as_model(config)  # a cached configuration's real models (OpenTelemetry loads too)
+    return RunnerTelemetry.create(start(config.observability.telemetry), config)
 
 
 def start_for_server(config: AdoConfig, store: Store | None = None) -> RunnerTelemetry:

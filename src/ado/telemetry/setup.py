@@ -22,7 +22,6 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TextIO
 
 from ado.telemetry import _state
-from ado.telemetry.config import TelemetryConfig
 
 if TYPE_CHECKING:
     from opentelemetry.metrics import Meter
@@ -30,6 +29,8 @@ if TYPE_CHECKING:
     from opentelemetry.sdk.trace import TracerProvider
     from opentelemetry.trace import Tracer
     from prometheus_client import CollectorRegistry
+
+    from ado.telemetry.config import TelemetryConfig
 
 __all__ = ["ExportSettings", "Telemetry", "resolve", "start"]
 
