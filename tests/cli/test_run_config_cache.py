@@ -27,11 +27,11 @@ TOO_LONG = "at most 10 are accepted"
 
 
 def _validated(project: Project, env: dict[str, str] | None = None) -> bool:
-    """Run once (it must succeed); whether the configuration was validated (pydantic loaded
-    before the spawn) rather than read from the cache."""
+    """Run once (it must succeed); whether the configuration was validated (its models
+    loaded before the spawn) rather than read from the cache."""
     modules, summary = _modules_at_spawn(project, PROMPT, env=env)
     assert summary["status"] == "succeeded"
-    return "pydantic" in modules
+    return "ado.config.schema" in modules
 
 
 def _run(project: Project, code: int, env: dict[str, str] | None = None) -> str:

@@ -36,14 +36,14 @@ class NotFreezable(Exception):
 
 def freeze(value: Any, name: str = "") -> Any:
     """``value`` (a validated model, or plain data in one) as JSON-ready data."""
+    if isinstance(value, Enum):  # before str: a StrEnum is a str too
+        return {"$e": _class_ref(type(value)), "v": freeze(value.value)}
     if value is None or isinstance(value, bool | int | float | str):
         if isinstance(value, str) and value and is_secret_name(name):
             raise NotFreezable(f"{name} looks secret")
         return value
     if isinstance(value, Frozen):
         return value._data
-    if isinstance(value, Enum):
-        return {"$e": _class_ref(type(value)), "v": freeze(value.value)}
     fields = getattr(type(value), "model_fields", None)
     if isinstance(fields, Mapping):
         if not _is_model_ref(ref := _class_ref(type(value))):
