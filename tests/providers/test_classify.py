@@ -146,6 +146,11 @@ def test_limit_reason_is_the_limit_message(
 
 # -- 5xx / overloaded / high demand: server_error for every agent -----------------------------
 
+#: codex's message for a 5xx (a typographic apostrophe in "We're")
+HIGH_DEMAND = (
+    "We\N{RIGHT SINGLE QUOTATION MARK}re currently experiencing high demand, "
+    "which may cause temporary errors."
+)
 SERVER_ERRORS = {
     # what each real CLI printed for an HTTP 500 from the scripted model server
     "claude-code": (
@@ -165,18 +170,14 @@ SERVER_ERRORS = {
             {"type": "thread.started", "thread_id": "t"},
             {
                 "type": "error",
-                "message": "We\N{RIGHT SINGLE QUOTATION MARK}re currently experiencing high demand, which may cause "
-                "temporary errors.",
+                "message": HIGH_DEMAND,
             },
             {
                 "type": "turn.failed",
-                "error": {
-                    "message": "We\N{RIGHT SINGLE QUOTATION MARK}re currently experiencing high demand, which may cause "
-                    "temporary errors."
-                },
+                "error": {"message": HIGH_DEMAND},
             },
         ],
-        "We\N{RIGHT SINGLE QUOTATION MARK}re currently experiencing high demand, which may cause temporary errors.",
+        HIGH_DEMAND,
     ),
     "gemini-cli": (
         [
