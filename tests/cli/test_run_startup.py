@@ -6,9 +6,10 @@ table, the notification channels, FastAPI or OpenTelemetry (when off, only the c
 it is off runs); those load after the spawn, or never. Once the configuration is cached
 (``ado.config.cache``: every run after the first), neither the configuration's models nor
 ruamel.yaml load before the spawn, and Rich loads after it. (pydantic itself still does: the
-task's options are ``ado.options.TaskOptions``, a pydantic model.) A real ``ado run`` process with a real agent: the
-spawn is observed by wrapping ``AgentProcess.start``, which lists the modules loaded at that
-moment. The cache's invalidation is tested in ``test_run_config_cache.py``.
+task's options are ``ado.options.TaskOptions``, a pydantic model.) A real ``ado run``
+process with a real agent: the spawn is observed by wrapping ``AgentProcess.start``, which
+lists the modules loaded at that moment. The cache's invalidation is tested in
+``test_run_config_cache.py``.
 """
 
 from __future__ import annotations

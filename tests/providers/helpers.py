@@ -13,7 +13,7 @@ from ado.providers.base import (
 )
 from ado.providers.events import AgentEvent, EventKind
 from ado.providers.process import OutputLine
-from ado.providers.run import AgentRun
+from ado.providers.run import AgentRun, stops_run
 
 SAMPLES = Path(__file__).resolve().parents[1] / "data" / "agent-samples"
 DATA = Path(__file__).resolve().parent / "data"
@@ -47,6 +47,8 @@ def replay(
         for event in run._parse(line, state):
             run._absorb(event)
             events.append(event)
+            if stops_run(event):  # the run loop would stop the agent here
+                run.summary.stopped_for_rate_limit = True
     run.summary.exit_code = exit_code
     return events, run.summary, adapter.classify(run.summary)
 

@@ -7,6 +7,7 @@ import pytest
 from ado.providers.base import ParseState, Permission, RunRequest
 from ado.providers.events import EventKind
 from ado.providers.opencode import OpenCode
+from ado.providers.run import stops_run
 from ado.vocab import OutcomeKind
 
 from .helpers import kinds, of_kind, replay
@@ -138,3 +139,10 @@ def test_stream_error_on_stderr_stops_a_rate_limited_run() -> None:
     assert list(OpenCode().parse_stderr_line(title, state)) == []
     other = line.replace("Rate limit reached for requests", "Bad request: unknown field")
     assert list(OpenCode().parse_stderr_line(other, state)) == []
+    # a 5xx: opencode would back off for minutes; the run stops, the error decides
+    server = line.replace(
+        "Rate limit reached for requests. Please try again in 60s.",
+        "The server had an error processing your request.",
+    )
+    (error,) = OpenCode().parse_stderr_line(server, state)
+    assert error.kind is EventKind.ERROR and error.retrying and stops_run(error)

@@ -63,6 +63,7 @@ FIELDS: dict[str, tuple[tuple[str, str], ...]] = {
         ("cacheWriteTokens", "cache_write_tokens"),
         ("costUsd", "cost_usd"),
         ("apiCostUsd", "api_cost_usd"),
+        ("agentCostUsd", "agent_cost_usd"),
         ("droppedEvents", "dropped_events"),
         ("droppedBytes", "dropped_bytes"),
     ),

@@ -159,6 +159,12 @@ class AttemptOut(Schema):
     cache_write_tokens: int
     cost_usd: float
     api_cost_usd: float
+    agent_cost_usd: float | None = Field(
+        default=None,
+        description="What the agent itself reported the attempt cost (claude's "
+        "total_cost_usd, opencode's step costs), next to ADO's api_cost_usd estimate for the "
+        "model it used; null when the agent reports no figure.",
+    )
     dropped_events: int = Field(
         description="Agent events not stored: over storage.maxEventsPerTask/maxBytesPerTask."
     )

@@ -125,7 +125,13 @@ def show(app: AppContext, task_id: int, as_json: bool) -> None:
             f"  attempt {a.number}: {a.provider}/{a.access_mode} → {a.outcome}"
             f"{' (' + safe(a.outcome_message) + ')' if a.outcome_message else ''}"
             f" · {a.input_tokens:,} in / {a.output_tokens:,} out · "
-            f"{format_cost(a.cost_usd)} (API value {format_cost(a.api_cost_usd)})"
+            f"{format_cost(a.cost_usd)} (API value {format_cost(a.api_cost_usd)}"
+            + (
+                f", the agent's own figure {format_cost(a.agent_cost_usd)})"
+                if a.agent_cost_usd is not None
+                else ")"
+            )
+            + (f" · model {safe(a.model)}" if a.model else "")
             + (f" · session {safe(a.session_id)}" if a.session_id else "")
         )
     if task.dropped_events or task.dropped_bytes:

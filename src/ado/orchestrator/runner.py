@@ -355,6 +355,7 @@ class Runner:
         info.session_id = summary.session_id
         info.files = list(summary.files)
         info.usage = summary.usage
+        info.model = summary.usage.model or info.model  # the one the agent reports using
         effective_model = summary.usage.model or model or adapter.default_model
         info.api_cost_usd = pricing.api_equivalent(summary.usage, cand.provider, effective_model)
         info.cost_usd = pricing.actual_cost(summary.usage, mcfg, info.api_cost_usd)
@@ -414,6 +415,7 @@ class Runner:
             "files": info.files,
             "dropped_events": info.dropped_events,
             "dropped_bytes": info.dropped_bytes,
+            "model": info.model,
         }
 
     def _record_attempt(self, task_id: int, info: AttemptInfo, model: str | None) -> None:

@@ -70,6 +70,12 @@ BASE_ENV = (
 )
 
 
+#: The terminal type agents are told. Not ``dumb``: gemini warns on stderr about a "Basic
+#: terminal detected (TERM=dumb)" and a missing 256-colour support on every run. Output
+#: stays plain: stdout and stderr are pipes, and ``NO_COLOR`` is set.
+TERM = "xterm-256color"
+
+
 class Permission(StrEnum):
     """What the agent may do without asking, mapped from the HITL policy."""
 
@@ -157,8 +163,12 @@ class RunSummary:
     stderr_tail: str = ""
     spawn_error: SpawnError | None = None
     timed_out: bool = False
+    #: The deadline the run had (``RunRequest.timeout``), for the "timed out after" message.
+    timeout_s: float | None = None
     stop_reason: OutcomeKind | None = None  # CANCELLED / COST_LIMIT when stopped from outside
     stopped_for_rate_limit: bool = False
+    #: Stopped at an error the agent was about to retry by itself (a 5xx, a dropped stream).
+    stopped_for_error: bool = False
     duration_s: float = 0.0
     #: Set when the agent was billed through an API key: where the key came from (claude's
     #: ``apiKeySource``, codex's ``env_key``...). On a subscription mode, the spend is real.
@@ -189,6 +199,9 @@ class AgentAdapter(ABC):
     base_url_env: ClassVar[str | None] = None
     #: Price-table model used for API-equivalent cost when the run does not name one.
     default_model: ClassVar[str | None] = None
+    #: Starts of stderr lines the agent prints on every run (start-up notices, warnings):
+    #: never the reason a run failed (see ``ado.providers.classify``).
+    stderr_noise: ClassVar[tuple[str, ...]] = ()
 
     # -- what each adapter implements ------------------------------------------------------
 
@@ -226,7 +239,7 @@ class AgentAdapter(ABC):
     def classify(self, summary: RunSummary) -> Outcome:
         from ado.providers.classify import classify_generic
 
-        return classify_generic(summary)
+        return classify_generic(summary, noise=self.stderr_noise)
 
     # -- shared machinery -------------------------------------------------------------------
 
@@ -324,7 +337,7 @@ class AgentAdapter(ABC):
             env.update(select(request.pass_env, os.environ, self.credential_env).passed)
         env.setdefault("PATH", os.defpath)
         env["NO_COLOR"] = "1"
-        env["TERM"] = "dumb"
+        env["TERM"] = TERM
         env["CI"] = "1"
         if request.api_key and self.api_key_env:
             env[self.api_key_env] = request.api_key

@@ -43,6 +43,10 @@ class Codex(AgentAdapter):
     #: Codex ignores OPENAI_BASE_URL: a base URL becomes a provider declared in ``build_args``.
     base_url_env = None
     default_model = "gpt-5-codex"
+    stderr_noise = (
+        "Reading additional input from stdin",
+        "WARNING: proceeding, even though we could not create PATH aliases",
+    )
 
     def build_args(self, request: RunRequest) -> list[str]:
         args = ["exec", "--json", "--skip-git-repo-check"]

@@ -42,6 +42,7 @@ NO_RETRY_SETTINGS: dict[str, Any] = {"general": {"maxAttempts": 1}}
 _FILE_TOOLS = ("write_file", "replace", "edit")
 _ATTEMPT = re.compile(r"^Attempt \d+ failed", re.IGNORECASE)
 _RETRYING = re.compile(r"Retrying after (\d+)\s*ms", re.IGNORECASE)
+_API_CODE = re.compile(r'"code"\s*:\s*([45]\d\d)\b')
 EXIT_AUTH = 41
 EXIT_CONFIG = 52
 
@@ -59,6 +60,14 @@ class GeminiCli(AgentAdapter):
     login_hint = "not logged in: run `gemini` once and sign in, or set GEMINI_API_KEY"
     base_url_env = "GOOGLE_GEMINI_BASE_URL"
     default_model = "gemini-2.5-pro"
+    stderr_noise = (
+        "Warning: Basic terminal detected",
+        "Warning: 256-color support not detected",
+        "Warning: True color (24-bit) support not detected",
+        "YOLO mode is enabled",
+        "Ripgrep is not available",
+        "[STARTUP]",
+    )
 
     def build_args(self, request: RunRequest) -> list[str]:
         args = ["-p", request.prompt, "--output-format", "stream-json", "--skip-trust"]
@@ -145,9 +154,12 @@ class GeminiCli(AgentAdapter):
         is_error = obj.get("status") != "success"
         text = as_str(error.get("message")) if is_error else as_str(state.data.get("text"))
         data = pick(stats, ("duration_ms", "tool_calls"))
+        status = _api_error_status(text) if is_error else None
         return [
             AgentEvent(EventKind.USAGE, usage=usage),
-            AgentEvent(EventKind.RESULT, is_error=is_error, text=text, data=data),
+            AgentEvent(
+                EventKind.RESULT, is_error=is_error, text=text, status_code=status, data=data
+            ),
         ]
 
     def parse_stderr_line(self, line: str, state: ParseState) -> Iterable[AgentEvent]:
@@ -185,6 +197,12 @@ class GeminiCli(AgentAdapter):
             message = outcome.message or "gemini is not logged in"
             return Outcome(OutcomeKind.AUTH_MISSING, message, exit_code=summary.exit_code)
         return outcome
+
+
+def _api_error_status(message: str | None) -> int | None:
+    """The HTTP status in gemini's ``[API Error: {"error":{"code":500,...}}]``."""
+    match = _API_CODE.search(message or "")
+    return int(match.group(1)) if match else None
 
 
 def _secure_settings_dir() -> Path:

@@ -18,7 +18,12 @@ from typing import Any
 from ado.providers._common import any_env, as_dict, as_int, as_str, clip, home
 from ado.providers.base import AgentAdapter, ParseState, Permission, RunRequest
 from ado.providers.events import AgentEvent, EventKind, Usage
-from ado.providers.resets import looks_rate_limited, parse_reset, parse_retry_after
+from ado.providers.resets import (
+    looks_like_server_error,
+    looks_rate_limited,
+    parse_reset,
+    parse_retry_after,
+)
 
 __all__ = ["OpenCode"]
 
@@ -98,11 +103,15 @@ class OpenCode(AgentAdapter):
         """``level=ERROR ... message="stream error" ... error.error="AI_APICallError: ..."``.
 
         opencode prints this at once for every failed model call, then retries on its own
-        (5 times, honouring any retry-after): a rate limit here stops the run.
+        (a 429 5 times, honouring any retry-after; a 5xx for minutes, backing off): either
+        stops the run here.
         """
         if 'message="stream error"' not in line or "agent=title" in line:
             return ()
         detail = line.split("error.error=", 1)[-1].strip().strip('"')
+        if looks_like_server_error(detail):
+            # A 5xx: opencode backs off for minutes on its own (no status on this line).
+            return [AgentEvent(EventKind.ERROR, text=clip(detail), retrying=True)]
         if not looks_rate_limited(detail):
             return ()
         return [

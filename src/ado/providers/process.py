@@ -60,6 +60,8 @@ class AgentProcess:
         self.stderr_tail: deque[str] = deque(maxlen=_STDERR_TAIL_LINES)
         self._last_output = 0.0
         self._held = 0  # readers waiting for the parser to catch up
+        #: The signal ``stop()`` sent that ended the agent (None: it exited by itself).
+        self.stopped_by: signal.Signals | None = None
 
     @property
     def pid(self) -> int | None:
@@ -68,6 +70,15 @@ class AgentProcess:
     @property
     def returncode(self) -> int | None:
         return self._proc.returncode if self._proc else None
+
+    @property
+    def exit_status(self) -> int | None:
+        """What ended the agent: minus the signal ``stop()`` sent when that ended it (an agent
+        may exit 0 on SIGINT: a stopped run never reads as a clean exit), else its own exit
+        code (negative when a signal from elsewhere killed it)."""
+        if self.stopped_by is not None:
+            return -int(self.stopped_by)
+        return self.returncode
 
     async def start(self) -> None:
         try:
@@ -197,11 +208,13 @@ class AgentProcess:
             self._kill_group(signal.SIGKILL)  # reap stragglers left by a finished leader
             return
         for sig in (signal.SIGINT, signal.SIGTERM):
+            self.stopped_by = sig
             self._kill_group(sig)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(proc.wait(), grace)
                 self._kill_group(signal.SIGKILL)
                 return
+        self.stopped_by = signal.SIGKILL
         self._kill_group(signal.SIGKILL)
         await proc.wait()
 

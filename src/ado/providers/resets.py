@@ -48,7 +48,8 @@ _AUTH = re.compile(
 )
 _SERVER = re.compile(
     r"\b(?:500|502|503|504|529)\b|internal server error|bad gateway|service unavailable"
-    r"|gateway timeout|overloaded",
+    r"|gateway timeout|overloaded|high demand|temporarily unavailable"
+    r"|server (?:had an|encountered an) error|server[ _]error",
     _I,
 )
 

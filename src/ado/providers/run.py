@@ -20,7 +20,7 @@ from ado.providers.process import AgentProcess, OutputLine, SpawnError
 from ado.providers.sanitize import clean_value, limit_event, needs_cleaning
 from ado.vocab import OutcomeKind
 
-__all__ = ["AgentRun"]
+__all__ = ["AgentRun", "stops_run"]
 
 #: Outcomes a missing variable cannot explain.
 _NOT_ABOUT_ENVIRONMENT = frozenset(
@@ -100,10 +100,11 @@ class AgentRun:
                             limit_event(event, max_bytes)
                         self._absorb(event)
                         yield event
-                        if event.kind is EventKind.RATE_LIMIT and (
-                            event.retrying or event.data.get("status") == "rejected"
-                        ):
-                            summary.stopped_for_rate_limit = True
+                        if stops_run(event):
+                            if event.kind is EventKind.RATE_LIMIT:
+                                summary.stopped_for_rate_limit = True
+                            else:
+                                summary.stopped_for_error = True
                             self._stop.set()
         finally:
             stopper.cancel()
@@ -113,7 +114,11 @@ class AgentRun:
                 await asyncio.wait({nxt})
             await batches.aclose()
             await proc.stop()
-            summary.exit_code = proc.returncode
+            # Stopped by ADO (deadline, cancel, a limit): the signal it sent, whatever the
+            # agent then exited with; else the agent's own exit (its output ended first).
+            stopped = summary.timed_out or self._stop.is_set()
+            summary.exit_code = proc.exit_status if stopped else proc.returncode
+            summary.timeout_s = request.timeout
             summary.stderr_tail = "\n".join(proc.stderr_tail)
             summary.duration_s = time.monotonic() - started
             summary.api_key_source = adapter.api_key_source(request, env, state)
@@ -204,6 +209,15 @@ def _loads(text: str) -> Any:
         return from_json(text)
     except ValueError:
         return json.loads(text)
+
+
+def stops_run(event: AgentEvent) -> bool:
+    """A failure the agent would wait out by itself (a rate-limit or error retry notice, a
+    rejected window): the run loop stops the agent at once, so ADO decides where the task
+    goes next instead of the agent's own back-off."""
+    if event.kind is EventKind.RATE_LIMIT:
+        return bool(event.retrying or event.data.get("status") == "rejected")
+    return event.kind is EventKind.ERROR and bool(event.retrying)
 
 
 #: A flood of errors or rate-limit notices keeps its first and latest ones for classifying.

@@ -104,8 +104,10 @@ class SqlMethods:
         files: list[str],
         dropped_events: int = 0,
         dropped_bytes: int = 0,
+        model: str | None = None,
     ) -> None:
-        """Close the attempt with its totals, and add those totals to its task's."""
+        """Close the attempt with its totals, and add those totals to its task's; ``model``:
+        the one the agent reported using (kept as started when None)."""
         with self._sql() as sql:
             writes.finish_attempt(
                 sql,
@@ -121,6 +123,7 @@ class SqlMethods:
                 files=files,
                 dropped_events=dropped_events,
                 dropped_bytes=dropped_bytes,
+                model=model,
             )
 
     def finish_task(

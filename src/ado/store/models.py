@@ -137,6 +137,9 @@ class Attempt(_Totals, Base):
     outcome: Mapped[str] = mapped_column(String(32), default="running")
     outcome_message: Mapped[str | None] = mapped_column(Text)
     exit_code: Mapped[int | None]
+    #: What the agent itself says the attempt cost (claude's ``total_cost_usd``, opencode's
+    #: per-step cost), next to ADO's ``api_cost_usd``; None when it reports no figure.
+    agent_cost_usd: Mapped[float | None] = mapped_column(Float)
     #: The agent's pid (= its process group): stopped if ADO dies and a later start finds it.
     agent_pid: Mapped[int | None]
     #: ``ADO_AGENT_GROUP`` given to the agent: tells its group from a reused pid.

@@ -79,6 +79,8 @@ class AttemptView(_TotalsView):
     #: Output not stored (storage caps): whole events, and bytes.
     dropped_events: int = 0
     dropped_bytes: int = 0
+    #: What the agent itself reported the attempt cost (None: it reports no figure).
+    agent_cost_usd: float | None = None
 
 
 @dataclass(frozen=True, slots=True)

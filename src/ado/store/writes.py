@@ -176,6 +176,7 @@ def finish_attempt(
     files: Sequence[str],
     dropped_events: int = 0,
     dropped_bytes: int = 0,
+    model: str | None = None,
 ) -> None:
     """Close the attempt with its totals, and add those totals to its task's (what was
     dropped is counted on the task by ``finish_task``)."""
@@ -199,6 +200,8 @@ def finish_attempt(
         "files": encode_json(list(files)),
         "dropped_events": dropped_events,
         "dropped_bytes": dropped_bytes,
+        "model": model,
+        "agent_cost": usage.cost_usd,
         "now": now,
     }
     add = ", ".join(f"{name} = {name} + :{name}" for name in totals)
@@ -207,7 +210,8 @@ def finish_attempt(
             "UPDATE attempts SET outcome = :outcome, outcome_message = :message,"
             " exit_code = :exit_code, session_id = :session_id, reset_at = :reset_at,"
             f" files_changed = {sql.json('files')}, finished_at = :now,"
-            " dropped_events = :dropped_events, dropped_bytes = :dropped_bytes, "
+            " dropped_events = :dropped_events, dropped_bytes = :dropped_bytes,"
+            " model = COALESCE(:model, model), agent_cost_usd = :agent_cost, "
             + ", ".join(f"{name} = :{name}" for name in totals)
             + " WHERE id = :id",
             params,
