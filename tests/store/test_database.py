@@ -34,6 +34,7 @@ TABLES = {
     "cooldowns",
     "events",
     "kv",
+    "quota_windows",
     "tasks",
     "usage_records",
 }

@@ -219,6 +219,7 @@ class Runner:
     ) -> AttemptInfo:
         from ado.routing.costs import CostGuard
         from ado.routing.limits import cooldown_until
+        from ado.routing.quota import record_event
 
         cfg = self.config
         pcfg, mcfg = cand.provider_config, cand.mode_config
@@ -325,6 +326,8 @@ class Runner:
                                 info,
                                 AgentEvent(EventKind.ERROR, text=guard.message(spent)),
                             )
+                if event.kind is EventKind.QUOTA:  # the quota ledger (ado.routing.quota)
+                    await asyncio.to_thread(record_event, self.store, cand.provider, event)
                 await self.events.emit(task_id, info, event)
         except BaseException as exc:
             # ADO itself failed (the store, an interrupt) while the agent ran: the agent is
