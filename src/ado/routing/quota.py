@@ -62,6 +62,9 @@ class QuotaEntry:
     observed_at: datetime
     #: At the current burn rate, when the window runs out (only when before its reset).
     runs_out_at: datetime | None = None
+    #: Seconds until the reset (when known) and since the reading, at the ledger's ``now``.
+    reset_in_s: float | None = None
+    age_s: float = 0.0
     #: Counted windows: the access mode, the ``rateLimits`` key and its figures.
     access_mode: str | None = None
     limit_name: str | None = None
@@ -138,6 +141,8 @@ def ledger(store: SqlMethods, config: AdoConfig, now: datetime) -> list[QuotaEnt
             window_minutes=view.window_minutes,
             observed_at=view.observed_at,
             runs_out_at=projected_exhaustion(view),
+            reset_in_s=_seconds(view.resets_at, now),
+            age_s=max(0.0, (now - view.observed_at).total_seconds()),
         )
         for view in store.quota_windows()
         if view.kind in _KNOWN
@@ -161,6 +166,7 @@ def ledger(store: SqlMethods, config: AdoConfig, now: datetime) -> list[QuotaEnt
                         resets_at=row.resets_at,
                         window_minutes=_COUNTED_MINUTES[window],
                         observed_at=now,
+                        reset_in_s=_seconds(row.resets_at, now),
                         access_mode=mode.mode,
                         limit_name=row.name,
                         used=row.used,
@@ -168,3 +174,7 @@ def ledger(store: SqlMethods, config: AdoConfig, now: datetime) -> list[QuotaEnt
                     )
                 )
     return entries
+
+
+def _seconds(until: datetime | None, now: datetime) -> float | None:
+    return None if until is None else round(max(0.0, (until - now).total_seconds()), 3)
