@@ -9,7 +9,17 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-__all__ = ["AccessMode", "AlertStatus", "HitlPolicy", "OutcomeKind", "TaskStatus", "values"]
+__all__ = [
+    "AccessMode",
+    "AlertStatus",
+    "HitlPolicy",
+    "OutcomeKind",
+    "QuotaSource",
+    "QuotaStatus",
+    "QuotaWindow",
+    "TaskStatus",
+    "values",
+]
 
 
 class TaskStatus(StrEnum):
@@ -82,6 +92,43 @@ class AlertStatus(StrEnum):
     THROTTLED = "throttled"
     #: The process that owned it exited before it was delivered.
     ABANDONED = "abandoned"
+
+
+class QuotaWindow(StrEnum):
+    """A usage window of a provider's plan (the quota ledger, ``ado quota``)."""
+
+    #: Claude's 5-hour session; codex's primary window (300 minutes).
+    FIVE_HOUR = "five_hour"
+    #: Claude's seven-day window; codex's secondary window (10080 minutes).
+    WEEKLY = "weekly"
+    #: Claude's seven-day windows of one model family.
+    WEEKLY_OPUS = "weekly_opus"
+    WEEKLY_SONNET = "weekly_sonnet"
+    #: Premium requests per month (copilot, cursor).
+    MONTHLY_PREMIUM = "monthly_premium"
+    #: A day: ``requestsPerDay`` / ``tokensPerDay``, or an agent's daily window.
+    DAILY = "daily"
+    #: ``requestsPerHour``.
+    HOURLY = "hourly"
+    #: ``requestsPerMinute`` / ``tokensPerMinute`` of an API access mode.
+    PER_MINUTE = "per_minute"
+
+
+class QuotaStatus(StrEnum):
+    """What the provider says of a window (claude's allowed / allowed_warning / rejected)."""
+
+    ALLOWED = "allowed"
+    WARNING = "warning"
+    REJECTED = "rejected"
+
+
+class QuotaSource(StrEnum):
+    """Where a window's reading comes from."""
+
+    #: Reported by the agent CLI (claude's rate_limit_event, codex's session log).
+    AGENT = "agent"
+    #: A configured ``rateLimits`` entry, its use counted from ADO's own usage records.
+    COUNTED = "counted"
 
 
 def values(enum: type[StrEnum]) -> tuple[str, ...]:

@@ -7,7 +7,7 @@ import pytest
 from ado.providers import claude_code
 from ado.providers.base import ParseState, Permission, RunRequest
 from ado.providers.claude_code import ClaudeCode
-from ado.providers.events import EventKind
+from ado.providers.events import AgentEvent, EventKind
 from ado.vocab import OutcomeKind
 
 from .helpers import kinds, of_kind, replay
@@ -72,12 +72,18 @@ def _rate_limit_line(status: str, kind: str = "five_hour") -> str:
 def test_rate_limit_events() -> None:
     adapter = ClaudeCode()
     state = ParseState()
-    allowed = json.loads(_rate_limit_line("allowed"))
-    assert list(adapter.parse_line(allowed, state)) == []
-    (warning,) = adapter.parse_line(json.loads(_rate_limit_line("allowed_warning")), state)
+
+    def notices(line: str) -> list[AgentEvent]:
+        # every reading is also a QUOTA event for the ledger (tests/providers/test_quota.py)
+        events = list(adapter.parse_line(json.loads(line), state))
+        assert events[0].kind is EventKind.QUOTA
+        return [e for e in events if e.kind is not EventKind.QUOTA]
+
+    assert notices(_rate_limit_line("allowed")) == []
+    (warning,) = notices(_rate_limit_line("allowed_warning"))
     assert warning.kind is EventKind.RATE_LIMIT and warning.retrying is False
     assert warning.data["status"] == "allowed_warning"
-    (rejected,) = adapter.parse_line(json.loads(_rate_limit_line("rejected")), state)
+    (rejected,) = notices(_rate_limit_line("rejected"))
     assert rejected.data == {"status": "rejected", "rateLimitType": "five_hour"}
     assert rejected.reset_at == datetime.fromtimestamp(1795600000, UTC)
 

@@ -33,6 +33,7 @@ TABLES = {
     "cooldowns",
     "events",
     "kv",
+    "quota_windows",
     "tasks",
     "usage_records",
 }

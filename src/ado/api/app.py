@@ -50,7 +50,16 @@ __all__ = ["DASHBOARD_DIR", "DEFAULT_RATE_LIMIT", "create_app", "operations"]
 
 DASHBOARD_DIR = Path(__file__).resolve().parent.parent / "dashboard" / "dist"
 DEFAULT_RATE_LIMIT = RateLimit()
-_ROUTE_MODULES = ("health", "tasks", "dashboard", "providers", "settings", "alerts", "docs")
+_ROUTE_MODULES = (
+    "health",
+    "tasks",
+    "dashboard",
+    "providers",
+    "quota",
+    "settings",
+    "alerts",
+    "docs",
+)
 _NOT_BUILT = """<!doctype html><html><head><meta charset="utf-8"><title>ADO</title></head>
 <body style="font-family:sans-serif;max-width:40em;margin:4em auto">
 <h1>ADO</h1><p>The dashboard is not built. The API is running: see

@@ -16,7 +16,16 @@ from ado.config.schema import (
 )
 from ado.options import Priority, Prompt, TaskChoices, TaskOptions
 from ado.options import WireModel as Schema
-from ado.vocab import AccessMode, AlertStatus, HitlPolicy, OutcomeKind, TaskStatus
+from ado.vocab import (
+    AccessMode,
+    AlertStatus,
+    HitlPolicy,
+    OutcomeKind,
+    QuotaSource,
+    QuotaStatus,
+    QuotaWindow,
+    TaskStatus,
+)
 
 __all__ = [
     "AccessModeOut",
@@ -47,6 +56,8 @@ __all__ = [
     "ProviderUsage",
     "ProviderUsageDay",
     "ProviderUsageRow",
+    "QuotaOut",
+    "QuotaWindowOut",
     "ReadyOut",
     "ResyncMessage",
     "RoutingSettings",
@@ -456,6 +467,39 @@ class UsageReport(Schema):
     rows: list[UsageReportRow]
     total_cost_usd: float
     total_api_cost_usd: float
+
+
+class QuotaWindowOut(Schema):
+    """One usage window of one provider id (an account), from the quota ledger."""
+
+    provider: str
+    window: QuotaWindow
+    status: QuotaStatus = Field(description="What the provider says: allowed, warning, rejected.")
+    source: QuotaSource = Field(
+        description="agent: reported by the agent CLI; counted: a configured rateLimits entry "
+        "against ADO's own usage records."
+    )
+    used_ratio: float | None = Field(description="Fraction used, 0..1; null when not reported.")
+    resets_at: datetime | None
+    reset_in_s: float | None = Field(description="Seconds until the reset, when known.")
+    window_minutes: int | None
+    observed_at: datetime
+    age_s: float = Field(description="How old the reading is, in seconds.")
+    runs_out_at: datetime | None = Field(
+        description="At the current burn rate, when the window runs out (only when before its "
+        "reset)."
+    )
+    access_mode: AccessMode | None = Field(description="Counted windows: their access mode.")
+    limit_name: str | None = Field(description="Counted windows: the rateLimits key.")
+    used: int | None
+    limit: int | None
+
+
+class QuotaOut(Schema):
+    """``GET /api/quota``, ``ado quota --json``: the quota ledger."""
+
+    now: datetime
+    windows: list[QuotaWindowOut]
 
 
 class StatusOut(Schema):

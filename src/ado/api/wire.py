@@ -32,6 +32,7 @@ __all__ = [
     "COOLDOWN",
     "EVENT",
     "PROVIDER",
+    "QUOTA",
     "REPORT",
     "REPORT_ROW",
     "STATUS",
@@ -114,6 +115,8 @@ ALERT = Shape("AlertOut")
 COOLDOWN = Shape("CooldownOut")
 REPORT_ROW = Shape("UsageReportRow")
 REPORT = Shape("UsageReport", rows=lambda r: REPORT_ROW.many(r.rows))
+QUOTA_WINDOW = Shape("QuotaWindowOut")
+QUOTA = Shape("QuotaOut", windows=lambda q: QUOTA_WINDOW.many(q.windows))
 _TODAY = Shape("StatusToday")
 STATUS = Shape(
     "StatusOut",

@@ -27,6 +27,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "tasks": ("ado.cli.tasks:tasks", "List, show (replay) and cancel tasks."),
     "providers": ("ado.cli.providers:providers", "List the agents and check they work."),
     "report": ("ado.cli.report:report", "Usage and cost report per provider and access mode."),
+    "quota": (
+        "ado.cli.quota:quota",
+        "Each provider's usage windows: % used, resets, projection.",
+    ),
     "config": ("ado.cli.config:config", "Show, validate and edit ado.config.yaml."),
     "init": ("ado.cli.init:init", "Detect installed agents and write ado.config.yaml."),
     "tokens": ("ado.cli.tokens:tokens", "Create, list and revoke API tokens for ado serve."),

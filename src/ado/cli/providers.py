@@ -60,12 +60,12 @@ def check(app: AppContext, provider_ids: tuple[str, ...], as_json: bool) -> None
     import asyncio
 
     from ado.cli.choices import check_providers
-    from ado.providers import adapter_classes, detect_configured, get_adapter
+    from ado.providers import adapter_classes, detect_configured, get_configured_adapter
 
     config = app.config  # the file + provider switches saved through the API
     check_providers(app, [("PROVIDER_IDS", pid) for pid in provider_ids], configured_only=False)
-    ids = list(provider_ids) or sorted(adapter_classes())
-    adapters = {pid: get_adapter(pid) for pid in ids}
+    ids = list(provider_ids) or sorted({*adapter_classes(), *config.providers})
+    adapters = {pid: get_configured_adapter(config, pid) for pid in ids}
     commands = {pid: p.command for pid, p in config.providers.items()}
     pass_envs = {pid: tuple(p.pass_env) for pid, p in config.providers.items()}
     results = asyncio.run(detect_configured(config, ids))

@@ -120,25 +120,37 @@ def base_dir(path: Path, cwd: Path) -> Path:
 def check_provider_ids(
     providers: Mapping[str, Any], lines: Mapping[KeyPath, int], file: str
 ) -> None:
-    """Every key under ``providers:`` must name a registered agent adapter."""
+    """Every key under ``providers:`` must name a registered agent adapter, or say which one
+    it runs (``adapter:``, an account of that agent)."""
     import difflib
 
     from ado.providers import builtin_provider_ids, provider_ids
 
-    if set(providers) <= set(builtin_provider_ids()):
+    adapters = {name: getattr(p, "adapter", None) or name for name, p in providers.items()}
+    if set(adapters.values()) <= set(builtin_provider_ids()):
         return  # no need to scan every installed distribution's entry points
     known = sorted(provider_ids())
-    for name in providers:
-        if name not in known:
-            close = difflib.get_close_matches(name, known, n=1, cutoff=0.5)
+    for name, adapter in adapters.items():
+        if adapter in known:
+            continue
+        close = difflib.get_close_matches(adapter, known, n=1, cutoff=0.5)
+        if adapter != name:
             raise ConfigError(
-                f"unknown provider {name!r}",
+                f"unknown adapter {adapter!r}",
                 file=file,
-                line=_line_for(("providers", name), lines),
-                key=f"providers.{name}",
+                line=_line_for(("providers", name, "adapter"), lines),
+                key=f"providers.{name}.adapter",
                 expected=f"one of {', '.join(known)}",
                 fix=f"did you mean {close[0]!r}?" if close else "use one of the ids above",
             )
+        raise ConfigError(
+            f"unknown provider {name!r}",
+            file=file,
+            line=_line_for(("providers", name), lines),
+            key=f"providers.{name}",
+            expected=f"one of {', '.join(known)}, or an id of your own with `adapter:`",
+            fix=f"did you mean {close[0]!r}?" if close else "use one of the ids above",
+        )
 
 
 def read_yaml(

@@ -192,6 +192,12 @@ class ProviderConfig(ConfigModel):
     ``copilot``, ``opencode``)."""
 
     enabled: bool = Field(default=False, description="true: ADO may route tasks to this agent.")
+    adapter: str | None = Field(
+        default=None,
+        description="The agent this id runs (`claude-code`, `codex`...); unset: the id itself. "
+        "Configures one agent more than once, as accounts with windows and cooldowns of their "
+        "own: `claude-work: {adapter: claude-code, env: {CLAUDE_CONFIG_DIR: ~/.claude-work}}`.",
+    )
     context_file: str | None = Field(
         default=None,
         description="The agent's context file (CLAUDE.md, AGENTS.md...), relative to the "

@@ -15,6 +15,7 @@ import os
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from datetime import UTC, datetime
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from ado.errors import AdoError, TaskNotFound, UsageError
@@ -22,7 +23,7 @@ from ado.orchestrator.caps import EventCaps
 from ado.orchestrator.hooks import HookChain, OnUpdate, RunnerHooks
 from ado.orchestrator.recorder import EventRecorder
 from ado.orchestrator.task import AttemptInfo, TaskResult, TaskSpec, TaskUpdate
-from ado.providers import get_adapter
+from ado.providers import get_configured_adapter
 from ado.providers.base import AgentAdapter, Outcome, Permission, RunRequest
 from ado.providers.events import AgentEvent, EventKind, Usage
 from ado.providers.orphans import GROUP_MARK_ENV
@@ -56,11 +57,12 @@ class Runner:
         hooks: Sequence[RunnerHooks] = (),
         on_update: Callable[[TaskUpdate], None] | None = None,
         confirm: Callable[[str], bool] | None = None,
-        adapters: Callable[[str], AgentAdapter] = get_adapter,
+        adapters: Callable[[str], AgentAdapter] | None = None,
     ) -> None:
         self.config = config
-        #: The adapter of a provider id: the registered ones (a test passes scripted ones).
-        self.adapters = adapters
+        #: The adapter of a provider id: the registered ones, through its ``adapter:`` when it
+        #: is an account of another id (a test passes scripted ones).
+        self.adapters = adapters or partial(get_configured_adapter, config)
         self.store = store
         self.hooks = HookChain([*hooks, *([OnUpdate(on_update)] if on_update else [])])
         self.confirm = confirm
@@ -219,6 +221,7 @@ class Runner:
     ) -> AttemptInfo:
         from ado.routing.costs import CostGuard
         from ado.routing.limits import cooldown_until
+        from ado.routing.quota import record_event
 
         cfg = self.config
         pcfg, mcfg = cand.provider_config, cand.mode_config
@@ -325,6 +328,8 @@ class Runner:
                                 info,
                                 AgentEvent(EventKind.ERROR, text=guard.message(spent)),
                             )
+                if event.kind is EventKind.QUOTA:  # the quota ledger (ado.routing.quota)
+                    await asyncio.to_thread(record_event, self.store, cand.provider, event)
                 await self.events.emit(task_id, info, event)
         except BaseException as exc:
             # ADO itself failed (the store, an interrupt) while the agent ran: the agent is
@@ -537,10 +542,9 @@ class Runner:
             )
         return found, resume
 
-    @staticmethod
-    def check_resumable(provider: str, resume: str) -> None:
+    def check_resumable(self, provider: str, resume: str) -> None:
         """Refuse ``--resume`` for an agent whose adapter cannot resume a session."""
-        adapter = get_adapter(provider)
+        adapter = self.adapters(provider)
         if not adapter.supports_resume:
             raise UsageError(
                 f"--resume {resume}: {adapter.display_name} cannot resume a session.",

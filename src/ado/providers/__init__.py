@@ -26,12 +26,14 @@ if TYPE_CHECKING:
 
 __all__ = [
     "adapter_classes",
+    "adapter_id",
     "builtin_provider_ids",
     "builtin_refs",
     "configured_env",
     "detect_all",
     "detect_configured",
     "get_adapter",
+    "get_configured_adapter",
     "provider_ids",
     "remember_builtins",
 ]
@@ -132,24 +134,41 @@ def get_adapter(provider_id: str) -> AgentAdapter:
     return adapter_class(provider_id)()
 
 
+def adapter_id(config: AdoConfig | None, provider_id: str) -> str:
+    """The adapter a configured provider id runs: its ``adapter:`` (an account of that
+    agent, e.g. ``claude-work`` of ``claude-code``), else the id itself."""
+    provider = config.providers.get(provider_id) if config is not None else None
+    return (provider.adapter if provider is not None else None) or provider_id
+
+
+def get_configured_adapter(config: AdoConfig | None, provider_id: str) -> AgentAdapter:
+    """The adapter of a configured provider id (see ``adapter_id``)."""
+    return get_adapter(adapter_id(config, provider_id))
+
+
 async def detect_all(
     commands: Mapping[str, str | None] | None = None,
     ids: Iterable[str] | None = None,
     envs: Mapping[str, Mapping[str, str]] | None = None,
     pass_envs: Mapping[str, tuple[str, ...]] | None = None,
+    adapters: Mapping[str, str] | None = None,
 ) -> dict[str, Detection]:
     """Detect every (or the given) adapter concurrently.
 
-    ``commands`` override executables, ``envs`` add configured variables and ``pass_envs``
-    the ``passEnv`` patterns, per provider id.
+    ``adapters`` maps a configured id to the adapter it runs (accounts), ``commands``
+    override executables, ``envs`` add configured variables and ``pass_envs`` the
+    ``passEnv`` patterns, per provider id.
     """
     import asyncio
 
     commands, envs, pass_envs = commands or {}, envs or {}, pass_envs or {}
+    kinds = adapters or {}
     wanted = list(ids) if ids is not None else sorted(adapter_classes())
     results = await asyncio.gather(
         *(
-            get_adapter(p).detect(commands.get(p), env=envs.get(p), pass_env=pass_envs.get(p, ()))
+            get_adapter(kinds.get(p, p)).detect(
+                commands.get(p), env=envs.get(p), pass_env=pass_envs.get(p, ())
+            )
             for p in wanted
         )
     )
@@ -167,13 +186,14 @@ async def detect_configured(
         ids,
         {pid: configured_env(pid, p) for pid, p in providers.items()},
         {pid: tuple(p.pass_env) for pid, p in providers.items()},
+        {pid: p.adapter for pid, p in providers.items() if p.adapter},
     )
 
 
 def configured_env(provider_id: str, config: ProviderConfig) -> dict[str, str]:
     """What the configuration hands an agent: ``env`` plus its API-mode key, if any."""
     env = dict(config.env)
-    key_env = adapter_classes()[provider_id].api_key_env
+    key_env = adapter_class(config.adapter or provider_id).api_key_env
     for mode in config.access_modes:
         if key_env and mode.api is not None and mode.api.api_key is not None:
             env.setdefault(key_env, mode.api.api_key.get_secret_value())

@@ -225,6 +225,13 @@ class AgentAdapter(ABC):
         """A stderr line. Default: nothing, but a retry notice is worth an event."""
         return ()
 
+    def closing_events(
+        self, request: RunRequest, env: Mapping[str, str], state: ParseState
+    ) -> Iterable[AgentEvent]:
+        """Events read once the agent has exited, from what it left behind (codex's
+        session log of usage windows). Default: none."""
+        return ()
+
     def login_state(self, env: Mapping[str, str]) -> bool | None:
         """Whether credentials are present, when the adapter can tell without a network call."""
         return None

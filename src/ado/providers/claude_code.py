@@ -23,6 +23,7 @@ from ado.providers.base import (
     RunSummary,
 )
 from ado.providers.events import AgentEvent, EventKind, Usage
+from ado.providers.quota import claude_window
 from ado.vocab import OutcomeKind
 
 __all__ = ["ClaudeCode"]
@@ -96,7 +97,8 @@ class ClaudeCode(AgentAdapter):
         if kind == "user":
             return self._tool_results(obj)
         if kind == "rate_limit_event":
-            return self._rate_limit(as_dict(obj.get("rate_limit_info")))
+            info = as_dict(obj.get("rate_limit_info"))
+            return [*claude_window(info), *self._rate_limit(info)]
         if kind == "result":
             return self._result(obj, state)
         return ()

@@ -74,6 +74,7 @@ class Codex(AgentAdapter):
     def parse_line(self, obj: dict[str, Any], state: ParseState) -> Iterable[AgentEvent]:
         kind = obj.get("type")
         if kind == "thread.started":
+            state.data["thread_id"] = obj.get("thread_id")
             return [AgentEvent(EventKind.SESSION_STARTED, session_id=obj.get("thread_id"))]
         if kind == "item.started":
             return self._item_started(as_dict(obj.get("item")))
@@ -143,6 +144,17 @@ class Codex(AgentAdapter):
             AgentEvent(EventKind.USAGE, usage=usage),
             AgentEvent(EventKind.RESULT, is_error=False, text=text),
         ]
+
+    def closing_events(
+        self, request: RunRequest, env: Mapping[str, str], state: ParseState
+    ) -> Iterable[AgentEvent]:
+        """The usage windows codex wrote to its session log (``ado.providers.quota``)."""
+        from ado.providers.quota import codex_session_windows
+
+        thread_id = state.data.get("thread_id")
+        if not isinstance(thread_id, str):
+            return []
+        return codex_session_windows(_codex_home(env), thread_id)
 
     def login_state(self, env: Mapping[str, str]) -> bool | None:
         key = _config_env_key(env)

@@ -9,6 +9,8 @@ Conventions every adapter follows:
   An agent that only reports a cumulative total emits it once.
 - ``RATE_LIMIT`` with ``retrying=True`` means the agent is about to back off and retry on its
   own; the runner stops it at once so ADO decides where the task goes next.
+- ``QUOTA`` is a reading of one of the plan's usage windows (``ado.providers.quota``); it
+  never stops a run by itself (a rejected window also comes as ``RATE_LIMIT``).
 - ``RESULT`` is the agent's own final word (``is_error`` when it gave up).
 """
 
@@ -33,6 +35,9 @@ class EventKind(StrEnum):
     RATE_LIMIT = "rate_limit"
     ERROR = "error"
     RESULT = "result"
+    #: A usage window's reading (``data``: window, used_ratio, status, window_minutes;
+    #: ``reset_at``): the runner records it in the quota ledger.
+    QUOTA = "quota"
     # From the orchestrator
     ROUTED = "routed"
     ATTEMPT_STARTED = "attempt_started"

@@ -124,6 +124,8 @@ class AgentRun:
             summary.api_key_source = adapter.api_key_source(request, env, state)
             self.outcome = adapter.classify(summary)
             self._explain_missing_variable(env)
+        for event in adapter.closing_events(request, env, state):
+            yield event
 
     def _explain_missing_variable(self, env: dict[str, str]) -> None:
         """A failure naming a variable ADO has but the agent did not get says so, with the

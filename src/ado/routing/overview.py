@@ -105,7 +105,13 @@ def provider_views(
         today.cost_usd += r.cost_usd
         today.api_cost_usd += r.api_cost_usd
     views = []
-    for pid, cls in sorted(adapter_classes().items()):
+    classes = adapter_classes()
+    # every agent, and each account configured under an id of its own (``adapter:``)
+    ids = {
+        **classes,
+        **{p: classes[c.adapter] for p, c in providers.items() if c.adapter in classes},
+    }
+    for pid, cls in sorted(ids.items()):
         if only is not None and pid != only:
             continue
         pcfg = providers.get(pid)

@@ -34,7 +34,18 @@ __all__ = [
 
 #: Columns holding times, JSON and booleans, across every table.
 TIMES = frozenset(
-    {"created_at", "started_at", "finished_at", "updated_at", "until", "reset_at", "last_used_at"}
+    {
+        "created_at",
+        "started_at",
+        "finished_at",
+        "updated_at",
+        "until",
+        "reset_at",
+        "last_used_at",
+        "resets_at",
+        "observed_at",
+        "prev_observed_at",
+    }
 )
 JSONS = frozenset({"options", "files_changed", "data", "value"})
 BOOLS = frozenset({"reset_known"})

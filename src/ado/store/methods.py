@@ -15,7 +15,14 @@ from typing import TYPE_CHECKING, Any
 
 from ado.store import orphans, reader, writes
 from ado.store.sql import SqlConnection
-from ado.store.views import CooldownView, EventView, ReportRow, TaskView, UsageTotals
+from ado.store.views import (
+    CooldownView,
+    EventView,
+    QuotaWindowView,
+    ReportRow,
+    TaskView,
+    UsageTotals,
+)
 
 if TYPE_CHECKING:
     from ado.providers.events import AgentEvent, Usage
@@ -271,6 +278,18 @@ class SqlMethods:
         """Remove a provider's cooldowns (of one access mode, or all); how many were active."""
         with self._sql() as sql:
             return writes.clear_cooldowns(sql, provider, access_mode)
+
+    # -- the quota ledger ---------------------------------------------------------------------
+
+    def record_quota(self, reading: QuotaWindowView) -> None:
+        """Keep ``reading`` as its (provider, window)'s latest (``prev_*`` are filled here)."""
+        with self._sql() as sql:
+            writes.record_quota(sql, reading)
+
+    def quota_windows(self, provider: str | None = None) -> list[QuotaWindowView]:
+        """The latest reading of each usage window (of one provider, when given)."""
+        with self._sql() as sql:
+            return reader.quota_windows(sql, provider)
 
     # -- key-values -------------------------------------------------------------------------
 

@@ -34,6 +34,7 @@ __all__ = [
     "Cooldown",
     "Event",
     "KeyValue",
+    "QuotaWindowRow",
     "Task",
     "UsageRecord",
     "utcnow",
@@ -205,6 +206,29 @@ class Cooldown(Base):
     reset_known: Mapped[bool] = mapped_column(default=False)
     task_id: Mapped[int | None] = mapped_column(ForeignKey("tasks.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class QuotaWindowRow(Base):
+    """The quota ledger: the latest reading of one usage window of a provider (an account:
+    each configured provider id has its own), with the reading before it for the burn rate."""
+
+    __tablename__ = "quota_windows"
+
+    provider: Mapped[str] = mapped_column(String(64), primary_key=True)
+    #: a QuotaWindow value: five_hour, weekly... ("window" is reserved in PostgreSQL)
+    kind: Mapped[str] = mapped_column(String(32), primary_key=True)
+    #: a QuotaStatus value: allowed, warning, rejected
+    status: Mapped[str] = mapped_column(String(16))
+    #: a QuotaSource value: agent, counted
+    source: Mapped[str] = mapped_column(String(16))
+    #: 0..1, None when the reading did not say
+    used_ratio: Mapped[float | None] = mapped_column(Float)
+    resets_at: Mapped[datetime | None]
+    window_minutes: Mapped[int | None]
+    observed_at: Mapped[datetime]
+    #: The reading before, in the same window (same reset): the burn rate's other point.
+    prev_used_ratio: Mapped[float | None] = mapped_column(Float)
+    prev_observed_at: Mapped[datetime | None]
 
 
 class KeyValue(Base):

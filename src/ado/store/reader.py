@@ -23,6 +23,7 @@ from ado.store.views import (
     AttemptView,
     CooldownView,
     EventView,
+    QuotaWindowView,
     ReportRow,
     TaskView,
     UsageTotals,
@@ -42,6 +43,7 @@ __all__ = [
     "last_event_id",
     "list_tasks",
     "next_queued",
+    "quota_windows",
     "select_list",
     "spend_since",
     "task_status_counts",
@@ -51,11 +53,12 @@ __all__ = [
 ]
 
 #: The newest migration in ``ado/store/migrations/versions``; a test keeps them in step.
-HEAD = "0007"
+HEAD = "0008"
 
 TASK_COLUMNS = tuple(f.name for f in fields(TaskView) if f.name != "attempts")
 _COOLDOWN_COLUMNS = tuple(f.name for f in fields(CooldownView))
 _EVENT_COLUMNS = tuple(f.name for f in fields(EventView))
+QUOTA_COLUMNS = tuple(f.name for f in fields(QuotaWindowView))
 #: ``data`` read as its JSON text on both databases, so a stored lone surrogate or NUL
 #: escape can be seen (and cleaned) before it is decoded.
 _EVENT_SELECT = ", ".join("CAST(data AS TEXT)" if c == "data" else c for c in _EVENT_COLUMNS)
@@ -220,6 +223,15 @@ def cooldowns(sql: SqlConnection, now: datetime) -> list[CooldownView]:
     with sql.transaction(write=False):
         found = sql.rows(query, {"now": sql.time(now)})
     return [CooldownView(**sql.values(_COOLDOWN_COLUMNS, row)) for row in found]
+
+
+def quota_windows(sql: SqlConnection, provider: str | None = None) -> list[QuotaWindowView]:
+    """The quota ledger: the latest reading of each window (of one provider, when given)."""
+    where = " WHERE provider = :provider" if provider else ""
+    query = f"SELECT {', '.join(QUOTA_COLUMNS)} FROM quota_windows{where} ORDER BY provider, kind"
+    with sql.transaction(write=False):
+        found = sql.rows(query, {"provider": provider})
+    return [QuotaWindowView(**sql.values(QUOTA_COLUMNS, row)) for row in found]
 
 
 def usage_totals(

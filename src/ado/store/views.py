@@ -17,6 +17,7 @@ __all__ = [
     "AttemptView",
     "CooldownView",
     "EventView",
+    "QuotaWindowView",
     "ReportRow",
     "TaskSummaryView",
     "TaskView",
@@ -173,6 +174,23 @@ class CooldownView:
     reset_known: bool
     task_id: int | None
     created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class QuotaWindowView:
+    """The latest reading of one usage window (the quota ledger, ``quota_windows``)."""
+
+    provider: str
+    #: a QuotaWindow value
+    kind: str
+    status: str
+    source: str
+    used_ratio: float | None
+    resets_at: datetime | None
+    window_minutes: int | None
+    observed_at: datetime
+    prev_used_ratio: float | None = None
+    prev_observed_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)

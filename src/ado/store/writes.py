@@ -16,11 +16,12 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from ado.store.codec import encode_json, utcnow
-from ado.store.reader import TASK_COLUMNS
+from ado.store.reader import QUOTA_COLUMNS, TASK_COLUMNS
 from ado.store.sql import SqlConnection
 
 if TYPE_CHECKING:
     from ado.providers.events import AgentEvent, Usage
+    from ado.store.views import QuotaWindowView
 
 __all__ = [
     "UPDATABLE",
@@ -33,6 +34,7 @@ __all__ = [
     "delete_values",
     "finish_attempt",
     "finish_task",
+    "record_quota",
     "record_usage",
     "set_agent_pid",
     "set_cooldown",
@@ -313,6 +315,48 @@ def record_usage(
     }
     with sql.transaction(write=True):
         _insert(sql, "usage_records", values)
+
+
+def record_quota(sql: SqlConnection, reading: QuotaWindowView) -> None:
+    """Keep ``reading`` as its window's latest (unless a newer one is kept); the one it
+    replaces becomes the ``prev_`` point of the burn rate when it is of the same window
+    (the same reset, give or take a minute) and older."""
+    params = {
+        name: sql.time(value) if isinstance(value, datetime) else value
+        for name in QUOTA_COLUMNS
+        if not name.startswith("prev_")
+        for value in (getattr(reading, name),)
+    }
+    with sql.transaction(write=True):
+        before = sql.rows(
+            "SELECT used_ratio, observed_at, resets_at FROM quota_windows"
+            " WHERE provider = :provider AND kind = :kind",
+            {"provider": reading.provider, "kind": reading.kind},
+        )
+        prev_ratio, prev_at = None, None
+        if before:
+            old = sql.values(("used_ratio", "observed_at", "resets_at"), before[0])
+            if old["observed_at"] > reading.observed_at:
+                return  # a reading older than the kept one, arriving late: not the latest
+            same_window = (
+                old["resets_at"] is not None
+                and reading.resets_at is not None
+                and abs((old["resets_at"] - reading.resets_at).total_seconds()) <= 60
+            )
+            if (
+                same_window
+                and old["used_ratio"] is not None
+                and old["observed_at"] < reading.observed_at
+            ):
+                prev_ratio, prev_at = old["used_ratio"], sql.time(old["observed_at"])
+        params |= {"prev_used_ratio": prev_ratio, "prev_observed_at": prev_at}
+        names = ", ".join(params)
+        updates = ", ".join(f"{k} = excluded.{k}" for k in list(params)[2:])
+        sql.execute(
+            f"INSERT INTO quota_windows ({names}) VALUES ({', '.join(':' + k for k in params)})"
+            f" ON CONFLICT (provider, kind) DO UPDATE SET {updates}",
+            params,
+        )
 
 
 def set_cooldown(

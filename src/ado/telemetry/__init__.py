@@ -73,14 +73,27 @@ def start_for_server(config: AdoConfig, store: Store | None = None) -> RunnerTel
     obs = config.observability
     configure_logging(obs.logging)
     telemetry = start(obs.telemetry, prometheus=obs.telemetry.prometheus)
-    cooldowns = None
+    cooldowns = quota = None
     if store is not None:
         source = store
 
         def cooldowns() -> list[tuple[str, str]]:
             return [(c.provider, c.access_mode) for c in source.cooldowns(datetime.now(UTC))]
 
-    return RunnerTelemetry.create(telemetry, config, cooldowns=cooldowns)
+        def quota() -> list[tuple[str, str, float | None, float | None]]:
+            from ado.routing.quota import ledger
+
+            # one series per (provider, window): of two windows of a kind (an agent's and a
+            # counted one, requestsPerDay and tokensPerDay), the fuller one
+            seen: dict[tuple[str, str], tuple[str, str, float | None, float | None]] = {}
+            for w in ledger(source, config, datetime.now(UTC)):
+                key = (w.provider, w.window.value)
+                kept = seen.get(key)
+                if kept is None or (w.used_ratio or 0.0) > (kept[2] or 0.0):
+                    seen[key] = (w.provider, w.window.value, w.used_ratio, w.reset_in_s)
+            return list(seen.values())
+
+    return RunnerTelemetry.create(telemetry, config, cooldowns=cooldowns, quota=quota)
 
 
 def current() -> Telemetry | None:

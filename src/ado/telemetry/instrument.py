@@ -21,7 +21,7 @@ from ado.orchestrator.hooks import RunnerHooks
 if TYPE_CHECKING:
     from ado.config.schema import AdoConfig
     from ado.orchestrator.task import AttemptInfo, TaskSpec, TaskUpdate
-    from ado.telemetry.metrics import CooldownSource, TaskMetrics
+    from ado.telemetry.metrics import CooldownSource, QuotaReadings, TaskMetrics
     from ado.telemetry.setup import ExportSettings, Telemetry
     from ado.telemetry.tracing import TaskTracer
 
@@ -54,6 +54,7 @@ class RunnerTelemetry(RunnerHooks):
         config: AdoConfig,
         *,
         cooldowns: CooldownSource | None = None,
+        quota: QuotaReadings | None = None,
     ) -> RunnerTelemetry:
         tcfg = config.observability.telemetry
         tracer = metrics = None
@@ -69,7 +70,7 @@ class RunnerTelemetry(RunnerHooks):
         if meter is not None:
             from ado.telemetry.metrics import TaskMetrics
 
-            metrics = TaskMetrics(meter, cooldowns=cooldowns)
+            metrics = TaskMetrics(meter, cooldowns=cooldowns, quota=quota)
         settings = telemetry.settings
         agent = settings if (tcfg.agent_telemetry and settings.enabled) else None
         if agent is not None and settings.traces_exporter != "otlp":

@@ -13,10 +13,13 @@
 | ``ado.cost.api_equivalent`` | counter | ``usd`` | provider, access_mode | attempt_finished |
 | ``ado.tasks.active`` | up-down counter | ``{task}`` | | task start / end |
 | ``ado.providers.cooldown`` | gauge | ``{provider}`` | provider, access_mode | each collection |
+| ``ado.quota.used_ratio`` | gauge | ``1`` | provider, window | each collection (the quota ledger) |
+| ``ado.quota.reset`` | gauge | ``s`` | provider, window | each collection (the quota ledger) |
 
 ``provider`` is ``none`` for a task that never reached one. In Prometheus the names become
 ``ado_tasks_total``, ``ado_task_duration_seconds``, ``ado_provider_latency_milliseconds``,
-``ado_tokens_usage_total``, ``ado_cost_usd_total``... (see docs/telemetry.md).
+``ado_tokens_usage_total``, ``ado_cost_usd_total``, ``ado_quota_used_ratio``,
+``ado_quota_reset_seconds``... (see docs/telemetry.md).
 """
 
 from __future__ import annotations
@@ -37,12 +40,15 @@ if TYPE_CHECKING:
 
     from ado.orchestrator.task import AttemptInfo, TaskSpec, TaskUpdate
 
-__all__ = ["CooldownSource", "TaskMetrics"]
+__all__ = ["CooldownSource", "QuotaReadings", "TaskMetrics"]
 
 log = logging.getLogger(__name__)
 
 #: Returns the (provider, access mode) pairs cooling down now (e.g. from the store).
 CooldownSource = Callable[[], Iterable[tuple[str, str]]]
+#: Returns each known usage window: (provider, window, fraction used or None, seconds to
+#: its reset or None) — ``ado.routing.quota.ledger``.
+QuotaReadings = Callable[[], Iterable[tuple[str, str, float | None, float | None]]]
 
 #: Exit codes of a task that failed before or outside an attempt (see ``ado.errors``).
 TASK_ERROR_TYPES = {2: "usage_error", 3: "no_provider_available", 4: "cost_limit"}
@@ -54,10 +60,17 @@ LATENCY_BUCKETS_MS = (100, 500, 1000, 5000, 10000, 30000, 60000, 120000, 300000,
 class TaskMetrics:
     """Records every ``ado.*`` metric from the ``TaskUpdate``s of the tasks it watches."""
 
-    def __init__(self, meter: Meter, *, cooldowns: CooldownSource | None = None) -> None:
+    def __init__(
+        self,
+        meter: Meter,
+        *,
+        cooldowns: CooldownSource | None = None,
+        quota: QuotaReadings | None = None,
+    ) -> None:
         self._tasks: dict[int, _TaskState] = {}
         self._cooling: dict[tuple[str, str], datetime] = {}
         self._cooldown_source = cooldowns
+        self._quota_source = quota
         self._seen: set[tuple[str, str]] = set()
         m = meter
         self.tasks_total = m.create_counter(
@@ -106,6 +119,19 @@ class TaskMetrics:
             unit="{provider}",
             description="1 for each provider/access mode cooling down after a limit, else 0.",
         )
+        if quota is not None:
+            m.create_observable_gauge(
+                "ado.quota.used_ratio",
+                callbacks=[self._observe_quota_used],
+                unit="1",
+                description="Fraction of each usage window used (the quota ledger).",
+            )
+            m.create_observable_gauge(
+                "ado.quota.reset",
+                callbacks=[self._observe_quota_reset],
+                unit="s",
+                description="Seconds until each usage window resets (the quota ledger).",
+            )
 
     # -- hooks --------------------------------------------------------------------------------
 
@@ -186,6 +212,25 @@ class TaskMetrics:
         for provider, mode in sorted(self._seen):
             value = 1 if (provider, mode) in cooling else 0
             yield Observation(value, {"provider": provider, "access_mode": mode})
+
+    def _quota(self) -> list[tuple[str, str, float | None, float | None]]:
+        if self._quota_source is None:
+            return []
+        try:
+            return list(self._quota_source())
+        except Exception:  # a store that cannot answer now: no reading this time
+            log.warning("could not read the quota ledger", exc_info=True)
+            return []
+
+    def _observe_quota_used(self, options: CallbackOptions) -> Iterable[Observation]:
+        for provider, window, used, _ in self._quota():
+            if used is not None:
+                yield Observation(used, {"provider": provider, "window": window})
+
+    def _observe_quota_reset(self, options: CallbackOptions) -> Iterable[Observation]:
+        for provider, window, _, reset_s in self._quota():
+            if reset_s is not None:
+                yield Observation(reset_s, {"provider": provider, "window": window})
 
 
 class _TaskState:

@@ -21,6 +21,8 @@ asked for is answered by the behaviour that asked (``WriteFile`` -> "DONE: wrote
 A request that offers no tools (titles, summaries) gets a short text without consuming
 the queue, unless the behaviour due is a failure (``RateLimit``, ``ServerError``,
 ``Hang``), which then answers it too. Every request is recorded (secrets redacted).
+``quota_headers`` go on every model answer: the usage-window headers subscription APIs
+send (``ado.testing.quota_headers``), which the real CLIs report.
 """
 
 from __future__ import annotations
@@ -179,7 +181,8 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header("content-length", str(len(rendered.body)))
             if rendered.content_type == "text/event-stream":
                 self.send_header("cache-control", "no-cache")
-            for name, value in rendered.headers.items():
+            extra = scripted.quota_headers if api is not None else {}
+            for name, value in {**extra, **rendered.headers}.items():
                 self.send_header(name, value)
             self.end_headers()
             if self.command != "HEAD":
@@ -197,8 +200,11 @@ class ScriptedModelServer:
         *,
         models: Iterable[str] = ("fake-model",),
         aux_text: str = "Fake title",
+        quota_headers: dict[str, str] | None = None,
     ) -> None:
         self.default: Behaviour = default or Text("DONE")
+        #: Sent on every model answer: usage-window headers (``ado.testing.quota_headers``).
+        self.quota_headers: dict[str, str] = dict(quota_headers or {})
         self.models = list(models)
         self.aux_text = aux_text
         self._lock = threading.Condition()
@@ -262,6 +268,11 @@ class ScriptedModelServer:
         """Queue behaviours, one per model request, before falling back to ``default``."""
         with self._lock:
             self._queue.extend(behaviours)
+
+    def set_quota_headers(self, headers: dict[str, str]) -> None:
+        """Usage-window headers for every later model answer (``ado.testing.quota_headers``)."""
+        with self._lock:
+            self.quota_headers = dict(headers)
 
     def set_default(self, behaviour: Behaviour) -> None:
         with self._lock:

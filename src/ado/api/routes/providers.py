@@ -64,7 +64,7 @@ async def update_provider(
     """Enable or disable a provider, its access modes, and change their priorities. Only what
     the request gives changes; a value equal to the file's is not saved (it follows the
     file). The next routing decision (of this server and of ``ado run``) uses it."""
-    _check_known(provider_id)
+    _check_known(provider_id, config)
     modes = (
         [m.mode for m in (config.providers[provider_id].access_modes)]
         if (provider_id in config.providers)
@@ -99,10 +99,11 @@ async def update_provider(
 def get_provider_usage(
     provider_id: ProviderId,
     store: StoreDep,
+    config: ConfigDep,
     days: Annotated[int, Query(ge=1, le=90, description="Days, today included.")] = 7,
 ) -> Response:
     """One provider's usage per day (UTC), oldest first."""
-    _check_known(provider_id)
+    _check_known(provider_id, config)
     return json_response(
         {
             "provider": provider_id,
@@ -120,6 +121,7 @@ def get_provider_usage(
 def clear_provider_cooldown(
     provider_id: ProviderId,
     store: StoreDep,
+    config: ConfigDep,
     access_mode: Annotated[
         AccessMode | None,
         Query(alias="accessMode", description="Only this access mode's cooldown; unset: all."),
@@ -127,7 +129,7 @@ def clear_provider_cooldown(
 ) -> Response:
     """Remove the provider's active cooldowns (``ado providers clear-cooldown``): routing may
     choose it again at once. 204 whether or not one was active; 404 for an unknown provider."""
-    _check_known(provider_id)
+    _check_known(provider_id, config)
     store.clear_cooldowns(provider_id, access_mode)
     return Response(status_code=204)
 
@@ -145,11 +147,12 @@ def provider_views(
     return wire.PROVIDER.many(with_origins(rows, resolved))
 
 
-def _check_known(provider_id: str) -> None:
+def _check_known(provider_id: str, config: AdoConfig) -> None:
+    """A registered agent, or a configured id of one (an account: ``adapter:``)."""
     from ado.providers import provider_ids
 
-    if provider_id not in provider_ids():
-        raise UnknownProviderError(provider_id, provider_ids())
+    if provider_id not in provider_ids() and provider_id not in config.providers:
+        raise UnknownProviderError(provider_id, [*provider_ids(), *config.providers])
 
 
 def _save_switches(
