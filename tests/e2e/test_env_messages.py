@@ -88,7 +88,7 @@ def test_claude_billed_by_an_api_key_on_a_subscription(project: Project, tmp_pat
         (task,) = store.list_tasks()
         assert task.cost_usd > 0, "claude's own figure, counted as spent"
         today = json.loads(project.run("report", "--format", "json", check_code=0).stdout)
-        assert today["total_cost_usd"] == pytest.approx(task.cost_usd, abs=1e-6)
+        assert today["totalCostUsd"] == pytest.approx(task.cost_usd, abs=1e-6)
 
         # Logged in the subscription way (an OAuth token): apiKeySource is "none".
         oauth = PROVIDERS["claude-code"](server.url, tmp_path / "o", retries=False)

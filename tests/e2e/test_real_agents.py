@@ -198,7 +198,7 @@ def test_running_api_task_is_stopped_when_its_cost_passes_the_limit(
     assert task.attempts[0].outcome == "cost_limit"
     assert task.cost_usd > 0.0005
     assert any(
-        "over the" in (e.data.get("text") or "")
+        "above the" in (e.data.get("text") or "")
         for e in project.store().list_events(task.id)
         if e.kind == "error"
     )

@@ -237,7 +237,7 @@ def test_prompt_size_is_bounded_and_listings_carry_an_excerpt(
     # ado tasks list --json, from the same store.
     rows = json.loads(project.run("tasks", "list", "--json", check_code=0).stdout)
     row = next(r for r in rows if r["id"] == task_id)
-    assert len(row["prompt"]) == PROMPT_EXCERPT and row["prompt_truncated"] is True
+    assert len(row["prompt"]) == PROMPT_EXCERPT and row["promptTruncated"] is True
 
 
 def test_a_configured_prompt_limit_is_applied(project: Project, serve: Serve) -> None:
