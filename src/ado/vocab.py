@@ -113,6 +113,23 @@ class QuotaWindow(StrEnum):
     #: ``requestsPerMinute`` / ``tokensPerMinute`` of an API access mode.
     PER_MINUTE = "per_minute"
 
+    @property
+    def label(self) -> str:
+        """For people: ``5-hour window``, ``weekly Opus window``."""
+        return _WINDOW_LABELS[self]
+
+
+_WINDOW_LABELS = {
+    QuotaWindow.FIVE_HOUR: "5-hour window",
+    QuotaWindow.WEEKLY: "weekly window",
+    QuotaWindow.WEEKLY_OPUS: "weekly Opus window",
+    QuotaWindow.WEEKLY_SONNET: "weekly Sonnet window",
+    QuotaWindow.MONTHLY_PREMIUM: "monthly premium requests",
+    QuotaWindow.DAILY: "daily window",
+    QuotaWindow.HOURLY: "hourly window",
+    QuotaWindow.PER_MINUTE: "per-minute window",
+}
+
 
 class QuotaStatus(StrEnum):
     """What the provider says of a window (claude's allowed / allowed_warning / rejected)."""

@@ -317,6 +317,30 @@ class MatchingConfig(ConfigModel):
 RoutingStrategy = Literal["subscription-first", "round-robin", "cost-optimized"]
 
 
+class QuotaRoutingConfig(ConfigModel):
+    """Routing by the agents' reported usage windows (the quota ledger, docs/routing.md)."""
+
+    warn_at: float = Field(
+        default=0.8,
+        ge=0,
+        le=1,
+        description="Fraction of a usage window at which ADO notifies once per window and reset.",
+    )
+    stop_at: float = Field(
+        default=0.95,
+        ge=0,
+        le=1,
+        description="Fraction of a usage window at which a subscription/free mode takes no "
+        "new task until the window resets.",
+    )
+
+    @model_validator(mode="after")
+    def _warn_before_stop(self) -> QuotaRoutingConfig:
+        if self.warn_at > self.stop_at:
+            raise ValueError(f"warnAt ({self.warn_at}) must not be above stopAt ({self.stop_at})")
+        return self
+
+
 class RoutingConfig(ConfigModel):
     """How a task picks its (provider, access mode)."""
 
@@ -334,6 +358,10 @@ class RoutingConfig(ConfigModel):
     matching: MatchingConfig = Field(
         default_factory=MatchingConfig,
         description="Tie-breakers of the TypeScript original (not used yet).",
+    )
+    quota: QuotaRoutingConfig = Field(
+        default_factory=QuotaRoutingConfig,
+        description="Usage-window thresholds: warn, and stop taking tasks, before a 429.",
     )
 
 

@@ -31,6 +31,7 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
 from ado.errors import NoProviderAvailable, UnknownProviderError, UsageError
+from ado.routing.headroom import Headroom, headroom_by_provider, window_summary
 from ado.routing.limits import check_limits
 from ado.vocab import AccessMode, values
 
@@ -63,6 +64,8 @@ class SkipKind(StrEnum):
     ALREADY_TRIED = "already_tried"
     RATE_LIMITED = "rate_limited"
     COOLDOWN = "cooldown"
+    #: An agent-reported usage window at ``routing.quota.stopAt`` or rejected.
+    QUOTA = "quota"
 
     @property
     def is_transient(self) -> bool:
@@ -72,6 +75,7 @@ class SkipKind(StrEnum):
             SkipKind.ALREADY_TRIED,
             SkipKind.RATE_LIMITED,
             SkipKind.COOLDOWN,
+            SkipKind.QUOTA,
         )
 
 
@@ -165,6 +169,8 @@ class _Pair:
     index: int  # configuration order
     rank: tuple[Any, ...] = ()
     cost: float = 0.0
+    #: The highest used fraction of the provider's current usage windows (not for API modes).
+    pressure: float = 0.0
     skip: Skip | None = field(default=None)
 
     @property
@@ -213,6 +219,7 @@ class Router:
         skipped: list[Skip] = []
         installed: dict[str, bool] = {}
         cooldowns = self.store.cooldowns(now)
+        headroom = headroom_by_provider(self.store.quota_windows(), self.config.routing.quota, now)
         for name, pconf in providers.items():
             provider_skip = self._provider_skip(name, pconf, filters, order, installed)
             if not pconf.access_modes:
@@ -220,6 +227,7 @@ class Router:
                 skipped.append(provider_skip or none)
             for mode in pconf.access_modes:
                 pair = _Pair(name, mode, pconf, len(pairs))
+                room = headroom.get(name) if mode.mode != "api" else None
                 if provider_skip is not None:
                     pair.skip = dataclasses.replace(provider_skip, access_mode=mode.mode)
                 else:
@@ -227,8 +235,12 @@ class Router:
                     pair.skip = (
                         _mode_skip(pair, filters, allow_api)
                         or self._limit_skip(pair, now, cooldowns)
+                        or _quota_skip(pair, room, now)
                         or _tried_skip(pair, tried)
                     )
+                if pair.skip is None and room is not None:
+                    # a skipped pair keeps its place, so the chosen one's reason names it
+                    pair.pressure = room.pressure
                 pairs.append(pair)
 
         self._rank(pairs, order, filters)
@@ -322,9 +334,18 @@ class Router:
             first = order.get(pair.provider, len(order)) if preferred else 0
             if self.strategy == "cost-optimized":
                 pair.cost = self._expected_cost(pair)
-                pair.rank = (first, pair.cost, pair.mode.priority, is_api, pair.index)
-            else:
+                pair.rank = (
+                    first,
+                    pair.cost,
+                    pair.mode.priority,
+                    is_api,
+                    pair.pressure,
+                    pair.index,
+                )
+            elif self.strategy == "round-robin":
                 pair.rank = (first, pair.mode.priority, is_api, pair.index)
+            else:
+                pair.rank = (first, pair.mode.priority, is_api, pair.pressure, pair.index)
         if self.strategy == "round-robin":
             self._rotate(pairs)
 
@@ -412,10 +433,19 @@ def _tried_skip(pair: _Pair, tried: set[str]) -> Skip | None:
     return None
 
 
+def _quota_skip(pair: _Pair, room: Headroom | None, now: datetime) -> Skip | None:
+    """A usage window at ``routing.quota.stopAt`` or rejected: no new task until it resets."""
+    if room is None or room.stopped_by is None:
+        return None
+    summary = window_summary(room.stopped_by, now)
+    return Skip(pair.provider, pair.mode.mode, SkipKind.QUOTA, summary, room.until)
+
+
 def _static_skip(pair: _Pair) -> bool:
     return pair.skip is not None and pair.skip.kind not in (
         SkipKind.RATE_LIMITED,
         SkipKind.COOLDOWN,
+        SkipKind.QUOTA,
         SkipKind.ALREADY_TRIED,
     )
 
