@@ -253,8 +253,18 @@ def test_error_text_names_file_line_key_expected_and_fix(project: Project) -> No
     project.config_path.write_text("version: '1.1'\nrouting:\n  stratgy: round-robin\n")
     proc = project.run("config", "validate", check_code=2)
     assert f"{project.config_path}:3: routing.stratgy: unknown key 'stratgy'" in proc.stderr
-    assert "expected: one of apiFallback, failover, matching, strategy" in proc.stderr
+    assert "expected: one of apiFallback, failover, matching, quota, strategy" in proc.stderr
     assert "fix: did you mean 'strategy'?" in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_quota_thresholds_out_of_order_are_refused(project: Project) -> None:
+    project.config_path.write_text(
+        "version: '1.1'\nrouting:\n  quota:\n    warnAt: 0.97\n    stopAt: 0.95\n"
+    )
+    proc = project.run("config", "validate", check_code=2)
+    assert f"{project.config_path}:5: routing.quota.stopAt:" in proc.stderr
+    assert "fix: replace 0.95 with a number ≥ warnAt (0.97), at most 1" in proc.stderr
     assert "Traceback" not in proc.stderr
 
 

@@ -10,7 +10,15 @@ from __future__ import annotations
 import re
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from ado.config.base import ConfigModel
 from ado.config.server import ServerConfig
@@ -334,11 +342,13 @@ class QuotaRoutingConfig(ConfigModel):
         "new task until the window resets.",
     )
 
-    @model_validator(mode="after")
-    def _warn_before_stop(self) -> QuotaRoutingConfig:
-        if self.warn_at > self.stop_at:
-            raise ValueError(f"warnAt ({self.warn_at}) must not be above stopAt ({self.stop_at})")
-        return self
+    @field_validator("stop_at")
+    @classmethod
+    def _not_below_warn(cls, value: float, info: ValidationInfo) -> float:
+        warn_at = info.data.get("warn_at")
+        if isinstance(warn_at, float | int) and value < warn_at:
+            raise ValueError(f"a number ≥ warnAt ({warn_at}), at most 1")
+        return value
 
 
 class RoutingConfig(ConfigModel):

@@ -5,7 +5,10 @@
 notifications to the manager, which queues them and returns at once.
 
     attempt 1 started                    → task.started
-    agent reports it is near its limit   → rate_limit.warning      (once per provider, window)
+    a usage window at routing.quota.warnAt → rate_limit.warning  (once per provider, window
+                                                                    and reset)
+    agent reports it is near its limit   → rate_limit.warning      (once per provider, window;
+                                           only when the agent reports no window figures)
     attempt ended rate limited / quota   → rate_limit.reached      (once per provider, reset)
                                            sent when the next attempt starts (its failover
                                            target) or the task ends (no failover)
@@ -29,11 +32,12 @@ from typing import TYPE_CHECKING, Any
 from ado.notifications.message import Level, Notification, NotificationEvent
 from ado.orchestrator.hooks import RunnerHooks
 from ado.providers.events import EventKind
-from ado.vocab import OutcomeKind
+from ado.vocab import OutcomeKind, QuotaStatus
 
 if TYPE_CHECKING:
     from ado.notifications.manager import NotificationManager
     from ado.orchestrator.task import TaskUpdate
+    from ado.providers.events import AgentEvent
 
 __all__ = ["NotificationListener"]
 
@@ -66,6 +70,8 @@ class _TaskState:
     attempts: int = 0
     error: str | None = None
     limit: _Limit | None = None
+    #: Providers whose usage windows this task has readings of: ``warnAt`` decides for them.
+    measured: set[str] = field(default_factory=set)
 
 
 class NotificationListener(RunnerHooks):
@@ -108,8 +114,11 @@ class NotificationListener(RunnerHooks):
                     ev.text or "",
                     state,
                 )
+        elif kind is EventKind.QUOTA and update.attempt is not None:
+            self._quota_warning(task_id, state, update.attempt.provider, ev)
         elif kind is EventKind.RATE_LIMIT and update.attempt is not None:
-            if not ev.retrying and ev.data.get("status") != "rejected":
+            measured = update.attempt.provider in state.measured
+            if not ev.retrying and ev.data.get("status") != "rejected" and not measured:
                 self._limit_warning(task_id, state, ev.text or "", ev.reset_at, ev.data)
         elif kind is EventKind.ATTEMPT_FINISHED and update.attempt is not None:
             self._attempt_finished(task_id, state, update)
@@ -243,6 +252,40 @@ class NotificationListener(RunnerHooks):
             {"reset_at": reset_at},
             dedupe_key=f"rate_limit.warning:{provider}",
             dedupe_window=self.settings.throttle.rate_limit_window,
+        )
+
+    def _quota_warning(
+        self, task_id: int, state: _TaskState, provider: str, event: AgentEvent
+    ) -> None:
+        """A usage window at ``routing.quota.warnAt``: once per provider, window and reset."""
+        from ado.config.schema import QuotaRoutingConfig
+        from ado.routing.headroom import window_end, window_summary
+        from ado.routing.quota import reading_of
+
+        now = datetime.now(UTC)
+        view = reading_of(provider, event, now)
+        if view is None or view.used_ratio is None:
+            return
+        state.measured.add(provider)
+        quota = self.manager.quota or QuotaRoutingConfig()
+        if view.used_ratio < quota.warn_at or view.status == QuotaStatus.REJECTED:
+            return  # a rejected window is a limit reached, told when the attempt ends
+        end = window_end(view)
+        window = self.settings.throttle.rate_limit_window
+        if end is not None:
+            window = max(window, (end - now).total_seconds())
+        stamp = end.astimezone(UTC).strftime("%Y%m%dT%H%M") if end else "-"
+        self._send(
+            task_id,
+            NotificationEvent.RATE_LIMIT_WARNING,
+            Level.WARNING,
+            f"{provider} {window_summary(view, now)}",
+            f"At routing.quota.stopAt ({quota.stop_at:.0%}) {provider} takes no new task "
+            "until the window resets.",
+            state,
+            {"window": view.kind, "used_ratio": view.used_ratio, "reset_at": end},
+            dedupe_key=f"quota.warning:{provider}:{view.kind}:{stamp}",
+            dedupe_window=window,
         )
 
     def _limit_reached(self, task_id: int, state: _TaskState, failed_over_to: str | None) -> None:

@@ -38,7 +38,7 @@ from ado.notifications.throttle import Throttle
 from ado.telemetry import span
 
 if TYPE_CHECKING:
-    from ado.config.schema import AdoConfig
+    from ado.config.schema import AdoConfig, QuotaRoutingConfig
     from ado.notifications.config import NotificationsConfig, RuleConfig
     from ado.notifications.events import NotificationListener
     from ado.store import Store
@@ -69,8 +69,11 @@ class NotificationManager:
         *,
         store: Store | None = None,
         channels: Sequence[Channel] | None = None,
+        quota: QuotaRoutingConfig | None = None,
     ) -> None:
         self.settings = settings
+        #: ``routing.quota``: its ``warnAt`` makes the usage-window warnings (None: defaults).
+        self.quota = quota
         self.store = store
         self.source = settings.source or default_source()
         if channels is None:
@@ -90,7 +93,7 @@ class NotificationManager:
     @classmethod
     def from_config(cls, config: AdoConfig, store: Store | None = None) -> NotificationManager:
         """The manager for ``config.notifications``, recording into ``store`` when given."""
-        return cls(config.notifications, store=store)
+        return cls(config.notifications, store=store, quota=config.routing.quota)
 
     def listener(self) -> NotificationListener:
         """Turns a Runner's ``TaskUpdate`` stream into notifications: ``listener.on_update``."""

@@ -16,6 +16,11 @@ API modes are candidates only when API fallback is allowed (``--no-api-fallback`
 else ``routing.apiFallback.enabled``) or the access mode ``api`` is asked for explicitly.
 ``--providers a,b`` makes that order the first sort key.
 
+Routing by headroom (``ado.routing.headroom``): a provider id whose agent-reported usage
+window is at ``routing.quota.stopAt`` or rejected has its subscription/free pairs skipped
+until the reset; at equal priority (and cost), the pair with more headroom goes first
+(round-robin keeps its rotation).
+
 The configuration it is given is the effective one (``ado.config.resolve``): provider
 switches saved through the API are already applied to ``config.providers``.
 """

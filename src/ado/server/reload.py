@@ -133,11 +133,14 @@ class FollowingNotifier:
         """The ``on_update`` of the notifier current now (call in the event loop)."""
         from ado.notifications import NotificationManager
 
-        settings = self.source.latest.notifications
+        latest = self.source.latest
+        settings = (latest.notifications, latest.routing.quota)
         if self._current is None or settings != self._settings:
             if self._current is not None:
                 log.info("notification settings changed: new tasks use the new ones")
-            self._current = NotificationManager(settings, store=self.store)
+            self._current = NotificationManager(
+                latest.notifications, store=self.store, quota=latest.routing.quota
+            )
             self._settings = settings
             self._listener = self._current.listener().on_update
             self._all.append(self._current)
