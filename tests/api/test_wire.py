@@ -105,6 +105,7 @@ def test_the_websocket_messages_are_in_the_openapi_document(client: TestClient) 
     assert kinds == {
         "HelloMessage",
         "EventMessage",
+        "EventsMessage",
         "TaskMessage",
         "ProviderMessage",
         "ResyncMessage",
@@ -116,6 +117,7 @@ def test_the_websocket_messages_are_in_the_openapi_document(client: TestClient) 
     assert set(union["discriminator"]["mapping"]) == {
         "hello",
         "event",
+        "events",
         "task",
         "provider",
         "resync",

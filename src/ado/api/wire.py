@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
 
-from pydantic_core import to_json
+from pydantic_core import PydanticSerializationError, to_json
 
 from ado.api._fields import FIELDS
 from ado.store.views import duration_s, prompt_excerpt
@@ -37,6 +37,7 @@ __all__ = [
     "STATUS",
     "TASK_DETAIL",
     "TASK_SUMMARY",
+    "Message",
     "Shape",
     "dumps",
     "event_message",
@@ -78,8 +79,15 @@ class Shape:
 
 
 def dumps(body: Any, *, indent: int | None = None) -> bytes:
-    """JSON as the API writes it (datetimes ISO-8601, enums as their values)."""
-    return to_json(body, indent=indent)
+    """JSON as the API writes it (datetimes ISO-8601, enums as their values); a string that
+    UTF-8 cannot encode (a lone surrogate) is written with U+FFFD in its place rather than
+    failing the answer (``ado.text``)."""
+    try:
+        return to_json(body, indent=indent)
+    except PydanticSerializationError:
+        from ado.text import scrub
+
+        return to_json(scrub(body), indent=indent)
 
 
 LIMIT = Shape("LimitOut")
@@ -161,9 +169,33 @@ def queued_summary(
 # -- WebSocket messages (their models: ado.api.schemas, "live messages") ------------------
 
 
-def event_message(event: Any) -> dict[str, Any]:
-    return {"type": "event", "event": EVENT(event)}
+class Message(dict[str, Any]):
+    """A live message (``ado.server.live``): a wire dict whose JSON text is written once,
+    however many subscribers send it."""
+
+    _json: str | None = None
+
+    def json(self) -> str:
+        """The message as JSON text (written at the first call, kept for the next ones)."""
+        text = self._json
+        if text is None:
+            text = self._json = dumps(self).decode()
+        return text
+
+    def event_json(self) -> str:
+        """An ``event`` message's event alone, as JSON text: a slice of ``json()``, so an
+        event is written once whether it is sent alone or in an ``events`` message."""
+        text = self.json()
+        assert text.startswith(_EVENT_OPEN), text[:40]
+        return text[len(_EVENT_OPEN) : -1]
 
 
-def task_message(task: Any) -> dict[str, Any]:
-    return {"type": "task", "task": TASK_SUMMARY(task)}
+_EVENT_OPEN = '{"type":"event","event":'
+
+
+def event_message(event: Any) -> Message:
+    return Message(type="event", event=EVENT(event))
+
+
+def task_message(task: Any) -> Message:
+    return Message(type="task", task=TASK_SUMMARY(task))
