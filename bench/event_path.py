@@ -19,6 +19,7 @@ Two figures:
   process, which must receive every event of the task: its CPU is not counted). The
   subscriber asks for batches (``/api/ws?batch=1``, as the dashboard does); with
   ``BENCH_WS_BATCH=0`` it takes one message per event, as a client that does not ask.
+  ``BENCH_WS_DEFLATE=0`` turns uvicorn's per-message compression off (on in ``ado serve``).
 """
 
 from __future__ import annotations
@@ -101,7 +102,10 @@ async def _streamed(config: Any, store: Any, spec: Any, events: int) -> float:
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
+    deflate = os.environ.get("BENCH_WS_DEFLATE", "1") != "0"
+    server = uvicorn.Server(
+        uvicorn.Config(app, log_level="warning", lifespan="off", ws_per_message_deflate=deflate)
+    )
     serving = asyncio.create_task(server.serve(sockets=[sock]))
     client = None
     try:

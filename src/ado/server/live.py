@@ -179,7 +179,7 @@ class LiveBus:
 
     async def poll(self, *, full: bool = True) -> None:
         """One round: changed tasks, new events, changed cooldowns. Without ``full`` only
-        events are read (and the tasks they belong to, when there are some)."""
+        events are read (and the tasks, when there are some; not the cooldowns)."""
         floor = self.floor()
         known_active = set(self._active)
 
@@ -198,7 +198,9 @@ class LiveBus:
             ids = {t.id for t in active}
             others = (known_active - ids) | {e.task_id for e in events if e.task_id not in ids}
             tasks = active + self.store.tasks_by_id(others)
-            return events, tasks, self.store.cooldowns(datetime.now(UTC))
+            # Cooldowns on the full round only: a poll that found events need not wait
+            # for them (a cooldown shows within FULL_POLL_INTERVAL).
+            return events, tasks, self.store.cooldowns(datetime.now(UTC)) if full else None
 
         events, tasks, cooldowns = await asyncio.to_thread(read)
         if tasks is None:
