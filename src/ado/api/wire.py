@@ -16,15 +16,19 @@ their field names. So neither pydantic's models nor FastAPI load for a ``--json`
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterable
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic_core import PydanticSerializationError, to_json
 
 from ado.api._fields import FIELDS
 from ado.store.views import duration_s, prompt_excerpt
 from ado.vocab import TaskStatus
+
+if TYPE_CHECKING:
+    from ado.store.views import EventText
 
 __all__ = [
     "ALERT",
@@ -41,6 +45,7 @@ __all__ = [
     "Shape",
     "dumps",
     "event_message",
+    "event_message_text",
     "queued_summary",
     "task_message",
 ]
@@ -169,17 +174,41 @@ def queued_summary(
 # -- WebSocket messages (their models: ado.api.schemas, "live messages") ------------------
 
 
-class Message(dict[str, Any]):
-    """A live message (``ado.server.live``): a wire dict whose JSON text is written once,
-    however many subscribers send it."""
+class Message:
+    """A live message (``ado.server.live``): its ``type``, its JSON text written at most
+    once however many subscribers send it, and its body as a dict (``message["event"]``).
 
-    _json: str | None = None
+    Built from a body (``Message({"type": "ping"})``), or from its JSON text
+    (``event_message_text``: an event's stored data is sent as it was stored, not decoded
+    and written again); either form is made from the other when first asked for.
+    """
+
+    __slots__ = ("_body", "_json", "event_id", "type")
+
+    def __init__(
+        self,
+        body: dict[str, Any] | None = None,
+        *,
+        text: str | None = None,
+        type: str | None = None,
+        event_id: int | None = None,
+    ) -> None:
+        if body is not None:
+            type = body["type"]
+            event_id = body["event"]["id"] if type == "event" else None
+        elif text is None or type is None:
+            raise TypeError("a Message needs a body, or its text and type")
+        self._body = body
+        self._json = text
+        #: The message's ``type``, and an ``event`` message's event id.
+        self.type: str = type
+        self.event_id = event_id
 
     def json(self) -> str:
         """The message as JSON text (written at the first call, kept for the next ones)."""
         text = self._json
         if text is None:
-            text = self._json = dumps(self).decode()
+            text = self._json = dumps(self._body).decode()
         return text
 
     def event_json(self) -> str:
@@ -189,13 +218,49 @@ class Message(dict[str, Any]):
         assert text.startswith(_EVENT_OPEN), text[:40]
         return text[len(_EVENT_OPEN) : -1]
 
+    def body(self) -> dict[str, Any]:
+        """The message as a dict (read from its text the first time, if built from text)."""
+        body = self._body
+        if body is None:
+            body = self._body = json.loads(self.json())
+        return body
+
+    def __getitem__(self, key: str) -> Any:
+        return self.body()[key]
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self.body().get(key, default)
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Message):
+            other = other.body()
+        return self.body() == other
+
+    __hash__ = None  # type: ignore[assignment]  # mutable body, like a dict
+
+    def __repr__(self) -> str:
+        return f"Message({self.json()})"
+
 
 _EVENT_OPEN = '{"type":"event","event":'
+#: An event without its data (``"data":null`` last, replaced by the stored JSON text).
+_EVENT_HEAD = Shape("EventOut", data=lambda e: None)
+_NULL_DATA = ',"data":null}'
+assert FIELDS["EventOut"][-1] == ("data", "data"), "EventOut's data must be its last field"
 
 
 def event_message(event: Any) -> Message:
-    return Message(type="event", event=EVENT(event))
+    return Message({"type": "event", "event": EVENT(event)})
+
+
+def event_message_text(event: EventText) -> Message:
+    """``event_message`` of an event whose data is still JSON text (``EventText``): the
+    text goes into the message as it is."""
+    head = dumps(_EVENT_HEAD(event)).decode()
+    assert head.endswith(_NULL_DATA), head[-40:]
+    text = f'{_EVENT_OPEN}{head[: -len(_NULL_DATA)]},"data":{event.data_json}}}}}'
+    return Message(text=text, type="event", event_id=event.id)
 
 
 def task_message(task: Any) -> Message:
-    return Message(type="task", task=TASK_SUMMARY(task))
+    return Message({"type": "task", "task": TASK_SUMMARY(task)})

@@ -22,8 +22,9 @@ OpenAPI document's components:
   dropped and it is replayed from the store after event ``N``; task states may have been
   missed, so clients re-fetch them.
 
-Each message is a ``wire.Message``: a dict that writes its JSON text once (``json()``),
-however many subscribers send it.
+Each message is a ``wire.Message``: read like a dict (``message["event"]``), its JSON text
+written once (``json()``) however many subscribers send it; an event's stored data goes
+into that text as stored, never decoded (``wire.event_message_text``).
 
 PostgreSQL assigns event ids when rows are inserted, not when they commit: a batch may
 become visible after a later id already was. The bus remembers the ids it skipped (gaps) for
@@ -47,7 +48,7 @@ from ado.api.wire import Message
 from ado.vocab import TaskStatus
 
 if TYPE_CHECKING:
-    from ado.store import CooldownView, EventView, Store, TaskView
+    from ado.store import CooldownView, EventText, Store, TaskView
 
 __all__ = ["GAP_TIMEOUT", "LiveBus", "Message", "Subscription"]
 
@@ -183,8 +184,8 @@ class LiveBus:
         floor = self.floor()
         known_active = set(self._active)
 
-        def read() -> tuple[list[EventView], list[TaskView] | None, list[CooldownView] | None]:
-            events: list[EventView] = []
+        def read() -> tuple[list[EventText], list[TaskView] | None, list[CooldownView] | None]:
+            events: list[EventText] = []
             after = floor
             while len(events) < 10 * PAGE:
                 page = self.store.events_since(after, limit=PAGE)
@@ -210,7 +211,7 @@ class LiveBus:
         # A task before its events; a finished task's last events before its final state.
         self._publish(
             *(wire.task_message(t) for t in changed if t.id in self._active),
-            *(wire.event_message(e) for e in self._new_events(events)),
+            *(wire.event_message_text(e) for e in self._new_events(events)),
             *(wire.task_message(t) for t in changed if t.id not in self._active),
         )
         if cooldowns is None:
@@ -227,7 +228,7 @@ class LiveBus:
                 )
         self._cooldowns = current
 
-    def _new_events(self, events: list[EventView]) -> list[EventView]:
+    def _new_events(self, events: list[EventText]) -> list[EventText]:
         """The events not published yet; remembers the ids skipped on the way."""
         fresh = []
         now = time.monotonic()
@@ -277,7 +278,7 @@ class Subscription(AsyncIterator[Message]):
         self._ready = asyncio.Event()
         self._replay_after = after_id
         self._replayed: set[int] = set()
-        self._page: deque[EventView] = deque()
+        self._page: deque[EventText] = deque()
         self._floor = bus.floor()
         self._overflowed = False
         self._closed = False
@@ -333,15 +334,15 @@ class Subscription(AsyncIterator[Message]):
                 self._replayed.clear()
                 self._page.clear()
                 self._floor = self.bus.floor()
-                return Message(type="resync", afterId=self.last_event_id)
+                return Message({"type": "resync", "afterId": self.last_event_id})
             if self._replay_after is not None:
                 return self._replayed_one() if self._page else None
             if not self._queue or self._queue[0] is None:
                 return None
             message = self._queue.popleft()
             assert message is not None
-            if message["type"] == "event":
-                event_id = message["event"]["id"]
+            event_id = message.event_id
+            if event_id is not None:
                 if event_id in self._replayed:
                     self._replayed.discard(event_id)
                     continue
@@ -365,7 +366,7 @@ class Subscription(AsyncIterator[Message]):
         if event.id >= self._floor:
             self._replayed.add(event.id)
         self.last_event_id = max(self.last_event_id, event.id)
-        return wire.event_message(event)
+        return wire.event_message_text(event)
 
 
 def _signature(task: TaskView) -> tuple[Any, ...]:

@@ -111,10 +111,10 @@ async def _forward(websocket: WebSocket, subscription: Subscription, *, batch: b
             try:
                 message = await asyncio.wait_for(anext(iterator), KEEPALIVE)
             except TimeoutError:
-                message = Message(type="ping")
+                message = Message({"type": "ping"})
             except StopAsyncIteration:
                 return
-        if batch and message["type"] == "event":
+        if batch and message.type == "event":
             text, held = _batch(message, subscription)
         else:
             text = message.json()
@@ -130,7 +130,7 @@ def _batch(first: Message, subscription: Subscription) -> tuple[str, Message | N
         message = subscription.take()
         if message is None:
             break
-        if message["type"] != "event":
+        if message.type != "event":
             return _events(parts), message
         part = message.event_json()
         if size + len(part) > BATCH_CHARS:
