@@ -8,9 +8,8 @@ It polls the store (events every 25 ms while someone subscribes, else every 250 
 and cooldowns every 250 ms) rather than
 listening to the in-process runner, so tasks run by ``ado run`` in another terminal, or by
 another server on the same PostgreSQL, show up exactly like the server's own. Messages are
-dicts built by ``ado.api.wire`` (times as aware ``datetime``, serialised like the REST API's
-with ``pydantic_core.to_json``); their models are ``ado.api.schemas.LiveMessage``, in the
-OpenAPI document's components:
+built by ``ado.api.wire`` (serialised like the REST API's, with ``pydantic_core.to_json``);
+their models are ``ado.api.schemas.LiveMessage``, in the OpenAPI document's components:
 
 - ``{"type": "event", "event": {id, taskId, attemptId, kind, createdAt, data}}`` (a client
   that asks for batches gets consecutive ones as ``{"type": "events", "events": [...]}``,
