@@ -16,12 +16,16 @@ Two figures:
 - **stored and streamed**: the same task with the live path of ``ado serve`` in the same
   process and event loop: the ``LiveBus`` polling the store, and the real ``/api/ws`` route
   under uvicorn sending every event to one WebSocket subscriber (a client in another
-  process, which must receive every event of the task: its CPU is not counted).
+  process, which must receive every event of the task: its CPU is not counted). The
+  subscriber asks for batches (``/api/ws?batch=1``, as the dashboard does); with
+  ``BENCH_WS_BATCH=0`` it takes one message per event, as a client that does not ask.
+  ``BENCH_WS_DEFLATE=0`` turns uvicorn's per-message compression off (on in ``ado serve``).
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
 import socket
 import statistics
 import sys
@@ -55,9 +59,12 @@ CLIENT = textwrap.dedent("""\
                 message = json.loads(await asyncio.wait_for(ws.recv(), 60))
                 if message["type"] == "resync":
                     resyncs += 1
-                if message["type"] == "event":
-                    ids.add(message["event"]["id"])
-                    if message["event"]["kind"] == "task_finished":
+                events = message.get("events") or [message.get("event")]
+                if message["type"] not in ("event", "events"):
+                    continue
+                for event in events:
+                    ids.add(event["id"])
+                    if event["kind"] == "task_finished":
                         print(len(ids), resyncs, flush=True)
                         return
 
@@ -85,6 +92,7 @@ async def _streamed(config: Any, store: Any, spec: Any, events: int) -> float:
     from ado.orchestrator import Runner
     from ado.server.live import LiveBus
 
+    batch = os.environ.get("BENCH_WS_BATCH", "1")
     bus = LiveBus(store)
     bus.start()
     await bus.ready()
@@ -94,14 +102,17 @@ async def _streamed(config: Any, store: Any, spec: Any, events: int) -> float:
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
+    deflate = os.environ.get("BENCH_WS_DEFLATE", "1") != "0"
+    server = uvicorn.Server(
+        uvicorn.Config(app, log_level="warning", lifespan="off", ws_per_message_deflate=deflate)
+    )
     serving = asyncio.create_task(server.serve(sockets=[sock]))
     client = None
     try:
         while not server.started:  # noqa: ASYNC110 (a flag uvicorn sets, no event)
             await asyncio.sleep(0.01)
         client = await asyncio.create_subprocess_exec(
-            sys.executable, "-c", CLIENT, f"ws://127.0.0.1:{port}/api/ws", stdout=-1
+            sys.executable, "-c", CLIENT, f"ws://127.0.0.1:{port}/api/ws?batch={batch}", stdout=-1
         )
         assert client.stdout is not None
         if (await client.stdout.readline()).strip() != b"ready":

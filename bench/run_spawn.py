@@ -94,9 +94,13 @@ def measure(
         env = {**os.environ, "HOME": tmp, "XDG_CONFIG_HOME": str(root / "xdg")}
         env.pop("ADO_DATABASE_URL", None)
         envs = {"spawn": env}
-        envs.update({f"spawn {label}": {**env, "PYTHONPATH": src} for label, src in others.items()})
-        _timed([ADO_BIN, "run", "first run creates the store"], root, env)
-        _stamp(root)
+        for n, (label, src) in enumerate(others.items()):
+            # a store of its own: another version of ADO may not read this one's schema
+            db = f"sqlite:///{root / f'other-{n}.db'}"
+            envs[f"spawn {label}"] = {**env, "PYTHONPATH": src, "ADO_DATABASE_URL": db}
+        for run_env in envs.values():
+            _timed([ADO_BIN, "run", "first run creates the store"], root, run_env)
+            _stamp(root)
         for i in range(warmup + runs):
             for key, run_env in envs.items():
                 start, _ = _timed([ADO_BIN, "run", "bench"], root, run_env)

@@ -3,8 +3,11 @@ is stored (U+FFFD), and events stored before agent text was cleaned are served c
 
 from __future__ import annotations
 
+import json
+
 from starlette.testclient import TestClient
 
+from ado.api import wire
 from ado.providers.events import AgentEvent, EventKind
 from ado.store import Store
 
@@ -40,6 +43,9 @@ def test_stored_events_with_nul_or_lone_surrogates_are_served_cleaned(
         assert texts[2:] == ["cut \ufffd here", "low \ufffd"]
     assert items[0]["data"]["data"] == {"k\ufffd": ["nul \ufffd in an old event"]}
     assert [e.data["text"] for e in store.list_events(task_id)] == texts
+    # The live path sends stored JSON text as it is, but these cleaned, never a raw escape
+    live = [wire.event_message_text(e) for e in store.events_since(0) if e.task_id == task_id]
+    assert [json.loads(m.json().encode())["event"]["data"]["text"] for m in live] == texts
 
 
 def test_task_detail_says_what_was_dropped(client: TestClient, store: Store) -> None:

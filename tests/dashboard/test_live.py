@@ -24,6 +24,14 @@ def assert_not_reloaded(page: Any) -> None:
 def test_a_task_started_from_the_cli_appears_and_its_log_grows_live(
     page: Any, server: Server
 ) -> None:
+    urls: list[str] = []
+    frames: list[str | bytes] = []
+
+    def on_socket(socket: Any) -> None:
+        urls.append(socket.url)
+        socket.on("framereceived", lambda frame: frames.append(frame))
+
+    page.on("websocket", on_socket)
     page.goto("/tasks")
     expect(page.get_by_test_id("live-state").first).to_have_attribute("data-state", "open")
     mark_page(page)
@@ -49,6 +57,9 @@ def test_a_task_started_from_the_cli_appears_and_its_log_grows_live(
         stored = server.get(f"/api/tasks/{task_id}/events", limit=1000)["items"]
         shown = [e for e in stored if e["kind"] != "tool_result"]
         expect(events).to_have_count(len(shown))
+        # The dashboard asks for batches and reads them (/api/ws?batch=1, `events`).
+        assert urls and all("batch=1" in url for url in urls), urls
+        assert any(isinstance(f, str) and f.startswith('{"type":"events"') for f in frames)
     finally:
         if run.poll() is None:
             run.kill()

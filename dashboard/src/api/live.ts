@@ -1,6 +1,8 @@
 // The live connection: one WebSocket (/api/ws) feeding the TanStack Query cache.
 // Events are appended to the cached event log of their task; task messages replace the
 // cached task and refresh lists and stats; provider messages refresh the providers.
+// It asks for batches (?batch=1): events waiting together on the server come as one
+// `events` message, applied in order.
 // On reconnect it resumes after the last event id it saw; on `resync` (the server dropped
 // this client's queue because it fell behind) it refetches everything it shows.
 import { useQueryClient, type QueryClient } from "@tanstack/react-query";
@@ -94,6 +96,11 @@ export function useLiveUpdates(): void {
         const event = message.event;
         lastEventId = Math.max(lastEventId ?? 0, event.id);
         applyEvent(client, event);
+      } else if (message.type === "events") {
+        for (const event of message.events) {
+          lastEventId = Math.max(lastEventId ?? 0, event.id);
+          applyEvent(client, event);
+        }
       } else if (message.type === "task") {
         const task = message.task;
         client.setQueryData<TaskDetail>(keys.task(task.id), (old) =>
@@ -114,7 +121,7 @@ export function useLiveUpdates(): void {
 
     const connect = () => {
       const proto = location.protocol === "https:" ? "wss:" : "ws:";
-      const params = new URLSearchParams();
+      const params = new URLSearchParams({ batch: "1" });
       if (lastEventId !== undefined) params.set("after", String(lastEventId));
       const token = getToken();
       if (token) params.set("token", token);

@@ -119,6 +119,10 @@ FIELDS: dict[str, tuple[tuple[str, str], ...]] = {
         ("items", "items"),
         ("nextAfter", "next_after"),
     ),
+    "EventsMessage": (
+        ("type", "type"),
+        ("events", "events"),
+    ),
     "FailoverConfig": (
         ("enabled", "enabled"),
         ("onErrors", "on_errors"),

@@ -11,26 +11,16 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from pydantic_core import PydanticSerializationError, to_json
 from starlette.responses import Response
 from starlette.types import Scope, Send
+
+from ado.api.wire import dumps
 
 __all__ = ["dumps", "header", "json_response", "send_json"]
 
 
 def json_response(body: Any, status: int = 200) -> Response:
     return Response(dumps(body), status_code=status, media_type="application/json")
-
-
-def dumps(body: Any) -> bytes:
-    """``body`` as JSON; a string that UTF-8 cannot encode (a lone surrogate) is sent with
-    U+FFFD in its place rather than failing the answer (``ado.text``)."""
-    try:
-        return to_json(body)
-    except PydanticSerializationError:
-        from ado.text import scrub
-
-        return to_json(scrub(body))
 
 
 async def send_json(

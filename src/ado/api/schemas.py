@@ -42,6 +42,7 @@ __all__ = [
     "EventMessage",
     "EventOut",
     "EventPage",
+    "EventsMessage",
     "HealthOut",
     "HelloMessage",
     "HitlSettings",
@@ -535,6 +536,14 @@ class EventMessage(Schema):
     event: EventOut
 
 
+class EventsMessage(Schema):
+    """Several events in one message, oldest first: what a client that asked for batches
+    (``/api/ws?batch=1``) gets instead of consecutive ``event`` messages."""
+
+    type: Literal["events"]
+    events: list[EventOut]
+
+
 class TaskMessage(Schema):
     """A task appeared, or its status or totals changed (as ``GET /api/tasks`` lists it)."""
 
@@ -570,6 +579,7 @@ class PongMessage(Schema):
 LiveMessage = Annotated[
     HelloMessage
     | EventMessage
+    | EventsMessage
     | TaskMessage
     | ProviderMessage
     | ResyncMessage

@@ -16,15 +16,19 @@ their field names. So neither pydantic's models nor FastAPI load for a ``--json`
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterable
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from pydantic_core import to_json
+from pydantic_core import PydanticSerializationError, to_json
 
 from ado.api._fields import FIELDS
 from ado.store.views import duration_s, prompt_excerpt
 from ado.vocab import TaskStatus
+
+if TYPE_CHECKING:
+    from ado.store.views import EventText
 
 __all__ = [
     "ALERT",
@@ -38,9 +42,11 @@ __all__ = [
     "STATUS",
     "TASK_DETAIL",
     "TASK_SUMMARY",
+    "Message",
     "Shape",
     "dumps",
     "event_message",
+    "event_message_text",
     "queued_summary",
     "task_message",
 ]
@@ -79,8 +85,15 @@ class Shape:
 
 
 def dumps(body: Any, *, indent: int | None = None) -> bytes:
-    """JSON as the API writes it (datetimes ISO-8601, enums as their values)."""
-    return to_json(body, indent=indent)
+    """JSON as the API writes it (datetimes ISO-8601, enums as their values); a string that
+    UTF-8 cannot encode (a lone surrogate) is written with U+FFFD in its place rather than
+    failing the answer (``ado.text``)."""
+    try:
+        return to_json(body, indent=indent)
+    except PydanticSerializationError:
+        from ado.text import scrub
+
+        return to_json(scrub(body), indent=indent)
 
 
 LIMIT = Shape("LimitOut")
@@ -164,9 +177,93 @@ def queued_summary(
 # -- WebSocket messages (their models: ado.api.schemas, "live messages") ------------------
 
 
-def event_message(event: Any) -> dict[str, Any]:
-    return {"type": "event", "event": EVENT(event)}
+class Message:
+    """A live message (``ado.server.live``): its ``type``, its JSON text written at most
+    once however many subscribers send it, and its body as a dict (``message["event"]``).
+
+    Built from a body (``Message({"type": "ping"})``), or from its JSON text
+    (``event_message_text``: an event's stored data is sent as it was stored, not decoded
+    and written again); either form is made from the other when first asked for.
+    """
+
+    __slots__ = ("_body", "_json", "event_id", "type")
+
+    def __init__(
+        self,
+        body: dict[str, Any] | None = None,
+        *,
+        text: str | None = None,
+        type: str | None = None,
+        event_id: int | None = None,
+    ) -> None:
+        if body is not None:
+            type = body["type"]
+            event_id = body["event"]["id"] if type == "event" else None
+        elif text is None or type is None:
+            raise TypeError("a Message needs a body, or its text and type")
+        self._body = body
+        self._json = text
+        #: The message's ``type``, and an ``event`` message's event id.
+        self.type: str = type
+        self.event_id = event_id
+
+    def json(self) -> str:
+        """The message as JSON text (written at the first call, kept for the next ones)."""
+        text = self._json
+        if text is None:
+            text = self._json = dumps(self._body).decode()
+        return text
+
+    def event_json(self) -> str:
+        """An ``event`` message's event alone, as JSON text: a slice of ``json()``, so an
+        event is written once whether it is sent alone or in an ``events`` message."""
+        text = self.json()
+        assert text.startswith(_EVENT_OPEN), text[:40]
+        return text[len(_EVENT_OPEN) : -1]
+
+    def body(self) -> dict[str, Any]:
+        """The message as a dict (read from its text the first time, if built from text)."""
+        body = self._body
+        if body is None:
+            body = self._body = json.loads(self.json())
+        return body
+
+    def __getitem__(self, key: str) -> Any:
+        return self.body()[key]
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self.body().get(key, default)
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Message):
+            other = other.body()
+        return self.body() == other
+
+    __hash__ = None  # type: ignore[assignment]  # mutable body, like a dict
+
+    def __repr__(self) -> str:
+        return f"Message({self.json()})"
 
 
-def task_message(task: Any) -> dict[str, Any]:
-    return {"type": "task", "task": TASK_SUMMARY(task)}
+_EVENT_OPEN = '{"type":"event","event":'
+#: An event without its data (``"data":null`` last, replaced by the stored JSON text).
+_EVENT_HEAD = Shape("EventOut", data=lambda e: None)
+_NULL_DATA = ',"data":null}'
+assert FIELDS["EventOut"][-1] == ("data", "data"), "EventOut's data must be its last field"
+
+
+def event_message(event: Any) -> Message:
+    return Message({"type": "event", "event": EVENT(event)})
+
+
+def event_message_text(event: EventText) -> Message:
+    """``event_message`` of an event whose data is still JSON text (``EventText``): the
+    text goes into the message as it is."""
+    head = dumps(_EVENT_HEAD(event)).decode()
+    assert head.endswith(_NULL_DATA), head[-40:]
+    text = f'{_EVENT_OPEN}{head[: -len(_NULL_DATA)]},"data":{event.data_json}}}}}'
+    return Message(text=text, type="event", event_id=event.id)
+
+
+def task_message(task: Any) -> Message:
+    return Message({"type": "task", "task": TASK_SUMMARY(task)})

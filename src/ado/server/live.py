@@ -8,17 +8,22 @@ It polls the store (events every 25 ms while someone subscribes, else every 250 
 and cooldowns every 250 ms) rather than
 listening to the in-process runner, so tasks run by ``ado run`` in another terminal, or by
 another server on the same PostgreSQL, show up exactly like the server's own. Messages are
-dicts built by ``ado.api.wire`` (times as aware ``datetime``, serialised like the REST API's
-with ``pydantic_core.to_json``); their models are ``ado.api.schemas.LiveMessage``, in the
-OpenAPI document's components:
+built by ``ado.api.wire`` (serialised like the REST API's, with ``pydantic_core.to_json``);
+their models are ``ado.api.schemas.LiveMessage``, in the OpenAPI document's components:
 
-- ``{"type": "event", "event": {id, taskId, attemptId, kind, createdAt, data}}``
+- ``{"type": "event", "event": {id, taskId, attemptId, kind, createdAt, data}}`` (a client
+  that asks for batches gets consecutive ones as ``{"type": "events", "events": [...]}``,
+  ``ado.api.routes.ws``)
 - ``{"type": "task", "task": {...}}`` when a task appears or its status or totals change
   (the keys of ``GET /api/tasks`` items)
 - ``{"type": "provider", "provider": ID, "cooldowns": [...]}`` when its cooldowns change
 - ``{"type": "resync", "afterId": N}`` to a subscriber that fell behind: its queue was
   dropped and it is replayed from the store after event ``N``; task states may have been
   missed, so clients re-fetch them.
+
+Each message is a ``wire.Message``: read like a dict (``message["event"]``), its JSON text
+written once (``json()``) however many subscribers send it; an event's stored data goes
+into that text as stored, never decoded (``wire.event_message_text``).
 
 PostgreSQL assigns event ids when rows are inserted, not when they commit: a batch may
 become visible after a later id already was. The bus remembers the ids it skipped (gaps) for
@@ -38,16 +43,16 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from ado.api import wire
+from ado.api.wire import Message
 from ado.vocab import TaskStatus
 
 if TYPE_CHECKING:
-    from ado.store import CooldownView, EventView, Store, TaskView
+    from ado.store import CooldownView, EventText, Store, TaskView
 
 __all__ = ["GAP_TIMEOUT", "LiveBus", "Message", "Subscription"]
 
 log = logging.getLogger("ado.server")
 
-Message = dict[str, Any]
 
 #: How long a skipped event id is waited for (a transaction committing late).
 GAP_TIMEOUT = 3.0
@@ -79,7 +84,7 @@ class LiveBus:
         self._subscribers: set[Subscription] = set()
         self._tasks: OrderedDict[int, tuple[Any, ...]] = OrderedDict()
         self._active: set[int] = set()
-        self._cooldowns: dict[str, list[Message]] = {}
+        self._cooldowns: dict[str, list[dict[str, Any]]] = {}
         self._poller: asyncio.Task[None] | None = None
         self._started = asyncio.Event()
         self._subscribed = asyncio.Event()
@@ -117,10 +122,14 @@ class LiveBus:
             self._subscribed.set()
         return sub
 
-    def publish(self, message: Message) -> None:
-        """Send ``message`` to every subscriber (for changes the store does not show)."""
+    def publish(self, *messages: dict[str, Any]) -> None:
+        """Send ``messages`` to every subscriber, in order (the bus's own, and changes the
+        store does not show); each is written as JSON once, for all of them."""
+        self._publish(*(m if isinstance(m, Message) else Message(m) for m in messages))
+
+    def _publish(self, *messages: Message) -> None:
         for sub in list(self._subscribers):
-            sub.offer(message)
+            sub.offer(*messages)
 
     def floor(self) -> int:
         """Every event with an id at or below this was already published."""
@@ -170,12 +179,12 @@ class LiveBus:
 
     async def poll(self, *, full: bool = True) -> None:
         """One round: changed tasks, new events, changed cooldowns. Without ``full`` only
-        events are read (and the tasks they belong to, when there are some)."""
+        events are read (and the tasks, when there are some; not the cooldowns)."""
         floor = self.floor()
         known_active = set(self._active)
 
-        def read() -> tuple[list[EventView], list[TaskView] | None, list[CooldownView] | None]:
-            events: list[EventView] = []
+        def read() -> tuple[list[EventText], list[TaskView] | None, list[CooldownView] | None]:
+            events: list[EventText] = []
             after = floor
             while len(events) < 10 * PAGE:
                 page = self.store.events_since(after, limit=PAGE)
@@ -189,7 +198,9 @@ class LiveBus:
             ids = {t.id for t in active}
             others = (known_active - ids) | {e.task_id for e in events if e.task_id not in ids}
             tasks = active + self.store.tasks_by_id(others)
-            return events, tasks, self.store.cooldowns(datetime.now(UTC))
+            # Cooldowns on the full round only: a poll that found events need not wait
+            # for them (a cooldown shows within FULL_POLL_INTERVAL).
+            return events, tasks, self.store.cooldowns(datetime.now(UTC)) if full else None
 
         events, tasks, cooldowns = await asyncio.to_thread(read)
         if tasks is None:
@@ -197,14 +208,11 @@ class LiveBus:
         self._active = {t.id for t in tasks if TaskStatus(t.status).is_active}
         changed = [t for t in tasks if self._remember(t)]
         # A task before its events; a finished task's last events before its final state.
-        for task in changed:
-            if task.id in self._active:
-                self.publish(wire.task_message(task))
-        for event in self._new_events(events):
-            self.publish(wire.event_message(event))
-        for task in changed:
-            if task.id not in self._active:
-                self.publish(wire.task_message(task))
+        self._publish(
+            *(wire.task_message(t) for t in changed if t.id in self._active),
+            *(wire.event_message_text(e) for e in self._new_events(events)),
+            *(wire.task_message(t) for t in changed if t.id not in self._active),
+        )
         if cooldowns is None:
             return
         current = _by_provider(cooldowns)
@@ -219,7 +227,7 @@ class LiveBus:
                 )
         self._cooldowns = current
 
-    def _new_events(self, events: list[EventView]) -> list[EventView]:
+    def _new_events(self, events: list[EventText]) -> list[EventText]:
         """The events not published yet; remembers the ids skipped on the way."""
         fresh = []
         now = time.monotonic()
@@ -269,22 +277,25 @@ class Subscription(AsyncIterator[Message]):
         self._ready = asyncio.Event()
         self._replay_after = after_id
         self._replayed: set[int] = set()
-        self._page: deque[EventView] = deque()
+        self._page: deque[EventText] = deque()
         self._floor = bus.floor()
         self._overflowed = False
         self._closed = False
         self.last_event_id = after_id if after_id is not None else bus.last_id
 
-    def offer(self, message: Message) -> None:
-        """Queue ``message`` without blocking: a full queue is dropped and resynced."""
-        if self._closed or self._overflowed:
-            return
-        if len(self._queue) >= QUEUE_SIZE:
-            self._overflowed = True
-            self._queue.clear()
-        else:
-            self._queue.append(message)
-        self._ready.set()
+    def offer(self, *messages: Message) -> None:
+        """Queue ``messages`` without blocking: a full queue is dropped and resynced."""
+        queue = self._queue
+        for message in messages:
+            if self._closed or self._overflowed:
+                break
+            if len(queue) >= QUEUE_SIZE:
+                self._overflowed = True
+                queue.clear()
+            else:
+                queue.append(message)
+        if messages:
+            self._ready.set()
 
     def close(self) -> None:
         """End the subscription: the iterator stops after what is queued."""
@@ -322,15 +333,15 @@ class Subscription(AsyncIterator[Message]):
                 self._replayed.clear()
                 self._page.clear()
                 self._floor = self.bus.floor()
-                return {"type": "resync", "afterId": self.last_event_id}
+                return Message({"type": "resync", "afterId": self.last_event_id})
             if self._replay_after is not None:
                 return self._replayed_one() if self._page else None
             if not self._queue or self._queue[0] is None:
                 return None
             message = self._queue.popleft()
             assert message is not None
-            if message["type"] == "event":
-                event_id = message["event"]["id"]
+            event_id = message.event_id
+            if event_id is not None:
                 if event_id in self._replayed:
                     self._replayed.discard(event_id)
                     continue
@@ -354,7 +365,7 @@ class Subscription(AsyncIterator[Message]):
         if event.id >= self._floor:
             self._replayed.add(event.id)
         self.last_event_id = max(self.last_event_id, event.id)
-        return wire.event_message(event)
+        return wire.event_message_text(event)
 
 
 def _signature(task: TaskView) -> tuple[Any, ...]:
@@ -373,8 +384,8 @@ def _signature(task: TaskView) -> tuple[Any, ...]:
     )
 
 
-def _by_provider(cooldowns: list[CooldownView]) -> dict[str, list[Message]]:
-    out: dict[str, list[Message]] = {}
+def _by_provider(cooldowns: list[CooldownView]) -> dict[str, list[dict[str, Any]]]:
+    out: dict[str, list[dict[str, Any]]] = {}
     for c in sorted(cooldowns, key=lambda c: (c.provider, c.access_mode)):
         out.setdefault(c.provider, []).append(wire.COOLDOWN(c))
     return out

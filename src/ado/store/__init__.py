@@ -20,6 +20,7 @@ from ado.store.urls import DATABASE_URL_ENV, normalize_url, redact_url
 from ado.store.views import (
     AttemptView,
     CooldownView,
+    EventText,
     EventView,
     QuotaWindowView,
     ReportRow,
@@ -36,6 +37,7 @@ __all__ = [
     "HEAD",
     "AttemptView",
     "CooldownView",
+    "EventText",
     "EventView",
     "QuotaWindowView",
     "ReportRow",

@@ -17,6 +17,7 @@ from ado.store import orphans, reader, writes
 from ado.store.sql import SqlConnection
 from ado.store.views import (
     CooldownView,
+    EventText,
     EventView,
     QuotaWindowView,
     ReportRow,
@@ -182,10 +183,11 @@ class SqlMethods:
         with self._sql() as sql:
             return reader.events(sql, after_id=after_id, limit=limit, task_id=task_id)
 
-    def events_since(self, after_id: int, *, limit: int = 1000) -> list[EventView]:
-        """Events of every task after ``after_id``, oldest first: what live views poll."""
+    def events_since(self, after_id: int, *, limit: int = 1000) -> list[EventText]:
+        """Events of every task after ``after_id``, oldest first, their data as JSON text:
+        what live views poll."""
         with self._sql() as sql:
-            return reader.events(sql, after_id=after_id, limit=limit)
+            return reader.event_texts(sql, after_id=after_id, limit=limit)
 
     def last_event_id(self) -> int:
         """Where a live view that only wants new events starts."""

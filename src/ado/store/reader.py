@@ -16,12 +16,13 @@ from datetime import datetime
 from typing import Any
 
 from ado.providers.sanitize import clean_value, needs_cleaning
-from ado.store.codec import time_decoder
+from ado.store.codec import encode_json, time_decoder
 from ado.store.sql import SqlConnection
 from ado.store.views import (
     PROMPT_EXCERPT,
     AttemptView,
     CooldownView,
+    EventText,
     EventView,
     QuotaWindowView,
     ReportRow,
@@ -36,6 +37,7 @@ __all__ = [
     "TASK_COLUMNS",
     "cooldowns",
     "current_revision",
+    "event_texts",
     "events",
     "find_session",
     "get_task",
@@ -192,6 +194,21 @@ def events(
             # stored before agent text was cleaned where it enters (ado.providers.sanitize)
             data = clean_value(data)
         views.append(EventView(event_id, task, attempt, kind, data, to_time(created)))
+    return views
+
+
+def event_texts(sql: SqlConnection, *, after_id: int, limit: int) -> list[EventText]:
+    """Events of every task after ``after_id``, oldest first, their data as JSON text: what
+    the live bus polls and sends on without decoding it."""
+    query = f"SELECT {_EVENT_SELECT} FROM events WHERE id > :after ORDER BY id LIMIT :limit"
+    with sql.transaction(write=False):
+        found = sql.rows(query, {"after": after_id, "limit": limit})
+    to_time = time_decoder(sql.dialect)
+    views = []
+    for event_id, task, attempt, kind, text, created in found:
+        if needs_cleaning(text):  # stored before agent text was cleaned where it enters
+            text = encode_json(clean_value(json.loads(text)))
+        views.append(EventText(event_id, task, attempt, kind, text, to_time(created)))
     return views
 
 

@@ -16,6 +16,7 @@ __all__ = [
     "PROMPT_EXCERPT",
     "AttemptView",
     "CooldownView",
+    "EventText",
     "EventView",
     "QuotaWindowView",
     "ReportRow",
@@ -137,6 +138,20 @@ class TaskSummaryView(NamedTuple):
     cache_write_tokens: int
     cost_usd: float
     api_cost_usd: float
+
+
+@dataclass(frozen=True, slots=True)
+class EventText:
+    """An event as the live bus reads it: ``data`` still the JSON text stored (cleaned where
+    it held a lone surrogate or a NUL), sent on as it is rather than decoded and written
+    again (``ado.api.wire.event_message_text``)."""
+
+    id: int
+    task_id: int
+    attempt_id: int | None
+    kind: str
+    data_json: str
+    created_at: datetime
 
 
 @dataclass(frozen=True, slots=True)
