@@ -13,6 +13,7 @@ field's ``description``). ``tests/test_docs.py`` fails when either file drifts.
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 import inspect
 import json
@@ -305,7 +306,10 @@ def render_configuration(current: str) -> str:
 def render_wire_fields() -> str:
     """``ado.api._fields``: (JSON key, attribute) of each model of ``ado.api.schemas``, so that
     ``ado.api.wire`` (the CLI's ``--json``) builds their shapes without building the models."""
+    from pydantic.alias_generators import to_camel
+
     from ado.api import schemas
+    from ado.options import TaskOptions
 
     lines = [
         '"""The fields of the models in ``ado.api.schemas``: (JSON key, attribute), in order.',
@@ -315,10 +319,22 @@ def render_wire_fields() -> str:
         "",
         "FIELDS: dict[str, tuple[tuple[str, str], ...]] = {",
     ]
-    for name, model in sorted(vars(schemas).items()):
-        if not (isinstance(model, type) and issubclass(model, BaseModel) and model.model_fields):
+    models = {
+        n: m
+        for n, m in vars(schemas).items()
+        if isinstance(m, type) and m.__module__.startswith("ado.")
+    }
+    models["TaskOptions"] = TaskOptions  # a plain dataclass, in TaskDetail
+    for name, model in sorted(models.items()):
+        if issubclass(model, BaseModel):
+            fields = {n: f.alias or n for n, f in model.model_fields.items()}
+        elif dataclasses.is_dataclass(model):
+            fields = {f.name: to_camel(f.name) for f in dataclasses.fields(model)}
+        else:
             continue
-        pairs = [f"({f.alias or n!r}, {n!r})," for n, f in model.model_fields.items()]
+        if not fields:
+            continue
+        pairs = [f"({key!r}, {n!r})," for n, key in fields.items()]
         if len(pairs) == 1:  # as ruff format writes it
             lines.append(f"    {name!r}: ({pairs[0]}),")
         else:

@@ -1,41 +1,52 @@
-"""The options of one task: the one typed model behind ``ado run``'s flags, the fields of
+"""The options of one task: the one definition behind ``ado run``'s flags, the fields of
 ``POST /api/tasks``, what the store keeps in ``tasks.options`` and what the worker pool runs.
 
     TaskChoices     what a user may choose for a task (the API's TaskCreate adds prompt, cwd)
     └── TaskOptions + what only ``ado run`` offers (allow_api, resume, wait): stored as is
 
+They are plain dataclasses, so ``ado run`` reaches its agent's spawn without loading pydantic
+(``bench/run_spawn.py``). Each field's description and bounds are in its ``metadata``, in
+pydantic's ``Field`` terms: pydantic applies them where input arrives (``TaskCreate`` in
+``ado.api.schemas`` is a pydantic dataclass built on ``TaskChoices``; ``TaskDetail.options``),
+and ``TaskOptions.checked`` applies the same ones on the command line. The bounds apply
+wherever the values come from: the configuration's priorities, turns and costs use
+``TURNS``, ``PRIORITY``, ``USD`` (``ado.config.base``). The API takes integers and booleans
+strictly (``"5"``, ``"no"``, ``0`` are refused).
+
 ``TaskOptions.stored()`` is the store's form (snake_case keys, defaults left out);
-``TaskOptions.from_stored`` reads it back (rows written before the model, too); the wire form
-(``TaskDetail.options``) is the same model with camelCase keys. ``filters()`` gives the
-router's view. The bounds below apply wherever the values come from (the configuration's
-priorities, turns and costs too); the API takes integers and booleans strictly (``"5"``,
-``"no"``, ``0`` are refused).
+``TaskOptions.from_stored`` reads it back (rows written before this model, too); the wire
+form (``TaskDetail.options``) has camelCase keys (``ado.api.wire``). ``filters()`` gives the
+router's view.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated, Any
-
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, Strict, StrictBool
-from pydantic.alias_generators import to_camel
+import dataclasses
+import math
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import TYPE_CHECKING, Annotated, Any, cast
 
 from ado.vocab import AccessMode, HitlPolicy
 
 if TYPE_CHECKING:
+    from pydantic import GetCoreSchemaHandler
+    from pydantic_core import CoreSchema
+
     from ado.routing.router import RouteFilters
 
 __all__ = [
     "MAX_COST_USD",
+    "MAX_NAMES",
     "MAX_PRIORITY",
     "MAX_RETRIES",
     "MAX_TURNS",
-    "Priority",
-    "Prompt",
+    "NAME",
+    "PRIORITY",
+    "TURNS",
+    "USD",
     "TaskChoices",
     "TaskOptions",
-    "Turns",
-    "Usd",
-    "WireModel",
     "check_prompt",
 ]
 
@@ -50,11 +61,12 @@ MAX_COST_USD = 1_000_000.0
 #: Names in ``providers``, ``exclude`` and ``requireCapabilities``.
 MAX_NAMES = 64
 
-
-class WireModel(BaseModel):
-    """Base of the API's JSON shapes: camelCase names, snake_case accepted, no unknown keys."""
-
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid")
+#: The bounds of each kind of value, as pydantic ``Field`` arguments.
+TURNS: dict[str, Any] = {"ge": 1, "le": MAX_TURNS}
+PRIORITY: dict[str, Any] = {"ge": 1, "le": MAX_PRIORITY}
+USD: dict[str, Any] = {"ge": 0, "le": MAX_COST_USD, "allow_inf_nan": False}
+NAME: dict[str, Any] = {"min_length": 1, "max_length": 100}
+_STRICT: dict[str, Any] = {"strict": True}
 
 
 def check_prompt(value: str) -> str:
@@ -70,37 +82,58 @@ def check_prompt(value: str) -> str:
     return value
 
 
-Prompt = Annotated[str, Field(min_length=1), AfterValidator(check_prompt)]
-Turns = Annotated[int, Field(ge=1, le=MAX_TURNS)]
-Priority = Annotated[int, Field(ge=1, le=MAX_PRIORITY)]
-Usd = Annotated[float, Field(ge=0, le=MAX_COST_USD, allow_inf_nan=False)]
-Name = Annotated[str, Field(min_length=1, max_length=100)]
-Names = Annotated[list[Name], Field(max_length=MAX_NAMES)]
+class ItemLength:
+    """The length bounds of each string in a list (``Annotated[str, ItemLength()]``): pydantic
+    applies it through the hook below, ``TaskOptions.checked`` directly."""
+
+    def __get_pydantic_core_schema__(
+        self, source: type[Any], handler: GetCoreSchemaHandler
+    ) -> CoreSchema:
+        schema = handler(source)
+        cast("dict[str, Any]", schema).update(NAME)
+        return schema
 
 
-class TaskChoices(WireModel):
+#: A provider id, model, session or capability name.
+Name = Annotated[str, ItemLength()]
+
+
+def _meta(description: str, **bounds: Any) -> dict[str, Any]:
+    return {"description": description, **bounds}
+
+
+@dataclass(kw_only=True)
+class TaskChoices:
     """What a user may choose for one task, on the command line or in ``POST /api/tasks``."""
 
-    provider: Name | None = Field(default=None, description="Only this provider.")
-    providers: Names | None = Field(
-        default=None, description="Only these providers, preferred in this order."
+    provider: str | None = field(default=None, metadata=_meta("Only this provider.", **NAME))
+    providers: list[Name] | None = field(
+        default=None,
+        metadata=_meta("Only these providers, preferred in this order.", max_length=MAX_NAMES),
     )
-    exclude: Names | None = Field(default=None, description="Never these providers.")
-    access_mode: AccessMode | None = Field(default=None, description="Only this access mode.")
-    require_capabilities: Names | None = Field(
-        default=None, description="Capability flags (codeReview...) or languages (python)."
+    exclude: list[Name] | None = field(
+        default=None, metadata=_meta("Never these providers.", max_length=MAX_NAMES)
     )
-    max_cost: Annotated[Usd, Strict()] | None = Field(
-        default=None, description="USD limit for API modes."
+    access_mode: AccessMode | None = field(default=None, metadata=_meta("Only this access mode."))
+    require_capabilities: list[Name] | None = field(
+        default=None,
+        metadata=_meta(
+            "Capability flags (codeReview...) or languages (python).", max_length=MAX_NAMES
+        ),
     )
-    hitl_policy: HitlPolicy | None = Field(
-        default=None, description="Human-in-the-loop policy; default: hitl.defaultPolicy."
+    max_cost: float | None = field(
+        default=None, metadata=_meta("USD limit for API modes.", **USD, **_STRICT)
     )
-    model: Name | None = Field(default=None, description="Model to ask the agent for.")
-    max_turns: Annotated[Turns, Strict()] | None = Field(
-        default=None, description="Stop the agent after N turns."
+    hitl_policy: HitlPolicy | None = field(
+        default=None, metadata=_meta("Human-in-the-loop policy; default: hitl.defaultPolicy.")
     )
-    yolo: StrictBool = Field(default=False, description="No sandbox and no approvals at all.")
+    model: str | None = field(default=None, metadata=_meta("Model to ask the agent for.", **NAME))
+    max_turns: int | None = field(
+        default=None, metadata=_meta("Stop the agent after N turns.", **TURNS, **_STRICT)
+    )
+    yolo: bool = field(
+        default=False, metadata=_meta("No sandbox and no approvals at all.", **_STRICT)
+    )
 
     def provider_names(self) -> list[tuple[str, str]]:
         """(field, name) for every provider the options name: ``providers.1``, ``exclude.0``."""
@@ -110,59 +143,68 @@ class TaskChoices(WireModel):
         return named
 
 
+@dataclass(kw_only=True)
 class TaskOptions(TaskChoices):
     """A task's options as stored and run (``TaskSpec.options``)."""
 
-    allow_api: StrictBool | None = Field(
-        default=None, description="false: no API fallback; unset: routing.apiFallback decides."
+    allow_api: bool | None = field(
+        default=None,
+        metadata=_meta("false: no API fallback; unset: routing.apiFallback decides.", **_STRICT),
     )
-    resume: Name | None = Field(default=None, description="The task or session continued.")
-    wait: StrictBool = Field(default=False, description="Wait for a reset when all are limited.")
+    resume: str | None = field(
+        default=None, metadata=_meta("The task or session continued.", **NAME)
+    )
+    wait: bool = field(
+        default=False, metadata=_meta("Wait for a reset when all are limited.", **_STRICT)
+    )
 
     @classmethod
     def checked(cls, **values: Any) -> TaskOptions:
-        """The options, or a ``UsageError`` naming the value out of bounds (for the CLI)."""
-        from pydantic import ValidationError
-
+        """The options, or a ``UsageError`` naming the value out of bounds (``ado run``: the
+        same bounds pydantic applies to the API, without loading it)."""
         from ado.errors import UsageError
 
-        try:
-            return cls(**values)
-        except ValidationError as exc:
-            first = exc.errors()[0]
-            name = ".".join(str(p) for p in first["loc"])
-            raise UsageError(f"{name}: {first['msg']}") from None
+        for f in dataclasses.fields(cls):
+            value = values.get(f.name)
+            if value is None:
+                continue
+            if (problem := _out_of_bounds(value, f.metadata)) is not None:
+                raise UsageError(f"{f.name}: {problem}")
+            if isinstance(value, list):
+                for i, item in enumerate(value):
+                    if (problem := _out_of_bounds(item, NAME)) is not None:
+                        raise UsageError(f"{f.name}.{i}: {problem}")
+        return cls(**values)
 
     @classmethod
     def choices(cls, given: TaskChoices) -> TaskOptions:
         """The options of a task submitted with ``given`` (already validated)."""
-        return cls.model_construct(**{k: getattr(given, k) for k in TaskChoices.model_fields})
-
-    @staticmethod
-    def stored_choices(given: TaskChoices, hitl_policy: str) -> dict[str, Any]:
-        """``choices(given)`` with ``hitl_policy``, in the store's form, in one step (the
-        ``POST /api/tasks`` fast path; tests/api/test_task_bounds.py checks it is the same)."""
-        data = given.model_dump(mode="json", exclude_defaults=True, include=_CHOICES)
-        data["hitl_policy"] = str(hitl_policy)
-        return data
+        return cls(**{f.name: getattr(given, f.name) for f in _CHOICES})
 
     @classmethod
     def from_stored(cls, raw: dict[str, Any] | None) -> TaskOptions:
-        """Read ``tasks.options`` back (``capabilities``: the key before this model)."""
+        """Read ``tasks.options`` back (``capabilities``: the key before this model; keys of a
+        newer ADO are left out)."""
         data = dict(raw or {})
         if "capabilities" in data:
             data.setdefault("require_capabilities", data.pop("capabilities"))
         if isinstance(data.get("providers"), str):
             data["providers"] = [data["providers"]]
-        return cls.model_validate(data)
+        values = {name: data[name] for name in _NAMES if data.get(name) is not None}
+        if "access_mode" in values:
+            values["access_mode"] = AccessMode(values["access_mode"])
+        if "hitl_policy" in values:
+            values["hitl_policy"] = HitlPolicy(values["hitl_policy"])
+        return cls(**values)
 
     def stored(self) -> dict[str, Any]:
         """The store's form: snake_case keys, JSON values, what is left at its default out."""
-        return self.model_dump(mode="json", exclude_defaults=True)
-
-    def wire(self) -> dict[str, Any]:
-        """The API's form (``TaskDetail.options``): camelCase keys."""
-        return self.model_dump(mode="json", by_alias=True, exclude_defaults=True)
+        out: dict[str, Any] = {}
+        for f in _FIELDS:
+            value = getattr(self, f.name)
+            if value != f.default:
+                out[f.name] = value.value if isinstance(value, Enum) else value
+        return out
 
     def filters(self) -> RouteFilters:
         from ado.routing.router import RouteFilters
@@ -177,4 +219,27 @@ class TaskOptions(TaskChoices):
         )
 
 
-_CHOICES = set(TaskChoices.model_fields)
+def _out_of_bounds(value: Any, bounds: Any) -> str | None:
+    """Why ``value`` is outside ``bounds`` (``Field`` arguments), in pydantic's words."""
+    if (
+        isinstance(value, float)
+        and not math.isfinite(value)
+        and bounds.get("allow_inf_nan") is False
+    ):
+        return "Input should be a finite number"
+    if isinstance(value, str | list):
+        if (least := bounds.get("min_length")) is not None and len(value) < least:
+            return f"should have at least {least} item{'s' * (least != 1)}"
+        if (most := bounds.get("max_length")) is not None and len(value) > most:
+            return f"should have at most {most} item{'s' * (most != 1)}"
+    elif isinstance(value, int | float) and not isinstance(value, bool):
+        if (least := bounds.get("ge")) is not None and not value >= least:
+            return f"Input should be greater than or equal to {least}"
+        if (most := bounds.get("le")) is not None and not value <= most:
+            return f"Input should be less than or equal to {most}"
+    return None
+
+
+_FIELDS = dataclasses.fields(TaskOptions)
+_CHOICES = dataclasses.fields(TaskChoices)
+_NAMES = frozenset(f.name for f in _FIELDS)

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import json
+import math
 from typing import Any
 
 import pytest
@@ -182,12 +184,65 @@ def test_a_priority_in_bounds_is_saved(client: TestClient, store: Store) -> None
     ],
 )
 def test_the_stored_options_are_the_task_options_model(body: dict[str, Any]) -> None:
-    from ado.api.schemas import TaskCreate
+    from ado.api.schemas import TASK_CREATE
     from ado.options import TaskOptions
 
-    given = TaskCreate.model_validate(body)
-    policy = given.hitl_policy or "autonomous"
+    given = TASK_CREATE.validate_python(body)
     options = TaskOptions.choices(given)
-    options.hitl_policy = HitlPolicy(policy)
-    assert TaskOptions.stored_choices(given, policy) == options.stored()
-    assert TaskOptions.from_stored(options.stored()) == options
+    options.hitl_policy = HitlPolicy(given.hitl_policy or "autonomous")
+    stored = options.stored()
+    assert json.loads(json.dumps(stored)) == stored  # JSON values, snake_case keys
+    assert TaskOptions.from_stored(stored) == options
+
+
+OUT_OF_BOUNDS = [
+    {"max_turns": 0},
+    {"max_turns": MAX_TURNS + 1},
+    {"max_cost": -0.01},
+    {"max_cost": MAX_COST_USD * 2},
+    {"max_cost": math.inf},
+    {"max_cost": math.nan},
+    {"model": ""},
+    {"model": "m" * 101},
+    {"provider": ""},
+    {"providers": ["codex"] * 65},
+    {"exclude": [""]},
+    {"require_capabilities": ["x" * 101]},
+]
+
+
+@pytest.mark.parametrize("values", OUT_OF_BOUNDS, ids=lambda v: repr(v)[:40])
+def test_the_command_line_refuses_what_the_api_refuses(values: dict[str, Any]) -> None:
+    """``TaskOptions.checked`` (``ado run``, without pydantic) applies the bounds pydantic
+    applies to ``POST /api/tasks``: the same field metadata, two enforcers that agree."""
+    from pydantic import ValidationError
+
+    from ado.api.schemas import TASK_CREATE
+    from ado.errors import UsageError
+    from ado.options import TaskOptions
+
+    with pytest.raises(ValidationError):
+        TASK_CREATE.validate_python({"prompt": "p", **values})
+    with pytest.raises(UsageError, match=next(iter(values))):
+        TaskOptions.checked(**values)
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        {"max_turns": 1},
+        {"max_turns": MAX_TURNS},
+        {"max_cost": 0.0},
+        {"max_cost": MAX_COST_USD},
+        {"model": "m" * 100},
+        {"providers": ["codex"] * 64},
+        {"require_capabilities": ["python"]},
+    ],
+    ids=lambda v: repr(v)[:40],
+)
+def test_both_accept_what_is_at_the_bounds(values: dict[str, Any]) -> None:
+    from ado.api.schemas import TASK_CREATE
+    from ado.options import TaskOptions
+
+    given = TASK_CREATE.validate_python({"prompt": "p", **values})
+    assert TaskOptions.choices(given) == TaskOptions.checked(**values)

@@ -5,8 +5,8 @@ SQLAlchemy or Alembic (the task is written through the plain-SQL ``SqlStore``), 
 table, the notification channels, FastAPI or OpenTelemetry (when off, only the check that
 it is off runs); those load after the spawn, or never. Once the configuration is cached
 (``ado.config.cache``: every run after the first), neither the configuration's models nor
-ruamel.yaml load before the spawn, and Rich loads after it. (pydantic itself still does: the
-task's options are ``ado.options.TaskOptions``, a pydantic model.) A real ``ado run``
+ruamel.yaml load before the spawn, and neither do pydantic (the task's options,
+``ado.options.TaskOptions``, are a plain dataclass) nor Rich. A real ``ado run``
 process with a real agent: the spawn is observed by wrapping ``AgentProcess.start``, which
 lists the modules loaded at that moment. The cache's invalidation is tested in
 ``test_run_config_cache.py``.
@@ -43,7 +43,7 @@ NOT_BEFORE_SPAWN = (
     "prometheus_client",
 )
 #: Not loaded either when the validated configuration comes from the cache.
-NOT_BEFORE_SPAWN_CACHED = ("ruamel", "rich", "ado.config.schema")
+NOT_BEFORE_SPAWN_CACHED = ("ruamel", "rich", "ado.config.schema", "pydantic", "pydantic_core")
 
 _RUN_AND_LIST_AT_SPAWN = """
 import json, sys

@@ -25,7 +25,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from ado.api.errors import ado_error_response
 from ado.api.responses import header, send_json
 from ado.api.routes.tasks import queue_task
-from ado.api.schemas import TaskCreate
+from ado.api.schemas import TASK_CREATE
 from ado.errors import AdoError, ApiError
 
 __all__ = ["MAX_BODY", "TaskSubmitFastPath"]
@@ -66,7 +66,7 @@ class TaskSubmitFastPath:
         body = b"".join(chunks)
         if not more:
             try:
-                task = TaskCreate.model_validate_json(body)
+                task = TASK_CREATE.validate_json(body)
                 summary = await queue_task(self.state, task)
             except (ValidationError, ApiError):
                 pass  # the route answers: the same 422 as without this layer

@@ -6,16 +6,26 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, Strict, StrictBool, TypeAdapter
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    Strict,
+    StrictBool,
+    TypeAdapter,
+)
+from pydantic.alias_generators import to_camel
+from pydantic.dataclasses import dataclass as pydantic_dataclass
 
+from ado.config.base import Priority
 from ado.config.schema import (
     ApiFallbackConfig,
     EscalationThresholds,
     FailoverConfig,
     RoutingStrategy,
 )
-from ado.options import Priority, Prompt, TaskChoices, TaskOptions
-from ado.options import WireModel as Schema
+from ado.options import TaskChoices, TaskOptions, check_prompt
 from ado.vocab import (
     AccessMode,
     AlertStatus,
@@ -28,6 +38,7 @@ from ado.vocab import (
 )
 
 __all__ = [
+    "TASK_CREATE",
     "AccessModeOut",
     "AccessModePatch",
     "AlertPage",
@@ -80,6 +91,18 @@ __all__ = [
     "UsageToday",
     "live_message_schemas",
 ]
+
+#: The configuration of every shape: camelCase names, snake_case accepted, no unknown keys.
+WIRE = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid")
+
+
+class Schema(BaseModel):
+    """Base of the API's JSON shapes (``WIRE``)."""
+
+    model_config = WIRE
+
+
+Prompt = Annotated[str, Field(min_length=1), AfterValidator(check_prompt)]
 
 # -- errors -------------------------------------------------------------------------------
 
@@ -200,12 +223,17 @@ class TaskPage(Schema):
     next_cursor: str | None
 
 
+@pydantic_dataclass(config=WIRE, kw_only=True)
 class TaskCreate(TaskChoices):
     """A task to queue; the server's worker pool runs it like ``ado run`` would. Every
     provider named must be configured (422 otherwise, with the closest id)."""
 
     prompt: Prompt = Field(description="What the agent should do.")
     cwd: str | None = Field(default=None, description="Working directory; default: the server's.")
+
+
+#: ``TaskCreate`` from JSON and back (a dataclass, it has no ``model_validate_json``).
+TASK_CREATE = TypeAdapter(TaskCreate)
 
 
 class CancelResult(Schema):

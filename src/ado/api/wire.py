@@ -142,7 +142,8 @@ STATUS = Shape(
 def _options(stored: dict[str, Any]) -> dict[str, Any]:
     from ado.options import TaskOptions
 
-    return TaskOptions.from_stored(stored).wire()
+    data = TaskOptions.from_stored(stored).stored()
+    return {key: data[name] for key, name in FIELDS["TaskOptions"] if name in data}
 
 
 def queued_summary(

@@ -1,9 +1,18 @@
-"""The base of every model in ``ado.config.yaml``: camelCase keys, unknown keys refused."""
+"""The base of every model in ``ado.config.yaml``: camelCase keys, unknown keys refused; and
+the bounded kinds of value the configuration shares with the task options (``ado.options``)."""
 
-from pydantic import BaseModel, ConfigDict
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
-__all__ = ["ConfigModel"]
+from ado.options import PRIORITY, TURNS, USD
+
+__all__ = ["ConfigModel", "Priority", "Turns", "Usd"]
+
+Turns = Annotated[int, Field(**TURNS)]
+Priority = Annotated[int, Field(**PRIORITY)]
+Usd = Annotated[float, Field(**USD)]
 
 
 class ConfigModel(BaseModel):

@@ -20,10 +20,10 @@ from pydantic import (
     model_validator,
 )
 
-from ado.config.base import ConfigModel
+from ado.config.base import ConfigModel, Priority, Turns, Usd
 from ado.config.server import ServerConfig
 from ado.notifications.config import LegacyHitlNotifications, NotificationsConfig, apply_legacy
-from ado.options import MAX_RETRIES, Priority, Turns, Usd
+from ado.options import MAX_RETRIES
 from ado.telemetry.config import ObservabilityConfig
 from ado.text import MAX_ARG_BYTES
 from ado.vocab import AccessMode, HitlPolicy

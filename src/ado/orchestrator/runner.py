@@ -103,7 +103,7 @@ class Runner:
         if resume_provider is not None:
             self.check_resumable(resume_provider, opts.resume or "")
             filters = _with_provider(filters, resume_provider)
-        options = opts.model_copy(update={"hitl_policy": policy}).stored()
+        options = dataclasses.replace(opts, hitl_policy=policy).stored()
         spec = dataclasses.replace(spec, prompt=clean_text(spec.prompt))  # a NUL, a surrogate
         if task_id is None:
             task_id = await asyncio.to_thread(

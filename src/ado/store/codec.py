@@ -14,6 +14,7 @@ queries (``SqlConnection.time``/``value``) and the bulk readers (``time_decoder`
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Callable
 from datetime import UTC, datetime
 from functools import cache
@@ -73,7 +74,11 @@ def encode_time(value: datetime, dialect: str) -> Any:
 def encode_json(value: Any) -> str:
     """``value`` as JSON text: pydantic-core's encoder (every stored event comes through
     here; it is several times faster than ``json.dumps``, and writes UTF-8 rather than
-    ``\\u`` escapes), else ``json.dumps`` (a lone surrogate, which it escapes)."""
+    ``\\u`` escapes), else ``json.dumps``: for a lone surrogate, which it escapes, and before
+    pydantic-core has loaded (``ado run`` writes its task and attempt before the agent's
+    spawn, and pydantic-core loads after it)."""
+    if "pydantic_core" not in sys.modules:  # `ado run` writing its task: not worth ~20 ms
+        return json.dumps(value, separators=(",", ":"))
     from pydantic_core import to_json  # not at import: ``ado status`` reads only
 
     try:

@@ -21,6 +21,7 @@ from ado.api.deps import PoolDep, StoreDep, quick_read
 from ado.api.params import BODY_ERRORS, NO_NUL, AfterId, IsoTime, TaskId
 from ado.api.responses import json_response
 from ado.api.schemas import (
+    TASK_CREATE,
     CancelResult,
     ErrorResponse,
     EventPage,
@@ -34,7 +35,7 @@ from ado.options import TaskOptions
 from ado.store.browse import SORTS, NewTask, TaskQuery
 from ado.store.ids import MAX_ID
 from ado.text import lone_surrogate_at, prompt_size_error
-from ado.vocab import TaskStatus
+from ado.vocab import HitlPolicy, TaskStatus
 
 router = APIRouter(prefix="/api/tasks", tags=["tasks"])
 
@@ -92,7 +93,7 @@ async def create_task(body: TaskCreate, request: Request) -> Response:
     """Queue a task; the server's worker pool runs it as ``ado run`` would."""
     # The fast path's JSON parser refuses lone surrogates ("\ud83d") outright; the route's
     # (json.loads) lets them through: refused here, naming the field.
-    where = lone_surrogate_at(body.model_dump(by_alias=True, exclude_defaults=True))
+    where = lone_surrogate_at(TASK_CREATE.dump_python(body, by_alias=True, exclude_defaults=True))
     if where is not None:
         raise ApiError.invalid(where, "not valid Unicode text (a lone UTF-16 surrogate)")
     return json_response(await queue_task(request.app.state, body), 201)
@@ -120,7 +121,9 @@ async def queue_task(state: State, body: TaskCreate) -> dict[str, Any]:
         base = state.config_loader.loaded.base_dir
         cwd = await anyio.to_thread.run_sync(_directory, cwd, body.cwd, roots, base)
     policy = body.hitl_policy or config.hitl.default_policy
-    options = TaskOptions.stored_choices(body, policy)
+    chosen = TaskOptions.choices(body)
+    chosen.hitl_policy = HitlPolicy(policy)
+    options = chosen.stored()
     now = datetime.now(UTC)
     task = NewTask(
         prompt=clean_text(body.prompt),  # a NUL or a lone surrogate: U+FFFD, as agent text
