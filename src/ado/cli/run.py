@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from ado.orchestrator import Runner, TaskResult, TaskSpec, TaskUpdate
     from ado.orchestrator.compose import Services
     from ado.orchestrator.task import AttemptInfo
+    from ado.providers.events import AgentEvent
 
 
 def _split(values: tuple[str, ...]) -> list[str]:
@@ -139,7 +140,7 @@ def run(
         wait=wait,
     )
     spec = TaskSpec(prompt=text, cwd=app.cwd, options=options, assume_yes=assume_yes)
-    view = JsonView() if as_json else LiveView()
+    view = JsonView() if as_json else LiveView(warn_at=config.routing.quota.warn_at)
     # Notifications and telemetry (docs/telemetry.md): nothing of them loads when they are off.
     services = Services.for_run(config, app.loaded.base_dir, debug=app.debug)
     runner = build_runner(config, store, services, hooks=[view], confirm=view.confirm)
@@ -190,8 +191,10 @@ class LiveView(RunnerHooks):
     console: Console
     live: Live
 
-    def __init__(self) -> None:
+    def __init__(self, warn_at: float = 1.0) -> None:
         self.started = time.monotonic()
+        self.warn_at = warn_at  # routing.quota.warnAt: a window past it gets a line, once
+        self._warned: set[tuple[str, str]] = set()
         self.provider = ""
         self.tokens_in = self.tokens_out = 0
         self.cost = 0.0
@@ -257,11 +260,33 @@ class LiveView(RunnerHooks):
                 self.cost += ev.usage.cost_usd
         if ev.kind is EventKind.ERROR and update.attempt is None:
             return  # the task's own error: printed once, by the command, as it exits
+        if ev.kind is EventKind.QUOTA and update.attempt is not None:
+            self._quota_warning(update.attempt.provider, ev)
         line = event_line(ev)
         if line is not None:
             self.console.print(line)
         if self.live.is_started:
             self.live.update(self._status(), refresh=True)
+
+    def _quota_warning(self, provider: str, event: AgentEvent) -> None:
+        """A usage window at ``routing.quota.warnAt``: one line per window, in the words of
+        the ``rate_limit.warning`` notification ("claude-code 5-hour window at 82 %, resets
+        14:05 UTC"). A rejected window is a limit reached: the attempt's end tells it."""
+        from datetime import UTC, datetime
+
+        from ado.cli.render import safe
+        from ado.routing.headroom import window_summary
+        from ado.routing.quota import reading_of
+        from ado.vocab import QuotaStatus
+
+        now = datetime.now(UTC)
+        view = reading_of(provider, event, now)
+        if view is None or view.used_ratio is None or view.used_ratio < self.warn_at:
+            return
+        if view.status == QuotaStatus.REJECTED or (provider, view.kind) in self._warned:
+            return
+        self._warned.add((provider, view.kind))
+        self.console.print(f"[yellow]⚠ {safe(provider)} {window_summary(view, now)}[/]")
 
     def note(self, text: str) -> None:
         self._open()
