@@ -14,8 +14,14 @@ BAR = 20
 
 @click.command()
 @click.option("--json", "as_json", is_flag=True, help="The ledger as JSON (GET /api/quota).")
+@click.option(
+    "--refresh",
+    is_flag=True,
+    help="First read what the agents recorded of their windows, without a run and at no cost "
+    "in quota (codex's session logs, runs outside ADO included).",
+)
 @click.pass_obj
-def quota(app: AppContext, as_json: bool) -> None:
+def quota(app: AppContext, as_json: bool, refresh: bool) -> None:
     """Each provider's usage windows: % used, reset countdown, source and age of the reading,
     and when at the current pace the window runs out.
 
@@ -25,6 +31,8 @@ def quota(app: AppContext, as_json: bool) -> None:
     """
     from ado.routing.quota import ledger
 
+    if refresh:
+        _refresh(app, quiet=as_json)
     now = datetime.now(UTC)
     windows = ledger(app.store, app.config, now)
     if as_json:
@@ -60,6 +68,24 @@ def quota(app: AppContext, as_json: bool) -> None:
             _pace(w.runs_out_at, w.resets_at),
         )
     console().print(table)
+
+
+def _refresh(app: AppContext, quiet: bool) -> None:
+    """``--refresh``: one line per provider id on stderr (stdout keeps the JSON clean)."""
+    from ado.cli.render import safe
+    from ado.routing.quota import refresh
+
+    err = console(stderr=True)
+    for found in refresh(app.store, app.config):
+        if quiet:
+            continue
+        if found.observed_at is None:
+            err.print(f"[dim]{safe(found.provider)}: {found.reason}[/]")
+        else:
+            err.print(
+                f"{safe(found.provider)}: {found.windows} window(s) as the agent recorded them "
+                f"at {found.observed_at.astimezone():%Y-%m-%d %H:%M %Z}"
+            )
 
 
 def _bar(ratio: float | None, used: int | None, limit: int | None) -> str:

@@ -232,6 +232,12 @@ class AgentAdapter(ABC):
         session log of usage windows). Default: none."""
         return ()
 
+    def quota_snapshot(self, env: Mapping[str, str]) -> tuple[datetime, list[AgentEvent]] | None:
+        """The agent's usage windows as it last recorded them, read without a run and
+        without spending quota (``ado quota --refresh``), and when they were true. Default:
+        None, the agent keeps no such record (its windows are read during runs)."""
+        return None
+
     def login_state(self, env: Mapping[str, str]) -> bool | None:
         """Whether credentials are present, when the adapter can tell without a network call."""
         return None

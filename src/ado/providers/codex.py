@@ -16,12 +16,15 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ado.providers._common import any_env, as_dict, as_int, as_str, clip, home, status_in_text
 from ado.providers.base import AgentAdapter, ParseState, Permission, RunRequest
 from ado.providers.events import AgentEvent, EventKind, Usage
 from ado.providers.resets import looks_rate_limited
+
+if TYPE_CHECKING:
+    from datetime import datetime
 
 __all__ = ["Codex"]
 
@@ -155,6 +158,12 @@ class Codex(AgentAdapter):
         if not isinstance(thread_id, str):
             return []
         return codex_session_windows(_codex_home(env), thread_id)
+
+    def quota_snapshot(self, env: Mapping[str, str]) -> tuple[datetime, list[AgentEvent]] | None:
+        """The newest snapshot in codex's session logs (any run of this ``CODEX_HOME``)."""
+        from ado.providers.quota import codex_latest_windows
+
+        return codex_latest_windows(_codex_home(env))
 
     def login_state(self, env: Mapping[str, str]) -> bool | None:
         key = _config_env_key(env)

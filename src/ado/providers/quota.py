@@ -135,20 +135,63 @@ def codex_session_windows(codex_home: Path, thread_id: str) -> list[AgentEvent]:
     logs = sorted((codex_home / "sessions").glob(f"*/*/*/rollout-*-{thread_id}.jsonl"))
     if not logs:
         return []
-    latest: dict[str, Any] | None = None
+    found = _last_rate_limits(logs[-1])
+    return codex_windows(found[1]) if found else []
+
+
+#: Session logs ``codex_latest_windows`` looks into, newest first, for one with a snapshot.
+LATEST_LOGS = 20
+
+
+def codex_latest_windows(codex_home: Path) -> tuple[datetime, list[AgentEvent]] | None:
+    """The newest ``rate_limits`` in any of codex's session logs (a run through ADO or not)
+    and when codex wrote it: what ``ado quota --refresh`` reads, at no cost in quota. None
+    when no recent log holds one. The logs are ``sessions/YYYY/MM/DD/rollout-<time>-…``,
+    so their paths sort by time."""
+    logs = sorted((codex_home / "sessions").glob("*/*/*/rollout-*.jsonl"))
+    for log in reversed(logs[-LATEST_LOGS:]):
+        found = _last_rate_limits(log)
+        if found is None:
+            continue
+        when, limits = found
+        if when is None:
+            try:
+                when = datetime.fromtimestamp(log.stat().st_mtime, UTC)
+            except OSError:
+                continue
+        events = codex_windows(limits)
+        if events:
+            return when, events
+    return None
+
+
+def _last_rate_limits(log: Path) -> tuple[datetime | None, dict[str, Any]] | None:
+    """The last ``rate_limits`` of a session log, with its line's ``timestamp``."""
+    latest: tuple[datetime | None, dict[str, Any]] | None = None
     try:
-        with logs[-1].open(encoding="utf-8", errors="replace") as log:
-            for line in _lines_with(log, '"rate_limits"'):
+        with log.open(encoding="utf-8", errors="replace") as lines:
+            for line in _lines_with(lines, '"rate_limits"'):
                 try:
-                    payload = json.loads(line).get("payload") or {}
+                    record = json.loads(line)
                 except ValueError:
                     continue
+                payload = record.get("payload") if isinstance(record, dict) else None
                 limits = payload.get("rate_limits") if isinstance(payload, dict) else None
                 if isinstance(limits, dict):
-                    latest = limits
+                    latest = (_iso(record.get("timestamp")), limits)
     except OSError:
-        return []
-    return codex_windows(latest) if latest else []
+        return None
+    return latest
+
+
+def _iso(value: Any) -> datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        when = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return when if when.tzinfo is not None else when.replace(tzinfo=UTC)
 
 
 def _lines_with(lines: Iterable[str], needle: str) -> Iterable[str]:

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from ado.vocab import QuotaSource, QuotaStatus, QuotaWindow
 
@@ -96,11 +96,54 @@ def reading_of(provider: str, event: AgentEvent, now: datetime) -> QuotaWindowVi
     )
 
 
-def record_event(store: SqlMethods, provider: str, event: AgentEvent) -> None:
-    """Store a ``QUOTA`` event's reading as its window's latest (the runner calls this)."""
-    reading = reading_of(provider, event, datetime.now(UTC))
+def record_event(
+    store: SqlMethods, provider: str, event: AgentEvent, observed_at: datetime | None = None
+) -> None:
+    """Store a ``QUOTA`` event's reading as its window's latest (the runner calls this, as
+    the agent reports it; ``refresh`` with the time the agent recorded it)."""
+    reading = reading_of(provider, event, observed_at or datetime.now(UTC))
     if reading is not None:
         store.record_quota(reading)
+
+
+class Refreshed(NamedTuple):
+    """What ``refresh`` found for one provider id: windows and their time, or why none."""
+
+    provider: str
+    windows: int = 0
+    observed_at: datetime | None = None
+    reason: str = ""
+
+
+def refresh(store: SqlMethods, config: AdoConfig) -> list[Refreshed]:
+    """Read every enabled provider's usage windows that its agent can tell without a run
+    (``AgentAdapter.quota_snapshot``: codex's session logs), into the ledger. Costs no quota
+    and starts no agent; a reading older than the one kept is not the latest, and stays out."""
+    from ado.providers import get_configured_adapter
+    from ado.providers.base import RunRequest
+
+    found = []
+    for provider_id, provider in sorted(config.providers.items()):
+        if not provider.enabled:
+            continue
+        adapter = get_configured_adapter(config, provider_id)
+        env = adapter.environment(
+            RunRequest(
+                prompt="", cwd=".", extra_env=dict(provider.env), pass_env=tuple(provider.pass_env)
+            )
+        )
+        snapshot = adapter.quota_snapshot(env)
+        if snapshot is None:
+            found.append(Refreshed(provider_id, reason=_NO_SNAPSHOT))
+            continue
+        when, events = snapshot
+        for event in events:
+            record_event(store, provider_id, event, when)
+        found.append(Refreshed(provider_id, len(events), when))
+    return found
+
+
+_NO_SNAPSHOT = "no record to read without a run: its windows come with its next run"
 
 
 def projected_exhaustion(view: QuotaWindowView) -> datetime | None:
