@@ -38,9 +38,58 @@ def test_quota_shows_each_window(project: Project) -> None:
         )
     store.close()
     proc = project.run("quota", check_code=0)
-    assert "five_hour" in proc.stdout and "70%" in proc.stdout and "warning" in proc.stdout
+    assert "5-hour window" in proc.stdout and "70%" in proc.stdout and "warning" in proc.stdout
     assert "runs out at" in proc.stdout and "before the reset" in proc.stdout
     body = json.loads(project.run("quota", "--json", check_code=0).stdout)
     (window,) = body["windows"]
     assert window["usedRatio"] == 0.7 and window["source"] == "agent"
     assert window["runsOutAt"] is not None
+
+
+def test_quota_shows_thresholds_stale_used_up_and_unknown_resets(project: Project) -> None:
+    project.write_config(PROVIDERS, routing={"quota": {"warnAt": 0.5, "stopAt": 0.9}})
+    now = datetime.now(UTC)
+    store = project.store()
+    readings = [
+        # no reset time: no countdown, no projection
+        ("claude-code", "weekly", "allowed", 0.4, None, 10080),
+        # at 100 %, rejected: used up, stops new tasks
+        ("claude-code", "five_hour", "rejected", 1.0, now + timedelta(minutes=90), 300),
+        # a reading from before its window reset: stale
+        ("codex", "five_hour", "allowed", 0.6, now - timedelta(hours=1), 300),
+        # markup in the provider id is shown as text
+        ("[red]x[/red]", "daily", "allowed", 0.1, now + timedelta(hours=3), 1440),
+    ]
+    for provider, kind, status, used, resets_at, minutes in readings:
+        store.record_quota(
+            QuotaWindowView(
+                provider=provider,
+                kind=kind,
+                status=status,
+                source="agent",
+                used_ratio=used,
+                resets_at=resets_at,
+                window_minutes=minutes,
+                observed_at=now - timedelta(hours=2),
+            )
+        )
+    store.close()
+    out = project.run("quota", check_code=0).stdout
+    assert "warn at 50%, stop at 90%" in out
+    rows = [line.split("│") for line in out.splitlines() if line.count("│") > 3]
+    lines = {cells[1].strip() + cells[2].strip(): "│".join(cells) for cells in rows}
+    weekly = lines["claude-codeweekly window"]
+    assert "not reported" in weekly and "runs out" not in weekly
+    five = lines["claude-code5-hour window"]
+    assert "rejected, stops new tasks" in five and "used up" in five and "in 1 h 29 min" in five
+    stale = lines["codex5-hour window"]
+    assert "reset since" in stale and "(passed)" in stale
+    assert "[red]x[/red]daily window" in lines
+    body = json.loads(project.run("quota", "--json", check_code=0).stdout)
+    assert (body["warnAt"], body["stopAt"]) == (0.5, 0.9)
+    by = {(w["provider"], w["window"]): w for w in body["windows"]}
+    assert by["claude-code", "five_hour"]["stops"] is True
+    assert by["codex", "five_hour"]["current"] is False
+    assert by["codex", "five_hour"]["stops"] is False
+    assert by["claude-code", "weekly"]["current"] is True  # until observed + 7 days
+    assert by["claude-code", "five_hour"]["label"] == "5-hour window"
