@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
-from ado.store import QuotaWindowView
 from tests.fixtures.ado import Project
+from tests.support.quota import record_reading
 
 PROVIDERS = {
     "claude-code": {
@@ -21,20 +21,16 @@ def test_quota_shows_each_window(project: Project) -> None:
     project.write_config(PROVIDERS)
     proc = project.run("quota", check_code=0)
     assert "No usage windows known yet" in proc.stdout
-    now = datetime.now(UTC)
     store = project.store()
     for used, ago in ((0.5, 20), (0.7, 10)):
-        store.record_quota(
-            QuotaWindowView(
-                provider="claude-code",
-                kind="five_hour",
-                status="warning",
-                source="agent",
-                used_ratio=used,
-                resets_at=now + timedelta(hours=2),
-                window_minutes=300,
-                observed_at=now - timedelta(minutes=ago),
-            )
+        record_reading(
+            store,
+            "claude-code",
+            "five_hour",
+            used,
+            status="warning",
+            resets_in=timedelta(hours=2),
+            ago=timedelta(minutes=ago),
         )
     store.close()
     proc = project.run("quota", check_code=0)
@@ -48,31 +44,19 @@ def test_quota_shows_each_window(project: Project) -> None:
 
 def test_quota_shows_thresholds_stale_used_up_and_unknown_resets(project: Project) -> None:
     project.write_config(PROVIDERS, routing={"quota": {"warnAt": 0.5, "stopAt": 0.9}})
-    now = datetime.now(UTC)
     store = project.store()
-    readings = [
-        # no reset time: no countdown, no projection
-        ("claude-code", "weekly", "allowed", 0.4, None, 10080),
-        # at 100 %, rejected: used up, stops new tasks
-        ("claude-code", "five_hour", "rejected", 1.0, now + timedelta(minutes=90), 300),
-        # a reading from before its window reset: stale
-        ("codex", "five_hour", "allowed", 0.6, now - timedelta(hours=1), 300),
-        # markup in the provider id is shown as text
-        ("[red]x[/red]", "daily", "allowed", 0.1, now + timedelta(hours=3), 1440),
-    ]
-    for provider, kind, status, used, resets_at, minutes in readings:
-        store.record_quota(
-            QuotaWindowView(
-                provider=provider,
-                kind=kind,
-                status=status,
-                source="agent",
-                used_ratio=used,
-                resets_at=resets_at,
-                window_minutes=minutes,
-                observed_at=now - timedelta(hours=2),
-            )
-        )
+    hours = timedelta(hours=1)
+    ago = 2 * hours
+    # no reset time: no countdown, no projection
+    record_reading(store, "claude-code", "weekly", 0.4, resets_in=None, ago=ago, minutes=10080)
+    # at 100 %, rejected: used up, stops new tasks
+    record_reading(
+        store, "claude-code", "five_hour", 1.0, status="rejected", resets_in=1.5 * hours, ago=ago
+    )
+    # a reading from before its window reset: stale
+    record_reading(store, "codex", "five_hour", 0.6, resets_in=-hours, ago=ago)
+    # markup in the provider id is shown as text
+    record_reading(store, "[red]x[/red]", "daily", 0.1, resets_in=3 * hours, ago=ago, minutes=1440)
     store.close()
     out = project.run("quota", check_code=0).stdout
     assert "warn at 50%, stop at 90%" in out
