@@ -92,7 +92,13 @@ def test_the_empty_panel_says_what_appears_then_a_reading_arrives_live(
     page: Any, server: Server, store: Store
 ) -> None:
     assert server.get("/api/quota")["windows"] == []
+    # The task the reading will come from, running before the page opens (its own live
+    # message must not be what refreshes the panel).
+    task_id = store.create_task(
+        prompt="read the windows", cwd=str(server.root), hitl_policy="autonomous", options={}
+    )
     page.goto("/")
+    expect(page.get_by_test_id("stat-active").get_by_test_id("stat-value")).to_have_text("1")
     empty = page.get_by_test_id("quota-panel").get_by_test_id("quota-empty")
     expect(empty).to_contain_text("No usage windows known yet")
     expect(empty).to_contain_text("5-hour and weekly windows")
@@ -113,9 +119,6 @@ def test_the_empty_panel_says_what_appears_then_a_reading_arrives_live(
             "used_ratio": 0.25,
             "window_minutes": 300,
         },
-    )
-    task_id = store.create_task(
-        prompt="read the windows", cwd=str(server.root), hitl_policy="autonomous", options={}
     )
     record_event(store, "claude-work", event)  # a second account of claude
     store.add_events(task_id, None, [event])

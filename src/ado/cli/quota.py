@@ -63,7 +63,7 @@ def quota(app: AppContext, as_json: bool) -> None:
             _resets(w, body.now),
             w.source.value,
             format_duration(w.age_s) if w.source is QuotaSource.AGENT else "now",
-            _pace(w),
+            _pace(w, body.now),
         )
     console().print(table)
 
@@ -94,21 +94,26 @@ def _status(w: QuotaEntry) -> str:
 def _resets(w: QuotaEntry, now: datetime) -> str:
     if w.resets_at is None:
         return "[dim]not reported[/]"
-    local = w.resets_at.astimezone()
-    when = f"{local:%H:%M}" if local.date() == now.astimezone().date() else f"{local:%a %H:%M}"
+    when = _clock(w.resets_at, now)
     if not w.current or w.reset_in_s is None or w.reset_in_s <= 0:
         return f"{when} (passed)"
     return f"in {format_minutes(int(w.reset_in_s // 60))} ({when})"
 
 
-def _pace(w: QuotaEntry) -> str:
+def _clock(when: datetime, now: datetime) -> str:
+    """``14:05`` today, ``Thu 14:05`` another day (local time)."""
+    local = when.astimezone()
+    return f"{local:%H:%M}" if local.date() == now.astimezone().date() else f"{local:%a %H:%M}"
+
+
+def _pace(w: QuotaEntry, now: datetime) -> str:
     if not w.current:
         return "-"
     if w.status is QuotaStatus.REJECTED or (w.used_ratio is not None and w.used_ratio >= 1):
         return "[red]used up[/]"
     if w.runs_out_at is None:
         return "-"
-    text = f"runs out at {w.runs_out_at.astimezone():%H:%M}"
+    text = f"runs out at {_clock(w.runs_out_at, now)}"
     if w.resets_at is not None:
         minutes = int((w.resets_at - w.runs_out_at).total_seconds() // 60)
         text += f", {format_minutes(minutes)} before the reset"
