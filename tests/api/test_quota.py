@@ -6,13 +6,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from types import SimpleNamespace
 
 from fastapi.testclient import TestClient
 
 from ado.api import schemas, wire
 from ado.config.schema import AdoConfig
-from ado.routing.quota import ledger
+from ado.routing.quota import snapshot
 from ado.store import QuotaWindowView, Store
 from tests.routing.routing_helpers import record
 
@@ -80,8 +79,7 @@ def test_quota_is_empty_before_any_reading(client: TestClient) -> None:
 def test_the_wire_shape_is_its_model(store: Store) -> None:
     _reading(store, 0.3, 1, timedelta(hours=1))
     now = datetime.now(UTC)
-    windows = ledger(store, AdoConfig.model_validate(CONFIG), now)
-    body = wire.QUOTA(SimpleNamespace(now=now, windows=windows))
+    body = wire.QUOTA(snapshot(store, AdoConfig.model_validate(CONFIG), now))
     parsed = schemas.QuotaOut.model_validate(body)
     assert list(body) == list(parsed.model_dump(by_alias=True))
     assert list(body["windows"][0]) == list(parsed.windows[0].model_dump(by_alias=True))

@@ -15,6 +15,7 @@ import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -158,13 +159,7 @@ def server(tmp_path_factory: pytest.TempPathFactory, dashboard_built: None) -> I
         "routing": {"failover": {"maxRetries": 1}},
     }
     (root / "ado.config.yaml").write_text(json.dumps(config, indent=2))
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("ADO_", "PYTEST_")) and not k.endswith("_API_KEY")
-    }
-    env.update(HOME=str(home), XDG_CONFIG_HOME=str(home / ".config"), COLUMNS="200")
-    env.pop("FAKE_CURSOR_SCENARIO", None)
+    env = project_env(home)
     # Stored data for the pages to show, recorded by the CLI before the server starts.
     seed = [
         "summarise the repository",
@@ -195,6 +190,25 @@ def server(tmp_path_factory: pytest.TempPathFactory, dashboard_built: None) -> I
         )
     finally:
         store.close()
+    with serving(root, env) as server:
+        yield server
+
+
+def project_env(home: Path) -> dict[str, str]:
+    """This environment without ADO's, pytest's or API keys, with ``home`` as the user's."""
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("ADO_", "PYTEST_")) and not k.endswith("_API_KEY")
+    }
+    env.update(HOME=str(home), XDG_CONFIG_HOME=str(home / ".config"), COLUMNS="200")
+    env.pop("FAKE_CURSOR_SCENARIO", None)
+    return env
+
+
+@contextmanager
+def serving(root: Path, env: dict[str, str]) -> Iterator[Server]:
+    """``ado serve`` in the project ``root`` on a free port, stopped on the way out."""
     port = free_port()
     process = spawn_server(
         ado_serve_argv("--grace", "2", port=port),

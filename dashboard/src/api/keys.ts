@@ -9,4 +9,5 @@ export const keys = {
   providers: ["providers"] as const,
   settings: ["settings"] as const,
   alerts: ["alerts"] as const,
+  quota: ["quota"] as const,
 };

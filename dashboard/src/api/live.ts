@@ -1,6 +1,7 @@
 // The live connection: one WebSocket (/api/ws) feeding the TanStack Query cache.
 // Events are appended to the cached event log of their task; task messages replace the
-// cached task and refresh lists and stats; provider messages refresh the providers.
+// cached task and refresh lists, stats and the quota ledger; provider messages refresh the
+// providers and the ledger, and so does an agent's reading of a usage window (`quota`).
 // It asks for batches (?batch=1): events waiting together on the server come as one
 // `events` message, applied in order.
 // On reconnect it resumes after the last event id it saw; on `resync` (the server dropped
@@ -56,6 +57,11 @@ function applyEvent(client: QueryClient, event: TaskEvent): void {
   }
 }
 
+/** An event of kind `quota` is an agent's reading of a usage window (the quota ledger). */
+function isQuotaReading(event: TaskEvent): boolean {
+  return event.kind === "quota";
+}
+
 /** Refreshes that many task messages in a row would repeat are batched. */
 function debounced(fn: () => void, ms: number): () => void {
   let timer: ReturnType<typeof setTimeout> | undefined;
@@ -80,7 +86,9 @@ export function useLiveUpdates(): void {
     const refreshLists = debounced(() => {
       void client.invalidateQueries({ queryKey: [...keys.tasks, "list"] });
       void client.invalidateQueries({ queryKey: ["dashboard"] });
+      void client.invalidateQueries({ queryKey: keys.quota }); // counted windows move too
     }, 250);
+    const refreshQuota = debounced(() => void client.invalidateQueries({ queryKey: keys.quota }), 250);
 
     const onMessage = (raw: MessageEvent<string>) => {
       let message: LiveMessage;
@@ -96,10 +104,12 @@ export function useLiveUpdates(): void {
         const event = message.event;
         lastEventId = Math.max(lastEventId ?? 0, event.id);
         applyEvent(client, event);
+        if (isQuotaReading(event)) refreshQuota();
       } else if (message.type === "events") {
         for (const event of message.events) {
           lastEventId = Math.max(lastEventId ?? 0, event.id);
           applyEvent(client, event);
+          if (isQuotaReading(event)) refreshQuota();
         }
       } else if (message.type === "task") {
         const task = message.task;
@@ -112,6 +122,7 @@ export function useLiveUpdates(): void {
         refreshLists();
       } else if (message.type === "provider") {
         void client.invalidateQueries({ queryKey: keys.providers });
+        refreshQuota();
       } else if (message.type === "resync") {
         // This client fell behind and its queue was dropped: the server replays the events
         // after `afterId`, but task and provider changes in between are lost: refetch them.

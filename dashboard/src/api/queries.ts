@@ -105,6 +105,16 @@ export function useProviders() {
   });
 }
 
+/** The quota ledger. Live: refetched when an agent reports a window (an event of kind
+ * `quota`), a provider or task changes (live.ts), and every minute as a backstop. */
+export function useQuota() {
+  return useQuery({
+    queryKey: keys.quota,
+    queryFn: ({ signal }) => unwrap(client.GET("/api/quota", { signal })),
+    refetchInterval: 60_000,
+  });
+}
+
 export function usePatchProvider() {
   const qc = useQueryClient();
   return useMutation({

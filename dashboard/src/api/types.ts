@@ -38,6 +38,10 @@ export type Alert = S["AlertOut"];
 /** A message of the live WebSocket (/api/ws). */
 export type LiveMessage = S["LiveMessage"];
 export type FieldError = S["ErrorDetail"];
+/** GET /api/quota: the quota ledger with routing.quota's warnAt and stopAt. */
+export type Quota = S["QuotaOut"];
+/** One usage window of one provider id (an account). */
+export type QuotaReading = S["QuotaWindowOut"];
 
 /** Every task status, in the API's order. */
 export const TASK_STATUSES: readonly TaskStatus[] = taskStatusValues;

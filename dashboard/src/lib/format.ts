@@ -62,3 +62,25 @@ export function fmtChange(change: number | null | undefined): string | null {
   const pct = Math.round(change * 1000) / 10;
   return `${pct > 0 ? "+" : ""}${pct}%`;
 }
+
+/** A span of time in words: "25 min", "2 h 05 min", "3 d 4 h". */
+export function fmtSpan(seconds: number): string {
+  const m = Math.max(0, Math.floor(seconds / 60));
+  if (m < 60) return `${m} min`;
+  const h = Math.floor(m / 60);
+  if (h < 48) return `${h} h ${String(m % 60).padStart(2, "0")} min`;
+  return `${Math.floor(h / 24)} d ${h % 24} h`;
+}
+
+/** A clock time: "13:40" today, "Tue 13:40" another day. */
+export function fmtClock(ms: number, nowMs: number): string {
+  const d = new Date(ms);
+  const time = d.toLocaleTimeString(undefined, { hour: "2-digit", minute: "2-digit" });
+  if (d.toDateString() === new Date(nowMs).toDateString()) return time;
+  return `${d.toLocaleDateString(undefined, { weekday: "short" })} ${time}`;
+}
+
+/** A fraction (0.72) as a whole percentage: "72 %". */
+export function fmtPct(ratio: number): string {
+  return `${Math.round(ratio * 100)} %`;
+}

@@ -1,4 +1,5 @@
-// Stat cards, task volume (7 days), usage by provider, API cost trend and recent alerts.
+// Stat cards, the quota ledger, task volume (7 days), usage by provider, API cost trend and
+// recent alerts.
 import { Activity, Bell, CheckCircle2, Clock, DollarSign, type LucideIcon } from "lucide-react";
 import {
   Area,
@@ -15,6 +16,7 @@ import {
 import { useAlerts, useStats, useUsageHistory } from "../api/queries";
 import type { Stat } from "../api/types";
 import { Link } from "react-router";
+import { QuotaPanel } from "../components/Quota";
 import { Badge, Card, Empty, ErrorBox, PageHeader, Spinner, cx } from "../components/ui";
 
 const LEVEL_TONE: Record<string, "blue" | "green" | "amber" | "red"> = {
@@ -269,6 +271,9 @@ export default function Dashboard() {
           icon={Clock}
           lowerIsBetter
         />
+      </div>
+      <div className="mb-4">
+        <QuotaPanel />
       </div>
       <Charts />
       <div className="mt-4">

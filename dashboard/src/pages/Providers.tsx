@@ -1,7 +1,7 @@
-// A card per provider: enable toggle, access modes (priority, enabled), limits with usage
-// bars, cooldown countdowns, capability badges and today's usage.
+// A card per provider: enable toggle, the usage windows its agent reported (gauges with the
+// projection), access modes (priority, enabled), limits with usage bars, cooldown countdowns,
+// capability badges and today's usage.
 import { ArrowDown, ArrowUp, CircleCheck, CircleX, Timer } from "lucide-react";
-import { useEffect, useState } from "react";
 import { useClearCooldown, usePatchProvider, useProviders, useResetSetting } from "../api/queries";
 import type { AccessMode, AccessModeName, Provider } from "../api/types";
 import {
@@ -15,15 +15,8 @@ import {
   cx,
 } from "../components/ui";
 import { fmtCountdown, fmtInt, fmtTime, fmtTokens, fmtUsd } from "../lib/format";
-
-function useNow(intervalMs = 1000): number {
-  const [now, setNow] = useState(() => Date.now());
-  useEffect(() => {
-    const timer = setInterval(() => setNow(Date.now()), intervalMs);
-    return () => clearInterval(timer);
-  }, [intervalMs]);
-  return now;
-}
+import { useNow } from "../lib/now";
+import { ProviderQuota } from "../components/Quota";
 
 function Cooldown({ provider, mode }: { provider: Provider; mode: AccessMode }) {
   const now = useNow();
@@ -211,6 +204,7 @@ function ProviderCard({ provider }: { provider: Provider }) {
         <Badge tone={provider.enabled ? "blue" : "slate"}>{provider.enabled ? "enabled" : "disabled"}</Badge>
       </div>
       <SavedSwitches provider={provider} />
+      <ProviderQuota providerId={provider.id} />
       {patch.isError && (
         <div className="mt-2">
           <ErrorBox error={patch.error} />

@@ -200,11 +200,14 @@ FIELDS: dict[str, tuple[tuple[str, str], ...]] = {
     ),
     "QuotaOut": (
         ("now", "now"),
+        ("warnAt", "warn_at"),
+        ("stopAt", "stop_at"),
         ("windows", "windows"),
     ),
     "QuotaWindowOut": (
         ("provider", "provider"),
         ("window", "window"),
+        ("label", "label"),
         ("status", "status"),
         ("source", "source"),
         ("usedRatio", "used_ratio"),
@@ -218,6 +221,8 @@ FIELDS: dict[str, tuple[tuple[str, str], ...]] = {
         ("limitName", "limit_name"),
         ("used", "used"),
         ("limit", "limit"),
+        ("current", "current"),
+        ("stops", "stops"),
     ),
     "ReadyOut": (
         ("status", "status"),

@@ -503,6 +503,7 @@ class QuotaWindowOut(Schema):
 
     provider: str
     window: QuotaWindow
+    label: str = Field(description="The window for people: `5-hour window`.")
     status: QuotaStatus = Field(description="What the provider says: allowed, warning, rejected.")
     source: QuotaSource = Field(
         description="agent: reported by the agent CLI; counted: a configured rateLimits entry "
@@ -522,12 +523,22 @@ class QuotaWindowOut(Schema):
     limit_name: str | None = Field(description="Counted windows: the rateLimits key.")
     used: int | None
     limit: int | None
+    current: bool = Field(
+        description="false: the window has reset since this reading (or its end is unknown): "
+        "routing ignores it."
+    )
+    stops: bool = Field(
+        description="The reading keeps the provider from new tasks until the reset (at stopAt "
+        "or rejected; a counted window: its access mode, at its limit)."
+    )
 
 
 class QuotaOut(Schema):
     """``GET /api/quota``, ``ado quota --json``: the quota ledger."""
 
     now: datetime
+    warn_at: float = Field(description="routing.quota.warnAt: the fraction that warns.")
+    stop_at: float = Field(description="routing.quota.stopAt: the fraction that stops new tasks.")
     windows: list[QuotaWindowOut]
 
 

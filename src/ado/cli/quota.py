@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 import click
 
 from ado.cli.context import AppContext, console
+from ado.vocab import QuotaSource, QuotaStatus
+
+if TYPE_CHECKING:
+    from ado.routing.quota import QuotaEntry, QuotaLedger
 
 #: Characters of the bar showing the fraction used.
 BAR = 20
@@ -22,27 +27,25 @@ BAR = 20
 )
 @click.pass_obj
 def quota(app: AppContext, as_json: bool, refresh: bool) -> None:
-    """Each provider's usage windows: % used, reset countdown, source and age of the reading,
-    and when at the current pace the window runs out.
+    """Each provider's usage windows: % used (against routing.quota's warnAt and stopAt),
+    reset countdown, source and age of the reading, and when at the current pace the window
+    runs out.
 
     Windows come from what the agents report during normal runs (claude's 5-hour and weekly
     windows, codex's primary and secondary ones) and from the configured rateLimits counted
     against ADO's own usage (docs/routing.md, "The quota ledger").
     """
-    from ado.routing.quota import ledger
+    from ado.routing.quota import snapshot
 
     if refresh:
         _refresh(app, quiet=as_json)
-    now = datetime.now(UTC)
-    windows = ledger(app.store, app.config, now)
+    body = snapshot(app.store, app.config, datetime.now(UTC))
     if as_json:
-        from types import SimpleNamespace
-
         from ado.api import wire
 
-        click.echo(wire.dumps(wire.QUOTA(SimpleNamespace(now=now, windows=windows)), indent=2))
+        click.echo(wire.dumps(wire.QUOTA(body), indent=2))
         return
-    if not windows:
+    if not body.windows:
         console().print(
             "[dim]No usage windows known yet: they appear after a run of an agent that reports"
             " them (claude with a subscription login, codex), or with rateLimits configured.[/]"
@@ -50,22 +53,25 @@ def quota(app: AppContext, as_json: bool, refresh: bool) -> None:
         return
     from rich.table import Table
 
-    from ado.cli.render import format_duration, format_when, safe
+    from ado.cli.render import format_duration, safe
 
-    table = Table(title="Quota", title_justify="left")
+    table = Table(
+        title=f"Quota (warn at {body.warn_at:.0%}, stop at {body.stop_at:.0%})",
+        title_justify="left",
+    )
     for col in ("provider", "window", "used", "status", "resets", "source", "age", "at this pace"):
         table.add_column(col, justify="right" if col in ("age",) else "left")
-    for w in windows:
-        name = w.window.value + (f" ({w.limit_name})" if w.limit_name else "")
+    for w in body.windows:
+        name = w.label + (f" ({w.limit_name})" if w.limit_name else "")
         table.add_row(
             safe(w.provider),
             name,
-            _bar(w.used_ratio, w.used, w.limit),
-            _status(w.status.value),
-            format_when(w.resets_at) if w.resets_at else "-",
+            _bar(w, body),
+            _status(w),
+            _resets(w, body.now),
             w.source.value,
-            format_duration(w.age_s) if w.source.value == "agent" else "now",
-            _pace(w.runs_out_at, w.resets_at),
+            format_duration(w.age_s) if w.source is QuotaSource.AGENT else "now",
+            _pace(w, body.now),
         )
     console().print(table)
 
@@ -88,29 +94,61 @@ def _refresh(app: AppContext, quiet: bool) -> None:
             )
 
 
-def _bar(ratio: float | None, used: int | None, limit: int | None) -> str:
+def _bar(w: QuotaEntry, body: QuotaLedger) -> str:
+    ratio = w.used_ratio
     if ratio is None:
         return "[dim]not reported[/]"
     filled = min(BAR, round(ratio * BAR))
-    colour = "red" if ratio >= 0.95 else "yellow" if ratio >= 0.8 else "green"
-    counts = f" {used}/{limit}" if used is not None and limit is not None else ""
+    colour = "red" if ratio >= body.stop_at else "yellow" if ratio >= body.warn_at else "green"
+    if not w.current:
+        colour = "dim"
+    counts = f" {w.used}/{w.limit}" if w.used is not None and w.limit is not None else ""
     return f"[{colour}]{'█' * filled}[/][dim]{'░' * (BAR - filled)}[/] {ratio:.0%}{counts}"
 
 
-def _status(status: str) -> str:
-    return {"rejected": "[red]rejected[/]", "warning": "[yellow]warning[/]"}.get(status, status)
+def _status(w: QuotaEntry) -> str:
+    if not w.current:
+        ended = w.resets_at is not None or w.window_minutes
+        return "[dim]reset since[/]" if ended else "[dim]end unknown[/]"
+    text = {
+        QuotaStatus.REJECTED: "[red]rejected[/]",
+        QuotaStatus.WARNING: "[yellow]warning[/]",
+    }.get(w.status, w.status.value)
+    return text + (", [red]stops new tasks[/]" if w.stops else "")
 
 
-def _pace(runs_out_at: datetime | None, resets_at: datetime | None) -> str:
-    if runs_out_at is None:
+def _resets(w: QuotaEntry, now: datetime) -> str:
+    if w.resets_at is None:
+        return "[dim]not reported[/]"
+    when = _clock(w.resets_at, now)
+    if not w.current or w.reset_in_s is None or w.reset_in_s <= 0:
+        return f"{when} (passed)"
+    return f"in {format_minutes(int(w.reset_in_s // 60))} ({when})"
+
+
+def _clock(when: datetime, now: datetime) -> str:
+    """``14:05`` today, ``Thu 14:05`` another day (local time)."""
+    local = when.astimezone()
+    return f"{local:%H:%M}" if local.date() == now.astimezone().date() else f"{local:%a %H:%M}"
+
+
+def _pace(w: QuotaEntry, now: datetime) -> str:
+    if not w.current:
         return "-"
-    text = f"runs out at {runs_out_at.astimezone():%H:%M}"
-    if resets_at is not None:
-        minutes = int((resets_at - runs_out_at).total_seconds() // 60)
+    if w.status is QuotaStatus.REJECTED or (w.used_ratio is not None and w.used_ratio >= 1):
+        return "[red]used up[/]"
+    if w.runs_out_at is None:
+        return "-"
+    text = f"runs out at {_clock(w.runs_out_at, now)}"
+    if w.resets_at is not None:
+        minutes = int((w.resets_at - w.runs_out_at).total_seconds() // 60)
         text += f", {format_minutes(minutes)} before the reset"
     return f"[yellow]{text}[/]"
 
 
 def format_minutes(minutes: int) -> str:
     hours, minutes = divmod(max(0, minutes), 60)
+    if hours >= 48:
+        days, hours = divmod(hours, 24)
+        return f"{days} d {hours} h"
     return f"{hours} h {minutes:02d} min" if hours else f"{minutes} min"

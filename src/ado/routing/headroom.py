@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     from ado.config.schema import QuotaRoutingConfig
     from ado.store.views import QuotaWindowView
 
-__all__ = ["Headroom", "headroom_by_provider", "window_end", "window_summary"]
+__all__ = ["Headroom", "headroom_by_provider", "stops", "window_end", "window_summary"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,7 +64,8 @@ def _ratio(view: QuotaWindowView, settings: QuotaRoutingConfig) -> float:
     return settings.warn_at if view.status == QuotaStatus.WARNING else 0.0
 
 
-def _stops(view: QuotaWindowView, settings: QuotaRoutingConfig) -> bool:
+def stops(view: QuotaWindowView, settings: QuotaRoutingConfig) -> bool:
+    """Whether the reading stops its provider's subscription/free modes (at stopAt, rejected)."""
     if view.status == QuotaStatus.REJECTED:
         return True
     return view.used_ratio is not None and view.used_ratio >= settings.stop_at
@@ -89,7 +90,7 @@ def headroom_by_provider(
         grouped.setdefault(view.provider, []).append(view)
     result = {}
     for provider, readings in grouped.items():
-        stopping = [v for v in readings if _stops(v, settings)]
+        stopping = [v for v in readings if stops(v, settings)]
         result[provider] = Headroom(
             provider,
             pressure=max(_ratio(v, settings) for v in readings),

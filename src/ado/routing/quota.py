@@ -30,7 +30,15 @@ if TYPE_CHECKING:
     from ado.store.methods import SqlMethods
     from ado.store.views import QuotaWindowView
 
-__all__ = ["QuotaEntry", "ledger", "projected_exhaustion", "reading_of", "record_event"]
+__all__ = [
+    "QuotaEntry",
+    "QuotaLedger",
+    "ledger",
+    "projected_exhaustion",
+    "reading_of",
+    "record_event",
+    "snapshot",
+]
 
 #: ``rateLimits`` keys -> the window they count
 _COUNTED_WINDOWS = {
@@ -70,6 +78,33 @@ class QuotaEntry:
     limit_name: str | None = None
     used: int | None = None
     limit: int | None = None
+    #: False: the window has reset since the reading (or its end is unknown); routing
+    #: ignores it (``ado.routing.headroom``). Counted windows are computed now: always True.
+    current: bool = True
+    #: The reading keeps the provider's subscription/free modes from new tasks (at
+    #: ``routing.quota.stopAt`` or rejected, while current).
+    stops: bool = False
+
+    @property
+    def label(self) -> str:
+        """For people: ``5-hour window``."""
+        return self.window.label
+
+
+@dataclass(frozen=True, slots=True)
+class QuotaLedger:
+    """The ledger with the thresholds it is read against: ``GET /api/quota``, ``--json``."""
+
+    now: datetime
+    warn_at: float
+    stop_at: float
+    windows: list[QuotaEntry]
+
+
+def snapshot(store: SqlMethods, config: AdoConfig, now: datetime) -> QuotaLedger:
+    """The ledger at ``now`` with ``routing.quota``'s warnAt and stopAt."""
+    settings = config.routing.quota
+    return QuotaLedger(now, settings.warn_at, settings.stop_at, ledger(store, config, now))
 
 
 def reading_of(provider: str, event: AgentEvent, now: datetime) -> QuotaWindowView | None:
@@ -171,7 +206,14 @@ def projected_exhaustion(view: QuotaWindowView) -> datetime | None:
 
 def ledger(store: SqlMethods, config: AdoConfig, now: datetime) -> list[QuotaEntry]:
     """Every window of every enabled provider: the agents' readings, then the counted ones."""
+    from ado.routing.headroom import stops, window_end
     from ado.routing.limits import usage_against_limits
+
+    settings = config.routing.quota
+
+    def current(view: QuotaWindowView) -> bool:
+        end = window_end(view)
+        return end is not None and end > now
 
     entries = [
         QuotaEntry(
@@ -186,6 +228,8 @@ def ledger(store: SqlMethods, config: AdoConfig, now: datetime) -> list[QuotaEnt
             runs_out_at=projected_exhaustion(view),
             reset_in_s=_seconds(view.resets_at, now),
             age_s=max(0.0, (now - view.observed_at).total_seconds()),
+            current=current(view),
+            stops=current(view) and stops(view, settings),
         )
         for view in store.quota_windows()
         if view.kind in _KNOWN
@@ -214,6 +258,7 @@ def ledger(store: SqlMethods, config: AdoConfig, now: datetime) -> list[QuotaEnt
                         limit_name=row.name,
                         used=row.used,
                         limit=row.limit,
+                        stops=row.exhausted,
                     )
                 )
     return entries

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime
-from types import SimpleNamespace
 
 from fastapi import APIRouter
 from starlette.responses import Response
@@ -20,10 +19,9 @@ router = APIRouter(prefix="/api/quota", tags=["providers"])
 @router.get("", operation_id="getQuota", response_model=QuotaOut)
 async def get_quota(store: StoreDep, config: ConfigDep) -> Response:
     """Each provider's usage windows: how much is used, when each resets, where the reading
-    came from and how old it is, and when at the current pace the window runs out
-    (docs/routing.md, "The quota ledger")."""
-    from ado.routing.quota import ledger
+    came from and how old it is, when at the current pace the window runs out, and the
+    thresholds routing.quota.warnAt and stopAt (docs/routing.md, "The quota ledger")."""
+    from ado.routing.quota import snapshot
 
-    now = datetime.now(UTC)
-    windows = await asyncio.to_thread(ledger, store, config, now)
-    return json_response(wire.QUOTA(SimpleNamespace(now=now, windows=windows)))
+    body = await asyncio.to_thread(snapshot, store, config, datetime.now(UTC))
+    return json_response(wire.QUOTA(body))
