@@ -124,7 +124,7 @@ class WriteFile(Behaviour):
             return Reply(text=f"No write tool offered; cannot write {self.path}")
         return Reply(tool_call=ToolCall(call_id, name, arguments))
 
-    def follow_up(self, turn: Turn) -> Reply:
+    def follow_up(self, turn: Turn) -> Reply | Failure:
         return Reply(text=self.done_text or f"DONE: wrote {PurePath(self.path).name}")
 
 
