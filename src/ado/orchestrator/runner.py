@@ -141,9 +141,15 @@ class Runner:
                 resume = resume_session if cand.provider == resume_provider else None
                 handoff = None if resume else await self._handoff(task_id, spec, attempts)
                 if cand.access_mode == "api":
-                    await self._check_costs(cand, spec, handoff)
+                    await self._check_costs(cand, spec)
                 info = await self._attempt(
-                    task_id, len(attempts) + 1, cand, spec, policy, resume, handoff
+                    task_id,
+                    len(attempts) + 1,
+                    cand,
+                    spec,
+                    policy,
+                    resume,
+                    handoff,
                 )
                 attempts.append(info)
                 total += info.usage
@@ -518,14 +524,12 @@ class Runner:
             limit=cfg.orchestration.max_prompt_bytes,
         )
 
-    async def _check_costs(
-        self, cand: Candidate, spec: TaskSpec, handoff: Handoff | None = None
-    ) -> None:
+    async def _check_costs(self, cand: Candidate, spec: TaskSpec) -> None:
         from ado import pricing
         from ado.routing.costs import check_costs
 
         estimate = pricing.estimate_task_cost(
-            handoff.prompt if handoff else spec.prompt,
+            spec.prompt,
             cand.provider,
             cand.mode_config,
             spec.options.model or cand.provider_config.default_options.model,
