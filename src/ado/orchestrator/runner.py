@@ -480,6 +480,26 @@ class Runner:
             await self._sleep(failover.retry_delay / 1000)
         return True
 
+    async def _handoff(
+        self, task_id: int, spec: TaskSpec, attempts: list[AttemptInfo]
+    ) -> Handoff | None:
+        """What the next attempt is told of ``attempts`` (``ado.orchestrator.handoff``)."""
+        if not attempts:
+            return None
+        from ado.orchestrator.handoff import build_handoff
+
+        cfg = self.config
+        return await asyncio.to_thread(
+            build_handoff,
+            self.store,
+            task_id,
+            spec.prompt,
+            attempts,
+            spec.cwd,
+            mode=cfg.routing.failover.handoff,
+            limit=cfg.orchestration.max_prompt_bytes,
+        )
+
     # -- helpers ------------------------------------------------------------------------------
 
     async def _warn_api_key_billing(self, task_id: int, info: AttemptInfo, source: str) -> None:
@@ -502,26 +522,6 @@ class Runner:
                 EventKind.LOG, text=text, data={"warning": "api_key_billing", "source": source}
             ),
             flush=True,
-        )
-
-    async def _handoff(
-        self, task_id: int, spec: TaskSpec, attempts: list[AttemptInfo]
-    ) -> Handoff | None:
-        """What the next attempt is told of ``attempts`` (``ado.orchestrator.handoff``)."""
-        if not attempts:
-            return None
-        from ado.orchestrator.handoff import build_handoff
-
-        cfg = self.config
-        return await asyncio.to_thread(
-            build_handoff,
-            self.store,
-            task_id,
-            spec.prompt,
-            attempts,
-            spec.cwd,
-            mode=cfg.routing.failover.handoff,
-            limit=cfg.orchestration.max_prompt_bytes,
         )
 
     async def _check_costs(self, cand: Candidate, spec: TaskSpec) -> None:
