@@ -182,12 +182,16 @@ def _read_attempts(store: SqlMethods, task_id: int, attempts: Sequence[AttemptIn
         page = store.list_events(task_id, after_id=after, limit=_PAGE)
         for view in page:
             one = done.get(view.attempt_id) if view.attempt_id is not None else None
-            if one is not None:
+            if one is not None and view.kind in _READ:
                 _note(one, view.to_agent_event())
         if len(page) < _PAGE:
             break
         after = page[-1].id
     return list(done.values())
+
+
+#: The events a handoff reads (the others are not decoded).
+_READ = frozenset({EventKind.TOOL_CALL, EventKind.TOOL_RESULT, EventKind.TEXT, EventKind.RESULT})
 
 
 def _note(done: _Done, event: AgentEvent) -> None:
