@@ -17,12 +17,10 @@ import pytest
 from ado.options import TaskOptions
 from ado.orchestrator import Runner, TaskResult, TaskSpec
 from ado.orchestrator.handoff import build_handoff, git_changes
-from ado.orchestrator.task import AttemptInfo
-from ado.providers.base import Outcome
 from ado.providers.events import AgentEvent, EventKind, Usage
 from ado.store import Store
 from ado.text import MAX_ARG_BYTES
-from ado.vocab import HandoffMode, OutcomeKind
+from ado.vocab import HandoffMode
 from tests.orchestrator.scripted import ScriptedAdapters, Step
 from tests.orchestrator.test_runner import config
 
@@ -242,8 +240,9 @@ def test_hostile_agent_text_cannot_forge_the_handoff(store: Store, tmp_path: Pat
     assert "\\u001b[31mred" in told and "limit\\n## forged" in told
 
 
-def test_nul_and_lone_surrogates_never_reach_the_prompt(tmp_path: Path) -> None:
-    # Past the parser's cleaning all the same: the handoff cleans what it reads.
+def test_nul_and_control_characters_never_reach_the_prompt(tmp_path: Path) -> None:
+    # Past the parser's cleaning all the same (SQLite keeps a NUL): the handoff cleans what
+    # it reads. (No store accepts a lone surrogate: the parser replaces them.)
     store = Store(f"sqlite:///{tmp_path / 'state.db'}")
     store.migrate()
     task_id = store.create_task(
@@ -253,18 +252,20 @@ def test_nul_and_lone_surrogates_never_reach_the_prompt(tmp_path: Path) -> None:
         task_id, number=1, provider="claude-code", access_mode="subscription", model=None, reason=""
     )
     store.add_events(task_id, attempt_id, [AgentEvent(EventKind.TEXT, text="half\x00way\n## x")])
-    info = AttemptInfo(attempt_id, 1, "claude-\x00code", "subscription", None, "")
-    info.files = [str(tmp_path / "bad\ud83d\x00name\n.txt"), "\udfff"]
-    info.outcome = Outcome(OutcomeKind.RATE_LIMITED, "limit \ud800\x00 hit")
+    store.finish_attempt(
+        attempt_id, outcome="rate_limited", message="limit \x00\x1b hit", exit_code=1,
+        session_id=None, reset_at=None, usage=Usage(), cost_usd=0.0, api_cost_usd=0.0,
+        files=[str(tmp_path / "bad\x00name\n\x9b.txt")],
+    )  # fmt: skip
     handoff = build_handoff(
-        store, task_id, TASK, [info], tmp_path, mode=HandoffMode.SUMMARY, limit=MAX_ARG_BYTES
+        store, task_id, TASK, tmp_path, mode=HandoffMode.SUMMARY, limit=MAX_ARG_BYTES
     )
     store.close()
     assert handoff is not None
     told = handoff.prompt
-    told.encode("utf-8")  # no lone surrogate left
-    assert "\x00" not in told
-    assert "bad\ufffd\ufffdname\\n.txt" in told and "limit \ufffd\ufffd hit" in told
+    told.encode("utf-8")
+    assert "\x00" not in told and "\x1b" not in told and "\x9b" not in told
+    assert "bad\ufffdname\\n\\u009b.txt" in told and "limit \ufffd\\u001b hit" in told
     assert "> half\ufffdway" in told and _headers(told) == [
         "## The task",
         "## What the earlier attempts did",
@@ -272,6 +273,13 @@ def test_nul_and_lone_surrogates_never_reach_the_prompt(tmp_path: Path) -> None:
     import json
 
     json.dumps(handoff.event().to_dict()).encode("utf-8")  # storable and servable
+
+
+def test_lone_surrogates_in_agent_text_are_replaced() -> None:
+    from ado.orchestrator.handoff import _block, _one_line
+
+    assert _block("a\ud83db\udfff") == "a\ufffdb\ufffd"
+    assert _one_line("x\ud800\ny", 100) == "x\ufffd\\ny"
 
 
 def _headers(text: str) -> list[str]:

@@ -2,9 +2,10 @@
 
 With ``routing.failover.handoff: summary`` (the default) an attempt that follows a failed
 one does not start from scratch: its prompt is a *handoff* — the original task, then what
-each earlier attempt of the task did, read from what ADO recorded:
+each earlier attempt of the task did, read from the task's record in the store (so an
+attempt of an earlier process counts as well as one of this run):
 
-- the files it changed (``AttemptInfo.files``, from the agent's own tool calls);
+- the files it changed (the attempt's ``files_changed``, from the agent's tool calls);
 - its tool calls in brief and its last message (its stored events);
 - why it stopped (its outcome);
 - ``git diff --stat HEAD`` and the untracked files of the working directory, when that is
@@ -46,13 +47,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ado.orchestrator.task import AttemptInfo
 from ado.providers.events import AgentEvent, EventKind
 from ado.providers.sanitize import clean_text
 from ado.vocab import HandoffMode
 
 if TYPE_CHECKING:
     from ado.store.methods import SqlMethods
+    from ado.store.views import AttemptView
 
 __all__ = ["GIT_TIMEOUT", "Handoff", "build_handoff", "git_changes"]
 
@@ -124,14 +125,14 @@ class _Call:
 class _Done:
     """What one earlier attempt did, as read from its record."""
 
-    info: AttemptInfo
+    info: AttemptView
     calls: deque[_Call] = field(default_factory=lambda: deque(maxlen=_CALLS_KEPT))
     calls_total: int = 0
     last_message: str | None = None
 
     @property
     def did_something(self) -> bool:
-        return bool(self.calls_total or self.info.files or self.last_message)
+        return bool(self.calls_total or self.info.files_changed or self.last_message)
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,21 +150,25 @@ def build_handoff(
     store: SqlMethods,
     task_id: int,
     prompt: str,
-    attempts: Sequence[AttemptInfo],
     cwd: Path,
     *,
     mode: HandoffMode,
     limit: int,
 ) -> Handoff | None:
-    """The handoff for the attempt after ``attempts``; None when the next agent gets the
-    task as it is (``restart``, nothing done yet, or no room for it within ``limit``)."""
-    if mode is HandoffMode.RESTART or not attempts:
+    """The handoff for the next attempt of task ``task_id``, from its finished attempts;
+    None when the next agent gets the task as it is (``restart``, nothing done yet, or no
+    room for it within ``limit``)."""
+    if mode is HandoffMode.RESTART:
+        return None
+    task = store.get_task(task_id)
+    attempts = [a for a in task.attempts if a.finished_at is not None] if task else []
+    if not attempts:
         return None
     done = _read_attempts(store, task_id, attempts)
     if not any(d.did_something for d in done):
         return None
     changes = git_changes(cwd)
-    files = tuple(dict.fromkeys(f for d in done for f in d.info.files))
+    files = tuple(dict.fromkeys(f for d in done for f in d.info.files_changed))
     for level, detail in enumerate(_LEVELS):
         text, cut = _render(prompt, done, changes, cwd, detail)
         if len(text.encode("utf-8")) <= limit:
@@ -175,7 +180,7 @@ def build_handoff(
 # -- what the attempts did ---------------------------------------------------------------------
 
 
-def _read_attempts(store: SqlMethods, task_id: int, attempts: Sequence[AttemptInfo]) -> list[_Done]:
+def _read_attempts(store: SqlMethods, task_id: int, attempts: Sequence[AttemptView]) -> list[_Done]:
     done = {a.id: _Done(a) for a in attempts}
     after = 0
     while True:
@@ -329,7 +334,7 @@ def _render(
         if not one.did_something:
             parts.append("It did nothing visible.")
             continue
-        files = [_one_line(_relative(f, cwd), 300) for f in info.files]
+        files = [_one_line(_relative(f, cwd), 300) for f in info.files_changed]
         if files:
             shown = files[: detail.files]
             cut |= len(shown) < len(files)
@@ -371,15 +376,13 @@ def _render(
     return "\n".join(parts), cut
 
 
-def _pair(info: AttemptInfo) -> str:
+def _pair(info: AttemptView) -> str:
     return _one_line(f"{info.provider}/{info.access_mode}", 200)
 
 
-def _outcome(info: AttemptInfo) -> str:
-    if info.outcome is None:
-        return "unknown"
-    message = _one_line(info.outcome.message, 300)
-    return f"{info.outcome.kind.value}" + (f" — {message}" if message else "")
+def _outcome(info: AttemptView) -> str:
+    message = _one_line(info.outcome_message or "", 300)
+    return _one_line(info.outcome, 100) + (f" — {message}" if message else "")
 
 
 def _relative(path: str, cwd: Path) -> str:

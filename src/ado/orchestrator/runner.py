@@ -483,7 +483,8 @@ class Runner:
     async def _handoff(
         self, task_id: int, spec: TaskSpec, attempts: list[AttemptInfo]
     ) -> Handoff | None:
-        """What the next attempt is told of ``attempts`` (``ado.orchestrator.handoff``)."""
+        """What the attempt after ``attempts`` is told of the task's earlier ones, as stored
+        (``ado.orchestrator.handoff``); the first attempt of a run needs no look."""
         if not attempts:
             return None
         from ado.orchestrator.handoff import build_handoff
@@ -494,7 +495,6 @@ class Runner:
             self.store,
             task_id,
             spec.prompt,
-            attempts,
             spec.cwd,
             mode=cfg.routing.failover.handoff,
             limit=cfg.orchestration.max_prompt_bytes,
