@@ -74,8 +74,17 @@ def test_claude_hands_its_work_over_to_codex(project: Project, tmp_path: Path) -
     assert "handoff" in shown and "half-done.txt" in shown
 
 
+def _handed_over(requests: list[RecordedRequest]) -> str:
+    """The first model request after the 429: the next account's, with its handoff."""
+    limited = next(i for i, r in enumerate(requests) if r.status == 429)
+    assert not any("[ADO handoff]" in _told(r) for r in requests[: limited + 1])
+    after = [r for r in requests[limited + 1 :] if r.answered_by != "aux"]
+    return _told(after[0])
+
+
 def test_two_accounts_of_claude_hand_over_to_each_other(project: Project, tmp_path: Path) -> None:
-    """``providers.claude-work`` and ``claude-home``: one CLI, two config directories."""
+    """``providers.claude-work`` and ``claude-home``: one CLI, two config directories; work
+    hands over to home, then (priorities swapped) home to work."""
     written = project.root / "half-done.txt"
     target = project.root / "finished.txt"
     work_dir, home_dir = tmp_path / "work-config", tmp_path / "home-config"
@@ -90,24 +99,38 @@ def test_two_accounts_of_claude_hand_over_to_each_other(project: Project, tmp_pa
             cfg["accessModes"][0]["priority"] = priority
             accounts[f"claude-{name}"] = cfg
         project.write_config(accounts)
-        proc = project.run("run", "--json", TASK, timeout=240, check_code=0)
-        requests = server.model_requests
-    assert written.read_text() == "half" and target.read_text() == "done"
-    task = project.task(_task_id(proc.stdout))
-    assert [(a.provider, a.outcome) for a in task.attempts] == [
+        first = project.run("run", "--json", TASK, timeout=240, check_code=0)
+        told_home = _handed_over(server.model_requests)
+        assert written.read_text() == "half" and target.read_text() == "done"
+        # each account kept its own state in its own config directory
+        assert any(work_dir.iterdir()) and any(home_dir.iterdir())
+        store = project.store()
+        try:
+            one = store.get_task(_task_id(first.stdout))
+            assert one is not None
+            assert {c.provider for c in store.cooldowns(one.attempts[0].started_at)} == {
+                "claude-work"
+            }
+            store.clear_cooldowns("claude-work")  # and the other way round
+        finally:
+            store.close()
+        accounts["claude-work"]["accessModes"][0]["priority"] = 2
+        accounts["claude-home"]["accessModes"][0]["priority"] = 1
+        project.write_config(accounts)
+        before = len(server.model_requests)
+        server.script(WriteThenLimit(str(written), "half again", retry_after_s=600))
+        second = project.run("run", "--json", TASK, timeout=240, check_code=0)
+        told_work = _handed_over(server.model_requests[before:])
+    assert [(a.provider, a.outcome) for a in one.attempts] == [
         ("claude-work", "rate_limited"),
         ("claude-home", "success"),
     ]
-    # each account kept its own state in its own config directory
-    assert any(work_dir.iterdir()) and any(home_dir.iterdir())
-    limited = next(i for i, r in enumerate(requests) if r.status == 429)
-    assert not any("[ADO handoff]" in _told(r) for r in requests[: limited + 1])
-    after = [r for r in requests[limited + 1 :] if r.answered_by != "aux"]
-    told = _told(after[0])  # claude-home's first request
-    assert "[ADO handoff]" in told and "Files it changed (1): half-done.txt" in told
-    assert "claude-work/subscription, stopped: rate_limited" in told
-    store = project.store()
-    try:
-        assert {c.provider for c in store.cooldowns(task.attempts[0].started_at)} == {"claude-work"}
-    finally:
-        store.close()
+    assert "[ADO handoff]" in told_home and "Files it changed (1): half-done.txt" in told_home
+    assert "claude-work/subscription, stopped: rate_limited" in told_home
+    two = project.task(_task_id(second.stdout))
+    assert [(a.provider, a.outcome) for a in two.attempts] == [
+        ("claude-home", "rate_limited"),
+        ("claude-work", "success"),
+    ]
+    assert "[ADO handoff]" in told_work and "Files it changed (1): half-done.txt" in told_work
+    assert "claude-home/subscription, stopped: rate_limited" in told_work
