@@ -12,6 +12,7 @@ from enum import StrEnum
 __all__ = [
     "AccessMode",
     "AlertStatus",
+    "HandoffMode",
     "HitlPolicy",
     "OutcomeKind",
     "QuotaSource",
@@ -146,6 +147,15 @@ class QuotaSource(StrEnum):
     AGENT = "agent"
     #: A configured ``rateLimits`` entry, its use counted from ADO's own usage records.
     COUNTED = "counted"
+
+
+class HandoffMode(StrEnum):
+    """What the next agent is told when a task fails over (``routing.failover.handoff``)."""
+
+    #: The original task, what the previous attempts did, and "continue from here".
+    SUMMARY = "summary"
+    #: The original task alone: the next agent starts from scratch.
+    RESTART = "restart"
 
 
 def values(enum: type[StrEnum]) -> tuple[str, ...]:

@@ -44,6 +44,19 @@ class Step:
         return cls(AgentEvent(EventKind.USAGE, usage=usage))
 
     @classmethod
+    def wrote(cls, path: str, tool_id: str = "call-1") -> Step:
+        """A tool call that wrote ``path``."""
+        return cls(
+            AgentEvent(
+                EventKind.TOOL_CALL,
+                tool_id=tool_id,
+                tool_name="Write",
+                tool_input={"file_path": path, "content": "..."},
+                files=[path],
+            )
+        )
+
+    @classmethod
     def ok(cls, text: str = "done") -> Step:
         return cls(outcome=Outcome(OutcomeKind.SUCCESS, text, exit_code=0))
 
@@ -83,8 +96,7 @@ class _ScriptedRun(AgentRun):
                 await self._stop.wait()
                 break
             if step.event is not None:
-                if step.event.usage is not None:
-                    self.summary.usage += step.event.usage
+                self._absorb(step.event)  # usage, files, session: as a real run's summary
                 yield step.event
             if step.outcome is not None:
                 self.outcome = step.outcome

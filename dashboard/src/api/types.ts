@@ -4,6 +4,7 @@
 import {
   accessModeValues,
   failoverConfigOnErrorsValues,
+  handoffModeValues,
   hitlPolicyValues,
   routingSettingsStrategyValues,
   settingsNotificationsChannelsEmailSecurityValues,
@@ -55,3 +56,5 @@ export const ROUTING_STRATEGIES: readonly string[] = routingSettingsStrategyValu
 export const EMAIL_SECURITY: readonly string[] = settingsNotificationsChannelsEmailSecurityValues;
 /** The names `routing.failover.onErrors` accepts. */
 export const FAILOVER_ERRORS: readonly string[] = failoverConfigOnErrorsValues;
+/** What the next agent is told on failover (`routing.failover.handoff`). */
+export const HANDOFF_MODES: readonly string[] = handoffModeValues;

@@ -164,6 +164,27 @@ const EventItem = memo(function EventItem({
           <span className="font-medium">failover:</span> {text}
         </Row>
       );
+    case "handoff": {
+      // What this attempt was told of the earlier ones: the whole prompt is the event's text.
+      const files = (field(e, "files") as unknown[] | undefined) ?? [];
+      return (
+        <Row key={e.id} kind={e.kind} time={e.createdAt} tone="violet" icon={<ArrowRightLeft className={icon} />}>
+          <details>
+            <summary className="cursor-pointer list-none">
+              <ChevronRight className="mr-1 inline h-3 w-3" aria-hidden />
+              <span className="font-medium">handoff:</span> told what attempt{" "}
+              {((field(e, "attempts") as unknown[] | undefined) ?? []).map(str).join(", ")} did
+              {files.length > 0 && (
+                <span className="text-xs text-slate-500"> · {files.map((f) => str(f).split("/").pop()).join(", ")}</span>
+              )}
+            </summary>
+            <pre data-testid="handoff-prompt" className="mt-1 max-h-96 overflow-auto whitespace-pre-wrap rounded bg-slate-100 p-2 text-xs dark:bg-slate-800">
+              {text}
+            </pre>
+          </details>
+        </Row>
+      );
+    }
     case "attempt_started":
       return (
         <Row key={e.id} kind={e.kind} time={e.createdAt} tone="blue" icon={<Play className={icon} />}>

@@ -8,6 +8,7 @@ import { usePatchSettings, useResetSetting, useResetSettings, useSettings } from
 import {
   EMAIL_SECURITY,
   FAILOVER_ERRORS,
+  HANDOFF_MODES,
   HITL_POLICIES,
   ROUTING_STRATEGIES,
   type Settings as SettingsData,
@@ -51,6 +52,13 @@ const SECTIONS: { title: string; fields: FieldSpec[] }[] = [
       },
       { path: "routing.failover.maxRetries", label: "Max further attempts", type: "number" },
       { path: "routing.failover.retryDelay", label: "Retry delay (ms)", type: "number" },
+      {
+        path: "routing.failover.handoff",
+        label: "The next agent gets",
+        type: "select",
+        options: [...HANDOFF_MODES],
+        help: "summary: the task and what the earlier attempts did; restart: the task alone",
+      },
     ],
   },
   {

@@ -128,6 +128,7 @@ FIELDS: dict[str, tuple[tuple[str, str], ...]] = {
         ("onErrors", "on_errors"),
         ("maxRetries", "max_retries"),
         ("retryDelay", "retry_delay"),
+        ("handoff", "handoff"),
     ),
     "HealthOut": (("status", "status"),),
     "HelloMessage": (

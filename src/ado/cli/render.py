@@ -132,6 +132,8 @@ def event_line(event: AgentEvent, provider: str | None = None) -> Text | None:
         return Text.from_markup(f"  [red]✗ {safe(_short(event.text))}[/]")
     if k is EventKind.FAILOVER:
         return Text.from_markup(f"[magenta]↪ {safe(event.text or 'failing over')}[/]")
+    if k is EventKind.HANDOFF:  # the whole prompt is the event's text (`tasks show --json`)
+        return Text.from_markup(f"  [magenta]↳ {safe(_handoff(event.data))}[/]")
     if k is EventKind.ATTEMPT_FINISHED:
         outcome = event.data.get("outcome", "")
         colour = "green" if outcome == "success" else "red"
@@ -145,6 +147,18 @@ def event_line(event: AgentEvent, provider: str | None = None) -> Text | None:
             return Text.from_markup(f"  [yellow]⚠ {safe(event.text or '')}[/]")
         return Text.from_markup(f"  [dim]{safe(_short(event.text))}[/]")
     return None
+
+
+def _handoff(data: dict[str, Any]) -> str:
+    attempts = ", ".join(str(n) for n in data.get("attempts") or [])
+    files = [str(f).rsplit("/", 1)[-1] for f in data.get("files") or []]
+    named = ", ".join(files[:3]) + (f" +{len(files) - 3}" if len(files) > 3 else "")
+    return (
+        f"handoff: told what attempt {attempts} did"
+        + (f" (files: {named})" if files else "")
+        + f", {data.get('bytes', 0):,} bytes"
+        + (", cut to fit" if data.get("truncated") else "")
+    )
 
 
 def summary_line(

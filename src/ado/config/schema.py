@@ -26,7 +26,7 @@ from ado.notifications.config import LegacyHitlNotifications, NotificationsConfi
 from ado.options import MAX_RETRIES
 from ado.telemetry.config import ObservabilityConfig
 from ado.text import MAX_ARG_BYTES
-from ado.vocab import AccessMode, HitlPolicy
+from ado.vocab import AccessMode, HandoffMode, HitlPolicy
 
 __all__ = [
     "AccessModeConfig",
@@ -271,6 +271,12 @@ class FailoverConfig(ConfigModel):
     )
     retry_delay: int = Field(
         default=0, ge=0, description="Milliseconds to wait between a failed attempt and the next."
+    )
+    handoff: HandoffMode = Field(
+        default=HandoffMode.SUMMARY,
+        description="What the next agent is told: `summary` (the task, what the previous "
+        "attempts did: files changed, `git diff --stat`, tool calls, last message; and "
+        '"continue from here") or `restart` (the task alone, from scratch).',
     )
 
     @field_validator("on_errors")

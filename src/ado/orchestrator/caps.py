@@ -33,6 +33,7 @@ _ORCHESTRATOR = frozenset(
         EventKind.ATTEMPT_STARTED,
         EventKind.ATTEMPT_FINISHED,
         EventKind.FAILOVER,
+        EventKind.HANDOFF,
         EventKind.TASK_FINISHED,
     }
 )

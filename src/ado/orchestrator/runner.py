@@ -34,6 +34,7 @@ from ado.vocab import AccessMode, OutcomeKind, TaskStatus
 
 if TYPE_CHECKING:
     from ado.config.schema import AdoConfig
+    from ado.orchestrator.handoff import Handoff
     from ado.routing.router import Candidate, RouteFilters
     from ado.store.methods import SqlMethods
 
@@ -137,6 +138,8 @@ class Runner:
                     raise plan.unavailable()
                 cand = plan.candidates[0]
                 await asyncio.to_thread(router.commit_choice, cand)
+                resume = resume_session if cand.provider == resume_provider else None
+                handoff = None if resume else await self._handoff(task_id, spec, attempts)
                 if cand.access_mode == "api":
                     await self._check_costs(cand, spec)
                 info = await self._attempt(
@@ -145,7 +148,8 @@ class Runner:
                     cand,
                     spec,
                     policy,
-                    resume_session if cand.provider == resume_provider else None,
+                    resume,
+                    handoff,
                 )
                 attempts.append(info)
                 total += info.usage
@@ -218,6 +222,7 @@ class Runner:
         spec: TaskSpec,
         policy: str,
         resume_session: str | None,
+        handoff: Handoff | None = None,
     ) -> AttemptInfo:
         from ado.routing.costs import CostGuard
         from ado.routing.limits import cooldown_until
@@ -232,7 +237,7 @@ class Runner:
         if thresholds.max_duration:
             timeout = min(timeout, thresholds.max_duration)
         request = RunRequest(
-            prompt=spec.prompt,
+            prompt=handoff.prompt if handoff else spec.prompt,
             cwd=str(spec.cwd),
             permission=Permission.from_policy(policy, yolo=spec.options.yolo),
             model=model,
@@ -279,6 +284,8 @@ class Runner:
             ),
             flush=True,
         )
+        if handoff is not None:  # what this attempt was told of the earlier ones
+            await self.events.emit(task_id, info, handoff.event(), flush=True)
         request.extra_env.update(self.hooks.attempt_env(task_id, info))
         # Marks every process of the agent's group, so a later start can tell them from
         # unrelated processes that reuse its pid (ado.providers.orphans).
@@ -472,6 +479,26 @@ class Runner:
         if failover.retry_delay:
             await self._sleep(failover.retry_delay / 1000)
         return True
+
+    async def _handoff(
+        self, task_id: int, spec: TaskSpec, attempts: list[AttemptInfo]
+    ) -> Handoff | None:
+        """What the attempt after ``attempts`` is told of the task's earlier ones, as stored
+        (``ado.orchestrator.handoff``); the first attempt of a run needs no look."""
+        if not attempts:
+            return None
+        from ado.orchestrator.handoff import build_handoff
+
+        cfg = self.config
+        return await asyncio.to_thread(
+            build_handoff,
+            self.store,
+            task_id,
+            spec.prompt,
+            spec.cwd,
+            mode=cfg.routing.failover.handoff,
+            limit=cfg.orchestration.max_prompt_bytes,
+        )
 
     # -- helpers ------------------------------------------------------------------------------
 

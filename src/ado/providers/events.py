@@ -43,6 +43,9 @@ class EventKind(StrEnum):
     ATTEMPT_STARTED = "attempt_started"
     ATTEMPT_FINISHED = "attempt_finished"
     FAILOVER = "failover"
+    #: What an attempt was told of the earlier ones (``ado.orchestrator.handoff``): ``text``
+    #: is the whole prompt it was given.
+    HANDOFF = "handoff"
     TASK_FINISHED = "task_finished"
     LOG = "log"
 

@@ -9,6 +9,7 @@ from ado.testing.behaviours import (
     Text,
     Usage,
     WriteFile,
+    WriteThenLimit,
 )
 from ado.testing.model_server import RecordedRequest, ScriptedModelServer
 
@@ -23,4 +24,5 @@ __all__ = [
     "Text",
     "Usage",
     "WriteFile",
+    "WriteThenLimit",
 ]

@@ -27,6 +27,7 @@ __all__ = [
     "Turn",
     "Usage",
     "WriteFile",
+    "WriteThenLimit",
 ]
 
 
@@ -88,7 +89,7 @@ class Behaviour:
     def answer(self, turn: Turn, call_id: str) -> Reply | Failure | None:
         raise NotImplementedError
 
-    def follow_up(self, turn: Turn) -> Reply:
+    def follow_up(self, turn: Turn) -> Reply | Failure:
         """The answer to the request carrying the result of the tool call we asked for."""
         return Reply(text="DONE")
 
@@ -123,8 +124,19 @@ class WriteFile(Behaviour):
             return Reply(text=f"No write tool offered; cannot write {self.path}")
         return Reply(tool_call=ToolCall(call_id, name, arguments))
 
-    def follow_up(self, turn: Turn) -> Reply:
+    def follow_up(self, turn: Turn) -> Reply | Failure:
         return Reply(text=self.done_text or f"DONE: wrote {PurePath(self.path).name}")
+
+
+@dataclass(frozen=True)
+class WriteThenLimit(WriteFile):
+    """``WriteFile``, then a 429 where the final text would be: an agent stopped mid-task
+    by its rate limit, after it changed a file."""
+
+    retry_after_s: float = 1
+
+    def follow_up(self, turn: Turn) -> Failure:
+        return Failure(429, None, self.retry_after_s, rate_limit_headers=True)
 
 
 @dataclass(frozen=True)

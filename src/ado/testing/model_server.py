@@ -17,7 +17,8 @@ What it answers is scripted with behaviours (``ado.testing.behaviours``)::
 
 Each model request takes the next behaviour queued with ``script(...)``, or ``default``
 when the queue is empty. A request that carries the result of a tool call the server
-asked for is answered by the behaviour that asked (``WriteFile`` -> "DONE: wrote x").
+asked for is answered by the behaviour that asked (``WriteFile`` -> "DONE: wrote x",
+``WriteThenLimit`` -> a 429).
 A request that offers no tools (titles, summaries) gets a short text without consuming
 the queue, unless the behaviour due is a failure (``RateLimit``, ``ServerError``,
 ``Hang``), which then answers it too. Every request is recorded (secrets redacted).
