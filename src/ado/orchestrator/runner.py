@@ -367,6 +367,9 @@ class Runner:
         if summary.api_key_source and cand.access_mode != "api":
             info.cost_usd = _api_key_spend(summary.usage, info.api_cost_usd)
             await self._warn_api_key_billing(task_id, info, summary.api_key_source)
+        elif summary.overage and cand.access_mode != "api":
+            info.cost_usd = _api_key_spend(summary.usage, info.api_cost_usd)
+            await self._warn_overage(task_id, info)
         await self.events.emit(
             task_id,
             info,
@@ -383,6 +386,7 @@ class Runner:
                     **(
                         {"api_key_source": summary.api_key_source} if summary.api_key_source else {}
                     ),
+                    **({"overage": True} if summary.overage else {}),
                 },
             ),
             flush=True,
@@ -494,6 +498,26 @@ class Runner:
             AgentEvent(
                 EventKind.LOG, text=text, data={"warning": "api_key_billing", "source": source}
             ),
+            flush=True,
+        )
+
+    async def _warn_overage(self, task_id: int, info: AttemptInfo) -> None:
+        """Once per process and pair: a subscription run billed as extra usage (overage)."""
+        pair = f"{info.provider}/{info.access_mode}"
+        if pair in _WARNED_OVERAGE:
+            return
+        _WARNED_OVERAGE.add(pair)
+        text = (
+            f"{pair} went past its {info.access_mode}'s exhausted window and is billed as "
+            f"extra usage (overage): its spend (${info.cost_usd:.4f} here) counts as real. "
+            f"ADO sends it no new task until the window resets (`ado quota` shows when); "
+            f"turn extra usage off in the account to stop it going on past the window."
+        )
+        logging.getLogger("ado.runner").warning("%s", text)
+        await self.events.emit(
+            task_id,
+            info,
+            AgentEvent(EventKind.LOG, text=text, data={"warning": "overage"}),
             flush=True,
         )
 
@@ -626,6 +650,8 @@ def _ignore_result(task: asyncio.Task[None]) -> None:
 
 #: The (provider/access mode) pairs already warned about API-key billing in this process.
 _WARNED_API_KEY_BILLING: set[str] = set()
+#: The pairs already warned about overage (extra usage) billing in this process.
+_WARNED_OVERAGE: set[str] = set()
 
 
 def _api_key_spend(usage: Usage, api_cost: float) -> float:
