@@ -222,3 +222,46 @@ def test_opencode_rate_limit_shows_the_configured_limits(project: Project, tmp_p
     (counted,) = [w for w in quota["windows"] if w["provider"] == "opencode"]
     assert counted["source"] == "counted" and counted["window"] == "hourly"
     assert counted["limit"] == 4
+
+
+def _claude_subscription(server: ScriptedModelServer, tmp_path: Path) -> dict[str, Any]:
+    cfg = PROVIDERS["claude-code"](server.url, tmp_path)
+    cfg["env"].pop("ANTHROPIC_API_KEY")
+    cfg["env"]["CLAUDE_CODE_OAUTH_TOKEN"] = FAKE_KEY
+    return cfg
+
+
+@pytest.mark.parametrize(
+    ("case", "expected"),
+    [
+        ("over_one", 1.0),  # utilization 1.7: counted as used up, not 170 %
+        ("garbage", None),  # utilization "lots": no figure, not a made-up 0
+        ("past_reset", "none"),  # a window that has ended: no reading at all
+    ],
+)
+def test_claude_odd_headers(
+    project: Project, tmp_path: Path, case: str, expected: float | str | None
+) -> None:
+    now = int(time.time())
+    reset = now - 600 if case == "past_reset" else now + 3600
+    five = WindowHeader(0.9, reset, 300, "allowed_warning", surpassed_threshold=0.75)
+    headers = anthropic_unified(five_hour=five)
+    if case == "over_one":
+        headers["anthropic-ratelimit-unified-5h-utilization"] = "1.7"
+    if case == "garbage":
+        headers["anthropic-ratelimit-unified-5h-utilization"] = "lots"
+    target = project.root / "odd.txt"
+    with ScriptedModelServer(quota_headers=headers) as server:
+        server.set_default(WriteFile(str(target), "hi"))
+        project.write_config({"claude-code": _claude_subscription(server, tmp_path)})
+        project.run("run", "--json", f"Create {target} containing hi", check_code=0)
+    assert target.read_text() == "hi", "odd headers never break a run"
+    ledger = _ledger(project, "claude-code")
+    if expected == "none":
+        # claude reported it (an event of the task), and the ledger refused it
+        assert [e for e in _events(project) if e["kind"] == "quota"]
+        assert ledger == {}
+        return
+    reading = ledger["five_hour"]
+    assert reading.used_ratio == expected
+    assert reading.status == "warning"
