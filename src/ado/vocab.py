@@ -113,6 +113,8 @@ class QuotaWindow(StrEnum):
     HOURLY = "hourly"
     #: ``requestsPerMinute`` / ``tokensPerMinute`` of an API access mode.
     PER_MINUTE = "per_minute"
+    #: Extra usage billed past the plan's windows (claude's overage, its monthly spend limit).
+    OVERAGE = "overage"
 
     @property
     def label(self) -> str:
@@ -129,6 +131,7 @@ _WINDOW_LABELS = {
     QuotaWindow.DAILY: "daily window",
     QuotaWindow.HOURLY: "hourly window",
     QuotaWindow.PER_MINUTE: "per-minute window",
+    QuotaWindow.OVERAGE: "extra usage (overage)",
 }
 
 
@@ -143,7 +146,8 @@ class QuotaStatus(StrEnum):
 class QuotaSource(StrEnum):
     """Where a window's reading comes from."""
 
-    #: Reported by the agent CLI (claude's rate_limit_event, codex's session log).
+    #: Reported by the agent CLI (claude's rate_limit_event, codex's session log, the quota
+    #: errors of gemini, copilot and opencode).
     AGENT = "agent"
     #: A configured ``rateLimits`` entry, its use counted from ADO's own usage records.
     COUNTED = "counted"

@@ -22,8 +22,8 @@ from tests.fixtures.ado import Project
 
 pytestmark = pytest.mark.agents
 
-#: Agents that report tokens (copilot reports premium requests, not tokens).
-REPORTS_TOKENS = {"claude-code", "codex", "gemini-cli", "opencode"}
+#: Agents that report tokens (copilot in its session log, not on stdout).
+REPORTS_TOKENS = {"claude-code", "codex", "gemini-cli", "opencode", "copilot"}
 #: Agents that tell ADO when an API key bills them (claude's apiKeySource, codex's env_key):
 #: the harness logs both in with a key, configured as a subscription.
 API_KEY_BILLED = {"claude-code", "codex"}

@@ -26,7 +26,7 @@ def test_success_sample() -> None:
     assert result.text == "Created file /home/dev/repo/hello.txt with 2 characters"
     assert summary.session_id == "2e8cca13-536b-466e-a68d-bb7b3fa910a7"
     assert summary.files == ["/home/dev/repo/hello.txt"]
-    assert summary.usage.total_tokens == 0  # copilot reports no tokens
+    assert summary.usage.total_tokens == 0  # no tokens on stdout: they are in its session log
     assert events[-1].data["premiumRequests"] == 0
     assert outcome.kind is OutcomeKind.SUCCESS
     assert outcome.message == "DONE: wrote hello.txt"

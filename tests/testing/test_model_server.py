@@ -13,7 +13,15 @@ from typing import Any
 
 import pytest
 
-from ado.testing import Hang, RateLimit, ScriptedModelServer, ServerError, Text, WriteFile
+from ado.testing import (
+    Hang,
+    QuotaExceeded,
+    RateLimit,
+    ScriptedModelServer,
+    ServerError,
+    Text,
+    WriteFile,
+)
 
 PATH = "/work/repo/hello.txt"
 
@@ -268,6 +276,28 @@ def test_rate_limit_answers_429_with_headers(
     else:
         assert error["type"] == error_type
     assert [r.status for r in server.model_requests] == [429]
+
+
+def test_quota_exceeded_names_the_quota_the_way_each_api_does(
+    server: ScriptedModelServer,
+) -> None:
+    quota = "GenerateRequestsPerDayPerProjectPerModel-FreeTier"
+    server.set_default(QuotaExceeded(quota_id=quota, retry_after_s=3))
+    gemini = "/v1beta/models/m:streamGenerateContent?alt=sse"
+    status, _, raw = post(server, gemini, {"tools": GEMINI_TOOLS})
+    error = json.loads(raw)["error"]
+    assert status == 429 and error["status"] == "RESOURCE_EXHAUSTED"
+    assert quota in error["message"]
+    failure, retry = error["details"]
+    assert failure["@type"] == "type.googleapis.com/google.rpc.QuotaFailure"
+    assert failure["violations"][0]["quotaId"] == quota
+    assert retry["retryDelay"] == "3s"
+    # copilot's premium requests used up: an OpenAI-shaped 402 with its code
+    server.set_default(QuotaExceeded(status=402, code="quota_exceeded"))
+    chat = {"tools": chat_tools("x"), "messages": []}
+    status, headers, raw = post(server, "/v1/chat/completions", chat)
+    assert status == 402 and "x-ratelimit-remaining-requests" not in headers
+    assert json.loads(raw)["error"]["code"] == "quota_exceeded"
 
 
 @pytest.mark.parametrize(("path", "body", "_"), FAILURE_CASES)

@@ -371,9 +371,9 @@ class Runner:
         effective_model = summary.usage.model or model or adapter.default_model
         info.api_cost_usd = pricing.api_equivalent(summary.usage, cand.provider, effective_model)
         info.cost_usd = pricing.actual_cost(summary.usage, mcfg, info.api_cost_usd)
-        if summary.api_key_source and cand.access_mode != "api":
-            info.cost_usd = _api_key_spend(summary.usage, info.api_cost_usd)
-            await self._warn_api_key_billing(task_id, info, summary.api_key_source)
+        if (summary.api_key_source or summary.overage) and cand.access_mode != "api":
+            info.cost_usd = _real_spend(summary.usage, info.api_cost_usd)
+            await self._warn_real_spend(task_id, info, api_key_source=summary.api_key_source)
         await self.events.emit(
             task_id,
             info,
@@ -390,6 +390,7 @@ class Runner:
                     **(
                         {"api_key_source": summary.api_key_source} if summary.api_key_source else {}
                     ),
+                    **({"overage": True} if summary.overage else {}),
                 },
             ),
             flush=True,
@@ -502,26 +503,35 @@ class Runner:
 
     # -- helpers ------------------------------------------------------------------------------
 
-    async def _warn_api_key_billing(self, task_id: int, info: AttemptInfo, source: str) -> None:
-        """Once per process and pair: a subscription-configured agent billed by an API key."""
+    async def _warn_real_spend(
+        self, task_id: int, info: AttemptInfo, *, api_key_source: str | None
+    ) -> None:
+        """Once per process, pair and cause: a subscription-configured run whose spend is
+        real — billed through an API key, or as extra usage (overage) past its window."""
         pair = f"{info.provider}/{info.access_mode}"
-        if pair in _WARNED_API_KEY_BILLING:
+        warning = "api_key_billing" if api_key_source else "overage"
+        if (warning, pair) in _WARNED_REAL_SPEND:
             return
-        _WARNED_API_KEY_BILLING.add(pair)
-        text = (
-            f"{pair} is billed through an API key ({source}), not the {info.access_mode}: "
-            f"its spend (${info.cost_usd:.4f} here) counts as real API spend. Remove the key "
-            f"from the agent's environment to use the {info.access_mode}, or configure the "
-            f"access mode as `mode: api`."
-        )
+        _WARNED_REAL_SPEND.add((warning, pair))
+        spend = f"its spend (${info.cost_usd:.4f} here) counts as real"
+        if api_key_source:
+            text = (
+                f"{pair} is billed through an API key ({api_key_source}), not the "
+                f"{info.access_mode}: {spend} API spend. Remove the key from the agent's "
+                f"environment to use the {info.access_mode}, or configure the access mode as "
+                f"`mode: api`."
+            )
+        else:
+            text = (
+                f"{pair} went past its {info.access_mode}'s exhausted window and is billed as "
+                f"extra usage (overage): {spend}. ADO sends it no new task until the window "
+                f"resets (`ado quota` shows when); turn extra usage off in the account to stop "
+                f"it going on past the window."
+            )
+        data = {"warning": warning, **({"source": api_key_source} if api_key_source else {})}
         logging.getLogger("ado.runner").warning("%s", text)
         await self.events.emit(
-            task_id,
-            info,
-            AgentEvent(
-                EventKind.LOG, text=text, data={"warning": "api_key_billing", "source": source}
-            ),
-            flush=True,
+            task_id, info, AgentEvent(EventKind.LOG, text=text, data=data), flush=True
         )
 
     async def _check_costs(self, cand: Candidate, spec: TaskSpec) -> None:
@@ -651,12 +661,13 @@ def _ignore_result(task: asyncio.Task[None]) -> None:
         task.exception()  # a failed import is met again, and raised, where it is used
 
 
-#: The (provider/access mode) pairs already warned about API-key billing in this process.
-_WARNED_API_KEY_BILLING: set[str] = set()
+#: The (warning, provider/access mode) pairs already warned about real spend in this process.
+_WARNED_REAL_SPEND: set[tuple[str, str]] = set()
 
 
-def _api_key_spend(usage: Usage, api_cost: float) -> float:
-    """What an API-key-billed run really cost: the agent's own figure, else the price table's."""
+def _real_spend(usage: Usage, api_cost: float) -> float:
+    """What a run billed by an API key or as overage really cost: the agent's own figure,
+    else the price table's."""
     return usage.cost_usd if usage.cost_usd is not None else api_cost
 
 

@@ -173,6 +173,9 @@ class RunSummary:
     #: Set when the agent was billed through an API key: where the key came from (claude's
     #: ``apiKeySource``, codex's ``env_key``...). On a subscription mode, the spend is real.
     api_key_source: str | None = None
+    #: Set when the agent went on past an exhausted window billed as extra usage (claude's
+    #: ``isUsingOverage``): on a subscription mode, the spend is real.
+    overage: bool = False
 
 
 class AgentAdapter(ABC):

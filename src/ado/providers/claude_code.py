@@ -3,7 +3,8 @@
 Runs as ``claude -p PROMPT --output-format stream-json --verbose``. It prints ``system/init``,
 ``assistant`` / ``user`` messages, ``system/api_retry`` while it backs off, and one final
 ``result`` carrying the run's tokens and dollar cost. Subscriptions also print
-``rate_limit_event`` lines with the window's reset time.
+``rate_limit_event`` lines with the window's reset time (``ado.providers.quota``), and
+``isUsingOverage`` once claude bills extra usage past an exhausted window.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from ado.providers.base import (
     RunSummary,
 )
 from ado.providers.events import AgentEvent, EventKind, Usage
-from ado.providers.quota import claude_window
+from ado.providers.quota import claude_window, using_overage
 from ado.vocab import OutcomeKind
 
 __all__ = ["ClaudeCode"]
@@ -176,6 +177,10 @@ class ClaudeCode(AgentAdapter):
     def _rate_limit(self, info: dict[str, Any]) -> list[AgentEvent]:
         status = info.get("status")
         if status not in ("allowed_warning", "rejected"):
+            return []
+        if using_overage(info):
+            # The window is exhausted but claude goes on, billed as extra usage: not a limit
+            # (stopping here would kill a working run); the reading marks the spend as real.
             return []
         resets_at = as_int(info.get("resetsAt"))
         data = {"status": status}

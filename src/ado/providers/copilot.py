@@ -4,9 +4,17 @@ Runs as ``copilot -p PROMPT --output-format json``, which streams one JSON event
 ``assistant.message`` (text and ``toolRequests``), ``tool.execution_complete`` (with
 ``fileEdits``), ``model.call_failure`` (``statusCode``), ``assistant.turn_retry`` while it
 backs off, ``session.error``, and a final ``result`` with ``sessionId`` and ``exitCode``.
-No token counts and no cost: premium requests only. Its retries have no off switch, so the
-run loop stops it at the first ``model.call_failure`` with status 429 (it arrives about a
-second before ``assistant.turn_retry``, which waits out the retry-after first).
+No token counts and no cost on stdout: premium requests only
+(``result.usage.premiumRequests``), and a 402 ``quota_exceeded`` when the month's premium
+requests are used up (a reading for the quota ledger). The tokens are in its session log,
+read when the run ends: ``$COPILOT_HOME/session-state/<sessionId>/events.jsonl``
+(``~/.copilot`` by default) ends with ``session.shutdown{modelMetrics{<model>{usage{
+inputTokens, outputTokens, cacheReadTokens, cacheWriteTokens}}}, currentModel}``; its
+``session.usage_record`` lines carry ``quotaSnapshots`` (the premium-request allowance)
+when GitHub's API sends them.
+Its retries have no off switch, so the run loop stops it at the first ``model.call_failure``
+with status 429 (it arrives about a second before ``assistant.turn_retry``, which waits out
+the retry-after first).
 """
 
 from __future__ import annotations
@@ -14,11 +22,13 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from ado.providers._common import any_env, as_dict, as_int, as_str, clip, home, pick
 from ado.providers.base import AgentAdapter, ParseState, Permission, RunRequest
-from ado.providers.events import AgentEvent, EventKind
+from ado.providers.events import AgentEvent, EventKind, Usage
+from ado.providers.quota import copilot_premium_window, copilot_quota_snapshots
 from ado.providers.resets import parse_reset
 
 __all__ = ["Copilot"]
@@ -103,8 +113,18 @@ class Copilot(AgentAdapter):
                 )
             ]
         if kind == "result":
+            state.data["session_id"] = as_str(obj.get("sessionId"))
             return self._result(obj)
         return ()
+
+    def closing_events(
+        self, request: RunRequest, env: Mapping[str, str], state: ParseState
+    ) -> Iterable[AgentEvent]:
+        """The tokens (and premium-request snapshots) copilot wrote to its session log."""
+        session = state.data.get("session_id")
+        if not isinstance(session, str):
+            return []
+        return session_log_events(_copilot_home(env), session)
 
     def _message(self, data: dict[str, Any]) -> list[AgentEvent]:
         events: list[AgentEvent] = []
@@ -153,7 +173,14 @@ class Copilot(AgentAdapter):
         message = _error_message(data.get("errorMessage"))
         detail = pick(data, ("model", "retryAttempt", "errorCode"))
         if status != 429:
-            return [AgentEvent(EventKind.ERROR, text=message, status_code=status, data=detail)]
+            # 402 ``quota_exceeded``: the monthly premium requests are used up (a reading).
+            premium = copilot_premium_window(
+                status, as_str(data.get("errorCode")), datetime.now(UTC)
+            )
+            return [
+                *premium,
+                AgentEvent(EventKind.ERROR, text=message, status_code=status, data=detail),
+            ]
         reset_at = parse_reset(message or "", datetime.now(UTC))
         state.data["reset_at"] = reset_at
         return [
@@ -192,6 +219,65 @@ class Copilot(AgentAdapter):
             return bool(json.loads(config.read_text()).get("logged_in_users"))
         except (OSError, ValueError, AttributeError):
             return False
+
+
+def _copilot_home(env: Mapping[str, str]) -> Path:
+    configured = env.get("COPILOT_HOME")
+    return Path(configured) if configured else home(env) / ".copilot"
+
+
+def session_log_events(copilot_home: Path, session_id: str) -> list[AgentEvent]:
+    """A ``USAGE`` event of the tokens in the session's ``session.shutdown`` summary and the
+    readings of its last ``quotaSnapshots``; [] when there is no log or no summary (copilot
+    killed before it wrote one): the attempt's tokens then stay "not reported"."""
+    if not session_id or "/" in session_id or session_id.startswith("."):
+        return []
+    log = copilot_home / "session-state" / session_id / "events.jsonl"
+    shutdown: dict[str, Any] | None = None
+    snapshots: dict[str, Any] | None = None
+    try:
+        with log.open(encoding="utf-8", errors="replace") as lines:
+            for line in lines:
+                if '"session.shutdown"' not in line and '"quotaSnapshots"' not in line:
+                    continue
+                try:
+                    obj = json.loads(line)
+                except ValueError:
+                    continue
+                data = as_dict(as_dict(obj).get("data"))
+                if obj.get("type") == "session.shutdown":
+                    shutdown = data
+                found = as_dict(data.get("usage")).get("quotaSnapshots")
+                if isinstance(found, dict) and found:
+                    snapshots = found
+    except OSError:
+        return []
+    events = copilot_quota_snapshots(snapshots) if snapshots else []
+    try:
+        usage = _shutdown_usage(shutdown) if shutdown is not None else None
+    except (OverflowError, ValueError):  # a count no int holds: not a figure
+        usage = None
+    if usage is not None:
+        events.append(AgentEvent(EventKind.USAGE, usage=usage, data={"source": "session log"}))
+    return events
+
+
+def _shutdown_usage(data: dict[str, Any]) -> Usage | None:
+    metrics = as_dict(data.get("modelMetrics"))
+    if not metrics:
+        return None
+    total = Usage()
+    for model in metrics.values():
+        usage = as_dict(as_dict(model).get("usage"))
+        total += Usage(
+            input_tokens=max(0, as_int(usage.get("inputTokens"))),
+            output_tokens=max(0, as_int(usage.get("outputTokens"))),
+            cache_read_tokens=max(0, as_int(usage.get("cacheReadTokens"))),
+            cache_write_tokens=max(0, as_int(usage.get("cacheWriteTokens"))),
+        )
+    current = as_str(data.get("currentModel"))
+    total.model = current or (next(iter(metrics)) if len(metrics) == 1 else None)
+    return total
 
 
 def _error_message(raw: Any) -> str | None:

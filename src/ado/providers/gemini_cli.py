@@ -3,7 +3,8 @@
 Runs as ``gemini -p PROMPT --output-format stream-json``. It prints ``init``, ``message``
 (assistant text arrives in ``delta`` chunks), ``tool_use`` / ``tool_result`` and one final
 ``result`` with token stats (no cost). Its own retries show only on stderr:
-"Attempt N failed: … Retrying after …ms".
+"Attempt N failed: … Retrying after …ms". Its quota errors name their window (per day, per
+minute): readings for the quota ledger (``ado.providers.quota.gemini_windows``).
 
 Retries are switched off with the setting ``general.maxAttempts: 1``, handed over in a small
 system-settings file named by ``GEMINI_CLI_SYSTEM_SETTINGS_PATH`` (see ``settings_file``).
@@ -31,6 +32,7 @@ from ado.providers.base import (
     RunSummary,
 )
 from ado.providers.events import AgentEvent, EventKind, Usage
+from ado.providers.quota import gemini_windows
 from ado.providers.resets import looks_rate_limited, parse_reset
 from ado.vocab import OutcomeKind
 
@@ -134,7 +136,7 @@ class GeminiCli(AgentAdapter):
             text = as_str(obj.get("message"))
             if obj.get("severity") == "warning":
                 return [AgentEvent(EventKind.LOG, text=text)]
-            return [AgentEvent(EventKind.ERROR, text=text)]
+            return [AgentEvent(EventKind.ERROR, text=text), *gemini_windows(text or "", _now())]
         if kind == "result":
             return self._result(obj, state)
         return ()
@@ -155,7 +157,21 @@ class GeminiCli(AgentAdapter):
         text = as_str(error.get("message")) if is_error else as_str(state.data.get("text"))
         data = pick(stats, ("duration_ms", "tool_calls"))
         status = _api_error_status(text) if is_error else None
+        # A quota error names its window; an answer that quotes one is work, not a reading.
+        readings = gemini_windows(text or "", _now()) if is_error else []
+        if readings:  # a quota error (HTTP 429): a limit, until the window's reset
+            first = (text or "").strip().splitlines()[0]
+            readings.append(
+                AgentEvent(
+                    EventKind.RATE_LIMIT,
+                    text=first,
+                    status_code=429,
+                    reset_at=readings[0].reset_at,
+                    data={"window": readings[0].data["window"]},
+                )
+            )
         return [
+            *readings,
             AgentEvent(EventKind.USAGE, usage=usage),
             AgentEvent(
                 EventKind.RESULT, is_error=is_error, text=text, status_code=status, data=data
@@ -175,15 +191,16 @@ class GeminiCli(AgentAdapter):
         failure = state.data.pop("attempt")
         if not looks_rate_limited(failure):
             return ()  # a transient failure: let gemini retry it
-        now = datetime.now(UTC)
+        now = _now()
         return [
+            *gemini_windows(failure, now),
             AgentEvent(
                 EventKind.RATE_LIMIT,
                 text=failure.splitlines()[0],
                 retrying=True,
                 reset_at=parse_reset(failure, now),
                 data={"retry_delay_ms": int(match.group(1))},
-            )
+            ),
         ]
 
     def login_state(self, env: Mapping[str, str]) -> bool | None:
@@ -197,6 +214,10 @@ class GeminiCli(AgentAdapter):
             message = outcome.message or "gemini is not logged in"
             return Outcome(OutcomeKind.AUTH_MISSING, message, exit_code=summary.exit_code)
         return outcome
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
 
 
 def _api_error_status(message: str | None) -> int | None:

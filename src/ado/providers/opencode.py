@@ -4,7 +4,8 @@ Runs as ``opencode run --format json PROMPT``. It prints ``step_start``, ``text`
 ``tool_use`` (once, when the call has finished), ``step_finish`` with the step's tokens and
 cost (when the model's price is configured), and ``error``. It retries 429s silently (five
 times, no off switch), then prints a single ``error`` with the status and response headers:
-the supervisor's timeout is the only watchdog while it waits.
+the supervisor's timeout is the only watchdog while it waits. Those headers'
+``x-ratelimit-*`` are the only usage figures it hands on (a quota-ledger reading).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import Any
 from ado.providers._common import any_env, as_dict, as_int, as_str, clip, home
 from ado.providers.base import AgentAdapter, ParseState, Permission, RunRequest
 from ado.providers.events import AgentEvent, EventKind, Usage
+from ado.providers.quota import rate_limit_header_windows
 from ado.providers.resets import (
     looks_like_server_error,
     looks_rate_limited,
@@ -96,7 +98,7 @@ class OpenCode(AgentAdapter):
         elif kind == "step_finish":
             events += _step_finish(part, state)
         elif kind == "error":
-            events.append(_error(as_dict(obj.get("error"))))
+            events += _error(as_dict(obj.get("error")))
         return events
 
     def parse_stderr_line(self, line: str, state: ParseState) -> Iterable[AgentEvent]:
@@ -178,7 +180,7 @@ def _step_finish(part: dict[str, Any], state: ParseState) -> list[AgentEvent]:
     return events
 
 
-def _error(error: dict[str, Any]) -> AgentEvent:
+def _error(error: dict[str, Any]) -> list[AgentEvent]:
     data = as_dict(error.get("data"))
     message = as_str(data.get("message")) or as_str(error.get("name")) or "error"
     status = as_int(data.get("statusCode")) or None
@@ -188,16 +190,20 @@ def _error(error: dict[str, Any]) -> AgentEvent:
         if v is not None
     }
     if status != 429:
-        return AgentEvent(EventKind.ERROR, text=message, status_code=status, data=detail)
+        return [AgentEvent(EventKind.ERROR, text=message, status_code=status, data=detail)]
     now = datetime.now(UTC)
     headers = {str(k).lower(): str(v) for k, v in as_dict(data.get("responseHeaders")).items()}
     reset_at = parse_retry_after(headers.get("retry-after", ""), now) or parse_reset(message, now)
     limits = {k: v for k, v in headers.items() if k.startswith("x-ratelimit-")}
-    return AgentEvent(
-        EventKind.RATE_LIMIT,
-        text=message,
-        status_code=429,
-        retrying=False,
-        reset_at=reset_at,
-        data={**detail, **({"headers": limits} if limits else {})},
-    )
+    return [
+        # its error hands on the response's headers: the x-ratelimit-* ones are a reading
+        *rate_limit_header_windows(limits, now),
+        AgentEvent(
+            EventKind.RATE_LIMIT,
+            text=message,
+            status_code=429,
+            retrying=False,
+            reset_at=reset_at,
+            data={**detail, **({"headers": limits} if limits else {})},
+        ),
+    ]

@@ -30,7 +30,7 @@ _I = re.IGNORECASE
 _RATE_LIMITED = re.compile(
     r"rate[ _-]?limit|\b429\b|too many requests|usage limit|hit your (?:usage )?limit"
     r"|(?:usage|hour|weekly|daily|monthly|session|opus|sonnet) limit reached"
-    r"|resource[ _]?(?:has been )?exhausted|exceeded your current quota"
+    r"|resource[ _]?(?:has been )?exhausted|exceeded your current quota|exhausted your \w* ?quota"
     r"|quota[ _]exceeded|out of extra usage|premium request allowance|\brate_limited\b",
     _I,
 )

@@ -125,6 +125,7 @@ class AgentRun:
             self.outcome = adapter.classify(summary)
             self._explain_missing_variable(env)
         for event in adapter.closing_events(request, env, state):
+            self._absorb(event)  # the tokens an agent left in its session log count too
             yield event
 
     def _explain_missing_variable(self, env: dict[str, str]) -> None:
@@ -199,6 +200,8 @@ class AgentRun:
             _keep(s.errors, event)
         elif event.kind is EventKind.RATE_LIMIT:
             _keep(s.rate_limits, event)
+        elif event.kind is EventKind.QUOTA and event.data.get("overage"):
+            s.overage = True
 
 
 def _loads(text: str) -> Any:

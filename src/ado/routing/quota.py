@@ -5,8 +5,10 @@ runs out.
 Two sources:
 
 - ``agent``: what the agent CLI reported during a normal run (``ado.providers.quota``:
-  claude's ``rate_limit_event``, codex's session log), stored in ``quota_windows`` by the
-  runner, the latest reading per (provider, window) and the one before it;
+  claude's ``rate_limit_event``, codex's session log, the quota errors of gemini, copilot
+  and opencode), stored in ``quota_windows`` by the runner, the latest reading per
+  (provider, window) and the one before it (a reading whose reset is already past is
+  dropped);
 - ``counted``: each configured ``rateLimits`` entry against ADO's own usage records
   (``ado.routing.limits.usage_against_limits``), computed when asked, never stored.
 
@@ -108,7 +110,9 @@ def snapshot(store: SqlMethods, config: AdoConfig, now: datetime) -> QuotaLedger
 
 
 def reading_of(provider: str, event: AgentEvent, now: datetime) -> QuotaWindowView | None:
-    """The ledger row of a ``QUOTA`` event; None when it names no known window."""
+    """The ledger row of a ``QUOTA`` event; None when it names no known window, or a reset
+    already past (a window that has ended says nothing of the current one: the reading
+    before it stays)."""
     from ado.store.views import QuotaWindowView
 
     data = event.data
@@ -117,14 +121,18 @@ def reading_of(provider: str, event: AgentEvent, now: datetime) -> QuotaWindowVi
         status = QuotaStatus(str(data.get("status") or QuotaStatus.ALLOWED))
     except ValueError:
         return None
+    if event.reset_at is not None and event.reset_at <= now:
+        return None
     ratio = data.get("used_ratio")
+    if isinstance(ratio, bool) or not isinstance(ratio, int | float) or not 0 <= ratio:
+        ratio = None  # NaN fails the comparison too
     minutes = data.get("window_minutes")
     return QuotaWindowView(
         provider=provider,
         kind=window.value,
         status=status.value,
         source=QuotaSource.AGENT.value,
-        used_ratio=float(ratio) if isinstance(ratio, int | float) else None,
+        used_ratio=None if ratio is None else min(1.0, float(ratio)),
         resets_at=event.reset_at,
         window_minutes=minutes if isinstance(minutes, int) else None,
         observed_at=now,

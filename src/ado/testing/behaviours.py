@@ -19,6 +19,7 @@ __all__ = [
     "Behaviour",
     "Failure",
     "Hang",
+    "QuotaExceeded",
     "RateLimit",
     "Reply",
     "ServerError",
@@ -81,6 +82,10 @@ class Failure:
     message: str | None = None
     retry_after_s: float | None = None
     rate_limit_headers: bool = False
+    #: Google's ``QuotaFailure`` ``quotaId`` (``...PerDay...``, ``...PerMinute...``).
+    quota_id: str | None = None
+    #: The error ``code`` of OpenAI-shaped bodies (``quota_exceeded``).
+    code: str | None = None
 
 
 class Behaviour:
@@ -148,6 +153,39 @@ class RateLimit(Behaviour):
 
     def answer(self, turn: Turn, call_id: str) -> Failure:
         return Failure(429, self.message, self.retry_after_s, rate_limit_headers=True)
+
+    @property
+    def is_failure(self) -> bool:
+        return True
+
+
+@dataclass(frozen=True)
+class QuotaExceeded(Behaviour):
+    """A quota error as each API states it (what gemini and copilot report as quota):
+
+    - Google's API: 429 ``RESOURCE_EXHAUSTED`` with a ``QuotaFailure`` naming ``quota_id``
+      (``GenerateRequestsPerDayPerProjectPerModel-FreeTier`` for a day's quota,
+      ``GenerateRequestsPerMinutePerProjectPerModel-FreeTier`` for a minute's) and, with
+      ``retry_after_s``, a ``RetryInfo``;
+    - OpenAI-shaped APIs: ``status`` (402 for copilot's premium requests) with the error
+      ``code`` (``quota_exceeded``).
+    """
+
+    quota_id: str | None = None
+    status: int = 429
+    code: str | None = None
+    retry_after_s: float | None = None
+    message: str | None = None
+
+    def answer(self, turn: Turn, call_id: str) -> Failure:
+        return Failure(
+            self.status,
+            self.message,
+            self.retry_after_s,
+            rate_limit_headers=self.status == 429,
+            quota_id=self.quota_id,
+            code=self.code,
+        )
 
     @property
     def is_failure(self) -> bool:

@@ -37,8 +37,15 @@ def anthropic_unified(
     five_hour: WindowHeader | None = None,
     seven_day: WindowHeader | None = None,
     representative_claim: str = "five_hour",
+    overage_status: str | None = None,
+    overage_resets_at: int | None = None,
+    overage_monthly_utilization: float | None = None,
 ) -> dict[str, str]:
-    """Anthropic's ``anthropic-ratelimit-unified-*`` headers (what claude reads)."""
+    """Anthropic's ``anthropic-ratelimit-unified-*`` headers (what claude reads).
+
+    ``overage_status`` (allowed / allowed_warning / rejected): the account's extra usage;
+    with a rejected window and ``allowed`` here, claude goes on billed as overage and says
+    ``isUsingOverage: true``."""
     headers: dict[str, str] = {}
     windows = {"5h": five_hour, "7d": seven_day}
     for abbrev, window in windows.items():
@@ -63,6 +70,14 @@ def anthropic_unified(
     headers["anthropic-ratelimit-unified-representative-claim"] = representative_claim
     if binding is not None:
         headers["anthropic-ratelimit-unified-reset"] = str(binding.resets_at)
+    if overage_status is not None:
+        headers["anthropic-ratelimit-unified-overage-status"] = overage_status
+    if overage_resets_at is not None:
+        headers["anthropic-ratelimit-unified-overage-reset"] = str(overage_resets_at)
+    if overage_monthly_utilization is not None:
+        headers["anthropic-ratelimit-unified-overage-period-monthly-utilization"] = (
+            f"{overage_monthly_utilization:g}"
+        )
     return headers
 
 

@@ -67,24 +67,46 @@ _STATUS = {
 }
 
 
+#: The Gemini API's own text for a quota it names (``QuotaFailure``), as it sends it.
+_QUOTA_TEXT = (
+    "FAKE: You exceeded your current quota, please check your plan and billing details.\n"
+    "* Quota exceeded for quota metric '{metric}' and limit '{quota_id}'"
+)
+
+
 def render_failure(failure: Failure, request_id: str) -> Rendered:
     default = (
         "FAKE: Resource has been exhausted (e.g. check quota)."
         if failure.status == 429
         else "FAKE: An internal error has occurred."
     )
+    metric = "generativelanguage.googleapis.com/generate_content_free_tier_requests"
+    if failure.quota_id:
+        default = _QUOTA_TEXT.format(metric=metric, quota_id=failure.quota_id)
     error: dict[str, Any] = {
         "code": failure.status,
         "message": failure.message or default,
         "status": _STATUS.get(failure.status, "UNKNOWN"),
     }
+    details: list[dict[str, Any]] = []
+    if failure.quota_id:
+        details.append(
+            {
+                "@type": "type.googleapis.com/google.rpc.QuotaFailure",
+                "violations": [
+                    {"quotaMetric": metric, "quotaId": failure.quota_id, "quotaValue": "50"}
+                ],
+            }
+        )
     if failure.retry_after_s is not None:
-        error["details"] = [
+        details.append(
             {
                 "@type": "type.googleapis.com/google.rpc.RetryInfo",
                 "retryDelay": f"{failure.retry_after_s:g}s",
             }
-        ]
+        )
+    if details:
+        error["details"] = details
     return Rendered(
         failure.status, json_body({"error": error}), headers=failure_headers(failure, request_id)
     )

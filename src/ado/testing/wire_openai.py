@@ -209,7 +209,14 @@ def render_chat_reply(turn: Turn, reply: Reply) -> Rendered:
 
 
 def render_failure(failure: Failure, request_id: str) -> Rendered:
-    if failure.status == 429:
+    if failure.code:
+        error = {
+            "message": failure.message or "FAKE: You have exceeded your premium request allowance.",
+            "type": "insufficient_quota",
+            "param": None,
+            "code": failure.code,
+        }
+    elif failure.status == 429:
         error = {
             "message": failure.message
             or "FAKE: Rate limit reached for requests. Please try again in 60s.",
