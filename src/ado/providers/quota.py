@@ -331,16 +331,6 @@ def copilot_quota_snapshots(snapshots: Mapping[str, Any]) -> list[AgentEvent]:
     ]
 
 
-def _iso(value: Any) -> datetime | None:
-    if not isinstance(value, str) or not value:
-        return None
-    try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-
-
 def rate_limit_header_windows(headers: Mapping[str, str], now: datetime) -> list[AgentEvent]:
     """OpenAI-style ``x-ratelimit-{limit,remaining,reset}-{requests,tokens}`` (what opencode
     hands on in its error event): one reading, the fuller of the two, its window told by
