@@ -70,6 +70,12 @@ def check_prompt(value: str) -> str:
     return value
 
 
+def _not_after(value: str) -> str:
+    from ado.routing.parking import check_not_after
+
+    return check_not_after(value)
+
+
 Prompt = Annotated[str, Field(min_length=1), AfterValidator(check_prompt)]
 Turns = Annotated[int, Field(ge=1, le=MAX_TURNS)]
 Priority = Annotated[int, Field(ge=1, le=MAX_PRIORITY)]
@@ -101,6 +107,11 @@ class TaskChoices(WireModel):
         default=None, description="Stop the agent after N turns."
     )
     yolo: StrictBool = Field(default=False, description="No sandbox and no approvals at all.")
+    not_after: Annotated[str, AfterValidator(_not_after)] | None = Field(
+        default=None,
+        description="HH:MM (optionally with an offset, 23:00+01:00; else the server's local "
+        "time): a parked task never resumes after it (docs/routing.md).",
+    )
 
     def provider_names(self) -> list[tuple[str, str]]:
         """(field, name) for every provider the options name: ``providers.1``, ``exclude.0``."""

@@ -168,7 +168,9 @@ def test_wait_sits_out_a_cooldown_then_runs(project: Project, fake_cursor: FakeC
         wait_for(waiting, what="the run to wait for the reset")
         assert proc.poll() is None  # still waiting: the cooldown holds
         held = store.list_tasks(limit=1)[0]
-        assert held.status == "running" and held.attempt_count == 0
+        assert held.status == "parked" and held.attempt_count == 0 and held.parks == 1
+        assert held.park_reason is not None
+        assert held.park_reason.startswith("waiting for cursor-agent's cooldown, resets ")
         freed = datetime.now(UTC)
         store.clear_cooldown("cursor-agent", "subscription")
         out, err = proc.communicate(timeout=120)
