@@ -34,7 +34,7 @@ def test_run_help_lists_every_flag_of_the_readme() -> None:
     row = next(line for line in README.read_text().splitlines() if line.startswith("| `ado run"))
     spans = re.findall(r"`([^`]*)`", row)
     flags = [f for span in spans for f in re.findall(r"(?<![\w-])-{1,2}[a-z][a-z-]*", span)]
-    assert len(flags) == 17, flags  # -p/--provider ... --json
+    assert len(flags) == 18, flags  # -p/--provider ... --json
     result = CliRunner().invoke(cli, ["run", "--help"])
     assert result.exit_code == 0
     for flag in flags:

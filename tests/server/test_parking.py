@@ -9,6 +9,7 @@ import sys
 import textwrap
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -170,7 +171,7 @@ def test_still_limited_at_the_reset_it_is_parked_again_then_fails_after_max_park
     assert "waiting for cursor-agent's cooldown" in task["error"]
     runs = agent.runs()
     assert len(runs) == 3  # the first run, and one after each of the 2 resets
-    assert all(later - earlier >= timedelta(seconds=1.5) for earlier, later in zip(runs, runs[1:]))
+    assert all(later - earlier >= timedelta(seconds=1.5) for earlier, later in pairwise(runs))
     assert len(_parked_events(project, task_id)) == 2
     assert poll_until(lambda: len(agent.runs()) > 3, 1.0) is None  # and nothing after
 

@@ -151,7 +151,7 @@ class TaskSummary(Schema):
     park_reason: str | None = Field(
         default=None,
         description="What a parked task waits for (\"waiting for claude-code's 5-hour "
-        "window, resets 14:05 UTC\"); kept after it resumes, for its last park.",
+        'window, resets 14:05 UTC"); kept after it resumes, for its last park.',
     )
     parked_until: datetime | None = Field(
         default=None, description="When a parked task is looked at again (its last park)."

@@ -39,10 +39,11 @@ class TaskPool(Protocol):
 async def cancel_task(store: QueueMethods, pool: TaskPool | None, task_id: int) -> str:
     """Cancel task ``task_id`` wherever it runs; its status afterwards.
 
-    queued or parked in the queue → ``cancelled`` at once; run by ``pool`` → the agent is stopped and the task
-    recorded ``cancelled``; run by another server's pool → a cancel request it picks up
-    (``cancelling``); run by an ``ado run`` on this host → SIGINT to it (``cancelling``), or
-    ``interrupted`` when that process is gone. A finished task raises ``TaskNotCancellable``.
+    queued or parked in the queue → ``cancelled`` at once; run by ``pool`` → the agent is
+    stopped and the task recorded ``cancelled``; run by another server's pool → a cancel
+    request it picks up (``cancelling``); run (or parked) by an ``ado run`` on this host →
+    SIGINT to it (``cancelling``), or ``interrupted`` when that process is gone. A finished
+    task raises ``TaskNotCancellable``.
     """
     task = await asyncio.to_thread(store.get_task, task_id)
     if task is None:

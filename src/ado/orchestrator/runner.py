@@ -668,9 +668,7 @@ class Runner:
         )
         return parks
 
-    async def _wait_parked(
-        self, router: Router, filters: RouteFilters, plan: RoutingPlan
-    ) -> None:
+    async def _wait_parked(self, router: Router, filters: RouteFilters, plan: RoutingPlan) -> None:
         """``--wait``: sleep until the plan's earliest reset, looking at the store every
         ``WAIT_RECHECK`` seconds (no agent runs): a cooldown cleared meanwhile ends it early."""
         when = plan.earliest_reset

@@ -131,7 +131,6 @@ def resume_refused(
     from ado.routing.limits import clock
 
     return NoProviderAvailable(
-        f"Not resumed: it would start after its not-after time {not_after} "
-        f"({clock(limit, now)}).",
+        f"Not resumed: it would start after its not-after time {not_after} ({clock(limit, now)}).",
         hint="Submit it again, with a later --not-after (notAfter) or without one.",
     )

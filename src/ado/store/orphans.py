@@ -2,8 +2,9 @@
 
 Each opening of the store (``ado run``, ``ado status``, a worker pool's start) marks the
 running tasks of this host whose process is dead as ``interrupted``, and stops the process
-groups of their agents. A task with no owner counts as orphaned too. A parked task is an orphan only when it has an
-owner (``ado run --wait``, gone): one parked in the queue has none, and a pool resumes it.
+groups of their agents. A task with no owner counts as orphaned too. A parked task is an
+orphan only when it has an owner (an ``ado run --wait``, gone): one parked in the queue has
+none, and a pool resumes it at its time.
 """
 
 from __future__ import annotations
