@@ -163,10 +163,16 @@ def run(
 def _with_offset(not_after: str | None) -> str | None:
     """``--not-after 23:00`` in this terminal's time zone: ``23:00+01:00`` (an offset given
     is kept; a bad value is left for the options' check to refuse)."""
-    if not_after is None or not (text := not_after.strip())[-1:].isdigit() or len(text) > 5:
+    from ado.routing.parking import check_not_after
+
+    if not_after is None:
+        return None
+    try:
+        text = check_not_after(not_after)  # 23:00, or 23:00+02:00 as given
+    except ValueError:
         return not_after
     offset = time.strftime("%z")  # +0100
-    return f"{text}{offset[:3]}:{offset[3:]}" if offset else text
+    return f"{text}{offset[:3]}:{offset[3:]}" if len(text) == 5 and offset else text
 
 
 async def _run(

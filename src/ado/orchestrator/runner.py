@@ -153,19 +153,9 @@ class Runner:
                     if not (self.park_in_queue or opts.wait):
                         raise plan.unavailable()
                     parks = await self._park(task_id, plan, parks, opts.not_after, created_at)
-                    if self.park_in_queue:
-                        return TaskResult(
-                            task_id=task_id,
-                            status=TaskStatus.PARKED,
-                            attempts=attempts,
-                            usage=total,
-                            cost_usd=cost,
-                            api_cost_usd=api_cost,
-                            result_text="",
-                            error=None,
-                            exit_code=PARKED_EXIT,
-                            duration_s=time.monotonic() - started,
-                        )
+                    if self.park_in_queue:  # a pool resumes it: not finished
+                        status, error, exit_code = TaskStatus.PARKED, None, PARKED_EXIT
+                        break
                     await self._wait_parked(router, filters, plan)
                     if not self.cancelled:
                         tried.clear()  # a fresh start after the reset
@@ -230,7 +220,8 @@ class Runner:
             raise
         result_text = attempts[-1].outcome.message if attempts and attempts[-1].outcome else ""
         try:
-            await self._finish(task_id, status, error, result_text, exit_code)
+            if status is not TaskStatus.PARKED:
+                await self._finish(task_id, status, error, result_text, exit_code)
         except Exception as exc:  # the store refuses the last event: the status still
             await self._finish_anyway(task_id, TaskStatus.FAILED, f"{error or ''} {exc}".strip(), 1)
             raise
