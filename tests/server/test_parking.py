@@ -18,6 +18,7 @@ import pytest
 from ado.store.views import QuotaWindowView
 from tests.fixtures.ado import Project
 from tests.server.conftest import Server
+from tests.server.test_serve import _post, _task
 from tests.support import poll_until, wait_for
 
 Serve = Callable[..., Server]
@@ -79,22 +80,6 @@ def _configure(project: Project, agent: Agent, plan: str, max_parks: int = 3) ->
         {"cursor-agent": agent.provider(plan)},
         routing={"quota": {"maxParks": max_parks}},
     )
-
-
-def _post(server: Server, **body: Any) -> int:
-    with server.client() as client:
-        response = client.post("/api/tasks", json={"prompt": "do it", **body})
-    assert response.status_code == 201, response.text
-    task_id: int = response.json()["id"]
-    return task_id
-
-
-def _task(server: Server, task_id: int) -> dict[str, Any]:
-    with server.client() as client:
-        response = client.get(f"/api/tasks/{task_id}")
-    assert response.status_code == 200, response.text
-    body: dict[str, Any] = response.json()
-    return body
 
 
 def _finished(server: Server, task_id: int) -> Callable[[], dict[str, Any] | None]:
