@@ -156,7 +156,7 @@ class TaskNotCancellable(UsageError):
 
     def __init__(self, task_id: int, status: str) -> None:
         super().__init__(
-            f"Task {task_id} is {status}; only running or queued tasks can be cancelled."
+            f"Task {task_id} is {status}; only queued, running or parked tasks can be cancelled."
         )
         self.task_id = task_id
         self.status = status

@@ -22,7 +22,10 @@ router's view.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
+import typing
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import TYPE_CHECKING, Annotated, Any, cast
@@ -94,8 +97,31 @@ class ItemLength:
         return schema
 
 
+class Checked:
+    """A value's own check (``Annotated[str, Checked(f)]``, ``f`` raising ``ValueError``):
+    pydantic applies it through the hook below, ``TaskOptions.checked`` directly."""
+
+    def __init__(self, check: Callable[[Any], Any]) -> None:
+        self.check = check
+
+    def __get_pydantic_core_schema__(
+        self, source: type[Any], handler: GetCoreSchemaHandler
+    ) -> CoreSchema:
+        from pydantic_core import core_schema
+
+        return core_schema.no_info_after_validator_function(self.check, handler(source))
+
+
+def _not_after(value: str) -> str:
+    from ado.routing.parking import check_not_after
+
+    return check_not_after(value)
+
+
 #: A provider id, model, session or capability name.
 Name = Annotated[str, ItemLength()]
+#: A time of day a parked task must not resume after (``ado.routing.parking``).
+NotAfter = Annotated[str, Checked(_not_after)]
 
 
 def _meta(description: str, **bounds: Any) -> dict[str, Any]:
@@ -133,6 +159,13 @@ class TaskChoices:
     )
     yolo: bool = field(
         default=False, metadata=_meta("No sandbox and no approvals at all.", **_STRICT)
+    )
+    not_after: NotAfter | None = field(
+        default=None,
+        metadata=_meta(
+            "HH:MM (optionally with an offset, 23:00+01:00; else the server's local time): a "
+            "parked task never resumes after it (docs/routing.md)."
+        ),
     )
 
     def provider_names(self) -> list[tuple[str, str]]:
@@ -174,6 +207,11 @@ class TaskOptions(TaskChoices):
                 for i, item in enumerate(value):
                     if (problem := _out_of_bounds(item, NAME)) is not None:
                         raise UsageError(f"{f.name}.{i}: {problem}")
+            for check in _checks().get(f.name, ()):
+                try:
+                    values[f.name] = check(value)
+                except ValueError as exc:
+                    raise UsageError(f"{f.name}: {exc}") from None
         return cls(**values)
 
     @classmethod
@@ -238,6 +276,24 @@ def _out_of_bounds(value: Any, bounds: Any) -> str | None:
         if (most := bounds.get("le")) is not None and not value <= most:
             return f"Input should be less than or equal to {most}"
     return None
+
+
+@functools.cache
+def _checks() -> dict[str, tuple[Callable[[Any], Any], ...]]:
+    """Each field's ``Checked`` functions, from its annotation."""
+    hints = typing.get_type_hints(TaskOptions, include_extras=True)
+    found: dict[str, tuple[Callable[[Any], Any], ...]] = {}
+    for name, hint in hints.items():
+        extras = [
+            extra
+            for arg in (hint, *typing.get_args(hint))
+            if typing.get_origin(arg) is Annotated
+            for extra in arg.__metadata__
+            if isinstance(extra, Checked)
+        ]
+        if extras:
+            found[name] = tuple(e.check for e in extras)
+    return found
 
 
 _FIELDS = dataclasses.fields(TaskOptions)

@@ -34,11 +34,14 @@ class TaskStatus(StrEnum):
     CANCELLED = "cancelled"
     #: The ADO process running it died; found and marked at the next start.
     INTERRUPTED = "interrupted"
+    #: Every candidate is limited: it waits for the earliest known reset, then is looked at
+    #: again (``ado.orchestrator.parking``; ``park_reason`` says what it waits for).
+    PARKED = "parked"
 
     @property
     def is_active(self) -> bool:
-        """Queued or running: not finished yet."""
-        return self in (TaskStatus.QUEUED, TaskStatus.RUNNING)
+        """Queued, running or parked: not finished yet."""
+        return self in (TaskStatus.QUEUED, TaskStatus.RUNNING, TaskStatus.PARKED)
 
 
 class AccessMode(StrEnum):

@@ -34,7 +34,7 @@ def test_run_help_lists_every_flag_of_the_readme() -> None:
     row = next(line for line in README.read_text().splitlines() if line.startswith("| `ado run"))
     spans = re.findall(r"`([^`]*)`", row)
     flags = [f for span in spans for f in re.findall(r"(?<![\w-])-{1,2}[a-z][a-z-]*", span)]
-    assert len(flags) == 17, flags  # -p/--provider ... --json
+    assert len(flags) == 18, flags  # -p/--provider ... --json
     result = CliRunner().invoke(cli, ["run", "--help"])
     assert result.exit_code == 0
     for flag in flags:
@@ -168,7 +168,9 @@ def test_wait_sits_out_a_cooldown_then_runs(project: Project, fake_cursor: FakeC
         wait_for(waiting, what="the run to wait for the reset")
         assert proc.poll() is None  # still waiting: the cooldown holds
         held = store.list_tasks(limit=1)[0]
-        assert held.status == "running" and held.attempt_count == 0
+        assert held.status == "parked" and held.attempt_count == 0 and held.parks == 1
+        assert held.park_reason is not None
+        assert held.park_reason.startswith("waiting for cursor-agent's cooldown, resets ")
         freed = datetime.now(UTC)
         store.clear_cooldown("cursor-agent", "subscription")
         out, err = proc.communicate(timeout=120)

@@ -83,7 +83,7 @@ def test_cancel_of_a_finished_task_exits_2(project: Project, fake_cursor: FakeCu
     project.write_config({"cursor-agent": fake_cursor()})
     task_id = run_json(project, "done already")["task_id"]
     proc = project.run("tasks", "cancel", str(task_id), check_code=2)
-    assert f"Task {task_id} is succeeded; only running or queued tasks" in proc.stderr
+    assert f"Task {task_id} is succeeded; only queued, running or parked tasks" in proc.stderr
     assert project.task(task_id).status == "succeeded"
 
 

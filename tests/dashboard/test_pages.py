@@ -178,3 +178,41 @@ def test_settings_page_shows_the_stored_settings(
     shoot(page, screenshots, "settings-desktop")
     page.set_viewport_size(PHONE)
     shoot(page, screenshots, "settings-phone")
+
+
+def test_a_parked_task_shows_what_it_waits_for_and_cancels(
+    page: Any, server: Server, screenshots: Path
+) -> None:
+    """Parked in the queue until tomorrow (no pool takes it before): the list and the detail
+    say what it waits for; Cancel on the detail page cancels it."""
+    from datetime import UTC, datetime, timedelta
+
+    from ado.store import Store
+
+    store = Store(f"sqlite:///{server.root / '.ado' / 'state.db'}")
+    try:
+        task_id = store.create_task(
+            prompt="parked until the reset",
+            cwd=str(server.root),
+            hitl_policy="autonomous",
+            options={},
+            status="queued",
+        )
+        reason = "waiting for cursor-agent's 5-hour window, resets 14:05 UTC"
+        until = datetime.now(UTC) + timedelta(days=1)
+        store.park_task(task_id, until=until, reason=reason, in_queue=True)
+    finally:
+        store.close()
+    page.goto("/tasks")
+    row = page.locator(f'[data-testid="task-row"][data-task-id="{task_id}"]')
+    expect(row.get_by_test_id("task-status")).to_have_attribute("data-status", "parked")
+    expect(row.get_by_test_id("task-status")).to_have_attribute("title", reason)
+    expect(row.get_by_test_id("task-park-reason")).to_have_text(reason)
+    shoot(page, screenshots, "tasks-parked-desktop")
+    page.goto(f"/tasks/{task_id}")
+    expect(page.get_by_test_id("park-reason")).to_contain_text("Parked (1 of ")
+    expect(page.get_by_test_id("park-reason")).to_contain_text(reason)
+    shoot(page, screenshots, "task-detail-parked-desktop")
+    page.get_by_test_id("cancel-task").click()
+    expect(page.get_by_test_id("task-status").first).to_have_attribute("data-status", "cancelled")
+    assert server.task(task_id)["status"] == "cancelled"

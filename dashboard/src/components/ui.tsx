@@ -4,6 +4,7 @@ import {
   Ban,
   CheckCircle2,
   Clock,
+  Hourglass,
   Loader2,
   PauseCircle,
   XCircle,
@@ -111,15 +112,21 @@ const STATUS: Record<TaskStatus, { icon: LucideIcon; className: string; spin?: b
     icon: PauseCircle,
     className: "bg-orange-100 text-orange-800 dark:bg-orange-950 dark:text-orange-300",
   },
+  // Every candidate limited: waiting for the earliest reset (its reason in the title).
+  parked: {
+    icon: Hourglass,
+    className: "bg-violet-100 text-violet-800 dark:bg-violet-950 dark:text-violet-300",
+  },
 };
 
-export function StatusBadge({ status }: { status: string }) {
+export function StatusBadge({ status, title }: { status: string; title?: string | null }) {
   const s = STATUS[status as TaskStatus] ?? STATUS.queued;
   const Icon = s.icon;
   return (
     <span
       data-testid="task-status"
       data-status={status}
+      title={title ?? undefined}
       className={cx(
         "inline-flex items-center gap-1 rounded-full px-2 py-0.5 text-xs font-medium",
         s.className,

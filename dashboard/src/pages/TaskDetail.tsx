@@ -94,7 +94,7 @@ export default function TaskDetail() {
   if (task.isPending) return <Spinner />;
   if (task.isError) return <ErrorBox error={task.error} onRetry={() => task.refetch()} />;
   const t = task.data;
-  const active = t.status === "running" || t.status === "queued";
+  const active = t.status === "running" || t.status === "queued" || t.status === "parked";
 
   return (
     <div className="space-y-4">
@@ -103,7 +103,7 @@ export default function TaskDetail() {
           <ArrowLeft className="h-5 w-5" />
         </Link>
         <h1 className="text-xl font-semibold">Task #{t.id}</h1>
-        <StatusBadge status={t.status} />
+        <StatusBadge status={t.status} title={t.parkReason} />
         {active && (
           <button
             type="button"
@@ -143,6 +143,13 @@ export default function TaskDetail() {
           <Figure label="API value" value={fmtUsd(t.apiCostUsd)} />
           <Figure label="Created" value={fmtTime(t.createdAt)} />
         </dl>
+        {t.parks > 0 && t.parkReason && (
+          <p className="mt-3 text-xs text-violet-700 dark:text-violet-300" data-testid="park-reason">
+            {t.status === "parked"
+              ? `Parked (${t.parks} of routing.quota.maxParks): ${t.parkReason}; looked at again ${fmtTime(t.parkedUntil)}`
+              : `Parked ${t.parks} time${t.parks === 1 ? "" : "s"}; the last: ${t.parkReason}`}
+          </p>
+        )}
         {t.routingReason && (
           <p className="mt-3 text-xs text-slate-500 dark:text-slate-400" data-testid="routing-reason">
             Routing: {t.routingReason}

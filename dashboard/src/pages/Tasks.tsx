@@ -83,7 +83,7 @@ function TaskTable({ tasks }: { tasks: TaskSummary[] }) {
               >
                 <span className="order-1 text-xs tabular-nums text-slate-500 xl:order-none">#{task.id}</span>
                 <span className="order-2 xl:order-none">
-                  <StatusBadge status={task.status} />
+                  <StatusBadge status={task.status} title={task.parkReason} />
                 </span>
                 <span
                   data-testid="task-prompt"
@@ -98,7 +98,15 @@ function TaskTable({ tasks }: { tasks: TaskSummary[] }) {
                   data-testid="task-provider"
                   title={task.provider ? `${task.provider}${task.accessMode ? `/${task.accessMode}` : ""}` : undefined}
                 >
-                  {task.provider ? `${task.provider}${task.accessMode ? `/${task.accessMode}` : ""}` : "—"}
+                  {task.status === "parked" && task.parkReason ? (
+                    <span data-testid="task-park-reason" title={task.parkReason}>
+                      {task.parkReason}
+                    </span>
+                  ) : task.provider ? (
+                    `${task.provider}${task.accessMode ? `/${task.accessMode}` : ""}`
+                  ) : (
+                    "—"
+                  )}
                 </span>
                 <span className="order-5 whitespace-nowrap text-xs tabular-nums text-slate-600 xl:order-none xl:text-right xl:text-sm dark:text-slate-400">
                   {fmtDuration(task.durationS)}
@@ -122,6 +130,15 @@ function TaskTable({ tasks }: { tasks: TaskSummary[] }) {
   );
 }
 
+/** "23:00" in this browser's time zone: "23:00+01:00", as `ado run --not-after` sends it. */
+function withOffset(time: string): string {
+  const minutes = -new Date().getTimezoneOffset();
+  const sign = minutes < 0 ? "-" : "+";
+  const abs = Math.abs(minutes);
+  const pad = (n: number) => String(n).padStart(2, "0");
+  return `${time}${sign}${pad(Math.floor(abs / 60))}:${pad(abs % 60)}`;
+}
+
 function NewTaskForm({ onClose }: { onClose: () => void }) {
   const providers = useProviders();
   const create = useCreateTask();
@@ -132,6 +149,7 @@ function NewTaskForm({ onClose }: { onClose: () => void }) {
   const [maxCost, setMaxCost] = useState("");
   const [hitlPolicy, setHitlPolicy] = useState("");
   const [cwd, setCwd] = useState("");
+  const [notAfter, setNotAfter] = useState("");
   const error = create.error instanceof ApiError ? create.error : null;
   const fieldError = (name: string) =>
     error?.fieldMessage(name) ? (
@@ -150,6 +168,7 @@ function NewTaskForm({ onClose }: { onClose: () => void }) {
           if (maxCost) task.maxCost = Number(maxCost);
           if (hitlPolicy) task.hitlPolicy = hitlPolicy as NewTask["hitlPolicy"];
           if (cwd) task.cwd = cwd;
+          if (notAfter) task.notAfter = withOffset(notAfter);
           create.mutate(task, { onSuccess: (t) => navigate(`/tasks/${t.id}`) });
         }}
       >
@@ -210,6 +229,18 @@ function NewTaskForm({ onClose }: { onClose: () => void }) {
             ))}
           </select>
           {fieldError("hitlPolicy")}
+        </label>
+        <label className="text-sm md:col-span-2">
+          <span className="mb-1 block font-medium">Not after (HH:MM)</span>
+          <input
+            name="notAfter"
+            type="time"
+            className={inputClass}
+            value={notAfter}
+            onChange={(e) => setNotAfter(e.target.value)}
+            title="When every agent is limited the task is parked until a reset; it never resumes after this time (yours)."
+          />
+          {fieldError("notAfter")}
         </label>
         <label className="text-sm md:col-span-2">
           <span className="mb-1 block font-medium">Working directory</span>

@@ -171,6 +171,17 @@ class TaskSummary(Schema):
     api_cost_usd: float
     attempt_count: int
     error: str | None
+    park_reason: str | None = Field(
+        default=None,
+        description="What a parked task waits for (\"waiting for claude-code's 5-hour "
+        'window, resets 14:05 UTC"); kept after it resumes, for its last park.',
+    )
+    parked_until: datetime | None = Field(
+        default=None, description="When a parked task is looked at again (its last park)."
+    )
+    parks: int = Field(
+        default=0, description="How many times the task was parked (routing.quota.maxParks)."
+    )
 
 
 class AttemptOut(Schema):

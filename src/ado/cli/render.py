@@ -20,6 +20,7 @@ __all__ = [
     "format_tokens",
     "printable",
     "safe",
+    "status_text",
     "summary_line",
 ]
 
@@ -82,6 +83,13 @@ def format_when(when: datetime | None) -> str:
     delta = when - datetime.now(UTC)
     rel = format_duration(delta.total_seconds()) if delta.total_seconds() > 0 else "now"
     return f"{local:%H:%M %Z} (in {rel})" if delta.days < 1 else f"{local:%Y-%m-%d %H:%M %Z}"
+
+
+def status_text(task: Any) -> str:
+    """A task's status for a table cell: a parked one says what it waits for (escaped)."""
+    if task.status == TaskStatus.PARKED and task.park_reason:
+        return f"parked: {safe(task.park_reason)}"
+    return str(task.status)
 
 
 def _short(text: str | None, limit: int = _MAX_TEXT) -> str:

@@ -61,6 +61,11 @@ def _split(values: tuple[str, ...]) -> list[str]:
 )
 @click.option("-y", "--yes", "assume_yes", is_flag=True, help="Do not ask before costly API runs.")
 @click.option("--wait", is_flag=True, help="When every provider is limited, wait for a reset.")
+@click.option(
+    "--not-after",
+    metavar="HH:MM",
+    help="Wait as --wait does, but never resume after this local time (fail instead).",
+)
 @click.option("--cwd", type=click.Path(file_okay=False, exists=True), help="Working directory.")
 @click.option("--json", "as_json", is_flag=True, help="JSON lines of events on stdout.")
 @click.pass_obj
@@ -81,6 +86,7 @@ def run(
     yolo: bool,
     assume_yes: bool,
     wait: bool,
+    not_after: str | None,
     cwd: str | None,
     as_json: bool,
 ) -> None:
@@ -137,7 +143,8 @@ def run(
         max_turns=max_turns,
         resume=resume,
         max_cost=max_cost,
-        wait=wait,
+        wait=wait or not_after is not None,
+        not_after=_with_offset(not_after),
     )
     spec = TaskSpec(prompt=text, cwd=app.cwd, options=options, assume_yes=assume_yes)
     view = JsonView() if as_json else LiveView(warn_at=config.routing.quota.warn_at)
@@ -152,6 +159,21 @@ def run(
         app.close()
     view.summary(result)
     sys.exit(result.exit_code)
+
+
+def _with_offset(not_after: str | None) -> str | None:
+    """``--not-after 23:00`` in this terminal's time zone: ``23:00+01:00`` (an offset given
+    is kept; a bad value is left for the options' check to refuse)."""
+    from ado.routing.parking import check_not_after
+
+    if not_after is None:
+        return None
+    try:
+        text = check_not_after(not_after)  # 23:00, or 23:00+02:00 as given
+    except ValueError:
+        return not_after
+    offset = time.strftime("%z")  # +0100
+    return f"{text}{offset[:3]}:{offset[3:]}" if len(text) == 5 and offset else text
 
 
 async def _run(

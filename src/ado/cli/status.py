@@ -97,7 +97,7 @@ def _print(
 ) -> None:
     from rich.table import Table
 
-    from ado.cli.render import format_cost, format_duration, format_tokens, safe
+    from ado.cli.render import format_cost, format_duration, format_tokens, safe, status_text
     from ado.store.views import duration_s
 
     out = console()
@@ -156,11 +156,12 @@ def _print(
         TaskStatus.RUNNING: "cyan",
         TaskStatus.CANCELLED: "yellow",
         TaskStatus.INTERRUPTED: "yellow",
+        TaskStatus.PARKED: "yellow",
     }
     for t in recent:
         tasks.add_row(
             str(t.id),
-            f"[{colours.get(t.status, 'white')}]{t.status}[/]",
+            f"[{colours.get(t.status, 'white')}]{status_text(t)}[/]",
             t.provider or "-",
             format_duration(duration_s(t)),
             format_cost(t.cost_usd),

@@ -52,7 +52,7 @@ def list_(
 ) -> None:
     """Recent tasks, newest first."""
     from ado.cli.choices import check_providers
-    from ado.cli.render import format_cost, format_duration, safe
+    from ado.cli.render import format_cost, format_duration, safe, status_text
     from ado.store.views import duration_s
 
     check_providers(app, [("-p/--provider", provider)], configured_only=False)
@@ -71,7 +71,7 @@ def list_(
         table.add_row(
             str(t.id),
             f"{t.created_at.astimezone():%m-%d %H:%M}",
-            t.status,
+            status_text(t),
             f"{t.provider}/{t.access_mode}" if t.provider else "-",
             format_duration(duration_s(t)),
             f"{t.input_tokens + t.output_tokens:,}",
@@ -96,7 +96,7 @@ def _get(app: AppContext, task_id: int) -> Any:
 @click.pass_obj
 def show(app: AppContext, task_id: int, as_json: bool) -> None:
     """A task's details, attempts, and its whole event log replayed."""
-    from ado.cli.render import event_line, format_cost, safe, summary_line
+    from ado.cli.render import event_line, format_cost, format_when, safe, summary_line
     from ado.store.views import duration_s
 
     task = _get(app, task_id)
@@ -120,6 +120,13 @@ def show(app: AppContext, task_id: int, as_json: bool) -> None:
     out.print(f"[dim]prompt:[/] {safe(task.prompt)}")
     if task.routing_reason:
         out.print(f"[dim]routing:[/] {safe(task.routing_reason)}")
+    if task.status == "parked" and task.park_reason:
+        out.print(
+            f"[yellow]parked ({task.parks} times): {safe(task.park_reason)}; looked at again "
+            f"{format_when(task.parked_until)}[/]"
+        )
+    elif task.parks:
+        out.print(f"[dim]parked {task.parks} times (last: {safe(task.park_reason or '')})[/]")
     for a in task.attempts:
         out.print(
             f"  attempt {a.number}: {a.provider}/{a.access_mode} → {a.outcome}"

@@ -347,6 +347,14 @@ class QuotaRoutingConfig(ConfigModel):
         description="Fraction of a usage window at which a subscription/free mode takes no "
         "new task until the window resets.",
     )
+    max_parks: int = Field(
+        default=3,
+        ge=0,
+        le=100,
+        description="How many times a task is parked, waiting for the earliest reset when "
+        "every candidate is limited (`ado serve`, `ado run --wait`), before it fails; 0: "
+        "never parked, it fails at once.",
+    )
 
     @field_validator("stop_at")
     @classmethod

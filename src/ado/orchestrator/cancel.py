@@ -39,20 +39,21 @@ class TaskPool(Protocol):
 async def cancel_task(store: QueueMethods, pool: TaskPool | None, task_id: int) -> str:
     """Cancel task ``task_id`` wherever it runs; its status afterwards.
 
-    queued → ``cancelled`` at once; run by ``pool`` → the agent is stopped and the task
-    recorded ``cancelled``; run by another server's pool → a cancel request it picks up
-    (``cancelling``); run by an ``ado run`` on this host → SIGINT to it (``cancelling``), or
-    ``interrupted`` when that process is gone. A finished task raises ``TaskNotCancellable``.
+    queued or parked in the queue → ``cancelled`` at once; run by ``pool`` → the agent is
+    stopped and the task recorded ``cancelled``; run by another server's pool → a cancel
+    request it picks up (``cancelling``); run (or parked) by an ``ado run`` on this host →
+    SIGINT to it (``cancelling``), or ``interrupted`` when that process is gone. A finished
+    task raises ``TaskNotCancellable``.
     """
     task = await asyncio.to_thread(store.get_task, task_id)
     if task is None:
         raise TaskNotFound(task_id)
-    if task.status == TaskStatus.QUEUED:
+    if task.status in (TaskStatus.QUEUED, TaskStatus.PARKED):
         if await asyncio.to_thread(store.cancel_queued, task_id):
             return TaskStatus.CANCELLED
         task = await asyncio.to_thread(store.get_task, task_id)  # claimed meanwhile
         assert task is not None
-    if task.status != TaskStatus.RUNNING:
+    if task.status not in (TaskStatus.RUNNING, TaskStatus.PARKED):  # parked by `ado run --wait`
         raise TaskNotCancellable(task_id, task.status)
     if pool is not None and await pool.cancel(task_id):
         return await _status(store, task_id)
@@ -89,4 +90,4 @@ async def _status(store: QueueMethods, task_id: int) -> str:
     task = await asyncio.to_thread(store.get_task, task_id)
     if task is None:
         return TaskStatus.CANCELLED
-    return "cancelling" if task.status == TaskStatus.RUNNING else task.status
+    return "cancelling" if task.status in (TaskStatus.RUNNING, TaskStatus.PARKED) else task.status

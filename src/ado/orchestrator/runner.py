@@ -35,13 +35,16 @@ from ado.vocab import AccessMode, OutcomeKind, TaskStatus
 if TYPE_CHECKING:
     from ado.config.schema import AdoConfig
     from ado.orchestrator.handoff import Handoff
-    from ado.routing.router import Candidate, RouteFilters
+    from ado.routing.router import Candidate, RouteFilters, Router, RoutingPlan
     from ado.store.methods import SqlMethods
+    from ado.store.views import TaskView
 
 __all__ = ["Runner", "TaskResult", "TaskSpec", "TaskUpdate"]
 
 #: Seconds between looks at the store while ``--wait`` waits for a provider's reset.
 WAIT_RECHECK = 2.0
+#: The exit code of a task left parked (``ado serve``: it resumes later, not finished).
+PARKED_EXIT = 75
 
 
 class Runner:
@@ -70,7 +73,10 @@ class Runner:
         self._run: AgentRun | None = None
         self._cancelled = asyncio.Event()
         self._warm: asyncio.Task[None] | None = None
-        self._waiting_for: datetime | None = None
+        #: ``ado serve``: a task with every candidate limited is parked in the queue (any
+        #: pool resumes it at its reset) and ``run`` returns; else only ``--wait`` parks,
+        #: and waits in process (``ado.routing.parking``).
+        self.park_in_queue = False
         storage = config.storage
         self.events = EventRecorder(
             store,
@@ -92,7 +98,11 @@ class Runner:
 
     # -- the task -----------------------------------------------------------------------------
 
-    async def run(self, spec: TaskSpec, *, task_id: int | None = None) -> TaskResult:
+    async def run(
+        self, spec: TaskSpec, *, task_id: int | None = None, resumed: TaskView | None = None
+    ) -> TaskResult:
+        """Run the task (``task_id``: one queued in the store; ``resumed``: its row, when a
+        worker pool took it, parked before or not)."""
         from ado.routing.router import Router
 
         cfg = self.config
@@ -128,23 +138,43 @@ class Runner:
         total, cost, api_cost = Usage(), 0.0, 0.0
         status, error, exit_code = TaskStatus.FAILED, None, 1
         max_attempts = (cfg.routing.failover.max_retries + 1) if cfg.routing.failover.enabled else 1
+        parks = resumed.parks if resumed is not None else 0
+        done_before = resumed.attempt_count if resumed is not None else 0  # before a park
+        since_park = 0  # attempts made before the last wake-up in this process
+        created_at = resumed.created_at if resumed is not None else datetime.now(UTC)
         try:
-            while len(attempts) < max_attempts and not self.cancelled:
+            if parks:  # due after a park: not after the task's not-after time
+                from ado.routing.parking import resume_refused
+
+                if refused := resume_refused(opts.not_after, created_at, datetime.now(UTC)):
+                    raise refused
+            while len(attempts) - since_park < max_attempts and not self.cancelled:
                 plan = await asyncio.to_thread(router.plan, filters, exclude_pairs=frozenset(tried))
                 if not plan.candidates:
-                    if opts.wait and plan.earliest_reset is not None and not attempts:
-                        await self._wait_until(task_id, plan.earliest_reset)
-                        continue
-                    raise plan.unavailable()
+                    if not (self.park_in_queue or opts.wait):
+                        raise plan.unavailable()
+                    parks = await self._park(task_id, plan, parks, opts.not_after, created_at)
+                    if self.park_in_queue:  # a pool resumes it: not finished
+                        status, error, exit_code = TaskStatus.PARKED, None, PARKED_EXIT
+                        break
+                    await self._wait_parked(router, filters, plan)
+                    if not self.cancelled:
+                        tried.clear()  # a fresh start after the reset
+                        since_park = len(attempts)
+                        await asyncio.to_thread(
+                            self.store.update_task, task_id, status=TaskStatus.RUNNING
+                        )
+                    continue
                 cand = plan.candidates[0]
                 await asyncio.to_thread(router.commit_choice, cand)
                 resume = resume_session if cand.provider == resume_provider else None
-                handoff = None if resume else await self._handoff(task_id, spec, attempts)
+                earlier = done_before + len(attempts)  # a resumed park's attempts count too
+                handoff = None if resume else await self._handoff(task_id, spec, earlier)
                 if cand.access_mode == "api":
                     await self._check_costs(cand, spec)
                 info = await self._attempt(
                     task_id,
-                    len(attempts) + 1,
+                    done_before + len(attempts) + 1,
                     cand,
                     spec,
                     policy,
@@ -172,7 +202,7 @@ class Runner:
                 )
                 tried.add((cand.provider, cand.access_mode))
                 if not await self._after_failure(
-                    task_id, info, cand, outcome, len(attempts), max_attempts
+                    task_id, info, cand, outcome, len(attempts) - since_park, max_attempts
                 ):
                     break
             else:
@@ -195,7 +225,8 @@ class Runner:
             raise
         result_text = attempts[-1].outcome.message if attempts and attempts[-1].outcome else ""
         try:
-            await self._finish(task_id, status, error, result_text, exit_code)
+            if status is not TaskStatus.PARKED:
+                await self._finish(task_id, status, error, result_text, exit_code)
         except Exception as exc:  # the store refuses the last event: the status still
             await self._finish_anyway(task_id, TaskStatus.FAILED, f"{error or ''} {exc}".strip(), 1)
             raise
@@ -481,12 +512,11 @@ class Runner:
             await self._sleep(failover.retry_delay / 1000)
         return True
 
-    async def _handoff(
-        self, task_id: int, spec: TaskSpec, attempts: list[AttemptInfo]
-    ) -> Handoff | None:
-        """What the attempt after ``attempts`` is told of the task's earlier ones, as stored
-        (``ado.orchestrator.handoff``); the first attempt of a run needs no look."""
-        if not attempts:
+    async def _handoff(self, task_id: int, spec: TaskSpec, earlier: int) -> Handoff | None:
+        """What the next attempt is told of the task's ``earlier`` ones, as stored
+        (``ado.orchestrator.handoff``; a parked task's, made by another process, too); the
+        task's first attempt needs no look."""
+        if not earlier:
             return None
         from ado.orchestrator.handoff import build_handoff
 
@@ -623,23 +653,61 @@ class Runner:
                     self.store.finish_task, task_id, status=status, error=error, exit_code=exit_code
                 )
 
-    async def _wait_until(self, task_id: int, when: datetime) -> None:
-        """Wait for the earliest reset (said once per reset time), looking again every
-        ``WAIT_RECHECK`` seconds: a cooldown cleared meanwhile ends the wait at once."""
-        if when != self._waiting_for:
-            self._waiting_for = when
-            await self.events.emit(
-                task_id,
-                None,
-                AgentEvent(
-                    EventKind.LOG,
-                    text=f"every provider is limited; waiting until {when.isoformat()}",
-                    reset_at=when,
-                ),
-                flush=True,
-            )
-        delay = max(0.0, (when - datetime.now(UTC)).total_seconds())
-        await self._sleep(min(delay + 1, WAIT_RECHECK))
+    async def _park(
+        self,
+        task_id: int,
+        plan: RoutingPlan,
+        parks: int,
+        not_after: str | None,
+        created_at: datetime,
+    ) -> int:
+        """Park the task until the plan's earliest reset (``ado.routing.parking.decide``
+        raises when it may not be parked); the number of parks so far."""
+        from ado.routing.limits import clock
+        from ado.routing.parking import decide
+
+        now = datetime.now(UTC)
+        park = decide(
+            plan,
+            parks=parks,
+            max_parks=self.config.routing.quota.max_parks,
+            not_after=not_after,
+            created_at=created_at,
+            now=now,
+        )
+        parks = await asyncio.to_thread(
+            self.store.park_task,
+            task_id,
+            until=park.until,
+            reason=park.reason,
+            in_queue=self.park_in_queue,
+        )
+        await self.events.emit(
+            task_id,
+            None,
+            AgentEvent(
+                EventKind.LOG,
+                text=f"parked: {park.reason}; every provider is limited, waiting until "
+                f"{clock(park.until, now)} (park {parks})",
+                reset_at=park.until,
+                data={"parked": True, "parks": parks},
+            ),
+            flush=True,
+        )
+        return parks
+
+    async def _wait_parked(self, router: Router, filters: RouteFilters, plan: RoutingPlan) -> None:
+        """``--wait``: sleep until the plan's earliest reset, looking at the store every
+        ``WAIT_RECHECK`` seconds (no agent runs): a cooldown cleared meanwhile ends it early."""
+        when = plan.earliest_reset
+        assert when is not None  # a plan is parked on only with a known reset
+        while not self.cancelled:
+            left = (when - datetime.now(UTC)).total_seconds()
+            if left <= 0:
+                return
+            await self._sleep(min(left + 0.05, WAIT_RECHECK))
+            if (await asyncio.to_thread(router.plan, filters)).candidates:
+                return
 
     async def _sleep(self, seconds: float) -> None:
         try:

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from ado.vocab import QuotaSource, QuotaStatus, QuotaWindow
@@ -29,7 +29,14 @@ if TYPE_CHECKING:
     from ado.config.schema import QuotaRoutingConfig
     from ado.store.views import QuotaWindowView
 
-__all__ = ["Headroom", "headroom_by_provider", "stops", "window_end", "window_summary"]
+__all__ = [
+    "Headroom",
+    "headroom_by_provider",
+    "stops",
+    "window_end",
+    "window_name",
+    "window_summary",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,12 +106,17 @@ def headroom_by_provider(
     return result
 
 
+def window_name(view: QuotaWindowView) -> str:
+    """``5-hour window``, ``weekly Opus window``; ``<kind> window`` for a kind ADO lacks."""
+    try:
+        return QuotaWindow(view.kind).label
+    except ValueError:
+        return f"{view.kind} window"
+
+
 def window_summary(view: QuotaWindowView, now: datetime) -> str:
     """``5-hour window at 96 %, resets 14:05 UTC`` (the date too when it is not today)."""
-    try:
-        name = QuotaWindow(view.kind).label
-    except ValueError:
-        name = f"{view.kind} window"
+    name = window_name(view)
     if view.used_ratio is not None:
         state = f"at {view.used_ratio * 100:.0f} %"
         if view.status == QuotaStatus.REJECTED:
@@ -114,7 +126,7 @@ def window_summary(view: QuotaWindowView, now: datetime) -> str:
     text = f"{name} {state}"
     end = window_end(view)
     if end is not None:
-        end = end.astimezone(UTC)
-        same_day = end.date() == now.astimezone(UTC).date()
-        text += f", resets {end:%H:%M UTC}" if same_day else f", resets {end:%Y-%m-%d %H:%M UTC}"
+        from ado.routing.limits import clock
+
+        text += f", resets {clock(end, now)}"
     return text

@@ -41,6 +41,7 @@ __all__ = [
     "LimitStatus",
     "UsageSource",
     "check_limits",
+    "clock",
     "cooldown_until",
     "day_window_start",
     "format_until",
@@ -128,13 +129,17 @@ def day_window_start(reset_hour_minute: tuple[int, int], now: datetime) -> datet
     return start if start <= now else start - timedelta(days=1)
 
 
+def clock(when: datetime, now: datetime) -> str:
+    """``14:05 UTC``; ``2026-12-01 14:05 UTC`` when it is not today."""
+    when = when.astimezone(UTC)
+    if when.date() != now.astimezone(UTC).date():
+        return when.strftime("%Y-%m-%d %H:%M UTC")
+    return when.strftime("%H:%M UTC")
+
+
 def format_until(until: datetime, now: datetime) -> str:
     """``14:05 UTC in 12m``; the date is added when it is not today."""
-    until = until.astimezone(UTC)
-    stamp = until.strftime("%H:%M UTC")
-    if until.date() != now.astimezone(UTC).date():
-        stamp = until.strftime("%Y-%m-%d %H:%M UTC")
-    return f"{stamp} in {_duration(until - now)}"
+    return f"{clock(until, now)} in {_duration(until - now)}"
 
 
 def _duration(delta: timedelta) -> str:

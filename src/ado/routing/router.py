@@ -36,7 +36,7 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
 from ado.errors import NoProviderAvailable, UnknownProviderError, UsageError
-from ado.routing.headroom import Headroom, headroom_by_provider, window_summary
+from ado.routing.headroom import Headroom, headroom_by_provider, window_name, window_summary
 from ado.routing.limits import check_limits
 from ado.vocab import AccessMode, values
 
@@ -131,6 +131,9 @@ class Skip:
     reason: str
     #: When a limited or cooling-down pair frees up.
     until: datetime | None = None
+    #: What limits it, for "waiting for claude-code's 5-hour window": the window's name,
+    #: ``cooldown``, ``requestsPerDay limit``.
+    what: str | None = None
 
     @property
     def key(self) -> str:
@@ -327,8 +330,10 @@ class Router:
         status = check_limits(self.store, pair.provider, pair.mode, now, cooldowns=cooldowns)
         if not status.limited:
             return None
-        kind = SkipKind.COOLDOWN if status.kind == "cooldown" else SkipKind.RATE_LIMITED
-        return Skip(pair.provider, pair.mode.mode, kind, status.reason or "", status.until)
+        cooling = status.kind == "cooldown"
+        kind = SkipKind.COOLDOWN if cooling else SkipKind.RATE_LIMITED
+        what = "cooldown" if cooling else f"{status.kind} limit"
+        return Skip(pair.provider, pair.mode.mode, kind, status.reason or "", status.until, what)
 
     # -- ordering ---------------------------------------------------------------------
 
@@ -443,7 +448,8 @@ def _quota_skip(pair: _Pair, room: Headroom | None, now: datetime) -> Skip | Non
     if room is None or room.stopped_by is None:
         return None
     summary = window_summary(room.stopped_by, now)
-    return Skip(pair.provider, pair.mode.mode, SkipKind.QUOTA, summary, room.until)
+    what = window_name(room.stopped_by)
+    return Skip(pair.provider, pair.mode.mode, SkipKind.QUOTA, summary, room.until, what)
 
 
 def _static_skip(pair: _Pair) -> bool:

@@ -6,9 +6,10 @@
     await pool.cancel(7)   # True when this pool was running task 7
     await pool.stop(30)    # no new tasks; running ones get 30 s, then are cancelled
 
-Tasks wait in the store with status ``queued`` and their options in ``task.options``; a pool
-claims them one at a time with a conditional UPDATE (``Store.claim_task``), so several
-servers on one PostgreSQL never run the same task. At most ``concurrency`` run at once; the
+Tasks wait in the store with status ``queued`` (or ``parked`` until their reset:
+``ado.routing.parking``) and their options in ``task.options``; a pool claims them one at a
+time with a conditional UPDATE (``Store.claim_task``), so several servers on one PostgreSQL
+never run the same task. At most ``concurrency`` run at once; the
 rest stay queued. Each task's Runner comes from the composition root
 (``ado.orchestrator.compose.build_runner``) with the configuration ``load_config`` gives at
 that moment; "cancel this task" is ``ado.orchestrator.cancel.cancel_task``.
@@ -211,10 +212,11 @@ class WorkerPool:
                 return
             config = await asyncio.to_thread(effective_config, self.config_loader)
             job.runner = build_runner(config, self.store, self.services)
+            job.runner.park_in_queue = True  # all limited: parked, resumed at the reset
             if job.cancelled:
                 job.runner.cancel()
             log.info("task %d: running", job.task_id)
-            result = await job.runner.run(spec_from_task(task), task_id=job.task_id)
+            result = await job.runner.run(spec_from_task(task), task_id=job.task_id, resumed=task)
             log.info("task %d: %s", job.task_id, result.status)
         except Exception as exc:  # a bad option, a config error: the task fails, the pool lives
             log.exception("task %d failed", job.task_id)

@@ -185,7 +185,8 @@ def dashboard_stats(sql: SqlConnection, now: datetime) -> dict[str, tuple[float,
     succeeded = "status || '' = 'succeeded'"  # not the status index: see reader._unindexed
     finished = "FROM tasks WHERE finished_at >= :start AND finished_at < :end"
     with sql.transaction(write=False):
-        ((active,),) = sql.rows("SELECT count(id) FROM tasks WHERE status IN ('queued', 'running')")
+        active_statuses = "status IN ('queued', 'running', 'parked')"  # TaskStatus.is_active
+        ((active,),) = sql.rows(f"SELECT count(id) FROM tasks WHERE {active_statuses}")
         counts = [
             sql.rows(f"SELECT count(id) {finished} AND {succeeded}", {"start": t(a), "end": t(b)})
             for a, b in ((today, now), (today - day, now - day))

@@ -44,6 +44,7 @@ TIMES = frozenset(
         "reset_at",
         "last_used_at",
         "resets_at",
+        "parked_until",
         "observed_at",
         "prev_observed_at",
     }

@@ -134,6 +134,11 @@ class SqlMethods:
                 model=model,
             )
 
+    def park_task(self, task_id: int, *, until: datetime, reason: str, in_queue: bool) -> int:
+        """Park the task until ``until``; how many times it has been parked now."""
+        with self._sql() as sql:
+            return writes.park_task(sql, task_id, until=until, reason=reason, in_queue=in_queue)
+
     def finish_task(
         self,
         task_id: int,

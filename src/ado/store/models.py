@@ -95,7 +95,7 @@ class Task(_Totals, Base):
     id: Mapped[int] = mapped_column(_ID, primary_key=True, autoincrement=True)
     prompt: Mapped[str] = mapped_column(Text)
     cwd: Mapped[str] = mapped_column(Text)
-    #: queued, running, succeeded, failed, cancelled, interrupted
+    #: queued, running, parked, succeeded, failed, cancelled, interrupted
     status: Mapped[str] = mapped_column(String(16), index=True)
     hitl_policy: Mapped[str] = mapped_column(String(32))
     #: The run's options: provider filters, model, max cost... (never secrets).
@@ -116,6 +116,11 @@ class Task(_Totals, Base):
     #: Indexed: the dashboard counts and averages tasks finished today / in the last 24 h.
     finished_at: Mapped[datetime | None] = mapped_column(index=True)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    #: Parked (every candidate limited): when it is looked at again, what it waits for, and
+    #: how many times it was parked (``routing.quota.maxParks``; ``ado.orchestrator.parking``).
+    parked_until: Mapped[datetime | None]
+    park_reason: Mapped[str | None] = mapped_column(Text)
+    parks: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     attempts: Mapped[list[Attempt]] = relationship(
         back_populates="task", order_by="Attempt.number", cascade="all, delete-orphan"

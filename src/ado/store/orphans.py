@@ -2,7 +2,9 @@
 
 Each opening of the store (``ado run``, ``ado status``, a worker pool's start) marks the
 running tasks of this host whose process is dead as ``interrupted``, and stops the process
-groups of their agents. A task with no owner counts as orphaned too.
+groups of their agents. A task with no owner counts as orphaned too. A parked task is an
+orphan only when it has an owner (an ``ado run --wait``, gone): one parked in the queue has
+none, and a pool resumes it at its time.
 """
 
 from __future__ import annotations
@@ -38,7 +40,7 @@ def mark_orphans_interrupted(sql: SqlConnection) -> int:
             owner = pid if pid is not None else "(unknown)"
             sql.execute(
                 "UPDATE tasks SET status = 'interrupted', finished_at = :now, updated_at = :now,"
-                " error = :error WHERE id = :id AND status = 'running'",
+                " error = :error WHERE id = :id AND status IN ('running', 'parked')",
                 {"now": now, "id": task_id, "error": f"ADO process {owner} exited while the "
                  "task was running"},
             )  # fmt: skip
@@ -61,7 +63,8 @@ def _orphans(sql: SqlConnection) -> list[tuple[int, int | None]]:
     return [
         (task_id, pid)
         for task_id, owner_host, pid in sql.rows(
-            "SELECT id, owner_host, owner_pid FROM tasks WHERE status = 'running' ORDER BY id"
+            "SELECT id, owner_host, owner_pid FROM tasks WHERE status = 'running'"
+            " OR (status = 'parked' AND owner_pid IS NOT NULL) ORDER BY id"
         )
         if pid is None or owner_host is None or (owner_host == host and not pid_alive(pid))
     ]

@@ -19,7 +19,7 @@ from ado.vocab import TaskStatus
 
 __all__ = ["QueueMethods"]
 
-ACTIVE = (TaskStatus.QUEUED.value, TaskStatus.RUNNING.value)
+ACTIVE = tuple(status.value for status in TaskStatus if status.is_active)
 _POOL_KEY = "worker-pool:{host}:{pid}"
 _CANCEL_KEY = "cancel-request:{task_id}"
 
@@ -35,12 +35,13 @@ class QueueMethods(SqlMethods):
             return reader.next_queued(sql, limit)
 
     def claim_task(self, task_id: int) -> bool:
-        """Take a queued task for this process: True when this call, and no other, got it."""
+        """Take a waiting task (queued, or parked and due) for this process: True when this
+        call, and no other, got it."""
         with self._sql() as sql:
             return writes.claim_task(sql, task_id)
 
     def claim_next(self) -> int | None:
-        """Claim the oldest queued task nobody else claimed first; None when none is left."""
+        """Claim the oldest waiting task nobody else claimed first; None when none is left."""
         while True:
             ids = self.next_queued()
             if not ids:
@@ -50,14 +51,14 @@ class QueueMethods(SqlMethods):
                     return task_id
 
     def cancel_queued(self, task_id: int) -> bool:
-        """Cancel a task still waiting in the queue; False when it is no longer queued."""
+        """Cancel a task queued or parked in the queue; False when it no longer is."""
         with self._sql() as sql:
             return writes.cancel_queued(sql, task_id)
 
     # -- what live views poll ---------------------------------------------------------------
 
     def active_tasks(self, limit: int = 1000) -> list[TaskView]:
-        """Queued and running tasks (the indexed ``status`` column), oldest first."""
+        """Queued, running and parked tasks (the indexed ``status`` column), oldest first."""
         listed = ", ".join(f"'{status}'" for status in ACTIVE)
         with self._sql() as sql:
             return reader.tasks_where(sql, [f"status IN ({listed})"], {}, limit)

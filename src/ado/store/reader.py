@@ -16,7 +16,7 @@ from datetime import datetime
 from typing import Any
 
 from ado.providers.sanitize import clean_value, needs_cleaning
-from ado.store.codec import encode_json, time_decoder
+from ado.store.codec import encode_json, time_decoder, utcnow
 from ado.store.sql import SqlConnection
 from ado.store.views import (
     PROMPT_EXCERPT,
@@ -35,6 +35,7 @@ __all__ = [
     "HEAD",
     "PROMPT_HEAD",
     "TASK_COLUMNS",
+    "WAITING",
     "cooldowns",
     "current_revision",
     "event_texts",
@@ -55,7 +56,12 @@ __all__ = [
 ]
 
 #: The newest migration in ``ado/store/migrations/versions``; a test keeps them in step.
-HEAD = "0008"
+HEAD = "0009"
+
+#: A task waiting for a pool: queued, or parked in the queue (no owner) and due at ``:now``.
+WAITING = (
+    "(status = 'queued' OR (status = 'parked' AND owner_pid IS NULL AND parked_until <= :now))"
+)
 
 TASK_COLUMNS = tuple(f.name for f in fields(TaskView) if f.name != "attempts")
 _COOLDOWN_COLUMNS = tuple(f.name for f in fields(CooldownView))
@@ -153,10 +159,11 @@ def last_event_id(sql: SqlConnection) -> int:
 
 
 def next_queued(sql: SqlConnection, limit: int = 16) -> list[int]:
-    """Ids of queued tasks, oldest first."""
-    query = "SELECT id FROM tasks WHERE status = 'queued' ORDER BY id LIMIT :limit"
+    """Ids of the tasks waiting for a pool (queued, or parked and due), oldest first."""
+    query = f"SELECT id FROM tasks WHERE {WAITING} ORDER BY id LIMIT :limit"
+    now = sql.time(utcnow())
     with sql.transaction(write=False):
-        return [int(row[0]) for row in sql.rows(query, {"limit": limit})]
+        return [int(row[0]) for row in sql.rows(query, {"limit": limit, "now": now})]
 
 
 def spend_since(sql: SqlConnection, since: datetime) -> float:

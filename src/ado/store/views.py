@@ -112,6 +112,10 @@ class TaskView(_TotalsView):
     #: Output not stored (storage caps): whole events, and bytes.
     dropped_events: int = 0
     dropped_bytes: int = 0
+    #: Parked: when it is looked at again, what it waits for; times parked so far.
+    parked_until: datetime | None = None
+    park_reason: str | None = None
+    parks: int = 0
 
 
 class TaskSummaryView(NamedTuple):
@@ -138,6 +142,9 @@ class TaskSummaryView(NamedTuple):
     cache_write_tokens: int
     cost_usd: float
     api_cost_usd: float
+    parked_until: datetime | None = None
+    park_reason: str | None = None
+    parks: int = 0
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,7 +16,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from ado.store.codec import encode_json, utcnow
-from ado.store.reader import QUOTA_COLUMNS, TASK_COLUMNS
+from ado.store.reader import QUOTA_COLUMNS, TASK_COLUMNS, WAITING
 from ado.store.sql import SqlConnection
 
 if TYPE_CHECKING:
@@ -34,6 +34,7 @@ __all__ = [
     "delete_values",
     "finish_attempt",
     "finish_task",
+    "park_task",
     "record_quota",
     "record_usage",
     "set_agent_pid",
@@ -451,25 +452,47 @@ def take_values(sql: SqlConnection, keys: Iterable[str]) -> set[str]:
 
 
 def claim_task(sql: SqlConnection, task_id: int) -> bool:
-    """Take a queued task for this process: True when this call, and no other, got it."""
+    """Take a waiting task (``reader.WAITING``) for this process: True when this call, and no
+    other, got it."""
     now = sql.time(utcnow())
     with sql.transaction(write=True):
         changed = sql.execute(
             "UPDATE tasks SET status = 'running', owner_host = :host, owner_pid = :pid,"
-            " started_at = :now, updated_at = :now WHERE id = :id AND status = 'queued'",
+            f" started_at = :now, updated_at = :now WHERE id = :id AND {WAITING}",
             {"host": socket.gethostname(), "pid": os.getpid(), "now": now, "id": task_id},
         )
     return changed == 1
 
 
 def cancel_queued(sql: SqlConnection, task_id: int) -> bool:
-    """Cancel a task still waiting in the queue; False when it is no longer queued."""
+    """Cancel a task queued or parked in the queue; False when it no longer is."""
     now = sql.time(utcnow())
     with sql.transaction(write=True):
         changed = sql.execute(
             "UPDATE tasks SET status = 'cancelled', error = 'cancelled by the user',"
-            " exit_code = 130, finished_at = :now, updated_at = :now"
-            " WHERE id = :id AND status = 'queued'",
+            " exit_code = 130, finished_at = :now, updated_at = :now, parked_until = NULL"
+            " WHERE id = :id AND (status = 'queued' OR (status = 'parked' AND owner_pid IS NULL))",
             {"now": now, "id": task_id},
         )
     return changed == 1
+
+
+def park_task(
+    sql: SqlConnection, task_id: int, *, until: datetime, reason: str, in_queue: bool
+) -> int:
+    """Park the task until ``until`` for ``reason``; how many times it has been parked now.
+
+    ``in_queue``: any worker pool takes it again once due (its owner is cleared, so a
+    restart finds it parked, not orphaned); otherwise its process (``ado run --wait``) keeps
+    it and resumes it itself.
+    """
+    now = sql.time(utcnow())
+    owner = ", owner_host = NULL, owner_pid = NULL" if in_queue else ""
+    with sql.transaction(write=True):
+        sql.execute(
+            "UPDATE tasks SET status = 'parked', parked_until = :until, park_reason = :reason,"
+            f" parks = parks + 1, updated_at = :now{owner} WHERE id = :id",
+            {"until": sql.time(until), "reason": reason, "now": now, "id": task_id},
+        )
+        ((parks,),) = sql.rows("SELECT parks FROM tasks WHERE id = :id", {"id": task_id})
+    return int(parks)
