@@ -74,8 +74,9 @@ def summary(samples: Sequence[float]) -> str:
     )
 
 
-def ensure_bytecode() -> None:
-    """Compile ADO's modules, as ``pip install`` does for an installed package.
+def ensure_bytecode(*others: str | Path) -> None:
+    """Compile ADO's modules (and those of ``others``, source trees compared with this one),
+    as ``pip install`` does for an installed package.
 
     The checkout is installed editable and this machine sets ``PYTHONDONTWRITEBYTECODE=1``,
     so without this every timed run would compile ADO's sources from scratch — a cost no
@@ -83,4 +84,5 @@ def ensure_bytecode() -> None:
     """
     import compileall
 
-    compileall.compile_dir(str(ROOT / "src" / "ado"), quiet=1)
+    for src in (ROOT / "src", *map(Path, others)):
+        compileall.compile_dir(str(Path(src) / "ado"), quiet=1)

@@ -99,8 +99,8 @@ def measure(
     own exec → stamp), ``python`` (``python -c pass``, exec → exit), ``floor`` (``FLOOR``'s
     exec → agent stamp); for each of ``others`` (label → an ADO source directory put first
     on ``PYTHONPATH``), ``spawn <label>``."""
-    ensure_bytecode()
     others = others or {}
+    ensure_bytecode(*others.values())
     samples: dict[str, list[float]] = {"spawn": [], "agent": [], "python": [], "floor": []}
     samples.update({f"spawn {label}": [] for label in others})
     with tempfile.TemporaryDirectory() as tmp:
