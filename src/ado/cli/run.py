@@ -187,8 +187,8 @@ async def _run(
         presses += 1
         view.note("stopping the agent… (Ctrl-C again to force)" if presses == 1 else "forcing")
         runner.cancel()
-        if presses > 1 and runner._run is not None and runner._run.process is not None:
-            runner._run.process._kill_group(signal.SIGKILL)
+        if presses > 1 and runner.agent_run is not None and runner.agent_run.process is not None:
+            runner.agent_run.process._kill_group(signal.SIGKILL)
 
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, interrupt)

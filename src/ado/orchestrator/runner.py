@@ -1,8 +1,9 @@
 """The task runner: the one path every task takes, from the CLI or the server.
 
-route → cost checks → attempt (the agent's events streamed, stored and shown) → outcome →
-cooldown and failover to the next candidate, or done. Store calls run in worker threads so
-the event loop only ever waits on the agent.
+route → cost checks → attempt (``ado.orchestrator.attempt``: the agent's events streamed,
+stored and shown) → outcome → cooldown and failover to the next candidate (with a handoff),
+parked until a reset, or done. Store calls run in worker threads so the event loop only ever
+waits on the agent.
 """
 
 from __future__ import annotations
@@ -10,27 +11,25 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
-import logging
-import os
 import time
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from functools import partial
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from ado.errors import AdoError, TaskNotFound, UsageError
+from ado.orchestrator.attempt import run_attempt
 from ado.orchestrator.caps import EventCaps
 from ado.orchestrator.hooks import HookChain, OnUpdate, RunnerHooks
 from ado.orchestrator.recorder import EventRecorder
 from ado.orchestrator.task import AttemptInfo, TaskResult, TaskSpec, TaskUpdate
 from ado.providers import get_configured_adapter
-from ado.providers.base import AgentAdapter, Outcome, Permission, RunRequest
+from ado.providers.base import AgentAdapter, Outcome
 from ado.providers.events import AgentEvent, EventKind, Usage
-from ado.providers.orphans import GROUP_MARK_ENV
 from ado.providers.run import AgentRun
 from ado.providers.sanitize import clean_text
 from ado.store.ids import parse_id
-from ado.vocab import AccessMode, OutcomeKind, TaskStatus
+from ado.vocab import OutcomeKind, TaskStatus
 
 if TYPE_CHECKING:
     from ado.config.schema import AdoConfig
@@ -70,9 +69,11 @@ class Runner:
         self.store = store
         self.hooks = HookChain([*hooks, *([OnUpdate(on_update)] if on_update else [])])
         self.confirm = confirm
-        self._run: AgentRun | None = None
+        #: The agent's run in progress (``cancel`` stops it; ``ado run`` kills its group).
+        self.agent_run: AgentRun | None = None
         self._cancelled = asyncio.Event()
-        self._warm: asyncio.Task[None] | None = None
+        #: The imports the path to the spawn left for later (``attempt._after_spawn_imports``).
+        self.warming: asyncio.Task[None] | None = None
         #: ``ado serve``: a task with every candidate limited is parked in the queue (any
         #: pool resumes it at its reset) and ``run`` returns; else only ``--wait`` parks,
         #: and waits in process (``ado.routing.parking``).
@@ -89,8 +90,8 @@ class Runner:
     def cancel(self) -> None:
         """Stop the task: the running agent's process group is signalled, the task recorded."""
         self._cancelled.set()
-        if self._run is not None:
-            self._run.stop(OutcomeKind.CANCELLED)
+        if self.agent_run is not None:
+            self.agent_run.stop(OutcomeKind.CANCELLED)
 
     @property
     def cancelled(self) -> bool:
@@ -172,7 +173,8 @@ class Runner:
                 handoff = None if resume else await self._handoff(task_id, spec, earlier)
                 if cand.access_mode == "api":
                     await self._check_costs(cand, spec)
-                info = await self._attempt(
+                info = await run_attempt(
+                    self,
                     task_id,
                     done_before + len(attempts) + 1,
                     cand,
@@ -245,238 +247,6 @@ class Runner:
 
     # -- one attempt --------------------------------------------------------------------------
 
-    async def _attempt(
-        self,
-        task_id: int,
-        number: int,
-        cand: Candidate,
-        spec: TaskSpec,
-        policy: str,
-        resume_session: str | None,
-        handoff: Handoff | None = None,
-    ) -> AttemptInfo:
-        from ado.routing.costs import CostGuard
-        from ado.routing.limits import cooldown_until
-        from ado.routing.quota import record_event
-
-        cfg = self.config
-        pcfg, mcfg = cand.provider_config, cand.mode_config
-        adapter = self.adapters(cand.provider)
-        model = spec.options.model or pcfg.default_options.model
-        thresholds = cfg.hitl.escalation_thresholds
-        timeout = pcfg.timeout
-        if thresholds.max_duration:
-            timeout = min(timeout, thresholds.max_duration)
-        request = RunRequest(
-            prompt=handoff.prompt if handoff else spec.prompt,
-            cwd=str(spec.cwd),
-            permission=Permission.from_policy(policy, yolo=spec.options.yolo),
-            model=model,
-            max_turns=spec.options.max_turns
-            or pcfg.default_options.max_turns
-            or thresholds.max_iterations,
-            resume_session_id=resume_session,
-            permission_mode=pcfg.default_options.permission_mode,
-            access_mode=cand.access_mode,
-            api_key=(
-                mcfg.api.api_key.get_secret_value() if mcfg.api and mcfg.api.api_key else None
-            ),
-            base_url=mcfg.api.base_url if mcfg.api else None,
-            command=pcfg.command,
-            extra_args=list(pcfg.args),
-            extra_env=dict(pcfg.env),
-            pass_env=tuple(pcfg.pass_env),
-            timeout=timeout,
-            max_event_bytes=cfg.storage.max_event_bytes,
-        )
-        attempt_id = await asyncio.to_thread(
-            self.store.start_attempt,
-            task_id,
-            number=number,
-            provider=cand.provider,
-            access_mode=cand.access_mode,
-            model=model,
-            reason=cand.reason,
-        )
-        info = AttemptInfo(attempt_id, number, cand.provider, cand.access_mode, model, cand.reason)
-        await asyncio.to_thread(self.store.update_task, task_id, routing_reason=cand.reason)
-        await self.events.emit(
-            task_id,
-            info,
-            AgentEvent(
-                EventKind.ATTEMPT_STARTED,
-                text=cand.reason,
-                data={
-                    "number": number,
-                    "provider": cand.provider,
-                    "access_mode": cand.access_mode,
-                    "model": model,
-                },
-            ),
-            flush=True,
-        )
-        if handoff is not None:  # what this attempt was told of the earlier ones
-            await self.events.emit(task_id, info, handoff.event(), flush=True)
-        request.extra_env.update(self.hooks.attempt_env(task_id, info))
-        # Marks every process of the agent's group, so a later start can tell them from
-        # unrelated processes that reuse its pid (ado.providers.orphans).
-        group_mark = os.urandom(8).hex()  # as secrets.token_hex(8), without its imports
-        request.extra_env[GROUP_MARK_ENV] = group_mark
-        guard = None
-        if cand.access_mode == AccessMode.API:  # per-task limit, capped by today's budget left
-            guard = await asyncio.to_thread(
-                CostGuard.for_task,
-                self.store,
-                cfg,
-                max_cost=spec.options.max_cost,
-                now=datetime.now(UTC),
-            )
-        run = adapter.run(request)
-        self._run = run
-
-        async def spawned(pid: int) -> None:
-            if self._warm is None:  # what the path to the spawn did not need, loaded now
-                self._warm = asyncio.create_task(asyncio.to_thread(_after_spawn_imports))
-                self._warm.add_done_callback(_ignore_result)
-            self.hooks.on_spawn(task_id, info, pid)
-            await asyncio.to_thread(self.store.set_agent_pid, attempt_id, pid, group_mark)
-
-        run.on_spawn = spawned
-        if self.cancelled:
-            run.stop(OutcomeKind.CANCELLED)
-        stream = aiter(run)
-        try:
-            async for event in stream:
-                if event.usage is not None:
-                    info.usage += event.usage
-                    if guard is not None:
-                        from ado import pricing
-
-                        spent = pricing.actual_cost(
-                            info.usage,
-                            mcfg,
-                            pricing.api_equivalent(
-                                info.usage, cand.provider, model or adapter.default_model
-                            ),
-                        )
-                        if guard.exceeded(spent):
-                            run.stop(OutcomeKind.COST_LIMIT)
-                            await self.events.emit(
-                                task_id,
-                                info,
-                                AgentEvent(EventKind.ERROR, text=guard.message(spent)),
-                            )
-                if event.kind is EventKind.QUOTA:  # the quota ledger (ado.routing.quota)
-                    await asyncio.to_thread(record_event, self.store, cand.provider, event)
-                await self.events.emit(task_id, info, event)
-        except BaseException as exc:
-            # ADO itself failed (the store, an interrupt) while the agent ran: the agent is
-            # stopped and the attempt recorded as what it is, never left ``running``.
-            await asyncio.shield(self._abandon(stream, info, exc))
-            raise
-        finally:
-            self._run = None
-        from ado import pricing
-
-        outcome = run.outcome or Outcome(OutcomeKind.CRASHED, "no outcome")
-        summary = run.summary
-        if outcome.kind.is_limit:
-            # Cool the pair down until its reset (or a default), before anything else runs.
-            until = cooldown_until(outcome.kind, outcome.reset_at, datetime.now(UTC))
-            await asyncio.to_thread(
-                self.store.set_cooldown,
-                cand.provider,
-                cand.access_mode,
-                until=until,
-                kind=outcome.kind.value,
-                reason=outcome.message,
-                reset_known=outcome.reset_at is not None,
-                task_id=task_id,
-            )
-            outcome = Outcome(outcome.kind, outcome.message, until, outcome.exit_code)
-        info.outcome = outcome
-        info.session_id = summary.session_id
-        info.files = list(summary.files)
-        info.usage = summary.usage
-        info.model = summary.usage.model or info.model  # the one the agent reports using
-        effective_model = summary.usage.model or model or adapter.default_model
-        info.api_cost_usd = pricing.api_equivalent(summary.usage, cand.provider, effective_model)
-        info.cost_usd = pricing.actual_cost(summary.usage, mcfg, info.api_cost_usd)
-        if (summary.api_key_source or summary.overage) and cand.access_mode != "api":
-            info.cost_usd = _real_spend(summary.usage, info.api_cost_usd)
-            await self._warn_real_spend(task_id, info, api_key_source=summary.api_key_source)
-        await self.events.emit(
-            task_id,
-            info,
-            AgentEvent(
-                EventKind.ATTEMPT_FINISHED,
-                text=outcome.message,
-                reset_at=outcome.reset_at,
-                data={
-                    "outcome": outcome.kind.value,
-                    "exit_code": outcome.exit_code,
-                    "duration_s": round(summary.duration_s, 3),
-                    "cost_usd": info.cost_usd,
-                    "api_cost_usd": info.api_cost_usd,
-                    **(
-                        {"api_key_source": summary.api_key_source} if summary.api_key_source else {}
-                    ),
-                    **({"overage": True} if summary.overage else {}),
-                },
-            ),
-            flush=True,
-        )
-        await asyncio.to_thread(self._record_attempt, task_id, info, effective_model)
-        return info
-
-    async def _abandon(
-        self, stream: AsyncIterator[AgentEvent], info: AttemptInfo, exc: BaseException
-    ) -> None:
-        """Stop the agent and record its attempt after ``exc`` broke the run (best effort:
-        the store may be what failed; the next start marks what is left interrupted)."""
-        with contextlib.suppress(Exception):
-            await stream.aclose()  # type: ignore[attr-defined]  # an async generator
-        if isinstance(exc, Exception):
-            kind, message = OutcomeKind.FAILED, f"ADO stopped the agent: {exc}"
-        else:
-            kind, message = OutcomeKind.CANCELLED, "ADO was interrupted"
-        info.outcome = Outcome(kind, message[:1000])
-        with contextlib.suppress(Exception):
-            await asyncio.to_thread(self.store.finish_attempt, **self._attempt_values(info))
-
-    def _attempt_values(self, info: AttemptInfo) -> dict[str, Any]:
-        assert info.outcome is not None
-        return {
-            "attempt_id": info.id,
-            "outcome": info.outcome.kind.value,
-            "message": info.outcome.message,
-            "exit_code": info.outcome.exit_code,
-            "session_id": info.session_id,
-            "reset_at": info.outcome.reset_at,
-            "usage": info.usage,
-            "cost_usd": info.cost_usd,
-            "api_cost_usd": info.api_cost_usd,
-            "files": info.files,
-            "dropped_events": info.dropped_events,
-            "dropped_bytes": info.dropped_bytes,
-            "model": info.model,
-        }
-
-    def _record_attempt(self, task_id: int, info: AttemptInfo, model: str | None) -> None:
-        assert info.outcome is not None
-        self.store.finish_attempt(**self._attempt_values(info))
-        if info.outcome.kind not in (OutcomeKind.NOT_INSTALLED,):
-            self.store.record_usage(
-                provider=info.provider,
-                access_mode=info.access_mode,
-                task_id=task_id,
-                attempt_id=info.id,
-                model=model,
-                usage=info.usage,
-                cost_usd=info.cost_usd,
-                api_cost_usd=info.api_cost_usd,
-            )
-
     async def _after_failure(
         self,
         task_id: int,
@@ -532,37 +302,6 @@ class Runner:
         )
 
     # -- helpers ------------------------------------------------------------------------------
-
-    async def _warn_real_spend(
-        self, task_id: int, info: AttemptInfo, *, api_key_source: str | None
-    ) -> None:
-        """Once per process, pair and cause: a subscription-configured run whose spend is
-        real — billed through an API key, or as extra usage (overage) past its window."""
-        pair = f"{info.provider}/{info.access_mode}"
-        warning = "api_key_billing" if api_key_source else "overage"
-        if (warning, pair) in _WARNED_REAL_SPEND:
-            return
-        _WARNED_REAL_SPEND.add((warning, pair))
-        spend = f"its spend (${info.cost_usd:.4f} here) counts as real"
-        if api_key_source:
-            text = (
-                f"{pair} is billed through an API key ({api_key_source}), not the "
-                f"{info.access_mode}: {spend} API spend. Remove the key from the agent's "
-                f"environment to use the {info.access_mode}, or configure the access mode as "
-                f"`mode: api`."
-            )
-        else:
-            text = (
-                f"{pair} went past its {info.access_mode}'s exhausted window and is billed as "
-                f"extra usage (overage): {spend}. ADO sends it no new task until the window "
-                f"resets (`ado quota` shows when); turn extra usage off in the account to stop "
-                f"it going on past the window."
-            )
-        data = {"warning": warning, **({"source": api_key_source} if api_key_source else {})}
-        logging.getLogger("ado.runner").warning("%s", text)
-        await self.events.emit(
-            task_id, info, AgentEvent(EventKind.LOG, text=text, data=data), flush=True
-        )
 
     async def _check_costs(self, cand: Candidate, spec: TaskSpec) -> None:
         from ado import pricing
@@ -714,29 +453,6 @@ class Runner:
             await asyncio.wait_for(self._cancelled.wait(), seconds)
         except TimeoutError:
             pass
-
-
-def _after_spawn_imports() -> None:
-    """The price table (~80-100 ms of imports and loading): needed once the agent reports
-    usage, not before it starts, so it loads in a worker thread while the agent does."""
-    from ado import pricing
-
-    pricing.warm()
-
-
-def _ignore_result(task: asyncio.Task[None]) -> None:
-    if not task.cancelled():
-        task.exception()  # a failed import is met again, and raised, where it is used
-
-
-#: The (warning, provider/access mode) pairs already warned about real spend in this process.
-_WARNED_REAL_SPEND: set[tuple[str, str]] = set()
-
-
-def _real_spend(usage: Usage, api_cost: float) -> float:
-    """What a run billed by an API key or as overage really cost: the agent's own figure,
-    else the price table's."""
-    return usage.cost_usd if usage.cost_usd is not None else api_cost
 
 
 def _with_provider(filters: RouteFilters, provider: str) -> RouteFilters:
