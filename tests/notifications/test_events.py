@@ -114,3 +114,32 @@ def test_built_in_channels_register_through_the_entry_point_group() -> None:
     names = {ep.name for ep in entry_points(group="ado.notifiers")}
     assert {"slack", "email", "webhook"} <= names
     assert {"slack", "email", "webhook"} <= set(channel_classes())
+
+
+def parked(parks: int, until: datetime) -> tuple[None, AgentEvent]:
+    text = f"parked: waiting for claude-code's 5-hour window, resets 14:00 UTC (park {parks})"
+    data = {"parked": True, "parks": parks}
+    return None, AgentEvent(EventKind.LOG, text=text, reset_at=until, data=data)
+
+
+def test_a_parked_task_is_told_once_per_park() -> None:
+    mgr = Recording()
+    until = datetime(2026, 11, 25, 14, 0, tzinfo=UTC)
+    assert feed(mgr, started(), parked(1, until)) == ["task.started", "task.parked"]
+    note = mgr.sent[1]
+    assert note.title == "Task 7 parked until a reset" and note.level == "warning"
+    assert "5-hour window" in note.message
+    assert note.metadata["reset_at"] == until and note.metadata["parks"] == 1
+    assert note.dedupe_key == "task.parked:7:1"
+    feed(mgr, started(), parked(2, until))
+    assert mgr.sent[-1].dedupe_key == "task.parked:7:2"  # parked again: told again
+
+
+def test_what_only_looks_like_a_park_is_not_told() -> None:
+    """Adversarial: an agent's own log line whose data says ``parked`` (agent data is the
+    agent's), and a task log line without the mark, are not parks."""
+    mgr = Recording()
+    until = datetime(2026, 11, 25, 14, 0, tzinfo=UTC)
+    agent_says = AgentEvent(EventKind.LOG, text="parked: my car", data={"parked": True})
+    plain = AgentEvent(EventKind.LOG, text="parked: waiting for a reset", reset_at=until)
+    assert feed(mgr, started(), (ATTEMPT, agent_says), (None, plain)) == ["task.started"]

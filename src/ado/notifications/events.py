@@ -14,6 +14,8 @@ notifications to the manager, which queues them and returns at once.
                                            target) or the task ends (no failover)
     attempt ended not installed / auth   → provider.failure        (once per provider, window)
     attempts of a provider crash twice   → provider.failure        ("crashing repeatedly")
+    every provider limited, task parked  → task.parked             (what it waits for, until
+                                                                    when; once per park)
     task finished: succeeded             → task.completed
                    cancelled             → task.cancelled
                    exit 3                → providers.exhausted     (earliest reset)
@@ -124,6 +126,8 @@ class NotificationListener(RunnerHooks):
             self._attempt_finished(task_id, state, update)
         elif kind is EventKind.ERROR and update.attempt is None:
             state.error = ev.text
+        elif kind is EventKind.LOG and update.attempt is None and ev.data.get("parked"):
+            self._parked(task_id, state, ev)
         elif kind is EventKind.TASK_FINISHED:
             self._tasks.pop(task_id, None)
             if state.limit is not None:
@@ -229,6 +233,22 @@ class NotificationListener(RunnerHooks):
                 state,
                 extra,
             )
+
+    def _parked(self, task_id: int, state: _TaskState, event: AgentEvent) -> None:
+        """The runner parked the task (``ado.routing.parking``): what it waits for, until
+        when. Its state is let go: a parked task may resume in another process."""
+        parks = event.data.get("parks")
+        self._tasks.pop(task_id, None)
+        self._send(
+            task_id,
+            NotificationEvent.TASK_PARKED,
+            Level.WARNING,
+            f"Task {task_id} parked until a reset",
+            _clip(event.text or ""),
+            state,
+            {"reset_at": event.reset_at, "parks": parks},
+            dedupe_key=f"task.parked:{task_id}:{parks}",
+        )
 
     # -- limits and providers -----------------------------------------------------------------
 

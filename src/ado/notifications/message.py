@@ -31,6 +31,7 @@ class NotificationEvent(StrEnum):
     TASK_COMPLETED = "task.completed"
     TASK_FAILED = "task.failed"
     TASK_CANCELLED = "task.cancelled"
+    TASK_PARKED = "task.parked"
     TASK_FAILURES = "task.failures_summary"
     RATE_LIMIT_WARNING = "rate_limit.warning"
     RATE_LIMIT_REACHED = "rate_limit.reached"
@@ -48,6 +49,7 @@ EVENTS: dict[NotificationEvent, str] = {
     NotificationEvent.TASK_COMPLETED: "a task succeeded (success)",
     NotificationEvent.TASK_FAILED: "a task failed (error)",
     NotificationEvent.TASK_CANCELLED: "a task was cancelled or interrupted (warning)",
+    NotificationEvent.TASK_PARKED: "every provider is limited: a task waits for a reset (warning)",
     NotificationEvent.TASK_FAILURES: "a burst of failures, summarised (error)",
     NotificationEvent.RATE_LIMIT_WARNING: "an agent says it is near its limit (warning)",
     NotificationEvent.RATE_LIMIT_REACHED: "an agent hit its limit; reset time, failover (warning)",
