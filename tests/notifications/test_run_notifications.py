@@ -60,7 +60,7 @@ def test_success_sends_started_and_completed(
     project: Project, fake_cursor: Callable[..., dict[str, Any]], receiver: Receiver
 ) -> None:
     configure(project, {"cursor-agent": fake_cursor()}, receiver)
-    task_id = run(project, 0)["task_id"]
+    task_id = run(project, 0)["taskId"]
     started, completed = sent(receiver)
     assert (started["event"], started["level"]) == ("task.started", "info")
     assert started["title"] == f"Task {task_id} started on cursor-agent/subscription"
@@ -153,8 +153,8 @@ def test_a_run_on_the_cached_configuration_notifies_too(
     """The second run reads the configuration from the cache (no pydantic before the spawn);
     its notifier still gets the channels' real, validated settings."""
     configure(project, {"cursor-agent": fake_cursor()}, receiver)
-    first = run(project, 0)["task_id"]
-    second = run(project, 0)["task_id"]
+    first = run(project, 0)["taskId"]
+    second = run(project, 0)["taskId"]
     assert [(m["event"], m["metadata"]["task_id"]) for m in sent(receiver)] == [
         ("task.started", first),
         ("task.completed", first),

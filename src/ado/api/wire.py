@@ -34,6 +34,7 @@ __all__ = [
     "ALERT",
     "ATTEMPT",
     "COOLDOWN",
+    "COOLDOWN_ROW",
     "EVENT",
     "PROVIDER",
     "QUOTA",
@@ -126,6 +127,7 @@ TASK_DETAIL = Shape(
 EVENT = Shape("EventOut")
 ALERT = Shape("AlertOut")
 COOLDOWN = Shape("CooldownOut")
+COOLDOWN_ROW = Shape("CooldownRow")
 REPORT_ROW = Shape("UsageReportRow")
 REPORT = Shape("UsageReport", rows=lambda r: REPORT_ROW.many(r.rows))
 QUOTA_WINDOW = Shape("QuotaWindowOut")

@@ -273,7 +273,7 @@ class Runner:
                 data={
                     "number": number,
                     "provider": cand.provider,
-                    "access_mode": cand.access_mode,
+                    "accessMode": cand.access_mode,
                     "model": model,
                 },
             ),
@@ -376,13 +376,11 @@ class Runner:
                 reset_at=outcome.reset_at,
                 data={
                     "outcome": outcome.kind.value,
-                    "exit_code": outcome.exit_code,
-                    "duration_s": round(summary.duration_s, 3),
-                    "cost_usd": info.cost_usd,
-                    "api_cost_usd": info.api_cost_usd,
-                    **(
-                        {"api_key_source": summary.api_key_source} if summary.api_key_source else {}
-                    ),
+                    "exitCode": outcome.exit_code,
+                    "durationS": round(summary.duration_s, 3),
+                    "costUsd": info.cost_usd,
+                    "apiCostUsd": info.api_cost_usd,
+                    **({"apiKeySource": summary.api_key_source} if summary.api_key_source else {}),
                 },
             ),
             flush=True,
@@ -560,7 +558,7 @@ class Runner:
             AgentEvent(
                 EventKind.TASK_FINISHED,
                 text=error or result_text,
-                data={"status": status, "exit_code": exit_code},
+                data={"status": status, "exitCode": exit_code},
             ),
             flush=True,
         )

@@ -82,8 +82,8 @@ def reading_of(provider: str, event: AgentEvent, now: datetime) -> QuotaWindowVi
         status = QuotaStatus(str(data.get("status") or QuotaStatus.ALLOWED))
     except ValueError:
         return None
-    ratio = data.get("used_ratio")
-    minutes = data.get("window_minutes")
+    ratio = data.get("usedRatio")
+    minutes = data.get("windowMinutes")
     return QuotaWindowView(
         provider=provider,
         kind=window.value,
