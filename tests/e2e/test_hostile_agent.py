@@ -133,7 +133,7 @@ def test_surrogates_nul_and_invalid_utf8_are_replaced_and_success_stays_success(
     lines = [json.loads(line) for line in proc.stdout.splitlines()]
     summary = lines[-1]
     assert summary["status"] == "succeeded"
-    texts = [line.get("text", "") for line in lines if line["kind"] == "text"]
+    texts = [line["data"].get("text", "") for line in lines if line["kind"] == "text"]
     assert "cut \ufffd here, pair \U0001f600, low \ufffd" in texts
     assert "nul \ufffd inside" in texts
     assert "bad \ufffd\ufffd" in texts and "cut \ufffd" in texts
@@ -212,7 +212,8 @@ def test_control_sequences_are_escaped_on_the_terminal_and_exact_in_json(
         assert "\\x1b]0;pwned\\x07" in out and "\\x9b31m" in out and "\\u202eevil" in out
 
     as_json = project.run("run", "--json", "go", check_code=0)
-    texts = [json.loads(line).get("text") for line in as_json.stdout.splitlines()]
+    lines = [json.loads(line) for line in as_json.stdout.splitlines()]
+    texts = [line["data"].get("text") for line in lines if line["kind"] != "summary"]
     assert "clear\x1b[2J\x1b[H home, title \x1b]0;pwned\x07, csi \x9b31m, cr\roverwrite" in texts
 
 

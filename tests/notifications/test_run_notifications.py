@@ -103,7 +103,7 @@ def test_rate_limit_fails_over_and_is_announced_once(
     assert limit["title"] == "cursor-agent/subscription hit its usage quota"
     assert limit["metadata"]["failed_over_to"] == "claude-code/subscription"
     assert limit["metadata"]["reset_at"].startswith("2026-12-17")
-    assert f"task {first['task_id']} failed over to claude-code/subscription" in limit["message"]
+    assert f"task {first['taskId']} failed over to claude-code/subscription" in limit["message"]
 
     # the pair's cooldown is lifted (as a reset would) and the next task hits the same limit
     store = project.store()
