@@ -441,6 +441,13 @@ FIELDS: dict[str, tuple[tuple[str, str], ...]] = {
         ("succeeded", "succeeded"),
         ("failed", "failed"),
     ),
+    "TokenOut": (
+        ("id", "id"),
+        ("name", "name"),
+        ("createdAt", "created_at"),
+        ("lastUsedAt", "last_used_at"),
+        ("revokedAt", "revoked_at"),
+    ),
     "Totals": (
         ("inputTokens", "input_tokens"),
         ("outputTokens", "output_tokens"),

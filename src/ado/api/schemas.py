@@ -80,6 +80,7 @@ __all__ = [
     "TaskPage",
     "TaskSummary",
     "TaskVolumeDay",
+    "TokenOut",
     "Totals",
     "UsageHistory",
     "UsageReport",
@@ -622,6 +623,16 @@ class CooldownRow(CooldownOut):
 
     provider: str
     task_id: int | None = Field(description="The task whose attempt hit the limit.")
+
+
+class TokenOut(Schema):
+    """An API token as ``ado tokens list --json`` lists it (never the token itself)."""
+
+    id: int
+    name: str
+    created_at: datetime
+    last_used_at: datetime | None
+    revoked_at: datetime | None
 
 
 class ProviderCheck(Schema):

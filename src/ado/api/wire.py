@@ -43,6 +43,7 @@ __all__ = [
     "STATUS",
     "TASK_DETAIL",
     "TASK_SUMMARY",
+    "TOKEN",
     "Message",
     "Shape",
     "dumps",
@@ -131,6 +132,7 @@ COOLDOWN_ROW = Shape("CooldownRow")
 REPORT_ROW = Shape("UsageReportRow")
 REPORT = Shape("UsageReport", rows=lambda r: REPORT_ROW.many(r.rows))
 QUOTA_WINDOW = Shape("QuotaWindowOut")
+TOKEN = Shape("TokenOut")
 QUOTA = Shape("QuotaOut", windows=lambda q: QUOTA_WINDOW.many(q.windows))
 _TODAY = Shape("StatusToday")
 STATUS = Shape(
