@@ -132,7 +132,7 @@ def _events() -> list[Any]:
         TaskUpdate(
             1,
             info,
-            AgentEvent(EventKind.ATTEMPT_FINISHED, data={"outcome": "success", "duration_s": 1}),
+            AgentEvent(EventKind.ATTEMPT_FINISHED, data={"outcome": "success", "durationS": 1}),
         )
     )
     events.append(TaskUpdate(1, None, AgentEvent(EventKind.TASK_FINISHED, data={"status": "ok"})))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 from typing import Any
 
 from starlette.testclient import TestClient
@@ -55,9 +56,13 @@ def test_tokens_cli(project: Project) -> None:
     assert token.startswith("ado_") and "shown only now" in created.stderr
     listed = project.run("tokens", "list", "--json", check_code=0)
     assert token not in listed.stdout and '"laptop"' in listed.stdout
+    (row,) = json.loads(listed.stdout)
+    assert list(row) == ["id", "name", "createdAt", "lastUsedAt", "revokedAt"]
+    assert row["revokedAt"] is None
     assert project.run("tokens", "create", "laptop").returncode == 2
     project.run("tokens", "revoke", "laptop", check_code=0)
-    assert '"revoked_at": null' not in project.run("tokens", "list", "--json").stdout
+    (row,) = json.loads(project.run("tokens", "list", "--json").stdout)
+    assert row["revokedAt"] is not None
     assert project.run("tokens", "revoke", "nope").returncode == 2
     store = project.store()
     try:

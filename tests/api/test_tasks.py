@@ -230,7 +230,8 @@ def test_events_page_by_after(client: TestClient, store: Store) -> None:
         client.get(f"/api/tasks/{task_id}/events", params={"limit": 5}).json()
     )
     assert len(body.items) == 5 and body.next_after == body.items[-1].id
-    assert body.items[0].kind == "text" and body.items[0].data == {"text": "line 0"}
+    assert body.items[0].kind == "text" and body.items[0].data.text == "line 0"
+    assert body.items[0].data.model_dump(exclude_none=True) == {"text": "line 0"}
     rest = client.get(f"/api/tasks/{task_id}/events", params={"after": body.next_after}).json()
     assert [e["data"]["text"] for e in rest["items"]] == ["line 5", "line 6"]
     assert rest["nextAfter"] is None

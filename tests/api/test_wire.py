@@ -52,6 +52,7 @@ def test_every_shape_is_its_model(store: Store) -> None:
     _same(schemas.EventOut, wire.EVENT(event))
     (cooldown,) = store.cooldowns(datetime.now(UTC))
     _same(schemas.CooldownOut, wire.COOLDOWN(cooldown))
+    _same(schemas.CooldownRow, wire.COOLDOWN_ROW(cooldown))
     config = AdoConfig.model_validate(CONFIG)
     for view in provider_views(config.providers, store, datetime.now(UTC)):
         _same(schemas.ProviderOut, wire.PROVIDER(view))

@@ -201,7 +201,7 @@ def test_a_star_glob_keeps_other_agents_secrets(project: Project, fake_cursor: F
     as_json = json.loads(
         project.run("providers", "check", "cursor-agent", "--json", env=ADO_ENV).stdout
     )
-    assert as_json[0]["pass_env"] == ["*"] and "UNRELATED_VAR" in as_json[0]["pass_env_passed"]
+    assert as_json[0]["passEnv"] == ["*"] and "UNRELATED_VAR" in as_json[0]["passEnvPassed"]
     for value in ADO_ENV.values():
         assert value not in checked.stdout, "names only, never values"
 
@@ -250,7 +250,7 @@ def test_cooldowns_listed_and_cleared(project: Project, fake_cursor: FakeCursor)
             reset_known=False,
         )
     listed = json.loads(project.run("providers", "cooldowns", "--json", check_code=0).stdout)
-    assert [(c["provider"], c["access_mode"], c["kind"]) for c in listed] == [
+    assert [(c["provider"], c["accessMode"], c["kind"]) for c in listed] == [
         ("cursor-agent", "api", "rate_limited"),
         ("cursor-agent", "subscription", "rate_limited"),
     ]

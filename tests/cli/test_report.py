@@ -98,10 +98,10 @@ def test_api_runs_are_reported_with_their_cost(project: Project, fake_cursor: Fa
         {"cursor-agent": api_mode(fake_cursor())}, routing={"apiFallback": {"enabled": True}}
     )
     summary = run_json(project, "-y", "paid run")
-    assert summary["cost_usd"] > 0
+    assert summary["costUsd"] > 0
     (row,) = report(project)["rows"]
     assert (row["provider"], row["accessMode"], row["tasks"]) == ("cursor-agent", "api", 1)
-    assert row["costUsd"] == pytest.approx(summary["cost_usd"])
+    assert row["costUsd"] == pytest.approx(summary["costUsd"])
 
 
 def test_empty_report(project: Project) -> None:

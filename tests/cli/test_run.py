@@ -9,10 +9,12 @@ import json
 import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
 
+from ado.api.schemas import EventData, RunEvent, RunSummary
 from ado.cli import COMMANDS, cli
 from tests.cli.helpers import api_mode, record_usage, run_json, store_of
 from tests.fixtures.ado import FakeCursor, Project
@@ -60,8 +62,43 @@ def test_exit_0_on_success(project: Project, fake_cursor: FakeCursor) -> None:
 def test_exit_1_when_the_task_fails(project: Project, fake_cursor: FakeCursor) -> None:
     project.write_config({"cursor-agent": fake_cursor("crash")})
     summary = run_json(project, "crash please", code=1)
-    assert summary["status"] == "failed" and summary["exit_code"] == 1
-    assert project.task(summary["task_id"]).exit_code == 1
+    assert summary["status"] == "failed" and summary["exitCode"] == 1
+    assert project.task(summary["taskId"]).exit_code == 1
+
+
+def test_json_lines_are_the_models(project: Project, fake_cursor: FakeCursor) -> None:
+    """``ado run --json``: a ``RunEvent`` per event, a ``RunSummary`` last; ADO's keys are
+    camelCase (the agent's, in ``toolInput`` and copied into ``data``, are its own)."""
+    written = project.root / "hello.txt"
+    project.write_config({"cursor-agent": fake_cursor(FAKE_CURSOR_WRITE=f"{written}:hi")})
+    proc = project.run("run", "--json", "write a file", check_code=0)
+    *events, summary = [json.loads(line) for line in proc.stdout.splitlines()]
+    _model_keys(RunSummary, summary)
+    (attempt,) = summary["attempts"]
+    assert attempt["accessMode"] == "subscription" and attempt["filesChanged"] == [str(written)]
+    assert "_" not in "".join(summary["usage"]) and summary["usage"]["inputTokens"] > 0
+    kinds = [e["kind"] for e in events]
+    assert kinds[0] == "attempt_started" and "tool_call" in kinds and kinds[-1] == "task_finished"
+    for line in events:
+        _model_keys(RunEvent, line)
+        assert line["taskId"] == summary["taskId"]
+        _model_keys(EventData, line["data"], exclude_none=True)
+    started = next(e for e in events if e["kind"] == "attempt_started")
+    assert started["accessMode"] == "subscription"
+    assert started["data"]["data"]["accessMode"] == "subscription"
+    finished = next(e for e in events if e["kind"] == "attempt_finished")["data"]["data"]
+    assert finished["exitCode"] == 0 and finished["durationS"] >= 0 and "costUsd" in finished
+    call = next(e for e in events if e["kind"] == "tool_call")["data"]
+    assert set(call) >= {"toolId", "toolName", "toolInput"} and "fileText" in call["toolInput"]
+    # the stored events are the lines' events: one form, stored and shown
+    stored = store_of(project).list_events(summary["taskId"])
+    assert [(e.kind, e.data) for e in stored] == [(e["kind"], e["data"]) for e in events]
+
+
+def _model_keys(model: type[Any], body: dict[str, Any], *, exclude_none: bool = False) -> None:
+    """``body`` validates as ``model`` and has exactly its keys."""
+    dumped = model.model_validate(body).model_dump(by_alias=True, exclude_none=exclude_none)
+    assert list(body) == list(dumped), (model.__name__, body)
 
 
 @pytest.mark.parametrize(
@@ -180,7 +217,7 @@ def test_wait_sits_out_a_cooldown_then_runs(project: Project, fake_cursor: FakeC
             proc.communicate()
     assert proc.returncode == 0, err
     summary = json.loads(out.splitlines()[-1])
-    task = store.get_task(summary["task_id"])
+    task = store.get_task(summary["taskId"])
     assert task is not None and task.status == "succeeded"
     assert task.attempts[0].started_at >= freed
     events = store.list_events(task.id)
@@ -195,5 +232,5 @@ def test_wait_without_a_known_reset_fails_at_once(
     """Adversarial: a provider disabled (no reset time to wait for) is not waited on."""
     project.write_config({"cursor-agent": {**fake_cursor(), "enabled": False}})
     summary = run_json(project, "--wait", "nothing can run", code=3)
-    events = store_of(project).list_events(summary["task_id"])
+    events = store_of(project).list_events(summary["taskId"])
     assert not [e for e in events if "waiting until" in e.data.get("text", "")]

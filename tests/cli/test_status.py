@@ -6,6 +6,7 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
+from ado.api._fields import FIELDS
 from tests.cli.helpers import run_json
 from tests.fixtures.ado import FakeCursor, Project
 
@@ -39,19 +40,19 @@ def test_status_json_shows_providers_limits_tasks_and_today(
     limits = {lim["name"]: (lim["used"], lim["limit"]) for lim in mode["limits"]}
     assert limits == {"requestsPerDay": (2, 50), "requestsPerHour": (2, 10)}
 
-    assert [t["id"] for t in data["recentTasks"]] == [second["task_id"], first["task_id"]]
+    assert [t["id"] for t in data["recentTasks"]] == [second["taskId"], first["taskId"]]
     newest = data["recentTasks"][0]
     assert newest["status"] == "succeeded" and newest["prompt"] == "second task"
     assert newest["provider"] == "cursor-agent" and newest["accessMode"] == "subscription"
-    assert newest["inputTokens"] == second["usage"]["input_tokens"]
+    assert newest["inputTokens"] == second["usage"]["inputTokens"]
 
     today = data["today"]
     assert today["tasks"] == {"succeeded": 2}
     assert today["requests"] == 2
-    assert today["inputTokens"] == first["usage"]["input_tokens"] * 2
-    assert today["outputTokens"] == first["usage"]["output_tokens"] * 2
+    assert today["inputTokens"] == first["usage"]["inputTokens"] * 2
+    assert today["outputTokens"] == first["usage"]["outputTokens"] * 2
     assert today["costUsd"] == 0  # a subscription spends nothing
-    assert today["apiCostUsd"] == round(first["api_cost_usd"] + second["api_cost_usd"], 6)
+    assert today["apiCostUsd"] == round(first["apiCostUsd"] + second["apiCostUsd"], 6)
 
 
 def test_status_shows_the_cooldown_after_a_rate_limit(
@@ -119,6 +120,7 @@ def test_providers_check_passes_when_enabled_agents_work(
     assert "logged in" in proc.stdout
     rows = json.loads(project.run("providers", "check", "--json", env=env, check_code=0).stdout)
     cursor = next(r for r in rows if r["id"] == "cursor-agent")
+    assert list(cursor) == [key for key, _ in FIELDS["ProviderCheck"]]  # camelCase, all of them
     assert (cursor["installed"], cursor["version"], cursor["loggedIn"]) == (
         True,
         "2026.11.20-fake",

@@ -16,16 +16,16 @@ def test_list_newest_first_with_filters(project: Project, fake_cursor: FakeCurso
     second = run_json(project, "second", code=1)
     rows = json.loads(project.run("tasks", "list", "--json", check_code=0).stdout)
     assert [(r["id"], r["status"]) for r in rows] == [
-        (second["task_id"], "failed"),
-        (first["task_id"], "succeeded"),
+        (second["taskId"], "failed"),
+        (first["taskId"], "succeeded"),
     ]
     failed = json.loads(
         project.run("tasks", "list", "--status", "failed", "--json", check_code=0).stdout
     )
-    assert [r["id"] for r in failed] == [second["task_id"]]
+    assert [r["id"] for r in failed] == [second["taskId"]]
     assert (
         json.loads(project.run("tasks", "list", "-n", "1", "--json").stdout)[0]["id"]
-        == (second["task_id"])
+        == (second["taskId"])
     )
     table = project.run("tasks", "list", check_code=0).stdout
     assert "first" in table and "second" in table and "cursor-agent/subscription" in table
@@ -37,11 +37,11 @@ def test_show_replays_the_event_log_and_prints_attempts(
     target = project.root / "notes.txt"
     project.write_config({"cursor-agent": fake_cursor(FAKE_CURSOR_WRITE=f"{target}:hello")})
     summary = run_json(project, "write the notes")
-    task_id = summary["task_id"]
+    task_id = summary["taskId"]
     out = project.run("tasks", "show", str(task_id), check_code=0).stdout
     assert f"Task {task_id} · succeeded" in out
     assert "prompt: write the notes" in out
-    session = summary["attempts"][0]["session_id"]
+    session = summary["attempts"][0]["sessionId"]
     assert "attempt 1: cursor-agent/subscription → success" in out
     assert f"session {session}" in out
     assert "123 in / 45 out" in out
@@ -81,7 +81,7 @@ def test_show_and_cancel_of_unknown_task_exit_2(project: Project) -> None:
 
 def test_cancel_of_a_finished_task_exits_2(project: Project, fake_cursor: FakeCursor) -> None:
     project.write_config({"cursor-agent": fake_cursor()})
-    task_id = run_json(project, "done already")["task_id"]
+    task_id = run_json(project, "done already")["taskId"]
     proc = project.run("tasks", "cancel", str(task_id), check_code=2)
     assert f"Task {task_id} is succeeded; only queued, running or parked tasks" in proc.stderr
     assert project.task(task_id).status == "succeeded"

@@ -102,7 +102,7 @@ def test_an_agent_error_is_an_error_mark_and_a_running_attempt_is_not_red(
     task_id = task["id"]
     events = server.get(f"/api/tasks/{task_id}/events", limit=1000)["items"]
     results = [e for e in events if e["kind"] == "result"]
-    assert results and results[-1]["data"]["is_error"] is True, "the agent's own error is stored"
+    assert results and results[-1]["data"]["isError"] is True, "the agent's own error is stored"
 
     page.goto(f"/tasks/{task_id}")
     result = page.locator('[data-testid="event"][data-kind="result"]')

@@ -33,7 +33,7 @@ def test_two_accounts_of_one_agent_fail_over_to_each_other(
     proc = project.run("run", "--json", "write the file", timeout=120, check_code=0)
     assert target.read_text() == "hi"
     store = project.store()
-    task = store.get_task(json.loads(proc.stdout.strip().splitlines()[-1])["task_id"])
+    task = store.get_task(json.loads(proc.stdout.strip().splitlines()[-1])["taskId"])
     assert task is not None and task.status == "succeeded"
     # the fake's limit is cursor's monthly one: a quota exhausted
     assert [(a.provider, a.outcome) for a in task.attempts] == [
@@ -43,7 +43,7 @@ def test_two_accounts_of_one_agent_fail_over_to_each_other(
     # the cooldown is the account's, not the agent's
     assert {c.provider for c in store.cooldowns(task.attempts[0].started_at)} == {"cursor-work"}
     second = project.run("run", "--json", "write the file", timeout=120, check_code=0)
-    again = store.get_task(json.loads(second.stdout.strip().splitlines()[-1])["task_id"])
+    again = store.get_task(json.loads(second.stdout.strip().splitlines()[-1])["taskId"])
     assert again is not None
     assert [a.provider for a in again.attempts] == ["cursor-home"]
     listed = json.loads(project.run("providers", "list", "--json", check_code=0).stdout)

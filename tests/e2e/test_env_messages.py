@@ -99,7 +99,7 @@ def test_claude_billed_by_an_api_key_on_a_subscription(project: Project, tmp_pat
             "run", "--json", f"Create the file {target} containing hi", timeout=240, check_code=0
         )
     assert "billed through an API key" not in second.stdout
-    oauth_task = store.get_task(_summary(second.stdout)["task_id"])
+    oauth_task = store.get_task(_summary(second.stdout)["taskId"])
     assert oauth_task is not None and oauth_task.cost_usd == 0 and oauth_task.api_cost_usd > 0
 
 

@@ -133,12 +133,12 @@ def test_surrogates_nul_and_invalid_utf8_are_replaced_and_success_stays_success(
     lines = [json.loads(line) for line in proc.stdout.splitlines()]
     summary = lines[-1]
     assert summary["status"] == "succeeded"
-    texts = [line.get("text", "") for line in lines if line["kind"] == "text"]
+    texts = [line["data"].get("text", "") for line in lines if line["kind"] == "text"]
     assert "cut \ufffd here, pair \U0001f600, low \ufffd" in texts
     assert "nul \ufffd inside" in texts
     assert "bad \ufffd\ufffd" in texts and "cut \ufffd" in texts
 
-    task, events = task_and_events(project, summary["task_id"])
+    task, events = task_and_events(project, summary["taskId"])
     assert_succeeded(task)
     stored = json.dumps([e.data for e in events], ensure_ascii=False)
     stored.encode("utf-8")  # every stored string is encodable
@@ -183,7 +183,7 @@ def test_nul_in_agent_output_and_in_the_prompt_on_both_databases(
     summary = summary_of(proc.stdout)
     store = Store(env.get("ADO_DATABASE_URL") or f"sqlite:///{project.root / '.ado/state.db'}")
     try:
-        task = store.get_task(summary["task_id"])
+        task = store.get_task(summary["taskId"])
         assert task is not None
         assert_succeeded(task)
         assert task.prompt == "fix \ufffd this"
@@ -212,7 +212,8 @@ def test_control_sequences_are_escaped_on_the_terminal_and_exact_in_json(
         assert "\\x1b]0;pwned\\x07" in out and "\\x9b31m" in out and "\\u202eevil" in out
 
     as_json = project.run("run", "--json", "go", check_code=0)
-    texts = [json.loads(line).get("text") for line in as_json.stdout.splitlines()]
+    lines = [json.loads(line) for line in as_json.stdout.splitlines()]
+    texts = [line["data"].get("text") for line in lines if line["kind"] != "summary"]
     assert "clear\x1b[2J\x1b[H home, title \x1b]0;pwned\x07, csi \x9b31m, cr\roverwrite" in texts
 
 
@@ -227,14 +228,14 @@ def test_a_200_mb_flood_is_capped_memory_bounded_and_still_succeeds(project: Pro
     assert code == 0, err[-3000:]
     assert run.peak_mb < RSS_LIMIT_MB, f"ado run peaked at {run.peak_mb:.0f} MB"
 
-    task, events = task_and_events(project, summary_of(out)["task_id"])
+    task, events = task_and_events(project, summary_of(out)["taskId"])
     assert_succeeded(task)  # the result and its usage, after the flood, still counted
     stored_text = sum(1 for e in events if e.kind == "text")
     assert len(events) <= 2000 + 10  # storage.maxEventsPerTask, + ADO's own
     assert task.dropped_events == flood_lines(megabytes) - stored_text > 200_000
     assert task.attempts[0].dropped_events == task.dropped_events
     assert task.dropped_bytes > 170 * 1024 * 1024
-    notices = [e for e in events if extra(e).get("output_truncated")]
+    notices = [e for e in events if extra(e).get("outputTruncated")]
     assert len(notices) == 1 and "maxEventsPerTask" in notices[0].data["text"]
     kinds = [e.kind for e in events]
     assert kinds[-4:] == ["usage", "result", "attempt_finished", "task_finished"]
@@ -254,11 +255,11 @@ def test_huge_lines_are_cut_to_max_event_bytes(project: Project) -> None:
     printed = [len(line) for line in out.splitlines()]
     assert max(printed) < 70 * 1024  # what --json shows is what is stored
 
-    task, events = task_and_events(project, summary_of(out)["task_id"])
+    task, events = task_and_events(project, summary_of(out)["taskId"])
     assert_succeeded(task)
     sizes = [len(json.dumps(e.data)) for e in events]
     assert max(sizes) < 66 * 1024
-    cut = [e for e in events if extra(e).get("truncated_bytes")]
+    cut = [e for e in events if extra(e).get("truncatedBytes")]
     assert len(cut) == 20
     assert all("output truncated]" in e.data["text"] for e in cut)
     assert task.dropped_events == 0
@@ -272,7 +273,7 @@ def test_small_caps_hold_and_vital_events_are_kept(project: Project) -> None:
     storage = {"maxEventsPerTask": 100, "maxEventBytes": 2048, "maxBytesPerTask": 65536}
     hostile(project, "flood:2,errors:50,result", storage=storage, HOSTILE_TOKENS="7/3")
     proc = project.run("run", "--json", "go", check_code=0)
-    task, events = task_and_events(project, summary_of(proc.stdout)["task_id"])
+    task, events = task_and_events(project, summary_of(proc.stdout)["taskId"])
     assert_succeeded(task, tokens=(7, 3))
     agent = [e for e in events if e.kind == "text"]
     assert len(agent) < 100
@@ -281,7 +282,7 @@ def test_small_caps_hold_and_vital_events_are_kept(project: Project) -> None:
     assert len([e for e in events if e.kind == "error"]) == 50  # vital: kept past the cap
     assert [e.kind for e in events][-3:] == ["result", "attempt_finished", "task_finished"]
     assert task.dropped_events == flood_lines(2) - len(agent)
-    notices = [e for e in events if extra(e).get("output_truncated")]
+    notices = [e for e in events if extra(e).get("outputTruncated")]
     assert len(notices) == 1
 
 
@@ -291,7 +292,7 @@ def test_an_error_flood_keeps_memory_bounded(project: Project) -> None:
     code, out, err = run.finish()
     assert run.peak_mb < RSS_LIMIT_MB, f"ado run peaked at {run.peak_mb:.0f} MB"
     assert "Traceback" not in err
-    task, _ = task_and_events(project, summary_of(out)["task_id"])
+    task, _ = task_and_events(project, summary_of(out)["taskId"])
     assert task.status == "succeeded" and code == 0
 
 
@@ -303,7 +304,7 @@ def test_a_child_ignoring_sigterm_is_gone_when_the_run_ends(
 ) -> None:
     hostile(project, "child,result", HOSTILE_PID_FILE=str(pid_file))
     proc = project.run("run", "--json", "go", check_code=0)
-    task, _ = task_and_events(project, summary_of(proc.stdout)["task_id"])
+    task, _ = task_and_events(project, summary_of(proc.stdout)["taskId"])
     assert_succeeded(task)
     child = int(pid_file.read_text())
     wait_for(lambda: process_gone(child), what="the SIGTERM-ignoring child to be killed")

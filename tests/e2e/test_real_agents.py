@@ -47,7 +47,7 @@ def test_real_agent_writes_a_file(project: Project, tmp_path: Path, provider: st
     assert target.read_text() == "hi"
     summary = _summary(proc.stdout)
     store = project.store()
-    task = store.get_task(summary["task_id"])
+    task = store.get_task(summary["taskId"])
     assert task is not None and task.status == "succeeded"
     (attempt,) = task.attempts
     assert attempt.provider == provider and attempt.outcome == "success"
@@ -92,7 +92,7 @@ def test_claude_api_mode_records_the_agents_own_cost(project: Project, tmp_path:
             check_code=0,
         )
         assert server.model_requests, "the API key and base URL reached the agent"
-    task = project.store().get_task(_summary(proc.stdout)["task_id"])
+    task = project.store().get_task(_summary(proc.stdout)["taskId"])
     assert task is not None and task.access_mode == "api"
     assert task.cost_usd > 0, "claude's own total_cost_usd is what the API mode spent"
     assert key not in json.dumps(task.options)
@@ -118,7 +118,7 @@ def test_429_fails_over_within_seconds(project: Project, tmp_path: Path, provide
     assert elapsed < 60, f"failover took {elapsed:.1f}s"
     assert model_calls <= 3, f"the agent kept retrying: {model_calls} model requests"
     store = project.store()
-    task = store.get_task(_summary(proc.stdout)["task_id"])
+    task = store.get_task(_summary(proc.stdout)["taskId"])
     assert task is not None and task.status == "succeeded"
     assert [(a.provider, a.outcome) for a in task.attempts] == [
         (provider, "rate_limited"),
@@ -152,8 +152,8 @@ def test_failover_between_real_agents_and_the_next_run_skips_the_cooled_down_one
         )
         assert len(limited.model_requests) == claude_calls, "claude was not tried again"
     store = project.store()
-    one = store.get_task(_summary(first.stdout)["task_id"])
-    two = store.get_task(_summary(second.stdout)["task_id"])
+    one = store.get_task(_summary(first.stdout)["taskId"])
+    two = store.get_task(_summary(second.stdout)["taskId"])
     assert one is not None and two is not None
     assert [a.provider for a in one.attempts] == ["claude-code", "codex"]
     assert [a.provider for a in two.attempts] == ["codex"]
@@ -193,7 +193,7 @@ def test_running_api_task_is_stopped_when_its_cost_passes_the_limit(
             check_code=4,
         )
     summary = _summary(proc.stdout)
-    task = project.store().get_task(summary["task_id"])
+    task = project.store().get_task(summary["taskId"])
     assert task is not None and task.status == "failed" and task.exit_code == 4
     assert task.attempts[0].outcome == "cost_limit"
     assert task.cost_usd > 0.0005

@@ -39,7 +39,7 @@ def _summary(stdout: str) -> dict[str, Any]:
 
 
 def _only_attempt(project: Project, stdout: str) -> AttemptView:
-    task = project.store().get_task(_summary(stdout)["task_id"])
+    task = project.store().get_task(_summary(stdout)["taskId"])
     assert task is not None
     (attempt,) = task.attempts
     return attempt

@@ -31,7 +31,7 @@ def test_success_records_task_attempt_events_and_usage(
     assert kinds[0] == "attempt_started"
     assert "session_started" in kinds and "tool_call" in kinds and "result" in kinds
     store = project.store()
-    task = store.get_task(summary["task_id"])
+    task = store.get_task(summary["taskId"])
     assert task is not None and task.status == "succeeded" and task.exit_code == 0
     assert task.provider == "cursor-agent" and task.routing_reason
     assert task.input_tokens > 0 and task.output_tokens > 0
@@ -68,8 +68,8 @@ def test_missing_cli_is_skipped_with_reason(project: Project, fake_cursor: FakeC
     # Scripts get the task id and the reason as JSON, whatever the exit code.
     as_json = project.run("run", "--json", "do it", check_code=3)
     summary = json.loads(as_json.stdout.splitlines()[-1])
-    assert summary["kind"] == "summary" and summary["exit_code"] == 3
-    assert summary["task_id"] == task.id + 1 and "not installed" in summary["error"]
+    assert summary["kind"] == "summary" and summary["exitCode"] == 3
+    assert summary["taskId"] == task.id + 1 and "not installed" in summary["error"]
     assert "not installed" in as_json.stderr
 
 
@@ -104,7 +104,7 @@ def test_garbage_output_is_tolerated(project: Project, fake_cursor: FakeCursor) 
     proc = project.run("run", "--json", "do it")
     assert "Traceback" not in proc.stderr
     summary = json.loads(proc.stdout.splitlines()[-1])
-    full = project.store().get_task(summary["task_id"])
+    full = project.store().get_task(summary["taskId"])
     assert full is not None
     # Garbage lines never break parsing: the run ends with the agent's own verdict.
     assert full.attempts[0].outcome in ("success", "crashed", "failed")
@@ -164,7 +164,7 @@ def test_run_on_postgresql_via_env(
     assert not (project.root / ".ado" / "state.db").exists(), "nothing written to SQLite"
     store = Store(postgres_url)
     try:
-        task = store.get_task(json.loads(proc.stdout.splitlines()[-1])["task_id"])
+        task = store.get_task(json.loads(proc.stdout.splitlines()[-1])["taskId"])
         assert task is not None and task.status == "succeeded"
         assert store.list_events(task.id)
     finally:
@@ -209,12 +209,12 @@ def test_kill_9_leaves_a_consistent_store_and_the_task_interrupted(
 def test_resume_continues_the_agents_own_session(project: Project, fake_cursor: FakeCursor) -> None:
     project.write_config({"cursor-agent": fake_cursor("success")})
     first = json.loads(project.run("run", "--json", "start", check_code=0).stdout.splitlines()[-1])
-    session = first["attempts"][0]["session_id"]
+    session = first["attempts"][0]["sessionId"]
     # by ADO task id, and by the agent's session id: the agent gets --resume <its session>
-    for ref in (str(first["task_id"]), session):
+    for ref in (str(first["taskId"]), session):
         proc = project.run("run", "--json", "--resume", ref, "continue", check_code=0)
         again = json.loads(proc.stdout.splitlines()[-1])
-        assert again["attempts"][0]["session_id"] == session
+        assert again["attempts"][0]["sessionId"] == session
         assert again["attempts"][0]["provider"] == "cursor-agent"
     unknown = project.run("run", "--resume", "not-a-session", "continue", check_code=2)
     assert "no agent issued that session id" in unknown.stderr
@@ -235,7 +235,7 @@ def test_prompt_from_stdin(project: Project, fake_cursor: FakeCursor) -> None:
         timeout=60,
     )
     assert proc.returncode == 0, proc.stderr
-    task_id = json.loads(proc.stdout.splitlines()[-1])["task_id"]
+    task_id = json.loads(proc.stdout.splitlines()[-1])["taskId"]
     task = project.store().get_task(task_id)
     assert task is not None and task.prompt == "a prompt\nover two lines"
     empty = subprocess.run(
@@ -256,5 +256,5 @@ def test_required_capability_filters_providers(project: Project, fake_cursor: Fa
     refused = project.run("run", "--require", "testing", "write tests", check_code=3)
     assert "testing" in refused.stderr
     ok = project.run("run", "--json", "--require", "python", "fix it", check_code=0)
-    task = project.store().get_task(json.loads(ok.stdout.splitlines()[-1])["task_id"])
+    task = project.store().get_task(json.loads(ok.stdout.splitlines()[-1])["taskId"])
     assert task is not None and task.options["require_capabilities"] == ["python"]

@@ -38,12 +38,12 @@ def feed(manager: Recording, *events: tuple[AttemptInfo | None, AgentEvent]) -> 
 
 
 def started() -> tuple[AttemptInfo, AgentEvent]:
-    data = {"number": 1, "provider": "claude-code", "access_mode": "subscription"}
+    data = {"number": 1, "provider": "claude-code", "accessMode": "subscription"}
     return ATTEMPT, AgentEvent(EventKind.ATTEMPT_STARTED, text="priority 1", data=data)
 
 
 def finished(status: str, code: int, text: str = "") -> tuple[None, AgentEvent]:
-    data = {"status": status, "exit_code": code}
+    data = {"status": status, "exitCode": code}
     return None, AgentEvent(EventKind.TASK_FINISHED, text=text, data=data)
 
 

@@ -60,7 +60,7 @@ def test_success_sends_started_and_completed(
     project: Project, fake_cursor: Callable[..., dict[str, Any]], receiver: Receiver
 ) -> None:
     configure(project, {"cursor-agent": fake_cursor()}, receiver)
-    task_id = run(project, 0)["task_id"]
+    task_id = run(project, 0)["taskId"]
     started, completed = sent(receiver)
     assert (started["event"], started["level"]) == ("task.started", "info")
     assert started["title"] == f"Task {task_id} started on cursor-agent/subscription"
@@ -103,7 +103,7 @@ def test_rate_limit_fails_over_and_is_announced_once(
     assert limit["title"] == "cursor-agent/subscription hit its usage quota"
     assert limit["metadata"]["failed_over_to"] == "claude-code/subscription"
     assert limit["metadata"]["reset_at"].startswith("2026-12-17")
-    assert f"task {first['task_id']} failed over to claude-code/subscription" in limit["message"]
+    assert f"task {first['taskId']} failed over to claude-code/subscription" in limit["message"]
 
     # the pair's cooldown is lifted (as a reset would) and the next task hits the same limit
     store = project.store()
@@ -153,8 +153,8 @@ def test_a_run_on_the_cached_configuration_notifies_too(
     """The second run reads the configuration from the cache (no pydantic before the spawn);
     its notifier still gets the channels' real, validated settings."""
     configure(project, {"cursor-agent": fake_cursor()}, receiver)
-    first = run(project, 0)["task_id"]
-    second = run(project, 0)["task_id"]
+    first = run(project, 0)["taskId"]
+    second = run(project, 0)["taskId"]
     assert [(m["event"], m["metadata"]["task_id"]) for m in sent(receiver)] == [
         ("task.started", first),
         ("task.completed", first),

@@ -26,7 +26,7 @@ def test_success_sample() -> None:
     call = events[1]
     assert call.tool_name == "shell" and call.tool_id == "item_0"
     assert "hello.txt" in call.tool_input["command"]  # type: ignore[index]
-    assert events[2].is_error is False and events[2].data == {"exit_code": 0}
+    assert events[2].is_error is False and events[2].data == {"exitCode": 0}
     assert summary.usage.input_tokens == 246 and summary.usage.output_tokens == 90
     assert summary.usage.cost_usd is None
     assert outcome.kind is OutcomeKind.SUCCESS

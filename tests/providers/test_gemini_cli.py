@@ -43,7 +43,7 @@ def test_retries_on_stderr_are_rate_limits() -> None:
     limits = of_kind(events, EventKind.RATE_LIMIT)
     assert len(limits) == 9  # attempts 1-9 retried, the 10th gave up
     first = limits[0]
-    assert first.retrying is True and first.data == {"retry_delay_ms": 5791}
+    assert first.retrying is True and first.data == {"retryDelayMs": 5791}
     assert first.text is not None and "Resource has been exhausted" in first.text
     assert first.reset_at is not None and first.reset_at - before < timedelta(seconds=5)
     assert outcome.kind is OutcomeKind.RATE_LIMITED

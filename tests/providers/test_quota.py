@@ -38,8 +38,8 @@ def test_claude_rate_limit_event_is_a_window_reading() -> None:
     assert event.data == {
         "window": "five_hour",
         "status": "warning",
-        "used_ratio": 0.87,
-        "window_minutes": 300,
+        "usedRatio": 0.87,
+        "windowMinutes": 300,
     }
     assert event.reset_at == datetime.fromtimestamp(1795995122, UTC)
     # the warning is still a rate-limit notice too (what classify reads), and stops nothing
@@ -51,7 +51,7 @@ def test_claude_allowed_without_utilization_and_weekly_windows() -> None:
     (allowed,) = claude_window(
         {"status": "allowed", "resetsAt": 1795995122, "rateLimitType": "five_hour"}
     )
-    assert allowed.data == {"window": "five_hour", "status": "allowed", "window_minutes": 300}
+    assert allowed.data == {"window": "five_hour", "status": "allowed", "windowMinutes": 300}
     (weekly,) = claude_window(
         {"status": "rejected", "resetsAt": 1796077922, "rateLimitType": "seven_day_opus"}
     )
@@ -65,7 +65,7 @@ def test_claude_unknown_or_broken_readings_are_dropped() -> None:
     (odd,) = claude_window(
         {"status": "allowed", "rateLimitType": "five_hour", "utilization": "lots", "resetsAt": -5}
     )
-    assert "used_ratio" not in odd.data and odd.reset_at is None
+    assert "usedRatio" not in odd.data and odd.reset_at is None
 
 
 def test_codex_snapshot_windows_by_length() -> None:
@@ -76,7 +76,7 @@ def test_codex_snapshot_windows_by_length() -> None:
             "rate_limit_reached_type": None,
         }
     )
-    assert [(e.data["window"], e.data["status"], e.data["used_ratio"]) for e in events] == [
+    assert [(e.data["window"], e.data["status"], e.data["usedRatio"]) for e in events] == [
         ("five_hour", "rejected", 1.0),
         ("weekly", "allowed", 0.125),
     ]
@@ -102,7 +102,7 @@ def test_codex_session_log_last_snapshot(tmp_path: Path) -> None:
     older["payload"]["rate_limits"]["primary"]["used_percent"] = 10.0
     home = _codex_home(tmp_path, thread, [json.dumps(older), "not json", real])
     events = codex_session_windows(home, thread)
-    assert [(e.data["window"], e.data["used_ratio"]) for e in events] == [
+    assert [(e.data["window"], e.data["usedRatio"]) for e in events] == [
         ("five_hour", 0.87),
         ("weekly", 0.40),
     ]

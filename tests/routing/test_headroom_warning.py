@@ -59,7 +59,7 @@ def at(when: datetime) -> str:
 
 async def feed(mgr: NotificationManager, *events: AgentEvent, task_id: int = 7) -> None:
     listener = mgr.listener()
-    data = {"number": 1, "provider": "claude-code", "access_mode": "subscription"}
+    data = {"number": 1, "provider": "claude-code", "accessMode": "subscription"}
     listener.on_update(
         TaskUpdate(task_id, ATTEMPT, AgentEvent(EventKind.ATTEMPT_STARTED, data=data))
     )

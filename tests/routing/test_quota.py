@@ -75,8 +75,8 @@ def test_ledger_has_agent_readings_and_counted_limits(store: Store) -> None:
         data={
             "window": "five_hour",
             "status": "warning",
-            "used_ratio": 0.87,
-            "window_minutes": 300,
+            "usedRatio": 0.87,
+            "windowMinutes": 300,
         },
     )
     record_event(store, "claude-work", event)

@@ -51,7 +51,7 @@ def test_a_task_exports_its_span_tree_and_every_metric(
         observability=_telemetry(otlp_receiver, promptPrefix=12),
     )
     proc = project.run("run", "--json", PROMPT, check_code=0)
-    task_id = _summary(proc.stdout)["task_id"]
+    task_id = _summary(proc.stdout)["taskId"]
 
     # Everything was flushed before `ado run` exited: no waiting here.
     spans = otlp_receiver.spans()

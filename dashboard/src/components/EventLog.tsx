@@ -1,6 +1,6 @@
 // A task's event log: text, tool calls paired with their results, errors, failovers.
-// Event data is AgentEvent.to_dict(): snake_case keys (tool_name, tool_input, is_error...),
-// with orchestrator details (attempt number, outcome...) under a nested `data`.
+// Event data is EventData (camelCase: toolName, toolInput, isError...), with details
+// (attempt number, outcome...) under a nested `data`. toolInput is the agent's own, verbatim.
 import {
   AlertTriangle,
   ArrowRightLeft,
@@ -21,10 +21,9 @@ import { cx, outcomeBadgeTone } from "./ui";
 
 type Data = Record<string, unknown>;
 
-function field(event: TaskEvent, key: string): unknown {
-  const d = event.data ?? {};
-  if (key in d) return d[key];
-  const nested = d.data as Data | undefined;
+/** A detail of the event (its nested `data`: number, provider, outcome...). */
+function detail(event: TaskEvent, key: string): unknown {
+  const nested = event.data.data;
   return nested && typeof nested === "object" ? nested[key] : undefined;
 }
 
@@ -96,7 +95,7 @@ const EventItem = memo(function EventItem({
   result?: TaskEvent;
   paired: boolean;
 }) {
-  const text = str(field(e, "text"));
+  const text = str(e.data.text);
   switch (e.kind) {
     case "text":
       return (
@@ -105,14 +104,14 @@ const EventItem = memo(function EventItem({
         </Row>
       );
     case "tool_call": {
-      const isError = result ? Boolean(field(result, "is_error")) : false;
+      const isError = result ? Boolean(result.data.isError) : false;
       return (
         <Row key={e.id} kind={e.kind} time={e.createdAt} tone="violet" icon={<Wrench className={icon} />}>
           <details>
             <summary className="cursor-pointer list-none">
               <ChevronRight className="mr-1 inline h-3 w-3" aria-hidden />
-              <span className="font-mono font-medium">{str(field(e, "tool_name"))}</span>{" "}
-              <span className="font-mono text-xs text-slate-500">{toolSummary(field(e, "tool_input"))}</span>
+              <span className="font-mono font-medium">{str(e.data.toolName)}</span>{" "}
+              <span className="font-mono text-xs text-slate-500">{toolSummary(e.data.toolInput)}</span>
               {result && (
                 <span className={cx("ml-2 text-xs", isError ? "text-red-500" : "text-emerald-600")}>
                   {isError ? "error" : "done"}
@@ -120,7 +119,7 @@ const EventItem = memo(function EventItem({
               )}
             </summary>
             <pre className="mt-1 max-h-64 overflow-auto rounded bg-slate-100 p-2 text-xs dark:bg-slate-800">
-              {JSON.stringify(field(e, "tool_input") ?? {}, null, 2)}
+              {JSON.stringify(e.data.toolInput ?? {}, null, 2)}
             </pre>
             {result && (
               <pre
@@ -130,7 +129,7 @@ const EventItem = memo(function EventItem({
                   isError ? "bg-red-50 dark:bg-red-950" : "bg-slate-100 dark:bg-slate-800",
                 )}
               >
-                {str(field(result, "text")) || "(no output)"}
+                {str(result.data.text) || "(no output)"}
               </pre>
             )}
           </details>
@@ -154,7 +153,7 @@ const EventItem = memo(function EventItem({
     case "rate_limit":
       return (
         <Row key={e.id} kind={e.kind} time={e.createdAt} tone="amber" icon={<Timer className={icon} />}>
-          rate limited{field(e, "reset_at") ? ` — resets ${fmtTime(str(field(e, "reset_at")))}` : ""}
+          rate limited{e.data.resetAt ? ` — resets ${fmtTime(e.data.resetAt)}` : ""}
           {text && <span className="text-slate-500"> · {text}</span>}
         </Row>
       );
@@ -166,14 +165,14 @@ const EventItem = memo(function EventItem({
       );
     case "handoff": {
       // What this attempt was told of the earlier ones: the whole prompt is the event's text.
-      const files = (field(e, "files") as unknown[] | undefined) ?? [];
+      const files = (detail(e, "files") as unknown[] | undefined) ?? [];
       return (
         <Row key={e.id} kind={e.kind} time={e.createdAt} tone="violet" icon={<ArrowRightLeft className={icon} />}>
           <details>
             <summary className="cursor-pointer list-none">
               <ChevronRight className="mr-1 inline h-3 w-3" aria-hidden />
               <span className="font-medium">handoff:</span> told what attempt{" "}
-              {((field(e, "attempts") as unknown[] | undefined) ?? []).map(str).join(", ")} did
+              {((detail(e, "attempts") as unknown[] | undefined) ?? []).map(str).join(", ")} did
               {files.length > 0 && (
                 <span className="text-xs text-slate-500"> · {files.map((f) => str(f).split("/").pop()).join(", ")}</span>
               )}
@@ -189,14 +188,14 @@ const EventItem = memo(function EventItem({
       return (
         <Row key={e.id} kind={e.kind} time={e.createdAt} tone="blue" icon={<Play className={icon} />}>
           <span className="font-medium">
-            attempt {str(field(e, "number"))}: {str(field(e, "provider"))}/{str(field(e, "access_mode"))}
+            attempt {str(detail(e, "number"))}: {str(detail(e, "provider"))}/{str(detail(e, "accessMode"))}
           </span>
           {text && <span className="block text-xs text-slate-500">{text}</span>}
         </Row>
       );
     case "result": {
-      // The agent's final word: an error when it gave up (is_error), not a success mark.
-      const isError = Boolean(field(e, "is_error"));
+      // The agent's final word: an error when it gave up (isError), not a success mark.
+      const isError = Boolean(e.data.isError);
       return (
         <Row
           key={e.id}
@@ -213,7 +212,7 @@ const EventItem = memo(function EventItem({
       );
     }
     case "attempt_finished": {
-      const outcome = str(field(e, "outcome"));
+      const outcome = str(detail(e, "outcome"));
       return (
         <Row key={e.id} kind={e.kind} time={e.createdAt} tone={outcomeBadgeTone(outcome)} icon={<Flag className={icon} />}>
           attempt finished: <span className="font-medium">{outcome}</span>
@@ -222,7 +221,7 @@ const EventItem = memo(function EventItem({
       );
     }
     case "task_finished": {
-      const status = str(field(e, "status"));
+      const status = str(detail(e, "status"));
       return (
         <Row key={e.id} kind={e.kind} time={e.createdAt} tone={statusTone(status)} icon={<Flag className={icon} />}>
           task {status}
@@ -231,13 +230,13 @@ const EventItem = memo(function EventItem({
       );
     }
     case "usage": {
-      const usage = (field(e, "usage") ?? {}) as Data;
+      const usage = e.data.usage;
       return (
         <Row key={e.id} kind={e.kind} time={e.createdAt} icon={<Info className={icon} />}>
           <span className="text-xs text-slate-500">
-            usage: {fmtTokens(Number(usage.input_tokens ?? 0))} in /{" "}
-            {fmtTokens(Number(usage.output_tokens ?? 0))} out
-            {usage.model ? ` · ${str(usage.model)}` : ""}
+            usage: {fmtTokens(usage?.inputTokens ?? 0)} in /{" "}
+            {fmtTokens(usage?.outputTokens ?? 0)} out
+            {usage?.model ? ` · ${usage.model}` : ""}
           </span>
         </Row>
       );
@@ -245,7 +244,7 @@ const EventItem = memo(function EventItem({
     case "session_started":
       return (
         <Row key={e.id} kind={e.kind} time={e.createdAt} icon={<Info className={icon} />}>
-          <span className="text-xs text-slate-500">session {str(field(e, "session_id"))}</span>
+          <span className="text-xs text-slate-500">session {str(e.data.sessionId)}</span>
         </Row>
       );
     default:
@@ -266,14 +265,14 @@ export function EventLog({ events }: { events: TaskEvent[] }) {
     const map = new Map<string, TaskEvent>();
     for (const e of events) {
       if (e.kind === "tool_result") {
-        const id = str(field(e, "tool_id"));
+        const id = str(e.data.toolId);
         if (id) map.set(id, e);
       }
     }
     return map;
   }, [events]);
   const calls = useMemo(
-    () => new Set(events.filter((e) => e.kind === "tool_call").map((e) => str(field(e, "tool_id")))),
+    () => new Set(events.filter((e) => e.kind === "tool_call").map((e) => str(e.data.toolId))),
     [events],
   );
 
@@ -283,8 +282,8 @@ export function EventLog({ events }: { events: TaskEvent[] }) {
         <EventItem
           key={e.id}
           e={e}
-          result={e.kind === "tool_call" ? results.get(str(field(e, "tool_id"))) : undefined}
-          paired={e.kind === "tool_result" && calls.has(str(field(e, "tool_id")))}
+          result={e.kind === "tool_call" ? results.get(str(e.data.toolId)) : undefined}
+          paired={e.kind === "tool_result" && calls.has(str(e.data.toolId))}
         />
       ))}
     </ol>

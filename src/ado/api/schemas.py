@@ -45,14 +45,17 @@ __all__ = [
     "AttemptOut",
     "CancelResult",
     "CooldownOut",
+    "CooldownRow",
     "CostTrendDay",
     "DashboardStats",
     "ErrorBody",
     "ErrorDetail",
     "ErrorResponse",
+    "EventData",
     "EventMessage",
     "EventOut",
     "EventPage",
+    "EventUsage",
     "EventsMessage",
     "HealthOut",
     "HelloMessage",
@@ -62,6 +65,7 @@ __all__ = [
     "LiveMessage",
     "PingMessage",
     "PongMessage",
+    "ProviderCheck",
     "ProviderMessage",
     "ProviderOut",
     "ProviderPatch",
@@ -73,6 +77,9 @@ __all__ = [
     "ReadyOut",
     "ResyncMessage",
     "RoutingSettings",
+    "RunAttempt",
+    "RunEvent",
+    "RunSummary",
     "Settings",
     "SettingsPatch",
     "Stat",
@@ -84,6 +91,7 @@ __all__ = [
     "TaskPage",
     "TaskSummary",
     "TaskVolumeDay",
+    "TokenOut",
     "Totals",
     "UsageHistory",
     "UsageReport",
@@ -252,18 +260,104 @@ class CancelResult(Schema):
     status: str = Field(description="cancelled, cancelling or interrupted.")
 
 
+class EventUsage(Schema):
+    """Tokens an event reports: increments (summing an attempt's gives its totals)."""
+
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cache_read_tokens: int = 0
+    cache_write_tokens: int = 0
+    cost_usd: float | None = Field(
+        default=None, description="The agent's own cost figure, when it reports one."
+    )
+    model: str | None = None
+
+
+class EventData(Schema):
+    """What an event says (``ado.providers.events.AgentEvent``), stored as it is served: the
+    empty fields left out. Keys are ADO's (camelCase); the values an agent gave are kept as
+    it wrote them (``toolInput``'s keys, keys copied into ``data`` from its output)."""
+
+    text: str | None = None
+    tool_id: str | None = Field(default=None, description="The agent's id for a tool call.")
+    tool_name: str | None = None
+    tool_input: dict[str, Any] | None = Field(
+        default=None, description="The tool's input, verbatim as the agent passed it."
+    )
+    is_error: bool | None = None
+    session_id: str | None = None
+    usage: EventUsage | None = None
+    files: list[str] | None = Field(
+        default=None, description="Files the agent created or changed with this tool call."
+    )
+    reset_at: datetime | None = Field(default=None, description="When a rate limit resets.")
+    retrying: bool | None = Field(
+        default=None, description="A rate limit the agent is retrying by itself."
+    )
+    status_code: int | None = None
+    data: dict[str, Any] | None = Field(
+        default=None,
+        description="Details: ADO's own keys camelCase (attempt_finished: `outcome`, "
+        "`exitCode`, `durationS`, `costUsd`...); keys copied from the agent's output keep "
+        "the agent's spelling (claude's `num_turns`, `rateLimitType`).",
+    )
+
+
 class EventOut(Schema):
     id: int
     task_id: int
     attempt_id: int | None
     kind: str
     created_at: datetime
-    data: dict[str, Any]
+    data: EventData
 
 
 class EventPage(Schema):
     items: list[EventOut]
     next_after: int | None = Field(description="Pass as `after` for the next page.")
+
+
+# -- ado run --json -----------------------------------------------------------------------
+
+
+class RunEvent(Schema):
+    """A line of ``ado run --json``: an event as it happens (``EventOut`` before it has an
+    id), with the attempt it belongs to."""
+
+    task_id: int
+    attempt_id: int | None
+    attempt: int | None = Field(description="The attempt's number (1, 2...).")
+    provider: str | None
+    access_mode: AccessMode | None
+    kind: str
+    data: EventData
+
+
+class RunAttempt(Schema):
+    """An attempt in ``ado run --json``'s summary: ``AttemptOut``'s fields known then."""
+
+    number: int
+    provider: str
+    access_mode: AccessMode
+    outcome: OutcomeKind | None
+    reset_at: datetime | None
+    session_id: str | None
+    files_changed: list[str]
+
+
+class RunSummary(Schema):
+    """The last line of ``ado run --json``."""
+
+    kind: Literal["summary"]
+    task_id: int
+    status: TaskStatus
+    exit_code: int
+    duration_s: float
+    usage: EventUsage
+    cost_usd: float
+    api_cost_usd: float
+    error: str | None
+    attempts: list[RunAttempt]
 
 
 # -- dashboard ----------------------------------------------------------------------------
@@ -572,6 +666,40 @@ class CooldownOut(Schema):
     kind: OutcomeKind = Field(description="rate_limited or quota_exhausted.")
     reason: str | None
     reset_known: bool = Field(description="false: the agent named no reset time (a default).")
+
+
+class CooldownRow(CooldownOut):
+    """A cooldown as ``ado providers cooldowns --json`` lists it: with its provider."""
+
+    provider: str
+    task_id: int | None = Field(description="The task whose attempt hit the limit.")
+
+
+class TokenOut(Schema):
+    """An API token as ``ado tokens list --json`` lists it (never the token itself)."""
+
+    id: int
+    name: str
+    created_at: datetime
+    last_used_at: datetime | None
+    revoked_at: datetime | None
+
+
+class ProviderCheck(Schema):
+    """A line of ``ado providers check --json``: whether the agent works here."""
+
+    id: str
+    enabled: bool
+    installed: bool
+    version: str | None
+    path: str | None
+    logged_in: bool | None = Field(description="null: the login state is unknown.")
+    detail: str | None
+    pass_env: list[str] = Field(description="providers.<id>.passEnv: names or globs.")
+    pass_env_passed: list[str] = Field(description="The variables it passes (names only).")
+    pass_env_withheld: list[str] = Field(
+        description="Secret-looking or ADO_* variables its globs matched but hold back."
+    )
 
 
 class HelloMessage(Schema):

@@ -34,6 +34,7 @@ __all__ = [
     "ALERT",
     "ATTEMPT",
     "COOLDOWN",
+    "COOLDOWN_ROW",
     "EVENT",
     "PROVIDER",
     "QUOTA",
@@ -42,6 +43,7 @@ __all__ = [
     "STATUS",
     "TASK_DETAIL",
     "TASK_SUMMARY",
+    "TOKEN",
     "Message",
     "Shape",
     "dumps",
@@ -126,9 +128,11 @@ TASK_DETAIL = Shape(
 EVENT = Shape("EventOut")
 ALERT = Shape("AlertOut")
 COOLDOWN = Shape("CooldownOut")
+COOLDOWN_ROW = Shape("CooldownRow")
 REPORT_ROW = Shape("UsageReportRow")
 REPORT = Shape("UsageReport", rows=lambda r: REPORT_ROW.many(r.rows))
 QUOTA_WINDOW = Shape("QuotaWindowOut")
+TOKEN = Shape("TokenOut")
 QUOTA = Shape("QuotaOut", windows=lambda q: QUOTA_WINDOW.many(q.windows))
 _TODAY = Shape("StatusToday")
 STATUS = Shape(

@@ -84,13 +84,15 @@ def check(app: AppContext, provider_ids: tuple[str, ...], as_json: bool) -> None
                 "installed": det.installed,
                 "version": det.version,
                 "path": det.path,
-                "loggedIn": det.logged_in,
+                "logged_in": det.logged_in,
                 "detail": det.detail,
                 **_pass_env(pass_envs.get(pid, ()), adapters[pid].credential_env),
             }
         )
     if as_json:
-        click.echo(json.dumps(rows, indent=2))
+        from ado.api.keys import keyed
+
+        click.echo(json.dumps([keyed("ProviderCheck", **r) for r in rows], indent=2))
     else:
         for r in rows:
             if not r["installed"]:
@@ -103,7 +105,7 @@ def check(app: AppContext, provider_ids: tuple[str, ...], as_json: bool) -> None
                 True: "[green]logged in[/]",
                 False: "[red]not logged in[/]",
                 None: "[dim]login state unknown[/]",
-            }[r["loggedIn"]]
+            }[r["logged_in"]]
             flag = "" if r["enabled"] else " [dim](not enabled)[/]"
             out.print(
                 f"[green]✔[/] {r['id']:<13} {r['version'] or '?':<10} {login}{flag} "
@@ -125,7 +127,8 @@ def check(app: AppContext, provider_ids: tuple[str, ...], as_json: bool) -> None
 
 
 def _pass_env(patterns: tuple[str, ...], own: tuple[str, ...]) -> dict[str, Any]:
-    """What ``passEnv`` hands the agent: variable names only, never their values."""
+    """What ``passEnv`` hands the agent: variable names only, never their values
+    (``ProviderCheck``'s ``pass_env*`` fields)."""
     import os
 
     from ado.providers.environment import select
@@ -144,35 +147,26 @@ def _pass_env(patterns: tuple[str, ...], own: tuple[str, ...]) -> dict[str, Any]
 def cooldowns(app: AppContext, as_json: bool) -> None:
     """The active cooldowns: which provider and access mode, until when, and why."""
     now = datetime.now(UTC)
-    rows: list[dict[str, Any]] = [
-        {
-            "provider": c.provider,
-            "access_mode": c.access_mode,
-            "until": c.until.isoformat(),
-            "kind": c.kind,
-            "reason": c.reason,
-            "reset_known": c.reset_known,
-            "task_id": c.task_id,
-        }
-        for c in sorted(app.reader.cooldowns(now), key=lambda c: (c.until, c.provider))
-    ]
+    rows = sorted(app.reader.cooldowns(now), key=lambda c: (c.until, c.provider))
     if as_json:
-        click.echo(json.dumps(rows, indent=2))
+        from ado.api import wire
+
+        click.echo(wire.dumps(wire.COOLDOWN_ROW.many(rows), indent=2))
         return
     out = console()
     if not rows:
         out.print("[dim]No active cooldowns.[/]")
         return
     for r in rows:
-        until = datetime.fromisoformat(r["until"]).astimezone()
-        guess = "" if r["reset_known"] else " (default length: the agent gave no reset time)"
-        task = f", task {r['task_id']}" if r["task_id"] else ""
+        until = r.until.astimezone()
+        guess = "" if r.reset_known else " (default length: the agent gave no reset time)"
+        task = f", task {r.task_id}" if r.task_id else ""
         out.print(
-            f"[yellow]⏸[/] {r['provider']}/{r['access_mode']} {r['kind'].replace('_', ' ')} "
+            f"[yellow]⏸[/] {r.provider}/{r.access_mode} {r.kind.replace('_', ' ')} "
             f"until {until:%Y-%m-%d %H:%M %Z}{guess}{task}"
         )
-        if r["reason"]:
-            out.print(f"    {escape(r['reason'])}")
+        if r.reason:
+            out.print(f"    {escape(r.reason)}")
     out.print("[dim]`ado providers clear-cooldown ID` lets a provider take tasks again.[/]")
 
 

@@ -115,7 +115,7 @@ def event_line(event: AgentEvent, provider: str | None = None) -> Text | None:
         model = f" ({d['model']})" if d.get("model") else ""
         return Text.from_markup(
             f"[bold cyan]▶ attempt {d.get('number')}: {d.get('provider')}/"
-            f"{d.get('access_mode')}{safe(model)}[/]\n  [dim]{safe(event.text or '')}[/]"
+            f"{d.get('accessMode')}{safe(model)}[/]\n  [dim]{safe(event.text or '')}[/]"
         )
     if k is EventKind.SESSION_STARTED:
         return Text.from_markup(f"  [dim]session {safe(event.session_id or '')}[/]")
@@ -148,7 +148,7 @@ def event_line(event: AgentEvent, provider: str | None = None) -> Text | None:
         detail = f": {_short(event.text, 200)}" if event.text and outcome != "success" else ""
         return Text.from_markup(
             f"  [{colour}]{safe(outcome.replace('_', ' '))}{safe(detail)}[/] "
-            f"[dim]in {format_duration(event.data.get('duration_s'))}[/]"
+            f"[dim]in {format_duration(event.data.get('durationS'))}[/]"
         )
     if k is EventKind.LOG:
         if event.data.get("warning"):

@@ -357,14 +357,25 @@ class LiveView(RunnerHooks):
 
 
 class JsonView(RunnerHooks):
-    """One JSON object per line: every event, then a summary."""
+    """One JSON object per line: every event (``RunEvent``), then a summary (``RunSummary``),
+    their keys those of the models in ``ado.api.schemas``."""
 
     def on_update(self, update: TaskUpdate) -> None:
-        record = {"task_id": update.task_id, **update.event.to_dict()}
-        if update.attempt is not None:
-            record["attempt"] = update.attempt.number
-            record["provider"] = update.attempt.provider
-            record["access_mode"] = update.attempt.access_mode
+        from ado.api.keys import keyed
+
+        data = update.event.to_dict()
+        kind = data.pop("kind")
+        attempt = update.attempt
+        record = keyed(
+            "RunEvent",
+            task_id=update.task_id,
+            attempt_id=attempt.id if attempt else None,
+            attempt=attempt.number if attempt else None,
+            provider=attempt.provider if attempt else None,
+            access_mode=attempt.access_mode if attempt else None,
+            kind=kind,
+            data=data,
+        )
         sys.stdout.write(json.dumps(record, ensure_ascii=False) + "\n")
         sys.stdout.flush()
 
@@ -381,31 +392,36 @@ class JsonView(RunnerHooks):
         pass
 
     def summary(self, result: TaskResult) -> None:
-        record = {
-            "kind": "summary",
-            "task_id": result.task_id,
-            "status": result.status,
-            "exit_code": result.exit_code,
-            "duration_s": round(result.duration_s, 3),
-            "usage": result.usage.to_dict(),
-            "cost_usd": result.cost_usd,
-            "api_cost_usd": result.api_cost_usd,
-            "error": result.error,
-            "attempts": [
-                {
-                    "number": a.number,
-                    "provider": a.provider,
-                    "access_mode": a.access_mode,
-                    "outcome": a.outcome.kind.value if a.outcome else None,
-                    "reset_at": a.outcome.reset_at.isoformat()
-                    if a.outcome and a.outcome.reset_at
-                    else None,
-                    "session_id": a.session_id,
-                    "files": a.files,
-                }
-                for a in result.attempts
-            ],
-        }
+        from ado.api.keys import keyed
+
+        attempts = [
+            keyed(
+                "RunAttempt",
+                number=a.number,
+                provider=a.provider,
+                access_mode=a.access_mode,
+                outcome=a.outcome.kind.value if a.outcome else None,
+                reset_at=a.outcome.reset_at.isoformat()
+                if a.outcome and a.outcome.reset_at
+                else None,
+                session_id=a.session_id,
+                files_changed=a.files,
+            )
+            for a in result.attempts
+        ]
+        record = keyed(
+            "RunSummary",
+            kind="summary",
+            task_id=result.task_id,
+            status=result.status,
+            exit_code=result.exit_code,
+            duration_s=round(result.duration_s, 3),
+            usage=result.usage.to_dict(),
+            cost_usd=result.cost_usd,
+            api_cost_usd=result.api_cost_usd,
+            error=result.error,
+            attempts=attempts,
+        )
         sys.stdout.write(json.dumps(record, ensure_ascii=False) + "\n")
         sys.stdout.flush()
         if result.error and result.status != TaskStatus.SUCCEEDED:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 import click
 
 from ado.cli.context import AppContext, console
@@ -35,21 +33,9 @@ def list_(app: AppContext, as_json: bool) -> None:
     """The tokens: name, created, last used, revoked (never the tokens themselves)."""
     found = app.store.list_tokens()
     if as_json:
-        click.echo(
-            json.dumps(
-                [
-                    {
-                        "id": t.id,
-                        "name": t.name,
-                        "created_at": t.created_at.isoformat(),
-                        "last_used_at": t.last_used_at.isoformat() if t.last_used_at else None,
-                        "revoked_at": t.revoked_at.isoformat() if t.revoked_at else None,
-                    }
-                    for t in found
-                ],
-                indent=2,
-            )
-        )
+        from ado.api import wire
+
+        click.echo(wire.dumps(wire.TOKEN.many(found), indent=2))
         return
     if not found:
         click.echo("No API tokens. Create one with: ado tokens create NAME")

@@ -101,7 +101,7 @@ class NotificationListener(RunnerHooks):
         state = self._tasks.setdefault(task_id, _TaskState())
         kind = ev.kind
         if kind is EventKind.ATTEMPT_STARTED:
-            provider, mode = ev.data.get("provider"), ev.data.get("access_mode")
+            provider, mode = ev.data.get("provider"), ev.data.get("accessMode")
             pair = f"{provider}/{mode}"
             state.attempts = int(ev.data.get("number") or state.attempts + 1)
             if state.limit is not None:
@@ -138,8 +138,8 @@ class NotificationListener(RunnerHooks):
         ev, attempt = update.event, update.attempt
         assert attempt is not None
         outcome = str(ev.data.get("outcome") or "")
-        state.cost_usd += float(ev.data.get("cost_usd") or 0.0)
-        state.api_cost_usd += float(ev.data.get("api_cost_usd") or 0.0)
+        state.cost_usd += float(ev.data.get("costUsd") or 0.0)
+        state.api_cost_usd += float(ev.data.get("apiCostUsd") or 0.0)
         pair = f"{attempt.provider}/{attempt.access_mode}"
         if outcome in _LIMITS:
             state.limit = _Limit(pair, attempt.provider, outcome, ev.text or "", ev.reset_at)
@@ -166,7 +166,7 @@ class NotificationListener(RunnerHooks):
     def _task_finished(
         self, task_id: int, state: _TaskState, data: dict[str, Any], text: str
     ) -> None:
-        status, exit_code = data.get("status"), data.get("exit_code")
+        status, exit_code = data.get("status"), data.get("exitCode")
         extra = {"status": status, "exit_code": exit_code}
         on = f" on {state.pair}" if state.pair else ""
         if status == "succeeded":

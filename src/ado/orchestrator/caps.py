@@ -120,8 +120,8 @@ class EventCaps:
             text=f"output truncated: this task reached {which}; the agent's further output "
             "is counted, not stored (its result, usage and limits still are)",
             data={
-                "output_truncated": True,
-                "max_events": self.max_events,
-                "max_bytes": self.max_bytes,
+                "outputTruncated": True,
+                "maxEvents": self.max_events,
+                "maxBytes": self.max_bytes,
             },
         )

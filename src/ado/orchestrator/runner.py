@@ -366,7 +366,7 @@ class Runner:
             AgentEvent(
                 EventKind.TASK_FINISHED,
                 text=error or result_text,
-                data={"status": status, "exit_code": exit_code},
+                data={"status": status, "exitCode": exit_code},
             ),
             flush=True,
         )

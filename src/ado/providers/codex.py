@@ -127,7 +127,7 @@ class Codex(AgentAdapter):
                     tool_id=item.get("id"),
                     is_error=failed,
                     text=clip(output),
-                    data={"exit_code": exit_code} if exit_code is not None else {},
+                    data={"exitCode": exit_code} if exit_code is not None else {},
                 )
             )
         return events

@@ -207,7 +207,7 @@ class Copilot(AgentAdapter):
                 is_error=exit_code != 0,
                 session_id=as_str(obj.get("sessionId")),
                 files=files or None,
-                data={**data, "exit_code": exit_code},
+                data={**data, "exitCode": exit_code},
             )
         ]
 

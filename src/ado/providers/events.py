@@ -12,11 +12,15 @@ Conventions every adapter follows:
 - ``QUOTA`` is a reading of one of the plan's usage windows (``ado.providers.quota``); it
   never stops a run by itself (a rejected window also comes as ``RATE_LIMIT``).
 - ``RESULT`` is the agent's own final word (``is_error`` when it gave up).
+- ``data`` holds details. A key ADO names is camelCase (``exitCode``, ``usedRatio``); a key
+  copied from the agent's output keeps the agent's spelling (claude's ``num_turns``), as do
+  the values an agent gave (``tool_input`` is stored verbatim). ``to_dict`` is the form
+  stored and served (``EventData`` of ``ado.api.schemas``).
 """
 
 from __future__ import annotations
 
-import dataclasses
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -35,7 +39,7 @@ class EventKind(StrEnum):
     RATE_LIMIT = "rate_limit"
     ERROR = "error"
     RESULT = "result"
-    #: A usage window's reading (``data``: window, used_ratio, status, window_minutes;
+    #: A usage window's reading (``data``: window, usedRatio, status, windowMinutes;
     #: ``reset_at``): the runner records it in the quota ledger.
     QUOTA = "quota"
     # From the orchestrator
@@ -81,7 +85,17 @@ class Usage:
         )
 
     def to_dict(self) -> dict[str, Any]:
-        return {k: v for k, v in dataclasses.asdict(self).items() if v is not None}
+        """Its JSON dict (``EventUsage``'s keys) without the empty fields."""
+        return {
+            key: value
+            for key, name in _pairs("EventUsage")
+            if (value := getattr(self, name)) is not None
+        }
+
+    @classmethod
+    def from_dict(cls, raw: dict[str, Any]) -> Usage:
+        names = dict(_pairs("EventUsage"))
+        return cls(**{names[k]: v for k, v in raw.items() if k in names})
 
 
 @dataclass(slots=True)
@@ -105,30 +119,49 @@ class AgentEvent:
     data: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        """A JSON-ready dict without the empty fields."""
-        out: dict[str, Any] = {"kind": self.kind.value}
-        for name in _EVENT_FIELDS:
-            value = getattr(self, name)
-            if value is None or (name == "data" and not value):
-                continue
-            if isinstance(value, Usage):
-                value = value.to_dict()
-            elif isinstance(value, datetime):
-                value = value.isoformat()
-            out[name] = value
-        return out
+        """Its JSON dict without the empty fields: ``kind`` and ``EventData``'s keys, the
+        form it is stored in and served as (``data`` and ``tool_input`` as they are)."""
+        return (_TO_DICT or _compile_to_dict())(self)
 
     @classmethod
     def from_dict(cls, raw: dict[str, Any]) -> AgentEvent:
-        values = dict(raw)
-        kind = EventKind(values.pop("kind"))
+        """The event of a ``to_dict()`` (unknown keys ignored)."""
+        names = dict(_pairs("EventData"))
+        values = {names[k]: v for k, v in raw.items() if k in names}
         if "usage" in values:
-            values["usage"] = Usage(**values["usage"])
+            values["usage"] = Usage.from_dict(values["usage"])
         if "reset_at" in values:
             values["reset_at"] = datetime.fromisoformat(values["reset_at"])
-        known = {f.name for f in dataclasses.fields(cls)}
-        return cls(kind=kind, **{k: v for k, v in values.items() if k in known})
+        return cls(kind=EventKind(raw["kind"]), **values)
 
 
-#: ``AgentEvent``'s fields but ``kind``, in order (``to_dict`` runs for every stored event).
-_EVENT_FIELDS = tuple(f.name for f in dataclasses.fields(AgentEvent) if f.name != "kind")
+_PAIRS: dict[str, tuple[tuple[str, str], ...]] = {}
+_TO_DICT: Callable[[AgentEvent], dict[str, Any]] | None = None
+
+
+def _pairs(model: str) -> tuple[tuple[str, str], ...]:
+    """(JSON key, attribute) of ``model``: the keys of the API's response model, so that the
+    stored event is its wire form (read at the first event, not when this module loads)."""
+    pairs = _PAIRS.get(model)
+    if pairs is None:
+        from ado.api.keys import pairs as model_pairs
+
+        pairs = _PAIRS[model] = model_pairs(model)
+    return pairs
+
+
+def _compile_to_dict() -> Callable[[AgentEvent], dict[str, Any]]:
+    """``AgentEvent.to_dict``, compiled once from ``EventData``'s keys (it runs for every
+    stored event): a test per field, as fast as one written by hand."""
+    global _TO_DICT
+    lines = ["def to_dict(e):", "    out = {'kind': e.kind.value}"]
+    for key, name in _pairs("EventData"):
+        value = {"usage": "v.to_dict()", "reset_at": "v.isoformat()"}.get(name, "v")
+        test = "if v:" if name == "data" else "if v is not None:"
+        lines += [f"    v = e.{name}", f"    {test}", f"        out[{key!r}] = {value}"]
+    lines.append("    return out")
+    namespace: dict[str, Any] = {}
+    exec("\n".join(lines), namespace)
+    compiled: Callable[[AgentEvent], dict[str, Any]] = namespace["to_dict"]
+    _TO_DICT = compiled
+    return compiled

@@ -199,7 +199,7 @@ class GeminiCli(AgentAdapter):
                 text=failure.splitlines()[0],
                 retrying=True,
                 reset_at=parse_reset(failure, now),
-                data={"retry_delay_ms": int(match.group(1))},
+                data={"retryDelayMs": int(match.group(1))},
             ),
         ]
 

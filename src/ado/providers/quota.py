@@ -88,9 +88,9 @@ def window_event(
     used = f" {used_ratio:.0%} used" if used_ratio is not None else ""
     data: dict[str, Any] = {"window": window.value, "status": status.value}
     if used_ratio is not None:
-        data["used_ratio"] = used_ratio
+        data["usedRatio"] = used_ratio
     if window_minutes is not None:
-        data["window_minutes"] = window_minutes
+        data["windowMinutes"] = window_minutes
     return AgentEvent(
         EventKind.QUOTA,
         text=f"{window.value} window{used}, {status.value}",

@@ -96,7 +96,7 @@ def clean_event(event: AgentEvent) -> AgentEvent:
 # -- size ------------------------------------------------------------------------------------
 
 #: Key added to ``data`` of an event whose strings were cut: how many bytes were dropped.
-TRUNCATED_KEY = "truncated_bytes"
+TRUNCATED_KEY = "truncatedBytes"
 _MIN_PIECE = 64
 
 
@@ -131,7 +131,7 @@ def event_size(event: AgentEvent) -> int:
 
 def limit_event(event: AgentEvent, max_bytes: int) -> AgentEvent:
     """``event`` cut to about ``max_bytes`` (in place): long strings end with a marker, long
-    lists and objects lose their tail, and ``data["truncated_bytes"]`` says how much went."""
+    lists and objects lose their tail, and ``data["truncatedBytes"]`` says how much went."""
     size = event_size(event)
     if size <= max_bytes:
         return event

@@ -123,10 +123,10 @@ def reading_of(provider: str, event: AgentEvent, now: datetime) -> QuotaWindowVi
         return None
     if event.reset_at is not None and event.reset_at <= now:
         return None
-    ratio = data.get("used_ratio")
+    ratio = data.get("usedRatio")
     if isinstance(ratio, bool) or not isinstance(ratio, int | float) or not 0 <= ratio:
         ratio = None  # NaN fails the comparison too
-    minutes = data.get("window_minutes")
+    minutes = data.get("windowMinutes")
     return QuotaWindowView(
         provider=provider,
         kind=window.value,

@@ -56,7 +56,7 @@ __all__ = [
 ]
 
 #: The newest migration in ``ado/store/migrations/versions``; a test keeps them in step.
-HEAD = "0009"
+HEAD = "0010"
 
 #: A task waiting for a pool: queued, or parked in the queue (no owner) and due at ``:now``.
 WAITING = (

@@ -167,7 +167,7 @@ class EventView:
     task_id: int
     attempt_id: int | None
     kind: str
-    #: ``AgentEvent.to_dict()`` without its ``kind``.
+    #: ``AgentEvent.to_dict()`` without its ``kind``: the wire form (``EventData``).
     data: dict[str, Any]
     created_at: datetime
 

@@ -163,8 +163,8 @@ class TaskMetrics:
         provider, mode = info.provider, info.access_mode
         success = {"provider": provider, "success": "true" if outcome == "success" else "false"}
         self.provider_requests.add(1, success)
-        if data.get("duration_s") is not None:
-            self.provider_latency.record(float(data["duration_s"]) * 1000, success)
+        if data.get("durationS") is not None:
+            self.provider_latency.record(float(data["durationS"]) * 1000, success)
         pair = {"provider": provider, "access_mode": mode}
         if outcome in (OutcomeKind.RATE_LIMITED, OutcomeKind.QUOTA_EXHAUSTED):
             self.rate_limits.add(1, pair)
@@ -196,7 +196,7 @@ class TaskMetrics:
         self.tasks_total.add(1, attrs)
         self.task_duration.record(time.monotonic() - state.started, attrs)
         if state.task_error:
-            exit_code = int(data.get("exit_code") or 1)
+            exit_code = int(data.get("exitCode") or 1)
             error_type = TASK_ERROR_TYPES.get(exit_code, "task_error")
             self.errors.add(1, {"provider": provider, "error_type": error_type})
 

@@ -232,8 +232,8 @@ class TaskTracer:
             attrs["gen_ai.response.model"] = usage.model
         if info.session_id:
             attrs["gen_ai.conversation.id"] = info.session_id
-        if data.get("duration_s") is not None:
-            attrs["ado.agent.duration_s"] = data["duration_s"]
+        if data.get("durationS") is not None:
+            attrs["ado.agent.duration_s"] = data["durationS"]
         if outcome is not None:
             attrs["ado.attempt.outcome"] = outcome.kind.value
             if outcome.exit_code is not None:
@@ -260,8 +260,8 @@ class TaskTracer:
         task = state.task
         task.set_attribute("ado.task.status", status)
         task.set_attribute("ado.task.attempts", state.attempts)
-        if data.get("exit_code") is not None:
-            task.set_attribute("ado.task.exit_code", int(data["exit_code"]))
+        if data.get("exitCode") is not None:
+            task.set_attribute("ado.task.exit_code", int(data["exitCode"]))
         if state.provider:
             task.set_attribute("ado.provider", state.provider)
         if status == "succeeded":
