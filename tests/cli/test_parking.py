@@ -92,7 +92,7 @@ def test_not_after_before_the_reset_fails_at_once(
     _cool_down(project, datetime.now(UTC) + timedelta(hours=2))
     soon = (datetime.now().astimezone() + timedelta(hours=1)).strftime("%H:%M")  # local
     summary = run_json(project, "--not-after", soon, "x", code=3)
-    task = project.task(summary["task_id"])
+    task = project.task(summary["taskId"])
     assert task.status == "failed" and task.parks == 0
     assert task.error is not None and task.error.startswith("Not resumed: the earliest reset")
     assert task.options["not_after"].startswith(soon)  # with the terminal's offset

@@ -22,7 +22,7 @@ TASK = "Write half-done.txt, then finished.txt"
 
 def _task_id(stdout: str) -> int:
     summary: dict[str, Any] = json.loads(stdout.strip().splitlines()[-1])
-    return int(summary["task_id"])
+    return int(summary["taskId"])
 
 
 def _told(request: RecordedRequest) -> str:

@@ -67,13 +67,13 @@ def test_claude_overage_is_a_reading_not_a_limit() -> None:
     assert five == {
         "window": "five_hour",
         "status": "rejected",
-        "window_minutes": 300,
+        "windowMinutes": 300,
         "overage": True,
     }
     assert overage == {
         "window": "overage",
         "status": "allowed",
-        "used_ratio": 0.25,
+        "usedRatio": 0.25,
         "overage": True,
     }
 
@@ -102,7 +102,7 @@ def test_claude_malformed_or_partial_events(info: Any) -> None:
     for data in _quota(events):
         # whatever is kept names a known window and makes up no figure
         assert data["window"] in {"overage", "five_hour"}
-        assert "used_ratio" not in data
+        assert "usedRatio" not in data
 
 
 @pytest.mark.parametrize(
@@ -113,7 +113,7 @@ def test_claude_utilization_out_of_range(utilization: Any, expected: float | Non
     (event,) = claude_window(
         {"status": "allowed_warning", "rateLimitType": "five_hour", "utilization": utilization}
     )
-    assert event.data.get("used_ratio") == expected
+    assert event.data.get("usedRatio") == expected
 
 
 # -- the ledger refuses stale and broken readings ---------------------------------------------
@@ -123,7 +123,7 @@ def _reading(reset: datetime | None, used: Any = 0.5) -> AgentEvent:
     return AgentEvent(
         EventKind.QUOTA,
         reset_at=reset,
-        data={"window": "five_hour", "status": "allowed", "used_ratio": used},
+        data={"window": "five_hour", "status": "allowed", "usedRatio": used},
     )
 
 
@@ -221,13 +221,13 @@ def test_copilot_quota_snapshots() -> None:
         "isUnlimitedEntitlement": False,
     }
     (event,) = copilot_quota_snapshots({"premium_interactions": snap, "chat": {}})
-    assert event.data["used_ratio"] == pytest.approx(0.85)
+    assert event.data["usedRatio"] == pytest.approx(0.85)
     assert event.reset_at == datetime(2026, 12, 1, tzinfo=UTC)
     over = {**snap, "usedRequests": 400}
     assert copilot_quota_snapshots({"premium_interactions": over})[0].data["status"] == "rejected"
     by_percent = {"remainingPercentage": 40, "resetDate": "2026-12-01"}
     (p,) = copilot_quota_snapshots({"premium_interactions": by_percent})
-    assert p.data["used_ratio"] == pytest.approx(0.6)
+    assert p.data["usedRatio"] == pytest.approx(0.6)
     assert (
         copilot_quota_snapshots({"premium_interactions": {**snap, "isUnlimitedEntitlement": True}})
         == []
@@ -306,8 +306,8 @@ def test_opencode_rate_limit_headers_are_a_reading() -> None:
     assert reading == {
         "window": "per_minute",
         "status": "rejected",
-        "used_ratio": 1.0,
-        "window_minutes": 1,
+        "usedRatio": 1.0,
+        "windowMinutes": 1,
     }
     assert EventKind.RATE_LIMIT.value in _kinds(events)
 
@@ -360,5 +360,5 @@ def test_rate_limit_headers_adversarial(
         return
     (event,) = events
     window, used, after = expected
-    assert event.data["window"] == window and event.data["used_ratio"] == pytest.approx(used)
+    assert event.data["window"] == window and event.data["usedRatio"] == pytest.approx(used)
     assert event.reset_at == NOW + timedelta(seconds=after)
