@@ -28,8 +28,8 @@ from ado.providers.base import AgentAdapter, Outcome, Permission, RunRequest
 from ado.providers.events import AgentEvent, EventKind, Usage
 from ado.providers.orphans import GROUP_MARK_ENV
 from ado.providers.run import AgentRun
-from ado.providers.sanitize import clean_text
 from ado.store.ids import parse_id
+from ado.text import clean_text
 from ado.vocab import AccessMode, OutcomeKind, TaskStatus
 
 if TYPE_CHECKING:
