@@ -17,8 +17,8 @@ import sys
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from datetime import datetime
-from functools import cache
-from typing import Any, Concatenate, Generic, ParamSpec, Protocol, Self, TypeVar, overload
+from functools import cache, wraps
+from typing import Any, Concatenate, ParamSpec, Protocol, TypeVar
 from urllib.parse import quote
 
 from ado.errors import StoreCorrupt, StoreError
@@ -161,33 +161,24 @@ class FrontDoor(Protocol):
     def _sql(self) -> AbstractContextManager[SqlConnection]: ...
 
 
-class query(Generic[_P, _R]):
+def query(
+    fn: Callable[Concatenate[SqlConnection, _P], _R],
+) -> Callable[Concatenate[FrontDoor, _P], _R]:
     """A query function (``fn(sql, *args, **kwargs)``) as a method of a front door: calling
     ``door.name(*args, **kwargs)`` runs ``fn`` on ``door._sql()``. The method is the function,
-    its signature and docstring included, so the two cannot drift apart::
+    its signature and docstring included, so the two cannot drift apart; it is a plain
+    function, so binding and calling it cost what a hand-written method does::
 
         class SqlMethods:
             get_task = query(reader.get_task)
     """
 
-    def __init__(self, fn: Callable[Concatenate[SqlConnection, _P], _R]) -> None:
-        self.fn = fn
-        self.__doc__ = fn.__doc__
+    @wraps(fn)
+    def method(door: FrontDoor, /, *args: _P.args, **kwargs: _P.kwargs) -> _R:
+        with door._sql() as sql:
+            return fn(sql, *args, **kwargs)
 
-    @overload
-    def __get__(self, door: None, owner: type | None = None) -> Self: ...
-    @overload
-    def __get__(self, door: FrontDoor, owner: type | None = None) -> Callable[_P, _R]: ...
-    def __get__(self, door: FrontDoor | None, owner: type | None = None) -> Any:
-        if door is None:
-            return self
-        fn = self.fn
-
-        def method(*args: _P.args, **kwargs: _P.kwargs) -> _R:
-            with door._sql() as sql:
-                return fn(sql, *args, **kwargs)
-
-        return method
+    return method
 
 
 @cache
