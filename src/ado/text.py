@@ -8,33 +8,72 @@ with "Argument list too long". So a prompt is at most ``MAX_ARG_BYTES`` of UTF-8
 
 Lone UTF-16 surrogates (``"\\ud83d"``, what JavaScript emits when
 it cuts a string inside an emoji) decode from JSON into Python strings that UTF-8, and so
-every JSON answer, refuses to encode. Input that carries one is refused where it comes in
-(``lone_surrogate_at``); what is already stored is read back with each replaced by U+FFFD
-(``scrub``), so one bad value never makes a page fail for good."""
+every JSON answer, refuses to encode; PostgreSQL refuses NUL in text. Input that carries a
+lone surrogate is refused where it comes in (``lone_surrogate_at``); agent text and prompts
+are cleaned where they enter (``clean_text``, ``clean_value``: each lone surrogate and NUL
+becomes U+FFFD, ``ado.providers.sanitize``); what is already stored is read back cleaned
+the same way, so one bad value never makes a page fail for good."""
 
 from __future__ import annotations
 
 import re
 from typing import Any
 
-__all__ = ["MAX_ARG_BYTES", "lone_surrogate_at", "prompt_size_error", "scrub"]
+__all__ = [
+    "MAX_ARG_BYTES",
+    "REPLACEMENT",
+    "clean_text",
+    "clean_value",
+    "lone_surrogate_at",
+    "needs_cleaning",
+    "prompt_size_error",
+]
 
 #: The longest command-line argument Linux accepts (MAX_ARG_STRLEN - 1), in bytes.
 MAX_ARG_BYTES = 131_071
 
+REPLACEMENT = "\ufffd"
 #: Any surrogate left in a Python str is a lone one: JSON decoding joins valid pairs.
 _SURROGATE = re.compile("[\ud800-\udfff]")
+_SURROGATE_OR_NUL = re.compile("[\x00\ud800-\udfff]")
+#: A JSON escape that decodes to a surrogate or NUL (a false positive only costs a walk).
+_RISKY_ESCAPE = re.compile(r"\\u(?:[dD][89a-fA-F]|0000)")
 
 
-def scrub(value: Any) -> Any:
-    """``value`` (str, or dicts and lists of them, keys included) with every lone surrogate
-    replaced by U+FFFD; the same object when there is none."""
+def needs_cleaning(json_line: object) -> bool:
+    """Whether decoding ``json_line`` may yield a lone surrogate or a NUL."""
+    return (
+        isinstance(json_line, str)
+        and "\\u" in json_line
+        and _RISKY_ESCAPE.search(json_line) is not None
+    )
+
+
+def clean_text(text: str, *, nul: bool = True) -> str:
+    """``text`` with each lone surrogate, and each NUL unless ``nul`` is False, replaced by
+    U+FFFD (the same object when there is none)."""
+    if text.isascii():
+        return text.replace("\x00", REPLACEMENT) if nul and "\x00" in text else text
+    if (_SURROGATE_OR_NUL if nul else _SURROGATE).search(text) is None:
+        return text
+    # UTF-16 with surrogatepass joins a pair given as two code points; "replace" turns a
+    # lone half into one U+FFFD.
+    text = text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
+    return text.replace("\x00", REPLACEMENT) if nul else text
+
+
+def clean_value(value: Any, *, nul: bool = True) -> Any:
+    """A JSON-like value (str, or dicts and lists of them) with every string in it, keys
+    included, cleaned by ``clean_text``."""
     if isinstance(value, str):
-        return _SURROGATE.sub("\ufffd", value) if _SURROGATE.search(value) else value
+        return clean_text(value, nul=nul)
     if isinstance(value, dict):
-        return {scrub(k): scrub(v) for k, v in value.items()}
+        return {
+            clean_text(k, nul=nul) if isinstance(k, str) else k: clean_value(v, nul=nul)
+            for k, v in value.items()
+        }
     if isinstance(value, list | tuple):
-        return [scrub(v) for v in value]
+        return [clean_value(v, nul=nul) for v in value]
     return value
 
 
@@ -46,7 +85,7 @@ def lone_surrogate_at(value: Any, where: str = "") -> str | None:
         for key, item in value.items():
             path = f"{where}.{key}" if where else str(key)
             if isinstance(key, str) and _SURROGATE.search(key):
-                return scrub(path)  # type: ignore[no-any-return]
+                return clean_text(path, nul=False)
             found = lone_surrogate_at(item, path)
             if found is not None:
                 return found

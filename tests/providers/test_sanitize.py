@@ -9,14 +9,8 @@ import pytest
 
 from ado.cli.render import event_line, printable
 from ado.providers.events import AgentEvent, EventKind
-from ado.providers.sanitize import (
-    TRUNCATED_KEY,
-    clean_text,
-    clean_value,
-    event_size,
-    limit_event,
-    needs_cleaning,
-)
+from ado.providers.sanitize import TRUNCATED_KEY, event_size, limit_event
+from ado.text import clean_text, clean_value, needs_cleaning
 
 
 @pytest.mark.parametrize(
@@ -47,6 +41,17 @@ def test_clean_text_returns_the_same_object_when_nothing_is_wrong() -> None:
 def test_clean_value_reaches_keys_and_nested_values() -> None:
     dirty = {"k\ud83d": ["a\x00", {"deep": "\udfff"}], "n": 1, "b": None}
     assert clean_value(dirty) == {"k\ufffd": ["a\ufffd", {"deep": "\ufffd"}], "n": 1, "b": None}
+
+
+@pytest.mark.parametrize("text", ["a\x00b", "é\x00", "nul \x00 and lone \ud83d"])
+def test_nul_false_keeps_nul_and_still_replaces_lone_surrogates(text: str) -> None:
+    # What stored settings and API answers are read back with: a NUL is valid JSON there.
+    kept = clean_text(text, nul=False)
+    assert kept == text.replace("\ud83d", "\ufffd")
+    assert kept.count("\x00") == 1
+    assert clean_text(text) == text.replace("\ud83d", "\ufffd").replace("\x00", "\ufffd")
+    assert clean_value({"k\udc00": [text]}, nul=False) == {"k\ufffd": [kept]}
+    assert clean_text("plain", nul=False) == "plain"
 
 
 @pytest.mark.parametrize(

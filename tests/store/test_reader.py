@@ -248,3 +248,27 @@ def test_status_migrates_through_the_store_when_there_is_none_yet(project: Proje
     status = json.loads(project.run("status", "--json", check_code=0).stdout)
     assert status["recentTasks"] == []
     assert (project.root / ".ado" / "state.db").exists()
+
+
+def test_a_bound_query_is_its_function_on_the_front_doors_connection(
+    store: Store, reader: SqlStore
+) -> None:
+    import inspect
+
+    from ado.store import reader as queries
+    from ado.store.methods import SqlMethods
+
+    assert SqlMethods.__dict__["get_task"].__wrapped__ is queries.get_task
+    assert reader.get_task.__doc__ == queries.get_task.__doc__
+    assert reader.get_task.__name__ == "get_task"
+    assert str(inspect.signature(reader.get_task)) == "(task_id: 'int') -> 'TaskView | None'"
+    task_id = new_task(store, prompt="bound")
+    view = reader.get_task(task_id)
+    assert view is not None and view == store.get_task(task_id)
+    assert reader.get_task(task_id + 1000) is None
+    # A bad argument fails as the function fails, and the connection stays usable.
+    with pytest.raises(TypeError, match="unknown task fields: nope"):
+        reader.update_task(task_id, nope=1)
+    with pytest.raises(TypeError):
+        reader.get_task()  # type: ignore[call-arg]
+    assert reader.get_task(task_id) == view

@@ -93,9 +93,9 @@ def dumps(body: Any, *, indent: int | None = None) -> bytes:
     try:
         return to_json(body, indent=indent)
     except PydanticSerializationError:
-        from ado.text import scrub
+        from ado.text import clean_value
 
-        return to_json(scrub(body), indent=indent)
+        return to_json(clean_value(body, nul=False), indent=indent)
 
 
 LIMIT = Shape("LimitOut")

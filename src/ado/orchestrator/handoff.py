@@ -48,7 +48,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ado.providers.events import AgentEvent, EventKind
-from ado.providers.sanitize import clean_text
+from ado.text import clean_text
 from ado.vocab import HandoffMode
 
 if TYPE_CHECKING:

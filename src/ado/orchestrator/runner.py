@@ -27,8 +27,8 @@ from ado.providers import get_configured_adapter
 from ado.providers.base import AgentAdapter, Outcome
 from ado.providers.events import AgentEvent, EventKind, Usage
 from ado.providers.run import AgentRun
-from ado.providers.sanitize import clean_text
 from ado.store.ids import parse_id
+from ado.text import clean_text
 from ado.vocab import OutcomeKind, TaskStatus
 
 if TYPE_CHECKING:

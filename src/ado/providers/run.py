@@ -17,7 +17,8 @@ from ado.providers.base import (
 )
 from ado.providers.events import AgentEvent, EventKind
 from ado.providers.process import AgentProcess, OutputLine, SpawnError
-from ado.providers.sanitize import clean_value, limit_event, needs_cleaning
+from ado.providers.sanitize import limit_event
+from ado.text import clean_value, needs_cleaning
 from ado.vocab import OutcomeKind
 
 __all__ = ["AgentRun", "stops_run"]

@@ -13,6 +13,9 @@ comes after the parser, so they are replaced here and nowhere else:
   contain NUL"), and a command line cannot carry it. It becomes U+FFFD too, rather than
   vanishing, so the text still shows that something was there. Prompts get the same rule.
 
+The cleaning itself (``clean_text``, ``clean_value``, ``needs_cleaning``) is ``ado.text``'s,
+the one definition that the store also reads back with.
+
 Control characters (ESC, OSC…) are kept: they are data. Whoever prints for a terminal
 escapes them (``ado.cli.render.printable``); JSON escapes them by itself.
 
@@ -23,61 +26,18 @@ of a surrogate or NUL can produce such a string, and only its events are walked.
 from __future__ import annotations
 
 import dataclasses
-import re
 from typing import Any
 
 from ado.providers.events import AgentEvent
+from ado.text import clean_text, clean_value
 
 __all__ = [
     "TRUNCATED_KEY",
     "clean_event",
-    "clean_text",
-    "clean_value",
     "event_size",
     "limit_event",
-    "needs_cleaning",
     "text_size",
 ]
-
-REPLACEMENT = "\ufffd"
-#: A JSON escape that decodes to a surrogate or NUL (a false positive only costs a walk).
-_RISKY_ESCAPE = re.compile(r"\\u(?:[dD][89a-fA-F]|0000)")
-_BAD = re.compile("[\x00\ud800-\udfff]")
-
-
-def needs_cleaning(json_line: object) -> bool:
-    """Whether decoding ``json_line`` may yield a lone surrogate or a NUL."""
-    return (
-        isinstance(json_line, str)
-        and "\\u" in json_line
-        and _RISKY_ESCAPE.search(json_line) is not None
-    )
-
-
-def clean_text(text: str) -> str:
-    """``text`` with each lone surrogate and NUL replaced by U+FFFD (the same object when
-    there is none)."""
-    if text.isascii():
-        return text.replace("\x00", REPLACEMENT) if "\x00" in text else text
-    if _BAD.search(text) is None:
-        return text
-    # UTF-16 with surrogatepass joins a pair given as two code points; "replace" turns a
-    # lone half into one U+FFFD.
-    text = text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
-    return text.replace("\x00", REPLACEMENT)
-
-
-def clean_value(value: Any) -> Any:
-    """A JSON-like value with every string in it (keys included) cleaned."""
-    if isinstance(value, str):
-        return clean_text(value)
-    if isinstance(value, dict):
-        return {
-            clean_text(k) if isinstance(k, str) else k: clean_value(v) for k, v in value.items()
-        }
-    if isinstance(value, list | tuple):
-        return [clean_value(v) for v in value]
-    return value
 
 
 def clean_event(event: AgentEvent) -> AgentEvent:

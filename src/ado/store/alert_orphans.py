@@ -15,14 +15,16 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
+from ado.vocab import AlertStatus
+
 if TYPE_CHECKING:
     from ado.store.sql import SqlConnection
 
 __all__ = ["UNFINISHED", "abandon_orphaned_alerts", "abandoned_error"]
 
 #: The statuses of a notification that still has a delivery ahead of it.
-UNFINISHED = ("queued", "retrying")
-_UNFINISHED_SQL = "status IN ('queued', 'retrying')"
+UNFINISHED = (AlertStatus.QUEUED.value, AlertStatus.RETRYING.value)
+_UNFINISHED_SQL = f"status IN ({', '.join(repr(s) for s in UNFINISHED)})"
 
 
 def abandoned_error(pid: int | None) -> str:
@@ -47,7 +49,8 @@ def abandon_orphaned_alerts(sql: SqlConnection, alive: Callable[[int], bool]) ->
     with sql.transaction(write=True):
         for alert_id, pid in orphans:
             sql.execute(
-                "UPDATE alerts SET status = 'abandoned', error = :error, updated_at = :now"
+                f"UPDATE alerts SET status = '{AlertStatus.ABANDONED}', error = :error,"
+                " updated_at = :now"
                 f" WHERE id = :id AND {_UNFINISHED_SQL}",
                 {"id": alert_id, "now": now, "error": abandoned_error(pid)},
             )

@@ -22,7 +22,7 @@ from sqlalchemy import ForeignKey, Index, Integer, String, Text, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from ado.store.alert_orphans import UNFINISHED, abandoned_error
-from ado.store.models import _ID, Base, utcnow
+from ado.store.models import _ID, Base, utcnow, view_of
 from ado.store.sql import SqlConnection
 from ado.vocab import AlertStatus, values
 
@@ -81,23 +81,7 @@ class AlertView:
 
 
 def _view(row: Alert) -> AlertView:
-    return AlertView(
-        id=row.id,
-        event=row.event,
-        channel=row.channel,
-        status=row.status,
-        level=row.level,
-        title=row.title,
-        message=row.message,
-        task_id=row.task_id,
-        error=row.error,
-        attempts=row.attempts,
-        dedupe_key=row.dedupe_key,
-        details=dict(row.details or {}),
-        created_at=row.created_at,
-        updated_at=row.updated_at,
-        delivered_at=row.delivered_at,
-    )
+    return view_of(AlertView, row, details=dict(row.details or {}))
 
 
 class AlertMethods:
@@ -139,7 +123,7 @@ class AlertMethods:
             details=details or {},
             created_at=now,
             updated_at=now,
-            delivered_at=now if status == "delivered" else None,
+            delivered_at=now if status == AlertStatus.DELIVERED else None,
             owner_host=socket.gethostname(),
             owner_pid=os.getpid(),
         )
@@ -162,7 +146,7 @@ class AlertMethods:
             "error": error,
             "updated_at": now,
         }
-        if status == "delivered":
+        if status == AlertStatus.DELIVERED:
             values["delivered_at"] = now
         with self._write() as session:
             session.execute(update(Alert).where(Alert.id == alert_id).values(**values))
@@ -175,7 +159,11 @@ class AlertMethods:
         query = (
             update(Alert)
             .where(Alert.id.in_(list(alert_ids)), Alert.status.in_(UNFINISHED))
-            .values(status="abandoned", error=abandoned_error(os.getpid()), updated_at=utcnow())
+            .values(
+                status=AlertStatus.ABANDONED.value,
+                error=abandoned_error(os.getpid()),
+                updated_at=utcnow(),
+            )
         )
         with self._write() as session:
             return int(session.execute(query).rowcount or 0)  # type: ignore[attr-defined]
@@ -214,7 +202,7 @@ class AlertMethods:
             .where(
                 Alert.dedupe_key == dedupe_key,
                 Alert.created_at >= since,
-                Alert.status != "throttled",
+                Alert.status != AlertStatus.THROTTLED.value,
             )
             .limit(1)
         )

@@ -23,8 +23,9 @@ from typing import Any
 
 from ado.store.codec import TIMES, encode_json, time_decoder
 from ado.store.reader import select_list
-from ado.store.sql import SqlConnection
+from ado.store.sql import SqlConnection, query
 from ado.store.views import TaskSummaryView
+from ado.vocab import AccessMode, TaskStatus
 
 __all__ = ["SORTS", "BrowseMethods", "NewTask", "TaskQuery"]
 
@@ -134,14 +135,13 @@ def insert_queued_tasks(sql: SqlConnection, tasks: Sequence[NewTask]) -> list[in
     same order."""
     if not tasks:
         return []
-    postgres = sql.dialect == "postgresql"
     columns = (
         "prompt, cwd, status, hitl_policy, options, attempt_count, owner_host, owner_pid,"
         " created_at, updated_at, input_tokens, output_tokens, cache_read_tokens,"
         " cache_write_tokens, cost_usd, api_cost_usd"
     )
     values = (
-        ":prompt, :cwd, 'queued', :hitl_policy,"
+        f":prompt, :cwd, '{TaskStatus.QUEUED}', :hitl_policy,"
         f" {sql.json('options')}, 0, :host, :pid,"
         " :created_at, :created_at, 0, 0, 0, 0, 0.0, 0.0"
     )
@@ -159,18 +159,7 @@ def insert_queued_tasks(sql: SqlConnection, tasks: Sequence[NewTask]) -> list[in
         for task in tasks
     ]
     with sql.transaction(write=True):
-        if postgres:
-            text = f"INSERT INTO tasks ({columns}) VALUES ({values}) RETURNING id"
-            return [int(row[0]) for row in sql.many(text, rows, returning=True)]
-        # SQLite: this transaction holds the write lock, so the next ids are max(id) + 1 on
-        # (what SQLite itself would pick for a table without AUTOINCREMENT); naming them
-        # lets one executemany insert the batch, where RETURNING needs a call per row.
-        ((last,),) = sql.rows("SELECT coalesce(max(id), 0) FROM tasks")
-        ids = list(range(int(last) + 1, int(last) + 1 + len(rows)))
-        for row, task_id in zip(rows, ids, strict=True):
-            row["id"] = task_id
-        sql.many(f"INSERT INTO tasks (id, {columns}) VALUES (:id, {values})", rows)
-    return ids
+        return sql.insert_many("tasks", columns, values, rows)
 
 
 def dashboard_stats(sql: SqlConnection, now: datetime) -> dict[str, tuple[float, float | None]]:
@@ -182,11 +171,12 @@ def dashboard_stats(sql: SqlConnection, now: datetime) -> dict[str, tuple[float,
     today = now.replace(hour=0, minute=0, second=0, microsecond=0)
     day, t = timedelta(days=1), sql.time
     duration = _DURATION[sql.dialect].replace(", -1.0)", ", NULL)")
-    succeeded = "status || '' = 'succeeded'"  # not the status index: see reader._unindexed
+    succeeded = f"status || '' = '{TaskStatus.SUCCEEDED}'"  # not the status index: see
+    # reader._unindexed
     finished = "FROM tasks WHERE finished_at >= :start AND finished_at < :end"
     with sql.transaction(write=False):
-        active_statuses = "status IN ('queued', 'running', 'parked')"  # TaskStatus.is_active
-        ((active,),) = sql.rows(f"SELECT count(id) FROM tasks WHERE {active_statuses}")
+        active = ", ".join(f"'{s}'" for s in TaskStatus if s.is_active)
+        ((active,),) = sql.rows(f"SELECT count(id) FROM tasks WHERE status IN ({active})")
         counts = [
             sql.rows(f"SELECT count(id) {finished} AND {succeeded}", {"start": t(a), "end": t(b)})
             for a, b in ((today, now), (today - day, now - day))
@@ -221,14 +211,15 @@ def usage_history(sql: SqlConnection, now: datetime, days: int = 7) -> dict[str,
     task_day = _DAY[sql.dialect].format(col="created_at")
     volume = (
         f"SELECT {task_day}, count(id),"
-        " sum(CASE WHEN status = 'succeeded' THEN 1 ELSE 0 END),"
-        " sum(CASE WHEN status = 'failed' THEN 1 ELSE 0 END)"
+        f" sum(CASE WHEN status = '{TaskStatus.SUCCEEDED}' THEN 1 ELSE 0 END),"
+        f" sum(CASE WHEN status = '{TaskStatus.FAILED}' THEN 1 ELSE 0 END)"
         f" FROM tasks WHERE created_at >= :start GROUP BY {task_day}"
     )
     cost = (
         f"SELECT {task_day},"
-        " sum(CASE WHEN access_mode IN ('subscription', 'free') THEN api_cost_usd ELSE 0 END),"
-        " sum(CASE WHEN access_mode = 'api' THEN cost_usd ELSE 0 END)"
+        f" sum(CASE WHEN access_mode IN ('{AccessMode.SUBSCRIPTION}', '{AccessMode.FREE}')"
+        " THEN api_cost_usd ELSE 0 END),"
+        f" sum(CASE WHEN access_mode = '{AccessMode.API}' THEN cost_usd ELSE 0 END)"
         f" FROM usage_records WHERE created_at >= :start GROUP BY {task_day}"
     )
     providers = (
@@ -309,26 +300,12 @@ def _dates(start: datetime, days: int) -> list[str]:
 
 
 class BrowseMethods:
-    """The API's bulk reads and writes, as ``Store`` methods."""
+    """The API's bulk reads and writes, as ``Store`` methods (the functions above)."""
 
     _sql: Callable[[], AbstractContextManager[SqlConnection]]
 
-    def task_page(self, query: TaskQuery) -> tuple[list[TaskSummaryView], tuple[Any, int] | None]:
-        with self._sql() as sql:
-            return task_page(sql, query)
-
-    def insert_queued_tasks(self, tasks: Sequence[NewTask]) -> list[int]:
-        with self._sql() as sql:
-            return insert_queued_tasks(sql, tasks)
-
-    def dashboard_stats(self, now: datetime) -> dict[str, tuple[float, float | None]]:
-        with self._sql() as sql:
-            return dashboard_stats(sql, now)
-
-    def usage_history(self, now: datetime, days: int = 7) -> dict[str, Any]:
-        with self._sql() as sql:
-            return usage_history(sql, now, days)
-
-    def provider_usage(self, provider: str, now: datetime, days: int) -> list[dict[str, Any]]:
-        with self._sql() as sql:
-            return provider_usage(sql, provider, now, days)
+    task_page = query(task_page)
+    insert_queued_tasks = query(insert_queued_tasks)
+    dashboard_stats = query(dashboard_stats)
+    usage_history = query(usage_history)
+    provider_usage = query(provider_usage)

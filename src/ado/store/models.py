@@ -6,8 +6,9 @@ written when an attempt ends so that listings and reports never have to sum even
 
 from __future__ import annotations
 
+from dataclasses import fields
 from datetime import UTC, datetime
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from sqlalchemy import (
     JSON,
@@ -26,6 +27,10 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from ado.store.codec import naive_utc, utcnow
+from ado.vocab import OutcomeKind
+
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
 
 __all__ = [
     "ApiToken",
@@ -38,7 +43,17 @@ __all__ = [
     "Task",
     "UsageRecord",
     "utcnow",
+    "view_of",
 ]
+
+_View = TypeVar("_View", bound="DataclassInstance")
+
+
+def view_of(view: type[_View], row: Base, **given: Any) -> _View:
+    """The frozen ``view`` of an ORM ``row``: each field the row's attribute of that name,
+    but those ``given``."""
+    values = {f.name: getattr(row, f.name) for f in fields(view) if f.name not in given}
+    return view(**values, **given)
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -73,7 +88,9 @@ class Base(DeclarativeBase):
     }
 
 
-class _Totals:
+class _Usage:
+    """Tokens and costs: of a usage record, and summed on its attempt and task."""
+
     input_tokens: Mapped[int] = mapped_column(BigInteger, default=0)
     output_tokens: Mapped[int] = mapped_column(BigInteger, default=0)
     cache_read_tokens: Mapped[int] = mapped_column(BigInteger, default=0)
@@ -82,6 +99,9 @@ class _Totals:
     cost_usd: Mapped[float] = mapped_column(Float, default=0.0)
     #: What the same tokens cost at API prices: the value a subscription delivered.
     api_cost_usd: Mapped[float] = mapped_column(Float, default=0.0)
+
+
+class _Totals(_Usage):
     #: Agent output not stored (storage caps): whole events, and bytes (ado.orchestrator.caps).
     dropped_events: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     dropped_bytes: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
@@ -139,8 +159,8 @@ class Attempt(_Totals, Base):
     #: Why the router chose this pair.
     reason: Mapped[str | None] = mapped_column(Text)
     session_id: Mapped[str | None]
-    #: running, or an OutcomeKind value
-    outcome: Mapped[str] = mapped_column(String(32), default="running")
+    #: An OutcomeKind value (``running`` while it runs)
+    outcome: Mapped[str] = mapped_column(String(32), default=OutcomeKind.RUNNING.value)
     outcome_message: Mapped[str | None] = mapped_column(Text)
     exit_code: Mapped[int | None]
     #: What the agent itself says the attempt cost (claude's ``total_cost_usd``, opencode's
@@ -172,7 +192,7 @@ class Event(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
-class UsageRecord(Base):
+class UsageRecord(_Usage, Base):
     """One request to a (provider, access mode): what limits and costs are computed from."""
 
     __tablename__ = "usage_records"
@@ -187,12 +207,6 @@ class UsageRecord(Base):
     attempt_id: Mapped[int | None] = mapped_column(ForeignKey("attempts.id", ondelete="SET NULL"))
     model: Mapped[str | None]
     requests: Mapped[int] = mapped_column(Integer, default=1)
-    input_tokens: Mapped[int] = mapped_column(BigInteger, default=0)
-    output_tokens: Mapped[int] = mapped_column(BigInteger, default=0)
-    cache_read_tokens: Mapped[int] = mapped_column(BigInteger, default=0)
-    cache_write_tokens: Mapped[int] = mapped_column(BigInteger, default=0)
-    cost_usd: Mapped[float] = mapped_column(Float, default=0.0)
-    api_cost_usd: Mapped[float] = mapped_column(Float, default=0.0)
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
 
 

@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 
 from ado.providers.orphans import kill_orphaned_group
 from ado.store.sql import SqlConnection
+from ado.vocab import OutcomeKind, TaskStatus
 
 __all__ = ["mark_orphans_interrupted", "pid_alive"]
 
@@ -39,12 +40,13 @@ def mark_orphans_interrupted(sql: SqlConnection) -> int:
         for task_id, pid in orphans:
             owner = pid if pid is not None else "(unknown)"
             sql.execute(
-                "UPDATE tasks SET status = 'interrupted', finished_at = :now, updated_at = :now,"
-                " error = :error WHERE id = :id AND status IN ('running', 'parked')",
+                f"UPDATE tasks SET status = '{TaskStatus.INTERRUPTED}', finished_at = :now,"
+                " updated_at = :now, error = :error"
+                f" WHERE id = :id AND status IN ('{TaskStatus.RUNNING}', '{TaskStatus.PARKED}')",
                 {"now": now, "id": task_id, "error": f"ADO process {owner} exited while the "
                  "task was running"},
             )  # fmt: skip
-            running = "task_id = :id AND outcome = 'running'"
+            running = f"task_id = :id AND outcome = '{OutcomeKind.RUNNING}'"
             for agent_pid, mark in sql.rows(
                 f"SELECT agent_pid, agent_mark FROM attempts WHERE {running}"
                 " AND agent_pid IS NOT NULL",
@@ -52,7 +54,8 @@ def mark_orphans_interrupted(sql: SqlConnection) -> int:
             ):
                 kill_orphaned_group(int(agent_pid), mark)
             sql.execute(
-                f"UPDATE attempts SET outcome = 'interrupted', finished_at = :now WHERE {running}",
+                f"UPDATE attempts SET outcome = '{OutcomeKind.INTERRUPTED}', finished_at = :now"
+                f" WHERE {running}",
                 {"now": now, "id": task_id},
             )
         return len(orphans)
@@ -63,8 +66,9 @@ def _orphans(sql: SqlConnection) -> list[tuple[int, int | None]]:
     return [
         (task_id, pid)
         for task_id, owner_host, pid in sql.rows(
-            "SELECT id, owner_host, owner_pid FROM tasks WHERE status = 'running'"
-            " OR (status = 'parked' AND owner_pid IS NOT NULL) ORDER BY id"
+            "SELECT id, owner_host, owner_pid FROM tasks"
+            f" WHERE status = '{TaskStatus.RUNNING}'"
+            f" OR (status = '{TaskStatus.PARKED}' AND owner_pid IS NOT NULL) ORDER BY id"
         )
         if pid is None or owner_host is None or (owner_host == host and not pid_alive(pid))
     ]

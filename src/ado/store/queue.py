@@ -4,7 +4,7 @@ A claim is one conditional UPDATE (``... WHERE id = ? AND status = 'queued'``): 
 on one database, exactly one sees its row count at 1, so no task ever runs twice. Pools
 register themselves under a key-value entry so that ``ado.orchestrator.cancel.cancel_task``
 can tell a server (asked through a stored cancel request) from an ``ado run`` (asked with
-SIGINT). Plain SQL (``ado.store.writes``), like the task path.
+SIGINT). Plain SQL (``ado.store.reader``, ``ado.store.writes``), like the task path.
 """
 
 from __future__ import annotations
@@ -14,12 +14,10 @@ from collections.abc import Iterable
 from ado.store import reader, writes
 from ado.store.codec import utcnow
 from ado.store.methods import SqlMethods
-from ado.store.views import TaskView
-from ado.vocab import TaskStatus
+from ado.store.sql import query
 
 __all__ = ["QueueMethods"]
 
-ACTIVE = tuple(status.value for status in TaskStatus if status.is_active)
 _POOL_KEY = "worker-pool:{host}:{pid}"
 _CANCEL_KEY = "cancel-request:{task_id}"
 
@@ -29,16 +27,9 @@ class QueueMethods(SqlMethods):
 
     # -- the queue --------------------------------------------------------------------------
 
-    def next_queued(self, limit: int = 16) -> list[int]:
-        """Ids of queued tasks, oldest first."""
-        with self._sql() as sql:
-            return reader.next_queued(sql, limit)
-
-    def claim_task(self, task_id: int) -> bool:
-        """Take a waiting task (queued, or parked and due) for this process: True when this
-        call, and no other, got it."""
-        with self._sql() as sql:
-            return writes.claim_task(sql, task_id)
+    next_queued = query(reader.next_queued)
+    claim_task = query(writes.claim_task)
+    cancel_queued = query(writes.cancel_queued)
 
     def claim_next(self) -> int | None:
         """Claim the oldest waiting task nobody else claimed first; None when none is left."""
@@ -50,27 +41,10 @@ class QueueMethods(SqlMethods):
                 if self.claim_task(task_id):
                     return task_id
 
-    def cancel_queued(self, task_id: int) -> bool:
-        """Cancel a task queued or parked in the queue; False when it no longer is."""
-        with self._sql() as sql:
-            return writes.cancel_queued(sql, task_id)
-
     # -- what live views poll ---------------------------------------------------------------
 
-    def active_tasks(self, limit: int = 1000) -> list[TaskView]:
-        """Queued, running and parked tasks (the indexed ``status`` column), oldest first."""
-        listed = ", ".join(f"'{status}'" for status in ACTIVE)
-        with self._sql() as sql:
-            return reader.tasks_where(sql, [f"status IN ({listed})"], {}, limit)
-
-    def tasks_by_id(self, ids: Iterable[int]) -> list[TaskView]:
-        """These tasks (without attempts), by id; unknown ids are left out."""
-        wanted = sorted(set(ids))
-        if not wanted:
-            return []
-        listed = ", ".join(str(int(i)) for i in wanted)
-        with self._sql() as sql:
-            return reader.tasks_where(sql, [f"id IN ({listed})"], {}, len(wanted))
+    active_tasks = query(reader.active_tasks)
+    tasks_by_id = query(reader.tasks_by_id)
 
     # -- worker pools and cancel requests ---------------------------------------------------
 
@@ -79,8 +53,7 @@ class QueueMethods(SqlMethods):
         self.set_value(_POOL_KEY.format(host=host, pid=pid), {"since": utcnow().isoformat()})
 
     def unregister_pool(self, host: str, pid: int) -> None:
-        with self._sql() as sql:
-            writes.delete_values(sql, [_POOL_KEY.format(host=host, pid=pid)])
+        self.delete_value(_POOL_KEY.format(host=host, pid=pid))
 
     def is_pool(self, host: str, pid: int) -> bool:
         return self.get_value(_POOL_KEY.format(host=host, pid=pid)) is not None

@@ -1,21 +1,20 @@
 """The store's reads in plain SQL: status, reports, cooldowns, limits, event streams.
 
 Functions over a ``SqlConnection`` (``ado.store.sql``), run by both front doors
-(``SqlStore`` on its own connection, ``Store`` on a pooled one) through
-``ado.store.methods.SqlMethods``. ``ado status`` must answer in well under a second with
-100,000 tasks stored; these queries take ~10 ms, while importing SQLAlchemy would cost more
-than the whole budget.
+(``SqlStore`` on its own connection, ``Store`` on a pooled one) as the methods of the same
+name (``ado.store.methods.SqlMethods`` binds them with ``ado.store.sql.query``).
+``ado status`` must answer in well under a second with 100,000 tasks stored; these queries
+take ~10 ms, while importing SQLAlchemy would cost more than the whole budget.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import fields
 from datetime import datetime
 from typing import Any
 
-from ado.providers.sanitize import clean_value, needs_cleaning
 from ado.store.codec import encode_json, time_decoder, utcnow
 from ado.store.sql import SqlConnection
 from ado.store.views import (
@@ -29,27 +28,30 @@ from ado.store.views import (
     TaskView,
     UsageTotals,
 )
-from ado.text import scrub
+from ado.text import clean_value, needs_cleaning
+from ado.vocab import TaskStatus
 
 __all__ = [
     "HEAD",
     "PROMPT_HEAD",
     "TASK_COLUMNS",
     "WAITING",
+    "active_tasks",
     "cooldowns",
     "current_revision",
-    "event_texts",
-    "events",
+    "events_since",
     "find_session",
     "get_task",
     "get_value",
     "last_event_id",
+    "list_events",
     "list_tasks",
     "next_queued",
     "quota_windows",
     "select_list",
     "spend_since",
     "task_status_counts",
+    "tasks_by_id",
     "tasks_where",
     "usage_report",
     "usage_totals",
@@ -174,21 +176,26 @@ def spend_since(sql: SqlConnection, since: datetime) -> float:
     return float(spent or 0.0)
 
 
-def get_value(sql: SqlConnection, key: str) -> Any:
+def get_value(sql: SqlConnection, key: str) -> dict[str, Any] | None:
     """The value stored under ``key`` (``kv``), None when there is none. A lone surrogate
-    saved by an older ADO reads back as U+FFFD (``ado.text.scrub``), so it cannot break
-    every reader of the setting."""
+    saved by an older ADO reads back as U+FFFD (``ado.text.clean_value``), so it cannot
+    break every reader of the setting."""
     with sql.transaction(write=False):
         found = sql.rows("SELECT value FROM kv WHERE key = :key", {"key": key})
-    return scrub(sql.values(("value",), found[0])["value"]) if found else None
+    if not found:
+        return None
+    value: dict[str, Any] = clean_value(sql.values(("value",), found[0])["value"], nul=False)
+    return value
 
 
-def events(
-    sql: SqlConnection, *, after_id: int, limit: int, task_id: int | None = None
+def list_events(
+    sql: SqlConnection, task_id: int, *, after_id: int = 0, limit: int = 1000
 ) -> list[EventView]:
-    """Events after ``after_id`` (of one task, or of all: what live views poll), oldest first."""
-    where = "id > :after" + (" AND task_id = :task_id" if task_id is not None else "")
-    query = f"SELECT {_EVENT_SELECT} FROM events WHERE {where} ORDER BY id LIMIT :limit"
+    """A task's events after ``after_id``, oldest first."""
+    query = (
+        f"SELECT {_EVENT_SELECT} FROM events WHERE id > :after AND task_id = :task_id"
+        " ORDER BY id LIMIT :limit"
+    )
     with sql.transaction(write=False):
         found = sql.rows(query, {"after": after_id, "task_id": task_id, "limit": limit})
     # Decoded by position, not ``sql.values``: live views read every event (per column,
@@ -204,9 +211,9 @@ def events(
     return views
 
 
-def event_texts(sql: SqlConnection, *, after_id: int, limit: int) -> list[EventText]:
+def events_since(sql: SqlConnection, after_id: int, *, limit: int = 1000) -> list[EventText]:
     """Events of every task after ``after_id``, oldest first, their data as JSON text: what
-    the live bus polls and sends on without decoding it."""
+    live views poll, and send on without decoding it."""
     query = f"SELECT {_EVENT_SELECT} FROM events WHERE id > :after ORDER BY id LIMIT :limit"
     with sql.transaction(write=False):
         found = sql.rows(query, {"after": after_id, "limit": limit})
@@ -217,6 +224,21 @@ def event_texts(sql: SqlConnection, *, after_id: int, limit: int) -> list[EventT
             text = encode_json(clean_value(json.loads(text)))
         views.append(EventText(event_id, task, attempt, kind, text, to_time(created)))
     return views
+
+
+def active_tasks(sql: SqlConnection, limit: int = 1000) -> list[TaskView]:
+    """Queued, running and parked tasks (the indexed ``status`` column), oldest first."""
+    listed = ", ".join(f"'{status}'" for status in TaskStatus if status.is_active)
+    return tasks_where(sql, [f"status IN ({listed})"], {}, limit)
+
+
+def tasks_by_id(sql: SqlConnection, ids: Iterable[int]) -> list[TaskView]:
+    """These tasks (without attempts), by id; unknown ids are left out."""
+    wanted = sorted(set(ids))
+    if not wanted:
+        return []
+    listed = ", ".join(str(int(i)) for i in wanted)
+    return tasks_where(sql, [f"id IN ({listed})"], {}, len(wanted))
 
 
 def tasks_where(

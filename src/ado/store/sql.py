@@ -3,8 +3,9 @@
 ``SqlConnection`` wraps a DB-API connection — stdlib ``sqlite3`` or psycopg, opened by
 ``connect()`` without SQLAlchemy, or one of ``Store``'s pooled connections — and its
 dialect. Every query of the store is a function over it (``reader``, ``writes``, ``browse``,
-``orphans``), so each query exists once whichever front door runs it. Values cross it
-through ``ado.store.codec``; database errors become ``StoreError`` in ``store_error()``.
+``orphans``), so each query exists once whichever front door runs it; ``query()`` makes
+such a function a method of a front door, with the function's own signature. Values cross
+it through ``ado.store.codec``; database errors become ``StoreError`` in ``store_error()``.
 """
 
 from __future__ import annotations
@@ -13,11 +14,11 @@ import os
 import re
 import sqlite3
 import sys
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager, contextmanager
 from datetime import datetime
-from functools import cache
-from typing import Any
+from functools import cache, wraps
+from typing import Any, Concatenate, ParamSpec, Protocol, TypeVar
 from urllib.parse import quote
 
 from ado.errors import StoreCorrupt, StoreError
@@ -30,6 +31,7 @@ __all__ = [
     "connect",
     "corrupt_store",
     "is_dbapi_error",
+    "query",
     "store_error",
 ]
 
@@ -84,6 +86,24 @@ class SqlConnection:
         finally:
             cursor.close()
 
+    def insert_many(
+        self, table: str, columns: str, values: str, rows: Sequence[dict[str, Any]]
+    ) -> list[int]:
+        """Insert ``rows`` (``columns``, with ``values`` their placeholders) in one driver
+        call, inside a write transaction; their new ids, in order."""
+        if self.dialect == "postgresql":
+            text = f"INSERT INTO {table} ({columns}) VALUES ({values}) RETURNING id"
+            return [int(row[0]) for row in self.many(text, rows, returning=True)]
+        # SQLite: the write transaction holds the lock, so the next ids are max(id) + 1 on
+        # (what SQLite itself would pick for a table without AUTOINCREMENT); naming them
+        # lets one executemany insert the batch, where RETURNING needs a call per row.
+        ((last,),) = self.rows(f"SELECT coalesce(max(id), 0) FROM {table}")
+        ids = list(range(int(last) + 1, int(last) + 1 + len(rows)))
+        for row, new_id in zip(rows, ids, strict=True):
+            row["id"] = new_id
+        self.many(f"INSERT INTO {table} (id, {columns}) VALUES (:id, {values})", rows)
+        return ids
+
     @contextmanager
     def transaction(self, *, write: bool) -> Iterator[None]:
         """One transaction; a SQLite write takes its lock up front (``BEGIN IMMEDIATE``) so it
@@ -129,6 +149,36 @@ class SqlConnection:
             self.raw.commit()
         else:
             self.raw.rollback()
+
+
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+
+
+class FrontDoor(Protocol):
+    """What runs queries: ``SqlStore`` (its own connection) or ``Store`` (a pooled one)."""
+
+    def _sql(self) -> AbstractContextManager[SqlConnection]: ...
+
+
+def query(
+    fn: Callable[Concatenate[SqlConnection, _P], _R],
+) -> Callable[Concatenate[FrontDoor, _P], _R]:
+    """A query function (``fn(sql, *args, **kwargs)``) as a method of a front door: calling
+    ``door.name(*args, **kwargs)`` runs ``fn`` on ``door._sql()``. The method is the function,
+    its signature and docstring included, so the two cannot drift apart; it is a plain
+    function, so binding and calling it cost what a hand-written method does::
+
+        class SqlMethods:
+            get_task = query(reader.get_task)
+    """
+
+    @wraps(fn)
+    def method(door: FrontDoor, /, *args: _P.args, **kwargs: _P.kwargs) -> _R:
+        with door._sql() as sql:
+            return fn(sql, *args, **kwargs)
+
+    return method
 
 
 @cache

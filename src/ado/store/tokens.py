@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from ado.errors import NotFoundError, StoreError, UsageError
 from ado.store.ids import parse_id
-from ado.store.models import ApiToken, utcnow
+from ado.store.models import ApiToken, utcnow, view_of
 from ado.store.sql import SqlConnection
 
 __all__ = ["TOKEN_PREFIX", "TokenMethods", "TokenView", "hash_token"]
@@ -108,10 +108,4 @@ class TokenMethods:
 
 
 def _view(row: ApiToken) -> TokenView:
-    return TokenView(
-        id=row.id,
-        name=row.name,
-        created_at=row.created_at,
-        last_used_at=row.last_used_at,
-        revoked_at=row.revoked_at,
-    )
+    return view_of(TokenView, row)

@@ -50,12 +50,7 @@ class _TotalsView:
 
     @property
     def total_tokens(self) -> int:
-        return (
-            self.input_tokens
-            + self.output_tokens
-            + self.cache_read_tokens
-            + self.cache_write_tokens
-        )
+        return self.usage.total_tokens
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,9 +1,10 @@
 """The store's writes in plain SQL: the task path (task, attempts, events, usage, cooldowns),
 key-values and the queue.
 
-Functions over a ``SqlConnection``, run by both front doors through
-``ado.store.methods.SqlMethods``: ``ado run`` writes a task through ``SqlStore`` without
-importing SQLAlchemy, the server through ``Store``, with the same SQL. Each function is one
+Functions over a ``SqlConnection``, run by both front doors as the methods of the same name
+(``ado.store.methods.SqlMethods`` binds them with ``ado.store.sql.query``): ``ado run``
+writes a task through ``SqlStore`` without importing SQLAlchemy, the server through
+``Store``, with the same SQL. Each function is one
 transaction; a SQLite write takes its lock up front (``BEGIN IMMEDIATE``).
 """
 
@@ -18,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from ado.store.codec import encode_json, utcnow
 from ado.store.reader import QUOTA_COLUMNS, TASK_COLUMNS, WAITING
 from ado.store.sql import SqlConnection
+from ado.vocab import OutcomeKind, TaskStatus
 
 if TYPE_CHECKING:
     from ado.providers.events import AgentEvent, Usage
@@ -31,7 +33,7 @@ __all__ = [
     "clear_cooldown",
     "clear_cooldowns",
     "create_task",
-    "delete_values",
+    "delete_value",
     "finish_attempt",
     "finish_task",
     "park_task",
@@ -57,6 +59,18 @@ _TOTALS = (
 )
 
 
+def _totals(usage: Usage, cost_usd: float, api_cost_usd: float) -> dict[str, Any]:
+    """The columns of ``_TOTALS`` for ``usage`` and its costs."""
+    return {
+        "input_tokens": usage.input_tokens,
+        "output_tokens": usage.output_tokens,
+        "cache_read_tokens": usage.cache_read_tokens,
+        "cache_write_tokens": usage.cache_write_tokens,
+        "cost_usd": cost_usd,
+        "api_cost_usd": api_cost_usd,
+    }
+
+
 def _insert(
     sql: SqlConnection, table: str, values: Mapping[str, Any], json: Iterable[str] = ()
 ) -> int:
@@ -69,6 +83,20 @@ def _insert(
     return int(new_id)
 
 
+def _upsert(
+    sql: SqlConnection, table: str, keys: tuple[str, ...], params: Mapping[str, Any]
+) -> None:
+    """Insert the row ``params``, or update the other columns of the row with its ``keys``."""
+    names = ", ".join(params)
+    marks = ", ".join(f":{k}" for k in params)
+    updates = ", ".join(f"{k} = excluded.{k}" for k in params if k not in keys)
+    sql.execute(
+        f"INSERT INTO {table} ({names}) VALUES ({marks})"
+        f" ON CONFLICT ({', '.join(keys)}) DO UPDATE SET {updates}",
+        params,
+    )
+
+
 # -- tasks and attempts ----------------------------------------------------------------------
 
 
@@ -79,7 +107,7 @@ def create_task(
     cwd: str,
     hitl_policy: str,
     options: Mapping[str, Any],
-    status: str = "running",
+    status: str = TaskStatus.RUNNING,
 ) -> int:
     """A new task owned by this process; ``started_at`` is now when it starts running."""
     now = sql.time(utcnow())
@@ -94,14 +122,14 @@ def create_task(
         "owner_pid": os.getpid(),
         "created_at": now,
         "updated_at": now,
-        "started_at": now if status == "running" else None,
+        "started_at": now if status == TaskStatus.RUNNING else None,
         **dict.fromkeys(_TOTALS, 0),
     }
     with sql.transaction(write=True):
         return _insert(sql, "tasks", values, json=("options",))
 
 
-def update_task(sql: SqlConnection, task_id: int, **fields: Any) -> None:
+def update_task(sql: SqlConnection, /, task_id: int, **fields: Any) -> None:
     unknown = set(fields) - UPDATABLE
     if unknown:
         raise TypeError(f"update_task() got unknown task fields: {', '.join(sorted(unknown))}")
@@ -148,7 +176,7 @@ def start_attempt(
         "access_mode": access_mode,
         "model": model,
         "reason": reason,
-        "outcome": "running",
+        "outcome": OutcomeKind.RUNNING.value,
         "files_changed": [],
         "started_at": now,
         **dict.fromkeys(_TOTALS, 0),
@@ -183,14 +211,7 @@ def finish_attempt(
 ) -> None:
     """Close the attempt with its totals, and add those totals to its task's (what was
     dropped is counted on the task by ``finish_task``)."""
-    totals: dict[str, Any] = {
-        "input_tokens": usage.input_tokens,
-        "output_tokens": usage.output_tokens,
-        "cache_read_tokens": usage.cache_read_tokens,
-        "cache_write_tokens": usage.cache_write_tokens,
-        "cost_usd": cost_usd,
-        "api_cost_usd": api_cost_usd,
-    }
+    totals = _totals(usage, cost_usd, api_cost_usd)
     now = sql.time(utcnow())
     params = {
         **totals,
@@ -270,17 +291,7 @@ def add_events(
     columns = "task_id, attempt_id, kind, data, created_at"
     values = f":task_id, :attempt_id, :kind, {sql.json('data')}, :now"
     with sql.transaction(write=True):
-        if sql.dialect == "postgresql":
-            text = f"INSERT INTO events ({columns}) VALUES ({values}) RETURNING id"
-            return [int(row[0]) for row in sql.many(text, rows, returning=True)]
-        # SQLite: this transaction holds the write lock, so the next ids are max(id) + 1 on,
-        # what SQLite itself picks; naming them lets one executemany insert the batch.
-        ((last,),) = sql.rows("SELECT coalesce(max(id), 0) FROM events")
-        ids = list(range(int(last) + 1, int(last) + 1 + len(rows)))
-        for row, event_id in zip(rows, ids, strict=True):
-            row["id"] = event_id
-        sql.many(f"INSERT INTO events (id, {columns}) VALUES (:id, {values})", rows)
-    return ids
+        return sql.insert_many("events", columns, values, rows)
 
 
 # -- usage and cooldowns ---------------------------------------------------------------------
@@ -306,12 +317,7 @@ def record_usage(
         "attempt_id": attempt_id,
         "model": model,
         "requests": requests,
-        "input_tokens": usage.input_tokens,
-        "output_tokens": usage.output_tokens,
-        "cache_read_tokens": usage.cache_read_tokens,
-        "cache_write_tokens": usage.cache_write_tokens,
-        "cost_usd": cost_usd,
-        "api_cost_usd": api_cost_usd,
+        **_totals(usage, cost_usd, api_cost_usd),
         "created_at": sql.time(utcnow()),
     }
     with sql.transaction(write=True):
@@ -351,13 +357,7 @@ def record_quota(sql: SqlConnection, reading: QuotaWindowView) -> None:
             ):
                 prev_ratio, prev_at = old["used_ratio"], sql.time(old["observed_at"])
         params |= {"prev_used_ratio": prev_ratio, "prev_observed_at": prev_at}
-        names = ", ".join(params)
-        updates = ", ".join(f"{k} = excluded.{k}" for k in list(params)[2:])
-        sql.execute(
-            f"INSERT INTO quota_windows ({names}) VALUES ({', '.join(':' + k for k in params)})"
-            f" ON CONFLICT (provider, kind) DO UPDATE SET {updates}",
-            params,
-        )
+        _upsert(sql, "quota_windows", ("provider", "kind"), params)
 
 
 def set_cooldown(
@@ -382,14 +382,8 @@ def set_cooldown(
         "task_id": task_id,
         "created_at": sql.time(utcnow()),
     }
-    names = ", ".join(params)
-    updates = ", ".join(f"{k} = excluded.{k}" for k in list(params)[2:])
     with sql.transaction(write=True):
-        sql.execute(
-            f"INSERT INTO cooldowns ({names}) VALUES ({', '.join(':' + k for k in params)})"
-            f" ON CONFLICT (provider, access_mode) DO UPDATE SET {updates}",
-            params,
-        )
+        _upsert(sql, "cooldowns", ("provider", "access_mode"), params)
 
 
 def clear_cooldown(sql: SqlConnection, provider: str, access_mode: str) -> None:
@@ -415,7 +409,7 @@ def clear_cooldowns(sql: SqlConnection, provider: str, access_mode: str | None =
 # -- key-values ------------------------------------------------------------------------------
 
 
-def set_value(sql: SqlConnection, key: str, value: Any) -> None:
+def set_value(sql: SqlConnection, key: str, value: dict[str, Any]) -> None:
     """Store ``value`` (JSON) under ``key``, replacing what was there."""
     params = {"key": key, "value": encode_json(value), "now": sql.time(utcnow())}
     with sql.transaction(write=True):
@@ -427,11 +421,9 @@ def set_value(sql: SqlConnection, key: str, value: Any) -> None:
         )
 
 
-def delete_values(sql: SqlConnection, keys: Iterable[str]) -> None:
-    names = {f"k{i}": key for i, key in enumerate(keys)}
-    if names:
-        with sql.transaction(write=True):
-            sql.execute(f"DELETE FROM kv WHERE key IN ({', '.join(':' + n for n in names)})", names)
+def delete_value(sql: SqlConnection, key: str) -> None:
+    with sql.transaction(write=True):
+        sql.execute("DELETE FROM kv WHERE key = :key", {"key": key})
 
 
 def take_values(sql: SqlConnection, keys: Iterable[str]) -> set[str]:
@@ -457,8 +449,9 @@ def claim_task(sql: SqlConnection, task_id: int) -> bool:
     now = sql.time(utcnow())
     with sql.transaction(write=True):
         changed = sql.execute(
-            "UPDATE tasks SET status = 'running', owner_host = :host, owner_pid = :pid,"
-            f" started_at = :now, updated_at = :now WHERE id = :id AND {WAITING}",
+            f"UPDATE tasks SET status = '{TaskStatus.RUNNING}', owner_host = :host,"
+            " owner_pid = :pid, started_at = :now, updated_at = :now"
+            f" WHERE id = :id AND {WAITING}",
             {"host": socket.gethostname(), "pid": os.getpid(), "now": now, "id": task_id},
         )
     return changed == 1
@@ -469,9 +462,10 @@ def cancel_queued(sql: SqlConnection, task_id: int) -> bool:
     now = sql.time(utcnow())
     with sql.transaction(write=True):
         changed = sql.execute(
-            "UPDATE tasks SET status = 'cancelled', error = 'cancelled by the user',"
+            f"UPDATE tasks SET status = '{TaskStatus.CANCELLED}', error = 'cancelled by the user',"
             " exit_code = 130, finished_at = :now, updated_at = :now, parked_until = NULL"
-            " WHERE id = :id AND (status = 'queued' OR (status = 'parked' AND owner_pid IS NULL))",
+            f" WHERE id = :id AND (status = '{TaskStatus.QUEUED}'"
+            f" OR (status = '{TaskStatus.PARKED}' AND owner_pid IS NULL))",
             {"now": now, "id": task_id},
         )
     return changed == 1

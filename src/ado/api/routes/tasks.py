@@ -103,7 +103,7 @@ async def queue_task(state: State, body: TaskCreate) -> dict[str, Any]:
     """Check ``body`` (ApiError naming the field), store the task as queued (group commit,
     ``ado.api.writer``), wake the worker pool; the task's summary. Shared by the route and
     ``ado.api.fastpath``."""
-    from ado.providers.sanitize import clean_text
+    from ado.text import clean_text
 
     if body.provider and body.providers:
         raise ApiError.invalid("providers", "give either provider or providers, not both")
