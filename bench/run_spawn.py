@@ -111,9 +111,18 @@ def measure(
         env.pop("ADO_DATABASE_URL", None)
         envs = {"spawn": env}
         for n, (label, src) in enumerate(others.items()):
-            # a store of its own: another version of ADO may not read this one's schema
+            # a store of its own: another version of ADO may not read this one's schema; and
+            # a home of its own: its configuration cache entry would evict this one's (and
+            # the other way round), and every run would validate the file from scratch
             db = f"sqlite:///{root / f'other-{n}.db'}"
-            envs[f"spawn {label}"] = {**env, "PYTHONPATH": src, "ADO_DATABASE_URL": db}
+            home = root / f"home-{n}"
+            envs[f"spawn {label}"] = {
+                **env,
+                "PYTHONPATH": src,
+                "ADO_DATABASE_URL": db,
+                "HOME": str(home),
+                "XDG_CONFIG_HOME": str(home / "xdg"),
+            }
         for run_env in envs.values():
             _timed([ADO_BIN, "run", "first run creates the store"], root, run_env)
             _stamp(root)
