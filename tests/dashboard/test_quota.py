@@ -116,8 +116,8 @@ def test_the_empty_panel_says_what_appears_then_a_reading_arrives_live(
         data={
             "window": "five_hour",
             "status": "allowed",
-            "used_ratio": 0.25,
-            "window_minutes": 300,
+            "usedRatio": 0.25,
+            "windowMinutes": 300,
         },
     )
     record_event(store, "claude-work", event)  # a second account of claude
