@@ -6,7 +6,9 @@ from __future__ import annotations
 import base64
 import json
 import os
+import time
 from collections.abc import Callable, Iterator
+from contextlib import ExitStack
 from typing import Any
 
 import httpx
@@ -185,6 +187,11 @@ def test_a_store_already_holding_a_lone_surrogate_stays_readable(
 def test_prompt_size_is_bounded_and_listings_carry_an_excerpt(
     server: Server, project: Project
 ) -> None:
+    # Subscribed first: the pool may finish the task before a later subscriber connects,
+    # and the stream does not replay a finished task's messages.
+    stack = ExitStack()
+    ws = stack.enter_context(connect(server.ws_url, open_timeout=10))
+    json.loads(ws.recv(timeout=10))  # hello
     with server.client() as client:
         # 50 MB: refused before it is read (413), with a Content-Length or chunked.
         huge = b'{"prompt": "' + b"x" * (50 * 2**20) + b'"}'
@@ -226,10 +233,11 @@ def test_prompt_size_is_bounded_and_listings_carry_an_excerpt(
         detail = client.get(f"/api/tasks/{task_id}").json()
         assert detail["prompt"] == longest and detail["promptTruncated"] is False
     # The live messages are listings too.
-    with connect(server.ws_url, open_timeout=10) as ws:
+    with stack:
         seen: dict[int, dict[str, Any]] = {}
-        json.loads(ws.recv(timeout=10))  # hello
+        deadline = time.monotonic() + 60
         while task_id not in seen:
+            assert time.monotonic() < deadline, f"no task message for task {task_id}"
             message = json.loads(ws.recv(timeout=30))
             if message["type"] == "task":
                 seen[message["task"]["id"]] = message["task"]
