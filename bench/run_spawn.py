@@ -13,6 +13,12 @@ timings so drift hits all alike.
 
     python -m bench run_spawn                        # this checkout
     python -m bench.run_spawn --compare /tmp/old/src # and another ADO source tree, interleaved
+    python -m bench.run_spawn --instructions [--compare /tmp/old/src]
+
+``--instructions`` counts the CPU instructions from exec to the spawn instead, with valgrind's
+callgrind (``--dump-before=subprocess_fork_exec``: the count is dumped when CPython's
+``_posixsubprocess`` is about to fork the agent). A count does not depend on what else the
+machine is doing: on a loaded machine it compares code where wall times cannot.
 """
 
 from __future__ import annotations
@@ -72,6 +78,14 @@ async def main():
     await proc.wait()
 
 asyncio.run(main())
+"""
+#: The same without asyncio: ``ado run`` spawns its first agent before the event loop exists
+#: (``ado.orchestrator.start``), so this is the floor under it now.
+FLOOR_SYNC = """\
+import sqlite3, subprocess, sys
+import click
+
+subprocess.run([sys.argv[1]])
 """
 
 
@@ -145,6 +159,67 @@ def measure(
     return samples
 
 
+def instructions(others: dict[str, str] | None = None) -> dict[str, int]:
+    """CPU instructions from exec to the agent's fork (valgrind's callgrind): ``ado run`` of
+    this tree and of each of ``others``, the two floors, and ``python -c pass`` (whole)."""
+    others = others or {}
+    ensure_bytecode(*others.values())
+    counts: dict[str, int] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        agent = stamping_agent(root)
+        (root / "ado.config.yaml").write_text(CONFIG.format(command=agent))
+        env = {**os.environ, "HOME": tmp, "XDG_CONFIG_HOME": str(root / "xdg")}
+        env.pop("ADO_DATABASE_URL", None)
+        trees = {"ado run": env}
+        for n, (label, src) in enumerate(others.items()):
+            home = root / f"home-{n}"
+            trees[f"ado run {label}"] = {
+                **env,
+                "PYTHONPATH": src,
+                "ADO_DATABASE_URL": f"sqlite:///{root / f'other-{n}.db'}",
+                "HOME": str(home),
+                "XDG_CONFIG_HOME": str(home / "xdg"),
+            }
+        for label, run_env in trees.items():
+            _timed([ADO_BIN, "run", "first run creates the store"], root, run_env)
+            counts[label] = _callgrind([ADO_BIN, "run", "bench"], root, run_env)
+        counts["floor (Click, asyncio, sqlite3)"] = _callgrind(
+            [sys.executable, "-c", FLOOR, str(agent)], root, env
+        )
+        counts["floor without asyncio"] = _callgrind(
+            [sys.executable, "-c", FLOOR_SYNC, str(agent)], root, env
+        )
+        counts["python -c pass"] = _callgrind([sys.executable, "-c", "pass"], root, env)
+    return counts
+
+
+def _callgrind(argv: list[str], cwd: Path, env: dict[str, str]) -> int:
+    """Instructions ``argv`` ran until it forked its first child (or in all, if it forks
+    none): the first of callgrind's dumps."""
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "cg.out"
+        subprocess.run(
+            [
+                "valgrind",
+                "--tool=callgrind",
+                "--dump-before=subprocess_fork_exec",
+                f"--callgrind-out-file={out}",
+                *argv,
+            ],
+            cwd=cwd,
+            env=env,
+            capture_output=True,
+            check=True,
+        )
+        dumps = sorted(Path(tmp).glob("cg.out*"), key=lambda p: (len(p.name), p.name))
+        first = dumps[1] if len(dumps) > 1 else dumps[0]  # cg.out.1: before the fork
+        for line in first.read_text().splitlines():
+            if line.startswith("totals:"):
+                return int(line.split()[1])
+    raise RuntimeError(f"no callgrind totals for {argv}")
+
+
 def run(others: dict[str, str] | None = None) -> list[Result]:
     s = measure(others=others)
     agent = statistics.median(s["agent"])
@@ -176,6 +251,14 @@ if __name__ == "__main__":
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--compare", action="append", default=[], metavar="SRC")
+    parser.add_argument("--instructions", action="store_true", help="count with callgrind")
     args = parser.parse_args()
-    for r in run({Path(src).parent.name or src: src for src in args.compare}):
-        print(r.line())
+    trees = {Path(src).parent.name or src: src for src in args.compare}
+    if args.instructions:
+        counts = instructions(trees)
+        python = counts["python -c pass"]
+        for label, count in counts.items():
+            print(f"{label:36s} {count / 1e6:8.1f} M instructions ({count / python:.1f}x)")
+    else:
+        for r in run(trees):
+            print(r.line())

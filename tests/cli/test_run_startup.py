@@ -3,11 +3,12 @@
 The path from exec to the agent's spawn (≤ 150 ms, ``bench/run_spawn.py``) must not import
 SQLAlchemy or Alembic (the task is written through the plain-SQL ``SqlStore``), the price
 table, the notification channels, FastAPI or OpenTelemetry (when off, only the check that
-it is off runs); those load after the spawn, or never. Once the configuration is cached
+it is off runs), nor asyncio and the Runner (the task's start is synchronous:
+``ado.orchestrator.start``); those load after the spawn, or never. Once the configuration is cached
 (``ado.config.cache``: every run after the first), neither the configuration's models nor
 ruamel.yaml load before the spawn, and neither do pydantic (the task's options,
 ``ado.options.TaskOptions``, are a plain dataclass) nor Rich. A real ``ado run``
-process with a real agent: the spawn is observed by wrapping ``AgentProcess.start``, which
+process with a real agent: the spawn is observed by wrapping ``AgentAdapter.start``, which
 lists the modules loaded at that moment. The cache's invalidation is tested in
 ``test_run_config_cache.py``.
 """
@@ -41,20 +42,24 @@ NOT_BEFORE_SPAWN = (
     "ado.notifications.manager",
     "ado.notifications.channels",
     "prometheus_client",
+    "asyncio",
+    "ado.orchestrator.runner",
+    "ado.orchestrator.attempt",
+    "ado.providers.run",
 )
 #: Not loaded either when the validated configuration comes from the cache.
 NOT_BEFORE_SPAWN_CACHED = ("ruamel", "rich", "ado.config.schema", "pydantic", "pydantic_core")
 
 _RUN_AND_LIST_AT_SPAWN = """
 import json, sys
-from ado.providers import process
-start = process.AgentProcess.start
-async def spy(self):
+from ado.providers import base
+start = base.AgentAdapter.start
+def spy(self, request):
     if not hasattr(spy, "seen"):
         spy.seen = sorted(sys.modules)
         print("AT-SPAWN " + json.dumps(spy.seen), file=sys.stderr, flush=True)
-    await start(self)
-process.AgentProcess.start = spy
+    return start(self, request)
+base.AgentAdapter.start = spy
 from ado.cli import main
 main(sys.argv[1:])
 """

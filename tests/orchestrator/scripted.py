@@ -23,6 +23,7 @@ from ado.providers.base import (
 )
 from ado.providers.events import AgentEvent, EventKind, Usage
 from ado.providers.run import AgentRun
+from ado.providers.spawn import Spawned
 from ado.vocab import OutcomeKind
 
 __all__ = ["ScriptedAdapters", "Step"]
@@ -87,8 +88,6 @@ class _ScriptedRun(AgentRun):
 
     async def __aiter__(self) -> AsyncIterator[AgentEvent]:
         self.played.requests.append(self.request)
-        if self.on_spawn is not None:
-            await self.on_spawn(4_000_000)  # a pid no process has
         for step in self.script:
             if self._stop.is_set():
                 break
@@ -127,7 +126,10 @@ class _ScriptedAdapter(AgentAdapter):
     def resolve_command(self, command: str | None = None) -> str | None:
         return "/scripted/agent"
 
-    def run(self, request: RunRequest) -> AgentRun:
+    def start(self, request: RunRequest) -> Spawned:
+        return Spawned({}, pid=4_000_000)  # a pid no process has
+
+    def run(self, request: RunRequest, spawned: Spawned | None = None) -> AgentRun:
         script = self.scripts.pop(0) if len(self.scripts) > 1 else self.scripts[0]
         return _ScriptedRun(self, request, script)
 

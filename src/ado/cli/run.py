@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import signal
 import sys
@@ -22,8 +21,10 @@ if TYPE_CHECKING:
     from rich.console import Console
     from rich.live import Live
 
-    from ado.orchestrator import Runner, TaskResult, TaskSpec, TaskUpdate
+    from ado.orchestrator import TaskResult, TaskUpdate
     from ado.orchestrator.compose import Services
+    from ado.orchestrator.runner import Runner
+    from ado.orchestrator.start import Begun
     from ado.orchestrator.task import AttemptInfo
     from ado.providers.events import AgentEvent
 
@@ -101,7 +102,7 @@ def run(
     """
     from ado.options import TaskOptions, check_prompt
     from ado.orchestrator import TaskSpec
-    from ado.orchestrator.compose import Services, build_runner, effective_config
+    from ado.orchestrator.compose import Services, build_start, effective_config
 
     app.config_cache = True  # the validated configuration, read without pydantic or YAML
     text = " ".join(prompt).strip()
@@ -150,10 +151,20 @@ def run(
     view = JsonView() if as_json else LiveView(warn_at=config.routing.quota.warn_at)
     # Notifications and telemetry (docs/telemetry.md): nothing of them loads when they are off.
     services = Services.for_run(config, app.loaded.base_dir, debug=app.debug)
-    runner = build_runner(config, store, services, hooks=[view], confirm=view.confirm)
+    start = build_start(config, store, services, hooks=[view], confirm=view.confirm)
+    # The agent starts before the event loop and the runner load (exec → spawn,
+    # docs/performance.md); a Ctrl-C meanwhile is kept for the loop to act on.
+    signals = _HeldSignals()
     try:
-        result = asyncio.run(_run(runner, spec, view, services))
+        begun = start.begin(spec)
+        import asyncio
+
+        from ado.orchestrator.runner import Runner
+
+        runner = Runner.from_start(start)
+        result = asyncio.run(_run(runner, begun, view, services, signals))
     finally:
+        signals.restore()
         view.close()
         services.shutdown()  # flushes spans and metrics, bounded by flushTimeout
         app.close()
@@ -161,13 +172,31 @@ def run(
     sys.exit(result.exit_code)
 
 
+class _HeldSignals:
+    """SIGINT and SIGTERM noted, not acted on, until ``_run``'s loop handles them: a task
+    begun must be run (and its agent stopped) by the runner, never abandoned half-way."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self._before = {
+            sig: signal.signal(sig, self._note) for sig in (signal.SIGINT, signal.SIGTERM)
+        }
+
+    def _note(self, signum: int, frame: object) -> None:
+        self.count += 1
+
+    def restore(self) -> None:
+        for sig, handler in self._before.items():
+            signal.signal(sig, handler)
+
+
 def _with_offset(not_after: str | None) -> str | None:
     """``--not-after 23:00`` in this terminal's time zone: ``23:00+01:00`` (an offset given
     is kept; a bad value is left for the options' check to refuse)."""
-    from ado.routing.parking import check_not_after
-
     if not_after is None:
         return None
+    from ado.routing.parking import check_not_after
+
     try:
         text = check_not_after(not_after)  # 23:00, or 23:00+02:00 as given
     except ValueError:
@@ -177,8 +206,14 @@ def _with_offset(not_after: str | None) -> str | None:
 
 
 async def _run(
-    runner: Runner, spec: TaskSpec, view: LiveView | JsonView, services: Services
+    runner: Runner,
+    begun: Begun,
+    view: LiveView | JsonView,
+    services: Services,
+    signals: _HeldSignals,
 ) -> TaskResult:
+    import asyncio  # loaded after the agent's spawn
+
     loop = asyncio.get_running_loop()
     presses = 0
 
@@ -192,9 +227,11 @@ async def _run(
 
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, interrupt)
+    for _ in range(signals.count):  # pressed while the task began
+        interrupt()
     ticker = asyncio.create_task(view.tick())
     try:
-        result: TaskResult = await runner.run(spec)
+        result: TaskResult = await runner.run(begun.spec, begun=begun)
         return result
     finally:
         ticker.cancel()
@@ -260,6 +297,8 @@ class LiveView(RunnerHooks):
         )
 
     async def tick(self) -> None:
+        import asyncio  # loaded with the event loop, after the agent's spawn
+
         while True:
             await asyncio.sleep(0.25)
             if self._pending is None and self.live.is_started:

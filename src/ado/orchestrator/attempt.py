@@ -1,10 +1,10 @@
 """One attempt of a task: one agent run, from the request to the recorded outcome.
 
-``run_attempt`` builds the agent's request (permissions, model, turns, timeout, its
-environment and the group mark), records the attempt, streams the agent's events into the
-store and to the hooks (the cost guard of an API mode and the quota ledger on the way),
-then records how it ended: the cooldown of a limit, the costs, real spend billed through a
-key or as overage. The ``Runner`` keeps the task around it: routing, failover, parking.
+``run_attempt`` takes an attempt ``TaskStart.open_attempt`` opened (its request built, its
+row and first events stored, its agent spawned), streams the agent's events into the store
+and to the hooks (the cost guard of an API mode and the quota ledger on the way), then
+records how it ended: the cooldown of a limit, the costs, real spend billed through a key
+or as overage. The ``Runner`` keeps the task around it: routing, failover, parking.
 """
 
 from __future__ import annotations
@@ -12,121 +12,44 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from ado.orchestrator.task import AttemptInfo, TaskSpec
-from ado.providers.base import Outcome, Permission, RunRequest
+from ado.orchestrator.task import AttemptInfo, TaskSpec, TaskUpdate
+from ado.providers.base import Outcome
 from ado.providers.events import AgentEvent, EventKind, Usage
-from ado.providers.orphans import GROUP_MARK_ENV
-from ado.vocab import AccessMode, OutcomeKind
+from ado.vocab import OutcomeKind
 
 if TYPE_CHECKING:
-    from ado.orchestrator.handoff import Handoff
     from ado.orchestrator.runner import Runner
-    from ado.routing.router import Candidate
+    from ado.orchestrator.start import Opened
     from ado.store.methods import SqlMethods
 
 __all__ = ["run_attempt"]
 
 
-async def run_attempt(
-    runner: Runner,
-    task_id: int,
-    number: int,
-    cand: Candidate,
-    spec: TaskSpec,
-    policy: str,
-    resume_session: str | None,
-    handoff: Handoff | None = None,
-) -> AttemptInfo:
-    from ado.routing.costs import CostGuard
+async def run_attempt(runner: Runner, task_id: int, opened: Opened, spec: TaskSpec) -> AttemptInfo:
+    """Attempt ``opened`` (recorded, its agent spawned by ``TaskStart.open_attempt``) run to
+    its outcome: its first events and spawn announced, its events streamed, how it ended
+    recorded."""
     from ado.routing.limits import cooldown_until
     from ado.routing.quota import record_event
 
-    cfg = runner.config
-    pcfg, mcfg = cand.provider_config, cand.mode_config
+    cand, info, request, spawned = opened.cand, opened.info, opened.request, opened.spawned
+    mcfg = cand.mode_config
     adapter = runner.adapters(cand.provider)
-    model = spec.options.model or pcfg.default_options.model
-    thresholds = cfg.hitl.escalation_thresholds
-    timeout = pcfg.timeout
-    if thresholds.max_duration:
-        timeout = min(timeout, thresholds.max_duration)
-    request = RunRequest(
-        prompt=handoff.prompt if handoff else spec.prompt,
-        cwd=str(spec.cwd),
-        permission=Permission.from_policy(policy, yolo=spec.options.yolo),
-        model=model,
-        max_turns=spec.options.max_turns
-        or pcfg.default_options.max_turns
-        or thresholds.max_iterations,
-        resume_session_id=resume_session,
-        permission_mode=pcfg.default_options.permission_mode,
-        access_mode=cand.access_mode,
-        api_key=(mcfg.api.api_key.get_secret_value() if mcfg.api and mcfg.api.api_key else None),
-        base_url=mcfg.api.base_url if mcfg.api else None,
-        command=pcfg.command,
-        extra_args=list(pcfg.args),
-        extra_env=dict(pcfg.env),
-        pass_env=tuple(pcfg.pass_env),
-        timeout=timeout,
-        max_event_bytes=cfg.storage.max_event_bytes,
-    )
-    attempt_id = await asyncio.to_thread(
-        runner.store.start_attempt,
-        task_id,
-        number=number,
-        provider=cand.provider,
-        access_mode=cand.access_mode,
-        model=model,
-        reason=cand.reason,
-    )
-    info = AttemptInfo(attempt_id, number, cand.provider, cand.access_mode, model, cand.reason)
-    await asyncio.to_thread(runner.store.update_task, task_id, routing_reason=cand.reason)
-    await runner.events.emit(
-        task_id,
-        info,
-        AgentEvent(
-            EventKind.ATTEMPT_STARTED,
-            text=cand.reason,
-            data={
-                "number": number,
-                "provider": cand.provider,
-                "accessMode": cand.access_mode,
-                "model": model,
-            },
-        ),
-        flush=True,
-    )
-    if handoff is not None:  # what this attempt was told of the earlier ones
-        await runner.events.emit(task_id, info, handoff.event(), flush=True)
-    request.extra_env.update(runner.hooks.attempt_env(task_id, info))
-    # Marks every process of the agent's group, so a later start can tell them from
-    # unrelated processes that reuse its pid (ado.providers.orphans).
-    group_mark = os.urandom(8).hex()  # as secrets.token_hex(8), without its imports
-    request.extra_env[GROUP_MARK_ENV] = group_mark
-    guard = None
-    if cand.access_mode == AccessMode.API:  # per-task limit, capped by today's budget left
-        guard = await asyncio.to_thread(
-            CostGuard.for_task,
-            runner.store,
-            cfg,
-            max_cost=spec.options.max_cost,
-            now=datetime.now(UTC),
-        )
-    run = adapter.run(request)
+    model = info.model
+    guard = opened.guard
+    run = adapter.run(request, spawned)
     runner.agent_run = run
-
-    async def spawned(pid: int) -> None:
+    for event in opened.events:  # stored when it was opened
+        runner.hooks.on_update(TaskUpdate(task_id, info, event))
+    if spawned.pid is not None:
         if runner.warming is None:  # what the path to the spawn did not need, loaded now
             runner.warming = asyncio.create_task(asyncio.to_thread(_after_spawn_imports))
             runner.warming.add_done_callback(_ignore_result)
-        runner.hooks.on_spawn(task_id, info, pid)
-        await asyncio.to_thread(runner.store.set_agent_pid, attempt_id, pid, group_mark)
-
-    run.on_spawn = spawned
+        runner.hooks.on_spawn(task_id, info, spawned.pid)
     if runner.cancelled:
         run.stop(OutcomeKind.CANCELLED)
     stream = aiter(run)

@@ -18,31 +18,25 @@ the path from exec to spawn stays lean (docs/performance.md).
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import logging
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ado.orchestrator.hooks import OnUpdate, RunnerHooks
-from ado.orchestrator.runner import Runner
+from ado.orchestrator.hooks import HookChain, OnUpdate, RunnerHooks
 
 if TYPE_CHECKING:
     from ado.config.loader import LoadedConfig
     from ado.config.overrides import KeyValues
     from ado.config.schema import AdoConfig
     from ado.config.source import ConfigSource
-    from ado.notifications.manager import NotificationManager
-    from ado.orchestrator.task import AttemptInfo, TaskUpdate
+    from ado.orchestrator.runner import Runner
+    from ado.orchestrator.start import TaskStart
     from ado.server.reload import FollowingNotifier
     from ado.store import Store
     from ado.store.methods import SqlMethods
     from ado.telemetry.instrument import RunnerTelemetry
 
-__all__ = ["LateNotifier", "Services", "build_runner", "effective_config"]
-
-log = logging.getLogger("ado.notifications")
+__all__ = ["Services", "build_runner", "build_start", "effective_config"]
 
 #: Seconds a process waits, at most, for pending notifications before it exits.
 NOTIFY_FLUSH_TIMEOUT = 5.0
@@ -85,8 +79,37 @@ def build_runner(
 ) -> Runner:
     """A Runner on ``config`` (resolved), recording into ``store``, reporting to ``hooks``
     (a live view…) then to the process's ``services`` (notifications, telemetry)."""
+    from ado.orchestrator.runner import Runner
+
+    return Runner.from_start(build_start(config, store, services, hooks=hooks, confirm=confirm))
+
+
+def build_start(
+    config: AdoConfig,
+    store: SqlMethods,
+    services: Services | None = None,
+    *,
+    hooks: Sequence[RunnerHooks] = (),
+    confirm: Callable[[str], bool] | None = None,
+) -> TaskStart:
+    """What ``build_runner``'s Runner starts tasks with, without the Runner (nor asyncio):
+    ``ado run`` begins its task with it, then goes on with ``Runner.from_start``."""
+    from functools import partial
+
+    from ado.orchestrator.caps import EventCaps
+    from ado.orchestrator.start import TaskStart
+    from ado.providers import get_configured_adapter
+
     shared = services.hooks() if services is not None else []
-    return Runner(config, store, hooks=[*hooks, *shared], confirm=confirm)
+    storage = config.storage
+    return TaskStart(
+        config,
+        store,
+        hooks=HookChain([*hooks, *shared]),
+        adapters=partial(get_configured_adapter, config),
+        caps=EventCaps(storage.max_events_per_task, storage.max_bytes_per_task),
+        confirm=confirm,
+    )
 
 
 class Services:
@@ -113,7 +136,9 @@ class Services:
         telemetry = start_for_run(config, debug=debug)
         notifier = None
         if _may_notify(config):
-            notifier = LateNotifier(lambda: _open_notifier(config, base_dir))
+            from ado.orchestrator.notifier import LateNotifier
+
+            notifier = LateNotifier(config, base_dir)
         return cls(telemetry=telemetry, notifier=notifier)
 
     @classmethod
@@ -137,8 +162,8 @@ class Services:
 
     async def aclose(self, grace: float = NOTIFY_FLUSH_TIMEOUT) -> None:
         """Deliver pending notifications (bounded by ``grace`` seconds)."""
-        if isinstance(self.notifier, LateNotifier | _ManagedListener):
-            await self.notifier.aclose(grace)
+        if (close := getattr(self.notifier, "aclose", None)) is not None:
+            await close(grace)
         if self.following is not None:
             await self.following.aclose(grace)
 
@@ -146,78 +171,6 @@ class Services:
         """Flush and stop telemetry (bounded by ``flushTimeout``)."""
         if self.telemetry is not None:
             self.telemetry.shutdown()
-
-
-class _ManagedListener(RunnerHooks):
-    """A notification manager's listener, and the manager to close (None: nothing)."""
-
-    def __init__(self, manager: NotificationManager | None) -> None:
-        self.manager = manager
-        self.listener = manager.listener() if manager is not None else None
-
-    def on_update(self, update: TaskUpdate) -> None:
-        if self.listener is not None:
-            self.listener.on_update(update)
-
-    async def aclose(self, grace: float) -> None:
-        if self.manager is not None:
-            await self.manager.aclose(grace=grace)
-
-
-class LateNotifier(RunnerHooks):
-    """A notification listener built after the first agent spawns, in a worker thread.
-
-    Until it is ready, updates wait in order; then they are replayed to it, on the event
-    loop's thread, and later ones go straight through. A task that ends without spawning an
-    agent (no provider available…) builds it at ``aclose``, so nothing is lost.
-    """
-
-    def __init__(self, build: Callable[[], tuple[NotificationManager, Callable[[], None]]]):
-        self._build = build
-        self._pending: list[TaskUpdate] = []
-        self._inner: _ManagedListener | None = None
-        self._close_store: Callable[[], None] | None = None
-        self._loading: asyncio.Task[None] | None = None
-
-    def on_update(self, update: TaskUpdate) -> None:
-        if self._inner is None:
-            self._pending.append(update)
-        else:
-            self._inner.on_update(update)
-
-    def on_spawn(self, task_id: int, attempt: AttemptInfo, pid: int) -> None:
-        if self._loading is None:
-            self._loading = asyncio.create_task(self._load())
-
-    async def _load(self) -> None:
-        try:
-            manager, close = await asyncio.to_thread(self._build)
-        except Exception:  # the store or a channel's set-up: the task goes on without them
-            log.warning("notifications are off for this run", exc_info=True)
-            self._pending.clear()
-            self._inner = _ManagedListener(None)
-            return
-        self._attach(manager, close)
-
-    def _attach(self, manager: NotificationManager, close: Callable[[], None]) -> None:
-        inner = _ManagedListener(manager)
-        self._close_store = close
-        for update in self._pending:
-            inner.on_update(update)
-        self._pending.clear()
-        self._inner = inner
-
-    async def aclose(self, grace: float) -> None:
-        if self._loading is not None:
-            await self._loading
-        elif self._pending:
-            self._loading = asyncio.create_task(self._load())
-            await self._loading
-        if self._inner is not None:
-            await self._inner.aclose(grace)
-        if self._close_store is not None:
-            with contextlib.suppress(Exception):
-                self._close_store()
 
 
 def _may_notify(config: AdoConfig) -> bool:
@@ -235,16 +188,3 @@ def _may_notify(config: AdoConfig) -> bool:
         bool(c.get("enabled")) if isinstance(c, dict) else bool(getattr(c, "enabled", False))
         for c in found
     )
-
-
-def _open_notifier(
-    config: AdoConfig, base_dir: Path
-) -> tuple[NotificationManager, Callable[[], None]]:
-    """The manager of ``ado run``, recording alerts into a ``Store`` of its own."""
-    from ado.config.snapshot import as_model
-    from ado.notifications import NotificationManager
-    from ado.store import Store
-
-    config = as_model(config)  # the channels validate their settings: the real models
-    store = Store.open(config, base_dir)
-    return NotificationManager.from_config(config, store), store.close

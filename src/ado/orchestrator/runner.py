@@ -10,25 +10,23 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import dataclasses
 import time
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from functools import partial
 from typing import TYPE_CHECKING
 
-from ado.errors import AdoError, TaskNotFound, UsageError
+from ado.errors import AdoError
 from ado.orchestrator.attempt import run_attempt
 from ado.orchestrator.caps import EventCaps
 from ado.orchestrator.hooks import HookChain, OnUpdate, RunnerHooks
 from ado.orchestrator.recorder import EventRecorder
+from ado.orchestrator.start import Begun, Opened, TaskStart
 from ado.orchestrator.task import AttemptInfo, TaskResult, TaskSpec, TaskUpdate
 from ado.providers import get_configured_adapter
 from ado.providers.base import AgentAdapter, Outcome
 from ado.providers.events import AgentEvent, EventKind, Usage
 from ado.providers.run import AgentRun
-from ado.store.ids import parse_id
-from ado.text import clean_text
 from ado.vocab import OutcomeKind, TaskStatus
 
 if TYPE_CHECKING:
@@ -62,13 +60,33 @@ class Runner:
         confirm: Callable[[str], bool] | None = None,
         adapters: Callable[[str], AgentAdapter] | None = None,
     ) -> None:
-        self.config = config
-        #: The adapter of a provider id: the registered ones, through its ``adapter:`` when it
-        #: is an account of another id (a test passes scripted ones).
-        self.adapters = adapters or partial(get_configured_adapter, config)
-        self.store = store
-        self.hooks = HookChain([*hooks, *([OnUpdate(on_update)] if on_update else [])])
-        self.confirm = confirm
+        storage = config.storage
+        self._setup(
+            TaskStart(
+                config,
+                store,
+                hooks=HookChain([*hooks, *([OnUpdate(on_update)] if on_update else [])]),
+                # The adapter of a provider id: the registered ones, through its ``adapter:``
+                # when it is an account of another id (a test passes scripted ones).
+                adapters=adapters or partial(get_configured_adapter, config),
+                caps=EventCaps(storage.max_events_per_task, storage.max_bytes_per_task),
+                confirm=confirm,
+            )
+        )
+
+    @classmethod
+    def from_start(cls, start: TaskStart) -> Runner:
+        """The Runner that goes on from ``start`` (``ado run`` began the task with it)."""
+        runner = cls.__new__(cls)
+        runner._setup(start)
+        return runner
+
+    def _setup(self, start: TaskStart) -> None:
+        #: The task's synchronous steps (``ado.orchestrator.start``): its start, each attempt's.
+        self.start = start
+        self.config = start.config
+        self.store = start.store
+        self.hooks = start.hooks
         #: The agent's run in progress (``cancel`` stops it; ``ado run`` kills its group).
         self.agent_run: AgentRun | None = None
         self._cancelled = asyncio.Event()
@@ -78,12 +96,16 @@ class Runner:
         #: pool resumes it at its reset) and ``run`` returns; else only ``--wait`` parks,
         #: and waits in process (``ado.routing.parking``).
         self.park_in_queue = False
-        storage = config.storage
-        self.events = EventRecorder(
-            store,
-            self.hooks.on_update,
-            EventCaps(storage.max_events_per_task, storage.max_bytes_per_task),
-        )
+        self.events = EventRecorder(start.store, start.hooks.on_update, start.caps)
+
+    @property
+    def adapters(self) -> Callable[[str], AgentAdapter]:
+        """The adapter of a provider id (``TaskStart.adapters``; a test sets scripted ones)."""
+        return self.start.adapters
+
+    @adapters.setter
+    def adapters(self, adapters: Callable[[str], AgentAdapter]) -> None:
+        self.start.adapters = adapters
 
     # -- control ----------------------------------------------------------------------------
 
@@ -100,89 +122,66 @@ class Runner:
     # -- the task -----------------------------------------------------------------------------
 
     async def run(
-        self, spec: TaskSpec, *, task_id: int | None = None, resumed: TaskView | None = None
+        self,
+        spec: TaskSpec,
+        *,
+        task_id: int | None = None,
+        resumed: TaskView | None = None,
+        begun: Begun | None = None,
     ) -> TaskResult:
         """Run the task (``task_id``: one queued in the store; ``resumed``: its row, when a
-        worker pool took it, parked before or not)."""
-        from ado.routing.router import Router
-
-        cfg = self.config
-        opts = spec.options
-        policy = opts.hitl_policy or cfg.hitl.default_policy
+        worker pool took it, parked before or not; ``begun``: ``ado run`` began it already,
+        with ``self.start``)."""
         started = time.monotonic()
-        resume_provider, resume_session = await self._resolve_resume(opts.resume)
-        filters = spec.filters
-        if resume_provider is not None:
-            self.check_resumable(resume_provider, opts.resume or "")
-            filters = _with_provider(filters, resume_provider)
-        options = dataclasses.replace(opts, hitl_policy=policy).stored()
-        spec = dataclasses.replace(spec, prompt=clean_text(spec.prompt))  # a NUL, a surrogate
-        if task_id is None:
-            task_id = await asyncio.to_thread(
-                self.store.create_task,
-                prompt=spec.prompt,
-                cwd=str(spec.cwd),
-                hitl_policy=policy,
-                options=options,
+        if begun is None:
+            begun = await asyncio.to_thread(
+                self.start.begin, spec, task_id=task_id, resumed=resumed
             )
-        else:
-            await asyncio.to_thread(
-                self.store.update_task,
-                task_id,
-                status=TaskStatus.RUNNING,
-                started_at=datetime.now(UTC),
-            )
-        self.hooks.on_task_start(task_id, spec)
-        router = Router(cfg, self.store, installed=_is_installed(cfg, self.adapters))
+        cfg = self.config
+        spec, task_id, router = begun.spec, begun.task_id, begun.router
+        opts, filters, first = spec.options, begun.filters, begun.first
         attempts: list[AttemptInfo] = []
         tried: set[tuple[str, str]] = set()
         total, cost, api_cost = Usage(), 0.0, 0.0
         status, error, exit_code = TaskStatus.FAILED, None, 1
         max_attempts = (cfg.routing.failover.max_retries + 1) if cfg.routing.failover.enabled else 1
-        parks = resumed.parks if resumed is not None else 0
-        done_before = resumed.attempt_count if resumed is not None else 0  # before a park
+        parks, done_before = begun.parks, begun.done_before
         since_park = 0  # attempts made before the last wake-up in this process
-        created_at = resumed.created_at if resumed is not None else datetime.now(UTC)
+        created_at = begun.created_at
         try:
+            if begun.failure is not None:
+                raise begun.failure
             if parks:  # due after a park: not after the task's not-after time
                 from ado.routing.parking import resume_refused
 
                 if refused := resume_refused(opts.not_after, created_at, datetime.now(UTC)):
                     raise refused
             while len(attempts) - since_park < max_attempts and not self.cancelled:
-                plan = await asyncio.to_thread(router.plan, filters, exclude_pairs=frozenset(tried))
-                if not plan.candidates:
-                    if not (self.park_in_queue or opts.wait):
-                        raise plan.unavailable()
-                    parks = await self._park(task_id, plan, parks, opts.not_after, created_at)
-                    if self.park_in_queue:  # a pool resumes it: not finished
-                        status, error, exit_code = TaskStatus.PARKED, None, PARKED_EXIT
-                        break
-                    await self._wait_parked(router, filters, plan)
-                    if not self.cancelled:
-                        tried.clear()  # a fresh start after the reset
-                        since_park = len(attempts)
-                        await asyncio.to_thread(
-                            self.store.update_task, task_id, status=TaskStatus.RUNNING
-                        )
-                    continue
-                cand = plan.candidates[0]
-                await asyncio.to_thread(router.commit_choice, cand)
-                resume = resume_session if cand.provider == resume_provider else None
-                earlier = done_before + len(attempts)  # a resumed park's attempts count too
-                handoff = None if resume else await self._handoff(task_id, spec, earlier)
-                if cand.access_mode == "api":
-                    await self._check_costs(cand, spec)
-                info = await run_attempt(
-                    self,
-                    task_id,
-                    done_before + len(attempts) + 1,
-                    cand,
-                    spec,
-                    policy,
-                    resume,
-                    handoff,
-                )
+                if first is not None:  # begun: routed, and its agent running already
+                    opened, first = first, None
+                else:
+                    plan = await asyncio.to_thread(
+                        router.plan, filters, exclude_pairs=frozenset(tried)
+                    )
+                    if not plan.candidates:
+                        if not (self.park_in_queue or opts.wait):
+                            raise plan.unavailable()
+                        parks = await self._park(task_id, plan, parks, opts.not_after, created_at)
+                        if self.park_in_queue:  # a pool resumes it: not finished
+                            status, error, exit_code = TaskStatus.PARKED, None, PARKED_EXIT
+                            break
+                        await self._wait_parked(router, filters, plan)
+                        if not self.cancelled:
+                            tried.clear()  # a fresh start after the reset
+                            since_park = len(attempts)
+                            await asyncio.to_thread(
+                                self.store.update_task, task_id, status=TaskStatus.RUNNING
+                            )
+                        continue
+                    earlier = done_before + len(attempts)  # a resumed park's attempts count too
+                    opened = await self._open(begun, plan.candidates[0], earlier)
+                cand = opened.cand
+                info = await run_attempt(self, task_id, opened, spec)
                 attempts.append(info)
                 total += info.usage
                 cost += info.cost_usd
@@ -246,6 +245,27 @@ class Runner:
         )
 
     # -- one attempt --------------------------------------------------------------------------
+
+    async def _open(self, begun: Begun, cand: Candidate, earlier: int) -> Opened:
+        """Attempt ``earlier + 1`` on ``cand``: chosen, told of the earlier ones (a handoff),
+        its costs checked (API modes), opened (``TaskStart.open_attempt``)."""
+        spec = begun.spec
+        await asyncio.to_thread(begun.router.commit_choice, cand)
+        resume = begun.resume_session if cand.provider == begun.resume_provider else None
+        handoff = None if resume else await self._handoff(begun.task_id, spec, earlier)
+        if cand.is_api:
+            await self._check_costs(cand, spec)
+        await self.events.flush()  # the earlier attempt's events stay before this one's
+        return await asyncio.to_thread(
+            self.start.open_attempt,
+            begun.task_id,
+            earlier + 1,
+            cand,
+            spec,
+            begun.policy,
+            resume,
+            handoff,
+        )
 
     async def _after_failure(
         self,
@@ -313,7 +333,7 @@ class Runner:
             cand.mode_config,
             spec.options.model or cand.provider_config.default_options.model,
         )
-        confirm = None if spec.assume_yes else self.confirm
+        confirm = None if spec.assume_yes else self.start.confirm
         await asyncio.to_thread(
             check_costs,
             self.store,
@@ -324,38 +344,6 @@ class Runner:
             confirm=confirm,
             now=datetime.now(UTC),
         )
-
-    async def _resolve_resume(self, resume: str | None) -> tuple[str | None, str | None]:
-        """``--resume`` takes an ADO task id or an agent session id; returns (provider, sid)."""
-        if not resume:
-            return None, None
-        if resume.isascii() and resume.isdigit():
-            task_id = parse_id(resume)  # None beyond 64 bits: no such task either
-            task = (
-                None if task_id is None else await asyncio.to_thread(self.store.get_task, task_id)
-            )
-            if task is None:
-                raise TaskNotFound(resume, option="--resume")
-            for attempt in reversed(task.attempts):
-                if attempt.session_id:
-                    return attempt.provider, attempt.session_id
-            raise UsageError(f"--resume {resume}: task {resume} has no agent session to resume")
-        found = await asyncio.to_thread(self.store.find_session, resume)
-        if found is None:
-            raise UsageError(
-                f"--resume {resume}: no agent issued that session id in this store",
-                hint="pass an ADO task id, or a session id from `ado tasks show`",
-            )
-        return found, resume
-
-    def check_resumable(self, provider: str, resume: str) -> None:
-        """Refuse ``--resume`` for an agent whose adapter cannot resume a session."""
-        adapter = self.adapters(provider)
-        if not adapter.supports_resume:
-            raise UsageError(
-                f"--resume {resume}: {adapter.display_name} cannot resume a session.",
-                hint="Run the task again without --resume.",
-            )
 
     async def _finish(
         self, task_id: int, status: str, error: str | None, result_text: str, exit_code: int
@@ -453,24 +441,3 @@ class Runner:
             await asyncio.wait_for(self._cancelled.wait(), seconds)
         except TimeoutError:
             pass
-
-
-def _with_provider(filters: RouteFilters, provider: str) -> RouteFilters:
-    import dataclasses
-
-    return dataclasses.replace(filters, provider=provider, providers=None)
-
-
-def _is_installed(
-    config: AdoConfig, adapters: Callable[[str], AgentAdapter]
-) -> Callable[[str], bool]:
-    cache: dict[str, bool] = {}
-
-    def installed(provider: str) -> bool:
-        if provider not in cache:
-            pcfg = config.providers.get(provider)
-            adapter = adapters(provider)
-            cache[provider] = adapter.resolve_command(pcfg.command if pcfg else None) is not None
-        return cache[provider]
-
-    return installed

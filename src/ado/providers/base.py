@@ -24,10 +24,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from ado.providers.events import AgentEvent, Usage
+from ado.providers.spawn import Spawned, SpawnError, spawn
 from ado.vocab import AccessMode, HitlPolicy, OutcomeKind
 
 if TYPE_CHECKING:
-    from ado.providers.process import SpawnError
     from ado.providers.run import AgentRun
 
 __all__ = [
@@ -367,11 +367,21 @@ class AgentAdapter(ABC):
         path = self.resolve_command(request.command) or (request.command or self.executable)
         return [path, *self.build_args(request), *request.extra_args]
 
-    def run(self, request: RunRequest) -> AgentRun:
-        """Start iterating the result to run the agent; see ``ado.providers.run.AgentRun``."""
+    def start(self, request: RunRequest) -> Spawned:
+        """Spawn the agent for ``request`` (synchronous: ``ado run`` starts its first agent
+        before the event loop exists); a spawn that fails is returned, not raised."""
+        env = self.environment(request)
+        try:
+            return Spawned(env, spawn(self.command(request), cwd=request.cwd, env=env))
+        except SpawnError as exc:
+            return Spawned(env, error=exc)
+
+    def run(self, request: RunRequest, spawned: Spawned | None = None) -> AgentRun:
+        """The agent's run: iterate it for events (see ``ado.providers.run.AgentRun``);
+        ``spawned`` is the process ``start`` gave, else iterating starts one."""
         from ado.providers.run import AgentRun
 
-        return AgentRun(self, request)
+        return AgentRun(self, request, spawned)
 
 
 def command_problem(provider: str, command: str) -> str:

@@ -1,9 +1,9 @@
-"""Subprocess plumbing shared by every agent adapter.
+"""Reading a running agent: its output in chunks split into lines, its exit, its stop.
 
-Agents run without a shell, with stdin from /dev/null, in their own process group (so a
-stop reaches every child they spawn), in the task's working directory, with only the
-environment they are given. Output is read in chunks and split into lines here, so a line
-of many megabytes or a flood of output is contained rather than fatal.
+The agent is started by ``ado.providers.spawn`` (synchronously: ``ado run`` spawns before the
+event loop exists); ``AgentProcess`` adopts that ``subprocess.Popen`` in the loop. Output is
+read in chunks and split into lines here, so a line of many megabytes or a flood of output
+is contained rather than fatal. A stop reaches the agent's whole process group.
 """
 
 from __future__ import annotations
@@ -12,13 +12,14 @@ import asyncio
 import contextlib
 import os
 import signal
+import subprocess
 import time
 from collections import deque
-from collections.abc import AsyncGenerator, Mapping, Sequence
+from collections.abc import AsyncGenerator
 from dataclasses import dataclass
-from typing import Literal
+from typing import IO, Literal
 
-__all__ = ["MAX_LINE_BYTES", "AgentProcess", "OutputLine", "SpawnError"]
+__all__ = ["MAX_LINE_BYTES", "AgentProcess", "OutputLine"]
 
 #: Longest line kept whole; longer lines are cut to this size and flagged ``truncated``.
 MAX_LINE_BYTES = 8 * 1024 * 1024
@@ -34,14 +35,6 @@ _EXIT_GRACE = 2.0
 _EXIT_POLL = 0.1
 
 
-class SpawnError(Exception):
-    """The executable could not be started (missing, not executable, bad cwd)."""
-
-    def __init__(self, message: str, *, not_found: bool) -> None:
-        super().__init__(message)
-        self.not_found = not_found
-
-
 @dataclass(slots=True)
 class OutputLine:
     stream: Literal["stdout", "stderr"]
@@ -50,26 +43,25 @@ class OutputLine:
 
 
 class AgentProcess:
-    """One agent subprocess: start it, read its lines, stop its whole process group."""
+    """One running agent (a ``subprocess.Popen`` from ``ado.providers.spawn``): read its
+    lines, wait for its exit, stop its whole process group."""
 
-    def __init__(self, argv: Sequence[str], *, cwd: str, env: Mapping[str, str]) -> None:
-        self.argv = list(argv)
-        self.cwd = cwd
-        self.env = dict(env)
-        self._proc: asyncio.subprocess.Process | None = None
+    def __init__(self, popen: subprocess.Popen[bytes]) -> None:
+        self._popen = popen
         self.stderr_tail: deque[str] = deque(maxlen=_STDERR_TAIL_LINES)
         self._last_output = 0.0
         self._held = 0  # readers waiting for the parser to catch up
+        self._exit: asyncio.Future[int] | None = None
         #: The signal ``stop()`` sent that ended the agent (None: it exited by itself).
         self.stopped_by: signal.Signals | None = None
 
     @property
-    def pid(self) -> int | None:
-        return self._proc.pid if self._proc else None
+    def pid(self) -> int:
+        return self._popen.pid
 
     @property
     def returncode(self) -> int | None:
-        return self._proc.returncode if self._proc else None
+        return self._popen.returncode
 
     @property
     def exit_status(self) -> int | None:
@@ -80,33 +72,12 @@ class AgentProcess:
             return -int(self.stopped_by)
         return self.returncode
 
-    async def start(self) -> None:
-        try:
-            self._proc = await asyncio.create_subprocess_exec(
-                *self.argv,
-                cwd=self.cwd,
-                env=self.env,
-                stdin=asyncio.subprocess.DEVNULL,
-                stdout=asyncio.subprocess.PIPE,
-                stderr=asyncio.subprocess.PIPE,
-                start_new_session=True,
-            )
-        except FileNotFoundError as exc:
-            missing = exc.filename or self.argv[0]
-            if missing == self.cwd or not os.path.isdir(self.cwd):  # noqa: ASYNC240 (error path)
-                raise SpawnError(
-                    f"working directory {self.cwd} does not exist", not_found=False
-                ) from exc
-            raise SpawnError(f"{self.argv[0]}: command not found", not_found=True) from exc
-        except PermissionError as exc:
-            raise SpawnError(f"{self.argv[0]}: permission denied", not_found=False) from exc
-        except OSError as exc:
-            raise SpawnError(f"{self.argv[0]}: {exc.strerror or exc}", not_found=False) from exc
-
     async def batches(self) -> AsyncGenerator[list[OutputLine], None]:
         """Lines from stdout and stderr as they arrive, until both are closed: each time,
         every line read and not yet taken, in order (one wake-up for many lines)."""
-        assert self._proc is not None and self._proc.stdout and self._proc.stderr
+        popen = self._popen
+        assert popen.stdout is not None and popen.stderr is not None
+        loop = asyncio.get_running_loop()
         # Lines wait here, or in the batch being parsed, at most _QUEUE_CHARS at a time
         # (plus one): a reader faster than the parser stops reading the pipe, and the
         # agent waits on its writes.
@@ -146,9 +117,10 @@ class AgentProcess:
 
         # Plain tasks, not a TaskGroup: this generator may be closed at its ``yield``
         # (the run stopped), which a TaskGroup would turn into an exception group.
+        readers = [await _reader(loop, popen.stdout), await _reader(loop, popen.stderr)]
         pumps = [
-            asyncio.create_task(pump(self._proc.stdout, "stdout")),
-            asyncio.create_task(pump(self._proc.stderr, "stderr")),
+            asyncio.create_task(pump(readers[0][0], "stdout")),
+            asyncio.create_task(pump(readers[1][0], "stderr")),
         ]
         reaper = asyncio.create_task(self._close_after_exit(pumps))
         try:
@@ -171,6 +143,8 @@ class AgentProcess:
             for task in (*pumps, reaper):
                 task.cancel()
             await asyncio.gather(*pumps, reaper, return_exceptions=True)
+            for _, transport in readers:
+                transport.close()
         for task in pumps:
             if not task.cancelled() and task.exception() is not None:
                 raise task.exception()  # type: ignore[misc]  # a read that failed
@@ -181,10 +155,8 @@ class AgentProcess:
         once they have been quiet for ``_EXIT_GRACE`` the group is killed, and after
         another grace the reading stops. Output held back while the parser catches up is
         not quiet: it is read whole however long ADO takes over it.
-        (``Process.wait()`` would only return once the pipes close, hence the polling.)"""
-        assert self._proc is not None
-        while self._proc.returncode is None:  # noqa: ASYNC110 (wait() waits on the pipes)
-            await asyncio.sleep(_EXIT_POLL)
+        """
+        await self.wait()
         while True:
             if self._held:  # output waits for ADO, not the other way round
                 await asyncio.sleep(_EXIT_POLL)
@@ -198,31 +170,83 @@ class AgentProcess:
             task.cancel()  # a process outside the group still holds a pipe
 
     async def wait(self) -> int:
-        assert self._proc is not None
-        return await self._proc.wait()
+        """The agent's exit code, once it has exited (its output may still be open)."""
+        if self._exit is None:
+            self._exit = _exit_future(self._popen)
+        return await asyncio.shield(self._exit)
 
     async def stop(self, grace: float = 3.0) -> None:
         """SIGINT, then SIGTERM, then SIGKILL to the whole process group."""
-        proc = self._proc
-        if proc is None or proc.returncode is not None:
+        if self._popen.poll() is not None:
             self._kill_group(signal.SIGKILL)  # reap stragglers left by a finished leader
             return
         for sig in (signal.SIGINT, signal.SIGTERM):
             self.stopped_by = sig
             self._kill_group(sig)
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(proc.wait(), grace)
+                await asyncio.wait_for(self.wait(), grace)
                 self._kill_group(signal.SIGKILL)
                 return
         self.stopped_by = signal.SIGKILL
         self._kill_group(signal.SIGKILL)
-        await proc.wait()
+        await self.wait()
 
     def _kill_group(self, sig: signal.Signals) -> None:
-        if self._proc is None:
-            return
         with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(self._proc.pid, sig)
+            os.killpg(self._popen.pid, sig)
+
+
+async def _reader(
+    loop: asyncio.AbstractEventLoop, pipe: IO[bytes]
+) -> tuple[asyncio.StreamReader, asyncio.BaseTransport]:
+    """A pipe of the agent's as a StreamReader of this loop (reading pauses while ADO is
+    behind, so the agent waits on its writes)."""
+    reader = asyncio.StreamReader(limit=_CHUNK, loop=loop)
+    transport, _ = await loop.connect_read_pipe(
+        lambda: asyncio.StreamReaderProtocol(reader, loop=loop), pipe
+    )
+    return reader, transport
+
+
+def _exit_future(popen: subprocess.Popen[bytes]) -> asyncio.Future[int]:
+    """Resolved with the exit code when ``popen`` exits, whether or not its pipes are still
+    open: a pidfd watched by the loop (Linux), else a poll every ``_EXIT_POLL`` seconds."""
+    loop = asyncio.get_running_loop()
+    future: asyncio.Future[int] = loop.create_future()
+    if popen.poll() is not None:
+        future.set_result(popen.returncode)
+        return future
+    try:
+        pidfd = os.pidfd_open(popen.pid)
+    except (AttributeError, OSError):  # not Linux, or an old kernel: poll
+        pidfd = None
+
+    def check() -> bool:
+        if future.done():
+            return True
+        code = popen.poll()
+        if code is None:
+            return False
+        future.set_result(code)
+        return True
+
+    if pidfd is not None:
+
+        def readable() -> None:
+            if check():
+                loop.remove_reader(pidfd)
+                os.close(pidfd)
+
+        loop.add_reader(pidfd, readable)
+        readable()  # it may have exited between the poll and the watch
+    else:
+
+        def again() -> None:
+            if not check():
+                loop.call_later(_EXIT_POLL, again)
+
+        loop.call_later(_EXIT_POLL, again)
+    return future
 
 
 class _LineSplitter:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from collections.abc import AsyncIterator, Iterable
 from typing import Any
 
 from ado.providers.base import (
@@ -16,8 +16,9 @@ from ado.providers.base import (
     RunSummary,
 )
 from ado.providers.events import AgentEvent, EventKind
-from ado.providers.process import AgentProcess, OutputLine, SpawnError
+from ado.providers.process import AgentProcess, OutputLine
 from ado.providers.sanitize import limit_event
+from ado.providers.spawn import Spawned
 from ado.text import clean_value, needs_cleaning
 from ado.vocab import OutcomeKind
 
@@ -43,14 +44,16 @@ class AgentRun:
     ``retrying=True`` ends it from inside, so the agent's own back-off never delays failover.
     """
 
-    def __init__(self, adapter: AgentAdapter, request: RunRequest) -> None:
+    def __init__(
+        self, adapter: AgentAdapter, request: RunRequest, spawned: Spawned | None = None
+    ) -> None:
         self.adapter = adapter
         self.request = request
+        #: The agent's process as ``adapter.start`` spawned it (None: iterating spawns it).
+        self.spawned = spawned
         self.summary = RunSummary()
         self.outcome: Outcome | None = None
         self.process: AgentProcess | None = None
-        #: Called with the agent's pid once it is running (the runner records it).
-        self.on_spawn: Callable[[int], Awaitable[None]] | None = None
         self._stop = asyncio.Event()
         self._files: set[str] = set()
 
@@ -61,17 +64,15 @@ class AgentRun:
 
     async def __aiter__(self) -> AsyncIterator[AgentEvent]:
         adapter, request, summary = self.adapter, self.request, self.summary
-        started = time.monotonic()
-        env = adapter.environment(request)
-        self.process = proc = AgentProcess(adapter.command(request), cwd=request.cwd, env=env)
-        try:
-            await proc.start()
-        except SpawnError as exc:
-            summary.spawn_error = exc
+        if self.spawned is None:
+            self.spawned = adapter.start(request)
+        spawned = self.spawned
+        started, env = spawned.started, spawned.env
+        if spawned.process is None:
+            summary.spawn_error = spawned.error
             self.outcome = adapter.classify(summary)
             return
-        if self.on_spawn is not None and proc.pid is not None:
-            await self.on_spawn(proc.pid)
+        self.process = proc = AgentProcess(spawned.process)
         state = ParseState()
         max_bytes = request.max_event_bytes
         batches = proc.batches()

@@ -1,0 +1,70 @@
+"""Starting an agent's process: the one spawn, synchronous, with nothing of asyncio.
+
+    popen = spawn(argv, cwd=request.cwd, env=env)   # SpawnError when it cannot start
+
+Agents run without a shell, with stdin from /dev/null, their output on pipes, in their own
+process group (so a stop reaches every child they spawn), in the task's working directory,
+with only the environment they are given. ``ado run`` spawns its first agent before the
+event loop exists (``ado.orchestrator.start``); ``ado.providers.process.AgentProcess`` then
+reads the pipes in the loop. ``asyncio.create_subprocess_exec`` calls the same
+``subprocess.Popen`` on the loop's thread, so a spawn costs the loop no more than before.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+__all__ = ["SpawnError", "Spawned", "spawn"]
+
+
+class SpawnError(Exception):
+    """The executable could not be started (missing, not executable, bad cwd)."""
+
+    def __init__(self, message: str, *, not_found: bool) -> None:
+        super().__init__(message)
+        self.not_found = not_found
+
+
+@dataclass(slots=True)
+class Spawned:
+    """An attempt's agent, started (``AgentAdapter.start``): its process, or why it could
+    not start; the environment it got; when it started (its timeout counts from then)."""
+
+    env: dict[str, str]
+    process: subprocess.Popen[bytes] | None = None
+    error: SpawnError | None = None
+    #: ``time.monotonic()`` at the spawn.
+    started: float = field(default_factory=time.monotonic)
+    #: The process id to record (a scripted agent in tests has one and no process).
+    pid: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.pid is None and self.process is not None:
+            self.pid = self.process.pid
+
+
+def spawn(argv: Sequence[str], *, cwd: str, env: Mapping[str, str]) -> subprocess.Popen[bytes]:
+    """Start ``argv`` as an agent: no shell, own session, stdout and stderr on pipes."""
+    try:
+        return subprocess.Popen(
+            list(argv),
+            cwd=cwd,
+            env=dict(env),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            start_new_session=True,
+        )
+    except FileNotFoundError as exc:
+        missing = exc.filename or argv[0]
+        if missing == cwd or not os.path.isdir(cwd):
+            raise SpawnError(f"working directory {cwd} does not exist", not_found=False) from exc
+        raise SpawnError(f"{argv[0]}: command not found", not_found=True) from exc
+    except PermissionError as exc:
+        raise SpawnError(f"{argv[0]}: permission denied", not_found=False) from exc
+    except OSError as exc:
+        raise SpawnError(f"{argv[0]}: {exc.strerror or exc}", not_found=False) from exc
