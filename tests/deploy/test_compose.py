@@ -16,7 +16,7 @@ from typing import Any
 
 import jsonschema  # type: ignore[import-untyped]
 import pytest
-import yaml
+from ruamel.yaml import YAML
 
 from tests.deploy.tools import ROOT, tool
 
@@ -26,7 +26,7 @@ ENV_EXAMPLE = ROOT / ".env.example"
 
 
 def load(path: Path = COMPOSE) -> dict[str, Any]:
-    data: dict[str, Any] = yaml.safe_load(path.read_text())
+    data: dict[str, Any] = YAML(typ="safe").load(path.read_text())
     return data
 
 
@@ -39,16 +39,18 @@ def schema_errors(document: dict[str, Any]) -> list[str]:
     ]
 
 
-def compose_config(env_file: Path, tmp_path: Path) -> subprocess.CompletedProcess[str]:
+def compose_config(
+    env_file: Path, home: Path, file: Path = COMPOSE
+) -> subprocess.CompletedProcess[str]:
     """``docker-compose config --quiet``: Compose's own parsing, interpolation and checks."""
+    argv = [tool("docker-compose"), "--env-file", str(env_file), "-f", str(file)]
     return subprocess.run(
-        [tool("docker-compose"), "--env-file", str(env_file), "-f", str(COMPOSE)]
-        + ["config", "--quiet"],
+        [*argv, "--project-directory", str(ROOT), "config", "--quiet"],
         cwd=ROOT,
         capture_output=True,
         text=True,
         timeout=60,
-        env={"HOME": str(tmp_path), "PATH": "/usr/bin:/bin"},
+        env={"HOME": str(home), "PATH": "/usr/bin:/bin"},
         check=False,
     )
 
@@ -82,16 +84,8 @@ def test_docker_compose_refuses_a_service_depending_on_an_unknown_one(tmp_path: 
     broken = tmp_path / "compose.yaml"
     document = load()
     document["services"]["ado"]["depends_on"]["postgress"] = {"condition": "service_healthy"}
-    broken.write_text(yaml.safe_dump(document))
-    result = subprocess.run(
-        [tool("docker-compose"), "--env-file", str(ENV_EXAMPLE), "-f", str(broken)]
-        + ["--project-directory", str(ROOT), "config", "--quiet"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env={"HOME": str(tmp_path), "PATH": "/usr/bin:/bin"},
-        check=False,
-    )
+    broken.write_text(json.dumps(document))  # JSON is YAML
+    result = compose_config(ENV_EXAMPLE, tmp_path, broken)
     assert result.returncode != 0
     assert "postgress" in result.stderr
 
@@ -163,14 +157,14 @@ def test_no_secret_is_written_in_the_file_and_the_example_covers_each_one() -> N
 
 
 def test_prometheus_and_grafana_use_the_deploy_files() -> None:
-    prometheus = yaml.safe_load((ROOT / "deploy/prometheus/prometheus.yml").read_text())
+    prometheus = YAML(typ="safe").load((ROOT / "deploy/prometheus/prometheus.yml").read_text())
     targets = prometheus["scrape_configs"][0]["static_configs"][0]["targets"]
     assert targets == ["ado:8080"]
     assert load()["services"]["ado"]["ports"][0].endswith(":8080")
     provisioning = ROOT / "deploy/grafana/provisioning"
-    datasource = yaml.safe_load((provisioning / "datasources/prometheus.yaml").read_text())
+    datasource = YAML(typ="safe").load((provisioning / "datasources/prometheus.yaml").read_text())
     assert datasource["datasources"][0]["url"] == "http://prometheus:9090"
-    dashboards = yaml.safe_load((provisioning / "dashboards/ado.yaml").read_text())
+    dashboards = YAML(typ="safe").load((provisioning / "dashboards/ado.yaml").read_text())
     path = dashboards["providers"][0]["options"]["path"]
     mounts = load()["services"]["grafana"]["volumes"]
     assert f"./deploy/grafana/ado-dashboard.json:{path}/ado-dashboard.json:ro" in mounts
@@ -181,4 +175,5 @@ def test_the_stack_configuration_is_a_valid_ado_config() -> None:
 
     if "executor" not in OrchestrationConfig.model_fields:
         pytest.skip("orchestration.executor comes with the Celery executor (issue 12)")
-    AdoConfig.model_validate(yaml.safe_load((ROOT / "deploy/compose/ado.config.yaml").read_text()))
+    config = YAML(typ="safe").load((ROOT / "deploy/compose/ado.config.yaml").read_text())
+    AdoConfig.model_validate(config)
