@@ -197,10 +197,33 @@ def test_the_entrypoint_upgrades_the_store_before_an_ado_command(
 ) -> None:
     env = fake_ado(tmp_path)
     env.pop("ADO_DB_UPGRADE", None)
+    env["ADO_LOGINS_DIR"] = str(tmp_path / "none")
     if setting is not None:
         env["ADO_DB_UPGRADE"] = setting
     subprocess.run([str(ENTRYPOINT), *argv], env=env, check=True, timeout=30)
     assert (tmp_path / "calls").read_text().splitlines() == calls
+
+
+def test_the_entrypoint_copies_mounted_logins_into_home(tmp_path: Path) -> None:
+    env = fake_ado(tmp_path)
+    logins = tmp_path / "logins"
+    (logins / ".codex").mkdir(parents=True)
+    (logins / ".codex/auth.json").write_text('{"mounted": true}')
+    (logins / ".local/share/opencode").mkdir(parents=True)
+    (logins / ".local/share/opencode/auth.json").write_text("{}")
+    home = tmp_path / "home"
+    (home / ".gemini").mkdir(parents=True)
+    (home / ".gemini/oauth_creds.json").write_text("kept")
+    (logins / ".gemini").mkdir()
+    (logins / ".gemini/oauth_creds.json").write_text("mounted")
+    env.update(HOME=str(home), ADO_LOGINS_DIR=str(logins), ADO_DB_UPGRADE="0")
+    subprocess.run([str(ENTRYPOINT), "ado", "serve"], env=env, check=True, timeout=30)
+    assert (home / ".codex/auth.json").read_text() == '{"mounted": true}'
+    assert (home / ".local/share/opencode/auth.json").is_file()
+    assert (home / ".gemini/oauth_creds.json").read_text() == "kept"
+    # The copies are the agents' to write; the mounted originals stay as they were.
+    (home / ".codex/auth.json").write_text("refreshed")
+    assert (logins / ".codex/auth.json").read_text() == '{"mounted": true}'
 
 
 def test_a_failed_upgrade_starts_nothing(tmp_path: Path) -> None:

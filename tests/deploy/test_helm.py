@@ -87,9 +87,8 @@ VARIANTS = {
 }
 
 
-@pytest.mark.parametrize("variant", VARIANTS)
-def test_every_rendered_object_is_valid_kubernetes(variant: str) -> None:
-    objects = render(VARIANTS[variant])
+def assert_valid_kubernetes(objects: list[dict[str, Any]]) -> None:
+    """Each object valid, unknown fields refused, for every version of ``KUBE_VERSIONS``."""
     assert objects
     for obj in objects:
         for version in KUBE_VERSIONS:
@@ -98,6 +97,11 @@ def test_every_rendered_object_is_valid_kubernetes(variant: str) -> None:
             except kubernetes_validate.ValidationError as exc:
                 where = ".".join(map(str, exc.path))
                 pytest.fail(f"{obj['kind']}/{obj['metadata']['name']} ({version}): {where}: {exc}")
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_every_rendered_object_is_valid_kubernetes(variant: str) -> None:
+    assert_valid_kubernetes(render(VARIANTS[variant]))
 
 
 def test_helm_lint_finds_no_error_or_warning() -> None:
@@ -226,9 +230,11 @@ def test_missing_or_unusable_settings_fail_with_the_fix(
         render(values)
 
 
-def test_the_values_schema_refuses_a_wrong_type() -> None:
+def test_the_values_schema_refuses_a_wrong_type_and_a_misspelt_key() -> None:
     with pytest.raises(helm.HelmValuesError, match="/api/replicas"):
         render(merged(api={"replicas": "two"}))
+    with pytest.raises(helm.HelmValuesError, match="ingres"):
+        render(merged(ingres=INGRESS))
 
 
 def test_the_configuration_follows_the_executor() -> None:
