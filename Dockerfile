@@ -67,16 +67,21 @@ CMD ["ado", "serve", "--host", "0.0.0.0", "--port", "8080", "--no-open"]
 # -- the runtime with the agent CLIs ------------------------------------------------------
 FROM runtime AS agents
 USER 0
-# Node.js from Debian for the agents' npm packages (unpinned: the base image's Debian release
-# fixes them, and security updates replace any exact version); the agents' own versions are
-# pinned by tests/agents-package.json.
+# Node.js from the dashboard's Node image (Debian's is too old for gemini-cli, which needs
+# 20+); git and CA certificates from Debian (unpinned: the base image's release fixes them,
+# and security updates replace any exact version). The agents' versions are pinned by
+# tests/agents-package.json, the ones the test suite runs.
+COPY --from=dashboard /usr/local/bin/node /usr/local/bin/node
+COPY --from=dashboard /usr/local/lib/node_modules/npm /usr/local/lib/node_modules/npm
 # hadolint ignore=DL3008
-RUN apt-get update \
-    && apt-get install --yes --no-install-recommends nodejs npm git ca-certificates \
+RUN ln -s ../lib/node_modules/npm/bin/npm-cli.js /usr/local/bin/npm \
+    && apt-get update \
+    && apt-get install --yes --no-install-recommends git ca-certificates \
     && rm -rf /var/lib/apt/lists/*
 COPY tests/agents-package.json /opt/agents/package.json
 RUN npm install --prefix /opt/agents --omit=dev --no-audit --no-fund --loglevel=error \
-    && npm cache clean --force
+    && npm cache clean --force \
+    && node --version
 ENV PATH=/opt/agents/node_modules/.bin:$PATH
 USER 10001:10001
 

@@ -134,3 +134,30 @@ def test_the_image_command_serves_the_api_and_dashboard_behind_a_token(
     assert server.proc.returncode == 0, server.output()
     # And the health check fails once nothing answers.
     assert subprocess.run(probe, env=env, timeout=30, check=False).returncode != 0
+
+
+def test_the_entrypoint_migrates_a_fresh_store_then_runs_the_command(
+    runtime: tuple[Path, Path], tmp_path: Path
+) -> None:
+    _, bin_dir = runtime
+    env = {"HOME": str(tmp_path), "PATH": f"{bin_dir}:/usr/bin:/bin"}
+    has_db = subprocess.run(
+        [str(bin_dir / "ado"), "db", "--help"], env=env, capture_output=True, check=False
+    )
+    if has_db.returncode != 0:
+        pytest.skip("`ado db upgrade` comes with the backup and restore commands (issue 13)")
+    workspace = tmp_path / "workspace"
+    workspace.mkdir()
+    entrypoint = str(ROOT / "deploy/docker/entrypoint.sh")
+    env["ADO_LOGINS_DIR"] = str(tmp_path / "no-logins")
+    listed = subprocess.run(
+        [entrypoint, "ado", "tokens", "list", "--json"],
+        cwd=workspace,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    assert json.loads(listed.stdout) == []
+    assert (workspace / ".ado/state.db").is_file()
