@@ -84,6 +84,7 @@ VARIANTS = {
     "fixed-workers": merged(worker={"autoscaling": {"enabled": False}, "replicas": 3}),
     "existing-secret": {"existingSecret": "ado-secrets", "apiKeys": {"OPENAI_API_KEY": "x"}},
     "workspace-claim": merged(workspace={"existingClaim": "ado-workspace"}),
+    "one-api-pod": merged(api={"replicas": 1}),
 }
 
 
@@ -235,6 +236,18 @@ def test_the_values_schema_refuses_a_wrong_type_and_a_misspelt_key() -> None:
         render(merged(api={"replicas": "two"}))
     with pytest.raises(helm.HelmValuesError, match="ingres"):
         render(merged(ingres=INGRESS))
+
+
+def test_one_api_pod_gets_no_disruption_budget_that_would_block_a_drain() -> None:
+    assert by_kind(render(VARIANTS["one-api-pod"]), "PodDisruptionBudget") == []
+    assert len(by_kind(render(VALUES), "PodDisruptionBudget")) == 1
+
+
+def test_the_notes_tell_how_to_create_the_first_token() -> None:
+    notes = helm.Chart.load(CHART).render(VALUES, name="ado", namespace="ado")
+    [text] = [text for path, text in notes.items() if path.endswith("NOTES.txt")]
+    assert "--image=ado:0.1.0" in text and "ado tokens create admin" in text
+    assert "svc/ado 8080:80" in text
 
 
 def test_the_configuration_follows_the_executor() -> None:
