@@ -35,9 +35,8 @@ def test_twenty_tasks_spread_over_two_workers_each_agent_started_once(
     assert set(statuses.values()) == {"succeeded"}
     prompts = Counter(prompt for _, _, prompt in agent.starts())
     assert prompts == {f"task-{n}": 1 for n in range(20)}  # each agent started exactly once
+    # every agent ran on a worker, none in the server
     assert {parent for _, parent, _ in agent.starts()} == {first.pid, second.pid}
-    # the server ran none of them
-    assert cluster.server is not None and cluster.server.pid not in prompts
 
 
 def test_a_redelivered_message_does_not_start_a_second_agent(
