@@ -25,8 +25,8 @@ from tests.support import ServerProcess, ado_serve_argv, free_port, spawn_server
 
 @dataclass
 class Agent:
-    """A scripted cursor-agent that appends ``start <pid> <parent pid> <prompt>`` to ``log``
-    and, while ``gate`` does not exist, waits before answering."""
+    """A scripted cursor-agent that appends ``start <pid> <parent pid> <time> <prompt>`` to
+    ``log`` and, while ``gate`` does not exist, waits before answering."""
 
     script: Path
     gate: Path
@@ -49,9 +49,14 @@ class Agent:
         lines = self.log.read_text().splitlines() if self.log.exists() else []
         out = []
         for line in lines:
-            _, pid, parent, prompt = line.split(" ", 3)
+            _, pid, parent, _when, prompt = line.split(" ", 4)
             out.append((int(pid), int(parent), prompt))
         return out
+
+    def started_at(self) -> list[float]:
+        """When each agent started (``time.time()``)."""
+        lines = self.log.read_text().splitlines() if self.log.exists() else []
+        return [float(line.split(" ", 4)[3]) for line in lines]
 
 
 @pytest.fixture
@@ -67,7 +72,7 @@ def agent(tmp_path: Path) -> Agent:
         if "--version" not in sys.argv:
             prompt = sys.argv[sys.argv.index("-p") + 1]
             with open(os.environ["AGENT_LOG"], "a") as f:
-                f.write(f"start {{os.getpid()}} {{os.getppid()}} {{prompt}}\\n")
+                f.write(f"start {{os.getpid()}} {{os.getppid()}} {{time.time()}} {{prompt}}\\n")
             while not Path(os.environ["AGENT_GATE"]).exists():
                 time.sleep(0.02)
         from ado.testing.fake_cursor_agent import main
@@ -117,10 +122,10 @@ class Cluster:
             orchestration={"executor": "celery", "broker": self.redis.url, **orchestration},
         )
 
-    def serve(self) -> ServerProcess:
+    def serve(self, executor: str = "celery") -> ServerProcess:
         port = free_port()
         self.server = spawn_server(
-            ado_serve_argv("--executor", "celery", port=port),
+            ado_serve_argv("--executor", executor, port=port),
             port=port,
             cwd=self.project.root,
             log=self.project.root.parent / f"serve-{port}.log",

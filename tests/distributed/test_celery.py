@@ -90,3 +90,22 @@ def test_redis_restarted_mid_run_loses_nothing(cluster: Cluster, agent: Agent) -
     assert set(statuses.values()) == {"succeeded"}
     prompts = Counter(prompt for _, _, prompt in agent.starts())
     assert prompts == {f"task-{n}": 1 for n in range(6)}
+
+
+def test_a_routed_task_waits_for_a_worker_of_its_queue(cluster: Cluster, agent: Agent) -> None:
+    cluster.configure(agent, routes={"cursor-agent": "cursors"})
+    cluster.serve()
+    default = cluster.worker("-c", "1")  # takes the default queue, "ado"
+    with cluster.client() as client:
+        response = client.post("/api/tasks", json={"prompt": "routed", "provider": "cursor-agent"})
+    assert response.status_code == 201, response.text
+    routed = response.json()["id"]
+    plain = cluster.submit("plain")
+    wait_for(lambda: len(agent.starts()) == 1, 60, what="the plain task's agent")
+    assert agent.starts()[0][1:] == (default.pid, "plain")
+    agent.open()
+    wait_for(lambda: cluster.task(plain)["status"] == "succeeded", 60, what="the plain task")
+    assert cluster.task(routed)["status"] == "queued"  # nobody takes "cursors" yet
+    cursors = cluster.worker("-c", "1", "--queues", "cursors")
+    wait_for(lambda: cluster.task(routed)["status"] == "succeeded", 60, what="the routed task")
+    assert agent.starts()[1][1:] == (cursors.pid, "routed")

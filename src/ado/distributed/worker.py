@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
+import warnings
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -47,7 +48,7 @@ class WorkerOptions:
 
 def run_worker(loaded: LoadedConfig, options: WorkerOptions) -> int:
     """Run the worker until it is stopped; the exit code."""
-    from celery.exceptions import Reject
+    from celery.exceptions import CPendingDeprecationWarning, Reject
     from celery.signals import worker_shutting_down
 
     from ado.config.source import ConfigSource
@@ -58,6 +59,11 @@ def run_worker(loaded: LoadedConfig, options: WorkerOptions) -> int:
     from ado.store.urls import store_url
 
     require_shared_store(store_url(loaded.config, loaded.base_dir))
+    # Celery warns at every broker reconnection that it will cancel the running tasks one
+    # day; ADO keeps them running on purpose (ado.distributed.app).
+    warnings.filterwarnings(
+        "ignore", r"\s*In Celery 5\.1 we introduced", CPendingDeprecationWarning
+    )
     make_app(loaded.config)  # a missing or wrong broker: a clear error before anything starts
     store = Store.open(loaded.config, loaded.base_dir)
     loop = asyncio.new_event_loop()
