@@ -3,6 +3,9 @@ subprocesses, Redis and PostgreSQL started by the fixtures, scripted agents."""
 
 from __future__ import annotations
 
+import signal
+import subprocess
+import sys
 from collections import Counter
 
 import pytest
@@ -25,11 +28,23 @@ def test_twenty_tasks_spread_over_two_workers_each_agent_started_once(
 ) -> None:
     cluster.configure(agent)
     cluster.serve()
-    first, second = cluster.worker("-c", "2"), cluster.worker("-c", "2")
+    first = cluster.worker("-c", "2", "--hostname", "one@%h")
+    second = cluster.worker("-c", "2", "--hostname", "two@%h")
     ids = [cluster.submit(f"task-{n}") for n in range(20)]
     # Four agents at once, two per worker: each takes one message per free slot.
     wait_for(lambda: len(agent.starts()) == 4, 60, what="four agents to start")
     assert Counter(parent for _, parent, _ in agent.starts()) == {first.pid: 2, second.pid: 2}
+    # Celery's own tools see ADO's workers and what they run.
+    active = subprocess.run(
+        [sys.executable, "-m", "celery", "--broker", cluster.redis.url, "inspect", "active"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert active.returncode == 0, active.stdout + active.stderr
+    assert active.stdout.count("'name': 'ado.run_task'") == 4, active.stdout
+    assert "2 nodes online" in active.stdout
     agent.open()
     statuses = wait_for(lambda: _all_done(cluster, ids), 120, what="the 20 tasks to end")
     assert set(statuses.values()) == {"succeeded"}
@@ -109,3 +124,23 @@ def test_a_routed_task_waits_for_a_worker_of_its_queue(cluster: Cluster, agent: 
     cursors = cluster.worker("-c", "1", "--queues", "cursors")
     wait_for(lambda: cluster.task(routed)["status"] == "succeeded", 60, what="the routed task")
     assert agent.starts()[1][1:] == (cursors.pid, "routed")
+
+
+def test_sigterm_cancels_after_the_grace_and_the_queue_waits_for_the_next_worker(
+    cluster: Cluster, agent: Agent
+) -> None:
+    cluster.configure(agent)
+    cluster.serve()
+    first = cluster.worker("-c", "1", "--grace", "1")
+    running, waiting = cluster.submit("first"), cluster.submit("second")
+    wait_for(lambda: len(agent.starts()) == 1, 60, what="the first agent")
+    agent_pid = agent.starts()[0][0]
+    first.proc.send_signal(signal.SIGTERM)
+    assert first.proc.wait(60) == 0, first.output()
+    assert cluster.task(running)["status"] == "cancelled"
+    assert group_gone(agent_pid)
+    assert cluster.task(waiting)["status"] == "queued"  # its message stayed in Redis
+    second = cluster.worker("-c", "1")
+    agent.open()
+    wait_for(lambda: cluster.task(waiting)["status"] == "succeeded", 60, what="the second task")
+    assert [start[1:] for start in agent.starts()] == [(first.pid, "first"), (second.pid, "second")]

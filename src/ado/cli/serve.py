@@ -12,18 +12,21 @@ from ado.cli.context import AppContext
 from ado.config.loader import config_search_paths, load_config
 from ado.vocab import Executor, values
 
-
-@click.command()
-@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
-@click.option("--port", default=8080, show_default=True, type=click.IntRange(0, 65535))
-@click.option("--no-open", is_flag=True, help="Do not open the dashboard in a browser.")
-@click.option(
+#: ``--grace``, of ``ado serve`` and ``ado worker``.
+grace_option = click.option(
     "--grace",
     default=30.0,
     show_default=True,
     type=click.FloatRange(min=0),
     help="On shutdown, seconds running tasks get to finish before they are cancelled.",
 )
+
+
+@click.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8080, show_default=True, type=click.IntRange(0, 65535))
+@click.option("--no-open", is_flag=True, help="Do not open the dashboard in a browser.")
+@grace_option
 @click.option(
     "--executor",
     type=click.Choice(values(Executor)),

@@ -7,6 +7,7 @@ import sys
 import click
 
 from ado.cli.context import AppContext
+from ado.cli.serve import grace_option
 
 
 @click.command()
@@ -22,13 +23,7 @@ from ado.cli.context import AppContext
     help="Comma-separated Celery queues to take tasks from (default: orchestration.queue).",
 )
 @click.option("-n", "--hostname", help="The worker's Celery node name (default: celery@HOST).")
-@click.option(
-    "--grace",
-    default=30.0,
-    show_default=True,
-    type=click.FloatRange(min=0),
-    help="On shutdown, seconds running tasks get to finish before they are cancelled.",
-)
+@grace_option
 @click.pass_obj
 def worker(
     app: AppContext, concurrency: int | None, queues: str | None, hostname: str | None, grace: float
