@@ -53,6 +53,7 @@ class Dispatcher:
         *,
         app: Celery | None = None,
         sweep_interval: float = SWEEP_INTERVAL,
+        lost_after: float = LOST_AFTER,
     ) -> None:
         from ado.distributed.app import make_app
 
@@ -60,6 +61,9 @@ class Dispatcher:
         self.config_loader = config_loader
         self.app = app or make_app(config_loader())
         self.sweep_interval = sweep_interval
+        self.lost_after = lost_after
+        #: When the broker's queues were last looked at (at most once per sweep interval).
+        self._checked_at = -float("inf")
         #: task id → (queue, when its last message was sent, monotonic)
         self._sent: dict[int, tuple[str, float]] = {}
         self._wake = asyncio.Event()
@@ -104,8 +108,8 @@ class Dispatcher:
         while self._accepting:
             try:
                 await asyncio.to_thread(self.dispatch)
-            except Exception:  # the store or the broker is down: try again at the next sweep
-                log.exception("dispatcher: cannot send the queued tasks")
+            except Exception as exc:  # the store or the broker is down: at the next sweep
+                log.warning("cannot send the queued tasks (%s); trying again", exc)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), self.sweep_interval)
             self._wake.clear()
@@ -123,13 +127,14 @@ class Dispatcher:
         if fresh:
             for task in self.store.tasks_by_id(fresh):
                 routes[task.id] = queue_for(orchestration, TaskOptions.from_stored(task.options))
-        stale = [i for i, (_q, at) in self._sent.items() if now - at > LOST_AFTER]
-        if stale:
+        stale = [i for i, (_q, at) in self._sent.items() if now - at > self.lost_after]
+        if stale and now - self._checked_at >= self.sweep_interval:
+            self._checked_at = now
             empty = self._empty_queues({self._sent[i][0] for i in stale})
             for task_id in stale:
                 queue, at = self._sent[task_id]
                 if queue in empty or now - at > orchestration.visibility_timeout:
-                    log.info("task %d: its message was lost; sending it again", task_id)
+                    log.info("task %d: still waiting, its message gone: sent again", task_id)
                     routes[task_id] = queue
         for task_id in sorted(routes):
             self.app.send_task(
