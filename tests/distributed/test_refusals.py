@@ -66,3 +66,17 @@ def test_an_unknown_executor_is_a_usage_error(project: Project, agent: Agent) ->
     project.write_config({"cursor-agent": agent.provider()})
     code, output = _serve(project, "--executor", "kubernetes")
     assert code == 2 and "'kubernetes' is not one of 'local', 'celery'" in output, output
+
+
+@pytest.mark.postgres
+def test_serve_with_celery_needs_a_broker(
+    project: Project, agent: Agent, postgres_url: str
+) -> None:
+    project.write_config(
+        {"cursor-agent": agent.provider()},
+        storage={"driver": "postgresql", "connectionString": postgres_url},
+        orchestration={"executor": "celery"},
+    )
+    code, output = _serve(project)
+    assert code == 2 and "needs a broker and none is set" in output, output
+    assert "ADO_BROKER_URL" in output and "Traceback" not in output
