@@ -7,8 +7,6 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
-import textwrap
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -20,7 +18,14 @@ import pytest
 
 from tests.fixtures.ado import Project
 from tests.fixtures.redis import RedisServer
-from tests.support import ServerProcess, ado_serve_argv, free_port, spawn_server, wait_for
+from tests.support import (
+    ServerProcess,
+    ado_serve_argv,
+    free_port,
+    python_script,
+    spawn_server,
+    wait_for,
+)
 
 
 @dataclass
@@ -61,25 +66,22 @@ class Agent:
 
 @pytest.fixture
 def agent(tmp_path: Path) -> Agent:
-    script = tmp_path / "bin" / "logging-cursor-agent"
-    script.parent.mkdir(exist_ok=True)
-    script.write_text(
-        textwrap.dedent(f"""\
-        #!{sys.executable}
+    script = python_script(
+        tmp_path / "bin" / "logging-cursor-agent",
+        """\
         import os, sys, time
         from pathlib import Path
 
         if "--version" not in sys.argv:
             prompt = sys.argv[sys.argv.index("-p") + 1]
             with open(os.environ["AGENT_LOG"], "a") as f:
-                f.write(f"start {{os.getpid()}} {{os.getppid()}} {{time.time()}} {{prompt}}\\n")
+                f.write(f"start {os.getpid()} {os.getppid()} {time.time()} {prompt}\\n")
             while not Path(os.environ["AGENT_GATE"]).exists():
                 time.sleep(0.02)
         from ado.testing.fake_cursor_agent import main
         raise SystemExit(main())
-    """)
+    """,
     )
-    script.chmod(0o755)
     return Agent(script, tmp_path / "gate-open", tmp_path / "agents.log")
 
 
