@@ -52,6 +52,13 @@ def test_twenty_tasks_spread_over_two_workers_each_agent_started_once(
     assert prompts == {f"task-{n}": 1 for n in range(20)}  # each agent started exactly once
     # every agent ran on a worker, none in the server
     assert {parent for _, parent, _ in agent.starts()} == {first.pid, second.pid}
+    # what the workers recorded, the server's API shows
+    with cluster.client() as client:
+        events = client.get(f"/api/tasks/{ids[0]}/events").json()["items"]
+        listed = client.get("/api/tasks", params={"limit": 50}).json()["items"]
+    kinds = [event["kind"] for event in events]
+    assert {"attempt_started", "result", "attempt_finished"} <= set(kinds), kinds
+    assert {task["id"] for task in listed} >= set(ids)
 
 
 def test_a_redelivered_message_does_not_start_a_second_agent(
