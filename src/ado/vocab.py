@@ -12,6 +12,7 @@ from enum import StrEnum
 __all__ = [
     "AccessMode",
     "AlertStatus",
+    "Executor",
     "HandoffMode",
     "HitlPolicy",
     "OutcomeKind",
@@ -163,6 +164,16 @@ class HandoffMode(StrEnum):
     SUMMARY = "summary"
     #: The original task alone: the next agent starts from scratch.
     RESTART = "restart"
+
+
+class Executor(StrEnum):
+    """Who runs the tasks ``ado serve`` queues (``orchestration.executor``)."""
+
+    #: ``ado serve``'s own worker pool, in its process.
+    LOCAL = "local"
+    #: ``ado worker`` processes, sent each task as a Celery message over a Redis broker
+    #: (``ado.distributed``, docs/scaling.md).
+    CELERY = "celery"
 
 
 def values(enum: type[StrEnum]) -> tuple[str, ...]:

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import os
-import sys
-import textwrap
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -15,7 +13,7 @@ import httpx
 import pytest
 
 from tests.fixtures.ado import Project
-from tests.support import ServerProcess, ado_serve_argv, free_port, spawn_server
+from tests.support import ServerProcess, ado_serve_argv, free_port, python_script, spawn_server
 
 
 @dataclass
@@ -73,11 +71,9 @@ class Gate:
 
 @pytest.fixture
 def gate(tmp_path: Path) -> Gate:
-    script = tmp_path / "bin" / "gated-cursor-agent"
-    script.parent.mkdir(exist_ok=True)
-    script.write_text(
-        textwrap.dedent(f"""\
-        #!{sys.executable}
+    script = python_script(
+        tmp_path / "bin" / "gated-cursor-agent",
+        """\
         import os, sys, time
         from pathlib import Path
 
@@ -85,7 +81,7 @@ def gate(tmp_path: Path) -> Gate:
         def note(what):
             if log and "--version" not in sys.argv:
                 with open(log, "a") as f:
-                    f.write(f"{{what}} {{os.getpid()}} {{time.time()}}\\n")
+                    f.write(f"{what} {os.getpid()} {time.time()}\\n")
         note("start")
         try:
             gate = os.environ.get("AGENT_GATE")
@@ -96,9 +92,8 @@ def gate(tmp_path: Path) -> Gate:
         finally:
             note("end")
         raise SystemExit(code)
-    """)
+    """,
     )
-    script.chmod(0o755)
     return Gate(script, tmp_path / "gate-open", tmp_path / "agents.log")
 
 

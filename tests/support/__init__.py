@@ -6,6 +6,7 @@ the tests that need them (``tests/server/conftest.py``: ``serve``; ``tests/dashb
 """
 
 from tests.support.processes import group_gone, process_gone
+from tests.support.scripts import python_script
 from tests.support.servers import ServerProcess, ado_serve_argv, free_port, spawn_server
 from tests.support.waiting import poll_until, wait_for, wait_for_async
 
@@ -16,6 +17,7 @@ __all__ = [
     "group_gone",
     "poll_until",
     "process_gone",
+    "python_script",
     "spawn_server",
     "wait_for",
     "wait_for_async",

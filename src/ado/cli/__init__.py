@@ -37,6 +37,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "notify": ("ado.cli.notify:notify", "Test notification channels; send a message."),
     "serve": ("ado.cli.serve:serve", "Serve the dashboard and API, and run submitted tasks."),
     "dashboard": ("ado.cli.serve:serve", "Alias of `ado serve`."),
+    "worker": (
+        "ado.cli.worker:worker",
+        "Run queued tasks as a Celery worker (the celery executor).",
+    ),
 }
 
 

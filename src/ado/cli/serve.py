@@ -10,28 +10,41 @@ import click
 
 from ado.cli.context import AppContext
 from ado.config.loader import config_search_paths, load_config
+from ado.vocab import Executor, values
 
-
-@click.command()
-@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
-@click.option("--port", default=8080, show_default=True, type=click.IntRange(0, 65535))
-@click.option("--no-open", is_flag=True, help="Do not open the dashboard in a browser.")
-@click.option(
+#: ``--grace``, of ``ado serve`` and ``ado worker``.
+grace_option = click.option(
     "--grace",
     default=30.0,
     show_default=True,
     type=click.FloatRange(min=0),
     help="On shutdown, seconds running tasks get to finish before they are cancelled.",
 )
+
+
+@click.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8080, show_default=True, type=click.IntRange(0, 65535))
+@click.option("--no-open", is_flag=True, help="Do not open the dashboard in a browser.")
+@grace_option
+@click.option(
+    "--executor",
+    type=click.Choice(values(Executor)),
+    help="Who runs the tasks: this process (local) or `ado worker`s (celery); default: "
+    "orchestration.executor.",
+)
 @click.pass_obj
-def serve(app: AppContext, host: str, port: int, no_open: bool, grace: float) -> None:
+def serve(
+    app: AppContext, host: str, port: int, no_open: bool, grace: float, executor: str | None
+) -> None:
     """Serve the dashboard and the REST/WebSocket API, and run submitted tasks.
 
     Tasks queued through the API run on the same runner as ``ado run``,
     ``orchestration.maxParallelAgents`` at a time. Bound to anything but loopback, every
     API request needs a token (``ado tokens create NAME``). SIGTERM or Ctrl-C stops taking
     tasks and gives running ones ``--grace`` seconds before cancelling them; a second
-    signal cancels them at once.
+    signal cancels them at once. With ``--executor celery`` it only queues: ``ado worker``
+    processes run the tasks (docs/scaling.md).
 
     The configuration file is read again when it changes and on SIGHUP; an invalid edit is
     refused (logged with its file and line) and the last good configuration stays.
@@ -46,6 +59,7 @@ def serve(app: AppContext, host: str, port: int, no_open: bool, grace: float) ->
         grace=grace,
         reload=lambda: load_config(app.config_path, app.cwd),
         watch=_watched(app),
+        executor=Executor(executor) if executor else None,
     )
     try:
         code = run_server(app.loaded, options)

@@ -26,7 +26,7 @@ from ado.notifications.config import LegacyHitlNotifications, NotificationsConfi
 from ado.options import MAX_RETRIES
 from ado.telemetry.config import ObservabilityConfig
 from ado.text import MAX_ARG_BYTES
-from ado.vocab import AccessMode, HandoffMode, HitlPolicy
+from ado.vocab import AccessMode, Executor, HandoffMode, HitlPolicy
 
 __all__ = [
     "AccessModeConfig",
@@ -483,6 +483,36 @@ class OrchestrationConfig(ConfigModel):
         description="The longest prompt accepted (`ado run`, `POST /api/tasks`), in bytes of "
         "UTF-8. Agents receive the prompt as one command-line argument, which Linux limits to "
         "131071 bytes: the default, and the most allowed.",
+    )
+    executor: Executor = Field(
+        default=Executor.LOCAL,
+        description="Who runs the tasks `ado serve` queues: `local` (its own worker pool) or "
+        "`celery` (`ado worker` processes, over the Redis broker `broker`; needs PostgreSQL "
+        "as the shared store; docs/scaling.md).",
+    )
+    broker: SecretStr | None = Field(
+        default=None,
+        description="The Celery broker of the `celery` executor: `redis://host:6379/0`; the "
+        "`ADO_BROKER_URL` environment variable wins over it. Never printed.",
+    )
+    queue: str = Field(
+        default="ado",
+        min_length=1,
+        description="The Celery queue tasks are sent to (`ado worker --queues` names the "
+        "ones a worker takes).",
+    )
+    routes: dict[str, str] = Field(
+        default_factory=dict,
+        description="Per-queue routing: provider id → Celery queue. A task asking for that "
+        "provider (`provider`, or the first of `providers`) is sent to that queue instead of "
+        "`queue`.",
+    )
+    visibility_timeout: int = Field(
+        default=3600,
+        ge=1,
+        description="Seconds the Redis broker waits for a message's acknowledgement before it "
+        "delivers the message again. Agents may run longer: a second delivery finds the task "
+        "claimed in the store and starts nothing (docs/scaling.md).",
     )
 
 

@@ -10,6 +10,10 @@ without waiting.
 The configuration is one ``ConfigSource`` (``ado.config.source``) shared by the API, the
 worker pool, the notifier and telemetry; ``ado.config.yaml`` is reloaded when it changes and
 on SIGHUP (``ado.server.reload``).
+
+With the celery executor (``orchestration.executor`` or ``--executor celery``) the server runs
+no task itself: a ``Dispatcher`` (``ado.distributed``) stands in the pool's place and sends
+each queued task to the ``ado worker`` processes.
 """
 
 from __future__ import annotations
@@ -35,10 +39,12 @@ from ado.errors import UsageError
 from ado.server.live import LiveBus
 from ado.server.reload import ConfigWatcher
 from ado.server.workers import WorkerPool
+from ado.vocab import Executor
 
 if TYPE_CHECKING:
     from ado.config.loader import LoadedConfig
     from ado.config.source import ConfigSource
+    from ado.distributed.dispatch import Dispatcher
     from ado.store import Store
 
 __all__ = ["ServeOptions", "is_loopback", "serve"]
@@ -59,6 +65,8 @@ class ServeOptions:
     reload: Callable[[], LoadedConfig] | None = None
     #: ... when one of these files changes (or on SIGHUP).
     watch: list[Path] = field(default_factory=list)
+    #: Who runs the tasks; None: ``orchestration.executor``.
+    executor: Executor | None = None
 
 
 def tune_gc() -> None:
@@ -81,6 +89,13 @@ def serve(loaded: LoadedConfig, options: ServeOptions) -> int:
     """Run the server until a signal stops it; the exit code."""
     from ado.store import Store
 
+    executor = options.executor or loaded.config.orchestration.executor
+    if executor == Executor.CELERY:
+        from ado.distributed.settings import require_shared_store
+        from ado.store.urls import store_url
+
+        require_shared_store(store_url(loaded.config, loaded.base_dir))
+    options = dataclasses.replace(options, executor=executor)
     store = Store.open(loaded.config, loaded.base_dir)
     try:
         require_auth = not is_loopback(options.host)
@@ -143,7 +158,7 @@ def _config_source(loaded: LoadedConfig, store: Store, options: ServeOptions) ->
 
 def _build(
     source: ConfigSource, store: Store, options: ServeOptions, require_auth: bool
-) -> tuple[Any, WorkerPool, LiveBus]:
+) -> tuple[Any, WorkerPool | Dispatcher, LiveBus]:
     from ado.api.access import AccessPolicy
     from ado.api.app import create_app
     from ado.api.ratelimit import RateLimit
@@ -152,12 +167,18 @@ def _build(
     # Every task's Runner reports to telemetry (/metrics, and OTLP when enabled) and to the
     # notification channels of the settings current when it starts (FollowingNotifier).
     services = Services.for_server(source, store)
-    pool = WorkerPool(
-        store,
-        source,
-        concurrency=options.concurrency,
-        services=services,
-    )
+    pool: WorkerPool | Dispatcher
+    if options.executor == Executor.CELERY:
+        from ado.distributed.dispatch import Dispatcher
+
+        pool = Dispatcher(store, source)
+    else:
+        pool = WorkerPool(
+            store,
+            source,
+            concurrency=options.concurrency,
+            services=services,
+        )
     bus = LiveBus(store)
 
     @asynccontextmanager
@@ -200,7 +221,7 @@ class _Server(uvicorn.Server):
 async def _main(
     uv: _Server,
     sock: socket.socket,
-    pool: WorkerPool,
+    pool: WorkerPool | Dispatcher,
     bus: LiveBus,
     options: ServeOptions,
     require_auth: bool,

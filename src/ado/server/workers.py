@@ -13,6 +13,11 @@ never run the same task. At most ``concurrency`` run at once; the
 rest stay queued. Each task's Runner comes from the composition root
 (``ado.orchestrator.compose.build_runner``) with the configuration ``load_config`` gives at
 that moment; "cancel this task" is ``ado.orchestrator.cancel.cancel_task``.
+
+With ``claims=False`` (``ado worker``, the celery executor) the pool does not poll the queue:
+each Celery message names a task, and ``run_task`` claims and runs it, the claim being the
+guard against a message delivered twice (``ado.distributed``). Cancel requests are still
+polled.
 """
 
 from __future__ import annotations
@@ -25,7 +30,7 @@ import socket
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from ado.vocab import HitlPolicy, TaskStatus
 
@@ -75,12 +80,16 @@ class WorkerPool:
         concurrency: int | None = None,
         poll_interval: float = POLL_INTERVAL,
         services: Services | None = None,
+        claims: bool = True,
     ) -> None:
         self.store = store
         self.config_loader = config_loader
         #: What every task's Runner reports to: the server's notifier and telemetry.
         self.services = services
         self._concurrency = concurrency
+        #: Poll the queue for tasks (False: ``run_task`` is told which, by a Celery message).
+        self.claims = claims
+        self._group: asyncio.TaskGroup | None = None
         self.poll_interval = poll_interval
         self._jobs: dict[int, _Job] = {}
         self._wake = asyncio.Event()
@@ -130,6 +139,21 @@ class WorkerPool:
             await asyncio.wait_for(job.done.wait(), wait)
         return True
 
+    async def run_task(self, task_id: int) -> Literal["ran", "taken", "stopping"]:
+        """Claim task ``task_id`` and run it to its end: ``ran``; ``taken`` when it is no
+        longer waiting (claimed or finished already: a message delivered twice starts
+        nothing); ``stopping`` when the pool takes no more tasks (it stays queued)."""
+        await self._ready.wait()
+        if not self._accepting or self._group is None:
+            return "stopping"
+        if not await asyncio.to_thread(self.store.claim_task, task_id):
+            return "taken"
+        job = _Job(task_id)
+        self._jobs[task_id] = job
+        job.task = self._group.create_task(self._run(job), name=f"ado-task-{task_id}")
+        await job.done.wait()
+        return "ran"
+
     async def stop(self, grace: float = 30.0) -> None:
         """Take no more tasks; let running ones finish for up to ``grace`` seconds, then
         cancel them (recorded ``cancelled``). Calling it again (a second Ctrl-C) cancels the
@@ -170,12 +194,14 @@ class WorkerPool:
     async def _supervise(self) -> None:
         await asyncio.to_thread(self.store.mark_orphans_interrupted)
         await asyncio.to_thread(self.store.register_pool, self._host, self._pid)
-        self._ready.set()
         try:
             async with asyncio.TaskGroup() as group:
+                self._group = group
+                self._ready.set()
                 while self._accepting:
                     try:
-                        await self._fill(group)
+                        if self.claims:
+                            await self._fill(group)
                         await self._take_cancel_requests()
                     except Exception:  # the store is down: keep serving, try again later
                         log.exception("worker pool: cannot read the queue")
@@ -183,6 +209,7 @@ class WorkerPool:
                         await asyncio.wait_for(self._wake.wait(), self.poll_interval)
                     self._wake.clear()
         finally:
+            self._group = None
             with contextlib.suppress(Exception):
                 await asyncio.to_thread(self.store.unregister_pool, self._host, self._pid)
 
