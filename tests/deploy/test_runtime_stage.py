@@ -69,9 +69,16 @@ def runtime(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     try:
         pip(*offline, python=python)
     except subprocess.CalledProcessError:  # a dependency changed: fill the wheelhouse
+        _drop_ado_wheels(wheelhouse)  # a stale ADO of the same version hides new extras
         pip("wheel", "--wheel-dir", str(wheelhouse), requirement)
+        _drop_ado_wheels(wheelhouse)  # the wheelhouse is for the dependencies only
         pip(*offline, python=python)
     return wheel, venv / "bin"
+
+
+def _drop_ado_wheels(wheelhouse: Path) -> None:
+    for stale in wheelhouse.glob("ado-*.whl"):
+        stale.unlink()
 
 
 def test_the_wheel_carries_the_dashboard_and_the_migrations(runtime: tuple[Path, Path]) -> None:
