@@ -12,12 +12,14 @@ from enum import StrEnum
 __all__ = [
     "AccessMode",
     "AlertStatus",
+    "DbKind",
     "HandoffMode",
     "HitlPolicy",
     "OutcomeKind",
     "QuotaSource",
     "QuotaStatus",
     "QuotaWindow",
+    "SchemaState",
     "TaskStatus",
     "values",
 ]
@@ -163,6 +165,29 @@ class HandoffMode(StrEnum):
     SUMMARY = "summary"
     #: The original task alone: the next agent starts from scratch.
     RESTART = "restart"
+
+
+class DbKind(StrEnum):
+    """What ``ado db`` reads or writes: a store, or a backup of one."""
+
+    #: A SQLite file: the store itself, or its backup (``ado db backup`` on SQLite).
+    SQLITE = "sqlite"
+    #: A database on a PostgreSQL server.
+    POSTGRESQL = "postgresql"
+    #: A ``pg_dump --format=custom`` archive (``ado db backup`` on PostgreSQL).
+    PG_DUMP = "pg_dump"
+
+
+class SchemaState(StrEnum):
+    """A database's schema revision against the newest this ADO knows (``store.HEAD``)."""
+
+    CURRENT = "current"
+    #: An older revision: ``ado db upgrade`` (or any command opening the store) migrates it.
+    BEHIND = "behind"
+    #: A revision this ADO does not know: written by a newer ADO.
+    NEWER = "newer"
+    #: No revision: an empty database, or not ADO's.
+    NONE = "none"
 
 
 def values(enum: type[StrEnum]) -> tuple[str, ...]:
