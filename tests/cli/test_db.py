@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import re
+import shutil
 import sqlite3
 import subprocess
 import sys
@@ -246,3 +248,35 @@ def test_two_upgrades_at_once_both_succeed(
         )
     report = json.loads(project.run("db", "check", "--json", env=env, check_code=0).stdout)
     assert report["revision"] == HEAD and report["ok"]
+
+
+def doc_examples() -> list[list[str]]:
+    """The ``sh`` blocks of docs/backup.md, as lists of lines (crontab lines left out)."""
+    text = (Path(__file__).parents[2] / "docs" / "backup.md").read_text(encoding="utf-8")
+    blocks = re.findall(r"```sh\n(.*?)```", text, re.S)
+    return [[ln for ln in b.splitlines() if ln and not ln[0].isdigit()] for b in blocks]
+
+
+def test_the_backup_docs_examples_run(project: Project, tmp_path: Path) -> None:
+    backup_block, restore_block = [b for b in doc_examples() if b]
+    assert backup_block[0].startswith("ado db backup") and "restore" in restore_block[0]
+    project.write_config({})
+    store = project.store()
+    store.create_task(prompt="kept", cwd="/", hitl_policy="autonomous", options={})
+    store.close()
+    other = Project(tmp_path / "other")
+    other.root.mkdir()
+    other.write_config({})
+    for where, block in ((project, backup_block), (other, restore_block)):
+        script = "\n".join(re.sub(r"^ado ", f"{sys.executable} -m ado ", ln) for ln in block)
+        done = subprocess.run(
+            ["bash", "-ec", script], cwd=where.root, capture_output=True, text=True, timeout=120
+        )
+        assert done.returncode == 0, done.stdout + done.stderr
+        if where is project:
+            shutil.copy(project.root / "nightly.db", other.root / "nightly.db")
+    restored = other.store()
+    try:
+        assert restored.list_tasks()[0].prompt == "kept"
+    finally:
+        restored.close()
