@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import os
 import sqlite3
+from collections.abc import Callable
+from contextlib import closing
 from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
@@ -25,9 +27,17 @@ from urllib.parse import quote
 from ado.errors import StoreCorrupt, StoreError, UsageError
 from ado.store import pgtools
 from ado.store.codec import utcnow
-from ado.store.integrity import CheckReport, check_file, file_kind, schema_state, store_tables
+from ado.store.integrity import (
+    CheckReport,
+    check_file,
+    file_kind,
+    plain_connection,
+    schema_state,
+    store_tables,
+    table_names,
+)
 from ado.store.reader import HEAD, current_revision
-from ado.store.sql import SqlConnection, connect, store_error
+from ado.store.sql import connect, store_error
 from ado.store.urls import DbUrl, redact_url
 from ado.vocab import DbKind, SchemaState
 
@@ -123,19 +133,27 @@ def _sqlite_copy(db: DbUrl, dest: Path) -> None:
     if not source.exists():
         raise StoreError(f"there is no store at {source}: nothing to back up")
     file_kind(source)  # refuses a file that is not a SQLite database, before it is opened
+    _copy_pages(lambda: connect(db), lambda: sqlite3.connect(dest), db, source, one_file=True)
+
+
+def _copy_pages(
+    src: Callable[[], sqlite3.Connection],
+    dst: Callable[[], sqlite3.Connection],
+    db: DbUrl,
+    where: Path,
+    *,
+    one_file: bool,
+) -> None:
+    """Copy every page of ``src`` over ``dst`` with SQLite's backup API, in one step: one
+    read transaction on ``src`` (a consistent snapshot; WAL writers go on), ``dst``'s write
+    lock held meanwhile. ``one_file``: leave ``dst`` a rollback-journal file, no ``-wal``."""
     try:
-        src = connect(db)
-        try:
-            dst = sqlite3.connect(dest, isolation_level=None)
-            try:
-                src.backup(dst)  # all pages in one step: one consistent snapshot
-                dst.execute("PRAGMA journal_mode = DELETE")  # one file, no -wal beside it
-            finally:
-                dst.close()
-        finally:
-            src.close()
+        with closing(src()) as source, closing(dst()) as target:
+            source.backup(target)
+            if one_file:
+                target.execute("PRAGMA journal_mode = DELETE")
     except sqlite3.Error as exc:
-        raise store_error(exc, db, str(source)) from exc
+        raise store_error(exc, db, str(where)) from exc
 
 
 # -- restore ----------------------------------------------------------------------------------
@@ -206,35 +224,15 @@ def _contents(db: DbUrl, redacted: str) -> tuple[str | None, dict[str, int]]:
         if not path.exists() or path.stat().st_size == 0:
             return None, {}
         file_kind(path)
-    try:
-        conn = SqlConnection(connect(db), db.dialect)
-    except StoreError:
-        raise
-    except Exception as exc:
-        raise store_error(exc, db, redacted) from exc
-    try:
-        revision = current_revision(conn)
+    with plain_connection(db, redacted) as sql:
+        revision = current_revision(sql)
         rows: dict[str, int] = {}
-        with conn.transaction(write=False):
-            for name in _tables(conn) - {"alembic_version"}:
-                (count,) = conn.rows(f'SELECT count(*) FROM "{name}"')[0]
+        with sql.transaction(write=False):
+            for name in table_names(sql) - {"alembic_version"}:
+                (count,) = sql.rows(f'SELECT count(*) FROM "{name}"')[0]
                 if count:
                     rows[name] = int(count)
         return revision, rows
-    except Exception as exc:
-        if isinstance(exc, StoreError):
-            raise
-        raise store_error(exc, db, redacted) from exc
-    finally:
-        conn.raw.close()
-
-
-def _tables(conn: SqlConnection) -> set[str]:
-    if conn.dialect == "sqlite":
-        query = "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
-    else:
-        query = "SELECT tablename FROM pg_tables WHERE schemaname = current_schema()"
-    return {str(row[0]) for row in conn.rows(query)}
 
 
 def _move_aside(db: DbUrl) -> Path:
@@ -252,38 +250,25 @@ def _sqlite_load(db: DbUrl, source: Path) -> None:
     so a process that has it open sees the old contents or the new, never a mix."""
     target = Path(db.database or "")
     target.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        src = sqlite3.connect(f"file:{quote(str(source))}?mode=ro", uri=True)
-        try:
-            dst = connect(db) if target.exists() else sqlite3.connect(target)
-            try:
-                src.backup(dst)
-            finally:
-                dst.close()
-        finally:
-            src.close()
-    except sqlite3.Error as exc:
-        raise store_error(exc, db, str(target)) from exc
+    exists = target.exists()
+    _copy_pages(
+        lambda: sqlite3.connect(f"file:{quote(str(source))}?mode=ro", uri=True),
+        lambda: connect(db) if exists else sqlite3.connect(target),
+        db,
+        target,
+        one_file=False,
+    )
 
 
 def _pg_load(db: DbUrl, redacted: str, source: Path) -> None:
     """Drop the store's tables (they are empty, or were backed up), then ``pg_restore``."""
     pgtools.find_tool("pg_restore", what=f"restore into {redacted}")
     ours = store_tables() | pgtools.archive_tables(source)
-    try:
-        conn = SqlConnection(connect(db), "postgresql")
-        try:
-            with conn.transaction(write=True):
-                found = sorted(_tables(conn) & ours)
-                if found:
-                    names = ", ".join(f'"{name}"' for name in found)
-                    conn.execute(f"DROP TABLE {names} CASCADE")
-        finally:
-            conn.raw.close()
-    except StoreError:
-        raise
-    except Exception as exc:
-        raise store_error(exc, db, redacted) from exc
+    with plain_connection(db, redacted) as sql, sql.transaction(write=True):
+        found = sorted(table_names(sql) & ours)
+        if found:
+            names = ", ".join(f'"{name}"' for name in found)
+            sql.execute(f"DROP TABLE {names} CASCADE")
     pgtools.run_tool(
         "pg_restore",
         [*RESTORE_OPTIONS, "--dbname", pgtools.conninfo(db), str(source)],
@@ -321,12 +306,7 @@ def _plain_revision(db: DbUrl) -> str | None:
     """The revision read on a plain DB-API connection; None when that cannot tell (no store
     yet, or an error, which ``Store`` then reports in full)."""
     try:
-        conn = SqlConnection(connect(db), db.dialect)
-    except Exception:
+        with plain_connection(db, db.where) as sql:
+            return current_revision(sql)
+    except StoreError:
         return None
-    try:
-        return current_revision(conn)
-    except Exception:
-        return None
-    finally:
-        conn.raw.close()

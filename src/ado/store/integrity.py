@@ -10,6 +10,8 @@ archive is read to its end by ``pg_restore``. Each reports its schema revision a
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -19,7 +21,7 @@ from urllib.parse import quote
 from ado.errors import StoreCorrupt, StoreError
 from ado.store import pgtools
 from ado.store.reader import HEAD, current_revision
-from ado.store.sql import SqlConnection, connect, store_error
+from ado.store.sql import SqlConnection, connect, is_dbapi_error, store_error
 from ado.store.urls import DbUrl, redact_url
 from ado.vocab import DbKind, SchemaState
 
@@ -29,8 +31,10 @@ __all__ = [
     "check_store",
     "file_kind",
     "known_revisions",
+    "plain_connection",
     "schema_state",
     "store_tables",
+    "table_names",
 ]
 
 VERSIONS_DIR = Path(__file__).parent / "migrations" / "versions"
@@ -172,13 +176,7 @@ def _check_sqlite(path: Path) -> CheckReport:
             problems.append(
                 f"{len(orphans)} rows of {', '.join(tables)} refer to rows that do not exist"
             )
-        names = [
-            str(r[0])
-            for r in sql.rows(
-                "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
-            )
-        ]
-        return _report(str(path), DbKind.SQLITE, sql, names, problems)
+        return _report(str(path), DbKind.SQLITE, sql, sorted(table_names(sql)), problems)
     except sqlite3.Error as exc:
         raise store_error(exc, db, str(path)) from exc
     finally:
@@ -186,25 +184,37 @@ def _check_sqlite(path: Path) -> CheckReport:
 
 
 def _check_postgres(db: DbUrl, redacted: str) -> CheckReport:
+    with plain_connection(db, redacted) as sql:
+        return _report(redacted, DbKind.POSTGRESQL, sql, sorted(table_names(sql)), [])
+
+
+@contextmanager
+def plain_connection(db: DbUrl, where: str) -> Iterator[SqlConnection]:
+    """A DB-API connection to the store ``db`` (``ado.store.sql.connect``: no SQLAlchemy,
+    a SQLite file is never created), closed afterwards; database errors → StoreError."""
     try:
-        raw = connect(db)
-    except StoreError:
+        sql = SqlConnection(connect(db), db.dialect)
+    except Exception as exc:
+        if is_dbapi_error(exc):
+            raise store_error(exc, db, where) from exc
         raise
-    except Exception as exc:
-        raise store_error(exc, db, redacted) from exc
     try:
-        sql = SqlConnection(raw, "postgresql")
-        names = [
-            str(r[0])
-            for r in sql.rows("SELECT tablename FROM pg_tables WHERE schemaname = current_schema()")
-        ]
-        return _report(redacted, DbKind.POSTGRESQL, sql, names, [])
+        yield sql
     except Exception as exc:
-        if isinstance(exc, StoreError):
-            raise
-        raise store_error(exc, db, redacted) from exc
+        if is_dbapi_error(exc):
+            raise store_error(exc, db, where) from exc
+        raise
     finally:
-        raw.close()
+        sql.raw.close()
+
+
+def table_names(sql: SqlConnection) -> set[str]:
+    """The tables of the database (PostgreSQL: of its current schema)."""
+    if sql.dialect == "sqlite":
+        query = "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
+    else:
+        query = "SELECT tablename FROM pg_tables WHERE schemaname = current_schema()"
+    return {str(row[0]) for row in sql.rows(query)}
 
 
 def _report(
