@@ -5,7 +5,8 @@ one read transaction, so the copy is consistent while tasks keep writing (WAL re
 block writers), then switched to a self-contained rollback-journal file. PostgreSQL is
 dumped by ``pg_dump --format=custom`` (one repeatable-read snapshot) and loaded by
 ``pg_restore`` in a single transaction. Every backup is checked (``ado.store.integrity``)
-before it replaces ``FILE``, and every restore checks its backup first.
+(SQLite: ``quick_check``) before it replaces ``FILE``, and every restore checks its
+backup first.
 
 A restore refuses a backup from a newer schema, a backup of the other database kind, and a
 store that holds anything unless forced; forced, the replaced store is first backed up
@@ -112,7 +113,7 @@ def backup(url: str, dest: Path, *, overwrite: bool = False) -> BackupResult:
             pgtools.run_tool(
                 "pg_dump", [*DUMP_OPTIONS, *target], url=db, what=f"back up {redacted}"
             )
-        report = check_file(tmp)
+        report = check_file(tmp, thorough=False)
         if report.schema is SchemaState.NONE:
             raise StoreError(f"{redacted} holds no ADO store: nothing to back up")
         if not report.ok:
@@ -165,7 +166,7 @@ def restore(url: str, source: Path, *, force: bool = False, saved_dir: Path) -> 
     ``force``: replace a store that holds anything; it is first backed up into
     ``saved_dir`` (a damaged SQLite file is moved aside instead)."""
     db, redacted = DbUrl.parse(url), redact_url(url)
-    report = check_file(source)
+    report = check_file(source, thorough=False)
     if not report.ok:
         raise StoreCorrupt(
             f"{source} is damaged: {report.problems[0]}", hint="restore another backup"
