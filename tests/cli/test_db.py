@@ -65,6 +65,11 @@ def test_backup_while_a_task_runs_then_restore_into_an_empty_store(
         out = project.run("db", "backup", "copy.db", check_code=0).stdout
         assert "Backed up the store to copy.db" in out and "1 tasks" in out
         assert runner.poll() is None  # the run went on meanwhile
+        # Restoring under the running `ado run` is refused, even forced, naming it.
+        refused = project.run("db", "restore", "copy.db", "--force", check_code=2)
+        assert f"in use by ADO processes on this host (pid {runner.pid})" in traceback_free(refused)
+        assert "stop `ado serve` and every `ado run`" in refused.stderr
+        assert list(project.root.glob("ado-before-restore-*")) == []
     finally:
         runner.kill()
         runner.communicate()
@@ -125,7 +130,9 @@ def test_postgresql_backup_and_restore_into_an_empty_database(
     store = Store(postgres_url)
     store.migrate()
     ids = [
-        store.create_task(prompt=f"task {i}", cwd="/", hitl_policy="autonomous", options={})
+        store.create_task(
+            prompt=f"task {i}", cwd="/", hitl_policy="autonomous", options={}, status="queued"
+        )
         for i in range(3)
     ]
     store.close()
@@ -262,7 +269,7 @@ def test_the_backup_docs_examples_run(project: Project, tmp_path: Path) -> None:
     assert backup_block[0].startswith("ado db backup") and "restore" in restore_block[0]
     project.write_config({})
     store = project.store()
-    store.create_task(prompt="kept", cwd="/", hitl_policy="autonomous", options={})
+    store.create_task(prompt="kept", cwd="/", hitl_policy="autonomous", options={}, status="queued")
     store.close()
     other = Project(tmp_path / "other")
     other.root.mkdir()

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import socket
 import sqlite3
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
+from subprocess import PIPE
 
 import pytest
 from alembic import command
@@ -287,3 +291,25 @@ def test_a_damaged_sqlite_store_is_moved_aside_by_a_forced_restore(
     assert result.saved is not None and result.saved.name.startswith("state.db.broken-")
     assert result.saved.read_bytes().startswith(b"SQLite format 3\x00")
     assert check_store(url).ok and check_store(url).tasks == 150
+
+
+def test_restore_refuses_a_store_a_live_worker_pool_uses(
+    store: Store, store_url: str, other_url: str, tmp_path: Path, saved_dir: Path
+) -> None:
+    fill(store)
+    copy = backup(store_url, tmp_path / "b").path
+    pool = subprocess.Popen([sys.executable, "-c", "import sys; sys.stdin.read()"], stdin=PIPE)
+    other = Store(other_url)
+    other.migrate()
+    other.register_pool(socket.gethostname(), pool.pid)
+    other.register_pool("another-host", 1)  # cannot be told alive from here: not counted
+    other.close()
+    try:
+        with pytest.raises(UsageError, match=rf"on this host \(pid {pool.pid}\)"):
+            restore(other_url, copy, force=True, saved_dir=saved_dir)
+        assert list(saved_dir.iterdir()) == []
+    finally:
+        pool.communicate(b"")
+    # The pool's process is gone (a crash leaves its row behind): the restore goes ahead.
+    restore(other_url, copy, force=True, saved_dir=saved_dir)
+    assert contents(other_url) == contents(store_url)

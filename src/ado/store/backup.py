@@ -17,6 +17,7 @@ migrated to ``HEAD`` after it is loaded.
 from __future__ import annotations
 
 import os
+import socket
 import sqlite3
 from collections.abc import Callable
 from contextlib import closing
@@ -37,10 +38,12 @@ from ado.store.integrity import (
     store_tables,
     table_names,
 )
+from ado.store.orphans import pid_alive
+from ado.store.queue import POOL_KEY
 from ado.store.reader import HEAD, current_revision
 from ado.store.sql import connect, store_error
 from ado.store.urls import DbUrl, redact_url
-from ado.vocab import DbKind, SchemaState
+from ado.vocab import DbKind, SchemaState, TaskStatus
 
 __all__ = [
     "BackupResult",
@@ -203,6 +206,13 @@ def _make_room(url: str, db: DbUrl, redacted: str, *, force: bool, saved_dir: Pa
         return _move_aside(db)
     if schema_state(revision) is SchemaState.NEWER:
         raise newer_schema_error(f"the store at {db.where}", revision)
+    users = _live_users(db, redacted)
+    if users:
+        raise UsageError(
+            f"the store at {db.where} is in use by ADO processes on this host "
+            f"(pid {', '.join(map(str, users))})",
+            hint="stop `ado serve` and every `ado run` on this store, then restore",
+        )
     if not rows:
         return None
     if not force:
@@ -234,6 +244,36 @@ def _contents(db: DbUrl, redacted: str) -> tuple[str | None, dict[str, int]]:
                 if count:
                     rows[name] = int(count)
         return revision, rows
+
+
+def _live_users(db: DbUrl, redacted: str) -> list[int]:
+    """The live processes of this host using the store: worker pools (``ado serve``) and
+    the owners of its running or parked tasks (``ado run``). Those of other hosts cannot be
+    told alive from here."""
+    if db.dialect == "sqlite" and not Path(db.database or "").exists():
+        return []
+    host = socket.gethostname()
+    with plain_connection(db, redacted) as sql:
+        tables = table_names(sql)
+        pids: set[int] = set()
+        with sql.transaction(write=False):
+            if "kv" in tables:
+                prefix = POOL_KEY.format(host=host, pid="")
+                for (key,) in sql.rows("SELECT key FROM kv WHERE key LIKE :p", {"p": f"{prefix}%"}):
+                    pid = str(key).removeprefix(prefix)
+                    if str(key).startswith(prefix) and pid.isdigit():
+                        pids.add(int(pid))
+            if "tasks" in tables:
+                pids.update(
+                    int(pid)
+                    for (pid,) in sql.rows(
+                        "SELECT DISTINCT owner_pid FROM tasks WHERE owner_host = :host"
+                        f" AND owner_pid IS NOT NULL AND status IN ('{TaskStatus.RUNNING}',"
+                        f" '{TaskStatus.PARKED}')",
+                        {"host": host},
+                    )
+                )
+    return sorted(pid for pid in pids if pid != os.getpid() and pid_alive(pid))
 
 
 def _move_aside(db: DbUrl) -> Path:
