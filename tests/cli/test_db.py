@@ -221,6 +221,11 @@ def test_upgrade_is_idempotent_and_check_says_when_it_is_needed(project: Project
     project.write_config({})
     proc = project.run("db", "check", check_code=1)
     assert "there is no store" in traceback_free(proc) and "ado db upgrade" in proc.stderr
+    proc = project.run("db", "backup", check_code=1)
+    assert "there is no store at" in traceback_free(proc) and "nothing to back up" in proc.stderr
+    proc = project.run("db", "restore", "missing.db", check_code=1)
+    assert "missing.db does not exist" in traceback_free(proc)
+    assert not (project.root / ".ado" / "state.db").exists()
     assert project.run("db", "upgrade", check_code=0).stdout == (
         f"Migrated the store from schema (empty) to {HEAD}.\n"
     )
