@@ -83,6 +83,7 @@ def test_restore_into_an_empty_store_gives_back_every_row(
     result = backup(store_url, tmp_path / "b")
     assert result.report.kind is (DbKind.SQLITE if "sqlite" in store_url else DbKind.PG_DUMP)
     assert result.report.revision == HEAD and result.report.ok and result.size > 0
+    assert result.path.stat().st_mode & 0o777 == 0o600
 
     restored = restore(other_url, result.path, saved_dir=tmp_path)
     assert restored.saved is None and restored.revision == HEAD

@@ -109,6 +109,10 @@ def backup(url: str, dest: Path, *, overwrite: bool = False) -> BackupResult:
         raise UsageError(f"cannot write {dest}: {dest.parent} is not a directory")
     tmp = dest.with_name(f".{dest.name}.{os.getpid()}.tmp")
     try:
+        # Owner-only from the start, as the store: it holds the API tokens' hashes and the
+        # saved settings. (SQLite takes an empty file as an empty database; pg_dump keeps
+        # the mode of the file it overwrites.)
+        os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600))
         if db.dialect == "sqlite":
             _sqlite_copy(db, tmp)
         else:
