@@ -12,6 +12,7 @@ from enum import StrEnum
 __all__ = [
     "AccessMode",
     "AlertStatus",
+    "DbKind",
     "Executor",
     "HandoffMode",
     "HitlPolicy",
@@ -19,6 +20,7 @@ __all__ = [
     "QuotaSource",
     "QuotaStatus",
     "QuotaWindow",
+    "SchemaState",
     "TaskStatus",
     "values",
 ]
@@ -174,6 +176,29 @@ class Executor(StrEnum):
     #: ``ado worker`` processes, sent each task as a Celery message over a Redis broker
     #: (``ado.distributed``, docs/scaling.md).
     CELERY = "celery"
+
+
+class DbKind(StrEnum):
+    """What ``ado db`` reads or writes: a store, or a backup of one."""
+
+    #: A SQLite file: the store itself, or its backup (``ado db backup`` on SQLite).
+    SQLITE = "sqlite"
+    #: A database on a PostgreSQL server.
+    POSTGRESQL = "postgresql"
+    #: A ``pg_dump --format=custom`` archive (``ado db backup`` on PostgreSQL).
+    PG_DUMP = "pg_dump"
+
+
+class SchemaState(StrEnum):
+    """A database's schema revision against the newest this ADO knows (``store.HEAD``)."""
+
+    CURRENT = "current"
+    #: An older revision: ``ado db upgrade`` (or any command opening the store) migrates it.
+    BEHIND = "behind"
+    #: A revision this ADO does not know: written by a newer ADO.
+    NEWER = "newer"
+    #: No revision: an empty database, or not ADO's.
+    NONE = "none"
 
 
 def values(enum: type[StrEnum]) -> tuple[str, ...]:

@@ -35,6 +35,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "init": ("ado.cli.init:init", "Detect installed agents and write ado.config.yaml."),
     "tokens": ("ado.cli.tokens:tokens", "Create, list and revoke API tokens for ado serve."),
     "notify": ("ado.cli.notify:notify", "Test notification channels; send a message."),
+    "db": ("ado.cli.db:db", "Back up, restore, migrate and check the store."),
     "serve": ("ado.cli.serve:serve", "Serve the dashboard and API, and run submitted tasks."),
     "dashboard": ("ado.cli.serve:serve", "Alias of `ado serve`."),
     "worker": (

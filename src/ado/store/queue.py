@@ -16,9 +16,10 @@ from ado.store.codec import utcnow
 from ado.store.methods import SqlMethods
 from ado.store.sql import query
 
-__all__ = ["QueueMethods"]
+__all__ = ["POOL_KEY", "QueueMethods"]
 
-_POOL_KEY = "worker-pool:{host}:{pid}"
+#: The key-value row a worker pool registers itself under (``ado db restore`` reads them).
+POOL_KEY = "worker-pool:{host}:{pid}"
 _CANCEL_KEY = "cancel-request:{task_id}"
 
 
@@ -50,13 +51,13 @@ class QueueMethods(SqlMethods):
 
     def register_pool(self, host: str, pid: int) -> None:
         """Say that process ``pid`` on ``host`` runs a worker pool (until ``unregister_pool``)."""
-        self.set_value(_POOL_KEY.format(host=host, pid=pid), {"since": utcnow().isoformat()})
+        self.set_value(POOL_KEY.format(host=host, pid=pid), {"since": utcnow().isoformat()})
 
     def unregister_pool(self, host: str, pid: int) -> None:
-        self.delete_value(_POOL_KEY.format(host=host, pid=pid))
+        self.delete_value(POOL_KEY.format(host=host, pid=pid))
 
     def is_pool(self, host: str, pid: int) -> bool:
-        return self.get_value(_POOL_KEY.format(host=host, pid=pid)) is not None
+        return self.get_value(POOL_KEY.format(host=host, pid=pid)) is not None
 
     def request_cancel(self, task_id: int) -> None:
         """Ask the worker pool running ``task_id`` (in another process) to cancel it."""
