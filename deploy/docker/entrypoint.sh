@@ -14,6 +14,6 @@ if [ -d "$logins" ]; then
   cp -R -n "$logins/." "$HOME/"
 fi
 if [ "${ADO_DB_UPGRADE:-1}" = "1" ] && [ "${1:-}" = "ado" ]; then
-  ado db upgrade
+  ado db upgrade >&2  # its report is the entrypoint's log: the command's stdout stays its own
 fi
 exec "$@"
