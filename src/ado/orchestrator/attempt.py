@@ -84,6 +84,7 @@ async def run_attempt(
         reason=cand.reason,
     )
     info = AttemptInfo(attempt_id, number, cand.provider, cand.access_mode, model, cand.reason)
+    info.reservation = cand.reservation
     await asyncio.to_thread(runner.store.update_task, task_id, routing_reason=cand.reason)
     await runner.events.emit(
         task_id,
@@ -261,7 +262,10 @@ def _record_attempt(store: SqlMethods, task_id: int, info: AttemptInfo, model: s
             usage=info.usage,
             cost_usd=info.cost_usd,
             api_cost_usd=info.api_cost_usd,
+            reservation=info.reservation,
         )
+    elif info.reservation is not None:  # no agent ran: its reserved request is given back
+        store.release_request(info.reservation)
 
 
 async def _warn_real_spend(

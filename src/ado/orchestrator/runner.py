@@ -104,6 +104,7 @@ class Runner:
     ) -> TaskResult:
         """Run the task (``task_id``: one queued in the store; ``resumed``: its row, when a
         worker pool took it, parked before or not)."""
+        from ado.routing.reserve import reserve
         from ado.routing.router import Router
 
         cfg = self.config
@@ -166,7 +167,9 @@ class Runner:
                             self.store.update_task, task_id, status=TaskStatus.RUNNING
                         )
                     continue
-                cand = plan.candidates[0]
+                cand = await asyncio.to_thread(reserve, self.store, plan, task_id)
+                if cand is None:  # another process took the pair's last request: route again
+                    continue
                 await asyncio.to_thread(router.commit_choice, cand)
                 resume = resume_session if cand.provider == resume_provider else None
                 earlier = done_before + len(attempts)  # a resumed park's attempts count too

@@ -46,7 +46,26 @@ def check_costs(
     now: datetime,
 ) -> None:
     """Raise ``CostLimitError`` unless ``candidate`` may start a task expected to cost
-    ``estimate`` USD. ``confirm`` asks the user (None: do not ask, as with ``-y``)."""
+    ``estimate`` USD. ``confirm`` asks the user (None: do not ask, as with ``-y``). A refused
+    candidate gives its reserved request back (``ado.routing.reserve``)."""
+    try:
+        _check(store, config, candidate, estimate, max_cost, confirm, now)
+    except CostLimitError:
+        from ado.routing.reserve import release
+
+        release(store, candidate)
+        raise
+
+
+def _check(
+    store: SqlMethods,
+    config: AdoConfig,
+    candidate: Candidate,
+    estimate: float,
+    max_cost: float | None,
+    confirm: Callable[[str], bool] | None,
+    now: datetime,
+) -> None:
     if candidate.mode_config.mode != "api":
         return
     fallback = config.routing.api_fallback

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 
-from ado.store import orphans, reader, writes
+from ado.store import orphans, reader, reservations, writes
 from ado.store.sql import SqlConnection, query
 
 __all__ = ["SqlMethods"]
@@ -48,6 +48,8 @@ class SqlMethods:
 
     # -- usage and cooldowns
     record_usage = query(writes.record_usage)
+    reserve_request = query(reservations.reserve_request)
+    release_request = query(reservations.release_request)
     usage_totals = query(reader.usage_totals)
     spend_since = query(reader.spend_since)
     usage_report = query(reader.usage_report)

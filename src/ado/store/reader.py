@@ -53,6 +53,7 @@ __all__ = [
     "task_status_counts",
     "tasks_by_id",
     "tasks_where",
+    "usage_in_transaction",
     "usage_report",
     "usage_totals",
 ]
@@ -284,6 +285,14 @@ def usage_totals(
     sql: SqlConnection, provider: str, access_mode: str, since: datetime
 ) -> UsageTotals:
     """What one (provider, access mode) used since ``since``: what limits are checked on."""
+    with sql.transaction(write=False):
+        return usage_in_transaction(sql, provider, access_mode, since)
+
+
+def usage_in_transaction(
+    sql: SqlConnection, provider: str, access_mode: str, since: datetime
+) -> UsageTotals:
+    """``usage_totals`` inside the caller's transaction (a reservation counts under its lock)."""
     query = (
         "SELECT coalesce(sum(requests), 0),"
         " coalesce(sum(input_tokens + output_tokens + cache_read_tokens + cache_write_tokens), 0),"
@@ -292,8 +301,7 @@ def usage_totals(
         " WHERE provider = :provider AND access_mode = :access_mode AND created_at >= :since"
     )
     params = {"provider": provider, "access_mode": access_mode, "since": sql.time(since)}
-    with sql.transaction(write=False):
-        ((requests, tokens, cost, api_cost),) = sql.rows(query, params)
+    ((requests, tokens, cost, api_cost),) = sql.rows(query, params)
     return UsageTotals(
         requests=int(requests),
         tokens=int(tokens),

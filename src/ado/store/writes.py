@@ -309,7 +309,10 @@ def record_usage(
     cost_usd: float,
     api_cost_usd: float,
     requests: int = 1,
+    reservation: int | None = None,
 ) -> None:
+    """The usage of an attempt; ``reservation``: the row its request was reserved as
+    (``ado.store.reservations``) becomes this usage."""
     values = {
         "provider": provider,
         "access_mode": access_mode,
@@ -321,6 +324,11 @@ def record_usage(
         "created_at": sql.time(utcnow()),
     }
     with sql.transaction(write=True):
+        if reservation is not None:  # counted from the moment it was reserved
+            sets = ", ".join(f"{name} = :{name}" for name in values if name != "created_at")
+            update = f"UPDATE usage_records SET {sets} WHERE id = :id"
+            if sql.execute(update, {**values, "id": reservation}):
+                return
         _insert(sql, "usage_records", values)
 
 
