@@ -1,12 +1,15 @@
-"""Every event of a task: shown at once, stored in batches."""
+"""Every event of a task: shown at once, stored in batches; a batch the database could not
+take while it was unreachable is written again once it is back, never twice."""
 
 from __future__ import annotations
 
 import asyncio
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
+from ado.errors import StoreUnavailable
 from ado.orchestrator.caps import EventCaps
 from ado.orchestrator.task import AttemptInfo, TaskUpdate
 from ado.providers.events import AgentEvent
@@ -18,6 +21,10 @@ __all__ = ["EventRecorder"]
 
 FLUSH_EVERY = 0.1  # seconds between event batches written to the store
 FLUSH_SIZE = 64
+#: How long a batch is retried while the database is unreachable (``StoreUnavailable``:
+#: PostgreSQL restarting, a network cut), and the longest pause between two tries.
+RETRY_FOR = 60.0
+RETRY_PAUSE_MAX = 1.0
 
 
 class EventRecorder:
@@ -26,7 +33,11 @@ class EventRecorder:
 
     An event left pending is written 100 ms later even when no other event follows, so
     live views reading the store (the server's WebSocket) see it within that time.
-    Batches are written one at a time, in order.
+    Batches are written one at a time, in order. While the database is unreachable, the
+    batch is tried again (pauses from 50 ms doubling to 1 s) for up to ``RETRY_FOR`` seconds,
+    the agent's later events waiting behind it; each batch is written with its own time, and
+    a retry first looks for it by that time (``batch_ids``): a write whose commit went
+    through before the connection dropped is not stored a second time.
     """
 
     def __init__(
@@ -86,7 +97,24 @@ class EventRecorder:
             batch, self._pending = self._pending, []
             task_id, attempt_id = self._owner
             self._last_flush = time.monotonic()
-            await asyncio.to_thread(self.store.add_events, task_id, attempt_id, batch)
+            await self._write(task_id, attempt_id, batch)
+
+    async def _write(self, task_id: int, attempt_id: int | None, batch: list[AgentEvent]) -> None:
+        at = datetime.now(UTC)
+        deadline = time.monotonic() + RETRY_FOR
+        pause, tried = 0.05, False
+        while True:
+            try:
+                stored = await asyncio.to_thread(self.store.batch_ids, task_id, at) if tried else []
+                if not stored:  # the first try, or one whose commit did not go through
+                    await asyncio.to_thread(self.store.add_events, task_id, attempt_id, batch, at)
+                return
+            except StoreUnavailable:
+                if time.monotonic() + pause > deadline:
+                    raise
+            tried = True
+            await asyncio.sleep(pause)
+            pause = min(pause * 2, RETRY_PAUSE_MAX)
 
 
 def _ignore_result(task: asyncio.Task[None]) -> None:

@@ -39,6 +39,7 @@ class SqlMethods:
     park_task = query(writes.park_task)
     finish_task = query(writes.finish_task)
     add_events = query(writes.add_events)
+    batch_ids = query(reader.batch_ids)
     get_task = query(reader.get_task)
     list_tasks = query(reader.list_tasks)
     list_events = query(reader.list_events)

@@ -37,6 +37,7 @@ __all__ = [
     "TASK_COLUMNS",
     "WAITING",
     "active_tasks",
+    "batch_ids",
     "cooldowns",
     "current_revision",
     "events_since",
@@ -159,6 +160,14 @@ def last_event_id(sql: SqlConnection) -> int:
     with sql.transaction(write=False):
         ((last,),) = sql.rows("SELECT max(id) FROM events")
     return int(last or 0)
+
+
+def batch_ids(sql: SqlConnection, task_id: int, at: datetime) -> list[int]:
+    """The ids of the task's events stored at ``at`` (``writes.add_events(at=...)``): a batch
+    whose write failed is looked for before it is written again, never stored twice."""
+    query = "SELECT id FROM events WHERE task_id = :task_id AND created_at = :at ORDER BY id"
+    with sql.transaction(write=False):
+        return [int(row[0]) for row in sql.rows(query, {"task_id": task_id, "at": sql.time(at)})]
 
 
 def next_queued(sql: SqlConnection, limit: int = 16) -> list[int]:

@@ -21,7 +21,7 @@ from functools import cache, wraps
 from typing import Any, Concatenate, ParamSpec, Protocol, TypeVar
 from urllib.parse import quote
 
-from ado.errors import StoreCorrupt, StoreError
+from ado.errors import StoreCorrupt, StoreError, StoreUnavailable
 from ado.store.codec import decode, encode_time, json_param
 from ado.store.urls import DATABASE_URL_ENV, DbUrl
 
@@ -217,7 +217,8 @@ def store_error(
             )
         return StoreError(f"SQLite error on {path}: {detail}")
     if invalidated or _is_connect_error(orig):
-        return StoreError(
+        unreachable = invalidated or _is_transient(orig)
+        return (StoreUnavailable if unreachable else StoreError)(
             f"cannot connect to PostgreSQL at {url.where}: {detail}",
             hint=f"is it running? check storage.connectionString or {DATABASE_URL_ENV} "
             f"({url_redacted})",
@@ -243,14 +244,20 @@ def corrupt_store(path: str, detail: str) -> StoreCorrupt:
 
 
 def _is_connect_error(orig: BaseException) -> bool:
-    return type(orig).__name__ == "OperationalError" and getattr(orig, "sqlstate", None) in (
-        None,
-        "08001",
-        "08006",
-        "28P01",
-        "28000",
-        "3D000",
-    )
+    operational = any(c.__name__ == "OperationalError" for c in type(orig).__mro__)
+    refused = getattr(orig, "sqlstate", None) in ("28P01", "28000", "3D000")
+    return operational and (refused or _is_transient(orig))
+
+
+#: The server shutting down (admin_shutdown, crash_shutdown) or not yet accepting connections.
+_SHUTTING_DOWN = ("57P01", "57P02", "57P03")
+
+
+def _is_transient(orig: BaseException) -> bool:
+    """A connection refused or lost (no SQLSTATE, class 08), or the server going down or
+    coming up: it passes. A wrong password or a missing database stays wrong."""
+    state = getattr(orig, "sqlstate", None)
+    return state is None or state.startswith("08") or state in _SHUTTING_DOWN
 
 
 def connect(url: DbUrl) -> Any:

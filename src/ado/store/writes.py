@@ -274,12 +274,17 @@ def finish_task(
 
 
 def add_events(
-    sql: SqlConnection, task_id: int, attempt_id: int | None, events: Sequence[AgentEvent]
+    sql: SqlConnection,
+    task_id: int,
+    attempt_id: int | None,
+    events: Sequence[AgentEvent],
+    at: datetime | None = None,
 ) -> list[int]:
-    """Store ``events`` in one transaction and one driver call; their new ids, in order."""
+    """Store ``events`` in one transaction and one driver call; their new ids, in order.
+    ``at``: their time (``reader.batch_ids`` finds the batch by it), else now."""
     if not events:
         return []
-    now = sql.time(utcnow())
+    now = sql.time(at or utcnow())
     rows: list[dict[str, Any]] = []
     for event in events:
         data = event.to_dict()
