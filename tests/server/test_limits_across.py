@@ -14,7 +14,12 @@ from typing import Any
 
 import pytest
 
+from ado.config.schema import AdoConfig
+from ado.errors import CostLimitError
 from ado.providers.events import Usage
+from ado.routing.costs import check_costs
+from ado.routing.reserve import reserve
+from ado.routing.router import Router
 from ado.store import Store
 from ado.store.urls import DATABASE_URL_ENV
 from tests.fixtures.ado import Project
@@ -155,6 +160,33 @@ def test_released_and_settled_reservations(store: Store) -> None:
         reset_known=False,
     )
     assert store.reserve_request("cursor-agent", "subscription", limits=limits, now=now) is None
+
+
+def test_a_cost_refusal_gives_the_reserved_request_back(store: Store) -> None:
+    config = AdoConfig.model_validate(
+        {
+            "version": "1.1",
+            "providers": {
+                "claude-code": {
+                    "enabled": True,
+                    "accessModes": [
+                        {"mode": "api", "api": {"rateLimits": {"requestsPerMinute": 1}}}
+                    ],
+                }
+            },
+            "routing": {"apiFallback": {"enabled": True, "maxCostPerTask": 0.01}},
+        }
+    )
+    task_id = store.create_task(prompt="p", cwd="/", hitl_policy="autonomous", options={})
+    cand = reserve(store, Router(config, store).plan(), task_id)
+    assert cand is not None and cand.reservation is not None
+    since = datetime.now(UTC) - timedelta(minutes=1)
+    assert store.usage_totals("claude-code", "api", since).requests == 1
+    with pytest.raises(CostLimitError):
+        check_costs(
+            store, config, cand, estimate=1.0, max_cost=None, confirm=None, now=datetime.now(UTC)
+        )
+    assert store.usage_totals("claude-code", "api", since).requests == 0
 
 
 def _limited(gate: Gate, per_hour: int, **provider: Any) -> dict[str, Any]:
