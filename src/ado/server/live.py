@@ -28,6 +28,10 @@ into that text as stored, never decoded (``wire.event_message_text``).
 PostgreSQL assigns event ids when rows are inserted, not when they commit: a batch may
 become visible after a later id already was. The bus remembers the ids it skipped (gaps) for
 ``GAP_TIMEOUT`` seconds and reads again from the oldest one until they appear.
+
+Replicas (several servers on one PostgreSQL) each run a bus; ids are the store's, so a client
+resumes on any replica after the last id it saw. A replica whose bus is behind that id (it
+polls on its own clock) does not send the client the events up to it again.
 """
 
 from __future__ import annotations
@@ -282,6 +286,9 @@ class Subscription(AsyncIterator[Message]):
         self._overflowed = False
         self._closed = False
         self.last_event_id = after_id if after_id is not None else bus.last_id
+        #: Resumed after an id this bus has not reached yet (the client read it from another
+        #: replica): the events up to it that the bus publishes later, the client has.
+        self._had = (bus.last_id, after_id) if after_id is not None else None
 
     def offer(self, *messages: Message) -> None:
         """Queue ``messages`` without blocking: a full queue is dropped and resynced."""
@@ -344,6 +351,8 @@ class Subscription(AsyncIterator[Message]):
             if event_id is not None:
                 if event_id in self._replayed:
                     self._replayed.discard(event_id)
+                    continue
+                if self._had is not None and self._had[0] < event_id <= self._had[1]:
                     continue
                 self.last_event_id = max(self.last_event_id, event_id)
             return message
