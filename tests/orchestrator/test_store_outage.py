@@ -4,6 +4,7 @@ none lost, none twice, in order (a real ``ado run`` and a real server stopped an
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
@@ -19,6 +20,7 @@ from ado.store.urls import DATABASE_URL_ENV
 from ado.store.views import EventView
 from tests.fixtures.ado import FakeCursor, Project
 from tests.fixtures.postgres import PostgresServer
+from tests.server.conftest import start_server
 from tests.support import wait_for
 
 if TYPE_CHECKING:
@@ -42,15 +44,10 @@ def _texts(events: list[EventView]) -> list[str]:
     return [e.data.get("text", "") for e in events if e.kind == "text"]
 
 
-@pytest.mark.postgres
-def test_events_written_while_postgres_is_down_are_stored_once(
-    private_postgres: PostgresServer, project: Project, fake_cursor: FakeCursor, tmp_path: Path
-) -> None:
-    url = private_postgres.url("ado")
+def _configure(url: str, project: Project, fake_cursor: FakeCursor, resume: Path) -> None:
     store = Store(url)
     store.migrate()
     store.close()
-    resume = tmp_path / "resume"
     project.write_config(
         {
             "cursor-agent": fake_cursor(
@@ -60,25 +57,24 @@ def test_events_written_while_postgres_is_down_are_stored_once(
             )
         }
     )
-    run = project.popen("run", "-y", "stream through an outage", env={DATABASE_URL_ENV: url})
-    try:
-        wait_for(
-            lambda: f"message {PAUSE_AT}" in _texts(_events(url)),
-            60,
-            what="the first messages to be stored",
-        )
-        private_postgres.stop()
-        resume.touch()  # the agent goes on streaming into a store that is down
-        time.sleep(OUTAGE_S)  # the outage's length, not a wait for a condition
-        assert run.poll() is None, "ado run gave up while PostgreSQL was down"
-        private_postgres.start()
-        _, err = run.communicate(timeout=120)
-    finally:
-        resume.touch()
-        if run.poll() is None:
-            run.kill()
-            run.communicate()
-    assert run.returncode == 0, err
+
+
+def _outage(server: PostgresServer, url: str, resume: Path, alive: Callable[[], bool]) -> None:
+    """Once the agent's first messages are stored: PostgreSQL down for ``OUTAGE_S`` while
+    the agent goes on streaming, then up again."""
+    wait_for(
+        lambda: f"message {PAUSE_AT}" in _texts(_events(url)),
+        60,
+        what="the first messages to be stored",
+    )
+    server.stop()
+    resume.touch()  # the agent goes on streaming into a store that is down
+    time.sleep(OUTAGE_S)  # the outage's length, not a wait for a condition
+    assert alive(), "ADO gave up while PostgreSQL was down"
+    server.start()
+
+
+def _stored_once(url: str) -> None:
     events = _events(url)
     assert _texts(events) == [f"message {i}" for i in range(MESSAGES)] + ["DONE"]
     ids = [e.id for e in events]
@@ -91,6 +87,72 @@ def test_events_written_while_postgres_is_down_are_stored_once(
         assert task.attempt_count == 1
     finally:
         store.close()
+
+
+@pytest.mark.postgres
+def test_events_written_while_postgres_is_down_are_stored_once(
+    private_postgres: PostgresServer, project: Project, fake_cursor: FakeCursor, tmp_path: Path
+) -> None:
+    """``ado run``: its own connection, reopened."""
+    url = private_postgres.url("ado")
+    resume = tmp_path / "resume"
+    _configure(url, project, fake_cursor, resume)
+    run = project.popen("run", "-y", "stream through an outage", env={DATABASE_URL_ENV: url})
+    try:
+        _outage(private_postgres, url, resume, lambda: run.poll() is None)
+        _, err = run.communicate(timeout=120)
+    finally:
+        resume.touch()
+        if run.poll() is None:
+            run.kill()
+            run.communicate()
+    assert run.returncode == 0, err
+    _stored_once(url)
+
+
+@pytest.mark.postgres
+def test_a_server_rides_out_a_postgres_restart(
+    private_postgres: PostgresServer,
+    project: Project,
+    fake_cursor: FakeCursor,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """``ado serve``: its pool's connections, its worker pool and live bus."""
+    url = private_postgres.url("ado")
+    resume = tmp_path / "resume"
+    _configure(url, project, fake_cursor, resume)
+    monkeypatch.setenv(DATABASE_URL_ENV, url)
+    server = start_server(project)
+    try:
+        with server.client() as client:
+            created = client.post("/api/tasks", json={"prompt": "stream through an outage"})
+            assert created.status_code == 201, created.text
+            task_id = created.json()["id"]
+            _outage(private_postgres, url, resume, lambda: server.proc.poll() is None)
+            wait_for(
+                lambda: client.get(f"/api/tasks/{task_id}").json().get("status") == "succeeded",
+                120,
+                what="the task to succeed",
+            )
+            # and the server takes new work after the outage
+            again = client.post("/api/tasks", json={"prompt": "after"}).json()["id"]
+            wait_for(
+                lambda: client.get(f"/api/tasks/{again}").json().get("status") == "succeeded",
+                60,
+                what="a task submitted after the outage to succeed",
+            )
+    finally:
+        resume.touch()
+        server.stop()
+    store = Store(url)
+    try:
+        events = store.list_events(task_id, limit=10_000)
+    finally:
+        store.close()
+    assert _texts(events) == [f"message {i}" for i in range(MESSAGES)] + ["DONE"]
+    ids = [e.id for e in events]
+    assert ids == sorted(set(ids))
 
 
 class _LostAnswer:
