@@ -17,6 +17,7 @@ BENCHMARKS = (
     "api_throughput",
     "dashboard_size",
     "ws_browser_latency",
+    "reservation",
 )
 
 
