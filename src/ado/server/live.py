@@ -287,8 +287,10 @@ class Subscription(AsyncIterator[Message]):
         self._closed = False
         self.last_event_id = after_id if after_id is not None else bus.last_id
         #: Resumed after an id this bus has not reached yet (the client read it from another
-        #: replica): the events up to it that the bus publishes later, the client has.
-        self._had = (bus.last_id, after_id) if after_id is not None else None
+        #: replica): the events up to it that the bus publishes later, the client has. Capped
+        #: at the store's last id by the first replay read (an id beyond it was never seen).
+        self._had: tuple[int, int] | None = None
+        self._behind = bus.last_id if after_id is not None and after_id > bus.last_id else None
 
     def offer(self, *messages: Message) -> None:
         """Queue ``messages`` without blocking: a full queue is dropped and resynced."""
@@ -362,6 +364,9 @@ class Subscription(AsyncIterator[Message]):
         is over (live messages follow)."""
         after = self._replay_after
         assert after is not None
+        if self._behind is not None:
+            top = await asyncio.to_thread(self.bus.store.last_event_id)
+            self._had, self._behind = (self._behind, min(after, top)), None
         page = await asyncio.to_thread(self.bus.store.events_since, after, limit=500)
         if page:
             self._page.extend(page)
