@@ -4,7 +4,8 @@ none lost, none twice, in order (a real ``ado run`` and a real server stopped an
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
@@ -12,10 +13,11 @@ import pytest
 
 import ado
 from ado.errors import StoreUnavailable
-from ado.orchestrator import recorder as recorder_module
 from ado.orchestrator.recorder import EventRecorder
 from ado.providers.events import AgentEvent, EventKind
-from ado.store import Store
+from ado.store import SqlStore, Store
+from ado.store import sql as sql_module
+from ado.store.sql import SqlConnection
 from ado.store.urls import DATABASE_URL_ENV
 from ado.store.views import EventView
 from tests.fixtures.ado import FakeCursor, Project
@@ -44,7 +46,9 @@ def _texts(events: list[EventView]) -> list[str]:
     return [e.data.get("text", "") for e in events if e.kind == "text"]
 
 
-def _configure(url: str, project: Project, fake_cursor: FakeCursor, resume: Path) -> None:
+def _configure(
+    url: str, project: Project, fake_cursor: FakeCursor, resume: Path, pause_at: int = PAUSE_AT
+) -> None:
     store = Store(url)
     store.migrate()
     store.close()
@@ -52,18 +56,24 @@ def _configure(url: str, project: Project, fake_cursor: FakeCursor, resume: Path
         {
             "cursor-agent": fake_cursor(
                 FAKE_CURSOR_MESSAGES=str(MESSAGES),
-                FAKE_CURSOR_PAUSE=f"{PAUSE_AT}:{resume}",
+                FAKE_CURSOR_PAUSE=f"{pause_at}:{resume}",
                 PYTHONPATH=str(Path(ado.__file__).parents[1]),  # the scripted agent of this ado
             )
         }
     )
 
 
-def _outage(server: PostgresServer, url: str, resume: Path, alive: Callable[[], bool]) -> None:
-    """Once the agent's first messages are stored: PostgreSQL down for ``OUTAGE_S`` while
-    the agent goes on streaming, then up again."""
+def _outage(
+    server: PostgresServer,
+    url: str,
+    resume: Path,
+    alive: Callable[[], bool],
+    pause_at: int = PAUSE_AT,
+) -> None:
+    """Once the agent's messages up to ``pause_at`` are stored: PostgreSQL down for
+    ``OUTAGE_S`` while the agent goes on (streaming, or ending), then up again."""
     wait_for(
-        lambda: f"message {PAUSE_AT}" in _texts(_events(url)),
+        lambda: f"message {pause_at}" in _texts(_events(url)),
         60,
         what="the first messages to be stored",
     )
@@ -82,24 +92,34 @@ def _stored_once(url: str) -> None:
     assert [e.kind for e in events].count("task_finished") == 1
     store = Store(url)
     try:
-        (task,) = store.list_tasks()
-        assert task.status == "succeeded"
+        (listed,) = store.list_tasks()
+        task = store.get_task(listed.id)
+        assert task is not None and task.status == "succeeded"
         assert task.attempt_count == 1
+        assert [a.outcome for a in task.attempts] == ["success"]
+        usage = store.usage_totals("cursor-agent", "subscription", task.created_at)
+        assert (usage.requests, usage.tokens) == (1, 168)
     finally:
         store.close()
 
 
 @pytest.mark.postgres
+@pytest.mark.parametrize("pause_at", [PAUSE_AT, MESSAGES - 1], ids=["mid-stream", "at-the-end"])
 def test_events_written_while_postgres_is_down_are_stored_once(
-    private_postgres: PostgresServer, project: Project, fake_cursor: FakeCursor, tmp_path: Path
+    private_postgres: PostgresServer,
+    project: Project,
+    fake_cursor: FakeCursor,
+    tmp_path: Path,
+    pause_at: int,
 ) -> None:
-    """``ado run``: its own connection, reopened."""
+    """``ado run``: its own connection, reopened. At the end: the attempt's last events wait
+    for the store, and its outcome, usage and the task's status are written after them."""
     url = private_postgres.url("ado")
     resume = tmp_path / "resume"
-    _configure(url, project, fake_cursor, resume)
+    _configure(url, project, fake_cursor, resume, pause_at)
     run = project.popen("run", "-y", "stream through an outage", env={DATABASE_URL_ENV: url})
     try:
-        _outage(private_postgres, url, resume, lambda: run.poll() is None)
+        _outage(private_postgres, url, resume, lambda: run.poll() is None, pause_at)
         _, err = run.communicate(timeout=120)
     finally:
         resume.touch()
@@ -189,7 +209,7 @@ async def test_a_store_down_for_good_fails_the_write_after_the_retries(
     store: Store, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Not forever: past ``RETRY_FOR`` the error reaches the runner (which fails the task)."""
-    monkeypatch.setattr(recorder_module, "RETRY_FOR", 0.3)
+    monkeypatch.setattr(sql_module, "RETRY_FOR", 0.3)
     task_id = store.create_task(prompt="p", cwd="/", hitl_policy="autonomous", options={})
 
     class Down(_LostAnswer):
@@ -203,3 +223,45 @@ async def test_a_store_down_for_good_fails_the_write_after_the_retries(
         await recorder.emit(task_id, None, AgentEvent(EventKind.TEXT, text="x"), flush=True)
     assert down.lost >= 3  # tried again before giving up
     assert store.list_events(task_id) == []
+
+
+class _Flaky(SqlStore):
+    """A real SQLite store whose connection is unreachable for its next ``down`` uses."""
+
+    down = 0
+
+    @contextmanager
+    def _sql(self) -> Iterator[SqlConnection]:
+        if self.down:
+            self.down -= 1
+            raise StoreUnavailable("cannot connect to PostgreSQL: connection refused")
+        with super()._sql() as sql:
+            yield sql
+
+
+def test_writes_that_are_the_same_twice_are_retried_others_are_not(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url = f"sqlite:///{tmp_path / 'state.db'}"
+    created = Store(url)
+    created.migrate()
+    created.close()
+    store = _Flaky(url)
+    try:
+        task_id = store.create_task(prompt="p", cwd="/", hitl_policy="autonomous", options={})
+        store.down = 3
+        store.finish_task(task_id, status="succeeded", exit_code=0)  # retried through it
+        assert store.down == 0
+        task = store.get_task(task_id)
+        assert task is not None and task.status == "succeeded"
+        store.down = 1
+        with pytest.raises(StoreUnavailable):  # an insert: not retried (it could double)
+            store.create_task(prompt="p", cwd="/", hitl_policy="autonomous", options={})
+        monkeypatch.setattr(sql_module, "RETRY_FOR", 0.2)
+        store.down = 1000
+        with pytest.raises(StoreUnavailable):  # down for good: given up after RETRY_FOR
+            store.update_task(task_id, status="failed")
+        assert 1000 - store.down >= 3
+    finally:
+        store.down = 0
+        store.close()

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
@@ -13,6 +13,7 @@ from ado.errors import StoreUnavailable
 from ado.orchestrator.caps import EventCaps
 from ado.orchestrator.task import AttemptInfo, TaskUpdate
 from ado.providers.events import AgentEvent
+from ado.store.sql import retry_pauses
 
 if TYPE_CHECKING:
     from ado.store.methods import SqlMethods
@@ -21,10 +22,6 @@ __all__ = ["EventRecorder"]
 
 FLUSH_EVERY = 0.1  # seconds between event batches written to the store
 FLUSH_SIZE = 64
-#: How long a batch is retried while the database is unreachable (``StoreUnavailable``:
-#: PostgreSQL restarting, a network cut), and the longest pause between two tries.
-RETRY_FOR = 60.0
-RETRY_PAUSE_MAX = 1.0
 
 
 class EventRecorder:
@@ -34,7 +31,7 @@ class EventRecorder:
     An event left pending is written 100 ms later even when no other event follows, so
     live views reading the store (the server's WebSocket) see it within that time.
     Batches are written one at a time, in order. While the database is unreachable, the
-    batch is tried again (pauses from 50 ms doubling to 1 s) for up to ``RETRY_FOR`` seconds,
+    batch is tried again (``ado.store.sql.retry_pauses``: up to ``RETRY_FOR`` seconds),
     the agent's later events waiting behind it; each batch is written with its own time, and
     a retry first looks for it by that time (``batch_ids``): a write whose commit went
     through before the connection dropped is not stored a second time.
@@ -101,20 +98,21 @@ class EventRecorder:
 
     async def _write(self, task_id: int, attempt_id: int | None, batch: list[AgentEvent]) -> None:
         at = datetime.now(UTC)
-        deadline = time.monotonic() + RETRY_FOR
-        pause, tried = 0.05, False
+        pauses: Iterator[float] | None = None
         while True:
             try:
-                stored = await asyncio.to_thread(self.store.batch_ids, task_id, at) if tried else []
+                stored = (
+                    await asyncio.to_thread(self.store.batch_ids, task_id, at) if pauses else []
+                )
                 if not stored:  # the first try, or one whose commit did not go through
                     await asyncio.to_thread(self.store.add_events, task_id, attempt_id, batch, at)
                 return
             except StoreUnavailable:
-                if time.monotonic() + pause > deadline:
+                pauses = pauses or retry_pauses()
+                pause = next(pauses, None)
+                if pause is None:
                     raise
-            tried = True
             await asyncio.sleep(pause)
-            pause = min(pause * 2, RETRY_PAUSE_MAX)
 
 
 def _ignore_result(task: asyncio.Task[None]) -> None:

@@ -14,6 +14,7 @@ import os
 import re
 import sqlite3
 import sys
+import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from datetime import datetime
@@ -26,12 +27,15 @@ from ado.store.codec import decode, encode_time, json_param
 from ado.store.urls import DATABASE_URL_ENV, DbUrl
 
 __all__ = [
+    "RETRY_FOR",
     "SQLITE_BUSY_TIMEOUT_MS",
     "SqlConnection",
     "connect",
     "corrupt_store",
     "is_dbapi_error",
     "query",
+    "retried",
+    "retry_pauses",
     "store_error",
 ]
 
@@ -177,6 +181,46 @@ def query(
     def method(door: FrontDoor, /, *args: _P.args, **kwargs: _P.kwargs) -> _R:
         with door._sql() as sql:
             return fn(sql, *args, **kwargs)
+
+    return method
+
+
+#: How long a write that may be retried is tried again while the database is unreachable
+#: (``StoreUnavailable``: PostgreSQL restarting, a network cut), and the longest pause.
+RETRY_FOR = 60.0
+RETRY_PAUSE_MAX = 1.0
+
+
+def retry_pauses() -> Iterator[float]:
+    """The pauses between tries of a write, from 50 ms doubling to ``RETRY_PAUSE_MAX``, for
+    ``RETRY_FOR`` seconds from the first; then none (give up)."""
+    deadline = time.monotonic() + RETRY_FOR
+    pause = 0.05
+    while time.monotonic() + pause <= deadline:
+        yield pause
+        pause = min(pause * 2, RETRY_PAUSE_MAX)
+
+
+def retried(
+    fn: Callable[Concatenate[SqlConnection, _P], _R],
+) -> Callable[Concatenate[FrontDoor, _P], _R]:
+    """``query(fn)`` for a write that is the same done twice (an UPDATE to given values, an
+    upsert): while the database is unreachable it is tried again (``retry_pauses``), so a
+    task's end is recorded even when PostgreSQL restarts at that moment."""
+
+    @wraps(fn)
+    def method(door: FrontDoor, /, *args: _P.args, **kwargs: _P.kwargs) -> _R:
+        pauses: Iterator[float] | None = None
+        while True:
+            try:
+                with door._sql() as sql:
+                    return fn(sql, *args, **kwargs)
+            except StoreUnavailable:
+                pauses = pauses or retry_pauses()
+                pause = next(pauses, None)
+                if pause is None:
+                    raise
+            time.sleep(pause)
 
     return method
 
