@@ -18,6 +18,7 @@ BENCHMARKS = (
     "dashboard_size",
     "ws_browser_latency",
     "db_backup",
+    "reservation",
 )
 
 

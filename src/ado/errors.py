@@ -16,7 +16,8 @@ with one handler (``ado.api.errors``), in one JSON shape.
     ├── TaskFailed                exit 1   HTTP 500
     ├── TaskCancelled             exit 130 HTTP 409
     ├── StoreError                exit 1   HTTP 503
-    │   └── StoreCorrupt          exit 2   HTTP 503   the SQLite file is not a database
+    │   ├── StoreCorrupt          exit 2   HTTP 503   the SQLite file is not a database
+    │   └── StoreUnavailable      exit 1   HTTP 503   PostgreSQL unreachable: a retry may do
     └── ApiError                  exit 1   HTTP any  a refusal of the API: status, code,
                                                       field details, headers
 
@@ -40,6 +41,7 @@ __all__ = [
     "NotFoundError",
     "StoreCorrupt",
     "StoreError",
+    "StoreUnavailable",
     "TaskCancelled",
     "TaskFailed",
     "TaskNotCancellable",
@@ -224,6 +226,13 @@ class StoreCorrupt(StoreError):
 
     exit_code = 2
     code = "store_corrupt"
+
+
+class StoreUnavailable(StoreError):
+    """The database cannot be reached right now (refused, or the connection was lost): the
+    same write may succeed once it is back (``ado.orchestrator.recorder`` retries events)."""
+
+    code = "store_unavailable"
 
 
 class ApiError(AdoError):

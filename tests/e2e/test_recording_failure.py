@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -29,12 +30,16 @@ class FailingStore(Store):
         self.error = error
 
     def add_events(
-        self, task_id: int, attempt_id: int | None, events: Sequence[AgentEvent]
+        self,
+        task_id: int,
+        attempt_id: int | None,
+        events: Sequence[AgentEvent],
+        at: datetime | None = None,
     ) -> list[int]:
         if self.ok <= 0:
             raise self.error
         self.ok -= 1
-        return super().add_events(task_id, attempt_id, events)
+        return super().add_events(task_id, attempt_id, events, at)
 
 
 def config(steps: str, **env: str) -> AdoConfig:

@@ -184,7 +184,10 @@ def _record_attempt(store: SqlMethods, task_id: int, info: AttemptInfo, model: s
             usage=info.usage,
             cost_usd=info.cost_usd,
             api_cost_usd=info.api_cost_usd,
+            reservation=info.reservation,
         )
+    elif info.reservation is not None:  # no agent ran: its reserved request is given back
+        store.release_request(info.reservation)
 
 
 async def _warn_real_spend(

@@ -1,15 +1,19 @@
-"""Every event of a task: shown at once, stored in batches."""
+"""Every event of a task: shown at once, stored in batches; a batch the database could not
+take while it was unreachable is written again once it is back, never twice."""
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
+from ado.errors import StoreUnavailable
 from ado.orchestrator.caps import EventCaps
 from ado.orchestrator.task import AttemptInfo, TaskUpdate
 from ado.providers.events import AgentEvent
+from ado.store.sql import retry_pauses
 
 if TYPE_CHECKING:
     from ado.store.methods import SqlMethods
@@ -26,7 +30,11 @@ class EventRecorder:
 
     An event left pending is written 100 ms later even when no other event follows, so
     live views reading the store (the server's WebSocket) see it within that time.
-    Batches are written one at a time, in order.
+    Batches are written one at a time, in order. While the database is unreachable, the
+    batch is tried again (``ado.store.sql.retry_pauses``: up to ``RETRY_FOR`` seconds),
+    the agent's later events waiting behind it; each batch is written with its own time, and
+    a retry first looks for it by that time (``batch_ids``): a write whose commit went
+    through before the connection dropped is not stored a second time.
     """
 
     def __init__(
@@ -86,7 +94,25 @@ class EventRecorder:
             batch, self._pending = self._pending, []
             task_id, attempt_id = self._owner
             self._last_flush = time.monotonic()
-            await asyncio.to_thread(self.store.add_events, task_id, attempt_id, batch)
+            await self._write(task_id, attempt_id, batch)
+
+    async def _write(self, task_id: int, attempt_id: int | None, batch: list[AgentEvent]) -> None:
+        at = datetime.now(UTC)
+        pauses: Iterator[float] | None = None
+        while True:
+            try:
+                stored = (
+                    await asyncio.to_thread(self.store.batch_ids, task_id, at) if pauses else []
+                )
+                if not stored:  # the first try, or one whose commit did not go through
+                    await asyncio.to_thread(self.store.add_events, task_id, attempt_id, batch, at)
+                return
+            except StoreUnavailable:
+                pauses = pauses or retry_pauses()
+                pause = next(pauses, None)
+                if pause is None:
+                    raise
+            await asyncio.sleep(pause)
 
 
 def _ignore_result(task: asyncio.Task[None]) -> None:

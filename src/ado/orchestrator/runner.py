@@ -132,6 +132,8 @@ class Runner:
         """Run the task (``task_id``: one queued in the store; ``resumed``: its row, when a
         worker pool took it, parked before or not; ``begun``: ``ado run`` began it already,
         with ``self.start``)."""
+        from ado.routing.reserve import reserve
+
         started = time.monotonic()
         if begun is None:
             begun = await asyncio.to_thread(
@@ -178,8 +180,11 @@ class Runner:
                                 self.store.update_task, task_id, status=TaskStatus.RUNNING
                             )
                         continue
+                    cand = await asyncio.to_thread(reserve, self.store, plan, task_id)
+                    if cand is None:  # another process took the pair's last request: again
+                        continue
                     earlier = done_before + len(attempts)  # a resumed park's attempts count too
-                    opened = await self._open(begun, plan.candidates[0], earlier)
+                    opened = await self._open(begun, cand, earlier)
                 cand = opened.cand
                 info = await run_attempt(self, task_id, opened, spec)
                 attempts.append(info)

@@ -153,6 +153,8 @@ class TaskStart:
 
     def _first(self, begun: Begun) -> Opened | None:
         """The first attempt, opened, unless the Runner must decide it (see the module)."""
+        from ado.routing.reserve import reserve
+
         if begun.parks:  # due after a park: the Runner checks the not-after time first
             return None
         plan = begun.router.plan(begun.filters)
@@ -162,6 +164,10 @@ class TaskStart:
         resume = begun.resume_session if cand.provider == begun.resume_provider else None
         if cand.is_api or (begun.done_before and resume is None):
             return None  # cost checks (maybe a question), or a handoff to write
+        reserved = reserve(self.store, plan, begun.task_id)
+        if reserved is None:  # another process took the pair's last request: the Runner
+            return None  # routes again
+        cand = reserved
         begun.router.commit_choice(cand)
         return self.open_attempt(
             begun.task_id, begun.done_before + 1, cand, begun.spec, begun.policy, resume
@@ -220,6 +226,7 @@ class TaskStart:
             reason=cand.reason,
         )
         info = AttemptInfo(attempt_id, number, cand.provider, cand.access_mode, model, cand.reason)
+        info.reservation = cand.reservation  # the usage row its request was reserved as
         store.update_task(task_id, routing_reason=cand.reason)
         started = AgentEvent(
             EventKind.ATTEMPT_STARTED,

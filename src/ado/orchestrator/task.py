@@ -48,6 +48,8 @@ class AttemptInfo:
     #: Output not stored (``ado.orchestrator.caps``): whole events, and bytes.
     dropped_events: int = 0
     dropped_bytes: int = 0
+    #: The usage row its request was reserved as (``ado.routing.reserve``).
+    reservation: int | None = None
 
 
 @dataclass(slots=True)

@@ -46,43 +46,50 @@ def check_costs(
     now: datetime,
 ) -> None:
     """Raise ``CostLimitError`` unless ``candidate`` may start a task expected to cost
-    ``estimate`` USD. ``confirm`` asks the user (None: do not ask, as with ``-y``)."""
+    ``estimate`` USD. ``confirm`` asks the user (None: do not ask, as with ``-y``). A refused
+    candidate gives its reserved request back (``ado.routing.reserve``)."""
     if candidate.mode_config.mode != "api":
         return
-    fallback = config.routing.api_fallback
-    where = f"{candidate.provider}/{candidate.access_mode}"
+    try:
+        fallback = config.routing.api_fallback
+        where = f"{candidate.provider}/{candidate.access_mode}"
 
-    if fallback.max_daily_cost is not None:
-        spent = spent_today(store, now)
-        if spent >= fallback.max_daily_cost:
+        if fallback.max_daily_cost is not None:
+            spent = spent_today(store, now)
+            if spent >= fallback.max_daily_cost:
+                raise CostLimitError(
+                    f"Today's API spend ${spent:.2f} has reached the daily limit "
+                    f"${fallback.max_daily_cost:.2f} (routing.apiFallback.maxDailyCost); "
+                    f"not starting {where}.",
+                    hint="Wait for 00:00 UTC, raise maxDailyCost in ado.config.yaml, "
+                    "or route to a subscription with --access-mode subscription.",
+                )
+
+        per_task = max_cost if max_cost is not None else fallback.max_cost_per_task
+        if per_task is not None and estimate > per_task:
+            source = "--max-cost" if max_cost is not None else "routing.apiFallback.maxCostPerTask"
             raise CostLimitError(
-                f"Today's API spend ${spent:.2f} has reached the daily limit "
-                f"${fallback.max_daily_cost:.2f} (routing.apiFallback.maxDailyCost); "
-                f"not starting {where}.",
-                hint="Wait for 00:00 UTC, raise maxDailyCost in ado.config.yaml, "
-                "or route to a subscription with --access-mode subscription.",
+                f"{where} is expected to cost about ${estimate:.2f}, above the ${per_task:.2f} "
+                f"per-task limit ({source}).",
+                hint="Raise it with --max-cost, or route to a subscription.",
             )
 
-    per_task = max_cost if max_cost is not None else fallback.max_cost_per_task
-    if per_task is not None and estimate > per_task:
-        source = "--max-cost" if max_cost is not None else "routing.apiFallback.maxCostPerTask"
-        raise CostLimitError(
-            f"{where} is expected to cost about ${estimate:.2f}, above the ${per_task:.2f} "
-            f"per-task limit ({source}).",
-            hint="Raise it with --max-cost, or route to a subscription.",
-        )
-
-    threshold = fallback.confirm_above_cost
-    if confirm is not None and threshold is not None and estimate > threshold:
-        question = (
-            f"{where} uses a paid API key; this task may cost about ${estimate:.2f} "
-            f"(above ${threshold:.2f}). Continue?"
-        )
-        if not confirm(question):
-            raise CostLimitError(
-                f"Not running on {where}: the expected cost (~${estimate:.2f}) was refused.",
-                hint="Pass -y to skip the confirmation, or route to a subscription.",
+        threshold = fallback.confirm_above_cost
+        if confirm is not None and threshold is not None and estimate > threshold:
+            question = (
+                f"{where} uses a paid API key; this task may cost about ${estimate:.2f} "
+                f"(above ${threshold:.2f}). Continue?"
             )
+            if not confirm(question):
+                raise CostLimitError(
+                    f"Not running on {where}: the expected cost (~${estimate:.2f}) was refused.",
+                    hint="Pass -y to skip the confirmation, or route to a subscription.",
+                )
+    except CostLimitError:  # no agent runs: its reserved request is given back
+        from ado.routing.reserve import release
+
+        release(store, candidate)
+        raise
 
 
 class CostGuard:

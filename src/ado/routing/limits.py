@@ -26,6 +26,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
+from functools import partial
 from typing import TYPE_CHECKING, Protocol
 
 from ado.vocab import OutcomeKind
@@ -39,12 +40,14 @@ __all__ = [
     "DEFAULT_COOLDOWNS",
     "LimitRow",
     "LimitStatus",
+    "LimitWindow",
     "UsageSource",
     "check_limits",
     "clock",
     "cooldown_until",
     "day_window_start",
     "format_until",
+    "limit_windows",
     "usage_against_limits",
 ]
 
@@ -178,80 +181,88 @@ def _rolling_free_at(
     return start + timedelta(seconds=low + 1) + window
 
 
+@dataclass(frozen=True, slots=True)
+class LimitWindow:
+    """One configured limit of a pair and the window it counts over, at some moment."""
+
+    #: The config key: requestsPerHour, requestsPerDay, tokensPerDay, requestsPerMinute...
+    name: str
+    limit: int
+    #: "requests" or "tokens"
+    unit: str
+    #: Where the counted usage begins.
+    since: datetime
+    #: A rolling window's length; None for a day window (it resets at ``since`` + 1 day).
+    rolling: timedelta | None
+    #: "today", "in the last hour", "in the last minute"
+    label: str
+
+
+def limit_windows(access_mode: AccessModeConfig, now: datetime) -> list[LimitWindow]:
+    """The pair's configured limits and their windows at ``now``: what routing checks,
+    status shows and a reservation (``ado.routing.reserve``) counts under its lock."""
+    mode = access_mode.mode
+    windows: list[LimitWindow] = []
+    if mode == "subscription" and access_mode.subscription is not None:
+        sub = access_mode.subscription
+        limits = sub.rate_limits
+        if limits.requests_per_hour is not None:
+            hour = timedelta(hours=1)
+            windows.append(
+                LimitWindow(
+                    "requestsPerHour",
+                    limits.requests_per_hour,
+                    _Metric.REQUESTS.value,
+                    now - hour,
+                    hour,
+                    "in the last hour",
+                )
+            )
+        day_start = day_window_start(sub.reset_hour_minute, now)
+        for name, limit, metric in (
+            ("requestsPerDay", limits.requests_per_day, _Metric.REQUESTS),
+            ("tokensPerDay", limits.tokens_per_day, _Metric.TOKENS),
+        ):
+            if limit is not None:
+                windows.append(LimitWindow(name, limit, metric.value, day_start, None, "today"))
+    elif mode == "api" and access_mode.api is not None:
+        api_limits = access_mode.api.rate_limits
+        minute = timedelta(minutes=1)
+        for name, limit, metric in (
+            ("requestsPerMinute", api_limits.requests_per_minute, _Metric.REQUESTS),
+            ("tokensPerMinute", api_limits.tokens_per_minute, _Metric.TOKENS),
+        ):
+            if limit is not None:
+                windows.append(
+                    LimitWindow(
+                        name, limit, metric.value, now - minute, minute, "in the last minute"
+                    )
+                )
+    return windows
+
+
 def usage_against_limits(
     store: UsageSource, provider: str, access_mode: AccessModeConfig, now: datetime
 ) -> list[LimitRow]:
     """Each configured limit of the pair with its current usage, for status and dashboard."""
     mode = access_mode.mode
     rows: list[LimitRow] = []
-    if mode == "subscription" and access_mode.subscription is not None:
-        sub = access_mode.subscription
-        limits = sub.rate_limits
-        day_start = day_window_start(sub.reset_hour_minute, now)
-        day_end = day_start + timedelta(days=1)
-        if limits.requests_per_hour is not None:
-            rows.append(
-                _rolling_row(
-                    store,
-                    provider,
-                    mode,
-                    now,
-                    "requestsPerHour",
-                    limits.requests_per_hour,
-                    _Metric.REQUESTS,
-                    timedelta(hours=1),
-                    "in the last hour",
-                )
+    for window in limit_windows(access_mode, now):
+        metric = _Metric(window.unit)
+        used = _used(store, provider, mode, window.since, metric)
+        if window.rolling is None:
+            frees = window.since + timedelta(days=1)
+        elif used >= window.limit:
+            frees = _rolling_free_at(
+                partial(_used, store, provider, mode, metric=metric),
+                window.limit,
+                window.rolling,
+                now,
             )
-        for name, limit, metric in (
-            ("requestsPerDay", limits.requests_per_day, _Metric.REQUESTS),
-            ("tokensPerDay", limits.tokens_per_day, _Metric.TOKENS),
-        ):
-            if limit is not None:
-                used = _used(store, provider, mode, day_start, metric)
-                rows.append(LimitRow(name, used, limit, day_end, metric.value, "today"))
-    elif mode == "api" and access_mode.api is not None:
-        api_limits = access_mode.api.rate_limits
-        for name, limit, metric in (
-            ("requestsPerMinute", api_limits.requests_per_minute, _Metric.REQUESTS),
-            ("tokensPerMinute", api_limits.tokens_per_minute, _Metric.TOKENS),
-        ):
-            if limit is not None:
-                rows.append(
-                    _rolling_row(
-                        store,
-                        provider,
-                        mode,
-                        now,
-                        name,
-                        limit,
-                        metric,
-                        timedelta(minutes=1),
-                        "in the last minute",
-                    )
-                )
+        else:
+            frees = now + window.rolling  # nothing blocks; what is counted ages out by then
+        rows.append(LimitRow(window.name, used, window.limit, frees, window.unit, window.label))
     return rows
-
-
-def _rolling_row(
-    store: UsageSource,
-    provider: str,
-    mode: str,
-    now: datetime,
-    name: str,
-    limit: int,
-    metric: _Metric,
-    window: timedelta,
-    label: str,
-) -> LimitRow:
-    used = _used(store, provider, mode, now - window, metric)
-    if used >= limit:
-        frees = _rolling_free_at(
-            lambda since: _used(store, provider, mode, since, metric), limit, window, now
-        )
-    else:
-        frees = now + window  # nothing blocks; the counted usage ages out by then at the latest
-    return LimitRow(name, used, limit, frees, metric.value, label)
 
 
 def check_limits(

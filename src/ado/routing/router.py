@@ -112,6 +112,8 @@ class Candidate:
     reason: str
     #: Expected cost of a typical task in USD (cost-optimized strategy; 0 otherwise).
     expected_cost: float = 0.0
+    #: The usage row its request is reserved as (``ado.routing.reserve``), when it has limits.
+    reservation: int | None = None
 
     @property
     def key(self) -> str:

@@ -28,6 +28,10 @@ into that text as stored, never decoded (``wire.event_message_text``).
 PostgreSQL assigns event ids when rows are inserted, not when they commit: a batch may
 become visible after a later id already was. The bus remembers the ids it skipped (gaps) for
 ``GAP_TIMEOUT`` seconds and reads again from the oldest one until they appear.
+
+Replicas (several servers on one PostgreSQL) each run a bus; ids are the store's, so a client
+resumes on any replica after the last id it saw. A replica whose bus is behind that id (it
+polls on its own clock) does not send the client the events up to it again.
 """
 
 from __future__ import annotations
@@ -282,6 +286,11 @@ class Subscription(AsyncIterator[Message]):
         self._overflowed = False
         self._closed = False
         self.last_event_id = after_id if after_id is not None else bus.last_id
+        #: Resumed after an id this bus has not reached yet (the client read it from another
+        #: replica): the events up to it that the bus publishes later, the client has. Capped
+        #: at the store's last id by the first replay read (an id beyond it was never seen).
+        self._had: tuple[int, int] | None = None
+        self._behind = bus.last_id if after_id is not None and after_id > bus.last_id else None
 
     def offer(self, *messages: Message) -> None:
         """Queue ``messages`` without blocking: a full queue is dropped and resynced."""
@@ -345,6 +354,8 @@ class Subscription(AsyncIterator[Message]):
                 if event_id in self._replayed:
                     self._replayed.discard(event_id)
                     continue
+                if self._had is not None and self._had[0] < event_id <= self._had[1]:
+                    continue
                 self.last_event_id = max(self.last_event_id, event_id)
             return message
 
@@ -353,6 +364,9 @@ class Subscription(AsyncIterator[Message]):
         is over (live messages follow)."""
         after = self._replay_after
         assert after is not None
+        if self._behind is not None:
+            top = await asyncio.to_thread(self.bus.store.last_event_id)
+            self._had, self._behind = (self._behind, min(after, top)), None
         page = await asyncio.to_thread(self.bus.store.events_since, after, limit=500)
         if page:
             self._page.extend(page)

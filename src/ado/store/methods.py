@@ -14,8 +14,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 
-from ado.store import orphans, reader, writes
-from ado.store.sql import SqlConnection, query
+from ado.store import orphans, reader, reservations, writes
+from ado.store.sql import SqlConnection, query, retried
 
 __all__ = ["SqlMethods"]
 
@@ -26,19 +26,23 @@ class SqlMethods:
 
     _sql: Callable[[], AbstractContextManager[SqlConnection]]
 
+    # ``retried``: writes that are the same done twice, tried again while PostgreSQL is
+    # unreachable (``ado.store.sql.retry_pauses``); event batches: ``EventRecorder``.
+
     # -- schema and orphans
     current_revision = query(reader.current_revision)
     mark_orphans_interrupted = query(orphans.mark_orphans_interrupted)
 
     # -- tasks, attempts, events
     create_task = query(writes.create_task)
-    update_task = query(writes.update_task)
-    set_agent_pid = query(writes.set_agent_pid)
+    update_task = retried(writes.update_task)
+    set_agent_pid = retried(writes.set_agent_pid)
     start_attempt = query(writes.start_attempt)
-    finish_attempt = query(writes.finish_attempt)
+    finish_attempt = retried(writes.finish_attempt)
     park_task = query(writes.park_task)
-    finish_task = query(writes.finish_task)
+    finish_task = retried(writes.finish_task)
     add_events = query(writes.add_events)
+    batch_ids = query(reader.batch_ids)
     get_task = query(reader.get_task)
     list_tasks = query(reader.list_tasks)
     list_events = query(reader.list_events)
@@ -47,12 +51,14 @@ class SqlMethods:
     find_session = query(reader.find_session)
 
     # -- usage and cooldowns
-    record_usage = query(writes.record_usage)
+    record_usage = retried(writes.record_usage)
+    reserve_request = query(reservations.reserve_request)
+    release_request = query(reservations.release_request)
     usage_totals = query(reader.usage_totals)
     spend_since = query(reader.spend_since)
     usage_report = query(reader.usage_report)
     task_status_counts = query(reader.task_status_counts)
-    set_cooldown = query(writes.set_cooldown)
+    set_cooldown = retried(writes.set_cooldown)
     cooldowns = query(reader.cooldowns)
     clear_cooldown = query(writes.clear_cooldown)
     clear_cooldowns = query(writes.clear_cooldowns)

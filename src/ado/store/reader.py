@@ -37,6 +37,7 @@ __all__ = [
     "TASK_COLUMNS",
     "WAITING",
     "active_tasks",
+    "batch_ids",
     "cooldowns",
     "current_revision",
     "events_since",
@@ -53,6 +54,7 @@ __all__ = [
     "task_status_counts",
     "tasks_by_id",
     "tasks_where",
+    "usage_in_transaction",
     "usage_report",
     "usage_totals",
 ]
@@ -158,6 +160,14 @@ def last_event_id(sql: SqlConnection) -> int:
     with sql.transaction(write=False):
         ((last,),) = sql.rows("SELECT max(id) FROM events")
     return int(last or 0)
+
+
+def batch_ids(sql: SqlConnection, task_id: int, at: datetime) -> list[int]:
+    """The ids of the task's events stored at ``at`` (``writes.add_events(at=...)``): a batch
+    whose write failed is looked for before it is written again, never stored twice."""
+    query = "SELECT id FROM events WHERE task_id = :task_id AND created_at = :at ORDER BY id"
+    with sql.transaction(write=False):
+        return [int(row[0]) for row in sql.rows(query, {"task_id": task_id, "at": sql.time(at)})]
 
 
 def next_queued(sql: SqlConnection, limit: int = 16) -> list[int]:
@@ -284,6 +294,14 @@ def usage_totals(
     sql: SqlConnection, provider: str, access_mode: str, since: datetime
 ) -> UsageTotals:
     """What one (provider, access mode) used since ``since``: what limits are checked on."""
+    with sql.transaction(write=False):
+        return usage_in_transaction(sql, provider, access_mode, since)
+
+
+def usage_in_transaction(
+    sql: SqlConnection, provider: str, access_mode: str, since: datetime
+) -> UsageTotals:
+    """``usage_totals`` inside the caller's transaction (a reservation counts under its lock)."""
     query = (
         "SELECT coalesce(sum(requests), 0),"
         " coalesce(sum(input_tokens + output_tokens + cache_read_tokens + cache_write_tokens), 0),"
@@ -292,8 +310,7 @@ def usage_totals(
         " WHERE provider = :provider AND access_mode = :access_mode AND created_at >= :since"
     )
     params = {"provider": provider, "access_mode": access_mode, "since": sql.time(since)}
-    with sql.transaction(write=False):
-        ((requests, tokens, cost, api_cost),) = sql.rows(query, params)
+    ((requests, tokens, cost, api_cost),) = sql.rows(query, params)
     return UsageTotals(
         requests=int(requests),
         tokens=int(tokens),

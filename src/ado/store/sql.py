@@ -14,6 +14,7 @@ import os
 import re
 import sqlite3
 import sys
+import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from datetime import datetime
@@ -21,17 +22,20 @@ from functools import cache, wraps
 from typing import Any, Concatenate, ParamSpec, Protocol, TypeVar
 from urllib.parse import quote
 
-from ado.errors import StoreCorrupt, StoreError
+from ado.errors import StoreCorrupt, StoreError, StoreUnavailable
 from ado.store.codec import decode, encode_time, json_param
 from ado.store.urls import DATABASE_URL_ENV, DbUrl
 
 __all__ = [
+    "RETRY_FOR",
     "SQLITE_BUSY_TIMEOUT_MS",
     "SqlConnection",
     "connect",
     "corrupt_store",
     "is_dbapi_error",
     "query",
+    "retried",
+    "retry_pauses",
     "store_error",
 ]
 
@@ -181,6 +185,46 @@ def query(
     return method
 
 
+#: How long a write that may be retried is tried again while the database is unreachable
+#: (``StoreUnavailable``: PostgreSQL restarting, a network cut), and the longest pause.
+RETRY_FOR = 60.0
+RETRY_PAUSE_MAX = 1.0
+
+
+def retry_pauses() -> Iterator[float]:
+    """The pauses between tries of a write, from 50 ms doubling to ``RETRY_PAUSE_MAX``, for
+    ``RETRY_FOR`` seconds from the first; then none (give up)."""
+    deadline = time.monotonic() + RETRY_FOR
+    pause = 0.05
+    while time.monotonic() + pause <= deadline:
+        yield pause
+        pause = min(pause * 2, RETRY_PAUSE_MAX)
+
+
+def retried(
+    fn: Callable[Concatenate[SqlConnection, _P], _R],
+) -> Callable[Concatenate[FrontDoor, _P], _R]:
+    """``query(fn)`` for a write that is the same done twice (an UPDATE to given values, an
+    upsert): while the database is unreachable it is tried again (``retry_pauses``), so a
+    task's end is recorded even when PostgreSQL restarts at that moment."""
+
+    @wraps(fn)
+    def method(door: FrontDoor, /, *args: _P.args, **kwargs: _P.kwargs) -> _R:
+        pauses: Iterator[float] | None = None
+        while True:
+            try:
+                with door._sql() as sql:
+                    return fn(sql, *args, **kwargs)
+            except StoreUnavailable:
+                pauses = pauses or retry_pauses()
+                pause = next(pauses, None)
+                if pause is None:
+                    raise
+            time.sleep(pause)
+
+    return method
+
+
 @cache
 def _pyformat(sql: str) -> str:
     return re.sub(r"(?<![:\w]):(\w+)", r"%(\1)s", sql.replace("%", "%%"))
@@ -217,7 +261,8 @@ def store_error(
             )
         return StoreError(f"SQLite error on {path}: {detail}")
     if invalidated or _is_connect_error(orig):
-        return StoreError(
+        unreachable = invalidated or _is_transient(orig)
+        return (StoreUnavailable if unreachable else StoreError)(
             f"cannot connect to PostgreSQL at {url.where}: {detail}",
             hint=f"is it running? check storage.connectionString or {DATABASE_URL_ENV} "
             f"({url_redacted})",
@@ -243,14 +288,20 @@ def corrupt_store(path: str, detail: str) -> StoreCorrupt:
 
 
 def _is_connect_error(orig: BaseException) -> bool:
-    return type(orig).__name__ == "OperationalError" and getattr(orig, "sqlstate", None) in (
-        None,
-        "08001",
-        "08006",
-        "28P01",
-        "28000",
-        "3D000",
-    )
+    operational = any(c.__name__ == "OperationalError" for c in type(orig).__mro__)
+    refused = getattr(orig, "sqlstate", None) in ("28P01", "28000", "3D000")
+    return operational and (refused or _is_transient(orig))
+
+
+#: The server shutting down (admin_shutdown, crash_shutdown) or not yet accepting connections.
+_SHUTTING_DOWN = ("57P01", "57P02", "57P03")
+
+
+def _is_transient(orig: BaseException) -> bool:
+    """A connection refused or lost (no SQLSTATE, class 08), or the server going down or
+    coming up: it passes. A wrong password or a missing database stays wrong."""
+    state = getattr(orig, "sqlstate", None)
+    return state is None or state.startswith("08") or state in _SHUTTING_DOWN
 
 
 def connect(url: DbUrl) -> Any:

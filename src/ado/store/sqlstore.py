@@ -71,8 +71,11 @@ class SqlStore(QueueMethods):
 
     @contextmanager
     def _sql(self) -> Iterator[SqlConnection]:
-        """The connection, one thread at a time (the runner writes from worker threads)."""
+        """The connection, one thread at a time (the runner writes from worker threads); a
+        PostgreSQL connection lost (a restart, a network cut) is opened again."""
         with self._lock, self._translate_errors():
+            if self.dialect == "postgresql" and self._conn.raw.closed:
+                self._conn = SqlConnection(connect(self._url), self.dialect)
             yield self._conn
 
     @contextmanager

@@ -274,12 +274,17 @@ def finish_task(
 
 
 def add_events(
-    sql: SqlConnection, task_id: int, attempt_id: int | None, events: Sequence[AgentEvent]
+    sql: SqlConnection,
+    task_id: int,
+    attempt_id: int | None,
+    events: Sequence[AgentEvent],
+    at: datetime | None = None,
 ) -> list[int]:
-    """Store ``events`` in one transaction and one driver call; their new ids, in order."""
+    """Store ``events`` in one transaction and one driver call; their new ids, in order.
+    ``at``: their time (``reader.batch_ids`` finds the batch by it), else now."""
     if not events:
         return []
-    now = sql.time(utcnow())
+    now = sql.time(at or utcnow())
     rows: list[dict[str, Any]] = []
     for event in events:
         data = event.to_dict()
@@ -309,7 +314,10 @@ def record_usage(
     cost_usd: float,
     api_cost_usd: float,
     requests: int = 1,
+    reservation: int | None = None,
 ) -> None:
+    """The usage of an attempt; ``reservation``: the row its request was reserved as
+    (``ado.store.reservations``) becomes this usage."""
     values = {
         "provider": provider,
         "access_mode": access_mode,
@@ -321,6 +329,11 @@ def record_usage(
         "created_at": sql.time(utcnow()),
     }
     with sql.transaction(write=True):
+        if reservation is not None:  # counted from the moment it was reserved
+            sets = ", ".join(f"{name} = :{name}" for name in values if name != "created_at")
+            update = f"UPDATE usage_records SET {sets} WHERE id = :id"
+            if sql.execute(update, {**values, "id": reservation}):
+                return
         _insert(sql, "usage_records", values)
 
 

@@ -9,6 +9,9 @@ and is scripted through the environment:
 - ``FAKE_CURSOR_WRITE=path:content``: on success, really write ``content`` to ``path``
   (relative paths resolve against the working directory) through a ``writeToolCall``.
 - ``FAKE_CURSOR_SESSION_ID``: the session id to report (default: ``--resume`` or a uuid4).
+- ``FAKE_CURSOR_MESSAGES=n``: on success, first ``n`` assistant messages ``message <i>``,
+  ``FAKE_CURSOR_INTERVAL`` seconds apart (default 0.02); ``FAKE_CURSOR_PAUSE=k:path``:
+  after message ``k``, wait until ``path`` exists (a test does something meanwhile).
 
 The event shapes follow what Cursor documents and what integrators captured:
 
@@ -114,6 +117,8 @@ def main(argv: list[str] | None = None) -> int:
         threading.Event().wait()  # until killed
         return 1
 
+    if stream:
+        _messages(session_id)
     text = "DONE"
     write = os.environ.get("FAKE_CURSOR_WRITE")
     if write:
@@ -159,6 +164,18 @@ def main(argv: list[str] | None = None) -> int:
     else:
         _emit(result)
     return 0
+
+
+def _messages(session_id: str) -> None:
+    count = int(os.environ.get("FAKE_CURSOR_MESSAGES", "0"))
+    interval = float(os.environ.get("FAKE_CURSOR_INTERVAL", "0.02"))
+    pause_at, _, gate = os.environ.get("FAKE_CURSOR_PAUSE", "").partition(":")
+    for i in range(count):
+        _assistant(session_id, f"message {i}")
+        if pause_at and i == int(pause_at):
+            while not Path(gate).exists():
+                time.sleep(0.01)
+        time.sleep(interval)
 
 
 def _assistant(session_id: str, text: str) -> None:
