@@ -19,6 +19,8 @@ __all__ = [
     "QuotaStatus",
     "QuotaWindow",
     "TaskStatus",
+    "WorkerKind",
+    "WorkerLostPolicy",
     "values",
 ]
 
@@ -163,6 +165,24 @@ class HandoffMode(StrEnum):
     SUMMARY = "summary"
     #: The original task alone: the next agent starts from scratch.
     RESTART = "restart"
+
+
+class WorkerKind(StrEnum):
+    """What runs a worker pool (the worker registry, ``ado workers``)."""
+
+    #: ``ado serve``'s own pool: it polls the store's queue.
+    SERVE = "serve"
+    #: ``ado worker``: a pool fed by the broker's messages.
+    WORKER = "worker"
+
+
+class WorkerLostPolicy(StrEnum):
+    """What becomes of a lost worker's running tasks (``orchestration.onWorkerLost``)."""
+
+    #: Marked ``interrupted``: agents have side effects, a person decides whether to re-run.
+    INTERRUPT = "interrupt"
+    #: Queued again: the next free pool runs it from the start (its attempt is interrupted).
+    REQUEUE = "requeue"
 
 
 def values(enum: type[StrEnum]) -> tuple[str, ...]:
