@@ -37,6 +37,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "notify": ("ado.cli.notify:notify", "Test notification channels; send a message."),
     "serve": ("ado.cli.serve:serve", "Serve the dashboard and API, and run submitted tasks."),
     "dashboard": ("ado.cli.serve:serve", "Alias of `ado serve`."),
+    "workers": ("ado.cli.workers:workers", "The live worker pools: heartbeat, running tasks."),
 }
 
 
