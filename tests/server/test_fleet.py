@@ -147,6 +147,23 @@ def test_a_hung_pool_is_lost_after_the_timeout_and_its_task_requeued(
         # Its last beat was at most a beat interval (a third of the timeout, rounded up to
         # the 0.5 s poll) before the SIGSTOP: taken no sooner than that before the timeout.
         assert TIMEOUT - TIMEOUT / 3 - 0.5 <= taken_after < TIMEOUT + 5, taken_after
+
+        # It wakes up to find itself lost: it stops its runner, whose last writes leave what
+        # became of the task alone (the status, the attempt the other pool interrupted).
+        hung.signal(signal.SIGCONT)
+        wait_for(lambda: "was taken as lost" in hung.output(), what="the pool to notice")
+        wait_for(
+            lambda: sorted(w["pid"] for w in _workers(survivor)) == sorted([owner, survivor.pid]),
+            what="the woken pool to register again",
+        )
+        wait_for(
+            lambda: [w["tasksDone"] for w in _workers(survivor) if w["pid"] == owner] == [1],
+            what="the woken pool's runner to end",
+        )
+        final = pg_store.get_task(task_id)
+        assert final is not None and final.status == "succeeded"
+        assert [a.outcome for a in final.attempts] == ["interrupted", "success"]
+        assert gate.starts() == 2
     finally:
         hung.proc.kill()
         hung.proc.wait()

@@ -9,6 +9,7 @@ import threading
 from typing import Any
 
 from ado.store import Store
+from ado.store.codec import utcnow
 from tests.store.test_tasks import attempt, dead_pid, new_task
 
 HOST = socket.gethostname()
@@ -39,8 +40,9 @@ def test_a_registered_worker_is_listed_with_the_tasks_it_runs(store: Store) -> N
     register(store, "host-a", 101, kind="worker", queues=("fast", "slow"), name="w1@host-a")
     register(store, "host-b", 202, concurrency=2)
     runs = [owned_by(store, "host-a", 101), owned_by(store, "host-a", 101)]
-    finished = owned_by(store, "host-a", 101)
+    finished = new_task(store)
     store.finish_task(finished, status="succeeded")
+    store.update_task(finished, owner_host="host-a", owner_pid=101)
     queued = new_task(store, status="queued")
 
     first, second = store.list_workers()
@@ -174,3 +176,45 @@ def test_many_pools_racing_take_each_lost_worker_exactly_once(store_url: str) ->
     finally:
         for store in stores:
             store.close()
+
+
+def test_a_lost_workers_late_writes_leave_what_became_of_its_task(store: Store) -> None:
+    """The lost process wakes up (a pause, a partition) and finishes its runner: neither the
+    interrupted task nor one re-queued and taken by another pool is overwritten."""
+    from ado.providers.events import Usage
+
+    register(store, HOST, os.getpid(), timeout=-1)  # this process plays the lost worker
+    interrupted = new_task(store)
+    first = attempt(store, interrupted)
+    requeued = new_task(store)
+    store.update_task(requeued, owner_host="other-host", owner_pid=1)  # taken by another pool
+    with store._sql() as sql:  # what take_lost_workers did while this process was away
+        from ado.store.orphans import release_task
+
+        with sql.transaction(write=True):
+            release_task(sql, interrupted, now=sql.time(utcnow()), error="lost")
+
+    store.finish_task(interrupted, status="failed", error="late")
+    store.finish_task(requeued, status="cancelled", error="late")
+    store.finish_attempt(
+        first,
+        outcome="crashed",
+        message="late",
+        exit_code=-9,
+        session_id=None,
+        reset_at=None,
+        usage=Usage(input_tokens=10),
+        cost_usd=1.0,
+        api_cost_usd=1.0,
+        files=[],
+    )
+    task = store.get_task(interrupted)
+    assert task is not None and (task.status, task.error) == ("interrupted", "lost")
+    assert [a.outcome for a in task.attempts] == ["interrupted"]
+    assert (task.input_tokens, task.cost_usd) == (0, 0.0)
+    other = store.get_task(requeued)
+    assert other is not None and other.status == "running"
+    mine = new_task(store)  # its own task, still its own: finished as ever
+    store.finish_task(mine, status="succeeded")
+    done = store.get_task(mine)
+    assert done is not None and done.status == "succeeded"

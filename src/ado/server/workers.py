@@ -23,9 +23,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import os
 import socket
+import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -49,6 +51,13 @@ log = logging.getLogger("ado.server")
 POLL_INTERVAL = 0.5
 #: How long ``cancel`` waits for a cancelled task to be recorded before answering.
 CANCEL_WAIT = 15.0
+
+
+#: The registry holds one row per process (the tasks' owner is a process): pools sharing a
+#: process (tests run several) share it, registered by the first to start, removed by the
+#: last to stop. Pools per (store, host, pid), under the lock.
+_MEMBERS: dict[tuple[str, str, int], int] = {}
+_MEMBERS_LOCK = threading.Lock()
 
 
 @dataclass(eq=False)
@@ -198,7 +207,7 @@ class WorkerPool:
                     self._wake.clear()
         finally:
             with contextlib.suppress(Exception):
-                await asyncio.to_thread(self.store.unregister_worker, self._host, self._pid)
+                await asyncio.to_thread(self._unregister)
 
     # -- the worker registry ----------------------------------------------------------------
 
@@ -207,20 +216,37 @@ class WorkerPool:
 
         return effective_config(self.config_loader).orchestration
 
-    def _register(self) -> None:
+    def _register(self, *, again: bool = False) -> None:
+        """Join the registry (``again``: after another process took this one as lost)."""
         settings = self._orchestration()
-        lost = self.store.register_worker(
-            hostname=self._host,
-            pid=self._pid,
-            kind=self.kind,
-            concurrency=self.concurrency,
-            queues=self.queues,
-            on_lost=settings.on_worker_lost,
-            timeout=settings.worker_timeout,
-            name=self.name,
-        )
-        self._log_lost(lost)
+        key = (self.store.url_redacted, self._host, self._pid)
+        with _MEMBERS_LOCK:
+            members = _MEMBERS.get(key, 0)
+            if not members or (again and not self.store.is_worker(self._host, self._pid)):
+                self._log_lost(
+                    self.store.register_worker(
+                        hostname=self._host,
+                        pid=self._pid,
+                        kind=self.kind,
+                        concurrency=self.concurrency,
+                        queues=self.queues,
+                        on_lost=settings.on_worker_lost,
+                        timeout=settings.worker_timeout,
+                        name=self.name,
+                    )
+                )
+            if not again:
+                _MEMBERS[key] = members + 1
         self._next_beat = time.monotonic() + settings.worker_timeout / 3
+
+    def _unregister(self) -> None:
+        key = (self.store.url_redacted, self._host, self._pid)
+        with _MEMBERS_LOCK:
+            members = _MEMBERS.pop(key, 1) - 1
+            if members:
+                _MEMBERS[key] = members
+            else:
+                self.store.unregister_worker(self._host, self._pid)
 
     async def _beat(self) -> None:
         """Every third of ``workerTimeout``: the heartbeat, then the lost workers taken."""
@@ -245,7 +271,7 @@ class WorkerPool:
                 self._pid, self._host, settings.worker_timeout,
             )  # fmt: skip
             self.cancel_all()
-            await asyncio.to_thread(self._register)
+            await asyncio.to_thread(functools.partial(self._register, again=True))
         self._log_lost(await asyncio.to_thread(self.store.take_lost_workers))
 
     @staticmethod

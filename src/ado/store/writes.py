@@ -49,6 +49,8 @@ __all__ = [
 
 #: Columns ``update_task`` may change; the rest are written by dedicated functions.
 UPDATABLE = frozenset(TASK_COLUMNS) - {"id", "created_at", "updated_at"}
+#: The statuses of a task not finished yet (``TaskStatus.is_active``), as SQL.
+_ACTIVE = ", ".join(f"'{status}'" for status in TaskStatus if status.is_active)
 _TOTALS = (
     "input_tokens",
     "output_tokens",
@@ -210,7 +212,8 @@ def finish_attempt(
     model: str | None = None,
 ) -> None:
     """Close the attempt with its totals, and add those totals to its task's (what was
-    dropped is counted on the task by ``finish_task``)."""
+    dropped is counted on the task by ``finish_task``). An attempt ends once: one already
+    ended (``interrupted`` when its process was found lost) is left as it is."""
     totals = _totals(usage, cost_usd, api_cost_usd)
     now = sql.time(utcnow())
     params = {
@@ -230,16 +233,18 @@ def finish_attempt(
     }
     add = ", ".join(f"{name} = {name} + :{name}" for name in totals)
     with sql.transaction(write=True):
-        sql.execute(
+        finished = sql.execute(
             "UPDATE attempts SET outcome = :outcome, outcome_message = :message,"
             " exit_code = :exit_code, session_id = :session_id, reset_at = :reset_at,"
             f" files_changed = {sql.json('files')}, finished_at = :now,"
             " dropped_events = :dropped_events, dropped_bytes = :dropped_bytes,"
             " model = COALESCE(:model, model), agent_cost_usd = :agent_cost, "
             + ", ".join(f"{name} = :{name}" for name in totals)
-            + " WHERE id = :id",
+            + f" WHERE id = :id AND outcome = '{OutcomeKind.RUNNING}'",
             params,
         )
+        if not finished:  # ended already: interrupted by whoever took its lost process
+            return
         session = ", session_id = :session_id" if session_id is not None else ""
         sql.execute(
             f"UPDATE tasks SET {add}{session}, updated_at = :now"
@@ -259,17 +264,23 @@ def finish_task(
     dropped_events: int = 0,
     dropped_bytes: int = 0,
 ) -> None:
-    """The task's final status; ``dropped_*``: its output not stored (storage caps)."""
+    """The task's final status; ``dropped_*``: its output not stored (storage caps).
+
+    Only while the task is still this process's (or nobody's) and not finished: a process
+    found lost (``ado.store.registry``) whose task was interrupted, or re-queued and taken by
+    another pool, does not overwrite what became of it."""
     now = sql.time(utcnow())
     with sql.transaction(write=True):
         sql.execute(
             "UPDATE tasks SET status = :status, error = :error, result_text = :result_text,"
             " exit_code = :exit_code, dropped_events = :dropped_events,"
             " dropped_bytes = :dropped_bytes, finished_at = :now, updated_at = :now"
-            " WHERE id = :id",
+            f" WHERE id = :id AND status IN ({_ACTIVE}) AND (owner_pid IS NULL"
+            " OR (owner_host = :host AND owner_pid = :pid))",
             {"status": status, "error": error, "result_text": result_text,
              "exit_code": exit_code, "dropped_events": dropped_events,
-             "dropped_bytes": dropped_bytes, "now": now, "id": task_id},
+             "dropped_bytes": dropped_bytes, "now": now, "id": task_id,
+             "host": socket.gethostname(), "pid": os.getpid()},
         )  # fmt: skip
 
 
