@@ -4,6 +4,7 @@ a lost worker it finds is taken on the way (its task interrupted), not listed.""
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from ado.api import schemas
 from tests.fixtures.ado import Project
@@ -23,7 +24,7 @@ def test_workers_lists_the_live_pools(project: Project) -> None:
     assert json.loads(project.run("workers", "--json", check_code=0).stdout) == []
 
     store = project.store()
-    common = {"concurrency": 2, "queues": ("fast",), "on_lost": "requeue"}
+    common: dict[str, Any] = {"concurrency": 2, "queues": ("fast",), "on_lost": "requeue"}
     store.register_worker(hostname="box-1", pid=11, kind="worker", timeout=600, **common)
     store.register_worker(hostname="box-2", pid=22, kind="serve", timeout=-1, **common)
     task_id = store.create_task(prompt="p", cwd="/", hitl_policy="autonomous", options={})

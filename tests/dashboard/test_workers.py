@@ -4,16 +4,14 @@ with the task it runs, and that pool lost — its card leaves, its task is inter
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 from playwright.sync_api import expect
 
 from ado.store import Store
-from tests.dashboard.conftest import DESKTOP, PHONE, Server, project_env, serving
+from tests.dashboard.conftest import DESKTOP, PHONE, Server, serving_own
 
 #: A host name with markup in it: shown as text, never as HTML.
 HOSTILE = '<img src=x onerror="window.__pwned=1">box'
@@ -34,23 +32,12 @@ CONFIG = {
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory, dashboard_built: None) -> Iterator[Server]:
     """Overrides the package's server: a project of its own, whose registry this changes."""
-    root = tmp_path_factory.mktemp("workers-project")
-    (root / "ado.config.yaml").write_text(json.dumps(CONFIG, indent=2))
-    with serving(root, project_env(tmp_path_factory.mktemp("workers-home"))) as server:
+    with serving_own(tmp_path_factory, "workers", CONFIG) as server:
         yield server
 
 
-@pytest.fixture
-def store(server: Server) -> Iterator[Store]:
-    store = Store(f"sqlite:///{server.root / '.ado' / 'state.db'}")
-    try:
-        yield store
-    finally:
-        store.close()
-
-
 def test_the_workers_page_shows_each_pool_live(
-    page: Any, server: Server, store: Store, tmp_path: Path
+    page: Any, server: Server, server_store: Store
 ) -> None:
     page.goto("/")
     page.get_by_role("link", name="Workers").first.click()
@@ -65,11 +52,11 @@ def test_the_workers_page_shows_each_pool_live(
     expect(mine.get_by_test_id("heartbeat")).to_contain_text("ago")
 
     # Another pool on the same store (an `ado worker` on another host) running a task.
-    task_id = store.create_task(
+    task_id = server_store.create_task(
         prompt="build it", cwd=str(server.root), hitl_policy="autonomous", options={}
     )
-    store.update_task(task_id, owner_host=HOSTILE, owner_pid=4242)
-    store.register_worker(
+    server_store.update_task(task_id, owner_host=HOSTILE, owner_pid=4242)
+    server_store.register_worker(
         hostname=HOSTILE,
         pid=4242,
         kind="worker",
@@ -94,7 +81,7 @@ def test_the_workers_page_shows_each_pool_live(
     expect(page).to_have_url(f"{server.url}/tasks/{task_id}")
 
     # It stops beating: the server's pool takes it as lost, the page drops its card.
-    store.beat(HOSTILE, 4242, concurrency=2, tasks_done=0, timeout=-1)
+    server_store.beat(HOSTILE, 4242, concurrency=2, tasks_done=0, timeout=-1)
     page.go_back()
     expect(cards).to_have_count(1, timeout=20_000)
     expect(cards.first.get_by_test_id("worker-kind")).to_have_text("ado serve")
