@@ -17,13 +17,7 @@ from tests.dashboard.conftest import DESKTOP, PHONE, Server, serving_own
 HOSTILE = '<img src=x onerror="window.__pwned=1">box'
 CONFIG = {
     "version": "1.1",
-    "providers": {
-        "claude-code": {
-            "enabled": True,
-            "command": "/nonexistent/claude",
-            "accessModes": [{"mode": "subscription", "priority": 1}],
-        }
-    },
+    "providers": {},
     # Pools beat every second; one silent for 3 s is lost.
     "orchestration": {"workerTimeout": 3},
 }
