@@ -9,6 +9,7 @@ from typing import Any
 from ado.api import schemas
 from tests.fixtures.ado import Project
 
+
 def test_workers_lists_the_live_pools(project: Project) -> None:
     project.write_config({})  # no agent needed
     assert "No worker pool is running" in project.run("workers", check_code=0).stdout

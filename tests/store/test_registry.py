@@ -86,10 +86,11 @@ def test_a_worker_past_its_timeout_is_lost_and_its_tasks_interrupted(store: Stor
         "interrupt",
         (lost_task,),
     )
-    assert lost.why.startswith("no heartbeat for")
+    assert lost.why.startswith("went silent (no heartbeat for")
     task = store.get_task(lost_task)
     assert task is not None and task.status == "interrupted" and task.finished_at is not None
-    assert task.error is not None and "worker pool 7 on far-host was lost" in task.error
+    assert task.error is not None
+    assert task.error.startswith("ADO worker pool 7 on far-host went silent (no heartbeat for")
     assert [a.outcome for a in task.attempts] == ["interrupted"]
     other = store.get_task(live_task)
     assert other is not None and other.status == "running"
@@ -136,7 +137,7 @@ def test_a_reused_pid_takes_its_predecessor_as_lost(store: Store) -> None:
     register(store, "container-1", 1, on_lost="interrupt")
     stale = owned_by(store, "container-1", 1)
     (lost,) = register(store, "container-1", 1, kind="worker")
-    assert lost.task_ids == (stale,) and lost.why == "its process is gone"
+    assert lost.task_ids == (stale,) and lost.why == "exited"
     task = store.get_task(stale)
     assert task is not None and task.status == "interrupted"
     (worker,) = store.list_workers()
@@ -218,3 +219,18 @@ def test_a_lost_workers_late_writes_leave_what_became_of_its_task(store: Store) 
     store.finish_task(mine, status="succeeded")
     done = store.get_task(mine)
     assert done is not None and done.status == "succeeded"
+
+
+def test_a_requeued_task_waiting_in_the_queue_is_not_finished_by_its_lost_worker(
+    store: Store,
+) -> None:
+    register(store, HOST, os.getpid(), timeout=-1, on_lost="requeue")
+    task_id = new_task(store)
+    with store._sql() as sql:  # taken while this process was away: queued, no owner
+        from ado.store.orphans import release_task
+
+        with sql.transaction(write=True):
+            release_task(sql, task_id, now=sql.time(utcnow()), error="lost", requeue=True)
+    store.finish_task(task_id, status="cancelled", error="late")
+    task = store.get_task(task_id)
+    assert task is not None and (task.status, task.error) == ("queued", None)

@@ -60,6 +60,10 @@ _COLUMNS = (
 )
 
 
+#: Why a pool on this host whose process is gone counts as lost.
+_EXITED = "exited"
+
+
 @dataclass(frozen=True, slots=True)
 class LostWorker:
     """A worker found lost, and what was done with the tasks it ran."""
@@ -69,7 +73,8 @@ class LostWorker:
     #: a WorkerLostPolicy value: how its tasks were released
     on_lost: str
     task_ids: tuple[int, ...]
-    #: Why it counts as lost, for the log and the tasks' error.
+    #: Why it counts as lost, for the log and the tasks' error: ``exited``, or ``went
+    #: silent (no heartbeat for 31 s)``.
     why: str
 
 
@@ -96,7 +101,7 @@ def register_worker(
                 "SELECT heartbeat_at FROM workers WHERE hostname = :hostname AND pid = :pid",
                 {"hostname": hostname, "pid": pid},
             )
-            if (worker := _lose(sql, hostname, pid, seen, "its process is gone", now))
+            if (worker := _lose(sql, hostname, pid, seen, _EXITED, now))
         ]
         sql.execute(
             "INSERT INTO workers (hostname, pid, name, kind, concurrency, queues, on_lost,"
@@ -183,9 +188,9 @@ def take_lost_workers(sql: SqlConnection) -> list[LostWorker]:
             continue
         if decode("expires_at", expires) < now:
             age = (now - decode("heartbeat_at", seen)).total_seconds()
-            found.append((hostname, pid, seen, f"no heartbeat for {age:.0f} s"))
+            found.append((hostname, pid, seen, f"went silent (no heartbeat for {age:.0f} s)"))
         elif hostname == here and not pid_alive(pid):
-            found.append((hostname, pid, seen, "its process is gone"))
+            found.append((hostname, pid, seen, _EXITED))
     if not found:
         return []
     with sql.transaction(write=True):
@@ -237,7 +242,7 @@ def _lose(
             key,
         )
     )
-    error = f"worker pool {pid} on {hostname} was lost ({why}) while the task was running"
+    error = f"ADO worker pool {pid} on {hostname} {why} while the task was running"
     for task_id in task_ids:
         release_task(
             sql,

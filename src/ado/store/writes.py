@@ -49,8 +49,6 @@ __all__ = [
 
 #: Columns ``update_task`` may change; the rest are written by dedicated functions.
 UPDATABLE = frozenset(TASK_COLUMNS) - {"id", "created_at", "updated_at"}
-#: The statuses of a task not finished yet (``TaskStatus.is_active``), as SQL.
-_ACTIVE = ", ".join(f"'{status}'" for status in TaskStatus if status.is_active)
 _TOTALS = (
     "input_tokens",
     "output_tokens",
@@ -266,17 +264,19 @@ def finish_task(
 ) -> None:
     """The task's final status; ``dropped_*``: its output not stored (storage caps).
 
-    Only while the task is still this process's (or nobody's) and not finished: a process
-    found lost (``ado.store.registry``) whose task was interrupted, or re-queued and taken by
-    another pool, does not overwrite what became of it."""
+    Only while the task is still this process's, or a running one nobody owns: a process
+    found lost (``ado.store.registry``) keeps its tasks' owner but sees them ``interrupted``,
+    or loses them (re-queued, perhaps taken by another pool); its late finish overwrites
+    neither."""
     now = sql.time(utcnow())
     with sql.transaction(write=True):
         sql.execute(
             "UPDATE tasks SET status = :status, error = :error, result_text = :result_text,"
             " exit_code = :exit_code, dropped_events = :dropped_events,"
             " dropped_bytes = :dropped_bytes, finished_at = :now, updated_at = :now"
-            f" WHERE id = :id AND status IN ({_ACTIVE}) AND (owner_pid IS NULL"
-            " OR (owner_host = :host AND owner_pid = :pid))",
+            " WHERE id = :id AND ((owner_host = :host AND owner_pid = :pid"
+            f" AND status <> '{TaskStatus.INTERRUPTED}') OR (owner_pid IS NULL"
+            f" AND status IN ('{TaskStatus.RUNNING}', '{TaskStatus.PARKED}')))",
             {"status": status, "error": error, "result_text": result_text,
              "exit_code": exit_code, "dropped_events": dropped_events,
              "dropped_bytes": dropped_bytes, "now": now, "id": task_id,
