@@ -1,4 +1,5 @@
-"""The worker registry: live worker pools, their heartbeats and what they run.
+"""The worker registry: live worker pools, their heartbeats and what they run; the
+``worker-pool:`` key-value entries it replaces are removed.
 
 Revision ID: 0011
 Revises: 0010
@@ -33,6 +34,8 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("hostname", "pid", name=op.f("pk_workers")),
     )
     op.create_index(op.f("ix_workers_expires_at"), "workers", ["expires_at"])
+    # The key-value entries pools registered under before (the registry replaces them).
+    op.execute("DELETE FROM kv WHERE key LIKE 'worker-pool:%'")
 
 
 def downgrade() -> None:
