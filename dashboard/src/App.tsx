@@ -13,6 +13,7 @@ const Tasks = lazy(() => import("./pages/Tasks"));
 const TaskDetail = lazy(() => import("./pages/TaskDetail"));
 const Providers = lazy(() => import("./pages/Providers"));
 const Settings = lazy(() => import("./pages/Settings"));
+const Workers = lazy(() => import("./pages/Workers"));
 
 function Live() {
   useLiveUpdates();
@@ -32,6 +33,7 @@ export function App() {
           <Route path="/tasks" element={<Tasks />} />
           <Route path="/tasks/:id" element={<TaskDetail />} />
           <Route path="/providers" element={<Providers />} />
+          <Route path="/workers" element={<Workers />} />
           <Route path="/settings" element={<Settings />} />
           <Route path="*" element={<Empty>Page not found.</Empty>} />
         </Routes>

@@ -22,6 +22,8 @@ __all__ = [
     "QuotaWindow",
     "SchemaState",
     "TaskStatus",
+    "WorkerKind",
+    "WorkerLostPolicy",
     "values",
 ]
 
@@ -199,6 +201,24 @@ class SchemaState(StrEnum):
     NEWER = "newer"
     #: No revision: an empty database, or not ADO's.
     NONE = "none"
+
+
+class WorkerKind(StrEnum):
+    """What runs a worker pool (the worker registry, ``ado workers``)."""
+
+    #: ``ado serve``'s own pool: it polls the store's queue.
+    SERVE = "serve"
+    #: ``ado worker``: a pool fed by the broker's messages.
+    WORKER = "worker"
+
+
+class WorkerLostPolicy(StrEnum):
+    """What becomes of a lost worker's running tasks (``orchestration.onWorkerLost``)."""
+
+    #: Marked ``interrupted``: agents have side effects, a person decides whether to re-run.
+    INTERRUPT = "interrupt"
+    #: Queued again: the next free pool runs it from the start (its attempt is interrupted).
+    REQUEUE = "requeue"
 
 
 def values(enum: type[StrEnum]) -> tuple[str, ...]:

@@ -225,6 +225,30 @@ def serving(root: Path, env: dict[str, str]) -> Iterator[Server]:
         process.stop(timeout=15)
 
 
+@contextmanager
+def serving_own(
+    tmp_path_factory: pytest.TempPathFactory, name: str, config: dict[str, Any]
+) -> Iterator[Server]:
+    """``ado serve`` over a project of its own with ``config``: for a module whose tests
+    change what the server stores (override ``server`` with it, module-scoped)."""
+    root = tmp_path_factory.mktemp(f"{name}-project")
+    (root / "ado.config.yaml").write_text(json.dumps(config, indent=2))
+    with serving(root, project_env(tmp_path_factory.mktemp(f"{name}-home"))) as server:
+        yield server
+
+
+@pytest.fixture
+def server_store(server: Server) -> Iterator[Any]:
+    """The store of ``server``'s project, opened by the test."""
+    from ado.store import Store
+
+    store = Store(f"sqlite:///{server.root / '.ado' / 'state.db'}")
+    try:
+        yield store
+    finally:
+        store.close()
+
+
 @pytest.fixture(scope="package")
 def browser(chromium_path: Path) -> Iterator[Any]:
     from playwright.sync_api import sync_playwright

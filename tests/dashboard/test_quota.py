@@ -9,7 +9,6 @@ rows for the cases a run cannot make on demand (a stale reading, a window withou
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -22,7 +21,7 @@ from playwright.sync_api import expect
 from ado.providers.events import AgentEvent, EventKind
 from ado.routing.quota import record_event
 from ado.store import Store
-from tests.dashboard.conftest import DESKTOP, PHONE, Server, project_env, serving
+from tests.dashboard.conftest import DESKTOP, PHONE, Server, serving_own
 from tests.support.quota import record_reading
 
 MINUTE = timedelta(minutes=1)
@@ -48,19 +47,13 @@ CONFIG = {
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory, dashboard_built: None) -> Iterator[Server]:
     """Overrides the package's server: a project whose ledger starts empty."""
-    root = tmp_path_factory.mktemp("quota-project")
-    (root / "ado.config.yaml").write_text(json.dumps(CONFIG, indent=2))
-    with serving(root, project_env(tmp_path_factory.mktemp("quota-home"))) as server:
+    with serving_own(tmp_path_factory, "quota", CONFIG) as server:
         yield server
 
 
 @pytest.fixture
-def store(server: Server) -> Iterator[Store]:
-    store = Store(f"sqlite:///{server.root / '.ado' / 'state.db'}")
-    try:
-        yield store
-    finally:
-        store.close()
+def store(server_store: Store) -> Store:
+    return server_store
 
 
 def _five_hour_at_60(store: Store) -> None:

@@ -15,6 +15,7 @@ from ado.errors import NotFoundError, TaskNotCancellable
 from ado.orchestrator.cancel import cancel_task
 from ado.server.workers import WorkerPool, spec_from_task
 from ado.store import Store
+from ado.vocab import WorkerKind
 from tests.server.conftest import Gate
 from tests.support import wait_for_async
 
@@ -258,3 +259,46 @@ def test_spec_from_task_reads_every_option(store: Store) -> None:
         3,
         True,
     )
+
+
+async def test_every_pool_is_in_the_registry_while_it_runs(store: Store, gate: Gate) -> None:
+    """What it is (an ``ado worker`` passes its kind, queues and name), what it runs and has
+    done; pools of one process share its row; gone from the list once stopped."""
+    config = _config(gate)
+    pool = WorkerPool(
+        store,
+        lambda: config,
+        concurrency=2,
+        poll_interval=0.05,
+        kind=WorkerKind.WORKER,
+        queues=("fast",),
+        name="w1@here",
+    )
+    sibling = WorkerPool(store, lambda: config, concurrency=1, poll_interval=0.05)
+    ids = await asyncio.to_thread(_queue, store, 1, str(gate.script.parent))
+    pool.start()
+    sibling.start()
+    try:
+        await pool.ready()
+        await sibling.ready()
+        await wait_for_async(lambda: gate.starts() == 1, 60, what="the agent to start")
+        (worker,) = await asyncio.to_thread(store.list_workers)
+        assert (worker.pid, worker.kind, worker.queues, worker.name) == (
+            os.getpid(),
+            "worker",
+            ("fast",),
+            "w1@here",
+        )
+        assert worker.running == tuple(ids) and worker.on_lost == "interrupt"
+        idle = pool if sibling.running else sibling  # either may have claimed the task
+        await idle.stop(5)
+        assert len(await asyncio.to_thread(store.list_workers)) == 1  # the other still runs
+        gate.open()
+        await wait_for_async(
+            lambda: set(_statuses(store, ids)) == {"succeeded"}, 60, what="the task to succeed"
+        )
+        assert pool.tasks_done + sibling.tasks_done == 1
+    finally:
+        await pool.stop(5)
+        await sibling.stop(5)
+    assert await asyncio.to_thread(store.list_workers) == []

@@ -21,7 +21,7 @@ from ado.store import HEAD, Store
 from ado.store.backup import backup, backup_name, restore, upgrade
 from ado.store.database import MIGRATIONS_DIR
 from ado.store.integrity import check_file, check_store, known_revisions
-from ado.vocab import DbKind, SchemaState
+from ado.vocab import DbKind, SchemaState, WorkerKind, WorkerLostPolicy
 from tests.fixtures.postgres import PostgresServer
 
 
@@ -302,8 +302,17 @@ def test_restore_refuses_a_store_a_live_worker_pool_uses(
     pool = subprocess.Popen([sys.executable, "-c", "import sys; sys.stdin.read()"], stdin=PIPE)
     other = Store(other_url)
     other.migrate()
-    other.register_pool(socket.gethostname(), pool.pid)
-    other.register_pool("another-host", 1)  # cannot be told alive from here: not counted
+    for host, pid in ((socket.gethostname(), pool.pid), ("another-host", 1)):
+        # another host's pool cannot be told alive from here: not counted
+        other.register_worker(
+            hostname=host,
+            pid=pid,
+            kind=WorkerKind.SERVE,
+            concurrency=1,
+            queues=(),
+            on_lost=WorkerLostPolicy.INTERRUPT,
+            timeout=3600,
+        )
     other.close()
     try:
         with pytest.raises(UsageError, match=rf"on this host \(pid {pool.pid}\)"):

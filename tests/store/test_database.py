@@ -36,6 +36,7 @@ TABLES = {
     "quota_windows",
     "tasks",
     "usage_records",
+    "workers",
 }
 
 

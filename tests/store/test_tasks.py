@@ -219,8 +219,8 @@ def test_mark_orphans_interrupted(store: Store) -> None:
     elsewhere = new_task(store)
     store.update_task(elsewhere, owner_host="another-host", owner_pid=gone)
     finished = new_task(store)
-    store.update_task(finished, owner_pid=gone)
     store.finish_task(finished, status="succeeded")
+    store.update_task(finished, owner_pid=gone)
 
     assert store.mark_orphans_interrupted() == 2
     task = store.get_task(orphan)

@@ -10,4 +10,5 @@ export const keys = {
   settings: ["settings"] as const,
   alerts: ["alerts"] as const,
   quota: ["quota"] as const,
+  workers: ["workers"] as const,
 };

@@ -87,6 +87,7 @@ export function useLiveUpdates(): void {
       void client.invalidateQueries({ queryKey: [...keys.tasks, "list"] });
       void client.invalidateQueries({ queryKey: ["dashboard"] });
       void client.invalidateQueries({ queryKey: keys.quota }); // counted windows move too
+      void client.invalidateQueries({ queryKey: keys.workers }); // what each pool runs
     }, 250);
     const refreshQuota = debounced(() => void client.invalidateQueries({ queryKey: keys.quota }), 250);
 

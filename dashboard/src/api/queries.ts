@@ -115,6 +115,16 @@ export function useQuota() {
   });
 }
 
+/** The worker registry. Pools beat every few seconds: refetched every 5 s, and when a task
+ * changes (live.ts: what each pool runs). */
+export function useWorkers() {
+  return useQuery({
+    queryKey: keys.workers,
+    queryFn: ({ signal }) => unwrap(client.GET("/api/workers", { signal })),
+    refetchInterval: 5_000,
+  });
+}
+
 export function usePatchProvider() {
   const qc = useQueryClient();
   return useMutation({

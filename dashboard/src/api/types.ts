@@ -43,6 +43,8 @@ export type FieldError = S["ErrorDetail"];
 export type Quota = S["QuotaOut"];
 /** One usage window of one provider id (an account). */
 export type QuotaReading = S["QuotaWindowOut"];
+/** A live worker pool of GET /api/workers (the worker registry). */
+export type Worker = S["WorkerOut"];
 
 /** Every task status, in the API's order. */
 export const TASK_STATUSES: readonly TaskStatus[] = taskStatusValues;

@@ -1,6 +1,6 @@
 // The frame around every page: navigation (a sidebar on wide screens, a bar on phones),
 // the live-connection indicator and the dark-mode toggle.
-import { Gauge, ListTodo, Moon, Plug, Settings, Sun } from "lucide-react";
+import { Cpu, Gauge, ListTodo, Moon, Plug, Settings, Sun } from "lucide-react";
 import { useEffect, useState, type ReactNode } from "react";
 import { NavLink } from "react-router";
 import { useLiveState } from "../api/live";
@@ -10,6 +10,7 @@ const NAV = [
   { to: "/", label: "Dashboard", icon: Gauge, end: true },
   { to: "/tasks", label: "Tasks", icon: ListTodo, end: false },
   { to: "/providers", label: "Providers", icon: Plug, end: false },
+  { to: "/workers", label: "Workers", icon: Cpu, end: false },
   { to: "/settings", label: "Settings", icon: Settings, end: false },
 ];
 

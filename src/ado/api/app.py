@@ -58,6 +58,7 @@ _ROUTE_MODULES = (
     "quota",
     "settings",
     "alerts",
+    "workers",
     "docs",
 )
 _NOT_BUILT = """<!doctype html><html><head><meta charset="utf-8"><title>ADO</title></head>

@@ -35,6 +35,8 @@ from ado.vocab import (
     QuotaStatus,
     QuotaWindow,
     TaskStatus,
+    WorkerKind,
+    WorkerLostPolicy,
 )
 
 __all__ = [
@@ -97,6 +99,7 @@ __all__ = [
     "UsageReport",
     "UsageReportRow",
     "UsageToday",
+    "WorkerOut",
     "live_message_schemas",
 ]
 
@@ -683,6 +686,28 @@ class TokenOut(Schema):
     created_at: datetime
     last_used_at: datetime | None
     revoked_at: datetime | None
+
+
+class WorkerOut(Schema):
+    """A live worker pool (`ado serve`'s or `ado worker`) from the worker registry."""
+
+    hostname: str
+    pid: int
+    name: str | None = Field(description="Its own name (a Celery node name), when it has one.")
+    kind: WorkerKind = Field(description="serve: `ado serve`'s pool; worker: `ado worker`.")
+    concurrency: int = Field(description="How many tasks it runs at once, at most.")
+    queues: list[str] = Field(description="The queues it takes tasks from (empty: all).")
+    on_lost: WorkerLostPolicy = Field(
+        description="What becomes of its running tasks if it is lost (onWorkerLost)."
+    )
+    started_at: datetime
+    heartbeat_at: datetime
+    heartbeat_age_s: float = Field(description="Seconds since its last heartbeat.")
+    expires_at: datetime = Field(
+        description="When it counts as lost without another heartbeat (workerTimeout)."
+    )
+    running: list[int] = Field(description="Ids of the tasks it runs now.")
+    tasks_done: int = Field(description="Tasks it ran to their end since it started.")
 
 
 class ProviderCheck(Schema):

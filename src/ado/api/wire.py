@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from pydantic_core import PydanticSerializationError, to_json
@@ -44,6 +44,7 @@ __all__ = [
     "TASK_DETAIL",
     "TASK_SUMMARY",
     "TOKEN",
+    "WORKER",
     "Message",
     "Shape",
     "dumps",
@@ -134,6 +135,12 @@ REPORT = Shape("UsageReport", rows=lambda r: REPORT_ROW.many(r.rows))
 QUOTA_WINDOW = Shape("QuotaWindowOut")
 TOKEN = Shape("TokenOut")
 QUOTA = Shape("QuotaOut", windows=lambda q: QUOTA_WINDOW.many(q.windows))
+WORKER = Shape(
+    "WorkerOut",
+    queues=lambda w: list(w.queues),
+    running=lambda w: list(w.running),
+    heartbeat_age_s=lambda w: max(0.0, (datetime.now(UTC) - w.heartbeat_at).total_seconds()),
+)
 _TODAY = Shape("StatusToday")
 STATUS = Shape(
     "StatusOut",

@@ -42,6 +42,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "ado.cli.worker:worker",
         "Run queued tasks as a Celery worker (the celery executor).",
     ),
+    "workers": ("ado.cli.workers:workers", "The live worker pools: heartbeat, running tasks."),
 }
 
 

@@ -26,7 +26,7 @@ from ado.notifications.config import LegacyHitlNotifications, NotificationsConfi
 from ado.options import MAX_RETRIES
 from ado.telemetry.config import ObservabilityConfig
 from ado.text import MAX_ARG_BYTES
-from ado.vocab import AccessMode, Executor, HandoffMode, HitlPolicy
+from ado.vocab import AccessMode, Executor, HandoffMode, HitlPolicy, WorkerLostPolicy
 
 __all__ = [
     "AccessModeConfig",
@@ -513,6 +513,21 @@ class OrchestrationConfig(ConfigModel):
         description="Seconds the Redis broker waits for a message's acknowledgement before it "
         "delivers the message again. Agents may run longer: a second delivery finds the task "
         "claimed in the store and starts nothing (docs/scaling.md).",
+    )
+    worker_timeout: float = Field(
+        default=30.0,
+        ge=3.0,
+        le=3600.0,
+        description="Seconds without a heartbeat after which a worker pool (`ado serve`'s, "
+        "`ado worker`) counts as lost; every live pool checks, and the first to see it applies "
+        "`onWorkerLost` to its running tasks. Pools beat every third of it. A pool on the "
+        "same host whose process is gone is lost at once.",
+    )
+    on_worker_lost: WorkerLostPolicy = Field(
+        default=WorkerLostPolicy.INTERRUPT,
+        description="A lost worker's running tasks: `interrupt` (marked interrupted: agents "
+        "have side effects, so a person decides) or `requeue` (queued again, run from the "
+        "start by the next free pool).",
     )
 
 

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ado.distributed.settings import require_shared_store
+from ado.vocab import WorkerKind
 
 if TYPE_CHECKING:
     from ado.config.loader import LoadedConfig
@@ -73,7 +74,16 @@ def run_worker(loaded: LoadedConfig, options: WorkerOptions) -> int:
         config = source()
         concurrency = options.concurrency or config.orchestration.max_parallel_agents
         services = Services.for_server(source, store)
-        pool = WorkerPool(store, source, concurrency=concurrency, services=services, claims=False)
+        pool = WorkerPool(
+            store,
+            source,
+            concurrency=concurrency,
+            services=services,
+            claims=False,
+            kind=WorkerKind.WORKER,  # in the worker registry (ado workers), beating from its loop
+            queues=options.queues or [config.orchestration.queue],
+            name=options.hostname,
+        )
         thread.start()
         _call(loop, _start(pool))
 

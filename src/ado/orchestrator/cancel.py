@@ -60,7 +60,7 @@ async def cancel_task(store: QueueMethods, pool: TaskPool | None, task_id: int) 
     here = task.owner_host == socket.gethostname()
     pid = task.owner_pid
     if pid and task.owner_host is not None and (not here or pid_alive(pid)):
-        if await asyncio.to_thread(store.is_pool, task.owner_host, pid):
+        if await asyncio.to_thread(store.is_worker, task.owner_host, pid):
             await asyncio.to_thread(store.request_cancel, task_id)  # that pool picks it up
             return "cancelling"
     if not pid or (here and pid == os.getpid()):

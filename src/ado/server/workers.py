@@ -10,9 +10,13 @@ Tasks wait in the store with status ``queued`` (or ``parked`` until their reset:
 ``ado.routing.parking``) and their options in ``task.options``; a pool claims them one at a
 time with a conditional UPDATE (``Store.claim_task``), so several servers on one PostgreSQL
 never run the same task. At most ``concurrency`` run at once; the
-rest stay queued. Each task's Runner comes from the composition root
-(``ado.orchestrator.compose.build_runner``) with the configuration ``load_config`` gives at
-that moment; "cancel this task" is ``ado.orchestrator.cancel.cancel_task``.
+rest stay queued. Every pool registers in the store's worker registry
+(``ado.store.registry``: ``ado workers``, ``GET /api/workers``) and beats there every third
+of ``orchestration.workerTimeout``; at each beat it takes the workers found lost (their
+running tasks interrupted or re-queued per ``orchestration.onWorkerLost``). Each task's
+Runner comes from the composition root (``ado.orchestrator.compose.build_runner``) with the
+configuration ``load_config`` gives at that moment; "cancel this task" is
+``ado.orchestrator.cancel.cancel_task``.
 
 With ``claims=False`` (``ado worker``, the celery executor) the pool does not poll the queue:
 each Celery message names a task, and ``run_task`` claims and runs it, the claim being the
@@ -24,21 +28,25 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import os
 import socket
-from collections.abc import Callable
+import threading
+import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
-from ado.vocab import HitlPolicy, TaskStatus
+from ado.vocab import HitlPolicy, TaskStatus, WorkerKind, WorkerLostPolicy
 
 if TYPE_CHECKING:
-    from ado.config.schema import AdoConfig
+    from ado.config.schema import AdoConfig, OrchestrationConfig
     from ado.orchestrator import Runner, TaskSpec
     from ado.orchestrator.compose import Services
     from ado.store import Store, TaskView
+    from ado.store.registry import LostWorker
 
 __all__ = ["WorkerPool", "spec_from_task"]
 
@@ -48,6 +56,13 @@ log = logging.getLogger("ado.server")
 POLL_INTERVAL = 0.5
 #: How long ``cancel`` waits for a cancelled task to be recorded before answering.
 CANCEL_WAIT = 15.0
+
+
+#: The registry holds one row per process (the tasks' owner is a process): pools sharing a
+#: process (tests run several) share it, registered by the first to start, removed by the
+#: last to stop. Pools per (store, host, pid), under the lock.
+_MEMBERS: dict[tuple[str, str, int], int] = {}
+_MEMBERS_LOCK = threading.Lock()
 
 
 @dataclass(eq=False)
@@ -81,6 +96,9 @@ class WorkerPool:
         poll_interval: float = POLL_INTERVAL,
         services: Services | None = None,
         claims: bool = True,
+        kind: WorkerKind = WorkerKind.SERVE,
+        queues: Sequence[str] = (),
+        name: str | None = None,
     ) -> None:
         self.store = store
         self.config_loader = config_loader
@@ -97,6 +115,12 @@ class WorkerPool:
         self._supervisor: asyncio.Task[None] | None = None
         self._ready = asyncio.Event()
         self._host, self._pid = socket.gethostname(), os.getpid()
+        #: What the worker registry says of this pool: ``ado serve``'s or ``ado worker``,
+        #: the queues it takes from, its own name (a Celery node name).
+        self.kind, self.queues, self.name = kind, tuple(queues), name
+        #: Tasks this pool ran to their end (any status), since it started.
+        self.tasks_done = 0
+        self._next_beat = 0.0
 
     # -- control ----------------------------------------------------------------------------
 
@@ -104,9 +128,7 @@ class WorkerPool:
     def concurrency(self) -> int:
         if self._concurrency is not None:
             return self._concurrency
-        from ado.orchestrator.compose import effective_config
-
-        return effective_config(self.config_loader).orchestration.max_parallel_agents
+        return self._orchestration().max_parallel_agents
 
     @property
     def running(self) -> list[int]:
@@ -193,13 +215,14 @@ class WorkerPool:
 
     async def _supervise(self) -> None:
         await asyncio.to_thread(self.store.mark_orphans_interrupted)
-        await asyncio.to_thread(self.store.register_pool, self._host, self._pid)
+        await asyncio.to_thread(self._register)
         try:
             async with asyncio.TaskGroup() as group:
                 self._group = group
                 self._ready.set()
                 while self._accepting:
                     try:
+                        await self._beat()
                         if self.claims:
                             await self._fill(group)
                         await self._take_cancel_requests()
@@ -211,7 +234,86 @@ class WorkerPool:
         finally:
             self._group = None
             with contextlib.suppress(Exception):
-                await asyncio.to_thread(self.store.unregister_pool, self._host, self._pid)
+                await asyncio.to_thread(self._unregister)
+
+    # -- the worker registry ----------------------------------------------------------------
+
+    def _orchestration(self) -> OrchestrationConfig:
+        from ado.orchestrator.compose import effective_config
+
+        return effective_config(self.config_loader).orchestration
+
+    def _register(self, *, again: bool = False) -> None:
+        """Join the registry (``again``: after another process took this one as lost)."""
+        settings = self._orchestration()
+        key = (self.store.url_redacted, self._host, self._pid)
+        with _MEMBERS_LOCK:
+            members = _MEMBERS.get(key, 0)
+            if not members or (again and not self.store.is_worker(self._host, self._pid)):
+                self._log_lost(
+                    self.store.register_worker(
+                        hostname=self._host,
+                        pid=self._pid,
+                        kind=self.kind,
+                        concurrency=self.concurrency,
+                        queues=self.queues,
+                        on_lost=settings.on_worker_lost,
+                        timeout=settings.worker_timeout,
+                        name=self.name,
+                    )
+                )
+            if not again:
+                _MEMBERS[key] = members + 1
+        self._next_beat = time.monotonic() + settings.worker_timeout / 3
+
+    def _unregister(self) -> None:
+        key = (self.store.url_redacted, self._host, self._pid)
+        with _MEMBERS_LOCK:
+            members = _MEMBERS.pop(key, 1) - 1
+            if members:
+                _MEMBERS[key] = members
+            else:
+                self.store.unregister_worker(self._host, self._pid)
+
+    async def _beat(self) -> None:
+        """Every third of ``workerTimeout``: the heartbeat, then the lost workers taken."""
+        if time.monotonic() < self._next_beat:
+            return
+        settings = await asyncio.to_thread(self._orchestration)
+        self._next_beat = time.monotonic() + settings.worker_timeout / 3
+        alive = await asyncio.to_thread(
+            self.store.beat,
+            self._host,
+            self._pid,
+            concurrency=settings.max_parallel_agents
+            if self._concurrency is None
+            else self._concurrency,
+            tasks_done=self.tasks_done,
+            timeout=settings.worker_timeout,
+        )
+        if not alive:  # another pool found this one lost and released its tasks
+            log.error(
+                "worker pool %d on %s was taken as lost (no heartbeat for %.0f s): its tasks "
+                "went on without it; stopping its agents and registering again",
+                self._pid, self._host, settings.worker_timeout,
+            )  # fmt: skip
+            self.cancel_all()
+            await asyncio.to_thread(functools.partial(self._register, again=True))
+        self._log_lost(await asyncio.to_thread(self.store.take_lost_workers))
+
+    @staticmethod
+    def _log_lost(lost: Sequence[LostWorker]) -> None:
+        for worker in lost:
+            log.warning(
+                "worker pool %d on %s lost (%s): %s its task(s) %s",
+                worker.pid,
+                worker.hostname,
+                worker.why,
+                "re-queued" if worker.on_lost == WorkerLostPolicy.REQUEUE else "interrupted",
+                ", ".join(map(str, worker.task_ids)) or "(none)",
+            )
+
+    # -- claiming and running ---------------------------------------------------------------
 
     async def _fill(self, group: asyncio.TaskGroup) -> None:
         limit = await asyncio.to_thread(lambda: self.concurrency)
@@ -256,6 +358,7 @@ class WorkerPool:
                     exit_code=1,
                 )
         finally:
+            self.tasks_done += 1
             self._jobs.pop(job.task_id, None)
             job.done.set()
             self._wake.set()

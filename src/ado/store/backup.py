@@ -39,7 +39,6 @@ from ado.store.integrity import (
     table_names,
 )
 from ado.store.orphans import pid_alive
-from ado.store.queue import POOL_KEY
 from ado.store.reader import HEAD, current_revision
 from ado.store.sql import connect, store_error
 from ado.store.urls import DbUrl, redact_url
@@ -261,12 +260,13 @@ def _live_users(db: DbUrl, redacted: str) -> list[int]:
         tables = table_names(sql)
         pids: set[int] = set()
         with sql.transaction(write=False):
-            if "kv" in tables:
-                prefix = POOL_KEY.format(host=host, pid="")
-                for (key,) in sql.rows("SELECT key FROM kv WHERE key LIKE :p", {"p": f"{prefix}%"}):
-                    pid = str(key).removeprefix(prefix)
-                    if str(key).startswith(prefix) and pid.isdigit():
-                        pids.add(int(pid))
+            if "workers" in tables:  # the worker registry (ado.store.registry)
+                pids.update(
+                    int(pid)
+                    for (pid,) in sql.rows(
+                        "SELECT pid FROM workers WHERE hostname = :host", {"host": host}
+                    )
+                )
             if "tasks" in tables:
                 pids.update(
                     int(pid)

@@ -47,9 +47,11 @@ TIMES = frozenset(
         "parked_until",
         "observed_at",
         "prev_observed_at",
+        "heartbeat_at",
+        "expires_at",
     }
 )
-JSONS = frozenset({"options", "files_changed", "data", "value"})
+JSONS = frozenset({"options", "files_changed", "data", "value", "queues"})
 BOOLS = frozenset({"reset_known"})
 #: How SQLAlchemy's SQLite ``DateTime`` writes a time (always with microseconds).
 SQLITE_TIME = "%Y-%m-%d %H:%M:%S.%f"

@@ -42,6 +42,7 @@ __all__ = [
     "QuotaWindowRow",
     "Task",
     "UsageRecord",
+    "Worker",
     "utcnow",
     "view_of",
 ]
@@ -258,6 +259,33 @@ class KeyValue(Base):
     key: Mapped[str] = mapped_column(String(128), primary_key=True)
     value: Mapped[dict[str, Any]] = mapped_column(default=dict)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class Worker(Base):
+    """A live worker pool (``ado serve``'s, ``ado worker``): the worker registry.
+
+    Its running tasks are those whose owner is (``hostname``, ``pid``). A row whose
+    ``expires_at`` passed is a lost worker (``ado.store.registry``).
+    """
+
+    __tablename__ = "workers"
+
+    hostname: Mapped[str] = mapped_column(String(255), primary_key=True)
+    pid: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    #: The worker's own name when it has one (a Celery node name), else None.
+    name: Mapped[str | None] = mapped_column(String(255))
+    #: a WorkerKind value: serve, worker
+    kind: Mapped[str] = mapped_column(String(16))
+    concurrency: Mapped[int] = mapped_column(Integer)
+    #: The queues it takes tasks from (empty: the store's one queue).
+    queues: Mapped[list[str]] = mapped_column(JSON, default=list)
+    #: a WorkerLostPolicy value: what whoever finds it lost does with its running tasks.
+    on_lost: Mapped[str] = mapped_column(String(16))
+    tasks_done: Mapped[int] = mapped_column(BigInteger, default=0)
+    started_at: Mapped[datetime]
+    heartbeat_at: Mapped[datetime]
+    #: The last heartbeat + its ``orchestration.workerTimeout``: lost after that.
+    expires_at: Mapped[datetime] = mapped_column(index=True)
 
 
 class ApiToken(Base):

@@ -2,24 +2,23 @@
 
 A claim is one conditional UPDATE (``... WHERE id = ? AND status = 'queued'``): of two pools
 on one database, exactly one sees its row count at 1, so no task ever runs twice. Pools
-register themselves under a key-value entry so that ``ado.orchestrator.cancel.cancel_task``
-can tell a server (asked through a stored cancel request) from an ``ado run`` (asked with
-SIGINT). Plain SQL (``ado.store.reader``, ``ado.store.writes``), like the task path.
+register themselves in the worker registry (``ado.store.registry``), so that
+``ado.orchestrator.cancel.cancel_task`` can tell a pool (asked through a stored cancel
+request) from an ``ado run`` (asked with SIGINT). Plain SQL (``ado.store.reader``,
+``ado.store.writes``), like the task path.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 
-from ado.store import reader, writes
+from ado.store import reader, registry, writes
 from ado.store.codec import utcnow
 from ado.store.methods import SqlMethods
 from ado.store.sql import query
 
-__all__ = ["POOL_KEY", "QueueMethods"]
+__all__ = ["QueueMethods"]
 
-#: The key-value row a worker pool registers itself under (``ado db restore`` reads them).
-POOL_KEY = "worker-pool:{host}:{pid}"
 _CANCEL_KEY = "cancel-request:{task_id}"
 
 
@@ -47,17 +46,14 @@ class QueueMethods(SqlMethods):
     active_tasks = query(reader.active_tasks)
     tasks_by_id = query(reader.tasks_by_id)
 
-    # -- worker pools and cancel requests ---------------------------------------------------
+    # -- the worker registry and cancel requests ---------------------------------------------------
 
-    def register_pool(self, host: str, pid: int) -> None:
-        """Say that process ``pid`` on ``host`` runs a worker pool (until ``unregister_pool``)."""
-        self.set_value(POOL_KEY.format(host=host, pid=pid), {"since": utcnow().isoformat()})
-
-    def unregister_pool(self, host: str, pid: int) -> None:
-        self.delete_value(POOL_KEY.format(host=host, pid=pid))
-
-    def is_pool(self, host: str, pid: int) -> bool:
-        return self.get_value(POOL_KEY.format(host=host, pid=pid)) is not None
+    register_worker = query(registry.register_worker)
+    beat = query(registry.beat)
+    unregister_worker = query(registry.unregister_worker)
+    is_worker = query(registry.is_worker)
+    take_lost_workers = query(registry.take_lost_workers)
+    list_workers = query(registry.list_workers)
 
     def request_cancel(self, task_id: int) -> None:
         """Ask the worker pool running ``task_id`` (in another process) to cancel it."""

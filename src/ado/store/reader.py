@@ -60,7 +60,7 @@ __all__ = [
 ]
 
 #: The newest migration in ``ado/store/migrations/versions``; a test keeps them in step.
-HEAD = "0010"
+HEAD = "0011"
 
 #: A task waiting for a pool: queued, or parked in the queue (no owner) and due at ``:now``.
 WAITING = (

@@ -23,6 +23,7 @@ __all__ = [
     "TaskSummaryView",
     "TaskView",
     "UsageTotals",
+    "WorkerView",
     "duration_s",
     "prompt_excerpt",
 ]
@@ -208,6 +209,27 @@ class QuotaWindowView:
     observed_at: datetime
     prev_used_ratio: float | None = None
     prev_observed_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class WorkerView:
+    """A registered worker pool (``ado.store.registry``) and the tasks it runs."""
+
+    hostname: str
+    pid: int
+    name: str | None
+    #: a WorkerKind value
+    kind: str
+    concurrency: int
+    queues: tuple[str, ...]
+    #: a WorkerLostPolicy value
+    on_lost: str
+    tasks_done: int
+    started_at: datetime
+    heartbeat_at: datetime
+    expires_at: datetime
+    #: Ids of the tasks it runs now.
+    running: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -210,7 +210,8 @@ def finish_attempt(
     model: str | None = None,
 ) -> None:
     """Close the attempt with its totals, and add those totals to its task's (what was
-    dropped is counted on the task by ``finish_task``)."""
+    dropped is counted on the task by ``finish_task``). An attempt ends once: one already
+    ended (``interrupted`` when its process was found lost) is left as it is."""
     totals = _totals(usage, cost_usd, api_cost_usd)
     now = sql.time(utcnow())
     params = {
@@ -230,16 +231,18 @@ def finish_attempt(
     }
     add = ", ".join(f"{name} = {name} + :{name}" for name in totals)
     with sql.transaction(write=True):
-        sql.execute(
+        finished = sql.execute(
             "UPDATE attempts SET outcome = :outcome, outcome_message = :message,"
             " exit_code = :exit_code, session_id = :session_id, reset_at = :reset_at,"
             f" files_changed = {sql.json('files')}, finished_at = :now,"
             " dropped_events = :dropped_events, dropped_bytes = :dropped_bytes,"
             " model = COALESCE(:model, model), agent_cost_usd = :agent_cost, "
             + ", ".join(f"{name} = :{name}" for name in totals)
-            + " WHERE id = :id",
+            + f" WHERE id = :id AND outcome = '{OutcomeKind.RUNNING}'",
             params,
         )
+        if not finished:  # ended already: interrupted by whoever took its lost process
+            return
         session = ", session_id = :session_id" if session_id is not None else ""
         sql.execute(
             f"UPDATE tasks SET {add}{session}, updated_at = :now"
@@ -259,17 +262,25 @@ def finish_task(
     dropped_events: int = 0,
     dropped_bytes: int = 0,
 ) -> None:
-    """The task's final status; ``dropped_*``: its output not stored (storage caps)."""
+    """The task's final status; ``dropped_*``: its output not stored (storage caps).
+
+    Only while the task is still this process's, or a running one nobody owns: a process
+    found lost (``ado.store.registry``) keeps its tasks' owner but sees them ``interrupted``,
+    or loses them (re-queued, perhaps taken by another pool); its late finish overwrites
+    neither."""
     now = sql.time(utcnow())
     with sql.transaction(write=True):
         sql.execute(
             "UPDATE tasks SET status = :status, error = :error, result_text = :result_text,"
             " exit_code = :exit_code, dropped_events = :dropped_events,"
             " dropped_bytes = :dropped_bytes, finished_at = :now, updated_at = :now"
-            " WHERE id = :id",
+            " WHERE id = :id AND ((owner_host = :host AND owner_pid = :pid"
+            f" AND status <> '{TaskStatus.INTERRUPTED}') OR (owner_pid IS NULL"
+            f" AND status IN ('{TaskStatus.RUNNING}', '{TaskStatus.PARKED}')))",
             {"status": status, "error": error, "result_text": result_text,
              "exit_code": exit_code, "dropped_events": dropped_events,
-             "dropped_bytes": dropped_bytes, "now": now, "id": task_id},
+             "dropped_bytes": dropped_bytes, "now": now, "id": task_id,
+             "host": socket.gethostname(), "pid": os.getpid()},
         )  # fmt: skip
 
 

@@ -1,0 +1,1 @@
+import{J as e,Z as t}from"./index-DKDo50tx.js";var n=t(e(),1);function r(e=1e3){let[t,r]=(0,n.useState)(()=>Date.now());return(0,n.useEffect)(()=>{let t=setInterval(()=>r(Date.now()),e);return()=>clearInterval(t)},[e]),t}export{r as t};
