@@ -313,3 +313,24 @@ def test_cancel_before_the_start_runs_no_agent(store: SqlMethods, tmp_path: Path
     result = run(runner, spec(tmp_path))
     assert (result.status, result.exit_code) == ("cancelled", 130)
     assert adapters.played("claude-code").requests == []
+
+
+def test_a_cancel_while_the_task_began_stops_its_first_agent(
+    store: SqlMethods, tmp_path: Path
+) -> None:
+    """Adversarial: ``ado run`` begins its task (the first agent spawned) before the event
+    loop exists, and a Ctrl-C then is held until the loop runs. The begun attempt must still
+    be run, so that its agent is stopped and the attempt recorded cancelled, never left
+    running (nor its agent orphaned)."""
+    adapters = ScriptedAdapters({"claude-code": [Step.text("thinking"), Step.hang()]})
+    runner = Runner(config(), store, adapters=adapters)
+    begun = runner.start.begin(spec(tmp_path))
+    assert begun.first is not None and begun.first.spawned.pid is not None
+    runner.cancel()  # the held Ctrl-C, acted on once the loop runs
+    result = asyncio.run(runner.run(begun.spec, begun=begun))
+    assert (result.status, result.exit_code) == ("cancelled", 130)
+    assert adapters.played("claude-code").stopped == [OutcomeKind.CANCELLED]
+    task = store.get_task(result.task_id)
+    assert task is not None and task.status == "cancelled"
+    assert [a.outcome for a in task.attempts] == ["cancelled"]
+    assert adapters.played("codex").requests == []  # a cancel is not a failover

@@ -137,7 +137,11 @@ class Runner:
         started = time.monotonic()
         if begun is None:
             begun = await asyncio.to_thread(
-                self.start.begin, spec, task_id=task_id, resumed=resumed
+                self.start.begin,
+                spec,
+                task_id=task_id,
+                resumed=resumed,
+                open_first=not self.cancelled,  # cancelled already: no agent starts
             )
         cfg = self.config
         spec, task_id, router = begun.spec, begun.task_id, begun.router
@@ -158,7 +162,11 @@ class Runner:
 
                 if refused := resume_refused(opts.not_after, created_at, datetime.now(UTC)):
                     raise refused
-            while len(attempts) - since_park < max_attempts and not self.cancelled:
+            # An attempt begun is run even when cancelled meanwhile: its agent is running,
+            # and only its run stops it and records its attempt (``run_attempt``).
+            while first is not None or (
+                len(attempts) - since_park < max_attempts and not self.cancelled
+            ):
                 if first is not None:  # begun: routed, and its agent running already
                     opened, first = first, None
                 else:

@@ -110,11 +110,17 @@ class TaskStart:
         self.confirm = confirm
 
     def begin(
-        self, spec: TaskSpec, *, task_id: int | None = None, resumed: TaskView | None = None
+        self,
+        spec: TaskSpec,
+        *,
+        task_id: int | None = None,
+        resumed: TaskView | None = None,
+        open_first: bool = True,
     ) -> Begun:
         """Store the task (``task_id``: one queued, ``resumed``: its row), route it, and open
-        its first attempt when nothing is left to ask or wait for. Raises only before the
-        task is stored (a bad ``--resume``); later failures are in ``Begun.failure``."""
+        its first attempt when nothing is left to ask or wait for (and ``open_first``: not
+        when the task was cancelled already). Raises only before the task is stored (a bad
+        ``--resume``); later failures are in ``Begun.failure``."""
         from ado.routing.router import Router
 
         cfg, opts = self.config, spec.options
@@ -146,7 +152,7 @@ class TaskStart:
             done_before=resumed.attempt_count if resumed is not None else 0,
         )
         try:
-            begun.first = self._first(begun)
+            begun.first = self._first(begun) if open_first else None
         except Exception as exc:  # recorded by the Runner, as any failure of the task's
             begun.failure = exc
         return begun
