@@ -119,24 +119,8 @@ def measure(
     samples.update({f"spawn {label}": [] for label in others})
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
-        agent = stamping_agent(root)
-        (root / "ado.config.yaml").write_text(CONFIG.format(command=agent))
-        env = {**os.environ, "HOME": tmp, "XDG_CONFIG_HOME": str(root / "xdg")}
-        env.pop("ADO_DATABASE_URL", None)
-        envs = {"spawn": env}
-        for n, (label, src) in enumerate(others.items()):
-            # a store of its own: another version of ADO may not read this one's schema; and
-            # a home of its own: its configuration cache entry would evict this one's (and
-            # the other way round), and every run would validate the file from scratch
-            db = f"sqlite:///{root / f'other-{n}.db'}"
-            home = root / f"home-{n}"
-            envs[f"spawn {label}"] = {
-                **env,
-                "PYTHONPATH": src,
-                "ADO_DATABASE_URL": db,
-                "HOME": str(home),
-                "XDG_CONFIG_HOME": str(home / "xdg"),
-            }
+        agent, env, trees = _setup(root, others)
+        envs = {"spawn": env, **{f"spawn {label}": e for label, e in trees.items()}}
         for run_env in envs.values():
             _timed([ADO_BIN, "run", "first run creates the store"], root, run_env)
             _stamp(root)
@@ -159,6 +143,31 @@ def measure(
     return samples
 
 
+def _setup(
+    root: Path, others: dict[str, str]
+) -> tuple[Path, dict[str, str], dict[str, dict[str, str]]]:
+    """The stamping agent and configuration in ``root``; this tree's environment, and one
+    for each of ``others`` (label → source directory)."""
+    agent = stamping_agent(root)
+    (root / "ado.config.yaml").write_text(CONFIG.format(command=agent))
+    env = {**os.environ, "HOME": str(root), "XDG_CONFIG_HOME": str(root / "xdg")}
+    env.pop("ADO_DATABASE_URL", None)
+    trees = {}
+    for n, (label, src) in enumerate(others.items()):
+        # a store of its own: another version of ADO may not read this one's schema; and a
+        # home of its own: its configuration cache entry would evict this one's (and the
+        # other way round), and every run would validate the file from scratch
+        home = root / f"home-{n}"
+        trees[label] = {
+            **env,
+            "PYTHONPATH": src,
+            "ADO_DATABASE_URL": f"sqlite:///{root / f'other-{n}.db'}",
+            "HOME": str(home),
+            "XDG_CONFIG_HOME": str(home / "xdg"),
+        }
+    return agent, env, trees
+
+
 def instructions(others: dict[str, str] | None = None) -> dict[str, int]:
     """CPU instructions from exec to the agent's fork (valgrind's callgrind): ``ado run`` of
     this tree and of each of ``others``, the two floors, and ``python -c pass`` (whole)."""
@@ -167,20 +176,8 @@ def instructions(others: dict[str, str] | None = None) -> dict[str, int]:
     counts: dict[str, int] = {}
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
-        agent = stamping_agent(root)
-        (root / "ado.config.yaml").write_text(CONFIG.format(command=agent))
-        env = {**os.environ, "HOME": tmp, "XDG_CONFIG_HOME": str(root / "xdg")}
-        env.pop("ADO_DATABASE_URL", None)
-        trees = {"ado run": env}
-        for n, (label, src) in enumerate(others.items()):
-            home = root / f"home-{n}"
-            trees[f"ado run {label}"] = {
-                **env,
-                "PYTHONPATH": src,
-                "ADO_DATABASE_URL": f"sqlite:///{root / f'other-{n}.db'}",
-                "HOME": str(home),
-                "XDG_CONFIG_HOME": str(home / "xdg"),
-            }
+        agent, env, others_envs = _setup(root, others)
+        trees = {"ado run": env, **{f"ado run {label}": e for label, e in others_envs.items()}}
         for label, run_env in trees.items():
             _timed([ADO_BIN, "run", "first run creates the store"], root, run_env)
             counts[label] = _callgrind([ADO_BIN, "run", "bench"], root, run_env)
