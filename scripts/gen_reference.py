@@ -19,6 +19,7 @@ from __future__ import annotations
 import ast
 import importlib
 import inspect
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -158,30 +159,42 @@ def _module_name(path: Path) -> str:
     return ".".join(parts)
 
 
-def error_classes() -> list[type[AdoError]]:
-    """``AdoError`` and every subclass defined under ``ado``, parents before children.
+#: ``_error_modules()``, read once.
+_MODULES: list[str] | None = None
 
-    The modules that define one are found by reading the sources (a class whose base is a
-    known error), then imported, so that none is missed for not having been imported."""
-    from ado.errors import AdoError
 
-    trees = {p: ast.parse(p.read_text(encoding="utf-8")) for p in sorted(SRC.rglob("*.py"))}
+def _error_modules() -> list[str]:
+    """The modules of ``ado`` that define an ``AdoError`` subclass, read from the sources: a
+    class whose base is a known error, until no new one turns up."""
+    sources = {p: p.read_text(encoding="utf-8") for p in sorted(SRC.rglob("*.py"))}
+    classes = [
+        (path, match[1], {b.strip().rsplit(".", 1)[-1] for b in match[2].split(",")})
+        for path, text in sources.items()
+        for match in re.finditer(r"^\s*class (\w+)\(([^)]*)\)", text, re.MULTILINE)
+    ]
     names, modules = {"AdoError"}, set()
     grew = True
     while grew:
         grew = False
-        for path, tree in trees.items():
-            for node in ast.walk(tree):
-                if not isinstance(node, ast.ClassDef) or node.name in names:
-                    continue
-                bases = {
-                    b.id if isinstance(b, ast.Name) else getattr(b, "attr", "") for b in node.bases
-                }
-                if bases & names:
-                    names.add(node.name)
-                    modules.add(_module_name(path))
-                    grew = True
-    for module in sorted(modules):
+        for path, name, bases in classes:
+            if name not in names and bases & names:
+                names.add(name)
+                modules.add(_module_name(path))
+                grew = True
+    return sorted(modules)
+
+
+def error_classes() -> list[type[AdoError]]:
+    """``AdoError`` and every subclass defined under ``ado``, parents before children.
+
+    The modules that define one are imported first, so that none is missed for not having
+    been imported; subclasses defined outside ``ado`` (tests) are left out."""
+    from ado.errors import AdoError
+
+    global _MODULES
+    if _MODULES is None:
+        _MODULES = _error_modules()
+    for module in _MODULES:
         importlib.import_module(module)
 
     def walk(cls: type[AdoError]) -> Iterator[type[AdoError]]:
