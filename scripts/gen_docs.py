@@ -1,6 +1,6 @@
 """Generate the CLI and configuration references from the code.
 
-    python scripts/gen_docs.py           # rewrite docs/cli.md and docs/configuration.md
+    python scripts/gen_docs.py           # rewrite the generated docs (and api/_fields.py)
     python scripts/gen_docs.py --check   # exit 1, naming the files, when they are stale
 
 ``docs/cli.md`` is generated whole, by walking the Click tree from ``ado.cli.cli`` (through
@@ -8,7 +8,8 @@ its lazy group, so every command module is imported). ``docs/configuration.md`` 
 hand-written introduction and example; only the key reference between the
 ``<!-- generated:start -->`` and ``<!-- generated:end -->`` markers is generated, from the
 pydantic models in ``ado.config.schema`` (the camelCase key, its type, default and the
-field's ``description``). ``tests/test_docs.py`` fails when either file drifts.
+field's ``description``). ``docs/api-reference.md`` and ``docs/troubleshooting.md`` come
+from ``scripts/gen_reference.py``. ``tests/test_docs.py`` fails when any of them drifts.
 """
 
 from __future__ import annotations
@@ -343,12 +344,28 @@ def render_wire_fields() -> str:
     return "\n".join(lines).replace("'", '"') + "\n"
 
 
+def _reference() -> types.ModuleType:
+    """``scripts/gen_reference.py``: the API reference and the troubleshooting guide."""
+    import importlib.util
+
+    path = Path(__file__).resolve().parent / "gen_reference.py"
+    module = sys.modules.get("gen_reference")
+    if module is None:
+        spec = importlib.util.spec_from_file_location("gen_reference", path)
+        assert spec is not None and spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        sys.modules["gen_reference"] = module
+        spec.loader.exec_module(module)
+    return module
+
+
 def outputs() -> dict[Path, str]:
     """Every generated file and the text it should hold."""
     return {
         CLI_DOC: render_cli(),
         CONFIG_DOC: render_configuration(CONFIG_DOC.read_text(encoding="utf-8")),
         WIRE_FIELDS: render_wire_fields(),
+        **_reference().outputs(),
     }
 
 

@@ -165,6 +165,8 @@ class TaskNotCancellable(UsageError):
 
 
 class NotFoundError(AdoError):
+    """Something named by id or name (a setting, a token, an endpoint) does not exist."""
+
     exit_code = 2
     http_status = 404
     code = "not_found"
@@ -205,10 +207,14 @@ class CostLimitError(AdoError):
 
 
 class TaskFailed(AdoError):
+    """The task's agent failed: its own error, a crash or a timeout, on every pair tried."""
+
     code = "task_failed"
 
 
 class TaskCancelled(AdoError):
+    """The task was cancelled (Ctrl-C, ``ado tasks cancel``, ``POST .../cancel``)."""
+
     exit_code = 130
     http_status = 409
     code = "task_cancelled"
