@@ -114,6 +114,9 @@ class Figures:
     twice: int
     busy: float
     cpu: dict[str, float] = field(default_factory=dict)
+    #: an event's share of the events table and its indexes, the database, in bytes at the end
+    event_bytes: int = 0
+    database_bytes: int = 0
 
     @property
     def tasks_per_s(self) -> float:
@@ -132,7 +135,9 @@ class Figures:
             f"{statistics.median(self.loaded_latency_ms):.0f} p95 "
             f"{percentile(self.loaded_latency_ms, 95):.0f} ms), lost {self.lost}, "
             f"twice {self.twice}; {self.tasks} tasks in {self.seconds:.1f} s, machine "
-            f"{self.busy:.0%} busy; CPU {cpu}"
+            f"{self.busy:.0%} busy; CPU {cpu}; stored "
+            f"{self.event_bytes} B an event (table and indexes), "
+            f"database {self.database_bytes / 2**20:.1f} MiB"
         )
 
 
@@ -310,6 +315,10 @@ def simulate(setup: Setup, tasks: int, pg: Postgres, redis: Redis, root: Path,
             "SELECT count(*) FROM tasks WHERE id = ANY(%s) AND status = 'succeeded'", ids
         )[0][0]
         events = cluster.query("SELECT count(*) FROM events WHERE task_id = ANY(%s)", ids)[0][0]
+        sizes = cluster.query(
+            "SELECT pg_total_relation_size('events') / count(*), "
+            "pg_database_size(current_database()) FROM events"
+        )[0]
         runs = Counter(p for _, _, p in cluster.starts() if p.startswith("load-"))
         started_at = {p: w for w, _, p in cluster.starts()}
         loaded = [(started_at[p] - sent) * 1000 for p, sent in sent_at.items() if p in started_at]
@@ -330,6 +339,8 @@ def simulate(setup: Setup, tasks: int, pg: Postgres, redis: Redis, root: Path,
         twice=sum(1 for count in runs.values() if count > 1),
         busy=(busy_after[0] - busy_before[0]) / max(1, busy_after[1] - busy_before[1]),
         cpu=cpu,
+        event_bytes=int(sizes[0]),
+        database_bytes=int(sizes[1]),
     )
 
 
