@@ -19,6 +19,7 @@ BENCHMARKS = (
     "ws_browser_latency",
     "db_backup",
     "reservation",
+    "load_sim",  # 100 tasks a setup here (ADO_BENCH_LOAD_TASKS); 2,000: python -m bench.load_sim
 )
 
 
