@@ -107,7 +107,7 @@ class RunnerTelemetry(RunnerHooks):
         try:
             from ado.telemetry.context import agent_env
 
-            span = self.tracer.attempt_span(task_id)
+            span = self.tracer.attempt_span(task_id, attempt)
             if span is None:
                 return {}
             resource = {"ado.task.id": str(task_id), "ado.attempt.number": str(attempt.number)}

@@ -68,6 +68,8 @@ class _TaskSpans:
     route: Span | None = None
     route_number: int = 1
     attempt: Span | None = None
+    #: The attempt ``attempt`` is the span of (``AttemptInfo.id``).
+    attempt_id: int | None = None
     tools: dict[str, Span] = field(default_factory=dict)
     attempts: int = 0
     provider: str | None = None
@@ -105,9 +107,18 @@ class TaskTracer:
         state.route = self._start_route(state)
         self._activate(state, task)
 
-    def attempt_span(self, task_id: int) -> Span | None:
-        """The running attempt's span (what the agent's ``TRACEPARENT`` names)."""
+    def attempt_span(self, task_id: int, info: AttemptInfo | None = None) -> Span | None:
+        """The running attempt's span (what the agent's ``TRACEPARENT`` names); with
+        ``info``, that attempt's, started now when its ``attempt_started`` update has not
+        come yet: an attempt's agent environment is built before the Runner announces its
+        first events (``ado.orchestrator.start``)."""
         state = self._tasks.get(task_id)
+        if info is not None:
+            if state is None:
+                self.task_started(task_id)
+                state = self._tasks[task_id]
+            if state.attempt_id != info.id:
+                self._attempt_started(state, info, info.reason, activate=False)
         return state.attempt if state is not None else None
 
     def update(self, update: TaskUpdate) -> None:
@@ -120,7 +131,10 @@ class TaskTracer:
             state = self._tasks[update.task_id]
         kind = ev.kind
         if kind is EventKind.ATTEMPT_STARTED and update.attempt is not None:
-            self._attempt_started(state, update.attempt, ev.text)
+            if state.attempt is not None and state.attempt_id == update.attempt.id:
+                self._activate(state, state.attempt)  # started for its agent's environment
+            else:
+                self._attempt_started(state, update.attempt, ev.text)
         elif kind is EventKind.TOOL_CALL and state.attempt is not None:
             key = ev.tool_id or f"#{len(state.tools)}"
             name = ev.tool_name or "tool"
@@ -183,7 +197,9 @@ class TaskTracer:
             attributes={"ado.attempt.number": state.attempts + 1},
         )
 
-    def _attempt_started(self, state: _TaskSpans, info: AttemptInfo, reason: str | None) -> None:
+    def _attempt_started(
+        self, state: _TaskSpans, info: AttemptInfo, reason: str | None, *, activate: bool = True
+    ) -> None:
         self._end_attempt(state, "a new attempt started")
         route_attrs: dict[str, Any] = {
             "ado.routing.provider": info.provider,
@@ -211,7 +227,9 @@ class TaskTracer:
         state.attempt = self.tracer.start_span(
             "ado.attempt", context=trace.set_span_in_context(state.task), attributes=attrs
         )
-        self._activate(state, state.attempt)
+        state.attempt_id = info.id
+        if activate:
+            self._activate(state, state.attempt)
 
     def _attempt_finished(self, state: _TaskSpans, info: AttemptInfo, data: dict[str, Any]) -> None:
         span = state.attempt
