@@ -277,9 +277,9 @@ async def test_every_pool_is_in_the_registry_while_it_runs(store: Store, gate: G
     sibling = WorkerPool(store, lambda: config, concurrency=1, poll_interval=0.05)
     ids = await asyncio.to_thread(_queue, store, 1, str(gate.script.parent))
     pool.start()
-    sibling.start()
     try:
-        await pool.ready()
+        await pool.ready()  # registered first: the process's row is the worker's
+        sibling.start()
         await sibling.ready()
         await wait_for_async(lambda: gate.starts() == 1, 60, what="the agent to start")
         (worker,) = await asyncio.to_thread(store.list_workers)
