@@ -5,6 +5,7 @@ PostgreSQL database and a Redis server of the test's own."""
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import time
@@ -40,13 +41,17 @@ class Agent:
     def open(self) -> None:
         self.gate.touch()
 
-    def provider(self) -> dict[str, Any]:
+    def provider(self, *, per_hour: int | None = None) -> dict[str, Any]:
+        """Its provider entry; ``per_hour``: the subscription's ``requestsPerHour``."""
+        mode: dict[str, Any] = {"mode": "subscription", "priority": 1}
+        if per_hour is not None:
+            mode["subscription"] = {"rateLimits": {"requestsPerHour": per_hour}}
         return {
             "enabled": True,
             "command": str(self.script),
             "timeout": 300,
             "env": {"AGENT_LOG": str(self.log), "AGENT_GATE": str(self.gate)},
-            "accessModes": [{"mode": "subscription", "priority": 1}],
+            "accessModes": [mode],
         }
 
     def starts(self) -> list[tuple[int, int, str]]:
@@ -97,6 +102,12 @@ class Worker:
     def output(self) -> str:
         return self.log.read_text(errors="replace")
 
+    def kill_group(self) -> None:
+        """SIGKILL the worker's whole process group, as an OOM kill or a lost node would end
+        it (its agents lead groups of their own: they live on), and reap it."""
+        os.killpg(self.proc.pid, signal.SIGKILL)
+        self.proc.wait()
+
     def stop(self, timeout: float = 30) -> None:
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
@@ -117,9 +128,9 @@ class Cluster:
     server: ServerProcess | None = None
     workers: list[Worker] = field(default_factory=list)
 
-    def configure(self, agent: Agent, **orchestration: Any) -> None:
+    def configure(self, agent: Agent, *, per_hour: int | None = None, **orchestration: Any) -> None:
         self.project.write_config(
-            {"cursor-agent": agent.provider()},
+            {"cursor-agent": agent.provider(per_hour=per_hour)},
             storage={"driver": "postgresql", "connectionString": self.postgres_url},
             orchestration={"executor": "celery", "broker": self.redis.url, **orchestration},
         )
@@ -134,16 +145,22 @@ class Cluster:
         )
         return self.server
 
-    def worker(self, *args: str, ready: bool = True) -> Worker:
+    def worker(self, *args: str, ready: bool = True, node: str | None = None) -> Worker:
+        """``ado worker *args``; ``node``: as if on another machine of that host name (a UTS
+        namespace of its own: this host cannot tell from its pid whether it is alive)."""
         log = self.project.root.parent / f"worker-{len(self.workers)}-{time.monotonic_ns()}.log"
+        argv = self.project.ado_argv("worker", *args)
+        if node is not None:
+            argv = [*other_node(node), *argv]
         with log.open("wb") as sink:
             proc = subprocess.Popen(
-                self.project.ado_argv("worker", *args),
+                argv,
                 cwd=self.project.root,
                 stdout=sink,
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
                 env={**os.environ, "COLUMNS": "200"},
+                process_group=0,  # the leader of its own group, as in a container
             )
         worker = Worker(proc, log)
         self.workers.append(worker)
@@ -183,6 +200,16 @@ class Cluster:
             worker.stop()
         if self.server is not None:
             self.server.stop()
+
+
+def other_node(hostname: str) -> list[str]:
+    """A command prefix running the rest in a UTS namespace whose host name is ``hostname``
+    (as root; else in a user namespace of its own too), under the same pid: ``exec``."""
+    unshare = shutil.which("unshare")
+    if unshare is None:
+        pytest.fail("unshare (util-linux) not found: it plays a worker on another machine")
+    user = [] if os.geteuid() == 0 else ["--user", "--map-root-user"]
+    return [unshare, *user, "--uts", "sh", "-c", 'hostname "$0" && exec "$@"', hostname]
 
 
 @pytest.fixture

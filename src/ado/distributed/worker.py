@@ -51,6 +51,7 @@ def run_worker(loaded: LoadedConfig, options: WorkerOptions) -> int:
     """Run the worker until it is stopped; the exit code."""
     from celery.exceptions import CPendingDeprecationWarning, Reject
     from celery.signals import worker_shutting_down
+    from celery.utils.nodenames import default_nodename, host_format
 
     from ado.config.source import ConfigSource
     from ado.distributed.app import make_app
@@ -67,6 +68,9 @@ def run_worker(loaded: LoadedConfig, options: WorkerOptions) -> int:
     )
     make_app(loaded.config)  # a missing or wrong broker: a clear error before anything starts
     store = Store.open(loaded.config, loaded.base_dir)
+    # The node name as Celery's own CLI makes it (``one@%h`` → ``one@build-7``), for the
+    # registry as for Celery's tools: ``celery@HOST`` by default.
+    hostname = host_format(default_nodename(options.hostname))
     loop = asyncio.new_event_loop()
     thread = threading.Thread(target=loop.run_forever, name="ado-worker-pool", daemon=True)
     try:
@@ -82,7 +86,7 @@ def run_worker(loaded: LoadedConfig, options: WorkerOptions) -> int:
             claims=False,
             kind=WorkerKind.WORKER,  # in the worker registry (ado workers), beating from its loop
             queues=options.queues or [config.orchestration.queue],
-            name=options.hostname,
+            name=hostname,
         )
         thread.start()
         _call(loop, _start(pool))
@@ -102,7 +106,7 @@ def run_worker(loaded: LoadedConfig, options: WorkerOptions) -> int:
             pool="threads",
             concurrency=concurrency,
             queues=options.queues or [config.orchestration.queue],
-            hostname=options.hostname,
+            hostname=hostname,
             loglevel=options.loglevel,
             # A task may run for hours: no time limits, no restarts of the pool.
             optimization="fair",

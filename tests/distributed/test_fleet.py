@@ -1,0 +1,248 @@
+"""The celery executor as a fleet: ``ado serve --executor celery`` and two real ``ado worker``
+subprocesses over PostgreSQL and Redis, scripted agents — a provider limit shared by the
+workers, and a worker killed mid-task (SIGKILL of its whole process group)."""
+
+from __future__ import annotations
+
+import re
+import socket
+import time
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from ado.store import Store
+from tests.distributed.conftest import Agent, Cluster, Worker
+from tests.support import group_gone, wait_for
+
+pytestmark = pytest.mark.postgres
+
+#: The provider's limit: fewer requests an hour than the tasks submitted.
+PER_HOUR = 12
+TASKS = 20
+#: orchestration.workerTimeout of the fault tests (the shortest allowed: a beat a second).
+TIMEOUT = 3
+#: What a lost worker's task may take beyond the timeout: the survivor's next beat, the
+#: dispatcher's sweep, a loaded 2-core machine.
+MARGIN = 5
+
+
+@pytest.fixture
+def store(cluster: Cluster) -> Iterator[Store]:
+    """The cluster's PostgreSQL, read directly (what the API does not show: agent pids,
+    usage records)."""
+    store = Store(cluster.postgres_url)
+    store.migrate()
+    try:
+        yield store
+    finally:
+        store.close()
+
+
+def _workers(cluster: Cluster) -> list[dict[str, Any]]:
+    with cluster.client() as client:
+        response = client.get("/api/workers")
+    assert response.status_code == 200, response.text
+    body: list[dict[str, Any]] = response.json()
+    return body
+
+
+def _settled(cluster: Cluster, ids: list[int]) -> dict[int, dict[str, Any]] | None:
+    """Every task, once none is queued or running any more."""
+    with cluster.client() as client:
+        response = client.get("/api/tasks", params={"limit": 100})
+    assert response.status_code == 200, response.text
+    tasks = {t["id"]: t for t in response.json()["items"] if t["id"] in ids}
+    if len(tasks) < len(ids) or any(t["status"] in ("queued", "running") for t in tasks.values()):
+        return None
+    return tasks
+
+
+def test_twenty_tasks_on_two_workers_never_overshoot_the_providers_hourly_limit(
+    cluster: Cluster, agent: Agent, store: Store
+) -> None:
+    """20 tasks, 12 requests an hour: exactly 12 agents start, spread over both workers,
+    each once; the other 8 are parked until the hour's oldest request ages out (the limit's
+    reset), their agents never started."""
+    cluster.configure(agent, per_hour=PER_HOUR)
+    cluster.serve()
+    first = cluster.worker("-c", "2", "--hostname", "one@%h")
+    second = cluster.worker("-c", "2", "--hostname", "two@%h")
+    before = datetime.now(UTC)
+    prompts_by_id = {cluster.submit(f"task-{n}"): f"task-{n}" for n in range(TASKS)}
+    ids = list(prompts_by_id)
+    # Four agents at once, two per worker: each takes one message per free slot.
+    wait_for(lambda: len(agent.starts()) == 4, 60, what="four agents to start")
+    assert Counter(parent for _, parent, _ in agent.starts()) == {first.pid: 2, second.pid: 2}
+    agent.open()
+    tasks = wait_for(lambda: _settled(cluster, ids), 120, what="the 20 tasks to settle")
+    after = datetime.now(UTC)
+
+    statuses = Counter(t["status"] for t in tasks.values())
+    assert statuses == {"succeeded": PER_HOUR, "parked": TASKS - PER_HOUR}, statuses
+    ran = {prompts_by_id[i] for i, t in tasks.items() if t["status"] == "succeeded"}
+    prompts = Counter(prompt for _, _, prompt in agent.starts())
+    assert prompts == dict.fromkeys(ran, 1)  # each agent started once; none for a parked task
+    assert {parent for _, parent, _ in agent.starts()} == {first.pid, second.pid}
+    # The limit counted every request once, across both workers: none over, none leaked
+    # by the tasks that routed and found it used up.
+    used = store.usage_totals("cursor-agent", "subscription", before - timedelta(minutes=1))
+    assert used.requests == PER_HOUR
+    for task in (t for t in tasks.values() if t["status"] == "parked"):
+        assert task["attemptCount"] == 0 and task["parks"] == 1, task
+        assert task["parkReason"].startswith("waiting for cursor-agent's "), task
+        # Looked at again when the rolling hour's oldest request ages out.
+        until = datetime.fromisoformat(task["parkedUntil"])
+        assert before + timedelta(hours=1) <= until <= after + timedelta(hours=1, seconds=1)
+
+    host = socket.gethostname()
+    workers = wait_for(
+        lambda: (w := _workers(cluster)) and sum(x["tasksDone"] for x in w) == TASKS and w,
+        30,
+        what="the workers' beats to count the 20 tasks",
+    )
+    assert sorted((w["name"], w["hostname"], w["pid"]) for w in workers) == [
+        (f"one@{host}", host, first.pid),
+        (f"two@{host}", host, second.pid),
+    ]
+    for worker in workers:
+        assert worker["kind"] == "worker" and worker["concurrency"] == 2, worker
+        assert worker["queues"] == ["ado"] and worker["running"] == [], worker
+        assert worker["tasksDone"] > 0, worker  # both ran some
+    for worker in (first, second):
+        assert "Traceback" not in worker.output(), worker.output()
+
+
+def _running_agent(store: Store, task_id: int, attempt: int) -> tuple[int, int] | None:
+    """(owner pid, agent pid) once attempt ``attempt`` of the task has its agent."""
+    task = store.get_task(task_id)
+    if task is None or task.status != "running" or len(task.attempts) <= attempt:
+        return None
+    agent = task.attempts[attempt].agent_pid
+    return (task.owner_pid, agent) if task.owner_pid and agent else None
+
+
+#: Where the two workers run: both on this host, whose pool sees at once that a process of
+#: its host exited; or each on a machine of its own (its own host name), where only the
+#: heartbeat's timeout tells that a worker is gone.
+HERE: tuple[None, None] = (None, None)
+NODES = ("node-a", "node-b")
+
+
+@dataclass
+class Kill:
+    """A worker killed while it ran the task's agent, and the one left."""
+
+    killed: Worker
+    survivor: Worker
+    #: The killed worker's agent (its process group).
+    agent_pid: int
+    #: The host name the killed worker registered with.
+    host: str
+    #: When it was killed (``time.monotonic()``).
+    at: float
+
+    def elapsed(self) -> float:
+        return time.monotonic() - self.at
+
+
+def _kill_the_owner(
+    cluster: Cluster, store: Store, nodes: tuple[str | None, str | None]
+) -> tuple[int, Kill]:
+    """Two workers (one slot each) on ``nodes``, one task: SIGKILL the whole process group of
+    the worker that runs its agent. (The task's id, the kill.)"""
+    workers = [
+        cluster.worker("-c", "1", "--hostname", f"{name}@%h", node=node)
+        for name, node in zip(("one", "two"), nodes, strict=True)
+    ]
+    registered = wait_for(
+        lambda: len(w := _workers(cluster)) == 2 and w, 30, what="both workers in the registry"
+    )
+    hosts = {w["pid"]: w["hostname"] for w in registered}
+    assert sorted(hosts) == sorted(w.pid for w in workers)
+    task_id = cluster.submit("do it")
+    owner, agent_pid = wait_for(lambda: _running_agent(store, task_id, 0), 60, what="the agent")
+    [killed] = [w for w in workers if w.pid == owner]
+    [survivor] = [w for w in workers if w.pid != owner]
+    assert [w["running"] for w in _workers(cluster) if w["pid"] == owner] == [[task_id]]
+    killed.kill_group()
+    return task_id, Kill(killed, survivor, agent_pid, hosts[owner], time.monotonic())
+
+
+def _taken_in_time(kill: Kill, nodes: tuple[str | None, str | None]) -> None:
+    """The survivor took the killed worker as lost at its first beat after the kill (this
+    host: its process is gone) or once its heartbeat expired (another machine)."""
+    taken = kill.elapsed()
+    if nodes == HERE:
+        assert taken < TIMEOUT, taken
+    else:  # its last beat came at most a beat interval (+ the 0.5 s poll) before the kill
+        assert TIMEOUT - TIMEOUT / 3 - 0.5 <= taken < TIMEOUT + MARGIN, taken
+
+
+@pytest.mark.parametrize("nodes", [HERE, NODES], ids=["this-host", "other-machines"])
+def test_a_worker_killed_mid_task_has_its_task_interrupted(
+    cluster: Cluster, agent: Agent, store: Store, nodes: tuple[str | None, str | None]
+) -> None:
+    cluster.configure(agent, workerTimeout=TIMEOUT)
+    cluster.serve()
+    task_id, kill = _kill_the_owner(cluster, store, nodes)
+
+    task = wait_for(
+        lambda: (t := cluster.task(task_id))["status"] != "running" and t,
+        TIMEOUT + MARGIN,
+        what="the task to leave running",
+    )
+    _taken_in_time(kill, nodes)
+    assert task["status"] == "interrupted", task
+    why = "exited" if nodes == HERE else r"went silent \(no heartbeat for \d+ s\)"
+    assert re.fullmatch(
+        f"ADO worker pool {kill.killed.pid} on {kill.host} {why} while the task was running",
+        task["error"],
+    ), task["error"]
+    assert [a["outcome"] for a in task["attempts"]] == ["interrupted"]
+    wait_for(lambda: group_gone(kill.agent_pid), MARGIN, what="the killed worker's agent to stop")
+    assert [w["pid"] for w in _workers(cluster)] == [kill.survivor.pid]
+    assert f"worker pool {kill.killed.pid} on {kill.host} lost" in kill.survivor.output()
+    # Interrupted is final: nothing runs it again, and the survivor takes the next task.
+    agent.open()
+    after = cluster.submit("next")
+    wait_for(lambda: cluster.task(after)["status"] == "succeeded", 60, what="the next task")
+    assert [parent for _, parent, _ in agent.starts()] == [kill.killed.pid, kill.survivor.pid]
+    assert cluster.task(task_id)["status"] == "interrupted"
+    assert "Traceback" not in kill.survivor.output()
+
+
+def test_a_worker_killed_mid_task_has_its_task_run_again_on_the_other(
+    cluster: Cluster, agent: Agent, store: Store
+) -> None:
+    """onWorkerLost: requeue, the workers on machines of their own."""
+    cluster.configure(agent, workerTimeout=TIMEOUT, onWorkerLost="requeue")
+    cluster.serve()
+    task_id, kill = _kill_the_owner(cluster, store, NODES)
+
+    rerun = wait_for(
+        lambda: _running_agent(store, task_id, 1), TIMEOUT + MARGIN, what="the task to run again"
+    )
+    assert rerun[0] == kill.survivor.pid and rerun[1] != kill.agent_pid
+    wait_for(lambda: group_gone(kill.agent_pid), MARGIN, what="the killed worker's agent to stop")
+    assert kill.elapsed() < TIMEOUT + MARGIN
+    assert [w["pid"] for w in _workers(cluster)] == [kill.survivor.pid]
+    assert [(parent, prompt) for _, parent, prompt in agent.starts()] == [
+        (kill.killed.pid, "do it"),
+        (kill.survivor.pid, "do it"),
+    ]
+    agent.open()
+    task = wait_for(
+        lambda: (t := cluster.task(task_id))["status"] == "succeeded" and t,
+        60,
+        what="the re-run task to succeed",
+    )
+    assert [a["outcome"] for a in task["attempts"]] == ["interrupted", "success"]
+    assert len(agent.starts()) == 2
+    output = kill.survivor.output()
+    assert f"worker pool {kill.killed.pid} on {kill.host} lost (went silent" in output
+    assert "re-queued" in output and "Traceback" not in output
