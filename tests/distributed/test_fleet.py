@@ -126,19 +126,20 @@ def _running_agent(store: Store, task_id: int, attempt: int) -> tuple[int, int] 
     return (task.owner_pid, agent) if task.owner_pid and agent else None
 
 
-#: Where the two workers run: both on this host, whose pool sees at once that a process of
-#: its host exited; or each on a machine of its own (its own host name), where only the
+#: Where the workers run: all on this host, whose pools see at once that a process of their
+#: host exited; or each on a machine of its own (its own host name), where only the
 #: heartbeat's timeout tells that a worker is gone.
-HERE: tuple[None, None] = (None, None)
-NODES = ("node-a", "node-b")
+Nodes = tuple[str | None, ...]
+HERE: Nodes = (None, None)
+NODES: Nodes = ("node-a", "node-b")
 
 
 @dataclass
 class Kill:
-    """A worker killed while it ran the task's agent, and the one left."""
+    """A worker killed while it ran the task's agent, and the one left (if any)."""
 
     killed: Worker
-    survivor: Worker
+    survivor: Worker | None
     #: The killed worker's agent (its process group).
     agent_pid: int
     #: The host name the killed worker registered with.
@@ -150,32 +151,32 @@ class Kill:
         return time.monotonic() - self.at
 
 
-def _kill_the_owner(
-    cluster: Cluster, store: Store, nodes: tuple[str | None, str | None]
-) -> tuple[int, Kill]:
-    """Two workers (one slot each) on ``nodes``, one task: SIGKILL the whole process group of
+def _kill_the_owner(cluster: Cluster, store: Store, nodes: Nodes) -> tuple[int, Kill]:
+    """A worker (one slot) on each of ``nodes``, one task: SIGKILL the whole process group of
     the worker that runs its agent. (The task's id, the kill.)"""
     workers = [
-        cluster.worker("-c", "1", "--hostname", f"{name}@%h", node=node)
-        for name, node in zip(("one", "two"), nodes, strict=True)
+        cluster.worker("-c", "1", "--hostname", f"w{n}@%h", node=node)
+        for n, node in enumerate(nodes)
     ]
     registered = wait_for(
-        lambda: len(w := _workers(cluster)) == 2 and w, 30, what="both workers in the registry"
+        lambda: len(w := _workers(cluster)) == len(nodes) and w,
+        30,
+        what="every worker in the registry",
     )
     hosts = {w["pid"]: w["hostname"] for w in registered}
     assert sorted(hosts) == sorted(w.pid for w in workers)
     task_id = cluster.submit("do it")
     owner, agent_pid = wait_for(lambda: _running_agent(store, task_id, 0), 60, what="the agent")
     [killed] = [w for w in workers if w.pid == owner]
-    [survivor] = [w for w in workers if w.pid != owner]
+    survivor = next((w for w in workers if w.pid != owner), None)
     assert [w["running"] for w in _workers(cluster) if w["pid"] == owner] == [[task_id]]
     killed.kill_group()
     return task_id, Kill(killed, survivor, agent_pid, hosts[owner], time.monotonic())
 
 
-def _taken_in_time(kill: Kill, nodes: tuple[str | None, str | None]) -> None:
-    """The survivor took the killed worker as lost at its first beat after the kill (this
-    host: its process is gone) or once its heartbeat expired (another machine)."""
+def _taken_in_time(kill: Kill, nodes: Nodes) -> None:
+    """The killed worker was taken as lost at the first beat after the kill (this host: its
+    process is gone) or once its heartbeat expired (another machine)."""
     taken = kill.elapsed()
     if nodes == HERE:
         assert taken < TIMEOUT, taken
@@ -185,11 +186,12 @@ def _taken_in_time(kill: Kill, nodes: tuple[str | None, str | None]) -> None:
 
 @pytest.mark.parametrize("nodes", [HERE, NODES], ids=["this-host", "other-machines"])
 def test_a_worker_killed_mid_task_has_its_task_interrupted(
-    cluster: Cluster, agent: Agent, store: Store, nodes: tuple[str | None, str | None]
+    cluster: Cluster, agent: Agent, store: Store, nodes: Nodes
 ) -> None:
     cluster.configure(agent, workerTimeout=TIMEOUT)
     cluster.serve()
     task_id, kill = _kill_the_owner(cluster, store, nodes)
+    assert kill.survivor is not None
 
     task = wait_for(
         lambda: (t := cluster.task(task_id))["status"] != "running" and t,
@@ -223,6 +225,7 @@ def test_a_worker_killed_mid_task_has_its_task_run_again_on_the_other(
     cluster.configure(agent, workerTimeout=TIMEOUT, onWorkerLost="requeue")
     cluster.serve()
     task_id, kill = _kill_the_owner(cluster, store, NODES)
+    assert kill.survivor is not None
 
     rerun = wait_for(
         lambda: _running_agent(store, task_id, 1), TIMEOUT + MARGIN, what="the task to run again"
@@ -246,3 +249,37 @@ def test_a_worker_killed_mid_task_has_its_task_run_again_on_the_other(
     output = kill.survivor.output()
     assert f"worker pool {kill.killed.pid} on {kill.host} lost (went silent" in output
     assert "re-queued" in output and "Traceback" not in output
+
+
+def test_the_last_worker_killed_mid_task_is_taken_by_the_server(
+    cluster: Cluster, agent: Agent, store: Store
+) -> None:
+    """No other worker to notice (a fleet of one, its machine lost): ``ado serve`` takes the
+    worker as lost once its heartbeat expires; the task, re-queued, waits for the worker
+    that replaces it."""
+    cluster.configure(agent, workerTimeout=TIMEOUT, onWorkerLost="requeue")
+    server = cluster.serve()
+    lone: Nodes = ("node-a",)
+    task_id, kill = _kill_the_owner(cluster, store, lone)
+    assert kill.survivor is None
+
+    wait_for(
+        lambda: cluster.task(task_id)["status"] != "running",
+        TIMEOUT + MARGIN,
+        what="the task to leave running",
+    )
+    _taken_in_time(kill, lone)
+    assert cluster.task(task_id)["status"] == "queued"
+    wait_for(lambda: group_gone(kill.agent_pid), MARGIN, what="the killed worker's agent to stop")
+    assert _workers(cluster) == []
+    assert f"worker pool {kill.killed.pid} on {kill.host} lost (went silent" in server.output()
+
+    replacement = cluster.worker("-c", "1", node="node-b")
+    agent.open()
+    task = wait_for(
+        lambda: (t := cluster.task(task_id))["status"] == "succeeded" and t,
+        60,
+        what="the re-queued task to succeed on the new worker",
+    )
+    assert [a["outcome"] for a in task["attempts"]] == ["interrupted", "success"]
+    assert [parent for _, parent, _ in agent.starts()] == [kill.killed.pid, replacement.pid]

@@ -11,6 +11,10 @@ while it was down): a task still waiting ``LOST_AFTER`` seconds after its messag
 while its queue holds no message at all, is sent again; and any task waiting longer than the
 visibility timeout is sent again whatever the queue holds. A message too many costs nothing:
 the worker finds the task claimed and acknowledges it.
+
+At each sweep it also takes the workers found lost, as every pool does at its beats
+(``ado.store.registry``): with the last worker of the fleet gone, no pool is left to notice,
+and its tasks must not stay ``running``.
 """
 
 from __future__ import annotations
@@ -64,6 +68,9 @@ class Dispatcher:
         self.lost_after = lost_after
         #: When the broker's queues were last looked at (at most once per sweep interval).
         self._checked_at = -float("inf")
+        #: When the worker registry was last looked at for lost workers: at each sweep, at
+        #: most every half sweep interval when submissions wake the dispatcher.
+        self._lost_checked_at = -float("inf")
         #: task id → (queue, when its last message was sent, monotonic)
         self._sent: dict[int, tuple[str, float]] = {}
         self._wake = asyncio.Event()
@@ -108,6 +115,8 @@ class Dispatcher:
         while self._accepting:
             try:
                 await asyncio.to_thread(self.dispatch)
+                if time.monotonic() - self._lost_checked_at >= self.sweep_interval / 2:
+                    await asyncio.to_thread(self.take_lost_workers)
             except Exception as exc:  # the store or the broker is down: at the next sweep
                 log.warning("cannot send the queued tasks (%s); trying again", exc)
             with contextlib.suppress(TimeoutError):
@@ -146,6 +155,19 @@ class Dispatcher:
             )
             self._sent[task_id] = (routes[task_id], time.monotonic())
         return len(routes)
+
+    def take_lost_workers(self) -> None:
+        """Take the workers found lost (``ado.store.registry``), as every pool does at its
+        beats: when the last worker is gone there is no pool left to notice, and its tasks
+        must not stay ``running``. A task re-queued (``onWorkerLost: requeue``) is sent at
+        once."""
+        from ado.server.workers import log_lost
+
+        self._lost_checked_at = time.monotonic()
+        lost = self.store.take_lost_workers()
+        log_lost(lost)
+        if any(worker.task_ids for worker in lost):
+            self.dispatch()
 
     def _empty_queues(self, queues: set[str]) -> set[str]:
         """Which of ``queues`` hold no message in the broker."""

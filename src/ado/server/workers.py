@@ -48,7 +48,7 @@ if TYPE_CHECKING:
     from ado.store import Store, TaskView
     from ado.store.registry import LostWorker
 
-__all__ = ["WorkerPool", "spec_from_task"]
+__all__ = ["WorkerPool", "log_lost", "spec_from_task"]
 
 log = logging.getLogger("ado.server")
 
@@ -250,7 +250,7 @@ class WorkerPool:
         with _MEMBERS_LOCK:
             members = _MEMBERS.get(key, 0)
             if not members or (again and not self.store.is_worker(self._host, self._pid)):
-                self._log_lost(
+                log_lost(
                     self.store.register_worker(
                         hostname=self._host,
                         pid=self._pid,
@@ -299,19 +299,7 @@ class WorkerPool:
             )  # fmt: skip
             self.cancel_all()
             await asyncio.to_thread(functools.partial(self._register, again=True))
-        self._log_lost(await asyncio.to_thread(self.store.take_lost_workers))
-
-    @staticmethod
-    def _log_lost(lost: Sequence[LostWorker]) -> None:
-        for worker in lost:
-            log.warning(
-                "worker pool %d on %s lost (%s): %s its task(s) %s",
-                worker.pid,
-                worker.hostname,
-                worker.why,
-                "re-queued" if worker.on_lost == WorkerLostPolicy.REQUEUE else "interrupted",
-                ", ".join(map(str, worker.task_ids)) or "(none)",
-            )
+        log_lost(await asyncio.to_thread(self.store.take_lost_workers))
 
     # -- claiming and running ---------------------------------------------------------------
 
@@ -362,6 +350,19 @@ class WorkerPool:
             self._jobs.pop(job.task_id, None)
             job.done.set()
             self._wake.set()
+
+
+def log_lost(lost: Sequence[LostWorker]) -> None:
+    """Say which workers were found lost and what became of their tasks."""
+    for worker in lost:
+        log.warning(
+            "worker pool %d on %s lost (%s): %s its task(s) %s",
+            worker.pid,
+            worker.hostname,
+            worker.why,
+            "re-queued" if worker.on_lost == WorkerLostPolicy.REQUEUE else "interrupted",
+            ", ".join(map(str, worker.task_ids)) or "(none)",
+        )
 
 
 def spec_from_task(task: TaskView) -> TaskSpec:
