@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import re
 import socket
+import subprocess
+import sys
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -78,13 +80,27 @@ def test_twenty_tasks_on_two_workers_never_overshoot_the_providers_hourly_limit(
     # Four agents at once, two per worker: each takes one message per free slot.
     wait_for(lambda: len(agent.starts()) == 4, 60, what="four agents to start")
     assert Counter(parent for _, parent, _ in agent.starts()) == {first.pid: 2, second.pid: 2}
+    # Celery's own tools see ADO's workers, by the names they were given, and what they run.
+    host = socket.gethostname()
+    active = subprocess.run(
+        [sys.executable, "-m", "celery", "--broker", cluster.redis.url, "inspect", "active"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert active.returncode == 0, active.stdout + active.stderr
+    assert active.stdout.count("'name': 'ado.run_task'") == 4, active.stdout
+    assert "2 nodes online" in active.stdout
+    assert f"one@{host}: OK" in active.stdout and f"two@{host}: OK" in active.stdout
     agent.open()
     tasks = wait_for(lambda: _settled(cluster, ids), 120, what="the 20 tasks to settle")
     after = datetime.now(UTC)
 
     statuses = Counter(t["status"] for t in tasks.values())
     assert statuses == {"succeeded": PER_HOUR, "parked": TASKS - PER_HOUR}, statuses
-    ran = {prompts_by_id[i] for i, t in tasks.items() if t["status"] == "succeeded"}
+    ran_ids = [i for i, t in tasks.items() if t["status"] == "succeeded"]
+    ran = {prompts_by_id[i] for i in ran_ids}
     prompts = Counter(prompt for _, _, prompt in agent.starts())
     assert prompts == dict.fromkeys(ran, 1)  # each agent started once; none for a parked task
     assert {parent for _, parent, _ in agent.starts()} == {first.pid, second.pid}
@@ -99,7 +115,6 @@ def test_twenty_tasks_on_two_workers_never_overshoot_the_providers_hourly_limit(
         until = datetime.fromisoformat(task["parkedUntil"])
         assert before + timedelta(hours=1) <= until <= after + timedelta(hours=1, seconds=1)
 
-    host = socket.gethostname()
     workers = wait_for(
         lambda: (w := _workers(cluster)) and sum(x["tasksDone"] for x in w) == TASKS and w,
         30,
@@ -115,6 +130,11 @@ def test_twenty_tasks_on_two_workers_never_overshoot_the_providers_hourly_limit(
         assert worker["tasksDone"] > 0, worker  # both ran some
     for worker in (first, second):
         assert "Traceback" not in worker.output(), worker.output()
+    # What the workers recorded, the server's API shows.
+    with cluster.client() as client:
+        events = client.get(f"/api/tasks/{min(ran_ids)}/events").json()["items"]
+    kinds = [event["kind"] for event in events]
+    assert {"attempt_started", "result", "attempt_finished", "task_finished"} <= set(kinds), kinds
 
 
 def _running_agent(store: Store, task_id: int, attempt: int) -> tuple[int, int] | None:
