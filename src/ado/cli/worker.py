@@ -22,7 +22,11 @@ from ado.cli.serve import grace_option
     "--queues",
     help="Comma-separated Celery queues to take tasks from (default: orchestration.queue).",
 )
-@click.option("-n", "--hostname", help="The worker's Celery node name (default: celery@HOST).")
+@click.option(
+    "-n",
+    "--hostname",
+    help="The worker's Celery node name, %h standing for the host name (default: celery@HOST).",
+)
 @grace_option
 @click.pass_obj
 def worker(
