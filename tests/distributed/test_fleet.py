@@ -19,7 +19,7 @@ import pytest
 
 from ado.store import Store
 from tests.distributed.conftest import Agent, Cluster, Worker
-from tests.support import group_gone, wait_for
+from tests.support import group_gone, listed_workers, running_agent, wait_for
 
 pytestmark = pytest.mark.postgres
 
@@ -43,14 +43,6 @@ def store(cluster: Cluster) -> Iterator[Store]:
         yield store
     finally:
         store.close()
-
-
-def _workers(cluster: Cluster) -> list[dict[str, Any]]:
-    with cluster.client() as client:
-        response = client.get("/api/workers")
-    assert response.status_code == 200, response.text
-    body: list[dict[str, Any]] = response.json()
-    return body
 
 
 def _settled(cluster: Cluster, ids: list[int]) -> dict[int, dict[str, Any]] | None:
@@ -116,7 +108,7 @@ def test_twenty_tasks_on_two_workers_never_overshoot_the_providers_hourly_limit(
         assert before + timedelta(hours=1) <= until <= after + timedelta(hours=1, seconds=1)
 
     workers = wait_for(
-        lambda: (w := _workers(cluster)) and sum(x["tasksDone"] for x in w) == TASKS and w,
+        lambda: (w := listed_workers(cluster)) and sum(x["tasksDone"] for x in w) == TASKS and w,
         30,
         what="the workers' beats to count the 20 tasks",
     )
@@ -135,15 +127,6 @@ def test_twenty_tasks_on_two_workers_never_overshoot_the_providers_hourly_limit(
         events = client.get(f"/api/tasks/{min(ran_ids)}/events").json()["items"]
     kinds = [event["kind"] for event in events]
     assert {"attempt_started", "result", "attempt_finished", "task_finished"} <= set(kinds), kinds
-
-
-def _running_agent(store: Store, task_id: int, attempt: int) -> tuple[int, int] | None:
-    """(owner pid, agent pid) once attempt ``attempt`` of the task has its agent."""
-    task = store.get_task(task_id)
-    if task is None or task.status != "running" or len(task.attempts) <= attempt:
-        return None
-    agent = task.attempts[attempt].agent_pid
-    return (task.owner_pid, agent) if task.owner_pid and agent else None
 
 
 #: Where the workers run: all on this host, whose pools see at once that a process of their
@@ -179,17 +162,17 @@ def _kill_the_owner(cluster: Cluster, store: Store, nodes: Nodes) -> tuple[int, 
         for n, node in enumerate(nodes)
     ]
     registered = wait_for(
-        lambda: len(w := _workers(cluster)) == len(nodes) and w,
+        lambda: len(w := listed_workers(cluster)) == len(nodes) and w,
         30,
         what="every worker in the registry",
     )
     hosts = {w["pid"]: w["hostname"] for w in registered}
     assert sorted(hosts) == sorted(w.pid for w in workers)
     task_id = cluster.submit("do it")
-    owner, agent_pid = wait_for(lambda: _running_agent(store, task_id, 0), 60, what="the agent")
+    owner, agent_pid = wait_for(lambda: running_agent(store, task_id, 0), 60, what="the agent")
     [killed] = [w for w in workers if w.pid == owner]
     survivor = next((w for w in workers if w.pid != owner), None)
-    assert [w["running"] for w in _workers(cluster) if w["pid"] == owner] == [[task_id]]
+    assert [w["running"] for w in listed_workers(cluster) if w["pid"] == owner] == [[task_id]]
     killed.kill_group()
     return task_id, Kill(killed, survivor, agent_pid, hosts[owner], time.monotonic())
 
@@ -240,7 +223,7 @@ def test_a_worker_killed_mid_task_has_its_task_interrupted(
     ), task["error"]
     assert [a["outcome"] for a in task["attempts"]] == ["interrupted"]
     wait_for(lambda: group_gone(kill.agent_pid), MARGIN, what="the killed worker's agent to stop")
-    assert [w["pid"] for w in _workers(cluster)] == [kill.survivor.pid]
+    assert [w["pid"] for w in listed_workers(cluster)] == [kill.survivor.pid]
     assert len(_taken_by(cluster, kill, "interrupted")) == 1
     # Interrupted is final: nothing runs it again, and the survivor takes the next task.
     agent.open()
@@ -261,12 +244,12 @@ def test_a_worker_killed_mid_task_has_its_task_run_again_on_the_other(
     assert kill.survivor is not None
 
     rerun = wait_for(
-        lambda: _running_agent(store, task_id, 1), TIMEOUT + MARGIN, what="the task to run again"
+        lambda: running_agent(store, task_id, 1), TIMEOUT + MARGIN, what="the task to run again"
     )
     assert rerun[0] == kill.survivor.pid and rerun[1] != kill.agent_pid
     wait_for(lambda: group_gone(kill.agent_pid), MARGIN, what="the killed worker's agent to stop")
     assert kill.elapsed() < TIMEOUT + MARGIN
-    assert [w["pid"] for w in _workers(cluster)] == [kill.survivor.pid]
+    assert [w["pid"] for w in listed_workers(cluster)] == [kill.survivor.pid]
     assert [(parent, prompt) for _, parent, prompt in agent.starts()] == [
         (kill.killed.pid, "do it"),
         (kill.survivor.pid, "do it"),
@@ -303,7 +286,7 @@ def test_the_last_worker_killed_mid_task_is_taken_by_the_server(
     _taken_in_time(kill, lone)
     assert cluster.task(task_id)["status"] == "queued"
     wait_for(lambda: group_gone(kill.agent_pid), MARGIN, what="the killed worker's agent to stop")
-    assert _workers(cluster) == []
+    assert listed_workers(cluster) == []
     assert _taken_by(cluster, kill, "re-queued", "went silent") == ["server"]
 
     replacement = cluster.worker("-c", "1", node="node-b")

@@ -15,7 +15,7 @@ import pytest
 from ado.store import Store
 from tests.fixtures.ado import Project
 from tests.server.conftest import Gate, Server
-from tests.support import group_gone, wait_for
+from tests.support import group_gone, listed_workers, running_agent, wait_for
 
 Serve = Callable[..., Server]
 
@@ -42,14 +42,6 @@ def _configure(project: Project, gate: Gate, **orchestration: Any) -> None:
     )
 
 
-def _workers(server: Server) -> list[dict[str, Any]]:
-    with server.client() as client:
-        response = client.get("/api/workers")
-    assert response.status_code == 200, response.text
-    body: list[dict[str, Any]] = response.json()
-    return body
-
-
 def _submit(server: Server) -> int:
     with server.client() as client:
         response = client.post("/api/tasks", json={"prompt": "do it"})
@@ -58,19 +50,12 @@ def _submit(server: Server) -> int:
     return task_id
 
 
-def _running_agent(store: Store, task_id: int, attempt: int = 0) -> tuple[int, int] | None:
-    """(owner pid, agent pid) once attempt ``attempt`` of the task has its agent."""
-    task = store.get_task(task_id)
-    if task is None or task.status != "running" or len(task.attempts) <= attempt:
-        return None
-    agent = task.attempts[attempt].agent_pid
-    return (task.owner_pid, agent) if task.owner_pid and agent else None
-
-
 def _two_servers(serve: Serve) -> list[Server]:
     servers = [serve(), serve()]
     wait_for(
-        lambda: sorted(w["pid"] for w in _workers(servers[0])) == sorted(s.pid for s in servers),
+        lambda: (
+            sorted(w["pid"] for w in listed_workers(servers[0])) == sorted(s.pid for s in servers)
+        ),
         what="both pools in the registry",
     )
     return servers
@@ -81,14 +66,14 @@ def test_a_pool_killed_mid_task_is_lost_and_its_task_interrupted(
 ) -> None:
     _configure(project, gate)
     servers = _two_servers(serve)
-    for worker in _workers(servers[1]):
+    for worker in listed_workers(servers[1]):
         assert worker["kind"] == "serve" and worker["concurrency"] == 1
         assert worker["onLost"] == "interrupt" and worker["heartbeatAgeS"] < TIMEOUT
     task_id = _submit(servers[0])
-    owner, agent = wait_for(lambda: _running_agent(pg_store, task_id), what="the agent")
+    owner, agent = wait_for(lambda: running_agent(pg_store, task_id), what="the agent")
     [killed] = [s for s in servers if s.pid == owner]
     [survivor] = [s for s in servers if s.pid != owner]
-    assert [w["running"] for w in _workers(survivor) if w["pid"] == owner] == [[task_id]]
+    assert [w["running"] for w in listed_workers(survivor) if w["pid"] == owner] == [[task_id]]
 
     killed.proc.kill()
     killed.proc.wait()
@@ -106,7 +91,7 @@ def test_a_pool_killed_mid_task_is_lost_and_its_task_interrupted(
     )
     assert [a.outcome for a in task.attempts] == ["interrupted"]
     wait_for(lambda: group_gone(agent), what="the lost pool's agent to be stopped")
-    assert [w["pid"] for w in _workers(survivor)] == [survivor.pid]
+    assert [w["pid"] for w in listed_workers(survivor)] == [survivor.pid]
     assert taken_after < TIMEOUT, taken_after
 
     gate.open()  # the survivor goes on taking tasks
@@ -126,7 +111,7 @@ def test_a_hung_pool_is_lost_after_the_timeout_and_its_task_requeued(
     _configure(project, gate, onWorkerLost="requeue")
     servers = _two_servers(serve)
     task_id = _submit(servers[0])
-    owner, agent = wait_for(lambda: _running_agent(pg_store, task_id), what="the agent")
+    owner, agent = wait_for(lambda: running_agent(pg_store, task_id), what="the agent")
     [hung] = [s for s in servers if s.pid == owner]
     [survivor] = [s for s in servers if s.pid != owner]
     try:
@@ -135,11 +120,11 @@ def test_a_hung_pool_is_lost_after_the_timeout_and_its_task_requeued(
         wait_for(lambda: group_gone(agent), what="the hung pool's agent to be stopped")
         taken_after = time.monotonic() - started
         rerun = wait_for(
-            lambda: _running_agent(pg_store, task_id, attempt=1), what="the task to run again"
+            lambda: running_agent(pg_store, task_id, attempt=1), what="the task to run again"
         )
         assert rerun[0] == survivor.pid
         wait_for(lambda: gate.starts() == 2, what="the second agent to start")
-        assert [w["pid"] for w in _workers(survivor)] == [survivor.pid]
+        assert [w["pid"] for w in listed_workers(survivor)] == [survivor.pid]
         gate.open()
         task = wait_for(
             lambda: (t := pg_store.get_task(task_id)) and t.status == "succeeded" and t,
@@ -157,11 +142,13 @@ def test_a_hung_pool_is_lost_after_the_timeout_and_its_task_requeued(
         hung.signal(signal.SIGCONT)
         wait_for(lambda: "was taken as lost" in hung.output(), what="the pool to notice")
         wait_for(
-            lambda: sorted(w["pid"] for w in _workers(survivor)) == sorted([owner, survivor.pid]),
+            lambda: (
+                sorted(w["pid"] for w in listed_workers(survivor)) == sorted([owner, survivor.pid])
+            ),
             what="the woken pool to register again",
         )
         wait_for(
-            lambda: [w["tasksDone"] for w in _workers(survivor) if w["pid"] == owner] == [1],
+            lambda: [w["tasksDone"] for w in listed_workers(survivor) if w["pid"] == owner] == [1],
             what="the woken pool's runner to end",
         )
         final = pg_store.get_task(task_id)
