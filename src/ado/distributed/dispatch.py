@@ -105,6 +105,10 @@ class Dispatcher:
     async def _run(self) -> None:
         await asyncio.to_thread(self.store.mark_orphans_interrupted)
         self._ready.set()
+        try:
+            await asyncio.to_thread(self.warm_up)
+        except Exception as exc:  # the broker is down: the first send connects
+            log.info("cannot connect to the broker yet (%s)", exc)
         while self._accepting:
             try:
                 await asyncio.to_thread(self.dispatch)
@@ -124,7 +128,9 @@ class Dispatcher:
         fresh = [i for i in waiting if i not in self._sent]
         orchestration = self.config_loader().orchestration
         routes: dict[int, str] = {}
-        if fresh:
+        if fresh and not orchestration.routes:  # one queue: no need to read the tasks
+            routes = dict.fromkeys(fresh, orchestration.queue)
+        elif fresh:
             for task in self.store.tasks_by_id(fresh):
                 routes[task.id] = queue_for(orchestration, TaskOptions.from_stored(task.options))
         stale = [i for i, (_q, at) in self._sent.items() if now - at > self.lost_after]
@@ -146,6 +152,19 @@ class Dispatcher:
             )
             self._sent[task_id] = (routes[task_id], time.monotonic())
         return len(routes)
+
+    def warm_up(self) -> None:
+        """Load and open what the first message's sending would (Celery's message and
+        routing modules, a broker connection, the default queue declared), so that the
+        first task after a start is sent as fast as the next (~0.4 s sooner here)."""
+        import celery.app.task
+        import celery.canvas  # noqa: F401
+
+        amqp = self.app.amqp
+        with self.app.producer_or_acquire() as producer:
+            producer.connection.ensure_connection(max_retries=1)
+            producer.maybe_declare(amqp.queues[self.config_loader().orchestration.queue])
+        amqp.send_task_message  # noqa: B018  (built at its first use)
 
     def _empty_queues(self, queues: set[str]) -> set[str]:
         """Which of ``queues`` hold no message in the broker."""
