@@ -196,6 +196,10 @@ class Cluster:
         ]
         for n, _ in enumerate(self.workers):
             wait_until(lambda: self._ready(n), 90, "ado worker")  # noqa: B023
+        # Idle means ready: every pool that runs tasks (ado serve's with the local executor,
+        # each worker's) is in the worker registry, which it joins once warmed up.
+        pools = len(self.workers) or 1
+        wait_until(lambda: self.query("SELECT count(*) FROM workers")[0][0] >= pools, 90, "pools")
 
     def _spawn(self, *args: str) -> subprocess.Popen[bytes]:
         name = args[0] if args[0] == "serve" else f"worker-{len(self.procs) - 1}"
