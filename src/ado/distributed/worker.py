@@ -50,7 +50,7 @@ class WorkerOptions:
 def run_worker(loaded: LoadedConfig, options: WorkerOptions) -> int:
     """Run the worker until it is stopped; the exit code."""
     from celery.exceptions import CPendingDeprecationWarning, Reject
-    from celery.signals import worker_ready, worker_shutting_down
+    from celery.signals import worker_shutting_down
 
     from ado.config.source import ConfigSource
     from ado.distributed.app import make_app
@@ -96,15 +96,7 @@ def run_worker(loaded: LoadedConfig, options: WorkerOptions) -> int:
             log.info("stopping: no new tasks; running ones get %g s", options.grace)
             asyncio.run_coroutine_threadsafe(pool.stop(options.grace), loop)
 
-        def ready(**_: Any) -> None:
-            from ado.server.serve import tune_gc
-
-            # Everything loaded (the pool warmed up, Celery consuming): frozen out of the
-            # collector, whose full passes would otherwise pause a task's start.
-            tune_gc()
-
         worker_shutting_down.connect(shutting_down, weak=False)
-        worker_ready.connect(ready, weak=False)
         app = make_app(config, execute=execute)
         worker = app.Worker(
             pool="threads",
