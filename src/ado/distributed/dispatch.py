@@ -165,7 +165,7 @@ class Dispatcher:
         """Load and open what the first message's sending would (Celery's message and
         routing modules, this thread's result backend, a broker connection, the default
         queue declared), so that the first task after a start is sent as fast as the next
-        (0.45 s sooner here)."""
+        (its first send took 0.15-0.45 s here, the next ones 1-5 ms)."""
         import celery.app.task
         import celery.canvas  # noqa: F401
 

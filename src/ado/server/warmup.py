@@ -5,7 +5,7 @@
 A long-running process (``ado serve``'s pool, an ``ado worker``) used to load what a task's
 start needs at its first task: the Runner and the routing modules, the configured agents'
 adapters, the notifier of the current settings, the price table, a database connection for
-the routing's reads. That made the first task after a start 0.5-1 s slower to reach its
+the routing's reads. That made the first task after a start 0.3-1.4 s slower to reach its
 agent than the next ones (docs/performance.md, "Load simulation"). ``warm_up`` does it
 before the pool reports ready: it builds what a task's start builds and plans a route for
 a task without filters, which only reads the store. Nothing is written, nothing is spawned;
