@@ -40,12 +40,15 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bench.common import Result, percentile
 from bench.services import Postgres, Redis, free_port, running_postgres, running_redis, wait_until
 
-LATENCY_TASKS = 20
+if TYPE_CHECKING:
+    import psycopg
+
+LATENCY_TASKS = 40
 MESSAGES = 45  # + system, user, result, attempt started/finished: 50 events
 CONCURRENCY = 4  # agents per worker, and the local executor's maxParallelAgents
 LATENCY_TARGET_MS = 100.0
@@ -179,6 +182,7 @@ class Cluster:
         }
         (self.root / "ado.config.yaml").write_text(json.dumps(config, indent=2))
         self.port = free_port()
+        self._db: psycopg.Connection[Any] | None = None
         self.procs: list[subprocess.Popen[bytes]] = []
         self.server = self._spawn("serve", "--host", "127.0.0.1", "--port", str(self.port),
                                   "--no-open", "--executor", setup.executor)  # fmt: skip
@@ -192,6 +196,10 @@ class Cluster:
         ]
         for n, _ in enumerate(self.workers):
             wait_until(lambda: self._ready(n), 90, "ado worker")  # noqa: B023
+        # Idle means ready: every pool that runs tasks (ado serve's with the local executor,
+        # each worker's) is in the worker registry, which it joins once warmed up.
+        pools = len(self.workers) or 1
+        wait_until(lambda: self.query("SELECT count(*) FROM workers")[0][0] >= pools, 90, "pools")
 
     def _spawn(self, *args: str) -> subprocess.Popen[bytes]:
         name = args[0] if args[0] == "serve" else f"worker-{len(self.procs) - 1}"
@@ -233,12 +241,16 @@ class Cluster:
         return task_id
 
     def query(self, sql: str, *params: Any) -> list[tuple[Any, ...]]:
+        """``sql`` on the benchmark's own connection, kept open: polling with a new one
+        every 50 ms cost PostgreSQL a backend and a SCRAM handshake each time, CPU taken
+        from the processes measured (and counted as PostgreSQL's)."""
         import psycopg
 
-        conn = self.pg.connect(self.database)
-        assert isinstance(conn, psycopg.Connection)
-        with conn:
-            return list(conn.execute(sql.encode(), params).fetchall())
+        if self._db is None or self._db.closed:
+            conn = self.pg.connect(self.database)
+            assert isinstance(conn, psycopg.Connection)
+            self._db = conn
+        return list(self._db.execute(sql.encode(), params).fetchall())
 
     def ended(self, ids: list[int]) -> int:
         rows = self.query(
@@ -269,6 +281,8 @@ class Cluster:
 
     def stop(self) -> None:
         self.http.close()
+        if self._db is not None:
+            self._db.close()
         for proc in reversed(self.procs):
             proc.send_signal(signal.SIGTERM)
         for proc in self.procs:
@@ -280,12 +294,12 @@ class Cluster:
 
 
 def simulate(setup: Setup, tasks: int, pg: Postgres, redis: Redis, root: Path,
-             concurrency: int) -> Figures:  # fmt: skip
+             concurrency: int, idle: int = LATENCY_TASKS) -> Figures:  # fmt: skip
     cluster = Cluster(setup, pg, redis, root, concurrency)
     try:
         # 1. submit → agent start with idle workers, one task at a time
         latency: list[float] = []
-        for n in range(LATENCY_TASKS):
+        for n in range(idle):
             prompt = f"idle-{n}"
             sent = time.time()
             task_id = cluster.submit(prompt)
@@ -345,7 +359,11 @@ def simulate(setup: Setup, tasks: int, pg: Postgres, redis: Redis, root: Path,
 
 
 def simulate_all(
-    tasks: int, workers: list[int], concurrency: int = CONCURRENCY, rounds: int = 1
+    tasks: int,
+    workers: list[int],
+    concurrency: int = CONCURRENCY,
+    rounds: int = 1,
+    idle: int = LATENCY_TASKS,
 ) -> list[Figures]:
     """Every setup, ``rounds`` times interleaved (local, celery x1, x2, ... then again)."""
     setups = [Setup("local", 0), *(Setup("celery", n) for n in workers)]
@@ -353,7 +371,8 @@ def simulate_all(
     with running_postgres() as pg, running_redis() as redis, tempfile.TemporaryDirectory() as tmp:
         for r in range(rounds):
             for setup in setups:
-                figures = simulate(setup, tasks, pg, redis, Path(tmp) / str(r), concurrency)
+                root = Path(tmp) / str(r)
+                figures = simulate(setup, tasks, pg, redis, root, concurrency, idle)
                 print(figures.line(), flush=True)
                 out.append(figures)
     return out
@@ -409,9 +428,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", default="1,2,4", help="worker counts (1,2,4)")
     parser.add_argument("--concurrency", type=int, default=CONCURRENCY, help="agents a worker")
     parser.add_argument("--rounds", type=int, default=1, help="interleaved rounds (1)")
+    parser.add_argument(
+        "--idle", type=int, default=LATENCY_TASKS, help=f"idle tasks timed ({LATENCY_TASKS})"
+    )
     args = parser.parse_args(argv)
     workers = [int(w) for w in args.workers.split(",") if w.strip()]
-    figures = simulate_all(args.tasks, workers, args.concurrency, args.rounds)
+    figures = simulate_all(args.tasks, workers, args.concurrency, args.rounds, args.idle)
     failed = 0
     for result in results(figures):
         print(result.line(), flush=True)

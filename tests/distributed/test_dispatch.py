@@ -4,10 +4,13 @@ is no longer waiting."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
+import logging
 from typing import Any
 
+import pytest
 import redis
 
 from ado.config.schema import AdoConfig
@@ -16,6 +19,7 @@ from ado.distributed.dispatch import Dispatcher
 from ado.server.workers import WorkerPool
 from ado.store import Store
 from tests.fixtures.redis import RedisServer
+from tests.support import wait_for_async
 
 
 def _config(broker: str, **orchestration: Any) -> AdoConfig:
@@ -104,3 +108,39 @@ async def test_a_message_for_a_task_no_longer_waiting_starts_nothing(store: Stor
     assert await pool.run_task(queued) == "stopping"  # back to the broker, still queued
     (task,) = store.tasks_by_id([queued])
     assert task.status == "queued"
+
+
+async def test_a_running_dispatcher_sends_a_task_when_woken(
+    store: Store, redis_server: RedisServer
+) -> None:
+    dispatcher = _dispatcher(store, _config(redis_server.url), sweep_interval=60)
+    dispatcher.start()
+    await dispatcher.ready()
+    try:
+        task_id = _queue(store)
+        dispatcher.wake()  # not the sweep: it comes in a minute
+        await wait_for_async(lambda: _messages(redis_server, "ado") == [task_id], 10, what="sent")
+    finally:
+        await dispatcher.stop()
+
+
+async def test_a_dispatcher_started_while_the_broker_is_down_sends_once_it_is_up(
+    store: Store, redis_server: RedisServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    redis_server.stop()
+    dispatcher = _dispatcher(store, _config(redis_server.url), sweep_interval=0.2)
+    task_id = _queue(store)
+    with caplog.at_level(logging.INFO, logger="ado.distributed"):
+        dispatcher.start()
+        await dispatcher.ready()
+        try:
+            await wait_for_async(
+                lambda: "cannot send the queued tasks" in caplog.text, 30, what="a failed send"
+            )
+            assert "cannot connect to the broker yet" in caplog.text  # its warm-up failed
+            await asyncio.to_thread(redis_server.start)
+            await wait_for_async(
+                lambda: _messages(redis_server, "ado") == [task_id], 30, what="the message"
+            )
+        finally:
+            await dispatcher.stop()

@@ -39,6 +39,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
+from ado.server.warmup import warm_up
 from ado.vocab import HitlPolicy, TaskStatus, WorkerKind, WorkerLostPolicy
 
 if TYPE_CHECKING:
@@ -215,6 +216,7 @@ class WorkerPool:
 
     async def _supervise(self) -> None:
         await asyncio.to_thread(self.store.mark_orphans_interrupted)
+        await warm_up(self.config_loader, self.store, self.services)  # a fast first task
         await asyncio.to_thread(self._register)
         try:
             async with asyncio.TaskGroup() as group:
