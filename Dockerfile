@@ -7,9 +7,11 @@
 #                                                   test suite runs)
 #
 # Stages: `dashboard` builds the web dashboard (vite), `wheel` builds ADO's wheel with that
-# dashboard inside plus every dependency's wheel, `runtime` installs them into /opt/ado on a
-# slim Python, as a non-root user. docs/deployment.md explains the settings; tests/deploy/
-# lint this file (hadolint) and build the wheel and run `ado serve` from it without Docker.
+# dashboard inside plus every dependency's wheel and installs them into /opt/ado (slimmed by
+# deploy/docker/slim_venv.py), `runtime` copies /opt/ado onto a slim Python, run by a non-root
+# user. docs/deployment.md explains the settings; tests/deploy/ lint this file (hadolint),
+# build the wheel and the environment as these stages do and run `ado serve` from it without
+# Docker, and hold the image to its size budget (docs/performance.md, "Image size").
 
 ARG PYTHON_IMAGE=python:3.12-slim-bookworm
 ARG NODE_IMAGE=node:22-bookworm-slim
@@ -24,8 +26,13 @@ COPY dashboard/ ./
 # this stage only bundles.
 RUN npx --no-install vite build --outDir /build/dist --emptyOutDir --logLevel warn
 
-# -- the wheels ---------------------------------------------------------------------------
+# -- the wheels and the environment -------------------------------------------------------
 FROM ${PYTHON_IMAGE} AS wheel
+# binutils' strip for slim_venv.py (this stage only; unpinned as in the agents stage).
+# hadolint ignore=DL3008
+RUN apt-get update \
+    && apt-get install --yes --no-install-recommends binutils \
+    && rm -rf /var/lib/apt/lists/*
 WORKDIR /build
 COPY pyproject.toml README.md ./
 COPY src/ src/
@@ -34,6 +41,16 @@ COPY --from=dashboard /build/dist/ src/ado/dashboard/dist/
 # Celery executor included; an extra this ADO lacks is skipped with a warning).
 RUN pip wheel --no-cache-dir --no-deps --wheel-dir /wheels . \
     && pip wheel --no-cache-dir --wheel-dir /wheels "$(ls /wheels/ado-*.whl)[postgresql,celery]"
+# The environment the runtime copies: installed from those wheels alone, without pip, then
+# slimmed (the extensions' debugging information and the third-party sources go; the
+# bytecode stays: start-up reads it as before).
+COPY deploy/docker/slim_venv.py /build/
+RUN python -m venv /opt/ado \
+    && /opt/ado/bin/pip install --no-cache-dir --no-index --find-links /wheels \
+       "$(ls /wheels/ado-*.whl)[postgresql,celery]" \
+    && /opt/ado/bin/pip uninstall --yes pip \
+    && /opt/ado/bin/python /build/slim_venv.py /opt/ado \
+    && /opt/ado/bin/ado --version
 
 # -- the runtime --------------------------------------------------------------------------
 FROM ${PYTHON_IMAGE} AS runtime
@@ -45,12 +62,8 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 RUN groupadd --system --gid 10001 ado \
     && useradd --system --uid 10001 --gid ado --home-dir /home/ado --create-home --shell /usr/sbin/nologin ado \
     && install -d -o ado -g ado /workspace /etc/ado
-RUN --mount=type=bind,from=wheel,source=/wheels,target=/wheels \
-    python -m venv /opt/ado \
-    && /opt/ado/bin/pip install --no-cache-dir --no-index --find-links /wheels \
-       "$(ls /wheels/ado-*.whl)[postgresql,celery]" \
-    && /opt/ado/bin/pip uninstall --yes pip \
-    && /opt/ado/bin/ado --version
+# The same base image as the wheel stage, so the environment's interpreter link holds.
+COPY --from=wheel /opt/ado /opt/ado
 COPY --chmod=0755 deploy/docker/entrypoint.sh /usr/local/bin/ado-entrypoint
 USER 10001:10001
 # The project the agents work on (mount a volume or a checkout here); `.ado/state.db` lives

@@ -3,10 +3,11 @@ does, then its command and health check run from the fresh environment.
 
 As in the Dockerfile: ADO's wheel is built from ``pyproject.toml``, ``README.md`` and ``src/``
 alone (the built dashboard inside), the dependencies' wheels are collected into a wheelhouse,
-and a fresh virtual environment installs ADO from the wheelhouse only (``--no-index``).
-The wheelhouse is kept in the test cache (``$ADO_TEST_CACHE``), so only a change of the
-dependencies downloads anything. Then the runtime stage's ``CMD`` serves, bound beyond
-loopback, and its ``HEALTHCHECK`` command passes.
+a fresh virtual environment installs ADO from the wheelhouse only (``--no-index``), and
+``deploy/docker/slim_venv.py`` slims it. The wheelhouse is kept in the test cache
+(``$ADO_TEST_CACHE``), so only a change of the dependencies downloads anything. Then the
+runtime stage's ``CMD`` serves, bound beyond loopback, and its ``HEALTHCHECK`` command passes;
+and the environment, on the published size of the base image, fits the image's budget.
 """
 
 from __future__ import annotations
@@ -23,13 +24,23 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.deploy.test_dockerfile import DOCKERFILE, copy_sources, stages
+from tests.deploy.test_dockerfile import DOCKERFILE, ENTRYPOINT, copy_sources, stages
 from tests.deploy.tools import ROOT
 from tests.support.servers import free_port, spawn_server
 
 #: What the Dockerfile installs: ADO with these extras (one absent from this ADO is skipped).
 EXTRAS = "postgresql,celery"
 CACHE = Path(os.environ.get("ADO_TEST_CACHE", Path.home() / ".cache/ado-test"))
+SLIM_VENV = ROOT / "deploy/docker/slim_venv.py"
+
+#: The image without the agents must stay within this (issue 13), in MB (10^6 bytes).
+BUDGET_MB = 250
+#: The base image's size as published: "Virtual Size: ~ 124.35 Mb (total size of all layers
+#: on-disk)", linux/amd64, in docker-library/repo-info's repos/python/local/
+#: 3.12.14-slim-bookworm.md (the image of 2026-08-25; 3.12.13's of 2026-08-05: 124.3). The
+#: `docker image ls` of python:3.12-slim on bookworm read 124 MB a year earlier.
+BASE_IMAGE = "python:3.12-slim-bookworm"
+BASE_IMAGE_MB = 124.35
 
 
 def pip(*args: str, python: Path | None = None) -> None:
@@ -73,6 +84,8 @@ def runtime(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
         pip("wheel", "--wheel-dir", str(wheelhouse), requirement)
         _drop_ado_wheels(wheelhouse)  # the wheelhouse is for the dependencies only
         pip(*offline, python=python)
+    # The wheel stage's last step, with the environment's own interpreter.
+    subprocess.run([str(python), str(SLIM_VENV), str(venv)], check=True, timeout=300)
     return wheel, venv / "bin"
 
 
@@ -168,3 +181,66 @@ def test_the_entrypoint_migrates_a_fresh_store_then_runs_the_command(
     )
     assert json.loads(listed.stdout) == []
     assert (workspace / ".ado/state.db").is_file()
+
+
+def test_the_wheel_stage_slims_the_environment_the_runtime_copies() -> None:
+    by_name = {stage.name: stage for stage in stages(DOCKERFILE.read_text())}
+    built = " ".join(args for kw, args in by_name["wheel"].instructions if kw == "RUN")
+    assert "/opt/ado/bin/python /build/slim_venv.py /opt/ado" in built
+    assert "deploy/docker/slim_venv.py" in copy_sources()
+    copied = [args for kw, args in by_name["runtime"].instructions if kw == "COPY"]
+    assert "--from=wheel /opt/ado /opt/ado" in copied
+    # No pip, compiler or build tool in the runtime: it only copies the environment.
+    runs = " ".join(args for kw, args in by_name["runtime"].instructions if kw == "RUN")
+    assert "pip" not in runs and "apt-get" not in runs
+
+
+def test_the_slimmed_environment_runs_on_bytecode_and_keeps_ados_sources(
+    runtime: tuple[Path, Path],
+) -> None:
+    _, bin_dir = runtime
+    probe = (
+        "import json, sqlalchemy, uvloop, celery.apps.worker, ado.cli;"
+        "print(json.dumps([m.__file__ for m in (sqlalchemy, celery.apps.worker, ado.cli)]))"
+    )
+    env = {"HOME": str(bin_dir.parent), "PATH": f"{bin_dir}:/usr/bin:/bin"}
+    done = subprocess.run(
+        [str(bin_dir / "python"), "-c", probe],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    sqlalchemy, worker, cli = map(Path, json.loads(done.stdout))
+    # Third-party modules: their bytecode beside them, their sources gone.
+    assert sqlalchemy.name == "__init__.pyc" and not sqlalchemy.with_suffix(".py").exists()
+    assert worker.suffix == ".pyc"
+    # ADO keeps its sources (tracebacks; Alembic reads the migrations as .py) and bytecode.
+    assert cli.name == "__init__.py"
+    assert list((cli.parent / "__pycache__").glob("__init__.*.pyc"))
+    assert list((cli.parent.parent / "store/migrations/versions").glob("0001_*.py"))
+    # The compiled extensions lost their debugging information.
+    [loop] = (sqlalchemy.parent.parent / "uvloop").glob("loop.*.so")
+    assert b".debug_info" not in loop.read_bytes()
+
+
+def test_the_image_fits_its_size_budget(runtime: tuple[Path, Path]) -> None:
+    _, bin_dir = runtime
+    arg = re.search(r"^ARG PYTHON_IMAGE=(\S+)$", DOCKERFILE.read_text(), re.MULTILINE)
+    assert arg and arg[1] == BASE_IMAGE, "a new base image: update BASE_IMAGE_MB from its size"
+    venv = bin_dir.parent
+    sizes: dict[str, int] = {}
+    for path in venv.rglob("*"):
+        if path.is_file() and not path.is_symlink():
+            parts = path.relative_to(venv).parts
+            top = parts[3] if parts[:1] == ("lib",) and len(parts) > 4 else parts[0]
+            sizes[top] = sizes.get(top, 0) + path.stat().st_size
+    # What the runtime stage adds beside the environment: the entrypoint (and empty dirs).
+    added_mb = (sum(sizes.values()) + ENTRYPOINT.stat().st_size) / 1e6
+    largest = sorted(sizes.items(), key=lambda item: -item[1])[:8]
+    summary = ", ".join(f"{name} {size / 1e6:.1f}" for name, size in largest)
+    assert BASE_IMAGE_MB + added_mb <= BUDGET_MB, (
+        f"{BASE_IMAGE_MB} MB base + {added_mb:.1f} MB /opt/ado > {BUDGET_MB} MB; "
+        f"the largest (MB): {summary}"
+    )
