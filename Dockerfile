@@ -62,6 +62,11 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 RUN groupadd --system --gid 10001 ado \
     && useradd --system --uid 10001 --gid ado --home-dir /home/ado --create-home --shell /usr/sbin/nologin ado \
     && install -d -o ado -g ado /workspace /etc/ado
+# The official base deletes its standard library's bytecode, and PYTHONDONTWRITEBYTECODE
+# keeps every process from writing it back: compiled once here, or each `ado` process
+# compiles the ~190 standard modules it imports again (about a second). ~11 MB.
+RUN python -m compileall -q -j 0 -x '/(idlelib|tkinter|turtledemo|lib2to3|ensurepip|pydoc_data)/' \
+    "$(python -c 'import sysconfig; print(sysconfig.get_path("stdlib"))')"
 # The same base image as the wheel stage, so the environment's interpreter link holds.
 COPY --from=wheel /opt/ado /opt/ado
 COPY --chmod=0755 deploy/docker/entrypoint.sh /usr/local/bin/ado-entrypoint

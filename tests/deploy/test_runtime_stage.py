@@ -41,6 +41,10 @@ BUDGET_MB = 250
 #: `docker image ls` of python:3.12-slim on bookworm read 124 MB a year earlier.
 BASE_IMAGE = "python:3.12-slim-bookworm"
 BASE_IMAGE_MB = 124.35
+#: The standard library's bytecode the runtime stage compiles (the base ships none): 11 MB
+#: for Python 3.12's library without idlelib, tkinter, turtledemo, lib2to3, ensurepip and
+#: pydoc_data (measured on a 3.12 install; 14 MB with them), rounded up.
+STDLIB_BYTECODE_MB = 12.0
 
 
 def pip(*args: str, python: Path | None = None) -> None:
@@ -192,7 +196,7 @@ def test_the_wheel_stage_slims_the_environment_the_runtime_copies() -> None:
     assert "--from=wheel /opt/ado /opt/ado" in copied
     # No pip, compiler or build tool in the runtime: it only copies the environment.
     runs = " ".join(args for kw, args in by_name["runtime"].instructions if kw == "RUN")
-    assert "pip" not in runs and "apt-get" not in runs
+    assert re.search(r"\bpip\b", runs) is None and "apt-get" not in runs
 
 
 def test_the_slimmed_environment_runs_on_bytecode_and_keeps_ados_sources(
@@ -236,11 +240,15 @@ def test_the_image_fits_its_size_budget(runtime: tuple[Path, Path]) -> None:
             parts = path.relative_to(venv).parts
             top = parts[3] if parts[:1] == ("lib",) and len(parts) > 4 else parts[0]
             sizes[top] = sizes.get(top, 0) + path.stat().st_size
-    # What the runtime stage adds beside the environment: the entrypoint (and empty dirs).
-    added_mb = (sum(sizes.values()) + ENTRYPOINT.stat().st_size) / 1e6
+    # What the runtime stage adds beside the environment: the entrypoint (and empty dirs),
+    # and the standard library's bytecode.
+    runtime = next(s for s in stages(DOCKERFILE.read_text()) if s.name == "runtime")
+    assert "compileall" in " ".join(args for kw, args in runtime.instructions if kw == "RUN")
+    added_mb = (sum(sizes.values()) + ENTRYPOINT.stat().st_size) / 1e6 + STDLIB_BYTECODE_MB
     largest = sorted(sizes.items(), key=lambda item: -item[1])[:8]
     summary = ", ".join(f"{name} {size / 1e6:.1f}" for name, size in largest)
     assert BASE_IMAGE_MB + added_mb <= BUDGET_MB, (
-        f"{BASE_IMAGE_MB} MB base + {added_mb:.1f} MB /opt/ado > {BUDGET_MB} MB; "
+        f"{BASE_IMAGE_MB} MB base + {added_mb:.1f} MB (/opt/ado, the standard library's "
+        f"bytecode) > {BUDGET_MB} MB; "
         f"the largest (MB): {summary}"
     )
