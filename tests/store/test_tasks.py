@@ -55,7 +55,7 @@ def test_create_task_records_owner_and_start(store: Store) -> None:
     assert task.owner_host == socket.gethostname()
     assert task.owner_pid == os.getpid()
     assert task.started_at is not None and task.started_at.tzinfo is not None
-    assert task.attempts == []
+    assert task.attempts == ()
     queued = store.get_task(queued_id)
     assert queued is not None and queued.started_at is None and queued.status == "queued"
     assert store.get_task(999_999) is None
@@ -200,7 +200,7 @@ def test_list_tasks_newest_first_with_filters_and_pagination(store: Store) -> No
     assert [t.id for t in store.list_tasks(status="failed")] == [ids[2]]
     assert store.list_tasks(since=datetime.now(UTC) + timedelta(minutes=1)) == []
     assert len(store.list_tasks(since=datetime.now(UTC) - timedelta(minutes=1))) == 7
-    assert all(t.attempts == [] for t in store.list_tasks())
+    assert all(t.attempts == () for t in store.list_tasks())
 
 
 def test_naive_datetimes_are_refused(store: Store) -> None:
