@@ -10,7 +10,7 @@ database again. Times are timezone-aware UTC.
 from datetime import datetime
 from typing import Any, NamedTuple
 
-from ado.providers.events import AgentEvent, Usage
+from ado.providers.events import AgentEvent
 
 __all__ = [
     "PROMPT_EXCERPT",
@@ -29,33 +29,7 @@ __all__ = [
 ]
 
 
-class _Totals:
-    """What a task and an attempt have in common: their token counts and cost (the fields
-    ``input_tokens`` … ``api_cost_usd`` that both declare first)."""
-
-    __slots__ = ()
-    input_tokens: int
-    output_tokens: int
-    cache_read_tokens: int
-    cache_write_tokens: int
-    cost_usd: float
-    api_cost_usd: float
-
-    @property
-    def usage(self) -> Usage:
-        return Usage(
-            input_tokens=self.input_tokens,
-            output_tokens=self.output_tokens,
-            cache_read_tokens=self.cache_read_tokens,
-            cache_write_tokens=self.cache_write_tokens,
-        )
-
-    @property
-    def total_tokens(self) -> int:
-        return self.usage.total_tokens
-
-
-class _AttemptFields(NamedTuple):
+class AttemptView(NamedTuple):
     input_tokens: int
     output_tokens: int
     cache_read_tokens: int
@@ -89,11 +63,7 @@ class _AttemptFields(NamedTuple):
     agent_cost_usd: float | None = None
 
 
-class AttemptView(_AttemptFields, _Totals):
-    __slots__ = ()
-
-
-class _TaskFields(NamedTuple):
+class TaskView(NamedTuple):
     input_tokens: int
     output_tokens: int
     cache_read_tokens: int
@@ -131,10 +101,6 @@ class _TaskFields(NamedTuple):
     parked_until: datetime | None = None
     park_reason: str | None = None
     parks: int = 0
-
-
-class TaskView(_TaskFields, _Totals):
-    __slots__ = ()
 
 
 class TaskSummaryView(NamedTuple):
