@@ -110,7 +110,7 @@ def measure(
     runs: int = RUNS, warmup: int = WARMUP, others: dict[str, str] | None = None
 ) -> dict[str, list[float]]:
     """Milliseconds per run: ``spawn`` (ado run exec → agent stamp), ``agent`` (the agent's
-    own exec → stamp), ``python`` (``python -c pass``, exec → exit), ``floor`` (``FLOOR``'s
+    own exec → stamp), ``python`` (``python -c pass``, exec → exit), ``floor`` (``FLOOR_SYNC``'s
     exec → agent stamp); for each of ``others`` (label → an ADO source directory put first
     on ``PYTHONPATH``), ``spawn <label>``."""
     others = others or {}
@@ -134,7 +134,7 @@ def measure(
             start, _ = _timed([str(agent)], root, env)
             own = (_stamp(root) - start) / 1e6
             start, end = _timed([sys.executable, "-c", "pass"], root, env)
-            floor_start, _ = _timed([sys.executable, "-c", FLOOR, str(agent)], root, env)
+            floor_start, _ = _timed([sys.executable, "-c", FLOOR_SYNC, str(agent)], root, env)
             floor = (_stamp(root) - floor_start) / 1e6
             if i >= warmup:
                 samples["agent"].append(own)
@@ -235,8 +235,8 @@ def run(others: dict[str, str] | None = None) -> list[Result]:
     floor = [v - agent for v in s["floor"]]
     median = statistics.median(floor)
     detail = (
-        f"range {min(floor):.1f}-{max(floor):.1f}; Click + asyncio + sqlite3 loaded, then the "
-        f"same agent spawned: what any such program pays; ratio {median / python:.1f}x"
+        f"range {min(floor):.1f}-{max(floor):.1f}; Click + sqlite3 loaded, then the same agent "
+        f"spawned with subprocess: what any such program pays; ratio {median / python:.1f}x"
     )
     floor_line = Result("  the libraries' floor", median, "ms (median)", "reference", True, detail)
     results.append(floor_line)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import shutil
+import signal
 import sqlite3
 import subprocess
 import sys
@@ -71,8 +72,14 @@ def test_backup_while_a_task_runs_then_restore_into_an_empty_store(
         assert "stop `ado serve` and every `ado run`" in refused.stderr
         assert list(project.root.glob("ado-before-restore-*")) == []
     finally:
-        runner.kill()
-        runner.communicate()
+        # Ctrl-C, as a user would: `ado run` stops its agent (a SIGKILL would leave the
+        # hanging agent, in its own process group, running after the test).
+        runner.send_signal(signal.SIGINT)
+        try:
+            runner.communicate(timeout=60)
+        except subprocess.TimeoutExpired:
+            runner.kill()
+            runner.communicate()
 
     copy = project.root / "copy.db"
     assert check_file(copy).ok and check_file(copy).revision == HEAD

@@ -64,7 +64,7 @@ def test_a_waiting_run_is_shown_parked_and_cancel_stops_it(
             runner.communicate()
     assert runner.returncode == 130, err
     task = project.task(task_id)
-    assert task.status == "cancelled" and task.attempts == []
+    assert task.status == "cancelled" and task.attempts == ()
 
 
 def test_a_waiting_run_killed_leaves_its_task_interrupted_not_parked(

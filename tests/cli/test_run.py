@@ -152,7 +152,7 @@ def test_exit_4_when_the_daily_api_budget_is_spent(
     assert "$1.50" in proc.stderr and "maxDailyCost" in proc.stderr
     task = project.store().list_tasks()[0]
     assert task.status == "failed" and task.exit_code == 4
-    assert project.task(task.id).attempts == []  # the agent never started
+    assert project.task(task.id).attempts == ()  # the agent never started
 
 
 def test_exit_4_when_max_cost_is_below_the_estimate(

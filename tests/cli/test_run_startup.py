@@ -119,7 +119,7 @@ def test_run_spawns_before_loading_the_orm_prices_and_notifiers(
     try:
         task = store.get_task(summary["taskId"])
         assert task is not None and task.status == "succeeded"
-        assert task.attempts[0].outcome == "success" and task.usage.input_tokens > 0
+        assert task.attempts[0].outcome == "success" and task.input_tokens > 0
         assert task.api_cost_usd > 0  # the prices loaded after the spawn were applied
     finally:
         store.close()

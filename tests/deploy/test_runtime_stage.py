@@ -242,8 +242,8 @@ def test_the_image_fits_its_size_budget(runtime: tuple[Path, Path]) -> None:
             sizes[top] = sizes.get(top, 0) + path.stat().st_size
     # What the runtime stage adds beside the environment: the entrypoint (and empty dirs),
     # and the standard library's bytecode.
-    runtime = next(s for s in stages(DOCKERFILE.read_text()) if s.name == "runtime")
-    assert "compileall" in " ".join(args for kw, args in runtime.instructions if kw == "RUN")
+    stage = next(s for s in stages(DOCKERFILE.read_text()) if s.name == "runtime")
+    assert "compileall" in " ".join(args for kw, args in stage.instructions if kw == "RUN")
     added_mb = (sum(sizes.values()) + ENTRYPOINT.stat().st_size) / 1e6 + STDLIB_BYTECODE_MB
     largest = sorted(sizes.items(), key=lambda item: -item[1])[:8]
     summary = ", ".join(f"{name} {size / 1e6:.1f}" for name, size in largest)

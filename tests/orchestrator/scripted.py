@@ -10,6 +10,7 @@ runner stops the run (``Step.block()``), as a real agent would hang.
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -127,7 +128,7 @@ class _ScriptedAdapter(AgentAdapter):
         return "/scripted/agent"
 
     def start(self, request: RunRequest) -> Spawned:
-        return Spawned({}, pid=4_000_000)  # a pid no process has
+        return Spawned({}, started=time.monotonic(), pid=4_000_000)  # a pid no process has
 
     def run(self, request: RunRequest, spawned: Spawned | None = None) -> AgentRun:
         script = self.scripts.pop(0) if len(self.scripts) > 1 else self.scripts[0]

@@ -9,8 +9,8 @@ from ado.providers.base import (
     Outcome,
     ParseState,
     RunRequest,
-    RunSummary,
 )
+from ado.providers.classify import RunSummary
 from ado.providers.events import AgentEvent, EventKind
 from ado.providers.process import OutputLine
 from ado.providers.run import AgentRun, stops_run

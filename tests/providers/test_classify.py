@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 
 from ado.providers import get_adapter
-from ado.providers.base import AgentAdapter, Outcome, ParseState, RunSummary
-from ado.providers.classify import classify_generic, signal_message
+from ado.providers.base import AgentAdapter, Outcome, ParseState
+from ado.providers.classify import RunSummary, classify_generic, signal_message
 from ado.providers.events import AgentEvent, EventKind
 from ado.providers.run import stops_run
 from ado.vocab import OutcomeKind

@@ -3,7 +3,8 @@ from pathlib import Path
 
 import pytest
 
-from ado.providers.base import ParseState, Permission, RunRequest, RunSummary
+from ado.providers.base import ParseState, Permission, RunRequest
+from ado.providers.classify import RunSummary
 from ado.providers.cursor_agent import CursorAgent
 from ado.providers.events import EventKind
 from ado.vocab import OutcomeKind

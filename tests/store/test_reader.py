@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import sqlite3
 import subprocess
@@ -17,8 +16,8 @@ from sqlalchemy import select
 from ado.config.schema import AdoConfig, StorageConfig
 from ado.providers.events import Usage
 from ado.store import DATABASE_URL_ENV, HEAD, SqlStore, Store
-from ado.store.models import Cooldown
-from ado.store.views import CooldownView, view_values
+from ado.store.models import Cooldown, view_of
+from ado.store.views import CooldownView
 from tests.fixtures.ado import Project
 
 from .test_tasks import attempt, dead_pid, new_task
@@ -114,7 +113,7 @@ def test_views_decode_what_sqlalchemy_wrote(store: Store, reader: SqlStore) -> N
     for task in tasks:
         orm = store.get_task(task.id)
         assert orm is not None
-        assert task == dataclasses.replace(orm, attempts=[])
+        assert task == orm._replace(attempts=())
         assert task.created_at.tzinfo is UTC and isinstance(task.options, dict)
     assert tasks[-1].options == {"n": 0, "x": [1]} and tasks[-1].prompt == "task 0: 100% done"
 
@@ -123,7 +122,7 @@ def test_views_decode_what_sqlalchemy_wrote(store: Store, reader: SqlStore) -> N
         rows = session.scalars(
             select(Cooldown).where(Cooldown.until > now).order_by(Cooldown.provider)
         ).all()
-        orm_cooldowns = [CooldownView(**view_values(CooldownView, c)) for c in rows]
+        orm_cooldowns = [view_of(CooldownView, c) for c in rows]
     cooldowns = reader.cooldowns(now)
     assert cooldowns == orm_cooldowns
     assert [(c.provider, c.reset_known) for c in cooldowns] == [

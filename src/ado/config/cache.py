@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import hashlib
 import json
 import os
 import sys
@@ -42,6 +41,20 @@ from ado.config.snapshot import Frozen, NotFreezable, freeze, thaw
 
 if TYPE_CHECKING:
     from ado.config.schema import AdoConfig
+
+# CPython's own SHA-256, the one ``hashlib`` falls back to: importing ``hashlib`` loads
+# OpenSSL first, about a tenth of ``ado run``'s start before its agent spawns
+# (docs/performance.md). The digest is the same; ``hashlib`` where neither module exists.
+if TYPE_CHECKING:
+    from hashlib import sha256
+else:
+    try:
+        from _sha2 import sha256  # Python 3.12+
+    except ImportError:
+        try:
+            from _sha256 import sha256  # Python 3.11
+        except ImportError:
+            from hashlib import sha256
 
 __all__ = ["CacheEntry", "cache_dir", "effective", "load"]
 
@@ -207,7 +220,7 @@ class CacheEntry:
 
 
 def _hash(text: str, data: bytes = b"") -> str:
-    h = hashlib.sha256(text.encode("utf-8", "surrogatepass"))
+    h = sha256(text.encode("utf-8", "surrogatepass"))
     h.update(data)
     return h.hexdigest()
 

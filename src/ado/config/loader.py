@@ -36,7 +36,7 @@ KeyPath = tuple[str | int, ...]
 MAX_VALUES = 100_000
 MAX_DEPTH = 64
 #: Keys whose values are not echoed in error messages (webhook URLs carry their token).
-_SECRET_NAME = re.compile(r"(url|secret|password|pass|token|key|connectionString)$", re.I)
+_SECRET_NAME = r"(url|secret|password|pass|token|key|connectionString)$"
 
 
 class _Hidden:
@@ -356,7 +356,7 @@ def _explain(err: Mapping[str, Any], loc: KeyPath, given: Any) -> tuple[str | No
 
     kind = err["type"]
     ctx = err.get("ctx") or {}
-    if isinstance(given, str) and loc and _SECRET_NAME.search(str(loc[-1])):
+    if isinstance(given, str) and loc and re.search(_SECRET_NAME, str(loc[-1]), re.I):
         given = _HIDDEN  # a URL or a secret: not repeated on the terminal
     if kind == "extra_forbidden":
         known = schema.known_keys(loc[:-1])

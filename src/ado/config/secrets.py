@@ -16,8 +16,6 @@ first time a secret is saved. A secret that cannot be decrypted (the key lost or
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import os
 import re
 from collections.abc import Callable, Mapping
@@ -48,15 +46,15 @@ SECRET_KEY_ENV = "ADO_SECRET_KEY"
 
 #: Names whose plain-string values are secrets wherever they appear: ``ANTHROPIC_API_KEY``,
 #: ``GH_TOKEN``, ``smtpPassword``, ``Authorization``, ``X-Api-Key``, ``Cookie``...
-_SECRET_NAME = re.compile(
+#: (A pattern compiled at its first use, by ``re``'s cache: not when ``ado run`` loads this.)
+_SECRET_NAME = (
     r"(key|token|secret|password|passwd|pwd|credentials?|authorization|auth|cookie|"
-    r"webhook[-_]?url|dsn)$",
-    re.IGNORECASE,
+    r"webhook[-_]?url|dsn)$"
 )
 
 
 def is_secret_name(name: str) -> bool:
-    return bool(name) and _SECRET_NAME.search(name) is not None
+    return bool(name) and re.search(_SECRET_NAME, name, re.IGNORECASE) is not None
 
 
 def is_encrypted(value: Any) -> bool:
@@ -201,6 +199,9 @@ class SecretBox:
 
 def _fernet_key(text: str) -> bytes:
     """A Fernet key as given, or one derived from a passphrase."""
+    import base64  # not at import: ``ado run`` loads this module before its agent's spawn
+    import hashlib
+
     raw = text.strip().encode("utf-8")
     try:
         if len(base64.urlsafe_b64decode(raw)) == 32:

@@ -6,11 +6,12 @@ Every channel renders the same ``Notification``; ``fields()`` gives the metadata
 
 from __future__ import annotations
 
-import socket
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
+
+from ado.host import hostname
 
 __all__ = ["EVENTS", "Level", "Notification", "NotificationEvent", "default_source"]
 
@@ -80,7 +81,7 @@ _LABELS = {
 
 
 def default_source() -> str:
-    return f"ado@{socket.gethostname()}"
+    return f"ado@{hostname()}"
 
 
 @dataclass(slots=True)

@@ -13,10 +13,10 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import socket
 from typing import TYPE_CHECKING, Protocol
 
 from ado.errors import TaskNotCancellable, TaskNotFound, UsageError
+from ado.host import hostname
 from ado.store.orphans import pid_alive
 from ado.vocab import TaskStatus
 
@@ -57,7 +57,7 @@ async def cancel_task(store: QueueMethods, pool: TaskPool | None, task_id: int) 
         raise TaskNotCancellable(task_id, task.status)
     if pool is not None and await pool.cancel(task_id):
         return await _status(store, task_id)
-    here = task.owner_host == socket.gethostname()
+    here = task.owner_host == hostname()
     pid = task.owner_pid
     if pid and task.owner_host is not None and (not here or pid_alive(pid)):
         if await asyncio.to_thread(store.is_worker, task.owner_host, pid):

@@ -25,7 +25,7 @@ import signal
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from ado.errors import TaskNotFound, UsageError
 from ado.orchestrator.task import AttemptInfo, TaskSpec
@@ -51,8 +51,7 @@ if TYPE_CHECKING:
 __all__ = ["Begun", "Opened", "TaskStart"]
 
 
-@dataclass(slots=True)
-class Opened:
+class Opened(NamedTuple):
     """An attempt recorded and its agent spawned (or not: ``spawned.error``)."""
 
     cand: Candidate
@@ -129,7 +128,7 @@ class TaskStart:
         filters = spec.filters
         if resume_provider is not None:
             self.check_resumable(resume_provider, opts.resume or "")
-            filters = dataclasses.replace(filters, provider=resume_provider, providers=None)
+            filters = filters._replace(provider=resume_provider, providers=None)
         options = dataclasses.replace(opts, hitl_policy=policy).stored()
         spec = dataclasses.replace(spec, prompt=clean_text(spec.prompt))  # a NUL, a surrogate
         if task_id is None:

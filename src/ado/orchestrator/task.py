@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from ado.options import TaskOptions
 from ado.providers.base import Outcome
@@ -52,8 +52,7 @@ class AttemptInfo:
     reservation: int | None = None
 
 
-@dataclass(slots=True)
-class TaskUpdate:
+class TaskUpdate(NamedTuple):
     """What a live view receives: the task, the attempt (if any) and the event."""
 
     task_id: int
@@ -61,8 +60,7 @@ class TaskUpdate:
     event: AgentEvent
 
 
-@dataclass(slots=True)
-class TaskResult:
+class TaskResult(NamedTuple):
     task_id: int
     status: str  # succeeded, failed, cancelled
     attempts: list[AttemptInfo]

@@ -23,7 +23,7 @@ __all__ = [
 #: Tool output kept in an event; the agent's own logs keep the rest.
 MAX_TOOL_TEXT = 4000
 
-_STATUS = re.compile(r"(?:status(?: code)?:?\s*|\()([45]\d\d)\b", re.IGNORECASE)
+_STATUS = r"(?:status(?: code)?:?\s*|\()([45]\d\d)\b"
 
 
 def as_int(value: Any) -> int:
@@ -71,7 +71,7 @@ def status_in_text(text: str | None) -> int | None:
     """An HTTP status named in an error message ("last status: 429", "(429)")."""
     if not text:
         return None
-    match = _STATUS.search(text)
+    match = re.search(_STATUS, text, re.IGNORECASE)
     return int(match.group(1)) if match else None
 
 

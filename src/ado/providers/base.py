@@ -21,13 +21,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple
 
-from ado.providers.events import AgentEvent, Usage
+from ado.providers.events import AgentEvent
 from ado.providers.spawn import Spawned, SpawnError, spawn
 from ado.vocab import AccessMode, HitlPolicy, OutcomeKind
 
 if TYPE_CHECKING:
+    from ado.providers.classify import RunSummary
     from ado.providers.run import AgentRun
 
 __all__ = [
@@ -37,7 +38,6 @@ __all__ = [
     "ParseState",
     "Permission",
     "RunRequest",
-    "RunSummary",
     "command_problem",
 ]
 
@@ -108,8 +108,7 @@ class Outcome:
     exit_code: int | None = None
 
 
-@dataclass(slots=True)
-class Detection:
+class Detection(NamedTuple):
     installed: bool
     path: str | None = None
     version: str | None = None
@@ -141,41 +140,13 @@ class RunRequest:
     max_event_bytes: int | None = None
 
 
-@dataclass(slots=True)
 class ParseState:
     """Per-run scratch space an adapter's parser may use (open tool calls, totals...)."""
 
-    data: dict[str, Any] = field(default_factory=dict)
+    __slots__ = ("data",)
 
-
-@dataclass(slots=True)
-class RunSummary:
-    """What the run loop gathered from the events; ``classify`` reads it."""
-
-    exit_code: int | None = None
-    session_id: str | None = None
-    result: AgentEvent | None = None
-    errors: list[AgentEvent] = field(default_factory=list)
-    rate_limits: list[AgentEvent] = field(default_factory=list)
-    usage: Usage = field(default_factory=Usage)
-    files: list[str] = field(default_factory=list)
-    final_text: str = ""
-    stderr_tail: str = ""
-    spawn_error: SpawnError | None = None
-    timed_out: bool = False
-    #: The deadline the run had (``RunRequest.timeout``), for the "timed out after" message.
-    timeout_s: float | None = None
-    stop_reason: OutcomeKind | None = None  # CANCELLED / COST_LIMIT when stopped from outside
-    stopped_for_rate_limit: bool = False
-    #: Stopped at an error the agent was about to retry by itself (a 5xx, a dropped stream).
-    stopped_for_error: bool = False
-    duration_s: float = 0.0
-    #: Set when the agent was billed through an API key: where the key came from (claude's
-    #: ``apiKeySource``, codex's ``env_key``...). On a subscription mode, the spend is real.
-    api_key_source: str | None = None
-    #: Set when the agent went on past an exhausted window billed as extra usage (claude's
-    #: ``isUsingOverage``): on a subscription mode, the spend is real.
-    overage: bool = False
+    def __init__(self) -> None:
+        self.data: dict[str, Any] = {}
 
 
 class AgentAdapter(ABC):
@@ -372,9 +343,9 @@ class AgentAdapter(ABC):
         before the event loop exists); a spawn that fails is returned, not raised."""
         env = self.environment(request)
         try:
-            return Spawned(env, spawn(self.command(request), cwd=request.cwd, env=env))
+            return Spawned.of(env, spawn(self.command(request), cwd=request.cwd, env=env))
         except SpawnError as exc:
-            return Spawned(env, error=exc)
+            return Spawned.failed(env, exc)
 
     def run(self, request: RunRequest, spawned: Spawned | None = None) -> AgentRun:
         """The agent's run: iterate it for events (see ``ado.providers.run.AgentRun``);

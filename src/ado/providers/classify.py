@@ -28,14 +28,23 @@ from __future__ import annotations
 import re
 import signal
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from ado.providers import resets
-from ado.providers.base import Outcome, RunSummary
+from ado.providers.base import Outcome
+from ado.providers.events import AgentEvent, Usage
+from ado.providers.spawn import SpawnError
 from ado.vocab import OutcomeKind
 
-__all__ = ["ErrorText", "classify_generic", "error_texts", "signal_message", "stderr_error_lines"]
+__all__ = [
+    "ErrorText",
+    "RunSummary",
+    "classify_generic",
+    "error_texts",
+    "signal_message",
+    "stderr_error_lines",
+]
 
 _LIMIT_STATUSES = frozenset({429, 402})
 _AUTH_STATUSES = frozenset({401, 403})
@@ -45,6 +54,36 @@ _STOPPED = {
     OutcomeKind.CANCELLED: "cancelled",
     OutcomeKind.COST_LIMIT: "stopped at the cost limit",
 }
+
+
+@dataclass(slots=True)
+class RunSummary:
+    """What the run loop gathered from the events; ``classify`` reads it."""
+
+    exit_code: int | None = None
+    session_id: str | None = None
+    result: AgentEvent | None = None
+    errors: list[AgentEvent] = field(default_factory=list)
+    rate_limits: list[AgentEvent] = field(default_factory=list)
+    usage: Usage = field(default_factory=Usage)
+    files: list[str] = field(default_factory=list)
+    final_text: str = ""
+    stderr_tail: str = ""
+    spawn_error: SpawnError | None = None
+    timed_out: bool = False
+    #: The deadline the run had (``RunRequest.timeout``), for the "timed out after" message.
+    timeout_s: float | None = None
+    stop_reason: OutcomeKind | None = None  # CANCELLED / COST_LIMIT when stopped from outside
+    stopped_for_rate_limit: bool = False
+    #: Stopped at an error the agent was about to retry by itself (a 5xx, a dropped stream).
+    stopped_for_error: bool = False
+    duration_s: float = 0.0
+    #: Set when the agent was billed through an API key: where the key came from (claude's
+    #: ``apiKeySource``, codex's ``env_key``...). On a subscription mode, the spend is real.
+    api_key_source: str | None = None
+    #: Set when the agent went on past an exhausted window billed as extra usage (claude's
+    #: ``isUsingOverage``): on a subscription mode, the spend is real.
+    overage: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ado.providers._common import any_env, as_dict, as_int, as_str, clip, home, is_root, pick
 from ado.providers.base import (
@@ -21,11 +21,13 @@ from ado.providers.base import (
     ParseState,
     Permission,
     RunRequest,
-    RunSummary,
 )
 from ado.providers.events import AgentEvent, EventKind, Usage
 from ado.providers.quota import claude_window, using_overage
 from ado.vocab import OutcomeKind
+
+if TYPE_CHECKING:
+    from ado.providers.classify import RunSummary
 
 __all__ = ["ClaudeCode"]
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ado.providers._common import any_env, as_dict, as_int, as_str, clip, home, pick
 from ado.providers.base import (
@@ -22,10 +22,12 @@ from ado.providers.base import (
     ParseState,
     Permission,
     RunRequest,
-    RunSummary,
 )
 from ado.providers.events import AgentEvent, EventKind, Usage
 from ado.vocab import OutcomeKind
+
+if TYPE_CHECKING:
+    from ado.providers.classify import RunSummary
 
 __all__ = ["CursorAgent"]
 

@@ -20,7 +20,7 @@ import tempfile
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ado.providers._common import any_env, as_dict, as_int, as_str, clip, home, pick
 from ado.providers.base import (
@@ -29,12 +29,14 @@ from ado.providers.base import (
     ParseState,
     Permission,
     RunRequest,
-    RunSummary,
 )
 from ado.providers.events import AgentEvent, EventKind, Usage
 from ado.providers.quota import gemini_windows
 from ado.providers.resets import looks_rate_limited, parse_reset
 from ado.vocab import OutcomeKind
+
+if TYPE_CHECKING:
+    from ado.providers.classify import RunSummary
 
 __all__ = ["GeminiCli", "settings_file"]
 

@@ -13,8 +13,8 @@ from ado.providers.base import (
     Outcome,
     ParseState,
     RunRequest,
-    RunSummary,
 )
+from ado.providers.classify import RunSummary
 from ado.providers.events import AgentEvent, EventKind
 from ado.providers.process import AgentProcess, OutputLine
 from ado.providers.sanitize import limit_event

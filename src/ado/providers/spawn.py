@@ -16,7 +16,7 @@ import os
 import subprocess
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from typing import NamedTuple
 
 __all__ = ["SpawnError", "Spawned", "spawn"]
 
@@ -29,8 +29,7 @@ class SpawnError(Exception):
         self.not_found = not_found
 
 
-@dataclass(slots=True)
-class Spawned:
+class Spawned(NamedTuple):
     """An attempt's agent, started (``AgentAdapter.start``): its process, or why it could
     not start; the environment it got; when it started (its timeout counts from then)."""
 
@@ -38,13 +37,18 @@ class Spawned:
     process: subprocess.Popen[bytes] | None = None
     error: SpawnError | None = None
     #: ``time.monotonic()`` at the spawn.
-    started: float = field(default_factory=time.monotonic)
+    started: float = 0.0
     #: The process id to record (a scripted agent in tests has one and no process).
     pid: int | None = None
 
-    def __post_init__(self) -> None:
-        if self.pid is None and self.process is not None:
-            self.pid = self.process.pid
+    @classmethod
+    def of(cls, env: dict[str, str], process: subprocess.Popen[bytes]) -> Spawned:
+        """``process``, started just now."""
+        return cls(env, process, started=time.monotonic(), pid=process.pid)
+
+    @classmethod
+    def failed(cls, env: dict[str, str], error: SpawnError) -> Spawned:
+        return cls(env, error=error, started=time.monotonic())
 
 
 def spawn(argv: Sequence[str], *, cwd: str, env: Mapping[str, str]) -> subprocess.Popen[bytes]:

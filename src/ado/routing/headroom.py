@@ -19,9 +19,8 @@ API modes are paid per token, outside the plan's windows: readings never stop or
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from ado.vocab import QuotaSource, QuotaStatus, QuotaWindow
 
@@ -39,8 +38,7 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True, slots=True)
-class Headroom:
+class Headroom(NamedTuple):
     """What the current readings of one provider id say."""
 
     provider: str

@@ -23,11 +23,10 @@ Cooldowns are written when an agent reports a rate limit or an exhausted quota; 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from functools import partial
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, NamedTuple, Protocol
 
 from ado.vocab import OutcomeKind
 
@@ -72,8 +71,7 @@ class _Metric(StrEnum):
     TOKENS = "tokens"
 
 
-@dataclass(frozen=True, slots=True)
-class LimitRow:
+class LimitRow(NamedTuple):
     """One configured limit and how much of it is used."""
 
     #: The config key: requestsPerHour, requestsPerDay, tokensPerDay, requestsPerMinute...
@@ -92,8 +90,7 @@ class LimitRow:
         return self.used >= self.limit
 
 
-@dataclass(frozen=True, slots=True)
-class LimitStatus:
+class LimitStatus(NamedTuple):
     provider: str
     access_mode: str
     limited: bool
@@ -103,7 +100,7 @@ class LimitStatus:
     until: datetime | None = None
     #: "cooldown" or the name of the exhausted limit; None when not limited.
     kind: str | None = None
-    rows: tuple[LimitRow, ...] = field(default_factory=tuple)
+    rows: tuple[LimitRow, ...] = ()
 
 
 def cooldown_until(
@@ -181,8 +178,7 @@ def _rolling_free_at(
     return start + timedelta(seconds=low + 1) + window
 
 
-@dataclass(frozen=True, slots=True)
-class LimitWindow:
+class LimitWindow(NamedTuple):
     """One configured limit of a pair and the window it counts over, at some moment."""
 
     #: The config key: requestsPerHour, requestsPerDay, tokensPerDay, requestsPerMinute...

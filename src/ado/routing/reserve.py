@@ -11,7 +11,6 @@ attempt ends, as before.
 
 from __future__ import annotations
 
-import dataclasses
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
@@ -37,7 +36,7 @@ def reserve(
     reservation = store.reserve_request(
         cand.provider, cand.access_mode, limits=limits, now=now, task_id=task_id
     )
-    return None if reservation is None else dataclasses.replace(cand, reservation=reservation)
+    return None if reservation is None else cand._replace(reservation=reservation)
 
 
 def release(store: SqlMethods, cand: Candidate) -> None:

@@ -27,13 +27,11 @@ switches saved through the API are already applied to ``config.providers``.
 
 from __future__ import annotations
 
-import dataclasses
 import re
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from ado.errors import NoProviderAvailable, UnknownProviderError, UsageError
 from ado.routing.headroom import Headroom, headroom_by_provider, window_name, window_summary
@@ -84,8 +82,7 @@ class SkipKind(StrEnum):
         )
 
 
-@dataclass(frozen=True, slots=True)
-class RouteFilters:
+class RouteFilters(NamedTuple):
     """What the user asked for on the command line or in the API request."""
 
     #: ``--provider X``: only X.
@@ -101,8 +98,7 @@ class RouteFilters:
     allow_api: bool | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class Candidate:
+class Candidate(NamedTuple):
     provider: str
     access_mode: str
     priority: int
@@ -124,8 +120,7 @@ class Candidate:
         return self.mode_config.mode == "api"
 
 
-@dataclass(frozen=True, slots=True)
-class Skip:
+class Skip(NamedTuple):
     provider: str
     #: None when the provider has no access modes at all.
     access_mode: str | None
@@ -142,8 +137,7 @@ class Skip:
         return f"{self.provider}/{self.access_mode}" if self.access_mode else self.provider
 
 
-@dataclass(frozen=True, slots=True)
-class RoutingPlan:
+class RoutingPlan(NamedTuple):
     #: In the order to try.
     candidates: list[Candidate]
     skipped: list[Skip]
@@ -171,17 +165,24 @@ class RoutingPlan:
         )
 
 
-@dataclass(slots=True)
 class _Pair:
-    provider: str
-    mode: AccessModeConfig
-    provider_config: ProviderConfig
-    index: int  # configuration order
-    rank: tuple[Any, ...] = ()
-    cost: float = 0.0
-    #: The highest used fraction of the provider's current usage windows (not for API modes).
-    pressure: float = 0.0
-    skip: Skip | None = field(default=None)
+    """A (provider, access mode) while it is ranked; filled in as the plan is made."""
+
+    __slots__ = ("cost", "index", "mode", "pressure", "provider", "provider_config", "rank", "skip")
+
+    def __init__(
+        self, provider: str, mode: AccessModeConfig, provider_config: ProviderConfig, index: int
+    ) -> None:
+        self.provider = provider
+        self.mode = mode
+        self.provider_config = provider_config
+        self.index = index  # configuration order
+        self.rank: tuple[Any, ...] = ()
+        self.cost = 0.0
+        #: The highest used fraction of the provider's current usage windows (not for API
+        #: modes).
+        self.pressure = 0.0
+        self.skip: Skip | None = None
 
     @property
     def key(self) -> str:
@@ -239,7 +240,7 @@ class Router:
                 pair = _Pair(name, mode, pconf, len(pairs))
                 room = headroom.get(name) if mode.mode != "api" else None
                 if provider_skip is not None:
-                    pair.skip = dataclasses.replace(provider_skip, access_mode=mode.mode)
+                    pair.skip = provider_skip._replace(access_mode=mode.mode)
                 else:
                     # A limit explains more (and carries a reset time) than "already tried".
                     pair.skip = (
@@ -471,15 +472,12 @@ def _short(skip: Skip) -> str:
     return skip.reason
 
 
-_CAMEL = re.compile(r"(?<!^)(?=[A-Z])")
-
-
 def _has_capability(capabilities: Capabilities, wanted: str) -> bool:
     """A capability flag must be true; any other name is a language, which must be listed
     (a provider that lists no languages is taken to handle any)."""
     from ado.config.snapshot import field_names
 
-    flag = _CAMEL.sub("_", wanted.strip()).replace("-", "_").lower()
+    flag = re.sub(r"(?<!^)(?=[A-Z])", "_", wanted.strip()).replace("-", "_").lower()
     if flag in field_names(capabilities) and flag != "languages":
         return getattr(capabilities, flag) is True
     languages = [lang.lower() for lang in capabilities.languages]

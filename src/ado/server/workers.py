@@ -31,7 +31,6 @@ import contextlib
 import functools
 import logging
 import os
-import socket
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -39,6 +38,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
+from ado.host import hostname
 from ado.server.warmup import warm_up
 from ado.vocab import HitlPolicy, TaskStatus, WorkerKind, WorkerLostPolicy
 
@@ -115,7 +115,7 @@ class WorkerPool:
         self._accepting = False
         self._supervisor: asyncio.Task[None] | None = None
         self._ready = asyncio.Event()
-        self._host, self._pid = socket.gethostname(), os.getpid()
+        self._host, self._pid = hostname(), os.getpid()
         #: What the worker registry says of this pool: ``ado serve``'s or ``ado worker``,
         #: the queues it takes from, its own name (a Celery node name).
         self.kind, self.queues, self.name = kind, tuple(queues), name

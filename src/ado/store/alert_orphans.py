@@ -10,11 +10,11 @@ owner (written before owners were recorded) count as orphaned. Plain SQL, like t
 
 from __future__ import annotations
 
-import socket
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
+from ado.host import hostname
 from ado.vocab import AlertStatus
 
 if TYPE_CHECKING:
@@ -35,7 +35,7 @@ def abandoned_error(pid: int | None) -> str:
 def abandon_orphaned_alerts(sql: SqlConnection, alive: Callable[[int], bool]) -> int:
     """Mark ``abandoned`` the unfinished alerts of this host whose process is not ``alive``
     (and those with no owner); how many. Takes the write lock only when there are some."""
-    host = socket.gethostname()
+    host = hostname()
     with sql.transaction(write=False):
         rows = sql.rows(f"SELECT id, owner_host, owner_pid FROM alerts WHERE {_UNFINISHED_SQL}")
     orphans = [

@@ -11,16 +11,15 @@ held it back (channel ``*``). ``queued`` and ``retrying`` rows name their owner 
 from __future__ import annotations
 
 import os
-import socket
 from collections.abc import Callable, Collection
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import ForeignKey, Index, Integer, String, Text, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from ado.host import hostname
 from ado.store.alert_orphans import UNFINISHED, abandoned_error
 from ado.store.models import _ID, Base, utcnow, view_of
 from ado.store.sql import SqlConnection
@@ -61,8 +60,7 @@ class Alert(Base):
     owner_pid: Mapped[int | None]
 
 
-@dataclass(frozen=True, slots=True)
-class AlertView:
+class AlertView(NamedTuple):
     id: int
     event: str
     channel: str
@@ -124,7 +122,7 @@ class AlertMethods:
             created_at=now,
             updated_at=now,
             delivered_at=now if status == AlertStatus.DELIVERED else None,
-            owner_host=socket.gethostname(),
+            owner_host=hostname(),
             owner_pid=os.getpid(),
         )
         with self._write() as session:

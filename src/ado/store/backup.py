@@ -17,7 +17,6 @@ migrated to ``HEAD`` after it is loaded.
 from __future__ import annotations
 
 import os
-import socket
 import sqlite3
 from collections.abc import Callable
 from contextlib import closing
@@ -27,6 +26,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 from ado.errors import StoreCorrupt, StoreError, UsageError
+from ado.host import hostname
 from ado.store import pgtools
 from ado.store.codec import utcnow
 from ado.store.integrity import (
@@ -255,7 +255,7 @@ def _live_users(db: DbUrl, redacted: str) -> list[int]:
     told alive from here."""
     if db.dialect == "sqlite" and not Path(db.database or "").exists():
         return []
-    host = socket.gethostname()
+    host = hostname()
     with plain_connection(db, redacted) as sql:
         tables = table_names(sql)
         pids: set[int] = set()

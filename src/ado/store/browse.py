@@ -13,7 +13,6 @@ SQLite and PostgreSQL; ``Store`` exposes them as methods (``BrowseMethods``).
 from __future__ import annotations
 
 import os
-import socket
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
@@ -21,6 +20,7 @@ from datetime import UTC, date, datetime, timedelta
 from functools import cache
 from typing import Any
 
+from ado.host import hostname
 from ado.store.codec import TIMES, encode_json, time_decoder
 from ado.store.reader import select_list
 from ado.store.sql import SqlConnection, query
@@ -145,7 +145,7 @@ def insert_queued_tasks(sql: SqlConnection, tasks: Sequence[NewTask]) -> list[in
         f" {sql.json('options')}, 0, :host, :pid,"
         " :created_at, :created_at, 0, 0, 0, 0, 0.0, 0.0"
     )
-    host, pid = socket.gethostname(), os.getpid()
+    host, pid = hostname(), os.getpid()
     rows = [
         {
             "prompt": task.prompt,

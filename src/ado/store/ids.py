@@ -12,13 +12,12 @@ __all__ = ["MAX_ID", "MIN_INT", "parse_id"]
 MAX_ID = 2**63 - 1
 #: The smallest integer a store holds: -2**63.
 MIN_INT = -(2**63)
-_DIGITS = re.compile(r"[0-9]{1,19}")
 
 
 def parse_id(text: str) -> int | None:
     """``text`` as an id (ASCII digits, 1 ≤ id ≤ ``MAX_ID``), None when it is not one:
     no sign, no spaces, no underscores, no non-ASCII digits (which ``int()`` accepts)."""
-    if not _DIGITS.fullmatch(text):
+    if not re.fullmatch(r"[0-9]{1,19}", text):
         return None
     value = int(text)
     return value if 1 <= value <= MAX_ID else None

@@ -6,9 +6,8 @@ written when an attempt ends so that listings and reports never have to sum even
 
 from __future__ import annotations
 
-from dataclasses import fields
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 from sqlalchemy import (
     JSON,
@@ -29,9 +28,6 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from ado.store.codec import naive_utc, utcnow
 from ado.vocab import OutcomeKind
 
-if TYPE_CHECKING:
-    from _typeshed import DataclassInstance
-
 __all__ = [
     "ApiToken",
     "Attempt",
@@ -47,13 +43,13 @@ __all__ = [
     "view_of",
 ]
 
-_View = TypeVar("_View", bound="DataclassInstance")
+_View = TypeVar("_View", bound=tuple[Any, ...])
 
 
 def view_of(view: type[_View], row: Base, **given: Any) -> _View:
-    """The frozen ``view`` of an ORM ``row``: each field the row's attribute of that name,
-    but those ``given``."""
-    values = {f.name: getattr(row, f.name) for f in fields(view) if f.name not in given}
+    """The ``view`` (a named tuple, ``ado.store.views``) of an ORM ``row``: each field the
+    row's attribute of that name, but those ``given``."""
+    values = {name: getattr(row, name) for name in view._fields if name not in given}  # type: ignore[attr-defined]
     return view(**values, **given)
 
 

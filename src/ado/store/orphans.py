@@ -11,10 +11,10 @@ gone): one parked in the queue has none, and a pool resumes it at its time.
 from __future__ import annotations
 
 import os
-import socket
 from datetime import UTC, datetime
 from typing import Any
 
+from ado.host import hostname
 from ado.providers.orphans import kill_orphaned_group
 from ado.store.sql import SqlConnection
 from ado.vocab import OutcomeKind, TaskStatus
@@ -85,7 +85,7 @@ def release_task(
 
 
 def _orphans(sql: SqlConnection) -> list[tuple[int, int | None]]:
-    host = socket.gethostname()
+    host = hostname()
     return [
         (task_id, pid)
         for task_id, owner_host, pid in sql.rows(

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import fields
 from datetime import datetime
 from typing import Any
 
@@ -67,15 +66,15 @@ WAITING = (
     "(status = 'queued' OR (status = 'parked' AND owner_pid IS NULL AND parked_until <= :now))"
 )
 
-TASK_COLUMNS = tuple(f.name for f in fields(TaskView) if f.name != "attempts")
-_COOLDOWN_COLUMNS = tuple(f.name for f in fields(CooldownView))
-_EVENT_COLUMNS = tuple(f.name for f in fields(EventView))
-QUOTA_COLUMNS = tuple(f.name for f in fields(QuotaWindowView))
+TASK_COLUMNS = tuple(name for name in TaskView._fields if name != "attempts")
+_COOLDOWN_COLUMNS = CooldownView._fields
+_EVENT_COLUMNS = EventView._fields
+QUOTA_COLUMNS = QuotaWindowView._fields
 #: ``data`` read as its JSON text on both databases, so a stored lone surrogate or NUL
 #: escape can be seen (and cleaned) before it is decoded.
 _EVENT_SELECT = ", ".join("CAST(data AS TEXT)" if c == "data" else c for c in _EVENT_COLUMNS)
 assert _EVENT_COLUMNS == ("id", "task_id", "attempt_id", "kind", "data", "created_at")
-_ATTEMPT_COLUMNS = tuple(f.name for f in fields(AttemptView))
+_ATTEMPT_COLUMNS = AttemptView._fields
 #: Listings read a prompt's first characters only, one more than they show (to tell a cut
 #: one): a page of tasks stays small whatever was submitted.
 PROMPT_HEAD = f"substr(prompt, 1, {PROMPT_EXCERPT + 1}) AS prompt"
@@ -143,7 +142,7 @@ def get_task(sql: SqlConnection, task_id: int) -> TaskView | None:
         )
     return TaskView(
         **sql.values(TASK_COLUMNS, found[0]),
-        attempts=[AttemptView(**sql.values(_ATTEMPT_COLUMNS, row)) for row in attempts],
+        attempts=tuple(AttemptView(**sql.values(_ATTEMPT_COLUMNS, row)) for row in attempts),
     )
 
 

@@ -23,12 +23,11 @@ Times come from each process's clock: the hosts of one store keep theirs in sync
 from __future__ import annotations
 
 import os
-import socket
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
+from ado.host import hostname
 from ado.store.codec import decode, encode_json, utcnow
 from ado.store.orphans import pid_alive, release_task
 from ado.store.sql import SqlConnection
@@ -64,8 +63,7 @@ _COLUMNS = (
 _EXITED = "exited"
 
 
-@dataclass(frozen=True, slots=True)
-class LostWorker:
+class LostWorker(NamedTuple):
     """A worker found lost, and what was done with the tasks it ran."""
 
     hostname: str
@@ -175,7 +173,7 @@ def take_lost_workers(sql: SqlConnection) -> list[LostWorker]:
     """Take every lost worker nobody took first (never this process's own pool): its row
     deleted, its running tasks released per its ``on_lost``. Reads only when none is lost."""
     now = utcnow()
-    here, me = socket.gethostname(), os.getpid()
+    here, me = hostname(), os.getpid()
     with sql.transaction(write=False):
         rows = sql.rows(
             "SELECT hostname, pid, heartbeat_at, expires_at FROM workers"
@@ -183,21 +181,21 @@ def take_lost_workers(sql: SqlConnection) -> list[LostWorker]:
             {"now": sql.time(now), "here": here},
         )
     found: list[tuple[str, int, Any, str]] = []
-    for hostname, pid, seen, expires in rows:
-        if hostname == here and pid == me:
+    for host, pid, seen, expires in rows:
+        if host == here and pid == me:
             continue
         if decode("expires_at", expires) < now:
             age = (now - decode("heartbeat_at", seen)).total_seconds()
-            found.append((hostname, pid, seen, f"went silent (no heartbeat for {age:.0f} s)"))
-        elif hostname == here and not pid_alive(pid):
-            found.append((hostname, pid, seen, _EXITED))
+            found.append((host, pid, seen, f"went silent (no heartbeat for {age:.0f} s)"))
+        elif host == here and not pid_alive(pid):
+            found.append((host, pid, seen, _EXITED))
     if not found:
         return []
     with sql.transaction(write=True):
         return [
             worker
-            for hostname, pid, seen, why in found
-            if (worker := _lose(sql, hostname, pid, seen, why, now))
+            for host, pid, seen, why in found
+            if (worker := _lose(sql, host, pid, seen, why, now))
         ]
 
 

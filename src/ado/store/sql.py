@@ -247,7 +247,7 @@ def store_error(
         detail = detail.replace(url.password, "***")
     if url.dialect == "sqlite":
         path = url.where
-        if _CORRUPT.search(detail) or (url.database and os.path.isdir(url.database)):
+        if re.search(_CORRUPT, detail, re.I) or (url.database and os.path.isdir(url.database)):
             return corrupt_store(path, detail)
         if "unable to open" in detail or "readonly" in detail or "disk I/O" in detail:
             return StoreError(
@@ -271,7 +271,7 @@ def store_error(
 
 
 #: What SQLite says of a file that is not (or no longer) a database.
-_CORRUPT = re.compile(r"not a database|malformed|file is encrypted|database corrupt", re.I)
+_CORRUPT = r"not a database|malformed|file is encrypted|database corrupt"
 
 
 def corrupt_store(path: str, detail: str) -> StoreCorrupt:

@@ -10,8 +10,8 @@ import hashlib
 import secrets
 from collections.abc import Callable
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
 from datetime import datetime
+from typing import NamedTuple
 
 from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
@@ -31,8 +31,7 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-@dataclass(frozen=True, slots=True)
-class TokenView:
+class TokenView(NamedTuple):
     """A stored token, without the token."""
 
     id: int

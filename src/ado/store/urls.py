@@ -8,9 +8,8 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from ado.errors import ConfigError, StoreError
@@ -68,8 +67,7 @@ def store_url(config: AdoConfig, base_dir: Path) -> str:
     return "sqlite:///" + str(path).replace("%", "%25")
 
 
-@dataclass(frozen=True, slots=True)
-class DbUrl:
+class DbUrl(NamedTuple):
     """The parts of a ``sqlite:///path`` or ``postgresql+psycopg://...`` URL ADO reads."""
 
     dialect: str

@@ -4,13 +4,13 @@ A view can cross threads, be cached, or be serialised by the API without touchin
 database again. Times are timezone-aware UTC.
 """
 
-from __future__ import annotations
-
-from dataclasses import dataclass, field, fields
+# No ``from __future__ import annotations`` here: ``NamedTuple`` compiles each field's
+# annotation when it is a string, which made this module cost ``ado run`` (it loads it before
+# its agent spawns) ~2.5 times as much; every name the fields use is imported at run time.
 from datetime import datetime
 from typing import Any, NamedTuple
 
-from ado.providers.events import AgentEvent, Usage
+from ado.providers.events import AgentEvent
 
 __all__ = [
     "PROMPT_EXCERPT",
@@ -29,8 +29,7 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True, slots=True)
-class _TotalsView:
+class AttemptView(NamedTuple):
     input_tokens: int
     output_tokens: int
     cache_read_tokens: int
@@ -39,23 +38,6 @@ class _TotalsView:
     cost_usd: float
     #: What the same tokens cost at API prices.
     api_cost_usd: float
-
-    @property
-    def usage(self) -> Usage:
-        return Usage(
-            input_tokens=self.input_tokens,
-            output_tokens=self.output_tokens,
-            cache_read_tokens=self.cache_read_tokens,
-            cache_write_tokens=self.cache_write_tokens,
-        )
-
-    @property
-    def total_tokens(self) -> int:
-        return self.usage.total_tokens
-
-
-@dataclass(frozen=True, slots=True)
-class AttemptView(_TotalsView):
     id: int
     task_id: int
     number: int
@@ -81,8 +63,15 @@ class AttemptView(_TotalsView):
     agent_cost_usd: float | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class TaskView(_TotalsView):
+class TaskView(NamedTuple):
+    input_tokens: int
+    output_tokens: int
+    cache_read_tokens: int
+    cache_write_tokens: int
+    #: Money really spent (API-key access modes; 0 on subscriptions).
+    cost_usd: float
+    #: What the same tokens cost at API prices.
+    api_cost_usd: float
     id: int
     prompt: str
     cwd: str
@@ -104,7 +93,7 @@ class TaskView(_TotalsView):
     finished_at: datetime | None
     updated_at: datetime
     #: Filled by ``Store.get_task``; listings leave it empty.
-    attempts: list[AttemptView] = field(default_factory=list)
+    attempts: tuple[AttemptView, ...] = ()
     #: Output not stored (storage caps): whole events, and bytes.
     dropped_events: int = 0
     dropped_bytes: int = 0
@@ -118,7 +107,9 @@ class TaskSummaryView(NamedTuple):
     """A task as listings show it (``GET /api/tasks``): ``TaskView``'s fields without the
     options, the result text and the process details. A named tuple, not a frozen
     dataclass: a page of 50 is built from rows in C, which took a fifth of the endpoint's
-    CPU as dataclasses (docs/performance.md)."""
+    CPU as dataclasses (docs/performance.md). Every view is a named tuple: defining a
+    frozen dataclass costs ~1.3 ms at import, a named tuple ~0.2 ms, and ``ado run`` loads
+    this module before it spawns its agent."""
 
     id: int
     prompt: str
@@ -143,8 +134,7 @@ class TaskSummaryView(NamedTuple):
     parks: int = 0
 
 
-@dataclass(frozen=True, slots=True)
-class EventText:
+class EventText(NamedTuple):
     """An event as the live bus reads it: ``data`` still the JSON text stored (cleaned where
     it held a lone surrogate or a NUL), sent on as it is rather than decoded and written
     again (``ado.api.wire.event_message_text``)."""
@@ -157,8 +147,7 @@ class EventText:
     created_at: datetime
 
 
-@dataclass(frozen=True, slots=True)
-class EventView:
+class EventView(NamedTuple):
     id: int
     task_id: int
     attempt_id: int | None
@@ -171,8 +160,7 @@ class EventView:
         return AgentEvent.from_dict({**self.data, "kind": self.kind})
 
 
-@dataclass(frozen=True, slots=True)
-class UsageTotals:
+class UsageTotals(NamedTuple):
     requests: int
     #: Input + output + cache read + cache write.
     tokens: int
@@ -180,8 +168,7 @@ class UsageTotals:
     api_cost_usd: float
 
 
-@dataclass(frozen=True, slots=True)
-class CooldownView:
+class CooldownView(NamedTuple):
     provider: str
     access_mode: str
     until: datetime
@@ -194,8 +181,7 @@ class CooldownView:
     created_at: datetime
 
 
-@dataclass(frozen=True, slots=True)
-class QuotaWindowView:
+class QuotaWindowView(NamedTuple):
     """The latest reading of one usage window (the quota ledger, ``quota_windows``)."""
 
     provider: str
@@ -211,8 +197,7 @@ class QuotaWindowView:
     prev_observed_at: datetime | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class WorkerView:
+class WorkerView(NamedTuple):
     """A registered worker pool (``ado.store.registry``) and the tasks it runs."""
 
     hostname: str
@@ -232,8 +217,7 @@ class WorkerView:
     running: tuple[int, ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
-class ReportRow:
+class ReportRow(NamedTuple):
     """Usage of one (provider, access mode) over a period."""
 
     provider: str
@@ -247,13 +231,6 @@ class ReportRow:
     cache_write_tokens: int
     cost_usd: float
     api_cost_usd: float
-
-
-def view_values(view: type[Any], row: object, **extra: Any) -> dict[str, Any]:
-    """The values of ``view``'s fields read from the ORM ``row``, overridden by ``extra``."""
-    values = {f.name: getattr(row, f.name) for f in fields(view) if f.name not in extra}
-    values.update(extra)
-    return values
 
 
 #: Listings (``GET /api/tasks``, ``ado tasks list``, the live task messages) carry at most

@@ -11,11 +11,11 @@ transaction; a SQLite write takes its lock up front (``BEGIN IMMEDIATE``).
 from __future__ import annotations
 
 import os
-import socket
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from ado.host import hostname
 from ado.store.codec import encode_json, utcnow
 from ado.store.reader import QUOTA_COLUMNS, TASK_COLUMNS, WAITING
 from ado.store.sql import SqlConnection
@@ -118,7 +118,7 @@ def create_task(
         "hitl_policy": hitl_policy,
         "options": dict(options),
         "attempt_count": 0,
-        "owner_host": socket.gethostname(),
+        "owner_host": hostname(),
         "owner_pid": os.getpid(),
         "created_at": now,
         "updated_at": now,
@@ -280,7 +280,7 @@ def finish_task(
             {"status": status, "error": error, "result_text": result_text,
              "exit_code": exit_code, "dropped_events": dropped_events,
              "dropped_bytes": dropped_bytes, "now": now, "id": task_id,
-             "host": socket.gethostname(), "pid": os.getpid()},
+             "host": hostname(), "pid": os.getpid()},
         )  # fmt: skip
 
 
@@ -476,7 +476,7 @@ def claim_task(sql: SqlConnection, task_id: int) -> bool:
             f"UPDATE tasks SET status = '{TaskStatus.RUNNING}', owner_host = :host,"
             " owner_pid = :pid, started_at = :now, updated_at = :now"
             f" WHERE id = :id AND {WAITING}",
-            {"host": socket.gethostname(), "pid": os.getpid(), "now": now, "id": task_id},
+            {"host": hostname(), "pid": os.getpid(), "now": now, "id": task_id},
         )
     return changed == 1
 

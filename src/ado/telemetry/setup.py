@@ -18,8 +18,7 @@ import os
 import sys
 import threading
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import TYPE_CHECKING, Any, NamedTuple, TextIO
 
 from ado.telemetry import _state
 
@@ -38,8 +37,7 @@ DEFAULT_ENDPOINT = "http://localhost:4318"
 SCOPE = "ado"
 
 
-@dataclass(frozen=True, slots=True)
-class ExportSettings:
+class ExportSettings(NamedTuple):
     """Where telemetry goes, once configuration and environment are merged."""
 
     enabled: bool
@@ -49,7 +47,7 @@ class ExportSettings:
     metrics_endpoint: str
     #: The OTLP/HTTP base URL (what the agents' own exporters are given).
     endpoint: str
-    headers: dict[str, str] = field(default_factory=dict)
+    headers: dict[str, str]
     service_name: str | None = None
     export_interval_ms: int = 15000
     flush_timeout_ms: int = 5000
