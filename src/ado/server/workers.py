@@ -168,6 +168,8 @@ class WorkerPool:
         await self._ready.wait()
         if not self._accepting or self._group is None:
             return "stopping"
+        if (ending := self._jobs.get(task_id)) is not None:  # its run here, taken from this
+            await ending.done.wait()  # pool (found lost), ends first: one run per task here
         if not await asyncio.to_thread(self.store.claim_task, task_id):
             return "taken"
         job = _Job(task_id)
@@ -318,7 +320,8 @@ class WorkerPool:
     async def _fill(self, group: asyncio.TaskGroup) -> None:
         limit = await asyncio.to_thread(lambda: self.concurrency)
         while self._accepting and len(self._jobs) < limit:
-            task_id = await asyncio.to_thread(self.store.claim_next)
+            # Not a task whose run here is still ending, taken from this pool (found lost).
+            task_id = await asyncio.to_thread(self.store.claim_next, set(self._jobs))
             if task_id is None:
                 return
             job = _Job(task_id)
