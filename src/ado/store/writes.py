@@ -538,15 +538,19 @@ def park_task(
 
     ``in_queue``: any worker pool takes it again once due (its owner is cleared, so a
     restart finds it parked, not orphaned); otherwise its process (``ado run --wait``) keeps
-    it and resumes it itself.
+    it and resumes it itself. Refused (``TaskDisowned``) when the task is no longer this
+    process's.
     """
     now = sql.time(utcnow())
     owner = ", owner_host = NULL, owner_pid = NULL" if in_queue else ""
     with sql.transaction(write=True):
-        sql.execute(
-            "UPDATE tasks SET status = 'parked', parked_until = :until, park_reason = :reason,"
-            f" parks = parks + 1, updated_at = :now{owner} WHERE id = :id",
-            {"until": sql.time(until), "reason": reason, "now": now, "id": task_id},
+        parked = sql.execute(
+            f"UPDATE tasks SET status = '{TaskStatus.PARKED}', parked_until = :until,"
+            f" park_reason = :reason, parks = parks + 1, updated_at = :now{owner}"
+            f" WHERE id = :id AND {_OWNED}",
+            {"until": sql.time(until), "reason": reason, "now": now, "id": task_id, **_owner()},
         )
+        if not parked:
+            raise TaskDisowned(task_id)
         ((parks,),) = sql.rows("SELECT parks FROM tasks WHERE id = :id", {"id": task_id})
     return int(parks)
