@@ -155,6 +155,7 @@ def test_a_task_taken_from_this_process_is_forgotten_unnotified() -> None:
         listener.on_update(TaskUpdate(7, attempt, event))
     listener.on_task_disowned(7)
     assert [str(n.event) for n in mgr.sent] == ["task.started"]
-    for attempt, event in (started(), finished("succeeded", 0)):  # taken back later: anew
-        listener.on_update(TaskUpdate(7, attempt, event))
+    again: list[tuple[AttemptInfo | None, AgentEvent]] = [started(), finished("succeeded", 0)]
+    for info, ev in again:  # taken back later: a new run, told from its start
+        listener.on_update(TaskUpdate(7, info, ev))
     assert [str(n.event) for n in mgr.sent] == ["task.started", "task.started", "task.completed"]
