@@ -84,18 +84,26 @@ def _two_servers(serve: Serve) -> list[Server]:
     return servers
 
 
+def _task_on_one_of_two(serve: Serve, pg_store: Store) -> tuple[int, int, Server, Server]:
+    """Two pools, a task submitted running on one: (task id, its agent's pid, the pool
+    running it, the other)."""
+    servers = _two_servers(serve)
+    task_id = _submit(servers[0])
+    owner, agent = wait_for(lambda: _running_agent(pg_store, task_id), what="the agent")
+    [running] = [s for s in servers if s.pid == owner]
+    [other] = [s for s in servers if s.pid != owner]
+    return task_id, agent, running, other
+
+
 def test_a_pool_killed_mid_task_is_lost_and_its_task_interrupted(
     project: Project, gate: Gate, serve: Serve, pg_store: Store
 ) -> None:
     _configure(project, gate)
-    servers = _two_servers(serve)
-    for worker in _workers(servers[1]):
+    task_id, agent, killed, survivor = _task_on_one_of_two(serve, pg_store)
+    owner = killed.pid
+    for worker in _workers(survivor):
         assert worker["kind"] == "serve" and worker["concurrency"] == 1
         assert worker["onLost"] == "interrupt" and worker["heartbeatAgeS"] < TIMEOUT
-    task_id = _submit(servers[0])
-    owner, agent = wait_for(lambda: _running_agent(pg_store, task_id), what="the agent")
-    [killed] = [s for s in servers if s.pid == owner]
-    [survivor] = [s for s in servers if s.pid != owner]
     assert [w["running"] for w in _workers(survivor) if w["pid"] == owner] == [[task_id]]
 
     killed.proc.kill()
@@ -132,11 +140,8 @@ def test_a_hung_pool_is_lost_after_the_timeout_and_its_task_requeued(
     """SIGSTOP: the process is alive but beats no more. After workerTimeout the other pool
     takes it as lost, stops its agent and runs the task again (onWorkerLost: requeue)."""
     _configure(project, gate, onWorkerLost="requeue")
-    servers = _two_servers(serve)
-    task_id = _submit(servers[0])
-    owner, agent = wait_for(lambda: _running_agent(pg_store, task_id), what="the agent")
-    [hung] = [s for s in servers if s.pid == owner]
-    [survivor] = [s for s in servers if s.pid != owner]
+    task_id, agent, hung, survivor = _task_on_one_of_two(serve, pg_store)
+    owner = hung.pid
     try:
         hung.signal(signal.SIGSTOP)
         started = time.monotonic()
@@ -191,11 +196,8 @@ def test_a_woken_pool_writes_nothing_to_the_task_it_lost(
     ``task_finished``), usage or status lands after the takeover; the task's log and final
     state are the new owner's (or the taker's: interrupted)."""
     _configure(project, gate, per_hour=100, onWorkerLost=on_lost)
-    servers = _two_servers(serve)
-    task_id = _submit(servers[0])
-    owner, agent = wait_for(lambda: _running_agent(pg_store, task_id), what="the agent")
-    [hung] = [s for s in servers if s.pid == owner]
-    [survivor] = [s for s in servers if s.pid != owner]
+    task_id, agent, hung, survivor = _task_on_one_of_two(serve, pg_store)
+    owner = hung.pid
     try:
         hung.signal(signal.SIGSTOP)
         released = "interrupted" if on_lost == "interrupt" else "queued"
