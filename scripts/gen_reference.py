@@ -61,6 +61,10 @@ ERROR_CODES: dict[str, tuple[str, str]] = {
     "conflict": ("409", "The request conflicts with the current state."),
     "task_not_cancellable": ("409", "The task already finished: it cannot be cancelled."),
     "task_cancelled": ("409", "The task was cancelled."),
+    "task_disowned": (
+        "409",
+        "The task is no longer this process's: its worker pool was taken as lost.",
+    ),
     "payload_too_large": ("413", "The request body is over 2 MiB; it is not read."),
     "unsupported_media_type": ("415", "The body is not `application/json`."),
     "validation_error": (
@@ -136,6 +140,9 @@ FIXES: dict[str, str] = {
     "TaskFailed": "`ado tasks show ID` has the agent's events and error; rerun or "
     "`ado run --resume ID`.",
     "TaskCancelled": "Nothing is lost; `ado run --resume ID` continues the task.",
+    "TaskDisowned": "Nothing to do: the task went on as `orchestration.onWorkerLost` says "
+    "(interrupted, or run again by another pool). If healthy pools are taken as lost, raise "
+    "`orchestration.workerTimeout` or keep the hosts' clocks in sync (docs/workers.md).",
     "StoreError": "Check the path or `ADO_DATABASE_URL`, the disk space and permissions; "
     "`ado db check` and `ado db upgrade`.",
     "StoreCorrupt": "Move the damaged file aside and restore a backup (`ado db restore "

@@ -15,6 +15,7 @@ with one handler (``ado.api.errors``), in one JSON shape.
     ├── CostLimitError            exit 4   HTTP 402
     ├── TaskFailed                exit 1   HTTP 500
     ├── TaskCancelled             exit 130 HTTP 409
+    ├── TaskDisowned              exit 1   HTTP 409   the task is no longer this process's
     ├── StoreError                exit 1   HTTP 503
     │   ├── StoreCorrupt          exit 2   HTTP 503   the SQLite file is not a database
     │   └── StoreUnavailable      exit 1   HTTP 503   PostgreSQL unreachable: a retry may do
@@ -43,6 +44,7 @@ __all__ = [
     "StoreError",
     "StoreUnavailable",
     "TaskCancelled",
+    "TaskDisowned",
     "TaskFailed",
     "TaskNotCancellable",
     "TaskNotFound",
@@ -218,6 +220,22 @@ class TaskCancelled(AdoError):
     exit_code = 130
     http_status = 409
     code = "task_cancelled"
+
+
+class TaskDisowned(AdoError):
+    """A write for a task this process no longer runs, refused: its pool was found lost
+    (``ado.store.registry``) and the task interrupted, or re-queued for another pool. The
+    runner stops its agent and writes nothing more for the task."""
+
+    http_status = 409
+    code = "task_disowned"
+
+    def __init__(self, task_id: int) -> None:
+        super().__init__(
+            f"task {task_id} is no longer this process's: its worker pool was taken as lost"
+            " and the task interrupted or re-queued"
+        )
+        self.task_id = task_id
 
 
 class StoreError(AdoError):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -13,7 +13,7 @@ from starlette.testclient import TestClient
 from ado.api import RateLimit, create_app
 from ado.config.loader import LoadedConfig
 from ado.config.schema import AdoConfig
-from ado.providers.events import Usage
+from ado.providers.events import AgentEvent, Usage
 from ado.store import Store
 
 CONFIG: dict[str, Any] = {
@@ -74,9 +74,13 @@ def add_finished_task(
     cost: float = 0.0,
     api_cost: float = 0.5,
     finished: datetime | None = None,
+    events: Sequence[AgentEvent] = (),
 ) -> int:
-    """A task that ran one attempt, recorded the way the runner records it."""
+    """A task that ran one attempt, recorded the way the runner records it (``events``:
+    the task's, stored before it ends, as the runner's are)."""
     task_id = store.create_task(prompt=prompt, cwd="/tmp", hitl_policy="autonomous", options={})
+    if events:
+        store.add_events(task_id, None, list(events))
     attempt = store.start_attempt(
         task_id, number=1, provider=provider, access_mode=mode, model=None, reason="test"
     )

@@ -25,14 +25,12 @@ def test_a_prompt_with_nul_is_queued_not_refused(client: TestClient, store: Stor
 def test_stored_events_with_nul_or_lone_surrogates_are_served_cleaned(
     client: TestClient, store: Store
 ) -> None:
-    task_id = add_finished_task(store)
     bad = ["nul \x00 in an old event", "tool \x00"]
     if store.dialect == "sqlite":  # PostgreSQL's json refuses a lone surrogate escape
         bad += ["cut \ud83d here", "low \udc00"]
-    store.add_events(  # as a store written before ADO cleaned agent text holds them
-        task_id,
-        None,
-        [AgentEvent(EventKind.TEXT, text=text, data={"k\x00": [text]}) for text in bad],
+    task_id = add_finished_task(  # as a store written before ADO cleaned agent text holds them
+        store,
+        events=[AgentEvent(EventKind.TEXT, text=text, data={"k\x00": [text]}) for text in bad],
     )
     response = client.get(f"/api/tasks/{task_id}/events")
     assert response.status_code == 200, response.text

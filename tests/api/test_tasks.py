@@ -222,9 +222,8 @@ def test_unknown_task_is_a_json_404(client: TestClient) -> None:
 
 
 def test_events_page_by_after(client: TestClient, store: Store) -> None:
-    task_id = add_finished_task(store)
-    store.add_events(
-        task_id, None, [AgentEvent(EventKind.TEXT, text=f"line {i}") for i in range(7)]
+    task_id = add_finished_task(
+        store, events=[AgentEvent(EventKind.TEXT, text=f"line {i}") for i in range(7)]
     )
     body = EventPage.model_validate(
         client.get(f"/api/tasks/{task_id}/events", params={"limit": 5}).json()

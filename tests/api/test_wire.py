@@ -30,8 +30,7 @@ def _same(model: type[Any], body: dict[str, Any]) -> None:
 
 
 def test_every_shape_is_its_model(store: Store) -> None:
-    task_id = add_finished_task(store)
-    store.add_events(task_id, None, [AgentEvent(EventKind.TEXT, text="hi")])
+    task_id = add_finished_task(store, events=[AgentEvent(EventKind.TEXT, text="hi")])
     store.set_cooldown(
         "codex",
         "subscription",

@@ -196,8 +196,7 @@ def test_a_parked_task_shows_what_it_waits_for_and_cancels(
             cwd=str(server.root),
             hitl_policy="autonomous",
             options={},
-            status="queued",
-        )
+        )  # running in this process, parked in the queue by it (as a pool parks it)
         reason = "waiting for cursor-agent's 5-hour window, resets 14:05 UTC"
         until = datetime.now(UTC) + timedelta(days=1)
         store.park_task(task_id, until=until, reason=reason, in_queue=True)

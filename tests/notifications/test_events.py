@@ -143,3 +143,19 @@ def test_what_only_looks_like_a_park_is_not_told() -> None:
     agent_says = AgentEvent(EventKind.LOG, text="parked: my car", data={"parked": True})
     plain = AgentEvent(EventKind.LOG, text="parked: waiting for a reset", reset_at=until)
     assert feed(mgr, started(), (ATTEMPT, agent_says), (None, plain)) == ["task.started"]
+
+
+def test_a_task_taken_from_this_process_is_forgotten_unnotified() -> None:
+    """``on_task_disowned``: the task went on in another process, which notifies its end;
+    here nothing more is sent, not even the limit its run here met."""
+    mgr = Recording()
+    listener = mgr.listener()
+    limited = AgentEvent(EventKind.ATTEMPT_FINISHED, text="429", data={"outcome": "rate_limited"})
+    for attempt, event in (started(), (ATTEMPT, limited)):
+        listener.on_update(TaskUpdate(7, attempt, event))
+    listener.on_task_disowned(7)
+    assert [str(n.event) for n in mgr.sent] == ["task.started"]
+    again: list[tuple[AttemptInfo | None, AgentEvent]] = [started(), finished("succeeded", 0)]
+    for info, ev in again:  # taken back later: a new run, told from its start
+        listener.on_update(TaskUpdate(7, info, ev))
+    assert [str(n.event) for n in mgr.sent] == ["task.started", "task.started", "task.completed"]

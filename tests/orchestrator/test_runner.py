@@ -334,3 +334,49 @@ def test_a_cancel_while_the_task_began_stops_its_first_agent(
     assert task is not None and task.status == "cancelled"
     assert [a.outcome for a in task.attempts] == ["cancelled"]
     assert adapters.played("codex").requests == []  # a cancel is not a failover
+
+
+def test_a_task_taken_from_this_process_mid_run_stops_its_agent_and_writes_nothing_more(
+    store: SqlMethods, tmp_path: Path
+) -> None:
+    """The fence, in process: the task is re-queued by whoever took this process as lost
+    while its agent runs. The next write is refused (TaskDisowned): the agent is stopped,
+    no other attempt starts, nothing more is stored (no attempt end, no task_finished, no
+    usage) and the hooks hear of no end, only ``on_task_disowned``."""
+    from ado.store.codec import utcnow
+    from ado.store.orphans import release_task
+
+    adapters = ScriptedAdapters(
+        {"claude-code": [Step.text("thinking"), Step.usage(10, 2), Step.text("more"), Step.hang()]}
+    )
+
+    class TakenAtFirstText(Recorder):
+        def __init__(self) -> None:
+            super().__init__()
+            self.disowned: list[int] = []
+
+        def on_update(self, update: TaskUpdate) -> None:
+            super().on_update(update)
+            if update.event.kind is EventKind.TEXT and len(self.kinds()) == 2:
+                with store._sql() as sql, sql.transaction(write=True):
+                    now = sql.time(utcnow())
+                    release_task(sql, update.task_id, now=now, error="lost", requeue=True)
+
+        def on_task_disowned(self, task_id: int) -> None:
+            self.disowned.append(task_id)
+
+    seen = TakenAtFirstText()
+    runner = Runner(config(), store, hooks=[seen], adapters=adapters)
+    # Unfenced, the agent would hang on: bounded, so the test fails rather than hangs.
+    result = asyncio.run(asyncio.wait_for(runner.run(spec(tmp_path)), 30))
+    assert result.status == "interrupted" and "no longer this process's" in (result.error or "")
+    assert seen.disowned == [result.task_id]
+    assert seen.kinds() == ["attempt_started", "text"]  # no end announced
+    assert [len(adapters.played(p).requests) for p in ("claude-code", "codex")] == [1, 0]
+    task = store.get_task(result.task_id)
+    assert task is not None and (task.status, task.owner_pid) == ("queued", None)
+    assert [a.outcome for a in task.attempts] == ["interrupted"]
+    assert [e.kind for e in store.list_events(result.task_id)] == ["attempt_started"]
+    assert (task.input_tokens, task.output_tokens) == (0, 0)
+    used = store.usage_totals("claude-code", "subscription", task.created_at)
+    assert used.requests == 0

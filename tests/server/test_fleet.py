@@ -8,6 +8,7 @@ import signal
 import socket
 import time
 from collections.abc import Callable, Iterator
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -35,9 +36,16 @@ def pg_store(postgres_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Sto
     store.close()
 
 
-def _configure(project: Project, gate: Gate, **orchestration: Any) -> None:
+def _configure(
+    project: Project, gate: Gate, per_hour: int | None = None, **orchestration: Any
+) -> None:
+    """The gated agent (``per_hour``: with that limit, so each run reserves its request)."""
+    provider = gate.provider()
+    if per_hour is not None:
+        limits = {"rateLimits": {"requestsPerHour": per_hour}}
+        provider["accessModes"][0]["subscription"] = limits
     project.write_config(
-        {"cursor-agent": gate.provider()},
+        {"cursor-agent": provider},
         orchestration={"maxParallelAgents": 1, "workerTimeout": TIMEOUT, **orchestration},
     )
 
@@ -61,18 +69,26 @@ def _two_servers(serve: Serve) -> list[Server]:
     return servers
 
 
+def _task_on_one_of_two(serve: Serve, pg_store: Store) -> tuple[int, int, Server, Server]:
+    """Two pools, a task submitted running on one: (task id, its agent's pid, the pool
+    running it, the other)."""
+    servers = _two_servers(serve)
+    task_id = _submit(servers[0])
+    owner, agent = wait_for(lambda: running_agent(pg_store, task_id), what="the agent")
+    [running] = [s for s in servers if s.pid == owner]
+    [other] = [s for s in servers if s.pid != owner]
+    return task_id, agent, running, other
+
+
 def test_a_pool_killed_mid_task_is_lost_and_its_task_interrupted(
     project: Project, gate: Gate, serve: Serve, pg_store: Store
 ) -> None:
     _configure(project, gate)
-    servers = _two_servers(serve)
-    for worker in listed_workers(servers[1]):
+    task_id, agent, killed, survivor = _task_on_one_of_two(serve, pg_store)
+    owner = killed.pid
+    for worker in listed_workers(survivor):
         assert worker["kind"] == "serve" and worker["concurrency"] == 1
         assert worker["onLost"] == "interrupt" and worker["heartbeatAgeS"] < TIMEOUT
-    task_id = _submit(servers[0])
-    owner, agent = wait_for(lambda: running_agent(pg_store, task_id), what="the agent")
-    [killed] = [s for s in servers if s.pid == owner]
-    [survivor] = [s for s in servers if s.pid != owner]
     assert [w["running"] for w in listed_workers(survivor) if w["pid"] == owner] == [[task_id]]
 
     killed.proc.kill()
@@ -109,11 +125,8 @@ def test_a_hung_pool_is_lost_after_the_timeout_and_its_task_requeued(
     """SIGSTOP: the process is alive but beats no more. After workerTimeout the other pool
     takes it as lost, stops its agent and runs the task again (onWorkerLost: requeue)."""
     _configure(project, gate, onWorkerLost="requeue")
-    servers = _two_servers(serve)
-    task_id = _submit(servers[0])
-    owner, agent = wait_for(lambda: running_agent(pg_store, task_id), what="the agent")
-    [hung] = [s for s in servers if s.pid == owner]
-    [survivor] = [s for s in servers if s.pid != owner]
+    task_id, agent, hung, survivor = _task_on_one_of_two(serve, pg_store)
+    owner = hung.pid
     try:
         hung.signal(signal.SIGSTOP)
         started = time.monotonic()
@@ -155,6 +168,89 @@ def test_a_hung_pool_is_lost_after_the_timeout_and_its_task_requeued(
         assert final is not None and final.status == "succeeded"
         assert [a.outcome for a in final.attempts] == ["interrupted", "success"]
         assert gate.starts() == 2
+    finally:
+        hung.proc.kill()
+        hung.proc.wait()
+
+
+@pytest.mark.parametrize("on_lost", ["interrupt", "requeue"])
+def test_a_woken_pool_writes_nothing_to_the_task_it_lost(
+    project: Project, gate: Gate, serve: Serve, pg_store: Store, on_lost: str
+) -> None:
+    """The fence: a pool SIGSTOP'd past workerTimeout is taken as lost (its task interrupted,
+    or re-queued and run by the other pool); woken by SIGCONT, its runner finds its agent
+    stopped and writes nothing more to the task: none of its events (its attempt's end, its
+    ``task_finished``), usage or status lands after the takeover; the task's log and final
+    state are the new owner's (or the taker's: interrupted)."""
+    _configure(project, gate, per_hour=100, onWorkerLost=on_lost)
+    task_id, agent, hung, survivor = _task_on_one_of_two(serve, pg_store)
+    owner = hung.pid
+    try:
+        hung.signal(signal.SIGSTOP)
+        released = "interrupted" if on_lost == "interrupt" else "queued"
+        taken = wait_for(
+            lambda: (
+                (t := pg_store.get_task(task_id))
+                and t.attempts[0].outcome == "interrupted"
+                and (t.status == released or t.owner_pid not in (None, owner))
+                and t
+            ),
+            what="the other pool to take the task",
+        )
+        # The hung pool is stopped: every event stored from here on is written after the
+        # takeover.
+        mark = max(e.id for e in pg_store.list_events(task_id))
+        [first] = taken.attempts
+        assert first.outcome == "interrupted"
+        if on_lost == "requeue":
+            wait_for(
+                lambda: (r := running_agent(pg_store, task_id, attempt=1)) and r[0] == survivor.pid,
+                what="the other pool to run the task again",
+            )
+        wait_for(lambda: group_gone(agent), what="the hung pool's agent to be stopped")
+
+        hung.signal(signal.SIGCONT)
+        wait_for(lambda: "was taken as lost" in hung.output(), what="the pool to notice")
+        wait_for(
+            lambda: [w["tasksDone"] for w in listed_workers(survivor) if w["pid"] == owner] == [1],
+            what="the woken pool's runner to end",
+        )
+        gate.open()
+        final = wait_for(
+            lambda: (
+                (t := pg_store.get_task(task_id)) and t.status not in ("running", "queued") and t
+            ),
+            what="the task to end",
+        )
+        after = pg_store.list_events(task_id, after_id=mark)
+        assert [e for e in after if e.attempt_id == first.id] == []
+        again = next((a for a in final.attempts if a.id != first.id), None)
+        if on_lost == "interrupt":
+            assert final.status == "interrupted" and again is None
+            assert after == [], [(e.kind, e.data) for e in after]
+            assert (final.error, final.finished_at) == (taken.error, taken.finished_at)
+        else:
+            assert final.status == "succeeded" and again is not None
+            assert {e.attempt_id for e in after} <= {again.id, None}
+            kinds = [e.kind for e in after]
+            assert kinds[0] == "attempt_started" and kinds[-2:] == [
+                "attempt_finished",
+                "task_finished",
+            ], kinds
+            assert after[-1].data["data"]["status"] == "succeeded"
+        finished = [e for e in pg_store.list_events(task_id) if e.kind == "task_finished"]
+        assert len(finished) == (0 if on_lost == "interrupt" else 1)
+        [stale] = [a for a in final.attempts if a.id == first.id]
+        assert (stale.outcome, stale.finished_at, stale.outcome_message) == (
+            first.outcome,
+            first.finished_at,
+            first.outcome_message,
+        )
+        # One request reserved per agent started, the woken pool reserving no other.
+        since = taken.created_at - timedelta(minutes=1)
+        used = pg_store.usage_totals("cursor-agent", "subscription", since)
+        assert used.requests == len(final.attempts) == gate.starts()
+        assert "Traceback" not in hung.output()
     finally:
         hung.proc.kill()
         hung.proc.wait()

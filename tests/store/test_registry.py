@@ -6,7 +6,10 @@ from __future__ import annotations
 import os
 import socket
 import threading
+from datetime import timedelta
 from typing import Any
+
+import pytest
 
 from ado.store import Store
 from ado.store.codec import utcnow
@@ -30,8 +33,8 @@ def register(store: Store, hostname: str, pid: int, **kw: Any) -> list[Any]:
 def owned_by(store: Store, hostname: str, pid: int) -> int:
     """A running task (with a running attempt) owned by worker (``hostname``, ``pid``)."""
     task_id = new_task(store)
+    attempt(store, task_id)  # while this process owns it: the store refuses it after
     store.update_task(task_id, owner_host=hostname, owner_pid=pid)
-    attempt(store, task_id)
     return task_id
 
 
@@ -234,3 +237,69 @@ def test_a_requeued_task_waiting_in_the_queue_is_not_finished_by_its_lost_worker
     store.finish_task(task_id, status="cancelled", error="late")
     task = store.get_task(task_id)
     assert task is not None and (task.status, task.error) == ("queued", None)
+
+
+def test_a_lost_workers_late_run_writes_are_refused(store: Store) -> None:
+    """The fence: events, a new attempt, a reservation, usage and a park of a task this
+    process no longer runs (interrupted, re-queued, or re-queued and claimed by another
+    pool) are refused with TaskDisowned and leave nothing; its own task takes them all."""
+    from ado.errors import TaskDisowned
+    from ado.providers.events import AgentEvent, EventKind, Usage
+    from ado.store.orphans import release_task
+
+    class Hourly:
+        since, unit, limit = utcnow() - timedelta(hours=1), "requests", 100
+
+    register(store, HOST, os.getpid(), timeout=-1)  # this process plays the lost worker
+    interrupted, requeued, claimed, mine = (new_task(store) for _ in range(4))
+    firsts = {task_id: attempt(store, task_id) for task_id in (interrupted, requeued, claimed)}
+    store.add_events(interrupted, firsts[interrupted], [AgentEvent(EventKind.TEXT, text="ok")])
+    with store._sql() as sql, sql.transaction(write=True):  # taken while it was away
+        now = sql.time(utcnow())
+        release_task(sql, interrupted, now=now, error="lost")
+        for task_id in (requeued, claimed):
+            release_task(sql, task_id, now=now, error="lost", requeue=True)
+    store.update_task(claimed, status="running", owner_host="other-host", owner_pid=1)
+    before = {t: store.get_task(t) for t in firsts}
+    events_before = {t: store.list_events(t) for t in firsts}
+
+    late = [AgentEvent(EventKind.ATTEMPT_FINISHED, text="killed"), AgentEvent(EventKind.TEXT)]
+    for task_id, first in firsts.items():
+        with pytest.raises(TaskDisowned, match=f"task {task_id} is no longer this process's"):
+            store.add_events(task_id, first, late)
+        with pytest.raises(TaskDisowned):
+            store.add_events(task_id, None, [AgentEvent(EventKind.TASK_FINISHED)])
+        with pytest.raises(TaskDisowned):
+            attempt(store, task_id, number=2)
+        with pytest.raises(TaskDisowned):
+            store.reserve_request(
+                "claude-code", "subscription", limits=[Hourly()], now=utcnow(), task_id=task_id
+            )
+        with pytest.raises(TaskDisowned):
+            store.record_usage(
+                provider="claude-code",
+                access_mode="subscription",
+                task_id=task_id,
+                attempt_id=first,
+                model=None,
+                usage=Usage(input_tokens=10),
+                cost_usd=1.0,
+                api_cost_usd=1.0,
+            )
+        with pytest.raises(TaskDisowned):
+            store.park_task(task_id, until=utcnow(), reason="limited", in_queue=True)
+        assert store.get_task(task_id) == before[task_id]
+        assert store.list_events(task_id) == events_before[task_id]
+    used = store.usage_totals("claude-code", "subscription", utcnow() - timedelta(hours=1))
+    assert used.requests == 0
+
+    # Its own running task: every write goes through, as ever.
+    first = attempt(store, mine)
+    assert len(store.add_events(mine, first, late)) == 2
+    assert store.reserve_request(
+        "claude-code", "subscription", limits=[Hourly()], now=utcnow(), task_id=mine
+    )
+    assert store.park_task(mine, until=utcnow(), reason="limited", in_queue=True) == 1
+    # Parked in the queue it is nobody's: this process's late writes are refused too.
+    with pytest.raises(TaskDisowned):
+        store.add_events(mine, None, late)

@@ -211,8 +211,8 @@ def test_naive_datetimes_are_refused(store: Store) -> None:
 def test_mark_orphans_interrupted(store: Store) -> None:
     gone = dead_pid()
     orphan = new_task(store)
+    orphan_attempt = attempt(store, orphan)  # while this process owns it (the fence)
     store.update_task(orphan, owner_pid=gone)
-    orphan_attempt = attempt(store, orphan)
     ownerless = new_task(store)
     store.update_task(ownerless, owner_pid=None, owner_host=None)
     mine = new_task(store)

@@ -84,6 +84,30 @@ def test_an_interrupted_attempt_ends_its_open_tool_spans(exporter: InMemorySpanE
     assert task.status.status_code is StatusCode.UNSET
 
 
+def test_a_task_taken_from_this_process_ends_its_spans_failed(
+    exporter: InMemorySpanExporter,
+) -> None:
+    """``on_task_disowned``: the task goes on elsewhere; its spans here end failed
+    (``TaskDisowned``), and the same task taken back later starts a new tree."""
+    tracer = _tracer(exporter)
+    info = AttemptInfo(1, 1, "claude-code", "subscription", None, "first")
+    tracer.task_started(1, TaskSpec(prompt="p", cwd=Path(".")))
+    tracer.update(TaskUpdate(1, info, AgentEvent(EventKind.ATTEMPT_STARTED, text="first")))
+    tracer.update(TaskUpdate(1, info, AgentEvent(EventKind.TOOL_CALL, tool_id="a")))
+    tracer.task_disowned(1)
+    tracer.task_disowned(1)  # once
+    spans = {s.name: s for s in exporter.get_finished_spans()}
+    assert set(spans) == {"ado.task", "ado.route", "ado.attempt", "execute_tool tool"}
+    for name in ("ado.task", "ado.attempt"):
+        assert spans[name].status.status_code is StatusCode.ERROR, name
+    [failed] = [e for e in spans["ado.task"].events if e.name == "exception"]
+    assert _attributes(failed)["exception.type"] == "TaskDisowned"
+    assert "ado.task.status" not in _attributes(spans["ado.task"])
+    tracer.task_started(1)
+    tracer.update(TaskUpdate(1, None, AgentEvent(EventKind.TASK_FINISHED, data={"status": "x"})))
+    assert len([s for s in exporter.get_finished_spans() if s.name == "ado.task"]) == 2
+
+
 def test_logs_carry_the_trace_and_span_ids_of_the_running_task(
     exporter: InMemorySpanExporter,
 ) -> None:

@@ -94,6 +94,10 @@ class NotificationListener(RunnerHooks):
 
             logging.getLogger("ado.notifications").exception("notification listener failed")
 
+    def on_task_disowned(self, task_id: int) -> None:
+        """The task went on in another process, which notifies what becomes of it."""
+        self._tasks.pop(task_id, None)
+
     # -- the mapping ------------------------------------------------------------------------
 
     def _handle(self, update: TaskUpdate) -> None:

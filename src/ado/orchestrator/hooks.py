@@ -8,6 +8,8 @@ listener are hooks; ``Runner(config, store, hooks=[...])`` calls them in the ord
 - ``on_update(update)``              every event, the moment it happens (never blocks)
 - ``attempt_env(task_id, attempt)``  extra environment variables for an attempt's agent
 - ``on_spawn(task_id, attempt, pid)``  an attempt's agent process started
+- ``on_task_disowned(task_id)``      the task is no longer this process's (its pool was taken
+                                     as lost): no more updates, no ``task_finished``; forget it
 
 A hook must not raise into the task; the ones ADO ships catch and log their own failures.
 """
@@ -36,6 +38,9 @@ class RunnerHooks:
         return {}
 
     def on_spawn(self, task_id: int, attempt: AttemptInfo, pid: int) -> None:
+        return None
+
+    def on_task_disowned(self, task_id: int) -> None:
         return None
 
 
@@ -72,3 +77,7 @@ class HookChain(RunnerHooks):
     def on_spawn(self, task_id: int, attempt: AttemptInfo, pid: int) -> None:
         for hook in self.hooks:
             hook.on_spawn(task_id, attempt, pid)
+
+    def on_task_disowned(self, task_id: int) -> None:
+        for hook in self.hooks:
+            hook.on_task_disowned(task_id)

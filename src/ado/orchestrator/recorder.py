@@ -1,5 +1,6 @@
 """Every event of a task: shown at once, stored in batches; a batch the database could not
-take while it was unreachable is written again once it is back, never twice."""
+take while it was unreachable is written again once it is back, never twice; none once the
+task is no longer this process's (``TaskDisowned``)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-from ado.errors import StoreUnavailable
+from ado.errors import StoreUnavailable, TaskDisowned
 from ado.orchestrator.caps import EventCaps
 from ado.orchestrator.task import AttemptInfo, TaskUpdate
 from ado.providers.events import AgentEvent
@@ -35,6 +36,11 @@ class EventRecorder:
     the agent's later events waiting behind it; each batch is written with its own time, and
     a retry first looks for it by that time (``batch_ids``): a write whose commit went
     through before the connection dropped is not stored a second time.
+
+    An event written at once (``flush``: an attempt's end, a failover, the task's end) is
+    shown once it is stored. When the store refuses a write because the task is no longer
+    this process's (``TaskDisowned``: its pool was taken as lost), that event and every later
+    one are neither stored nor shown: ``emit`` raises it, and the Runner stops the agent.
     """
 
     def __init__(
@@ -54,6 +60,10 @@ class EventRecorder:
         self._lock = asyncio.Lock()
         self._timer: asyncio.TimerHandle | None = None
         self._later: asyncio.Task[None] | None = None
+        #: The store's refusal, once met: the task is no longer this process's.
+        self.disowned: TaskDisowned | None = None
+        #: Called once, at the refusal (the Runner stops its agent).
+        self.on_disowned: Callable[[], None] | None = None
 
     async def emit(
         self, task_id: int, attempt: AttemptInfo | None, event: AgentEvent, *, flush: bool = False
@@ -69,14 +79,21 @@ class EventRecorder:
     async def _add(
         self, task_id: int, attempt: AttemptInfo | None, event: AgentEvent, *, flush: bool
     ) -> None:
-        self.on_update(TaskUpdate(task_id, attempt, event))
+        if self.disowned is not None:
+            raise self.disowned
+        update = TaskUpdate(task_id, attempt, event)
+        if not flush:
+            self.on_update(update)
         owner = (task_id, attempt.id if attempt else None)
         if self._pending and owner != self._owner:
             await self.flush()
         self._pending.append(event)
         self._owner = owner
         now = time.monotonic()
-        if flush or len(self._pending) >= FLUSH_SIZE or now - self._last_flush >= FLUSH_EVERY:
+        if flush:
+            await self.flush()
+            self.on_update(update)  # stored: a refused one is never announced
+        elif len(self._pending) >= FLUSH_SIZE or now - self._last_flush >= FLUSH_EVERY:
             await self.flush()
         elif self._timer is None:
             self._timer = asyncio.get_running_loop().call_later(FLUSH_EVERY, self._flush_later)
@@ -89,12 +106,21 @@ class EventRecorder:
 
     async def flush(self) -> None:
         async with self._lock:
+            if self.disowned is not None:
+                self._pending.clear()
+                raise self.disowned
             if not self._pending:
                 return
             batch, self._pending = self._pending, []
             task_id, attempt_id = self._owner
             self._last_flush = time.monotonic()
-            await self._write(task_id, attempt_id, batch)
+            try:
+                await self._write(task_id, attempt_id, batch)
+            except TaskDisowned as refused:
+                self.disowned = refused
+                if self.on_disowned is not None:
+                    self.on_disowned()
+                raise
 
     async def _write(self, task_id: int, attempt_id: int | None, batch: list[AgentEvent]) -> None:
         at = datetime.now(UTC)
@@ -116,6 +142,7 @@ class EventRecorder:
 
 
 def _ignore_result(task: asyncio.Task[None]) -> None:
-    """A timed flush that failed loses its batch; the run's next write meets the same error."""
+    """A timed flush that failed loses its batch; the run's next write meets the same error
+    (a refusal, ``TaskDisowned``, is kept: the next ``emit`` raises it)."""
     if not task.cancelled():
         task.exception()

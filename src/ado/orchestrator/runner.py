@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from functools import partial
 from typing import TYPE_CHECKING
 
-from ado.errors import AdoError
+from ado.errors import AdoError, TaskDisowned
 from ado.orchestrator.attempt import run_attempt
 from ado.orchestrator.caps import EventCaps
 from ado.orchestrator.hooks import HookChain, OnUpdate, RunnerHooks
@@ -97,6 +97,7 @@ class Runner:
         #: and waits in process (``ado.routing.parking``).
         self.park_in_queue = False
         self.events = EventRecorder(start.store, start.hooks.on_update, start.caps)
+        self.events.on_disowned = self._stop_agent  # the store refused a write: not ours
 
     @property
     def adapters(self) -> Callable[[str], AgentAdapter]:
@@ -118,6 +119,11 @@ class Runner:
     @property
     def cancelled(self) -> bool:
         return self._cancelled.is_set()
+
+    def _stop_agent(self) -> None:
+        """The task is no longer this process's (``TaskDisowned``): its agent stops now."""
+        if self.agent_run is not None:
+            self.agent_run.stop(OutcomeKind.INTERRUPTED)
 
     # -- the task -----------------------------------------------------------------------------
 
@@ -154,6 +160,7 @@ class Runner:
         parks, done_before = begun.parks, begun.done_before
         since_park = 0  # attempts made before the last wake-up in this process
         created_at = begun.created_at
+        disowned: TaskDisowned | None = None
         try:
             if begun.failure is not None:
                 raise begun.failure
@@ -222,6 +229,8 @@ class Runner:
             else:
                 if self.cancelled:
                     status, error, exit_code = TaskStatus.CANCELLED, "cancelled by the user", 130
+        except TaskDisowned as exc:  # taken from this process: nothing more is written
+            disowned = exc
         except AdoError as exc:
             # No provider, a cost limit, the store failing...: the task fails with the
             # error's own exit code.
@@ -239,11 +248,16 @@ class Runner:
             raise
         result_text = attempts[-1].outcome.message if attempts and attempts[-1].outcome else ""
         try:
-            if status is not TaskStatus.PARKED:
+            if status is not TaskStatus.PARKED and disowned is None:
                 await self._finish(task_id, status, error, result_text, exit_code)
+        except TaskDisowned as exc:
+            disowned = exc
         except Exception as exc:  # the store refuses the last event: the status still
             await self._finish_anyway(task_id, TaskStatus.FAILED, f"{error or ''} {exc}".strip(), 1)
             raise
+        if disowned is not None:  # what became of the task is its new owner's to record
+            self.hooks.on_task_disowned(task_id)
+            status, error, exit_code = TaskStatus.INTERRUPTED, str(disowned), disowned.exit_code
         return TaskResult(
             task_id=task_id,
             status=status,
@@ -387,6 +401,8 @@ class Runner:
         """``_finish`` when something broke: without the event if the store refuses it."""
         try:
             await self._finish(task_id, status, error, "", exit_code)
+        except TaskDisowned:
+            pass  # the task is another's now: its status is not this process's to write
         except Exception:
             with contextlib.suppress(Exception):
                 await asyncio.to_thread(
@@ -415,26 +431,26 @@ class Runner:
             created_at=created_at,
             now=now,
         )
-        parks = await asyncio.to_thread(
-            self.store.park_task,
-            task_id,
-            until=park.until,
-            reason=park.reason,
-            in_queue=self.park_in_queue,
-        )
+        # The event first: parked in the queue, the task is no longer this process's.
         await self.events.emit(
             task_id,
             None,
             AgentEvent(
                 EventKind.LOG,
                 text=f"parked: {park.reason}; every provider is limited, waiting until "
-                f"{clock(park.until, now)} (park {parks})",
+                f"{clock(park.until, now)} (park {parks + 1})",
                 reset_at=park.until,
-                data={"parked": True, "parks": parks},
+                data={"parked": True, "parks": parks + 1},
             ),
             flush=True,
         )
-        return parks
+        return await asyncio.to_thread(
+            self.store.park_task,
+            task_id,
+            until=park.until,
+            reason=park.reason,
+            in_queue=self.park_in_queue,
+        )
 
     async def _wait_parked(self, router: Router, filters: RouteFilters, plan: RoutingPlan) -> None:
         """``--wait``: sleep until the plan's earliest reset, looking at the store every

@@ -169,6 +169,16 @@ class WorkerPool:
         await self._ready.wait()
         if not self._accepting or self._group is None:
             return "stopping"
+        if (ending := self._jobs.get(task_id)) is not None:
+            task = await asyncio.to_thread(self.store.get_task, task_id)
+            if (
+                task is not None
+                and task.status == TaskStatus.RUNNING
+                and task.owner_pid == self._pid
+                and task.owner_host == self._host
+            ):
+                return "taken"  # a message delivered twice: the task runs here
+            await ending.done.wait()  # its run here was taken from this pool: it ends first
         if not await asyncio.to_thread(self.store.claim_task, task_id):
             return "taken"
         job = _Job(task_id)
@@ -308,7 +318,8 @@ class WorkerPool:
     async def _fill(self, group: asyncio.TaskGroup) -> None:
         limit = await asyncio.to_thread(lambda: self.concurrency)
         while self._accepting and len(self._jobs) < limit:
-            task_id = await asyncio.to_thread(self.store.claim_next)
+            # Not a task whose run here is still ending, taken from this pool (found lost).
+            task_id = await asyncio.to_thread(self.store.claim_next, set(self._jobs))
             if task_id is None:
                 return
             job = _Job(task_id)

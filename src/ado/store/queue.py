@@ -10,7 +10,7 @@ request) from an ``ado run`` (asked with SIGINT). Plain SQL (``ado.store.reader`
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 
 from ado.store import reader, registry, writes
 from ado.store.codec import utcnow
@@ -31,10 +31,11 @@ class QueueMethods(SqlMethods):
     claim_task = query(writes.claim_task)
     cancel_queued = query(writes.cancel_queued)
 
-    def claim_next(self) -> int | None:
-        """Claim the oldest waiting task nobody else claimed first; None when none is left."""
+    def claim_next(self, skip: Collection[int] = ()) -> int | None:
+        """Claim the oldest waiting task nobody else claimed first, none of ``skip`` (a
+        pool's runs of them still ending: ``TaskDisowned``); None when none is left."""
         while True:
-            ids = self.next_queued()
+            ids = [task_id for task_id in self.next_queued() if task_id not in skip]
             if not ids:
                 return None
             for task_id in ids:

@@ -22,6 +22,7 @@ from typing import Protocol
 
 from ado.store.reader import usage_in_transaction
 from ado.store.sql import SqlConnection
+from ado.store.writes import check_owned
 
 __all__ = ["Counted", "release_request", "reserve_request"]
 
@@ -50,9 +51,12 @@ def reserve_request(
     task_id: int | None = None,
 ) -> int | None:
     """Reserve one request of (provider, access mode): the new usage row's id, or None when,
-    counted under the pair's lock, a limit is used up or a cooldown runs."""
+    counted under the pair's lock, a limit is used up or a cooldown runs. For ``task_id``
+    only while it is this process's (``writes.check_owned``: ``TaskDisowned`` otherwise)."""
     params = {"provider": provider, "access_mode": access_mode, "now": sql.time(now)}
     with sql.transaction(write=True):
+        if task_id is not None:
+            check_owned(sql, task_id)
         if sql.dialect == "postgresql":
             sql.rows(
                 "SELECT pg_advisory_xact_lock(:space, hashtext(:pair))",

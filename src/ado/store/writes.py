@@ -15,6 +15,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from ado.errors import TaskDisowned
 from ado.host import hostname
 from ado.store.codec import encode_json, utcnow
 from ado.store.reader import QUOTA_COLUMNS, TASK_COLUMNS, WAITING
@@ -29,6 +30,7 @@ __all__ = [
     "UPDATABLE",
     "add_events",
     "cancel_queued",
+    "check_owned",
     "claim_task",
     "clear_cooldown",
     "clear_cooldowns",
@@ -95,6 +97,34 @@ def _upsert(
         f" ON CONFLICT ({', '.join(keys)}) DO UPDATE SET {updates}",
         params,
     )
+
+
+# -- the fence -------------------------------------------------------------------------------
+
+#: The task is this process's: running (or parked by an ``ado run --wait``) and owned by its
+#: host and pid. A process found lost (``ado.store.registry``) no longer matches: its tasks
+#: were interrupted, or re-queued (no owner) and perhaps claimed by another process.
+_OWNED = (
+    "owner_host = :owner_host AND owner_pid = :owner_pid"
+    f" AND status IN ('{TaskStatus.RUNNING}', '{TaskStatus.PARKED}')"
+)
+
+
+def _owner() -> dict[str, Any]:
+    """This process, as the owner ``_OWNED`` looks for."""
+    return {"owner_host": hostname(), "owner_pid": os.getpid()}
+
+
+def check_owned(sql: SqlConnection, task_id: int) -> None:
+    """Refuse (``TaskDisowned``) a write for ``task_id`` unless it is this process's; call
+    it first in the write's transaction. On PostgreSQL the row stays share-locked until the
+    commit, so a takeover (``registry``: one UPDATE of the task) comes wholly before the
+    write, which is then refused, or wholly after it (SQLite: one writer at a time)."""
+    lock = " FOR SHARE" if sql.dialect == "postgresql" else ""
+    if not sql.rows(
+        f"SELECT 1 FROM tasks WHERE id = :id AND {_OWNED}{lock}", {"id": task_id, **_owner()}
+    ):
+        raise TaskDisowned(task_id)
 
 
 # -- tasks and attempts ----------------------------------------------------------------------
@@ -167,7 +197,8 @@ def start_attempt(
     model: str | None,
     reason: str,
 ) -> int:
-    """A running attempt; the task now shows this provider, access mode and count."""
+    """A running attempt; the task now shows this provider, access mode and count. Refused
+    (``TaskDisowned``) when the task is no longer this process's: no agent starts for it."""
     now = sql.time(utcnow())
     values = {
         "task_id": task_id,
@@ -182,6 +213,7 @@ def start_attempt(
         **dict.fromkeys(_TOTALS, 0),
     }
     with sql.transaction(write=True):
+        check_owned(sql, task_id)
         attempt_id = _insert(sql, "attempts", values, json=("files_changed",))
         sql.execute(
             "UPDATE tasks SET provider = :provider, access_mode = :mode, attempt_count = :number,"
@@ -274,13 +306,12 @@ def finish_task(
             "UPDATE tasks SET status = :status, error = :error, result_text = :result_text,"
             " exit_code = :exit_code, dropped_events = :dropped_events,"
             " dropped_bytes = :dropped_bytes, finished_at = :now, updated_at = :now"
-            " WHERE id = :id AND ((owner_host = :host AND owner_pid = :pid"
+            " WHERE id = :id AND ((owner_host = :owner_host AND owner_pid = :owner_pid"
             f" AND status <> '{TaskStatus.INTERRUPTED}') OR (owner_pid IS NULL"
             f" AND status IN ('{TaskStatus.RUNNING}', '{TaskStatus.PARKED}')))",
             {"status": status, "error": error, "result_text": result_text,
              "exit_code": exit_code, "dropped_events": dropped_events,
-             "dropped_bytes": dropped_bytes, "now": now, "id": task_id,
-             "host": hostname(), "pid": os.getpid()},
+             "dropped_bytes": dropped_bytes, "now": now, "id": task_id, **_owner()},
         )  # fmt: skip
 
 
@@ -292,7 +323,8 @@ def add_events(
     at: datetime | None = None,
 ) -> list[int]:
     """Store ``events`` in one transaction and one driver call; their new ids, in order.
-    ``at``: their time (``reader.batch_ids`` finds the batch by it), else now."""
+    ``at``: their time (``reader.batch_ids`` finds the batch by it), else now. Refused
+    (``TaskDisowned``) when the task is no longer this process's (``check_owned``)."""
     if not events:
         return []
     now = sql.time(at or utcnow())
@@ -307,6 +339,7 @@ def add_events(
     columns = "task_id, attempt_id, kind, data, created_at"
     values = f":task_id, :attempt_id, :kind, {sql.json('data')}, :now"
     with sql.transaction(write=True):
+        check_owned(sql, task_id)
         return sql.insert_many("events", columns, values, rows)
 
 
@@ -328,7 +361,8 @@ def record_usage(
     reservation: int | None = None,
 ) -> None:
     """The usage of an attempt; ``reservation``: the row its request was reserved as
-    (``ado.store.reservations``) becomes this usage."""
+    (``ado.store.reservations``) becomes this usage. Refused (``TaskDisowned``) when
+    ``task_id`` is no longer this process's: its reserved request stays counted as it is."""
     values = {
         "provider": provider,
         "access_mode": access_mode,
@@ -340,6 +374,8 @@ def record_usage(
         "created_at": sql.time(utcnow()),
     }
     with sql.transaction(write=True):
+        if task_id is not None:
+            check_owned(sql, task_id)
         if reservation is not None:  # counted from the moment it was reserved
             sets = ", ".join(f"{name} = :{name}" for name in values if name != "created_at")
             update = f"UPDATE usage_records SET {sets} WHERE id = :id"
@@ -502,15 +538,19 @@ def park_task(
 
     ``in_queue``: any worker pool takes it again once due (its owner is cleared, so a
     restart finds it parked, not orphaned); otherwise its process (``ado run --wait``) keeps
-    it and resumes it itself.
+    it and resumes it itself. Refused (``TaskDisowned``) when the task is no longer this
+    process's.
     """
     now = sql.time(utcnow())
     owner = ", owner_host = NULL, owner_pid = NULL" if in_queue else ""
     with sql.transaction(write=True):
-        sql.execute(
-            "UPDATE tasks SET status = 'parked', parked_until = :until, park_reason = :reason,"
-            f" parks = parks + 1, updated_at = :now{owner} WHERE id = :id",
-            {"until": sql.time(until), "reason": reason, "now": now, "id": task_id},
+        parked = sql.execute(
+            f"UPDATE tasks SET status = '{TaskStatus.PARKED}', parked_until = :until,"
+            f" park_reason = :reason, parks = parks + 1, updated_at = :now{owner}"
+            f" WHERE id = :id AND {_OWNED}",
+            {"until": sql.time(until), "reason": reason, "now": now, "id": task_id, **_owner()},
         )
+        if not parked:
+            raise TaskDisowned(task_id)
         ((parks,),) = sql.rows("SELECT parks FROM tasks WHERE id = :id", {"id": task_id})
     return int(parks)

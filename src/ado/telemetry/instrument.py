@@ -101,6 +101,15 @@ class RunnerTelemetry(RunnerHooks):
         except Exception:
             self._report()
 
+    def on_task_disowned(self, task_id: int) -> None:
+        try:
+            if self.tracer is not None:
+                self.tracer.task_disowned(task_id)
+            if self.metrics is not None:
+                self.metrics.task_disowned(task_id)
+        except Exception:
+            self._report()
+
     def attempt_env(self, task_id: int, attempt: AttemptInfo) -> dict[str, str]:
         if self.tracer is None:
             return {}

@@ -185,6 +185,12 @@ class TaskMetrics:
         self.cost.add(info.cost_usd, pair)
         self.api_cost.add(info.api_cost_usd, pair)
 
+    def task_disowned(self, task_id: int) -> None:
+        """The task went on in another process, which counts how it ends: no longer active
+        here, not counted finished."""
+        if self._tasks.pop(task_id, None) is not None:
+            self.active.add(-1)
+
     def _task_finished(self, task_id: int, data: dict[str, Any]) -> None:
         state = self._tasks.pop(task_id, None)
         if state is None:

@@ -290,6 +290,21 @@ class TaskTracer:
         otel_context.attach(state.base)
         del self._tasks[task_id]
 
+    def task_disowned(self, task_id: int) -> None:
+        """The task went on in another process (this one's pool was taken as lost): its
+        spans here end, failed as such; the other process traces what became of it."""
+        state = self._tasks.pop(task_id, None)
+        if state is None:
+            return
+        why = "the task was taken over by another process (this worker pool was lost)"
+        self._end_attempt(state, why)
+        if state.route is not None:
+            state.route.end()
+        state.task.set_attribute("ado.task.attempts", state.attempts)
+        _fail(state.task, "TaskDisowned", why)
+        state.task.end()
+        otel_context.attach(state.base)
+
     def _end_attempt(self, state: _TaskSpans, why: str) -> None:
         if state.attempt is None:
             return
