@@ -43,6 +43,7 @@ def test_a_task_parked_by_its_process_is_never_claimed(store: Store) -> None:
 
 def test_cancel_of_a_task_parked_in_the_queue(store: Store) -> None:
     task_id = new_task(store, status="queued")
+    assert store.claim_task(task_id)  # parked by the pool that ran it
     store.park_task(task_id, until=datetime.now(UTC), reason=REASON, in_queue=True)
     assert store.cancel_queued(task_id)
     task = store.get_task(task_id)
@@ -54,8 +55,11 @@ def test_orphans_a_dead_run_s_parked_task_but_never_one_parked_in_the_queue(
     store: Store,
 ) -> None:
     mine, queued = new_task(store), new_task(store, status="queued")
-    store.update_task(mine, owner_pid=dead_pid())
+    # Each parked by the process running it (only the owner may park a task); then the
+    # `ado run --wait` that parked ``mine`` dies.
     store.park_task(mine, until=datetime.now(UTC), reason=REASON, in_queue=False)
+    store.update_task(mine, owner_pid=dead_pid())
+    assert store.claim_task(queued)
     store.park_task(queued, until=datetime.now(UTC), reason=REASON, in_queue=True)
     assert store.mark_orphans_interrupted() == 1
     statuses = {t.id: t.status for t in store.tasks_by_id([mine, queued])}
