@@ -17,7 +17,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from ado.config.cache import cache_dir
+from ado.config.cache import _hash, cache_dir
 from ado.config.overrides import SETTINGS_KEY, SWITCHES_KEY
 from tests.cli.test_run_startup import _created_store, _modules_at_spawn
 from tests.fixtures.ado import Project
@@ -184,3 +184,13 @@ def test_a_configuration_with_a_secret_is_not_written(
     env = {"MY_SECRET_TOKEN": secret}
     assert _validated(project, env) and _validated(project, env)
     assert _entries() == []
+
+
+def test_the_key_hash_is_sha256_without_hashlib() -> None:
+    """The cache's own SHA-256 (CPython's built-in one) gives ``hashlib``'s digest, a lone
+    surrogate in the text included, and an empty input too."""
+    import hashlib
+
+    for text, data in (("ab", b"c"), ("", b""), ("x\ud800y", b"\x00" * 70)):
+        expected = hashlib.sha256(text.encode("utf-8", "surrogatepass") + data).hexdigest()
+        assert _hash(text, data) == expected
