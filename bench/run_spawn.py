@@ -120,13 +120,13 @@ def measure(
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         agent, env, trees = _setup(root, others)
-        envs = {"spawn": env, **{f"spawn {label}": e for label, e in trees.items()}}
-        for run_env in envs.values():
-            _timed([ADO_BIN, "run", "first run creates the store"], root, run_env)
+        envs = {"spawn": (ADO_BIN, env), **{f"spawn {label}": t for label, t in trees.items()}}
+        for ado, run_env in envs.values():
+            _timed([ado, "run", "first run creates the store"], root, run_env)
             _stamp(root)
         for i in range(warmup + runs):
-            for key, run_env in envs.items():
-                start, _ = _timed([ADO_BIN, "run", "bench"], root, run_env)
+            for key, (ado, run_env) in envs.items():
+                start, _ = _timed([ado, "run", "bench"], root, run_env)
                 if i >= warmup:
                     samples[key].append((_stamp(root) - start) / 1e6)
                 else:
@@ -145,9 +145,9 @@ def measure(
 
 def _setup(
     root: Path, others: dict[str, str]
-) -> tuple[Path, dict[str, str], dict[str, dict[str, str]]]:
-    """The stamping agent and configuration in ``root``; this tree's environment, and one
-    for each of ``others`` (label → source directory)."""
+) -> tuple[Path, dict[str, str], dict[str, tuple[str, dict[str, str]]]]:
+    """The stamping agent and configuration in ``root``; this tree's environment, and for
+    each of ``others`` (label → source directory) its ``ado`` command and environment."""
     agent = stamping_agent(root)
     (root / "ado.config.yaml").write_text(CONFIG.format(command=agent))
     env = {**os.environ, "HOME": str(root), "XDG_CONFIG_HOME": str(root / "xdg")}
@@ -158,14 +158,31 @@ def _setup(
         # home of its own: its configuration cache entry would evict this one's (and the
         # other way round), and every run would validate the file from scratch
         home = root / f"home-{n}"
-        trees[label] = {
-            **env,
-            "PYTHONPATH": src,
-            "ADO_DATABASE_URL": f"sqlite:///{root / f'other-{n}.db'}",
-            "HOME": str(home),
-            "XDG_CONFIG_HOME": str(home / "xdg"),
-        }
+        trees[label] = (
+            _launcher(root / f"ado-{n}", Path(src)),
+            {
+                **env,
+                "PYTHONPATH": src,
+                "ADO_DATABASE_URL": f"sqlite:///{root / f'other-{n}.db'}",
+                "HOME": str(home),
+                "XDG_CONFIG_HOME": str(home / "xdg"),
+            },
+        )
     return agent, env, trees
+
+
+def _launcher(path: Path, src: Path) -> str:
+    """An ``ado`` command for the tree ``src``, as pip writes one: its entry point is
+    ``ado.startup:main`` since 2026-11-30, ``ado.cli:main`` before."""
+    module = "ado.startup" if (src / "ado" / "startup.py").exists() else "ado.cli"
+    path.write_text(
+        f"#!{sys.executable}\nimport re\nimport sys\nfrom {module} import main\n"
+        "if __name__ == '__main__':\n"
+        "    sys.argv[0] = re.sub(r'(-script\\.pyw|\\.exe)?$', '', sys.argv[0])\n"
+        "    sys.exit(main())\n"
+    )
+    path.chmod(0o755)
+    return str(path)
 
 
 def instructions(others: dict[str, str] | None = None) -> dict[str, int]:
@@ -176,11 +193,11 @@ def instructions(others: dict[str, str] | None = None) -> dict[str, int]:
     counts: dict[str, int] = {}
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
-        agent, env, others_envs = _setup(root, others)
-        trees = {"ado run": env, **{f"ado run {label}": e for label, e in others_envs.items()}}
-        for label, run_env in trees.items():
-            _timed([ADO_BIN, "run", "first run creates the store"], root, run_env)
-            counts[label] = _callgrind([ADO_BIN, "run", "bench"], root, run_env)
+        agent, env, others_trees = _setup(root, others)
+        trees = {"ado run": (ADO_BIN, env), **{f"ado run {k}": t for k, t in others_trees.items()}}
+        for label, (ado, run_env) in trees.items():
+            _timed([ado, "run", "first run creates the store"], root, run_env)
+            counts[label] = _callgrind([ado, "run", "bench"], root, run_env)
         counts["floor (Click, asyncio, sqlite3)"] = _callgrind(
             [sys.executable, "-c", FLOOR, str(agent)], root, env
         )

@@ -1,3 +1,5 @@
-from ado.cli import main
+import sys
 
-main()
+from ado.startup import main
+
+sys.exit(main())

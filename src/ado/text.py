@@ -24,6 +24,7 @@ __all__ = [
     "REPLACEMENT",
     "clean_text",
     "clean_value",
+    "has_surrogate",
     "lone_surrogate_at",
     "needs_cleaning",
     "prompt_size_error",
@@ -33,11 +34,9 @@ __all__ = [
 MAX_ARG_BYTES = 131_071
 
 REPLACEMENT = "\ufffd"
-#: Any surrogate left in a Python str is a lone one: JSON decoding joins valid pairs.
-_SURROGATE = re.compile("[\ud800-\udfff]")
-_SURROGATE_OR_NUL = re.compile("[\x00\ud800-\udfff]")
-#: A JSON escape that decodes to a surrogate or NUL (a false positive only costs a walk).
-_RISKY_ESCAPE = re.compile(r"\\u(?:[dD][89a-fA-F]|0000)")
+#: A JSON escape that decodes to a surrogate or NUL (a false positive only costs a walk);
+#: compiled at its first use, by ``re``'s cache.
+_RISKY_ESCAPE = r"\\u(?:[dD][89a-fA-F]|0000)"
 
 
 def needs_cleaning(json_line: object) -> bool:
@@ -45,17 +44,27 @@ def needs_cleaning(json_line: object) -> bool:
     return (
         isinstance(json_line, str)
         and "\\u" in json_line
-        and _RISKY_ESCAPE.search(json_line) is not None
+        and re.search(_RISKY_ESCAPE, json_line) is not None
     )
+
+
+def has_surrogate(text: str) -> bool:
+    """Whether ``text`` holds a surrogate code point: any one left in a Python str is a lone
+    one (JSON decoding joins valid pairs), and it is exactly what UTF-8 cannot encode."""
+    if text.isascii():
+        return False
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
 
 
 def clean_text(text: str, *, nul: bool = True) -> str:
     """``text`` with each lone surrogate, and each NUL unless ``nul`` is False, replaced by
     U+FFFD (the same object when there is none)."""
-    if text.isascii():
+    if not has_surrogate(text):
         return text.replace("\x00", REPLACEMENT) if nul and "\x00" in text else text
-    if (_SURROGATE_OR_NUL if nul else _SURROGATE).search(text) is None:
-        return text
     # UTF-16 with surrogatepass joins a pair given as two code points; "replace" turns a
     # lone half into one U+FFFD.
     text = text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
@@ -80,11 +89,11 @@ def clean_value(value: Any, *, nul: bool = True) -> Any:
 def lone_surrogate_at(value: Any, where: str = "") -> str | None:
     """The dotted path of the first string (or key) holding a lone surrogate, None if none."""
     if isinstance(value, str):
-        return where if _SURROGATE.search(value) else None
+        return where if has_surrogate(value) else None
     if isinstance(value, dict):
         for key, item in value.items():
             path = f"{where}.{key}" if where else str(key)
-            if isinstance(key, str) and _SURROGATE.search(key):
+            if isinstance(key, str) and has_surrogate(key):
                 return clean_text(path, nul=False)
             found = lone_surrogate_at(item, path)
             if found is not None:

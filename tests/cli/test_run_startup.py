@@ -47,21 +47,35 @@ NOT_BEFORE_SPAWN = (
     "ado.orchestrator.attempt",
     "ado.providers.run",
 )
-#: Not loaded either when the validated configuration comes from the cache.
-NOT_BEFORE_SPAWN_CACHED = ("ruamel", "rich", "ado.config.schema", "pydantic", "pydantic_core")
+#: Not loaded either when the validated configuration comes from the cache (``shutil``
+#: loads the zlib, bz2 and lzma libraries: ``ado.providers.spawn.which`` finds the agent).
+NOT_BEFORE_SPAWN_CACHED = (
+    "ruamel",
+    "rich",
+    "ado.config.schema",
+    "pydantic",
+    "pydantic_core",
+    "shutil",
+)
 
+#: ``ado``'s entry point, with the agent's spawn observed: the modules loaded then, and
+#: whether the garbage collector runs (paused while ADO loads: ``ado.startup``); and whether
+#: it runs again at the end.
 _RUN_AND_LIST_AT_SPAWN = """
-import json, sys
+import atexit, gc, json, sys
 from ado.providers import base
 start = base.AgentAdapter.start
 def spy(self, request):
     if not hasattr(spy, "seen"):
         spy.seen = sorted(sys.modules)
         print("AT-SPAWN " + json.dumps(spy.seen), file=sys.stderr, flush=True)
+        print("GC-AT-SPAWN " + json.dumps(gc.isenabled()), file=sys.stderr, flush=True)
     return start(self, request)
 base.AgentAdapter.start = spy
-from ado.cli import main
-main(sys.argv[1:])
+atexit.register(lambda: print("GC-AT-EXIT " + json.dumps(gc.isenabled()), file=sys.stderr))
+from ado.startup import main
+sys.argv = ["ado", *sys.argv[1:]]
+sys.exit(main())
 """
 
 
@@ -80,6 +94,9 @@ def _modules_at_spawn(
     assert done.returncode == 0, done.stderr
     lines = [line for line in done.stderr.splitlines() if line.startswith("AT-SPAWN ")]
     assert len(lines) == 1, done.stderr
+    # the collector, paused while ADO loaded, runs again once the agent has spawned
+    assert "GC-AT-SPAWN false" in done.stderr.splitlines(), done.stderr
+    assert "GC-AT-EXIT true" in done.stderr.splitlines(), done.stderr
     modules: list[str] = json.loads(lines[0].removeprefix("AT-SPAWN "))
     summary: dict[str, Any] = json.loads(done.stdout.splitlines()[-1])
     return modules, summary
@@ -134,3 +151,57 @@ def test_a_first_run_creates_the_store_with_the_orm(
     modules, summary = _modules_at_spawn(project, "first")
     assert summary["status"] == "succeeded"
     assert "sqlalchemy" in {m.split(".")[0] for m in modules}
+
+
+_COLLECTOR_DURING = """
+import atexit, gc, json, sys
+from ado.cli import status
+command = status.status.callback
+def spy(*args, **kwargs):
+    print("GC-IN-COMMAND " + json.dumps(gc.isenabled()), file=sys.stderr, flush=True)
+    return command(*args, **kwargs)
+status.status.callback = spy
+from ado.startup import main
+sys.argv = ["ado", "status"]
+sys.exit(main())
+"""
+
+
+def test_other_commands_run_with_the_collector(
+    project: Project, fake_cursor: Callable[..., dict[str, Any]]
+) -> None:
+    """The collector is paused only while ADO loads: a command's own work runs with it (a
+    long ``ado serve`` or ``ado worker`` must never run without it)."""
+    project.write_config({"cursor-agent": fake_cursor()})
+    _created_store(project)
+    done = subprocess.run(
+        [sys.executable, "-c", _COLLECTOR_DURING],
+        cwd=project.root,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "GC-IN-COMMAND true" in done.stderr.splitlines(), done.stderr
+
+
+def test_a_run_that_spawns_nothing_runs_with_the_collector(
+    project: Project, fake_cursor: Callable[..., dict[str, Any]]
+) -> None:
+    """Adversarial: ``ado run`` whose provider does not exist never spawns; the collector
+    runs again all the same (``--wait`` could keep such a run alive for hours)."""
+    project.write_config(
+        {"cursor-agent": {**fake_cursor(), "command": "/nonexistent/cursor-agent"}}
+    )
+    _created_store(project)
+    done = subprocess.run(
+        [sys.executable, "-c", _RUN_AND_LIST_AT_SPAWN, "run", "--json", "say hi"],
+        cwd=project.root,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert "AT-SPAWN" not in done.stderr
+    assert "GC-AT-EXIT true" in done.stderr.splitlines(), done.stderr

@@ -85,6 +85,10 @@ def cli(ctx: click.Context, config_path: str | None, debug: bool) -> None:
     from ado.cli.context import AppContext
 
     ctx.obj = AppContext(config_path=config_path, debug=debug)
+    if ctx.invoked_subcommand != "run":  # which resumes it once its agent has spawned
+        from ado.startup import resume
+
+        resume()  # the collector paused while ADO loaded (ado.startup)
 
 
 def main(argv: list[str] | None = None) -> Any:

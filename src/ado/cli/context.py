@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -16,22 +15,25 @@ if TYPE_CHECKING:
     from ado.store import SqlStore, Store
 
 
-@dataclass
 class AppContext:
-    config_path: str | None = None
-    debug: bool = False
-    cwd: Path = field(default_factory=Path.cwd)
-    #: Print the configuration's warnings on stderr when it is loaded (once per command);
-    #: ``ado config validate`` lists them itself.
-    print_warnings: bool = True
-    #: Read the configuration through the cache of validated ones (``ado.config.cache``):
-    #: ``ado run``, which needs no line numbers or origins, only the values.
-    config_cache: bool = False
-    _loaded: LoadedConfig | None = None
-    _store: Store | None = None
-    _reader: SqlStore | None = None
-    _reader_tried: bool = False
-    _resolved: dict[bool, Resolved] = field(default_factory=dict)
+    """A command's configuration and store (``ctx.obj``)."""
+
+    def __init__(self, config_path: str | None = None, debug: bool = False) -> None:
+        self.config_path = config_path
+        self.debug = debug
+        self.cwd = Path.cwd()
+        #: Print the configuration's warnings on stderr when it is loaded (once per
+        #: command); ``ado config validate`` lists them itself.
+        self.print_warnings = True
+        #: Read the configuration through the cache of validated ones
+        #: (``ado.config.cache``): ``ado run``, which needs no line numbers or origins, only
+        #: the values.
+        self.config_cache = False
+        self._loaded: LoadedConfig | None = None
+        self._store: Store | None = None
+        self._reader: SqlStore | None = None
+        self._reader_tried = False
+        self._resolved: dict[bool, Resolved] = {}
 
     @property
     def loaded(self) -> LoadedConfig:

@@ -157,6 +157,9 @@ def run(
     signals = _HeldSignals()
     try:
         begun = start.begin(spec)
+        from ado import startup
+
+        startup.resume()  # the collector, paused while ADO loaded
         import asyncio
 
         from ado.orchestrator.runner import Runner

@@ -27,9 +27,9 @@ configuration file, mode 0600.
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import json
 import os
+import re
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -38,6 +38,7 @@ from ado.config.loader import _VAR, LoadedConfig, base_dir, find_config_file, lo
 from ado.config.overrides import SETTINGS_KEY, SWITCHES_KEY, KeyValues
 from ado.config.secrets import is_secret_name
 from ado.config.snapshot import Frozen, NotFreezable, freeze, thaw
+from ado.records import Record
 
 if TYPE_CHECKING:
     from ado.config.schema import AdoConfig
@@ -126,26 +127,31 @@ def effective(loaded: LoadedConfig, store: KeyValues | None) -> AdoConfig:
         cached: AdoConfig = hit
         return cached
     if isinstance(loaded.config, Frozen):  # the saved layer is merged into the real models
-        loaded = dataclasses.replace(loaded, config=loaded.config._as_model())
+        loaded = loaded.replace(config=loaded.config._as_model())
     config = resolve(loaded, SavedLayer(settings, switches), decrypt=True).config
     if entry is not None:
         entry.store_saved(saved_key, config)
     return config
 
 
-@dataclasses.dataclass
-class CacheEntry:
+class CacheEntry(Record):
     """One configuration file's entry: where it is, its key, and its data when they match."""
 
-    where: Path
-    key: str
-    #: Whether this configuration may be written (no secret-looking variable set).
-    writable: bool
-    data: dict[str, Any] | None = None
+    __slots__ = ("where", "key", "writable", "data")
+
+    def __init__(
+        self, where: Path, key: str, writable: bool, data: dict[str, Any] | None = None
+    ) -> None:
+        self.where = where
+        self.key = key
+        #: Whether this configuration may be written (no secret-looking variable set).
+        self.writable = writable
+        self.data = data
 
     @classmethod
     def open(cls, path: Path, raw: bytes, text: str, stat: os.stat_result) -> CacheEntry:
-        names = sorted(set(_VAR.findall(text)), key=lambda m: m[0])
+        found = re.findall(_VAR, text) if "${" in text else []
+        names = sorted(set(found), key=lambda m: m[0])
         env = [(name, os.environ.get(name)) for name, _ in names]
         writable = not any(value and is_secret_name(name) for name, value in env)
         resolved = path.resolve()

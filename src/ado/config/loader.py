@@ -13,11 +13,11 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ado.errors import ConfigError
+from ado.records import Record
 
 __all__ = [
     "LoadedConfig",
@@ -29,7 +29,8 @@ __all__ = [
 ]
 
 LOCAL_NAMES = ("ado.config.yaml", "ado.config.yml", ".ado/config.yaml")
-_VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+#: ``${NAME}`` or ``${NAME:-default}`` (compiled at its first use, by ``re``'s cache).
+_VAR = r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}"
 
 KeyPath = tuple[str | int, ...]
 #: The most values (and levels of nesting) a configuration file may hold, aliases expanded.
@@ -47,21 +48,34 @@ class _Hidden:
 _HIDDEN = _Hidden()
 
 
-@dataclass(slots=True)
-class LoadedConfig:
-    config: Any  # AdoConfig; typed loosely to keep pydantic out of import time
-    #: The file read, or None when running on the defaults.
-    path: Path | None
-    #: Relative paths in the config (storage.path, contextFile) resolve against this.
-    base_dir: Path
-    #: One line per key read differently or not acted on (``ado.config.legacy``), each
-    #: starting with ``file:line: key:``; the CLI prints them once per command.
-    warnings: list[str] = field(default_factory=list)
-    #: The file's own data (variables expanded) and the line of each key: what it sets.
-    data: dict[str, Any] = field(default_factory=dict)
-    lines: dict[KeyPath, int] = field(default_factory=dict)
-    #: Its entry in the cache of validated configurations (``ado.config.cache``), if any.
-    cache: Any = None
+class LoadedConfig(Record):
+    """A configuration as loaded: the validated models, and where they came from."""
+
+    __slots__ = ("config", "path", "base_dir", "warnings", "data", "lines", "cache")
+
+    def __init__(
+        self,
+        config: Any,  # AdoConfig; typed loosely to keep pydantic out of import time
+        path: Path | None,
+        base_dir: Path,
+        warnings: list[str] | None = None,
+        data: dict[str, Any] | None = None,
+        lines: dict[KeyPath, int] | None = None,
+        cache: Any = None,
+    ) -> None:
+        self.config = config
+        #: The file read, or None when running on the defaults.
+        self.path = path
+        #: Relative paths in the config (storage.path, contextFile) resolve against this.
+        self.base_dir = base_dir
+        #: One line per key read differently or not acted on (``ado.config.legacy``), each
+        #: starting with ``file:line: key:``; the CLI prints them once per command.
+        self.warnings: list[str] = [] if warnings is None else warnings
+        #: The file's own data (variables expanded) and the line of each key: what it sets.
+        self.data: dict[str, Any] = {} if data is None else data
+        self.lines: dict[KeyPath, int] = {} if lines is None else lines
+        #: Its entry in the cache of validated configurations (``ado.config.cache``), if any.
+        self.cache = cache
 
 
 def user_config_path() -> Path:
@@ -301,7 +315,7 @@ def expand_vars(
             fix=f"export {name}=..., or write ${{{name}:-default}} to give a default",
         )
 
-    return _VAR.sub(repl, value)
+    return re.sub(_VAR, repl, value) if "${" in value else value
 
 
 def validate(

@@ -19,11 +19,10 @@ counted per attempt and per task, and stored with them (``dropped_events``,
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from ado.orchestrator.task import AttemptInfo
 from ado.providers.events import AgentEvent, EventKind
 from ado.providers.sanitize import TRUNCATED_KEY, event_size
+from ado.records import Record
 
 __all__ = ["VITAL_RESERVE", "EventCaps"]
 
@@ -50,16 +49,18 @@ _VITAL = frozenset(
 VITAL_RESERVE = 1000
 
 
-@dataclass(slots=True)
-class TaskBudget:
+class TaskBudget(Record):
     """What one task has stored, and dropped, so far."""
 
-    events: int = 0
-    bytes: int = 0
-    vital_over: int = 0
-    dropped_events: int = 0
-    dropped_bytes: int = 0
-    noticed: bool = False
+    __slots__ = ("events", "bytes", "vital_over", "dropped_events", "dropped_bytes", "noticed")
+
+    def __init__(self) -> None:
+        self.events = 0
+        self.bytes = 0
+        self.vital_over = 0
+        self.dropped_events = 0
+        self.dropped_bytes = 0
+        self.noticed = False
 
 
 class EventCaps:

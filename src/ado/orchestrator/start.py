@@ -23,7 +23,6 @@ import dataclasses
 import os
 import signal
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, NamedTuple
 
@@ -32,6 +31,7 @@ from ado.orchestrator.task import AttemptInfo, TaskSpec
 from ado.providers.base import Permission, RunRequest
 from ado.providers.events import AgentEvent, EventKind
 from ado.providers.orphans import GROUP_MARK_ENV
+from ado.records import Record
 from ado.store.ids import parse_id
 from ado.text import clean_text
 from ado.vocab import TaskStatus
@@ -65,26 +65,55 @@ class Opened(NamedTuple):
     guard: CostGuard | None = None
 
 
-@dataclass(slots=True)
-class Begun:
+class Begun(Record):
     """A task stored and routed, and its first attempt when it could start at once."""
 
-    task_id: int
-    #: The task as stored: its prompt cleaned, its HITL policy decided.
-    spec: TaskSpec
-    policy: str
-    filters: RouteFilters
-    router: Router
-    created_at: datetime
-    #: ``--resume``: the provider and session to resume.
-    resume_provider: str | None = None
-    resume_session: str | None = None
-    #: Parks and attempts before this process took the task (a pool resuming it).
-    parks: int = 0
-    done_before: int = 0
-    first: Opened | None = None
-    #: What broke after the task was stored: the Runner records the task failing with it.
-    failure: Exception | None = None
+    __slots__ = (
+        "task_id",
+        "spec",
+        "policy",
+        "filters",
+        "router",
+        "created_at",
+        "resume_provider",
+        "resume_session",
+        "parks",
+        "done_before",
+        "first",
+        "failure",
+    )
+
+    def __init__(
+        self,
+        task_id: int,
+        spec: TaskSpec,
+        policy: str,
+        filters: RouteFilters,
+        router: Router,
+        created_at: datetime,
+        resume_provider: str | None = None,
+        resume_session: str | None = None,
+        parks: int = 0,
+        done_before: int = 0,
+        first: Opened | None = None,
+        failure: Exception | None = None,
+    ) -> None:
+        self.task_id = task_id
+        #: The task as stored: its prompt cleaned, its HITL policy decided.
+        self.spec = spec
+        self.policy = policy
+        self.filters = filters
+        self.router = router
+        self.created_at = created_at
+        #: ``--resume``: the provider and session to resume.
+        self.resume_provider = resume_provider
+        self.resume_session = resume_session
+        #: Parks and attempts before this process took the task (a pool resuming it).
+        self.parks = parks
+        self.done_before = done_before
+        self.first = first
+        #: What broke after the task was stored: the Runner records the task failing with it.
+        self.failure = failure
 
 
 class TaskStart:
@@ -130,7 +159,7 @@ class TaskStart:
             self.check_resumable(resume_provider, opts.resume or "")
             filters = filters._replace(provider=resume_provider, providers=None)
         options = dataclasses.replace(opts, hitl_policy=policy).stored()
-        spec = dataclasses.replace(spec, prompt=clean_text(spec.prompt))  # a NUL, a surrogate
+        spec = spec.replace(prompt=clean_text(spec.prompt))  # a NUL, a surrogate
         if task_id is None:
             task_id = self.store.create_task(
                 prompt=spec.prompt, cwd=str(spec.cwd), hitl_policy=policy, options=options

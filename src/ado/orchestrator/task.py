@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
 from ado.options import TaskOptions
 from ado.providers.base import Outcome
 from ado.providers.events import AgentEvent, Usage
+from ado.records import Record
 
 if TYPE_CHECKING:
     from ado.routing.router import RouteFilters
@@ -16,40 +16,86 @@ if TYPE_CHECKING:
 __all__ = ["AttemptInfo", "TaskResult", "TaskSpec", "TaskUpdate"]
 
 
-@dataclass(slots=True)
-class TaskSpec:
+class TaskSpec(Record):
     """A task to run: its prompt, directory and options (``ado.options.TaskOptions``)."""
 
-    prompt: str
-    cwd: Path
-    options: TaskOptions = field(default_factory=TaskOptions)
-    #: Nobody to ask before a costly API run (``-y``; the worker pool): the limits still apply.
-    assume_yes: bool = False
+    __slots__ = ("prompt", "cwd", "options", "assume_yes")
+
+    def __init__(
+        self,
+        prompt: str,
+        cwd: Path,
+        options: TaskOptions | None = None,
+        assume_yes: bool = False,
+    ) -> None:
+        self.prompt = prompt
+        self.cwd = cwd
+        self.options = TaskOptions() if options is None else options
+        #: Nobody to ask before a costly API run (``-y``; the worker pool): the limits still
+        #: apply.
+        self.assume_yes = assume_yes
 
     @property
     def filters(self) -> RouteFilters:
         return self.options.filters()
 
 
-@dataclass(slots=True)
-class AttemptInfo:
-    id: int
-    number: int
-    provider: str
-    access_mode: str
-    model: str | None
-    reason: str
-    outcome: Outcome | None = None
-    usage: Usage = field(default_factory=Usage)
-    cost_usd: float = 0.0
-    api_cost_usd: float = 0.0
-    session_id: str | None = None
-    files: list[str] = field(default_factory=list)
-    #: Output not stored (``ado.orchestrator.caps``): whole events, and bytes.
-    dropped_events: int = 0
-    dropped_bytes: int = 0
-    #: The usage row its request was reserved as (``ado.routing.reserve``).
-    reservation: int | None = None
+class AttemptInfo(Record):
+    """One attempt of a task: where it runs, and what it has done so far."""
+
+    __slots__ = (
+        "id",
+        "number",
+        "provider",
+        "access_mode",
+        "model",
+        "reason",
+        "outcome",
+        "usage",
+        "cost_usd",
+        "api_cost_usd",
+        "session_id",
+        "files",
+        "dropped_events",
+        "dropped_bytes",
+        "reservation",
+    )
+
+    def __init__(
+        self,
+        id: int,
+        number: int,
+        provider: str,
+        access_mode: str,
+        model: str | None,
+        reason: str,
+        outcome: Outcome | None = None,
+        usage: Usage | None = None,
+        cost_usd: float = 0.0,
+        api_cost_usd: float = 0.0,
+        session_id: str | None = None,
+        files: list[str] | None = None,
+        dropped_events: int = 0,
+        dropped_bytes: int = 0,
+        reservation: int | None = None,
+    ) -> None:
+        self.id = id
+        self.number = number
+        self.provider = provider
+        self.access_mode = access_mode
+        self.model = model
+        self.reason = reason
+        self.outcome = outcome
+        self.usage = Usage() if usage is None else usage
+        self.cost_usd = cost_usd
+        self.api_cost_usd = api_cost_usd
+        self.session_id = session_id
+        self.files: list[str] = [] if files is None else files
+        #: Output not stored (``ado.orchestrator.caps``): whole events, and bytes.
+        self.dropped_events = dropped_events
+        self.dropped_bytes = dropped_bytes
+        #: The usage row its request was reserved as (``ado.routing.reserve``).
+        self.reservation = reservation
 
 
 class TaskUpdate(NamedTuple):

@@ -14,17 +14,16 @@ A new agent is one module with a subclass of ``AgentAdapter``, registered in the
 from __future__ import annotations
 
 import os
-import shutil
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple
 
 from ado.providers.events import AgentEvent
-from ado.providers.spawn import Spawned, SpawnError, spawn
+from ado.providers.spawn import Spawned, SpawnError, spawn, which
+from ado.records import Record
 from ado.vocab import AccessMode, HitlPolicy, OutcomeKind
 
 if TYPE_CHECKING:
@@ -100,12 +99,22 @@ class Permission(StrEnum):
         }[HitlPolicy(policy)]
 
 
-@dataclass(slots=True)
-class Outcome:
-    kind: OutcomeKind
-    message: str = ""
-    reset_at: datetime | None = None
-    exit_code: int | None = None
+class Outcome(Record):
+    """How an attempt ended."""
+
+    __slots__ = ("kind", "message", "reset_at", "exit_code")
+
+    def __init__(
+        self,
+        kind: OutcomeKind,
+        message: str = "",
+        reset_at: datetime | None = None,
+        exit_code: int | None = None,
+    ) -> None:
+        self.kind = kind
+        self.message = message
+        self.reset_at = reset_at
+        self.exit_code = exit_code
 
 
 class Detection(NamedTuple):
@@ -117,27 +126,67 @@ class Detection(NamedTuple):
     detail: str = ""
 
 
-@dataclass(slots=True)
-class RunRequest:
-    prompt: str
-    cwd: str
-    permission: Permission = Permission.AUTO
-    model: str | None = None
-    max_turns: int | None = None
-    resume_session_id: str | None = None
-    #: ``permissionMode`` from the provider's defaultOptions, passed through when set.
-    permission_mode: str | None = None
-    access_mode: str = AccessMode.SUBSCRIPTION
-    api_key: str | None = None
-    base_url: str | None = None
-    command: str | None = None
-    extra_args: list[str] = field(default_factory=list)
-    extra_env: dict[str, str] = field(default_factory=dict)
-    #: ``providers.<id>.passEnv``: names or globs of ADO's variables the agent also gets.
-    pass_env: tuple[str, ...] = ()
-    timeout: float | None = None
-    #: Each event is cut to about this many bytes where it is parsed (``storage.maxEventBytes``).
-    max_event_bytes: int | None = None
+class RunRequest(Record):
+    """What an adapter starts its agent with."""
+
+    __slots__ = (
+        "prompt",
+        "cwd",
+        "permission",
+        "model",
+        "max_turns",
+        "resume_session_id",
+        "permission_mode",
+        "access_mode",
+        "api_key",
+        "base_url",
+        "command",
+        "extra_args",
+        "extra_env",
+        "pass_env",
+        "timeout",
+        "max_event_bytes",
+    )
+
+    def __init__(
+        self,
+        prompt: str,
+        cwd: str,
+        permission: Permission = Permission.AUTO,
+        model: str | None = None,
+        max_turns: int | None = None,
+        resume_session_id: str | None = None,
+        permission_mode: str | None = None,
+        access_mode: str = AccessMode.SUBSCRIPTION,
+        api_key: str | None = None,
+        base_url: str | None = None,
+        command: str | None = None,
+        extra_args: list[str] | None = None,
+        extra_env: dict[str, str] | None = None,
+        pass_env: tuple[str, ...] = (),
+        timeout: float | None = None,
+        max_event_bytes: int | None = None,
+    ) -> None:
+        self.prompt = prompt
+        self.cwd = cwd
+        self.permission = permission
+        self.model = model
+        self.max_turns = max_turns
+        self.resume_session_id = resume_session_id
+        #: ``permissionMode`` from the provider's defaultOptions, passed through when set.
+        self.permission_mode = permission_mode
+        self.access_mode = access_mode
+        self.api_key = api_key
+        self.base_url = base_url
+        self.command = command
+        self.extra_args: list[str] = [] if extra_args is None else extra_args
+        self.extra_env: dict[str, str] = {} if extra_env is None else extra_env
+        #: ``providers.<id>.passEnv``: names or globs of ADO's variables the agent also gets.
+        self.pass_env = pass_env
+        self.timeout = timeout
+        #: Each event is cut to about this many bytes where it is parsed
+        #: (``storage.maxEventBytes``).
+        self.max_event_bytes = max_event_bytes
 
 
 class ParseState:
@@ -235,7 +284,7 @@ class AgentAdapter(ABC):
         if os.sep in name:
             path = Path(name).expanduser()
             return str(path) if path.is_file() and os.access(path, os.X_OK) else None
-        return shutil.which(name)
+        return which(name)
 
     async def detect(
         self,

@@ -19,29 +19,38 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
+
+from ado.records import Record
 
 __all__ = ["PassEnv", "is_secret_name", "missing_variable_hint", "select"]
 
-_SECRET = re.compile(r"(KEY|TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIALS?)$", re.IGNORECASE)
-_GLOB = re.compile(r"[*?\[]")
+# Patterns compiled at their first use, by ``re``'s cache (not when ``ado run`` loads this).
+_SECRET = r"(?i:KEY|TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIALS?)$"
 #: What a variable's name looks like in an agent's message: upper case with an underscore.
-_NAME = re.compile(r"\b[A-Z][A-Z0-9]*_[A-Z0-9_]*[A-Z0-9]\b")
+_NAME = r"\b[A-Z][A-Z0-9]*_[A-Z0-9_]*[A-Z0-9]\b"
+
+
+def _is_glob(pattern: str) -> bool:
+    return "*" in pattern or "?" in pattern or "[" in pattern
 
 
 def is_secret_name(name: str) -> bool:
     """Whether a variable's name says it holds a secret (``OPENAI_API_KEY``, ``GH_TOKEN``)."""
-    return bool(_SECRET.search(name))
+    return re.search(_SECRET, name) is not None
 
 
-@dataclass(slots=True)
-class PassEnv:
+class PassEnv(Record):
     """The variables ``passEnv`` hands the agent, and those its globs held back."""
 
-    passed: dict[str, str] = field(default_factory=dict)
-    #: Secret-looking or ``ADO_*`` names a glob matched but did not pass.
-    withheld: list[str] = field(default_factory=list)
+    __slots__ = ("passed", "withheld")
+
+    def __init__(
+        self, passed: dict[str, str] | None = None, withheld: list[str] | None = None
+    ) -> None:
+        self.passed: dict[str, str] = {} if passed is None else passed
+        #: Secret-looking or ``ADO_*`` names a glob matched but did not pass.
+        self.withheld: list[str] = [] if withheld is None else withheld
 
 
 def select(patterns: Iterable[str], environ: Mapping[str, str], own: Iterable[str] = ()) -> PassEnv:
@@ -49,8 +58,8 @@ def select(patterns: Iterable[str], environ: Mapping[str, str], own: Iterable[st
 
     ``own``: the agent's own credential variables, which globs may pass.
     """
-    exact = {p for p in patterns if not _GLOB.search(p)}
-    globs = [p for p in patterns if _GLOB.search(p)]
+    globs = [p for p in patterns if _is_glob(p)]
+    exact = {p for p in patterns if not _is_glob(p)}
     own_names = set(own)
     out = PassEnv()
     for name, value in environ.items():
@@ -76,7 +85,7 @@ def missing_variable_hint(
     sentence that says so and the ``passEnv`` line to add under ``providers.<provider>``."""
     names: list[str] = []
     for text in texts:
-        for name in _NAME.findall(text or ""):
+        for name in re.findall(_NAME, text or ""):
             if name in environ and name not in given and name not in names:
                 names.append(name)
     if not names:

@@ -21,10 +21,11 @@ Conventions every adapter follows:
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
+
+from ado.records import Record
 
 __all__ = ["AgentEvent", "EventKind", "Usage"]
 
@@ -54,15 +55,33 @@ class EventKind(StrEnum):
     LOG = "log"
 
 
-@dataclass(slots=True)
-class Usage:
-    input_tokens: int = 0
-    output_tokens: int = 0
-    cache_read_tokens: int = 0
-    cache_write_tokens: int = 0
-    #: The agent's own cost figure, when it reports one.
-    cost_usd: float | None = None
-    model: str | None = None
+class Usage(Record):
+    """Tokens, and the agent's own cost figure when it reports one."""
+
+    __slots__ = (
+        "input_tokens",
+        "output_tokens",
+        "cache_read_tokens",
+        "cache_write_tokens",
+        "cost_usd",
+        "model",
+    )
+
+    def __init__(
+        self,
+        input_tokens: int = 0,
+        output_tokens: int = 0,
+        cache_read_tokens: int = 0,
+        cache_write_tokens: int = 0,
+        cost_usd: float | None = None,
+        model: str | None = None,
+    ) -> None:
+        self.input_tokens = input_tokens
+        self.output_tokens = output_tokens
+        self.cache_read_tokens = cache_read_tokens
+        self.cache_write_tokens = cache_write_tokens
+        self.cost_usd = cost_usd
+        self.model = model
 
     def __iadd__(self, other: Usage) -> Usage:
         self.input_tokens += other.input_tokens
@@ -98,25 +117,58 @@ class Usage:
         return cls(**{names[k]: v for k, v in raw.items() if k in names})
 
 
-@dataclass(slots=True)
-class AgentEvent:
-    kind: EventKind
-    text: str | None = None
-    #: Tool calls and results: the agent's id for the call, the tool and its input.
-    tool_id: str | None = None
-    tool_name: str | None = None
-    tool_input: dict[str, Any] | None = None
-    is_error: bool | None = None
-    session_id: str | None = None
-    usage: Usage | None = None
-    #: Files the agent created or changed with this tool call.
-    files: list[str] | None = None
-    #: Rate limits: when the window resets, and whether the agent is retrying by itself.
-    reset_at: datetime | None = None
-    retrying: bool | None = None
-    status_code: int | None = None
-    #: Anything else worth keeping (model, turns, duration, limit type...).
-    data: dict[str, Any] = field(default_factory=dict)
+class AgentEvent(Record):
+    """One thing an agent or the orchestrator did (the module's conventions)."""
+
+    __slots__ = (
+        "kind",
+        "text",
+        "tool_id",
+        "tool_name",
+        "tool_input",
+        "is_error",
+        "session_id",
+        "usage",
+        "files",
+        "reset_at",
+        "retrying",
+        "status_code",
+        "data",
+    )
+
+    def __init__(
+        self,
+        kind: EventKind,
+        text: str | None = None,
+        tool_id: str | None = None,
+        tool_name: str | None = None,
+        tool_input: dict[str, Any] | None = None,
+        is_error: bool | None = None,
+        session_id: str | None = None,
+        usage: Usage | None = None,
+        files: list[str] | None = None,
+        reset_at: datetime | None = None,
+        retrying: bool | None = None,
+        status_code: int | None = None,
+        data: dict[str, Any] | None = None,
+    ) -> None:
+        self.kind = kind
+        self.text = text
+        #: Tool calls and results: the agent's id for the call, the tool and its input.
+        self.tool_id = tool_id
+        self.tool_name = tool_name
+        self.tool_input = tool_input
+        self.is_error = is_error
+        self.session_id = session_id
+        self.usage = usage
+        #: Files the agent created or changed with this tool call.
+        self.files = files
+        #: Rate limits: when the window resets, and whether the agent is retrying by itself.
+        self.reset_at = reset_at
+        self.retrying = retrying
+        self.status_code = status_code
+        #: Anything else worth keeping (model, turns, duration, limit type...).
+        self.data: dict[str, Any] = {} if data is None else data
 
     def to_dict(self) -> dict[str, Any]:
         """Its JSON dict without the empty fields: ``kind`` and ``EventData``'s keys, the

@@ -25,7 +25,6 @@ of a surrogate or NUL can produce such a string, and only its events are walked.
 
 from __future__ import annotations
 
-import dataclasses
 from typing import Any
 
 from ado.providers.events import AgentEvent
@@ -42,12 +41,12 @@ __all__ = [
 
 def clean_event(event: AgentEvent) -> AgentEvent:
     """``event`` with every string it carries cleaned (in place; returned for chaining)."""
-    for f in dataclasses.fields(event):
-        if f.name == "kind":
+    for name in AgentEvent.__slots__:
+        if name == "kind":
             continue
-        value = getattr(event, f.name)
+        value = getattr(event, name)
         if isinstance(value, str | dict | list):
-            setattr(event, f.name, clean_value(value))
+            setattr(event, name, clean_value(value))
     if event.usage is not None and event.usage.model:
         event.usage.model = clean_text(event.usage.model)
     return event
