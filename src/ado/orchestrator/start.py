@@ -16,7 +16,8 @@ an event loop); the events an attempt starts with, and its spawn, are announced 
 on the loop's thread (``ado.orchestrator.attempt``).
 """
 
-from __future__ import annotations
+# Without ``from __future__ import annotations``: a NamedTuple compiles each field's
+# annotation that is a string, before ``ado run``'s spawn (docs/performance.md).
 
 import contextlib
 import dataclasses
@@ -54,15 +55,15 @@ __all__ = ["Begun", "Opened", "TaskStart"]
 class Opened(NamedTuple):
     """An attempt recorded and its agent spawned (or not: ``spawned.error``)."""
 
-    cand: Candidate
+    cand: "Candidate"
     info: AttemptInfo
     request: RunRequest
-    spawned: Spawned
+    spawned: "Spawned"
     #: What the attempt starts with (``attempt_started``, a handoff), stored; the Runner
     #: shows them to the hooks.
     events: list[AgentEvent]
     #: An API mode's spend limit for this run (``ado.routing.costs.CostGuard``).
-    guard: CostGuard | None = None
+    guard: "CostGuard | None" = None
 
 
 class Begun(Record):
@@ -88,8 +89,8 @@ class Begun(Record):
         task_id: int,
         spec: TaskSpec,
         policy: str,
-        filters: RouteFilters,
-        router: Router,
+        filters: "RouteFilters",
+        router: "Router",
         created_at: datetime,
         resume_provider: str | None = None,
         resume_session: str | None = None,
@@ -121,12 +122,12 @@ class TaskStart:
 
     def __init__(
         self,
-        config: AdoConfig,
-        store: SqlMethods,
+        config: "AdoConfig",
+        store: "SqlMethods",
         *,
-        hooks: HookChain,
-        adapters: Callable[[str], AgentAdapter],
-        caps: EventCaps,
+        hooks: "HookChain",
+        adapters: "Callable[[str], AgentAdapter]",
+        caps: "EventCaps",
         confirm: Callable[[str], bool] | None = None,
     ) -> None:
         self.config = config
@@ -142,7 +143,7 @@ class TaskStart:
         spec: TaskSpec,
         *,
         task_id: int | None = None,
-        resumed: TaskView | None = None,
+        resumed: "TaskView | None" = None,
         open_first: bool = True,
     ) -> Begun:
         """Store the task (``task_id``: one queued, ``resumed``: its row), route it, and open
@@ -211,11 +212,11 @@ class TaskStart:
         self,
         task_id: int,
         number: int,
-        cand: Candidate,
+        cand: "Candidate",
         spec: TaskSpec,
         policy: str,
         resume_session: str | None,
-        handoff: Handoff | None = None,
+        handoff: "Handoff | None" = None,
     ) -> Opened:
         """Record attempt ``number`` on ``cand`` and spawn its agent: the request (permissions,
         model, turns, timeout, environment, the group mark), the attempt's row and first
@@ -261,7 +262,6 @@ class TaskStart:
         )
         info = AttemptInfo(attempt_id, number, cand.provider, cand.access_mode, model, cand.reason)
         info.reservation = cand.reservation  # the usage row its request was reserved as
-        store.update_task(task_id, routing_reason=cand.reason)
         started = AgentEvent(
             EventKind.ATTEMPT_STARTED,
             text=cand.reason,

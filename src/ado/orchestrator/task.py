@@ -1,6 +1,7 @@
-"""What a task is made of, for the runner and whoever watches it."""
+"""What a task is made of, for the runner and whoever watches it.
 
-from __future__ import annotations
+Written without ``from __future__ import annotations``: a ``NamedTuple`` compiles each field's
+annotation that is a string (docs/performance.md, exec → spawn)."""
 
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
@@ -36,7 +37,7 @@ class TaskSpec(Record):
         self.assume_yes = assume_yes
 
     @property
-    def filters(self) -> RouteFilters:
+    def filters(self) -> "RouteFilters":
         return self.options.filters()
 
 

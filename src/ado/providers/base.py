@@ -11,7 +11,8 @@ A new agent is one module with a subclass of ``AgentAdapter``, registered in the
 ``ado.providers`` entry-point group.
 """
 
-from __future__ import annotations
+# Without ``from __future__ import annotations``: a NamedTuple compiles each field's
+# annotation that is a string, before ``ado run``'s spawn (docs/performance.md).
 
 import os
 from abc import ABC, abstractmethod
@@ -88,7 +89,7 @@ class Permission(StrEnum):
     READ_ONLY = "read_only"
 
     @classmethod
-    def from_policy(cls, policy: str, *, yolo: bool = False) -> Permission:
+    def from_policy(cls, policy: str, *, yolo: bool = False) -> "Permission":
         if yolo:
             return cls.BYPASS
         return {
@@ -152,7 +153,7 @@ class RunRequest(Record):
         self,
         prompt: str,
         cwd: str,
-        permission: Permission = Permission.AUTO,
+        permission: "Permission" = Permission.AUTO,
         model: str | None = None,
         max_turns: int | None = None,
         resume_session_id: str | None = None,
@@ -272,7 +273,7 @@ class AgentAdapter(ABC):
         reported it or its configuration says; None for a subscription login or unknown."""
         return None
 
-    def classify(self, summary: RunSummary) -> Outcome:
+    def classify(self, summary: "RunSummary") -> Outcome:
         from ado.providers.classify import classify_generic
 
         return classify_generic(summary, noise=self.stderr_noise)
@@ -396,7 +397,7 @@ class AgentAdapter(ABC):
         except SpawnError as exc:
             return Spawned.failed(env, exc)
 
-    def run(self, request: RunRequest, spawned: Spawned | None = None) -> AgentRun:
+    def run(self, request: RunRequest, spawned: Spawned | None = None) -> "AgentRun":
         """The agent's run: iterate it for events (see ``ado.providers.run.AgentRun``);
         ``spawned`` is the process ``start`` gave, else iterating starts one."""
         from ado.providers.run import AgentRun

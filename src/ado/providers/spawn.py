@@ -10,7 +10,8 @@ reads the pipes in the loop. ``asyncio.create_subprocess_exec`` calls the same
 ``subprocess.Popen`` on the loop's thread, so a spawn costs the loop no more than before.
 """
 
-from __future__ import annotations
+# Without ``from __future__ import annotations``: a NamedTuple compiles each field's
+# annotation that is a string, before ``ado run``'s spawn (docs/performance.md).
 
 import os
 import subprocess
@@ -57,12 +58,12 @@ class Spawned(NamedTuple):
     pid: int | None = None
 
     @classmethod
-    def of(cls, env: dict[str, str], process: subprocess.Popen[bytes]) -> Spawned:
+    def of(cls, env: dict[str, str], process: subprocess.Popen[bytes]) -> "Spawned":
         """``process``, started just now."""
         return cls(env, process, started=time.monotonic(), pid=process.pid)
 
     @classmethod
-    def failed(cls, env: dict[str, str], error: SpawnError) -> Spawned:
+    def failed(cls, env: dict[str, str], error: SpawnError) -> "Spawned":
         return cls(env, error=error, started=time.monotonic())
 
 

@@ -20,7 +20,8 @@ Cooldowns are written when an agent reports a rate limit or an exhausted quota; 
 :func:`cooldown_until` for how long they last.
 """
 
-from __future__ import annotations
+# Without ``from __future__ import annotations``: a NamedTuple compiles each field's
+# annotation that is a string, before ``ado run``'s spawn (docs/performance.md).
 
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
@@ -63,7 +64,7 @@ _OTHER_COOLDOWN = timedelta(minutes=5)
 class UsageSource(Protocol):
     """What limits are counted from: ``Store``, or ``SqlStore``."""
 
-    def usage_totals(self, provider: str, access_mode: str, since: datetime) -> UsageTotals: ...
+    def usage_totals(self, provider: str, access_mode: str, since: datetime) -> "UsageTotals": ...
 
 
 class _Metric(StrEnum):
@@ -194,7 +195,7 @@ class LimitWindow(NamedTuple):
     label: str
 
 
-def limit_windows(access_mode: AccessModeConfig, now: datetime) -> list[LimitWindow]:
+def limit_windows(access_mode: "AccessModeConfig", now: datetime) -> list[LimitWindow]:
     """The pair's configured limits and their windows at ``now``: what routing checks,
     status shows and a reservation (``ado.routing.reserve``) counts under its lock."""
     mode = access_mode.mode
@@ -238,7 +239,7 @@ def limit_windows(access_mode: AccessModeConfig, now: datetime) -> list[LimitWin
 
 
 def usage_against_limits(
-    store: UsageSource, provider: str, access_mode: AccessModeConfig, now: datetime
+    store: UsageSource, provider: str, access_mode: "AccessModeConfig", now: datetime
 ) -> list[LimitRow]:
     """Each configured limit of the pair with its current usage, for status and dashboard."""
     mode = access_mode.mode
@@ -262,12 +263,12 @@ def usage_against_limits(
 
 
 def check_limits(
-    store: SqlMethods,
+    store: "SqlMethods",
     provider: str,
-    access_mode: AccessModeConfig,
+    access_mode: "AccessModeConfig",
     now: datetime,
     *,
-    cooldowns: Sequence[CooldownView] | None = None,
+    cooldowns: "Sequence[CooldownView] | None" = None,
 ) -> LimitStatus:
     """Is the pair limited now: an active cooldown first, then each configured limit.
 

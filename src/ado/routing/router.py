@@ -25,7 +25,8 @@ The configuration it is given is the effective one (``ado.config.resolve``): pro
 switches saved through the API are already applied to ``config.providers``.
 """
 
-from __future__ import annotations
+# Without ``from __future__ import annotations``: a NamedTuple compiles each field's
+# annotation that is a string, before ``ado run``'s spawn (docs/performance.md).
 
 import re
 from collections.abc import Callable, Iterable
@@ -102,8 +103,8 @@ class Candidate(NamedTuple):
     provider: str
     access_mode: str
     priority: int
-    provider_config: ProviderConfig
-    mode_config: AccessModeConfig
+    provider_config: "ProviderConfig"
+    mode_config: "AccessModeConfig"
     #: Why this pair, in this place: shown to the user and stored on the attempt.
     reason: str
     #: Expected cost of a typical task in USD (cost-optimized strategy; 0 otherwise).
@@ -171,7 +172,7 @@ class _Pair:
     __slots__ = ("cost", "index", "mode", "pressure", "provider", "provider_config", "rank", "skip")
 
     def __init__(
-        self, provider: str, mode: AccessModeConfig, provider_config: ProviderConfig, index: int
+        self, provider: str, mode: "AccessModeConfig", provider_config: "ProviderConfig", index: int
     ) -> None:
         self.provider = provider
         self.mode = mode
@@ -192,8 +193,8 @@ class _Pair:
 class Router:
     def __init__(
         self,
-        config: AdoConfig,
-        store: SqlMethods,
+        config: "AdoConfig",
+        store: "SqlMethods",
         *,
         installed: Callable[[str], bool] | None = None,
         now: Callable[[], datetime] | None = None,
@@ -305,7 +306,7 @@ class Router:
     def _provider_skip(
         self,
         name: str,
-        pconf: ProviderConfig,
+        pconf: "ProviderConfig",
         filters: RouteFilters,
         order: dict[str, int],
         installed_cache: dict[str, bool],
@@ -329,7 +330,9 @@ class Router:
                 return Skip(name, None, SkipKind.NOT_INSTALLED, _not_installed(name, pconf))
         return None
 
-    def _limit_skip(self, pair: _Pair, now: datetime, cooldowns: list[CooldownView]) -> Skip | None:
+    def _limit_skip(
+        self, pair: _Pair, now: datetime, cooldowns: "list[CooldownView]"
+    ) -> Skip | None:
         status = check_limits(self.store, pair.provider, pair.mode, now, cooldowns=cooldowns)
         if not status.limited:
             return None
@@ -409,7 +412,7 @@ class Router:
         )
 
 
-def _not_installed(name: str, pconf: ProviderConfig) -> str:
+def _not_installed(name: str, pconf: "ProviderConfig") -> str:
     """Why the agent cannot start, naming the configured ``command``'s path when there is one."""
     from ado.providers.base import command_problem
 
@@ -472,7 +475,7 @@ def _short(skip: Skip) -> str:
     return skip.reason
 
 
-def _has_capability(capabilities: Capabilities, wanted: str) -> bool:
+def _has_capability(capabilities: "Capabilities", wanted: str) -> bool:
     """A capability flag must be true; any other name is a language, which must be listed
     (a provider that lists no languages is taken to handle any)."""
     from ado.config.snapshot import field_names

@@ -4,7 +4,8 @@ Plain standard library, so that the read-only path (``ado.store.reader``) never 
 SQLAlchemy; ``Store`` uses the same functions.
 """
 
-from __future__ import annotations
+# Without ``from __future__ import annotations``: a NamedTuple compiles each field's
+# annotation that is a string, before ``ado run``'s spawn (docs/performance.md).
 
 import os
 import re
@@ -35,7 +36,7 @@ def redact_url(url: str) -> str:
     return re.sub(r"//([^:/@]*):[^@]*@", r"//\1:***@", url, count=1)
 
 
-def store_url(config: AdoConfig, base_dir: Path) -> str:
+def store_url(config: "AdoConfig", base_dir: Path) -> str:
     """The database URL the configuration names, normalized.
 
     ``ADO_DATABASE_URL`` wins over ``storage.connectionString``, which wins over the SQLite
@@ -80,7 +81,7 @@ class DbUrl(NamedTuple):
     query: tuple[tuple[str, str], ...] = ()
 
     @classmethod
-    def parse(cls, url: str) -> DbUrl:
+    def parse(cls, url: str) -> "DbUrl":
         """Raises ValueError when ``url`` is not such a URL."""
         parts = urlsplit(normalize_url(url))
         dialect = parts.scheme.split("+", 1)[0]

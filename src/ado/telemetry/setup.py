@@ -12,7 +12,8 @@ application's are left alone). ``Telemetry.shutdown()`` flushes with a bound: a 
 that is down never holds up the end of ``ado run``.
 """
 
-from __future__ import annotations
+# Without ``from __future__ import annotations``: a NamedTuple compiles each field's
+# annotation that is a string, before ``ado run``'s spawn (docs/performance.md).
 
 import os
 import sys
@@ -67,7 +68,7 @@ def _exporter(env_value: str | None, configured: str) -> str:
     return configured
 
 
-def resolve(config: TelemetryConfig, environ: Mapping[str, str] | None = None) -> ExportSettings:
+def resolve(config: "TelemetryConfig", environ: Mapping[str, str] | None = None) -> ExportSettings:
     """Merge ``observability.telemetry`` with the standard ``OTEL_*`` variables.
 
     The configuration's ``endpoint`` wins over ``OTEL_EXPORTER_OTLP_ENDPOINT``; the
@@ -125,9 +126,9 @@ class Telemetry:
     def __init__(
         self,
         settings: ExportSettings,
-        tracer_provider: TracerProvider | None,
-        meter_provider: MeterProvider | None,
-        registry: CollectorRegistry | None,
+        tracer_provider: "TracerProvider | None",
+        meter_provider: "MeterProvider | None",
+        registry: "CollectorRegistry | None",
     ) -> None:
         self.settings = settings
         self.tracer_provider = tracer_provider
@@ -137,7 +138,7 @@ class Telemetry:
         self._closed = False
 
     @property
-    def tracer(self) -> Tracer | None:
+    def tracer(self) -> "Tracer | None":
         if self.tracer_provider is None:
             return None
         from ado import __version__
@@ -145,7 +146,7 @@ class Telemetry:
         return self.tracer_provider.get_tracer(SCOPE, __version__)
 
     @property
-    def meter(self) -> Meter | None:
+    def meter(self) -> "Meter | None":
         if self.meter_provider is None:
             return None
         from ado import __version__
@@ -190,7 +191,7 @@ class Telemetry:
 
 
 def start(
-    config: TelemetryConfig,
+    config: "TelemetryConfig",
     *,
     prometheus: bool = False,
     environ: Mapping[str, str] | None = None,
