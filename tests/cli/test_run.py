@@ -196,10 +196,15 @@ def test_wait_sits_out_a_cooldown_then_runs(project: Project, fake_cursor: FakeC
     proc = project.popen("run", "--json", "--wait", "after the reset")
     try:
 
-        def waiting() -> bool:
+        def waiting() -> bool:  # the event is stored first, then the task parked
             tasks = store.list_tasks(limit=1)
-            return bool(tasks) and any(
-                "waiting until" in e.data.get("text", "") for e in store.list_events(tasks[0].id)
+            return (
+                bool(tasks)
+                and tasks[0].status == "parked"
+                and any(
+                    "waiting until" in e.data.get("text", "")
+                    for e in store.list_events(tasks[0].id)
+                )
             )
 
         wait_for(waiting, what="the run to wait for the reset")

@@ -273,7 +273,6 @@ class TaskStart:
             },
         )
         events = self._admit(task_id, info, [started, *([handoff.event()] if handoff else [])])
-        store.add_events(task_id, attempt_id, events)
         request.extra_env.update(self.hooks.attempt_env(task_id, info))
         # Marks every process of the agent's group, so a later start can tell them from
         # unrelated processes that reuse its pid (ado.providers.orphans).
@@ -294,6 +293,10 @@ class TaskStart:
                 with contextlib.suppress(ProcessLookupError, PermissionError):
                     os.killpg(spawned.pid, signal.SIGKILL)
                 raise
+        # Stored once the agent runs: storing an event loads the wire form of events
+        # (``ado.api.keys``), which the spawn need not wait for. Nothing else writes to the
+        # attempt in between, so it is still its first event.
+        store.add_events(task_id, attempt_id, events)
         return Opened(cand, info, request, spawned, events, guard)
 
     def _admit(self, task_id: int, info: AttemptInfo, events: list[AgentEvent]) -> list[AgentEvent]:
