@@ -34,6 +34,7 @@ NOT_BEFORE_SPAWN = (
     "starlette",
     "uvicorn",
     "opentelemetry",
+    "ado.telemetry.setup",  # telemetry off: export_enabled decides it without loading setup
     "genai_prices",
     "httpx",
     "ado.pricing",

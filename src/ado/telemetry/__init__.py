@@ -15,7 +15,8 @@ for ``ado run``) the command pays nothing.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import os
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
@@ -26,11 +27,13 @@ if TYPE_CHECKING:
 
     from ado.config.schema import AdoConfig
     from ado.store import Store
+    from ado.telemetry.config import TelemetryConfig
     from ado.telemetry.instrument import RunnerTelemetry
     from ado.telemetry.setup import Telemetry
 
 __all__ = [
     "current",
+    "export_enabled",
     "metrics_asgi_app",
     "span",
     "start_for_run",
@@ -38,20 +41,32 @@ __all__ = [
 ]
 
 
+def export_enabled(config: TelemetryConfig, environ: Mapping[str, str] | None = None) -> bool:
+    """Whether traces and metrics are exported: ``observability.telemetry.enabled``, or an
+    OTLP endpoint in the standard variables; never with ``OTEL_SDK_DISABLED`` set true."""
+    env = os.environ if environ is None else environ
+    wanted = (
+        config.enabled
+        or bool(env.get("OTEL_EXPORTER_OTLP_ENDPOINT"))
+        or bool(env.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"))
+        or bool(env.get("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT"))
+    )
+    disabled = env.get("OTEL_SDK_DISABLED", "").strip().lower() in ("1", "true", "yes", "on")
+    return wanted and not disabled
+
+
 def start_for_run(config: AdoConfig, *, debug: bool = False) -> RunnerTelemetry | None:
     """Telemetry for one ``ado run``: None (and nothing of OpenTelemetry imported) unless
     ``observability.telemetry.enabled`` or the ``OTEL_EXPORTER_OTLP_*`` variables turn it on.
     Call ``shutdown()`` on the result before exiting: it flushes, bounded by
     ``flushTimeout``."""
-    from ado.telemetry.setup import resolve
-
     obs = config.observability
     if obs.logging.model_fields_set or debug:
         from ado.telemetry.logging import configure_logging
 
         configure_logging(obs.logging, debug=debug)
-    if not resolve(obs.telemetry).enabled:
-        return None
+    if not export_enabled(obs.telemetry):
+        return None  # decided without loading ado.telemetry.setup, before ado run's spawn
     from ado.config.snapshot import as_model
     from ado.telemetry.instrument import RunnerTelemetry
     from ado.telemetry.setup import start

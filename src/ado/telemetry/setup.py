@@ -54,10 +54,6 @@ class ExportSettings(NamedTuple):
     flush_timeout_ms: int = 5000
 
 
-def _truthy(value: str | None) -> bool:
-    return (value or "").strip().lower() in ("1", "true", "yes", "on")
-
-
 def _exporter(env_value: str | None, configured: str) -> str:
     if env_value:
         names = [n.strip().lower() for n in env_value.split(",") if n.strip()]
@@ -75,14 +71,14 @@ def resolve(config: "TelemetryConfig", environ: Mapping[str, str] | None = None)
     variables that choose exporters, the service name and the export interval win over
     the configuration (the OpenTelemetry convention), so one file serves every deployment.
     """
+    from ado.telemetry import export_enabled
+
     env = os.environ if environ is None else environ
     signal_endpoints = (
         env.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"),
         env.get("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT"),
     )
-    enabled = (
-        config.enabled or bool(env.get("OTEL_EXPORTER_OTLP_ENDPOINT")) or any(signal_endpoints)
-    ) and not _truthy(env.get("OTEL_SDK_DISABLED"))
+    enabled = export_enabled(config, env)
     base = (config.endpoint or env.get("OTEL_EXPORTER_OTLP_ENDPOINT") or DEFAULT_ENDPOINT).rstrip(
         "/"
     )
