@@ -15,8 +15,11 @@ if TYPE_CHECKING:
     from ado.routing.overview import AccessModeView, ProviderView
 
 
-def provider_views(app: AppContext, now: datetime, *, probe: bool = False) -> list[ProviderView]:
-    """One view per provider: installed, version, enabled, access modes with limits/cooldowns."""
+def provider_views(
+    app: AppContext, now: datetime, *, probe: bool = False, origins: bool = True
+) -> list[ProviderView]:
+    """One view per provider: installed, version, enabled, access modes with limits/cooldowns;
+    with ``origins``, the layer of each switch (the JSON's ``origins`` and ``fileValues``)."""
     from ado.routing.overview import provider_views as views
     from ado.routing.overview import with_origins
 
@@ -29,7 +32,7 @@ def provider_views(app: AppContext, now: datetime, *, probe: bool = False) -> li
 
         detections = asyncio.run(detect_configured(config))
     rows = views(config.providers, app.reader, now, detections=detections)
-    return with_origins(rows, app.resolve())
+    return with_origins(rows, app.resolve()) if origins else rows
 
 
 @click.command()
@@ -38,9 +41,14 @@ def provider_views(app: AppContext, now: datetime, *, probe: bool = False) -> li
 @click.pass_obj
 def status(app: AppContext, as_json: bool, limit: int) -> None:
     """Providers (installed, enabled, limits used, cooldowns), recent tasks, today's cost."""
+    # The table reads the configuration's values, and of their layers only which were saved
+    # through the API: the validated configuration cached for ``ado run`` serves it, without
+    # pydantic or the YAML parser. The JSON gives every switch's layer (file or default),
+    # which needs the file's data and the models.
+    app.config_cache = not as_json
     now = datetime.now(UTC)
     store = app.reader
-    providers = provider_views(app, now)
+    providers = provider_views(app, now, origins=as_json)
     day = now.replace(hour=0, minute=0, second=0, microsecond=0)
     recent = store.list_tasks(limit=limit)
     report = store.usage_report(day)
@@ -106,7 +114,7 @@ def _print(
 
     def saved(*path: str | int) -> str:
         nonlocal saved_any
-        if resolved.origin_of(("providers", *path)) != "saved":
+        if not resolved.is_saved(("providers", *path)):
             return ""
         saved_any = True
         return " [yellow](saved)[/]"

@@ -143,9 +143,14 @@ class Resolved:
 
         return self.origin_of(tuple(parse_key(key)))
 
-    def origin_of(self, path: Path) -> Origin:
+    def is_saved(self, path: Path) -> bool:
+        """Whether the saved layer sets ``path`` or a path above it (cheaper than ``origin_of``:
+        neither the file's data nor pydantic's models are read)."""
         saved = self.saved
-        if any(path[:n] in saved for n in range(1, len(path) + 1)):
+        return any(path[:n] in saved for n in range(1, len(path) + 1))
+
+    def origin_of(self, path: Path) -> Origin:
+        if self.is_saved(path):
             return "saved"
         if self.loaded is not None and _present(self.loaded.data, path):
             return "file"

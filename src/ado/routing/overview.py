@@ -69,14 +69,25 @@ class ProviderView:
     path: str | None
     logged_in: bool | None
     access_modes: list[AccessModeView]
-    #: The configured capabilities (camelCase flags, languages, maxContextTokens).
-    capabilities: dict[str, Any]
+    #: The configured ``Capabilities`` (None: not configured, the defaults).
+    configured_capabilities: Any
     usage_today: UsageTodayView
     #: The layer of each switch (``enabled``, ``accessModes.<mode>.enabled``...): the API's
     #: ``origins``; empty when not resolved with its layers.
     origins: dict[str, str] = field(default_factory=dict)
     #: For each switch saved over the file: the file's value.
     file_values: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def capabilities(self) -> dict[str, Any]:
+        """The configured capabilities (camelCase flags, languages, maxContextTokens): dumped
+        when asked (the API, ``--json``), as the dump builds pydantic's models."""
+        from ado.config.schema import Capabilities
+
+        configured = self.configured_capabilities
+        capabilities = Capabilities() if configured is None else configured
+        dumped: dict[str, Any] = capabilities.model_dump(by_alias=True, exclude_none=True)
+        return dumped
 
 
 def provider_views(
@@ -90,7 +101,6 @@ def provider_views(
     """One view per registered provider (or just ``only``), by id; ``providers`` are the
     configured ones (with any overrides applied), ``detections`` the results of probing the
     executables (without: found on PATH, version unknown)."""
-    from ado.config.schema import Capabilities
     from ado.providers import adapter_classes
 
     cooldowns = {(c.provider, c.access_mode): c for c in store.cooldowns(now)}
@@ -131,7 +141,6 @@ def provider_views(
                     cooldown_reason=cd.reason if cd else None,
                 )
             )
-        capabilities = pcfg.capabilities if pcfg else Capabilities()
         views.append(
             ProviderView(
                 id=pid,
@@ -142,7 +151,7 @@ def provider_views(
                 path=path,
                 logged_in=det.logged_in if det else adapter.login_state(os.environ),
                 access_modes=modes,
-                capabilities=capabilities.model_dump(by_alias=True, exclude_none=True),
+                configured_capabilities=pcfg.capabilities if pcfg else None,
                 usage_today=usage.get(pid, UsageTodayView()),
             )
         )
