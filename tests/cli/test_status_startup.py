@@ -34,6 +34,7 @@ NOT_LOADED = (
     "alembic",
     "fastapi",
     "asyncio",
+    "importlib.metadata",  # the adapters' entry points: ado.providers.listing
 )
 
 _STATUS_AND_LIST_MODULES = """
