@@ -12,7 +12,6 @@ system-settings file named by ``GEMINI_CLI_SYSTEM_SETTINGS_PATH`` (see ``setting
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import re
@@ -260,6 +259,8 @@ def _owner_only_parents(path: Path) -> bool:
 def settings_file(settings: Mapping[str, Any], directory: Path | None = None) -> Path:
     """A system-settings file holding ``settings``, written once per distinct content."""
     text = json.dumps(settings, sort_keys=True, indent=2)
+    import hashlib  # here: ado status loads every adapter, and OpenSSL costs ~5 ms
+
     digest = hashlib.sha256(text.encode()).hexdigest()[:12]
     directory = directory or _secure_settings_dir()
     path = directory / f"system-settings-{digest}.json"

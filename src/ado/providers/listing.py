@@ -29,12 +29,13 @@ FORMAT = 1
 
 
 def _where() -> Path:
-    from hashlib import sha256
+    # A CRC names the file (what must match is the stamp in it): hashlib would load OpenSSL.
+    from zlib import crc32
 
     from ado.config.cache import cache_dir  # ~/.cache/ado/config: ADO's cache is its parent
 
-    key = sha256(json.dumps(sys.path).encode("utf-8", "surrogatepass")).hexdigest()[:32]
-    return cache_dir().parent / "entry-points" / f"{key}.json"
+    key = crc32(json.dumps(sys.path).encode("utf-8", "surrogatepass"))
+    return cache_dir().parent / "entry-points" / f"{key:08x}.json"
 
 
 def _stamp(group: str) -> list[Any]:
