@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import click
 
@@ -77,8 +76,7 @@ def status(app: AppContext, as_json: bool, limit: int) -> None:
     _print(app, providers, recent, today, now)
 
 
-@dataclass(frozen=True, slots=True)
-class StatusToday:
+class StatusToday(NamedTuple):
     tasks: dict[str, int]
     requests: int
     input_tokens: int
@@ -87,8 +85,7 @@ class StatusToday:
     api_cost_usd: float
 
 
-@dataclass(frozen=True, slots=True)
-class StatusView:
+class StatusView(NamedTuple):
     config: str | None
     store: str
     providers: list[ProviderView]
