@@ -8,11 +8,10 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 from ado.config.cache import cache_dir
+from tests.cli.test_status_startup import run_reporting
 from tests.fixtures.ado import Project
 
 #: ``ado status``; at exit, the adapters it listed and whether the distributions' metadata
@@ -48,19 +47,10 @@ def _ids(project: Project, plugins: Path) -> tuple[list[str], bool]:
     """The provider ids ``ado status`` lists, and whether it read the installed
     distributions' metadata."""
     path = os.pathsep.join([str(plugins), os.environ.get("PYTHONPATH", "")])
-    done = subprocess.run(
-        [sys.executable, "-c", _STATUS],
-        cwd=project.root,
-        env={**os.environ, "PYTHONPATH": path, "COLUMNS": "200"},
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
+    out, (ids, scanned) = run_reporting(
+        project, _STATUS, marker="LISTED ", env={"PYTHONPATH": path}
     )
-    assert done.returncode == 0, done.stderr
-    line = next(x for x in done.stderr.splitlines() if x.startswith("LISTED "))
-    ids, scanned = json.loads(line.removeprefix("LISTED "))
-    assert all(f"│ {pid}" in done.stdout for pid in ids)
+    assert all(f"│ {pid}" in out for pid in ids)
     return ids, scanned
 
 

@@ -45,21 +45,31 @@ main(sys.argv[1:])
 """
 
 
-def _status(project: Project, *args: str) -> tuple[str, list[str]]:
-    """``ado status`` (exit 0): its output, and the modules loaded when it exits."""
+def run_reporting(
+    project: Project, code: str, *args: str, marker: str, env: dict[str, str] | None = None
+) -> tuple[str, Any]:
+    """``python -c code *args`` in the project (exit 0; 200 columns: no cell cut short): its
+    output, and the JSON it printed on stderr after ``marker``."""
     done = subprocess.run(
-        [sys.executable, "-c", _STATUS_AND_LIST_MODULES, "status", *args],
+        [sys.executable, "-c", code, *args],
         cwd=project.root,
-        env={**os.environ, "COLUMNS": "200"},  # no cell cut short
+        env={**os.environ, "COLUMNS": "200", **(env or {})},
         capture_output=True,
         text=True,
         timeout=120,
         check=False,
     )
     assert done.returncode == 0, done.stderr
-    line = next(x for x in done.stderr.splitlines() if x.startswith("MODULES "))
-    modules: list[str] = json.loads(line.removeprefix("MODULES "))
-    return done.stdout, modules
+    line = next(x for x in done.stderr.splitlines() if x.startswith(marker))
+    return done.stdout, json.loads(line.removeprefix(marker))
+
+
+def _status(project: Project, *args: str) -> tuple[str, list[str]]:
+    """``ado status`` (exit 0): its output, and the modules loaded when it exits."""
+    out, modules = run_reporting(
+        project, _STATUS_AND_LIST_MODULES, "status", *args, marker="MODULES "
+    )
+    return out, modules
 
 
 def _loaded(modules: list[str], names: tuple[str, ...] = NOT_LOADED) -> list[str]:
