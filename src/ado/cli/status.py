@@ -11,14 +11,23 @@ from ado.cli.context import AppContext, console
 from ado.vocab import TaskStatus
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from ado.routing.overview import AccessModeView, ProviderView
+    from ado.store import ReportRow
 
 
 def provider_views(
-    app: AppContext, now: datetime, *, probe: bool = False, origins: bool = True
+    app: AppContext,
+    now: datetime,
+    *,
+    probe: bool = False,
+    origins: bool = True,
+    today: Sequence[ReportRow] | None = None,
 ) -> list[ProviderView]:
     """One view per provider: installed, version, enabled, access modes with limits/cooldowns;
-    with ``origins``, the layer of each switch (the JSON's ``origins`` and ``fileValues``)."""
+    with ``origins``, the layer of each switch (the JSON's ``origins`` and ``fileValues``);
+    ``today``: the usage report since midnight UTC, when read already."""
     from ado.routing.overview import provider_views as views
     from ado.routing.overview import with_origins
 
@@ -30,7 +39,7 @@ def provider_views(
         from ado.providers import detect_configured
 
         detections = asyncio.run(detect_configured(config))
-    rows = views(config.providers, app.reader, now, detections=detections)
+    rows = views(config.providers, app.reader, now, detections=detections, today=today)
     return with_origins(rows, app.resolve()) if origins else rows
 
 
@@ -47,10 +56,10 @@ def status(app: AppContext, as_json: bool, limit: int) -> None:
     app.config_cache = not as_json
     now = datetime.now(UTC)
     store = app.reader
-    providers = provider_views(app, now, origins=as_json)
     day = now.replace(hour=0, minute=0, second=0, microsecond=0)
-    recent = store.list_tasks(limit=limit)
     report = store.usage_report(day)
+    providers = provider_views(app, now, origins=as_json, today=report)
+    recent = store.list_tasks(limit=limit)
     today = StatusToday(
         tasks=store.task_status_counts(day),
         requests=sum(r.requests for r in report),

@@ -5,7 +5,7 @@ used and cooldowns, capabilities and today's usage. What ``ado status`` prints a
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
@@ -95,17 +95,19 @@ def provider_views(
     *,
     detections: Mapping[str, Detection] | None = None,
     only: str | None = None,
+    today: Sequence[ReportRow] | None = None,
 ) -> list[ProviderView]:
     """One view per registered provider (or just ``only``), by id; ``providers`` are the
     configured ones (with any overrides applied), ``detections`` the results of probing the
-    executables (without: found on PATH, version unknown)."""
+    executables (without: found on PATH, version unknown), ``today`` the usage report since
+    midnight UTC of ``now`` when the caller has it (else it is read)."""
     from ado.providers import adapter_classes
 
     cooldowns = {(c.provider, c.access_mode): c for c in store.cooldowns(now)}
     detections = detections or {}
     day = now.replace(hour=0, minute=0, second=0, microsecond=0)
     usage: dict[str, UsageTodayView] = {}
-    for r in store.usage_report(day):
+    for r in store.usage_report(day) if today is None else today:
         t = usage.get(r.provider, UsageTodayView())
         usage[r.provider] = UsageTodayView(
             t.tasks + r.tasks,
