@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 
 from ado.config.cache import cache_dir
-from ado.config.overrides import SWITCHES_KEY
+from ado.config.overrides import SETTINGS_KEY, SWITCHES_KEY
 from ado.routing.limits import reset_hour_minute
 from tests.cli.helpers import run_json
 from tests.fixtures.ado import FakeCursor, Project
@@ -128,6 +128,12 @@ def test_switches_saved_through_the_api_are_marked_on_the_cached_path(
         # the saved layer is applied to the models (``resolve``); the file itself is not
         # read again
         assert _loaded(modules, ("ruamel",)) == []
+        # settings saved too (merged into the models: a cached configuration is turned into
+        # them first)
+        store.set_value(SETTINGS_KEY, {"routing": {"strategy": "round-robin"}})
+        again, _ = _status(project)
+        assert again == out
+        store.set_value(SETTINGS_KEY, {})
         store.set_value(SWITCHES_KEY, {})
         out, modules = _status(project)
         assert "(saved)" not in out and "subscription (p1)" in out

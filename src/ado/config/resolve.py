@@ -65,6 +65,10 @@ def resolve(
     file_config: AdoConfig = source.config if isinstance(source, LoadedConfig) else source
     settings = (store.get_value(SETTINGS_KEY) if store is not None else None) or {}
     switches = (store.get_value(SWITCHES_KEY) if store is not None else None) or {}
+    if settings or switches:  # merged into the models, also of a cached configuration
+        from ado.config.snapshot import as_model
+
+        file_config = as_model(file_config)
     config = file_config
     if settings:
         box = decrypt if isinstance(decrypt, SecretBox) else SecretBox() if decrypt else None
