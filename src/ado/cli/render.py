@@ -28,16 +28,17 @@ _MAX_TEXT = 400
 
 #: What a terminal would act on instead of print: C0 controls but newline and tab, DEL,
 #: C1 controls (``\x9b`` is CSI on some terminals), and the bidirectional overrides that
-#: make text read differently from what it is.
-_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+#: make text read differently from what it is. Compiled on first use (``re``'s cache): most
+#: text is printable and never needs it.
+_CONTROL = "[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]"
 
 
 def printable(text: str) -> str:
     """``text`` safe to print on a terminal: control characters shown escaped (``\x1b``),
     so agent output cannot clear the screen, retitle the window or forge lines."""
-    if text.isprintable() or _CONTROL.search(text) is None:
+    if text.isprintable() or re.search(_CONTROL, text) is None:
         return text
-    return _CONTROL.sub(_escaped, text)
+    return re.sub(_CONTROL, _escaped, text)
 
 
 def _escaped(match: re.Match[str]) -> str:

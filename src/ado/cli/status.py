@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import click
 
@@ -12,11 +11,23 @@ from ado.cli.context import AppContext, console
 from ado.vocab import TaskStatus
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from ado.routing.overview import AccessModeView, ProviderView
+    from ado.store import ReportRow
 
 
-def provider_views(app: AppContext, now: datetime, *, probe: bool = False) -> list[ProviderView]:
-    """One view per provider: installed, version, enabled, access modes with limits/cooldowns."""
+def provider_views(
+    app: AppContext,
+    now: datetime,
+    *,
+    probe: bool = False,
+    origins: bool = True,
+    today: Sequence[ReportRow] | None = None,
+) -> list[ProviderView]:
+    """One view per provider: installed, version, enabled, access modes with limits/cooldowns;
+    with ``origins``, the layer of each switch (the JSON's ``origins`` and ``fileValues``);
+    ``today``: the usage report since midnight UTC, when read already."""
     from ado.routing.overview import provider_views as views
     from ado.routing.overview import with_origins
 
@@ -28,8 +39,8 @@ def provider_views(app: AppContext, now: datetime, *, probe: bool = False) -> li
         from ado.providers import detect_configured
 
         detections = asyncio.run(detect_configured(config))
-    rows = views(config.providers, app.reader, now, detections=detections)
-    return with_origins(rows, app.resolve())
+    rows = views(config.providers, app.reader, now, detections=detections, today=today)
+    return with_origins(rows, app.resolve()) if origins else rows
 
 
 @click.command()
@@ -38,12 +49,17 @@ def provider_views(app: AppContext, now: datetime, *, probe: bool = False) -> li
 @click.pass_obj
 def status(app: AppContext, as_json: bool, limit: int) -> None:
     """Providers (installed, enabled, limits used, cooldowns), recent tasks, today's cost."""
+    # The table reads the configuration's values, and of their layers only which were saved
+    # through the API: the validated configuration cached for ``ado run`` serves it, without
+    # pydantic or the YAML parser. The JSON gives every switch's layer (file or default),
+    # which needs the file's data and the models.
+    app.config_cache = not as_json
     now = datetime.now(UTC)
     store = app.reader
-    providers = provider_views(app, now)
     day = now.replace(hour=0, minute=0, second=0, microsecond=0)
-    recent = store.list_tasks(limit=limit)
     report = store.usage_report(day)
+    providers = provider_views(app, now, origins=as_json, today=report)
+    recent = store.list_tasks(limit=limit)
     today = StatusToday(
         tasks=store.task_status_counts(day),
         requests=sum(r.requests for r in report),
@@ -69,8 +85,7 @@ def status(app: AppContext, as_json: bool, limit: int) -> None:
     _print(app, providers, recent, today, now)
 
 
-@dataclass(frozen=True, slots=True)
-class StatusToday:
+class StatusToday(NamedTuple):
     tasks: dict[str, int]
     requests: int
     input_tokens: int
@@ -79,8 +94,7 @@ class StatusToday:
     api_cost_usd: float
 
 
-@dataclass(frozen=True, slots=True)
-class StatusView:
+class StatusView(NamedTuple):
     config: str | None
     store: str
     providers: list[ProviderView]
@@ -106,7 +120,7 @@ def _print(
 
     def saved(*path: str | int) -> str:
         nonlocal saved_any
-        if resolved.origin_of(("providers", *path)) != "saved":
+        if not resolved.is_saved(("providers", *path)):
             return ""
         saved_any = True
         return " [yellow](saved)[/]"

@@ -65,6 +65,10 @@ def resolve(
     file_config: AdoConfig = source.config if isinstance(source, LoadedConfig) else source
     settings = (store.get_value(SETTINGS_KEY) if store is not None else None) or {}
     switches = (store.get_value(SWITCHES_KEY) if store is not None else None) or {}
+    if settings or switches:  # merged into the models, also of a cached configuration
+        from ado.config.snapshot import as_model
+
+        file_config = as_model(file_config)
     config = file_config
     if settings:
         box = decrypt if isinstance(decrypt, SecretBox) else SecretBox() if decrypt else None
@@ -143,9 +147,14 @@ class Resolved:
 
         return self.origin_of(tuple(parse_key(key)))
 
-    def origin_of(self, path: Path) -> Origin:
+    def is_saved(self, path: Path) -> bool:
+        """Whether the saved layer sets ``path`` or a path above it (cheaper than ``origin_of``:
+        neither the file's data nor pydantic's models are read)."""
         saved = self.saved
-        if any(path[:n] in saved for n in range(1, len(path) + 1)):
+        return any(path[:n] in saved for n in range(1, len(path) + 1))
+
+    def origin_of(self, path: Path) -> Origin:
+        if self.is_saved(path):
             return "saved"
         if self.loaded is not None and _present(self.loaded.data, path):
             return "file"

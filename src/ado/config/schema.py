@@ -7,7 +7,6 @@ load; anything else is refused with the key named.
 
 from __future__ import annotations
 
-import re
 from typing import Any, Literal
 
 from pydantic import (
@@ -24,6 +23,7 @@ from ado.config.base import ConfigModel, Priority, Turns, Usd
 from ado.config.server import ServerConfig
 from ado.notifications.config import LegacyHitlNotifications, NotificationsConfig, apply_legacy
 from ado.options import MAX_RETRIES
+from ado.routing.limits import reset_hour_minute
 from ado.telemetry.config import ObservabilityConfig
 from ado.text import MAX_ARG_BYTES
 from ado.vocab import AccessMode, Executor, HandoffMode, HitlPolicy, WorkerLostPolicy
@@ -38,8 +38,6 @@ __all__ = [
     "RoutingStrategy",
     "SubscriptionConfig",
 ]
-
-_RESET_TIME = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)(?:\s*UTC)?$", re.IGNORECASE)
 
 
 class SubscriptionRateLimits(ConfigModel):
@@ -79,15 +77,15 @@ class SubscriptionConfig(ConfigModel):
     @field_validator("reset_time")
     @classmethod
     def _check_reset_time(cls, value: str) -> str:
-        if not _RESET_TIME.match(value.strip()):
-            raise ValueError('a time of day like "00:00 UTC" or "14:30 UTC"')
+        try:
+            reset_hour_minute(value)
+        except ValueError:
+            raise ValueError('a time of day like "00:00 UTC" or "14:30 UTC"') from None
         return value.strip()
 
     @property
     def reset_hour_minute(self) -> tuple[int, int]:
-        match = _RESET_TIME.match(self.reset_time)
-        assert match is not None
-        return int(match.group(1)), int(match.group(2))
+        return reset_hour_minute(self.reset_time)
 
 
 class ApiRateLimits(ConfigModel):

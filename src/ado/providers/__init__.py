@@ -120,13 +120,30 @@ def adapter_class(provider_id: str) -> type[AgentAdapter]:
 
 @cache
 def adapter_classes() -> dict[str, type[AgentAdapter]]:
-    """Every registered adapter class by provider id, built-ins first."""
-    from importlib.metadata import entry_points
+    """Every registered adapter class by provider id, built-ins first: from the entry points
+    listed by an earlier process while nothing was installed since (``ado.providers.listing``),
+    else from every installed distribution's."""
+    from ado.providers import listing
 
     found: dict[str, type[AgentAdapter]] = {}
+    listed = listing.read(ENTRY_POINT_GROUP)
+    if listed is not None:
+        try:
+            for name, value in listed:
+                cls = listing.load(value)
+                found[getattr(cls, "id", name)] = cls
+        except (ImportError, AttributeError):
+            found.clear()  # scanned: an error is then reported as before
+        else:
+            return found
+    from importlib.metadata import entry_points
+
+    pairs = []
     for ep in entry_points(group=ENTRY_POINT_GROUP):
         cls = ep.load()
         found[getattr(cls, "id", ep.name)] = cls
+        pairs.append((ep.name, ep.value))
+    listing.write(ENTRY_POINT_GROUP, pairs)
     return found
 
 

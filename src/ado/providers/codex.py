@@ -209,11 +209,15 @@ def _codex_home(env: Mapping[str, str]) -> Path:
 
 def _config_env_key(env: Mapping[str, str]) -> str | None:
     """The ``env_key`` of the model provider ``$CODEX_HOME/config.toml`` selects, if any."""
-    import tomllib
+    try:
+        text = (_codex_home(env) / "config.toml").read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None
+    import tomllib  # only for a file to read (ado status asks every adapter)
 
     try:
-        config = tomllib.loads((_codex_home(env) / "config.toml").read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        config = tomllib.loads(text)
+    except tomllib.TOMLDecodeError:
         return None
     provider = config.get("model_provider")
     if not isinstance(provider, str):

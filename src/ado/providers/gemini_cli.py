@@ -12,7 +12,6 @@ system-settings file named by ``GEMINI_CLI_SYSTEM_SETTINGS_PATH`` (see ``setting
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import re
@@ -44,9 +43,10 @@ SETTINGS_ENV = "GEMINI_CLI_SYSTEM_SETTINGS_PATH"
 #: Settings ADO imposes on every run: one attempt per request, so a 429 surfaces at once.
 NO_RETRY_SETTINGS: dict[str, Any] = {"general": {"maxAttempts": 1}}
 _FILE_TOOLS = ("write_file", "replace", "edit")
-_ATTEMPT = re.compile(r"^Attempt \d+ failed", re.IGNORECASE)
-_RETRYING = re.compile(r"Retrying after (\d+)\s*ms", re.IGNORECASE)
-_API_CODE = re.compile(r'"code"\s*:\s*([45]\d\d)\b')
+# Compiled on first use (``re``'s cache), not when the adapter loads (``ado status``).
+_ATTEMPT = r"^Attempt \d+ failed"
+_RETRYING = r"Retrying after (\d+)\s*ms"
+_API_CODE = r'"code"\s*:\s*([45]\d\d)\b'
 EXIT_AUTH = 41
 EXIT_CONFIG = 52
 
@@ -182,13 +182,13 @@ class GeminiCli(AgentAdapter):
 
     def parse_stderr_line(self, line: str, state: ParseState) -> Iterable[AgentEvent]:
         # "Attempt 1 failed: <error>" then, maybe on a later line, "… Retrying after 5791ms..."
-        if _ATTEMPT.match(line):
+        if re.match(_ATTEMPT, line, re.IGNORECASE):
             state.data["attempt"] = line
         elif "attempt" in state.data and not line.startswith("["):
             state.data["attempt"] += "\n" + line
         if "Max attempts reached" in line:
             state.data.pop("attempt", None)
-        if not (match := _RETRYING.search(line)) or "attempt" not in state.data:
+        if not (match := re.search(_RETRYING, line, re.IGNORECASE)) or "attempt" not in state.data:
             return ()
         failure = state.data.pop("attempt")
         if not looks_rate_limited(failure):
@@ -224,7 +224,7 @@ def _now() -> datetime:
 
 def _api_error_status(message: str | None) -> int | None:
     """The HTTP status in gemini's ``[API Error: {"error":{"code":500,...}}]``."""
-    match = _API_CODE.search(message or "")
+    match = re.search(_API_CODE, message or "")
     return int(match.group(1)) if match else None
 
 
@@ -260,6 +260,8 @@ def _owner_only_parents(path: Path) -> bool:
 def settings_file(settings: Mapping[str, Any], directory: Path | None = None) -> Path:
     """A system-settings file holding ``settings``, written once per distinct content."""
     text = json.dumps(settings, sort_keys=True, indent=2)
+    import hashlib  # here: ado status loads every adapter, and OpenSSL costs ~5 ms
+
     digest = hashlib.sha256(text.encode()).hexdigest()[:12]
     directory = directory or _secure_settings_dir()
     path = directory / f"system-settings-{digest}.json"

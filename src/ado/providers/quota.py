@@ -238,17 +238,15 @@ def _iso(value: Any) -> datetime | None:
     return when if when.tzinfo is not None else when.replace(tzinfo=UTC)
 
 
-#: gemini's quota errors (``classifyGoogleError`` and the API's own texts): which window
-_GEMINI_QUOTA = re.compile(
+#: gemini's quota errors (``classifyGoogleError`` and the API's own texts): which window.
+#: The patterns are compiled on first use (``re``'s cache), not when an adapter loads.
+_GEMINI_QUOTA = (
     r"RESOURCE_EXHAUSTED|Resource has been exhausted|exceeded your current quota"
-    r"|Quota exceeded for (?:quota )?metric|exhausted your daily quota",
-    re.IGNORECASE,
+    r"|Quota exceeded for (?:quota )?metric|exhausted your daily quota"
 )
-_GEMINI_DAILY = re.compile(r"daily quota|per ?day|\bdaily\b", re.IGNORECASE)
-_GEMINI_MINUTE = re.compile(r"per ?minute", re.IGNORECASE)
-_RETRY_IN = re.compile(
-    r"(?:retry in|retry after|retryDelay\W+)\s*([0-9]+(?:\.[0-9]+)?)\s*(ms|s)\b", re.IGNORECASE
-)
+_GEMINI_DAILY = r"daily quota|per ?day|\bdaily\b"
+_GEMINI_MINUTE = r"per ?minute"
+_RETRY_IN = r"(?:retry in|retry after|retryDelay\W+)\s*([0-9]+(?:\.[0-9]+)?)\s*(ms|s)\b"
 #: Google's per-day quotas reset at midnight Pacific time (the Gemini API's rate-limit docs).
 _PACIFIC = "America/Los_Angeles"
 
@@ -257,9 +255,9 @@ def gemini_windows(error_text: str, now: datetime) -> list[AgentEvent]:
     """A reading of the window gemini's quota error names: ``daily`` (reset at midnight
     Pacific) or ``per_minute`` (reset after the suggested retry delay); [] for any other
     error, or a quota error that names no window."""
-    if not _GEMINI_QUOTA.search(error_text):
+    if not re.search(_GEMINI_QUOTA, error_text, re.IGNORECASE):
         return []
-    if _GEMINI_DAILY.search(error_text):
+    if re.search(_GEMINI_DAILY, error_text, re.IGNORECASE):
         return [
             window_event(
                 QuotaWindow.DAILY,
@@ -269,7 +267,7 @@ def gemini_windows(error_text: str, now: datetime) -> list[AgentEvent]:
                 window_minutes=1440,
             )
         ]
-    if _GEMINI_MINUTE.search(error_text):
+    if re.search(_GEMINI_MINUTE, error_text, re.IGNORECASE):
         delay = _retry_delay(error_text)
         return [
             window_event(
@@ -378,14 +376,14 @@ def _next_pacific_midnight(now: datetime) -> datetime | None:
 
 
 def _retry_delay(text: str) -> float | None:
-    match = _RETRY_IN.search(text)
+    match = re.search(_RETRY_IN, text, re.IGNORECASE)
     if not match:
         return None
     value = float(match.group(1))
     return value / 1000 if match.group(2).lower() == "ms" else value
 
 
-_DURATION_PART = re.compile(r"([0-9]+(?:\.[0-9]+)?)(ms|h|m|s)")
+_DURATION_PART = r"([0-9]+(?:\.[0-9]+)?)(ms|h|m|s)"
 
 
 def _duration_s(text: str) -> float | None:
@@ -397,7 +395,7 @@ def _duration_s(text: str) -> float | None:
     bare = _number(text)
     if bare is not None:
         return bare if bare >= 0 else None
-    parts = _DURATION_PART.findall(text)
+    parts = re.findall(_DURATION_PART, text)
     if not parts or "".join(n + u for n, u in parts) != text:
         return None
     scale = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}

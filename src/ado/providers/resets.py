@@ -13,8 +13,6 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime, timedelta, tzinfo
-from email.utils import parsedate_to_datetime
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 __all__ = [
     "looks_like_auth_error",
@@ -25,78 +23,73 @@ __all__ = [
     "parse_retry_after",
 ]
 
+# The patterns are compiled on first use (``re``'s own cache), not on import: every adapter
+# imports this module, and ``ado status`` loads every adapter without reading a message.
 _I = re.IGNORECASE
 
-_RATE_LIMITED = re.compile(
+_RATE_LIMITED = (
     r"rate[ _-]?limit|\b429\b|too many requests|usage limit|hit your (?:usage )?limit"
     r"|(?:usage|hour|weekly|daily|monthly|session|opus|sonnet) limit reached"
     r"|resource[ _]?(?:has been )?exhausted|exceeded your current quota|exhausted your \w* ?quota"
-    r"|quota[ _]exceeded|out of extra usage|premium request allowance|\brate_limited\b",
-    _I,
+    r"|quota[ _]exceeded|out of extra usage|premium request allowance|\brate_limited\b"
 )
-_QUOTA = re.compile(
+_QUOTA = (
     r"weekly|seven[ _-]day|7[ -]day|monthly|month(?:ly)? cycle|premium request allowance"
-    r"|quota_exceeded|\b402\b|payment required|out of extra usage|billing",
-    _I,
+    r"|quota_exceeded|\b402\b|payment required|out of extra usage|billing"
 )
-_AUTH = re.compile(
+_AUTH = (
     r"invalid[ _-]?(?:x-)?api[ _-]?key|api key not valid|incorrect api key|\b401\b|unauthori[sz]ed"
     r"|authentication[ _](?:error|failed|required)|please run /login|not logged in"
     r"|invalid auth method selected|log ?in required|please (?:log|sign) in|no api key"
-    r"|missing (?:an )?api key|oauth token (?:has )?expired|credentials? (?:not found|missing)",
-    _I,
+    r"|missing (?:an )?api key|oauth token (?:has )?expired|credentials? (?:not found|missing)"
 )
-_SERVER = re.compile(
+_SERVER = (
     r"\b(?:500|502|503|504|529)\b|internal server error|bad gateway|service unavailable"
     r"|gateway timeout|overloaded|high demand|temporarily unavailable"
-    r"|server (?:had an|encountered an) error|server[ _]error",
-    _I,
+    r"|server (?:had an|encountered an) error|server[ _]error"
 )
 
 _UNIT = r"(?:milliseconds?|ms|days?|d|hours?|hrs?|h|minutes?|mins?|m|seconds?|secs?|s)"
 _AMOUNT = rf"\d+(?:\.\d+)?\s*{_UNIT}(?![a-z])"
-_DURATION = re.compile(
+_DURATION = (
     rf"(?:try again in|retry after|retry in|resets? in|available (?:again )?in)\s+"
-    rf"(?P<d>{_AMOUNT}(?:[\s,]*(?:and\s+)?{_AMOUNT})*)",
-    _I,
+    rf"(?P<d>{_AMOUNT}(?:[\s,]*(?:and\s+)?{_AMOUNT})*)"
 )
-_PART = re.compile(rf"(\d+(?:\.\d+)?)\s*({_UNIT})(?![a-z])", _I)
-_EPOCH = re.compile(r"usage limit reached\|(\d{9,13})", _I)
+_PART = rf"(\d+(?:\.\d+)?)\s*({_UNIT})(?![a-z])"
+_EPOCH = r"usage limit reached\|(\d{9,13})"
 _MONTHS = "jan feb mar apr may jun jul aug sep oct nov dec".split()
-_CLOCK = re.compile(
+_CLOCK = (
     r"(?:resets?|try again|available again|retry)(?:\s+at|\s+on)?\s+"
     r"(?:(?P<mon>jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?\s+(?P<day>\d{1,2})"
     r"(?:st|nd|rd|th)?,?\s+(?:at\s+)?)?"
     r"(?P<h>\d{1,2})(?::(?P<min>\d{2}))?\s*(?P<ampm>[ap]\.?m\.?)?(?![\w:])"
-    r"(?:\s*\((?P<zone>[A-Za-z_]+(?:/[A-Za-z0-9_+-]+)*)\)|\s+(?P<utc>UTC|GMT)\b)?",
-    _I,
+    r"(?:\s*\((?P<zone>[A-Za-z_]+(?:/[A-Za-z0-9_+-]+)*)\)|\s+(?P<utc>UTC|GMT)\b)?"
 )
-_DATE = re.compile(
+_DATE = (
     r"(?:ends?|resets?|renews?|on)\s+(?:on\s+)?"
     r"(?:(?P<m>\d{1,2})/(?P<d>\d{1,2})/(?P<y>\d{4})|(?P<iso>\d{4}-\d{2}-\d{2}(?:[T ][\d:.]+)?"
-    r"(?:Z|[+-]\d{2}:?\d{2})?))",
-    _I,
+    r"(?:Z|[+-]\d{2}:?\d{2})?))"
 )
 
 
 def looks_rate_limited(text: str) -> bool:
     """A 429, a usage limit, an exhausted resource or quota."""
-    return bool(text) and _RATE_LIMITED.search(text) is not None
+    return bool(text) and re.search(_RATE_LIMITED, text, _I) is not None
 
 
 def looks_like_quota(text: str) -> bool:
     """A long-window limit (weekly, monthly, premium allowance, 402): skip, don't wait."""
-    return bool(text) and _QUOTA.search(text) is not None
+    return bool(text) and re.search(_QUOTA, text, _I) is not None
 
 
 def looks_like_auth_error(text: str) -> bool:
     """Credentials missing, invalid or expired."""
-    return bool(text) and _AUTH.search(text) is not None
+    return bool(text) and re.search(_AUTH, text, _I) is not None
 
 
 def looks_like_server_error(text: str) -> bool:
     """A 5xx or an overloaded model: transient."""
-    return bool(text) and _SERVER.search(text) is not None
+    return bool(text) and re.search(_SERVER, text, _I) is not None
 
 
 def parse_reset(text: str, now: datetime) -> datetime | None:
@@ -104,19 +97,20 @@ def parse_reset(text: str, now: datetime) -> datetime | None:
     if not text:
         return None
     now = _aware(now)
-    if match := _EPOCH.search(text):
+    if match := re.search(_EPOCH, text, _I):
         return _from_epoch(int(match.group(1)))
-    if match := _DURATION.search(text):
+    if match := re.search(_DURATION, text, _I):
         seconds = sum(
-            float(amount) * _unit_seconds(unit) for amount, unit in _PART.findall(match.group("d"))
+            float(amount) * _unit_seconds(unit)
+            for amount, unit in re.findall(_PART, match.group("d"), _I)
         )
         return now + timedelta(seconds=seconds)
-    for match in _CLOCK.finditer(text):
+    for match in re.finditer(_CLOCK, text, _I):
         if match.group("min") is None and match.group("ampm") is None:
             continue  # a bare number ("resets 5") is not a time of day
         if (found := _next_clock_time(match, now)) is not None:
             return found
-    if match := _DATE.search(text):
+    if match := re.search(_DATE, text, _I):
         return _explicit_date(match, now)
     return None
 
@@ -131,6 +125,8 @@ def parse_retry_after(value: str, now: datetime) -> datetime | None:
         return now + timedelta(seconds=max(0.0, float(value)))
     except ValueError:
         pass
+    from email.utils import parsedate_to_datetime
+
     try:
         parsed = parsedate_to_datetime(value)
     except (TypeError, ValueError, IndexError):
@@ -160,6 +156,8 @@ def _zone(name: str | None) -> tzinfo | None:
         return None
     if name.upper() in ("UTC", "GMT"):
         return UTC
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):

@@ -48,6 +48,7 @@ __all__ = [
     "day_window_start",
     "format_until",
     "limit_windows",
+    "reset_hour_minute",
     "usage_against_limits",
 ]
 
@@ -120,6 +121,21 @@ def cooldown_until(
     except ValueError:
         return now + _OTHER_COOLDOWN
     return now + DEFAULT_COOLDOWNS.get(kind, _OTHER_COOLDOWN)
+
+
+#: A subscription's ``resetTime``: a time of day on the 24-hour clock, UTC ("14:30 UTC").
+_RESET_TIME = r"^([01]?\d|2[0-3]):([0-5]\d)(?:\s*UTC)?$"
+
+
+def reset_hour_minute(reset_time: str) -> tuple[int, int]:
+    """``resetTime`` as (hour, minute); ValueError when it is not a time of day. Read from the
+    string, so a cached configuration (``ado.config.snapshot``) needs no pydantic model."""
+    import re
+
+    match = re.match(_RESET_TIME, reset_time.strip(), re.IGNORECASE)
+    if match is None:
+        raise ValueError(f"not a time of day: {reset_time!r}")
+    return int(match.group(1)), int(match.group(2))
 
 
 def day_window_start(reset_hour_minute: tuple[int, int], now: datetime) -> datetime:
@@ -215,7 +231,7 @@ def limit_windows(access_mode: "AccessModeConfig", now: datetime) -> list[LimitW
                     "in the last hour",
                 )
             )
-        day_start = day_window_start(sub.reset_hour_minute, now)
+        day_start = day_window_start(reset_hour_minute(sub.reset_time), now)
         for name, limit, metric in (
             ("requestsPerDay", limits.requests_per_day, _Metric.REQUESTS),
             ("tokensPerDay", limits.tokens_per_day, _Metric.TOKENS),
