@@ -37,7 +37,7 @@ from typing import TYPE_CHECKING, Any
 from ado.config.loader import _VAR, LoadedConfig, base_dir, find_config_file, load_config
 from ado.config.overrides import SETTINGS_KEY, SWITCHES_KEY, KeyValues
 from ado.config.secrets import is_secret_name
-from ado.config.snapshot import Frozen, NotFreezable, freeze, thaw
+from ado.config.snapshot import NotFreezable, freeze, thaw
 from ado.records import Record
 
 if TYPE_CHECKING:
@@ -70,6 +70,7 @@ _CODE = (
     "notifications/config.py",
     "telemetry/config.py",
     "providers/__init__.py",
+    "routing/limits.py",  # reset_hour_minute: subscription limits' resetTime
     "text.py",
     "vocab.py",
     "__init__.py",
@@ -126,8 +127,6 @@ def effective(loaded: LoadedConfig, store: KeyValues | None) -> AdoConfig:
     if entry is not None and (hit := entry.saved(saved_key)) is not None:
         cached: AdoConfig = hit
         return cached
-    if isinstance(loaded.config, Frozen):  # the saved layer is merged into the real models
-        loaded = loaded.replace(config=loaded.config._as_model())
     config = resolve(loaded, SavedLayer(settings, switches), decrypt=True).config
     if entry is not None:
         entry.store_saved(saved_key, config)
