@@ -393,11 +393,11 @@ def simulate_all(
     out = []
     with running_postgres() as pg, running_redis() as redis, tempfile.TemporaryDirectory() as tmp:
         for r in range(rounds):
-            order = (trees or [])[:: -1 if r % 2 else 1]
+            order: list[tuple[str, str | None]] = [*trees] if trees else [("", None)]
             setups = [
                 Setup(kind, n, source, label)
                 for kind, n in kinds
-                for label, source in (order or [("", None)])
+                for label, source in order[:: -1 if r % 2 else 1]
             ]
             for setup in setups:
                 root = Path(tmp) / str(r)
