@@ -99,10 +99,20 @@ def machine_busy() -> tuple[float, float]:
 class Setup:
     executor: str
     workers: int
+    #: The ``src`` directory of a source tree the ``ado`` processes import (their
+    #: PYTHONPATH), named ``label``; None: what this process imports.
+    source: str | None = None
+    label: str = ""
 
     @property
     def name(self) -> str:
-        return "local" if self.executor == "local" else f"celery x{self.workers}"
+        name = "local" if self.executor == "local" else f"celery x{self.workers}"
+        return f"{name} ({self.label})" if self.label else name
+
+    @property
+    def slug(self) -> str:
+        slug = "local" if self.executor == "local" else f"celery-{self.workers}"
+        return f"{slug}-{self.label}" if self.label else slug
 
 
 @dataclass
@@ -120,6 +130,8 @@ class Figures:
     #: an event's share of the events table and its indexes, the database, in bytes at the end
     event_bytes: int = 0
     database_bytes: int = 0
+    #: The machine's 1-minute load average when the setup started and ended.
+    load: tuple[float, float] = (0.0, 0.0)
 
     @property
     def tasks_per_s(self) -> float:
@@ -134,13 +146,15 @@ class Figures:
         return (
             f"{self.setup.name}: {self.tasks_per_s:.1f} tasks/s, {self.events_per_s:.0f} "
             f"events/s stored, submit→start idle p50 {statistics.median(self.latency_ms):.0f} "
-            f"p95 {percentile(self.latency_ms, 95):.0f} ms (under load p50 "
+            f"p95 {percentile(self.latency_ms, 95):.0f} ms (first {self.latency_ms[0]:.0f}, "
+            f"slowest {max(self.latency_ms):.0f}; under load p50 "
             f"{statistics.median(self.loaded_latency_ms):.0f} p95 "
             f"{percentile(self.loaded_latency_ms, 95):.0f} ms), lost {self.lost}, "
             f"twice {self.twice}; {self.tasks} tasks in {self.seconds:.1f} s, machine "
             f"{self.busy:.0%} busy; CPU {cpu}; stored "
             f"{self.event_bytes} B an event (table and indexes), "
-            f"database {self.database_bytes / 2**20:.1f} MiB"
+            f"database {self.database_bytes / 2**20:.1f} MiB; load average "
+            f"{self.load[0]:.1f}-{self.load[1]:.1f}"
         )
 
 
@@ -149,7 +163,7 @@ class Cluster:
 
     def __init__(self, setup: Setup, pg: Postgres, redis: Redis, root: Path, concurrency: int):
         self.setup, self.pg, self.redis = setup, pg, redis
-        self.root = root / setup.name.replace(" x", "-")
+        self.root = root / setup.slug
         self.root.mkdir(parents=True)
         self.agent_log = self.root / "agents.log"
         self.database = pg.create_database()
@@ -210,7 +224,11 @@ class Cluster:
                 stdout=sink,
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
-                env={**os.environ, "COLUMNS": "200"},
+                env={
+                    **os.environ,
+                    "COLUMNS": "200",
+                    **({"PYTHONPATH": self.setup.source} if self.setup.source else {}),
+                },
             )
         self.procs.append(proc)
         return proc
@@ -295,6 +313,7 @@ class Cluster:
 
 def simulate(setup: Setup, tasks: int, pg: Postgres, redis: Redis, root: Path,
              concurrency: int, idle: int = LATENCY_TASKS) -> Figures:  # fmt: skip
+    load_before = os.getloadavg()[0]
     cluster = Cluster(setup, pg, redis, root, concurrency)
     try:
         # 1. submit → agent start with idle workers, one task at a time
@@ -355,6 +374,7 @@ def simulate(setup: Setup, tasks: int, pg: Postgres, redis: Redis, root: Path,
         cpu=cpu,
         event_bytes=int(sizes[0]),
         database_bytes=int(sizes[1]),
+        load=(load_before, os.getloadavg()[0]),
     )
 
 
@@ -364,12 +384,21 @@ def simulate_all(
     concurrency: int = CONCURRENCY,
     rounds: int = 1,
     idle: int = LATENCY_TASKS,
+    trees: list[tuple[str, str]] | None = None,
 ) -> list[Figures]:
-    """Every setup, ``rounds`` times interleaved (local, celery x1, x2, ... then again)."""
-    setups = [Setup("local", 0), *(Setup("celery", n) for n in workers)]
+    """Every setup, ``rounds`` times interleaved (local, celery x1, x2, ... then again);
+    with ``trees`` (label, ``src`` directory), each setup once per tree, side by side, the
+    trees' order reversed every other round."""
+    kinds = [("local", 0), *(("celery", n) for n in workers)]
     out = []
     with running_postgres() as pg, running_redis() as redis, tempfile.TemporaryDirectory() as tmp:
         for r in range(rounds):
+            order: list[tuple[str, str | None]] = [*trees] if trees else [("", None)]
+            setups = [
+                Setup(kind, n, source, label)
+                for kind, n in kinds
+                for label, source in order[:: -1 if r % 2 else 1]
+            ]
             for setup in setups:
                 root = Path(tmp) / str(r)
                 figures = simulate(setup, tasks, pg, redis, root, concurrency, idle)
@@ -431,9 +460,24 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--idle", type=int, default=LATENCY_TASKS, help=f"idle tasks timed ({LATENCY_TASKS})"
     )
+    parser.add_argument(
+        "--trees",
+        default="",
+        help="compare source trees side by side: LABEL=SRC_DIR,LABEL=SRC_DIR (each setup "
+        "runs once per tree, the ado processes importing its src; the order reversed every "
+        "other round)",
+    )
     args = parser.parse_args(argv)
     workers = [int(w) for w in args.workers.split(",") if w.strip()]
-    figures = simulate_all(args.tasks, workers, args.concurrency, args.rounds, args.idle)
+    trees = []
+    for item in filter(None, (t.strip() for t in args.trees.split(","))):
+        label, sep, source = item.partition("=")
+        if not (sep and label and Path(source, "ado", "__init__.py").is_file()):
+            parser.error(f"--trees: {item!r} is not LABEL=SRC_DIR (a directory holding ado/)")
+        trees.append((label, str(Path(source).resolve())))
+    figures = simulate_all(
+        args.tasks, workers, args.concurrency, args.rounds, args.idle, trees or None
+    )
     failed = 0
     for result in results(figures):
         print(result.line(), flush=True)

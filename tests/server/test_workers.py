@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from ado.config.schema import AdoConfig
-from ado.errors import NotFoundError, TaskNotCancellable
+from ado.errors import NotFoundError, StoreUnavailable, TaskNotCancellable
 from ado.orchestrator.cancel import cancel_task
 from ado.server.workers import WorkerPool, spec_from_task
 from ado.store import Store
@@ -302,3 +302,60 @@ async def test_every_pool_is_in_the_registry_while_it_runs(store: Store, gate: G
         await pool.stop(5)
         await sibling.stop(5)
     assert await asyncio.to_thread(store.list_workers) == []
+
+
+async def test_stop_waits_for_a_task_whose_start_is_under_way(
+    store: Store, gate: Gate, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A message's task is the pool's from before its claim: a stop during the start waits
+    for it, and its agent's run is recorded (not left ``running`` with nobody to end it)."""
+    config = _config(gate, gated=False)
+    (task_id,) = await asyncio.to_thread(_queue, store, 1, str(gate.script.parent))
+    claimed, release = threading.Event(), threading.Event()
+    claim = store.claim_task
+
+    def slow_claim(task_id: int) -> bool:
+        taken = claim(task_id)
+        claimed.set()
+        release.wait(60)
+        return taken
+
+    monkeypatch.setattr(store, "claim_task", slow_claim)
+    pool = WorkerPool(store, lambda: config, concurrency=1, claims=False)
+    pool.start()
+    await pool.ready()
+    running = asyncio.create_task(pool.run_task(task_id))
+    await asyncio.to_thread(claimed.wait, 60)
+    assert pool.running == [task_id]
+    stopping = asyncio.create_task(pool.stop(60))
+    await wait_for_async(lambda: not pool._accepting, 60, what="the pool to stop taking tasks")
+    release.set()
+    assert await running == "ran"
+    await stopping
+    assert _statuses(store, [task_id]) == ["succeeded"]
+    assert gate.starts() == 1
+
+
+async def test_a_claim_that_fails_leaves_the_task_queued_for_the_next_message(
+    store: Store, gate: Gate, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = _config(gate, gated=False)
+    (task_id,) = await asyncio.to_thread(_queue, store, 1, str(gate.script.parent))
+
+    def unreachable(task_id: int) -> bool:
+        raise StoreUnavailable("cannot connect to PostgreSQL: connection refused")
+
+    monkeypatch.setattr(store, "claim_task", unreachable)
+    pool = WorkerPool(store, lambda: config, concurrency=1, claims=False)
+    pool.start()
+    await pool.ready()
+    try:
+        with pytest.raises(StoreUnavailable):  # the message is not taken: Celery's to redo
+            await pool.run_task(task_id)
+        assert pool.running == []
+        assert _statuses(store, [task_id]) == ["queued"]
+        monkeypatch.delattr(store, "claim_task")  # the store is back
+        assert await pool.run_task(task_id) == "ran"
+    finally:
+        await pool.stop(5)
+    assert _statuses(store, [task_id]) == ["succeeded"]

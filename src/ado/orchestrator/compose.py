@@ -154,7 +154,8 @@ class Services:
         return services
 
     def hooks(self) -> list[RunnerHooks]:
-        """The hooks of one new Runner (call in the event loop)."""
+        """The hooks of one new Runner (from any thread: a pool builds its tasks' starts in
+        worker threads)."""
         notifier = self.notifier
         if self.following is not None:
             notifier = OnUpdate(self.following.listener())

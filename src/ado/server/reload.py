@@ -16,6 +16,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -128,25 +129,31 @@ class FollowingNotifier:
         self._current: NotificationManager | None = None
         self._listener: Any = None
         self._all: list[NotificationManager] = []
+        #: A pool begins its tasks in worker threads (``WorkerPool._begin``), several at once.
+        self._lock = threading.Lock()
 
     def listener(self) -> Callable[[Any], None]:
-        """The ``on_update`` of the notifier current now (call in the event loop)."""
+        """The ``on_update`` of the notifier current now (from any thread; the manager works
+        in the event loop that calls it)."""
         from ado.notifications import NotificationManager
 
         latest = self.source.latest
         settings = (latest.notifications, latest.routing.quota)
-        if self._current is None or settings != self._settings:
-            if self._current is not None:
-                log.info("notification settings changed: new tasks use the new ones")
-            self._current = NotificationManager(
-                latest.notifications, store=self.store, quota=latest.routing.quota
-            )
-            self._settings = settings
-            self._listener = self._current.listener().on_update
-            self._all.append(self._current)
-        on_update: Callable[[Any], None] = self._listener
+        with self._lock:
+            if self._current is None or settings != self._settings:
+                if self._current is not None:
+                    log.info("notification settings changed: new tasks use the new ones")
+                self._current = NotificationManager(
+                    latest.notifications, store=self.store, quota=latest.routing.quota
+                )
+                self._settings = settings
+                self._listener = self._current.listener().on_update
+                self._all.append(self._current)
+            on_update: Callable[[Any], None] = self._listener
         return on_update
 
     async def aclose(self, grace: float = 5.0) -> None:
-        for manager in self._all:
+        with self._lock:
+            managers = list(self._all)
+        for manager in managers:
             await manager.aclose(grace=grace)

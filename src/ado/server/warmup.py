@@ -32,8 +32,8 @@ log = logging.getLogger("ado.server")
 async def warm_up(
     config_loader: Callable[[], AdoConfig], store: SqlMethods, services: Services | None
 ) -> None:
-    """Load and open what a task's start would, in a worker thread; the notifier (which
-    must be built in the event loop) in this one."""
+    """Load and open what a task's start would, in a worker thread; the notifier of the
+    current settings too, kept for the tasks."""
     from ado.orchestrator.compose import effective_config
 
     try:

@@ -14,9 +14,11 @@ rest stay queued. Every pool registers in the store's worker registry
 (``ado.store.registry``: ``ado workers``, ``GET /api/workers``) and beats there every third
 of ``orchestration.workerTimeout``; at each beat it takes the workers found lost (their
 running tasks interrupted or re-queued per ``orchestration.onWorkerLost``). Each task's
-Runner comes from the composition root (``ado.orchestrator.compose.build_runner``) with the
-configuration ``load_config`` gives at that moment; "cancel this task" is
-``ado.orchestrator.cancel.cancel_task``.
+start comes from the composition root (``ado.orchestrator.compose.build_start``) with the
+configuration ``load_config`` gives at that moment, and runs up to the agent's spawn in one
+worker thread (the claim, the task read, the configuration, ``TaskStart.begin``: one hop
+between threads, not four), then its Runner (``Runner.from_start``) on the pool's loop;
+"cancel this task" is ``ado.orchestrator.cancel.cancel_task``.
 
 With ``claims=False`` (``ado worker``, the celery executor) the pool does not poll the queue:
 each Celery message names a task, and ``run_task`` claims and runs it, the claim being the
@@ -33,10 +35,10 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from ado.host import hostname
 from ado.server.warmup import warm_up
@@ -46,6 +48,7 @@ if TYPE_CHECKING:
     from ado.config.schema import AdoConfig, OrchestrationConfig
     from ado.orchestrator import Runner, TaskSpec
     from ado.orchestrator.compose import Services
+    from ado.orchestrator.start import Begun, TaskStart
     from ado.store import Store, TaskView
     from ado.store.registry import LostWorker
 
@@ -179,11 +182,18 @@ class WorkerPool:
             ):
                 return "taken"  # a message delivered twice: the task runs here
             await ending.done.wait()  # its run here was taken from this pool: it ends first
-        if not await asyncio.to_thread(self.store.claim_task, task_id):
-            return "taken"
         job = _Job(task_id)
-        self._jobs[task_id] = job
-        job.task = self._group.create_task(self._run(job), name=f"ado-task-{task_id}")
+        self._jobs[task_id] = job  # before the claim: stop() waits for it
+        try:
+            # One hop to a thread: the claim, and once claimed the start up to the spawn.
+            started = await asyncio.to_thread(self._begin, job, claim=True)
+        except BaseException:  # the claim failed (the store is down): still waiting
+            self._forget(job)
+            raise
+        if started is None:
+            self._forget(job)
+            return "taken"
+        job.task = self._own(self._run(job, started), task_id)
         await job.done.wait()
         return "ran"
 
@@ -324,7 +334,7 @@ class WorkerPool:
                 return
             job = _Job(task_id)
             self._jobs[task_id] = job
-            job.task = group.create_task(self._run(job), name=f"ado-task-{task_id}")
+            job.task = group.create_task(self._start(job), name=f"ado-task-{task_id}")
 
     async def _take_cancel_requests(self) -> None:
         if not self._jobs:
@@ -333,20 +343,52 @@ class WorkerPool:
             if job := self._jobs.get(task_id):
                 job.cancel()
 
-    async def _run(self, job: _Job) -> None:
-        from ado.orchestrator.compose import build_runner, effective_config
+    def _begin(self, job: _Job, *, claim: bool = False) -> _Started | None:
+        """In a worker thread, a task's start up to its agent's spawn, in one go: the claim
+        (``claim``: None when another took it first), the task read, the configuration,
+        ``TaskStart.begin``. A failure after the claim is returned, for ``_run`` to record."""
+        from ado.orchestrator.compose import build_start, effective_config
+
+        if claim and not self.store.claim_task(job.task_id):
+            return None
+        try:
+            task = self.store.get_task(job.task_id)
+            if task is None:
+                return _Started()
+            config = effective_config(self.config_loader)
+            start = build_start(config, self.store, self.services)
+            spec = spec_from_task(task)
+            # Cancelled meanwhile: stored and routed, no agent started.
+            begun = start.begin(
+                spec, task_id=job.task_id, resumed=task, open_first=not job.cancelled
+            )
+            return _Started(start, begun)
+        except Exception as exc:
+            return _Started(error=exc)
+
+    async def _start(self, job: _Job) -> None:
+        """A task claimed from the queue (``_fill``): begun in a thread, then run."""
+        try:
+            started = await asyncio.to_thread(self._begin, job)
+        except BaseException:
+            self._forget(job)
+            raise
+        await self._run(job, started or _Started())  # None only for a claim
+
+    async def _run(self, job: _Job, started: _Started) -> None:
+        from ado.orchestrator.runner import Runner
 
         try:
-            task = await asyncio.to_thread(self.store.get_task, job.task_id)
-            if task is None:
-                return
-            config = await asyncio.to_thread(effective_config, self.config_loader)
-            job.runner = build_runner(config, self.store, self.services)
+            if started.error is not None:
+                raise started.error
+            if started.start is None or started.begun is None:
+                return  # the task is gone
+            job.runner = Runner.from_start(started.start)
             job.runner.park_in_queue = True  # all limited: parked, resumed at the reset
             if job.cancelled:
                 job.runner.cancel()
             log.info("task %d: running", job.task_id)
-            result = await job.runner.run(spec_from_task(task), task_id=job.task_id, resumed=task)
+            result = await job.runner.run(started.begun.spec, begun=started.begun)
             log.info("task %d: %s", job.task_id, result.status)
         except Exception as exc:  # a bad option, a config error: the task fails, the pool lives
             log.exception("task %d failed", job.task_id)
@@ -360,9 +402,32 @@ class WorkerPool:
                 )
         finally:
             self.tasks_done += 1
-            self._jobs.pop(job.task_id, None)
-            job.done.set()
+            self._forget(job)
             self._wake.set()
+
+    def _forget(self, job: _Job) -> None:
+        if self._jobs.get(job.task_id) is job:
+            del self._jobs[job.task_id]
+        job.done.set()
+
+    def _own(self, coro: Coroutine[Any, Any, None], task_id: int) -> asyncio.Task[None]:
+        """``coro`` as a task of the pool's group; of the loop's when the group has closed
+        while the task was starting (stopping: its agent runs, its end is recorded)."""
+        name = f"ado-task-{task_id}"
+        if self._group is not None:
+            with contextlib.suppress(RuntimeError):  # the group is closing
+                return self._group.create_task(coro, name=name)
+        return asyncio.get_running_loop().create_task(coro, name=name)
+
+
+@dataclass(frozen=True, slots=True)
+class _Started:
+    """What ``WorkerPool._begin`` did: the start and its ``Begun``, nothing (the task is
+    gone), or the error that failed the task."""
+
+    start: TaskStart | None = None
+    begun: Begun | None = None
+    error: Exception | None = None
 
 
 def log_lost(lost: Sequence[LostWorker]) -> None:

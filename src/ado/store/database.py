@@ -25,6 +25,7 @@ from sqlalchemy.pool import StaticPool
 from ado.errors import StoreError
 from ado.store.alerts import AlertMethods
 from ado.store.browse import BrowseMethods
+from ado.store.pgpool import create_pg_engine, lend
 from ado.store.queue import QueueMethods
 from ado.store.reader import HEAD
 from ado.store.sql import SQLITE_BUSY_TIMEOUT_MS, SqlConnection, is_dbapi_error, store_error
@@ -156,6 +157,10 @@ class Store(QueueMethods, TokenMethods, BrowseMethods, AlertMethods):
     def _sql(self) -> Iterator[SqlConnection]:
         """A pooled DB-API connection for the plain-SQL queries (``ado.store.methods``)."""
         with self._translate_errors():
+            if self.dialect == "postgresql":  # in autocommit: a read is one round trip
+                with lend(self._engine) as lent:
+                    yield SqlConnection(lent, self.dialect)
+                return
             raw = self._engine.raw_connection()
             try:
                 yield SqlConnection(raw, self.dialect)
@@ -185,7 +190,7 @@ class Store(QueueMethods, TokenMethods, BrowseMethods, AlertMethods):
 
 def _create_engine(url: URL) -> Engine:
     if url.get_backend_name() == "postgresql":
-        return create_engine(url, pool_pre_ping=True)
+        return create_pg_engine(url)  # no ping before each use (ado.store.pgpool)
     memory = url.database in (None, "", ":memory:")
     engine = create_engine(
         url,

@@ -114,6 +114,11 @@ class SqlConnection:
         waits on the busy timeout instead of failing when it upgrades from reading."""
         if self.dialect == "sqlite":
             self.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+        elif self.raw.autocommit:  # a pooled connection lent in autocommit (ado.store.pgpool)
+            if not write:  # at READ COMMITTED each statement reads its own snapshot anyway
+                yield
+                return
+            self.execute("BEGIN")
         try:
             yield
         except BaseException:
