@@ -80,11 +80,12 @@ sys.exit(main())
 """
 
 
-def _modules_at_spawn(
-    project: Project, *args: str, env: dict[str, str] | None = None
-) -> tuple[list[str], dict[str, Any]]:
-    done = subprocess.run(
-        [sys.executable, "-c", _RUN_AND_LIST_AT_SPAWN, "run", "--json", *args],
+def _python(
+    project: Project, script: str, *args: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """``script`` run by a Python of its own in the project, with ``args``."""
+    return subprocess.run(
+        [sys.executable, "-c", script, *args],
         cwd=project.root,
         env={**os.environ, **(env or {})},
         capture_output=True,
@@ -92,6 +93,12 @@ def _modules_at_spawn(
         timeout=120,
         check=False,
     )
+
+
+def _modules_at_spawn(
+    project: Project, *args: str, env: dict[str, str] | None = None
+) -> tuple[list[str], dict[str, Any]]:
+    done = _python(project, _RUN_AND_LIST_AT_SPAWN, "run", "--json", *args, env=env)
     assert done.returncode == 0, done.stderr
     lines = [line for line in done.stderr.splitlines() if line.startswith("AT-SPAWN ")]
     assert len(lines) == 1, done.stderr
@@ -175,14 +182,7 @@ def test_other_commands_run_with_the_collector(
     long ``ado serve`` or ``ado worker`` must never run without it)."""
     project.write_config({"cursor-agent": fake_cursor()})
     _created_store(project)
-    done = subprocess.run(
-        [sys.executable, "-c", _COLLECTOR_DURING],
-        cwd=project.root,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    done = _python(project, _COLLECTOR_DURING)
     assert done.returncode == 0, done.stderr
     assert "GC-IN-COMMAND true" in done.stderr.splitlines(), done.stderr
 
@@ -196,13 +196,6 @@ def test_a_run_that_spawns_nothing_runs_with_the_collector(
         {"cursor-agent": {**fake_cursor(), "command": "/nonexistent/cursor-agent"}}
     )
     _created_store(project)
-    done = subprocess.run(
-        [sys.executable, "-c", _RUN_AND_LIST_AT_SPAWN, "run", "--json", "say hi"],
-        cwd=project.root,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    done = _python(project, _RUN_AND_LIST_AT_SPAWN, "run", "--json", "say hi")
     assert "AT-SPAWN" not in done.stderr
     assert "GC-AT-EXIT true" in done.stderr.splitlines(), done.stderr
