@@ -380,3 +380,53 @@ def test_a_task_taken_from_this_process_mid_run_stops_its_agent_and_writes_nothi
     assert (task.input_tokens, task.output_tokens) == (0, 0)
     used = store.usage_totals("claude-code", "subscription", task.created_at)
     assert used.requests == 0
+
+
+def test_a_task_taken_before_its_first_event_is_stored_stops_that_agent(
+    store: SqlMethods, tmp_path: Path
+) -> None:
+    """Adversarial, the fence at the start: the attempt is recorded, then the task is taken
+    from this process (re-queued by whoever took it as lost) before the attempt's first
+    event is stored, which happens once its agent runs. That write is refused, and the agent
+    just spawned, which no runner would ever stop, is killed with its whole group; nothing
+    is stored for the task, which is its taker's."""
+    import os
+    import signal
+    import subprocess
+
+    from ado.orchestrator.task import AttemptInfo
+    from ado.providers.base import RunRequest
+    from ado.providers.spawn import Spawned, spawn
+    from ado.store.codec import utcnow
+    from ado.store.orphans import release_task
+
+    adapters = ScriptedAdapters({"claude-code": [Step.hang()]})
+    started: list[subprocess.Popen[bytes]] = []
+
+    def real_start(request: RunRequest) -> Spawned:
+        process = spawn(["sleep", "60"], cwd=str(tmp_path), env={"PATH": os.environ["PATH"]})
+        started.append(process)
+        return Spawned.of({}, process)
+
+    adapters("claude-code").start = real_start  # type: ignore[method-assign]
+
+    class TakenBeforeTheSpawn(Recorder):
+        def attempt_env(self, task_id: int, attempt: AttemptInfo) -> dict[str, str]:
+            with store._sql() as sql, sql.transaction(write=True):
+                release_task(sql, task_id, now=sql.time(utcnow()), error="lost", requeue=True)
+            return {}
+
+    runner = Runner(config(), store, hooks=[TakenBeforeTheSpawn()], adapters=adapters)
+    try:
+        result = asyncio.run(asyncio.wait_for(runner.run(spec(tmp_path)), 30))
+        assert result.status == "interrupted"
+        [process] = started
+        assert process.wait(timeout=10) == -signal.SIGKILL
+    finally:
+        for process in started:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+    task = store.get_task(result.task_id)
+    assert task is not None and (task.status, task.owner_pid) == ("queued", None)
+    assert store.list_events(result.task_id) == []

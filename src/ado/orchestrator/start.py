@@ -19,10 +19,8 @@ on the loop's thread (``ado.orchestrator.attempt``).
 # Without ``from __future__ import annotations``: a NamedTuple compiles each field's
 # annotation that is a string, before ``ado run``'s spawn (docs/performance.md).
 
-import contextlib
 import dataclasses
 import os
-import signal
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, NamedTuple
@@ -286,17 +284,16 @@ class TaskStart:
                 store, cfg, max_cost=spec.options.max_cost, now=datetime.now(UTC)
             )
         spawned = adapter.start(request)
-        if spawned.pid is not None:
-            try:
+        try:
+            if spawned.pid is not None:
                 store.set_agent_pid(attempt_id, spawned.pid, group_mark)
-            except BaseException:  # not recorded: nobody could stop it later
-                with contextlib.suppress(ProcessLookupError, PermissionError):
-                    os.killpg(spawned.pid, signal.SIGKILL)
-                raise
-        # Stored once the agent runs: storing an event loads the wire form of events
-        # (``ado.api.keys``), which the spawn need not wait for. Nothing else writes to the
-        # attempt in between, so it is still its first event.
-        store.add_events(task_id, attempt_id, events)
+            # Stored once the agent runs: storing an event loads the wire form of events
+            # (``ado.api.keys``), which the spawn need not wait for. Nothing else writes to
+            # the attempt in between, so it is still its first event.
+            store.add_events(task_id, attempt_id, events)
+        except BaseException:  # the pid not recorded, or the task taken from this process
+            spawned.abandon()  # (``TaskDisowned``): nobody would stop the agent later
+            raise
         return Opened(cand, info, request, spawned, events, guard)
 
     def _admit(self, task_id: int, info: AttemptInfo, events: list[AgentEvent]) -> list[AgentEvent]:

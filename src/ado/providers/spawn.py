@@ -13,7 +13,9 @@ reads the pipes in the loop. ``asyncio.create_subprocess_exec`` calls the same
 # Without ``from __future__ import annotations``: a NamedTuple compiles each field's
 # annotation that is a string, before ``ado run``'s spawn (docs/performance.md).
 
+import contextlib
 import os
+import signal
 import subprocess
 import time
 from collections.abc import Mapping, Sequence
@@ -65,6 +67,19 @@ class Spawned(NamedTuple):
     @classmethod
     def failed(cls, env: dict[str, str], error: SpawnError) -> "Spawned":
         return cls(env, error=error, started=time.monotonic())
+
+    def abandon(self) -> None:
+        """Kill the agent's whole process group, reap it and close its pipes: for an agent
+        that no runner will adopt (its start could not be recorded)."""
+        if self.pid is None:
+            return
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(self.pid, signal.SIGKILL)
+        if self.process is not None:
+            self.process.wait()
+            for pipe in (self.process.stdout, self.process.stderr):
+                if pipe is not None:
+                    pipe.close()
 
 
 def spawn(argv: Sequence[str], *, cwd: str, env: Mapping[str, str]) -> subprocess.Popen[bytes]:
