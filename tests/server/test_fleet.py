@@ -208,17 +208,18 @@ def test_a_woken_pool_writes_nothing_to_the_task_it_lost(
                 lambda: (r := running_agent(pg_store, task_id, attempt=1)) and r[0] == survivor.pid,
                 what="the other pool to run the task again",
             )
-            # The other pool may have started its attempt before the snapshot above: the
-            # events after the takeover begin at its attempt_started (the hung pool, stopped,
-            # wrote none meanwhile).
-            mark = (
-                min(
+
+            def started_again() -> list[int]:  # stored once its agent runs
+                return [
                     e.id
                     for e in pg_store.list_events(task_id)
                     if e.kind == "attempt_started" and e.attempt_id != first.id
-                )
-                - 1
-            )
+                ]
+
+            # The other pool may have started its attempt before the snapshot above: the
+            # events after the takeover begin at its attempt_started (the hung pool, stopped,
+            # wrote none meanwhile).
+            mark = min(wait_for(started_again, what="the other pool's attempt_started")) - 1
         wait_for(lambda: group_gone(agent), what="the hung pool's agent to be stopped")
 
         hung.signal(signal.SIGCONT)
