@@ -12,8 +12,7 @@ application's are left alone). ``Telemetry.shutdown()`` flushes with a bound: a 
 that is down never holds up the end of ``ado run``.
 """
 
-# Without ``from __future__ import annotations``: a NamedTuple compiles each field's
-# annotation that is a string, before ``ado run``'s spawn (docs/performance.md).
+from __future__ import annotations
 
 import os
 import sys
@@ -21,7 +20,7 @@ import threading
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, NamedTuple, TextIO
 
-from ado.telemetry import _state
+from ado.telemetry import _state, export_enabled
 
 if TYPE_CHECKING:
     from opentelemetry.metrics import Meter
@@ -64,15 +63,13 @@ def _exporter(env_value: str | None, configured: str) -> str:
     return configured
 
 
-def resolve(config: "TelemetryConfig", environ: Mapping[str, str] | None = None) -> ExportSettings:
+def resolve(config: TelemetryConfig, environ: Mapping[str, str] | None = None) -> ExportSettings:
     """Merge ``observability.telemetry`` with the standard ``OTEL_*`` variables.
 
     The configuration's ``endpoint`` wins over ``OTEL_EXPORTER_OTLP_ENDPOINT``; the
     variables that choose exporters, the service name and the export interval win over
     the configuration (the OpenTelemetry convention), so one file serves every deployment.
     """
-    from ado.telemetry import export_enabled
-
     env = os.environ if environ is None else environ
     signal_endpoints = (
         env.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"),
@@ -122,9 +119,9 @@ class Telemetry:
     def __init__(
         self,
         settings: ExportSettings,
-        tracer_provider: "TracerProvider | None",
-        meter_provider: "MeterProvider | None",
-        registry: "CollectorRegistry | None",
+        tracer_provider: TracerProvider | None,
+        meter_provider: MeterProvider | None,
+        registry: CollectorRegistry | None,
     ) -> None:
         self.settings = settings
         self.tracer_provider = tracer_provider
@@ -134,7 +131,7 @@ class Telemetry:
         self._closed = False
 
     @property
-    def tracer(self) -> "Tracer | None":
+    def tracer(self) -> Tracer | None:
         if self.tracer_provider is None:
             return None
         from ado import __version__
@@ -142,7 +139,7 @@ class Telemetry:
         return self.tracer_provider.get_tracer(SCOPE, __version__)
 
     @property
-    def meter(self) -> "Meter | None":
+    def meter(self) -> Meter | None:
         if self.meter_provider is None:
             return None
         from ado import __version__
@@ -187,7 +184,7 @@ class Telemetry:
 
 
 def start(
-    config: "TelemetryConfig",
+    config: TelemetryConfig,
     *,
     prometheus: bool = False,
     environ: Mapping[str, str] | None = None,
