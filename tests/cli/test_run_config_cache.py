@@ -39,7 +39,8 @@ def _run(project: Project, code: int, env: dict[str, str] | None = None) -> str:
 
 
 def _entries() -> list[Path]:
-    return sorted(cache_dir().glob("*.json")) if cache_dir().is_dir() else []
+    folder = Path(cache_dir())
+    return sorted(folder.glob("*.json")) if folder.is_dir() else []
 
 
 def _configure(project: Project, agent: dict[str, Any], limit: Any = 1000) -> None:

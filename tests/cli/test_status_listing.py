@@ -77,7 +77,7 @@ def _install(plugins: Path) -> None:
 
 
 def _listings() -> list[Path]:
-    return sorted((cache_dir().parent / "entry-points").glob("*.json"))
+    return sorted((Path(cache_dir()).parent / "entry-points").glob("*.json"))
 
 
 def test_a_plugin_installed_or_removed_after_the_listing_is_seen_at_once(
@@ -123,8 +123,8 @@ def test_a_corrupt_or_stale_listing_is_not_used(project: Project, tmp_path: Path
 
 def test_an_unwritable_cache_costs_only_the_scan(project: Project, tmp_path: Path) -> None:
     plugins = _setup(project, tmp_path)
-    cache_dir().parent.parent.mkdir(parents=True, exist_ok=True)
-    cache_dir().parent.write_text("not a directory")  # where ~/.cache/ado would be
+    Path(cache_dir()).parent.parent.mkdir(parents=True, exist_ok=True)
+    Path(cache_dir()).parent.write_text("not a directory")  # where ~/.cache/ado would be
     ids, scanned = _ids(project, plugins)
     assert scanned and "cursor-agent" in ids
     assert _ids(project, plugins) == (ids, True)

@@ -43,30 +43,30 @@ def test_search_order_walks_every_location_then_defaults(
 
     user = project_id(isolated_env / ".config" / "ado" / "config.yaml", "user")
     loaded = load_config(cwd=cwd)
-    assert (loaded.path, loaded.config.project.id, loaded.base_dir) == (user, "user", cwd)
+    assert (loaded.path, loaded.config.project.id, loaded.base_dir) == (str(user), "user", str(cwd))
 
     dot = project_id(cwd / ".ado" / "config.yaml", "dot-ado")
     loaded = load_config(cwd=cwd)
-    assert (loaded.path, loaded.config.project.id) == (dot, "dot-ado")
-    assert loaded.base_dir == cwd  # relative paths resolve against the project, not .ado/
+    assert (loaded.path, loaded.config.project.id) == (str(dot), "dot-ado")
+    assert loaded.base_dir == str(cwd)  # relative paths resolve against the project, not .ado/
 
     yml = project_id(cwd / "ado.config.yml", "yml")
-    assert load_config(cwd=cwd).path == yml
+    assert load_config(cwd=cwd).path == str(yml)
 
     yaml = project_id(cwd / "ado.config.yaml", "yaml")
-    assert load_config(cwd=cwd).path == yaml
+    assert load_config(cwd=cwd).path == str(yaml)
 
     explicit = project_id(tmp_path / "elsewhere" / "mine.yaml", "explicit")
     loaded = load_config(explicit, cwd=cwd)
-    assert (loaded.path, loaded.config.project.id) == (explicit, "explicit")
-    assert loaded.base_dir == explicit.parent
+    assert (loaded.path, loaded.config.project.id) == (str(explicit), "explicit")
+    assert loaded.base_dir == str(explicit.parent)
 
 
 def test_xdg_config_home_is_honoured(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     xdg = tmp_path / "xdg"
     monkeypatch.setenv("XDG_CONFIG_HOME", str(xdg))
     path = project_id(xdg / "ado" / "config.yaml", "from-xdg")
-    assert find_config_file(cwd=tmp_path) == path
+    assert find_config_file(cwd=tmp_path) == str(path)
 
 
 def test_ado_config_environment_variable_names_the_file(
@@ -245,7 +245,7 @@ def test_top_level_must_be_a_mapping(tmp_path: Path, text: str, what: str) -> No
 def test_empty_file_means_defaults(tmp_path: Path) -> None:
     write(tmp_path / "ado.config.yaml", "# nothing yet\n")
     loaded = load_config(cwd=tmp_path)
-    assert loaded.path == tmp_path / "ado.config.yaml"
+    assert loaded.path == str(tmp_path / "ado.config.yaml")
     assert loaded.config.routing.strategy == "subscription-first"
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -86,7 +87,8 @@ def _print_origins(resolved: Resolved, data: dict[str, Any]) -> None:
         note: str = origin
         if origin == "file" and path is not None:
             line = resolved.line_of(where)
-            note = f"file {path.name}:{line}" if line else f"file {path.name}"
+            name = os.path.basename(path)
+            note = f"file {name}:{line}" if line else f"file {name}"
         elif origin == "saved":
             note = f"saved (the file gives {json.dumps(_file_value(resolved, key), default=str)})"
         shown = escape(json.dumps(value, default=str))
@@ -176,7 +178,7 @@ def set_(app: AppContext, key: str, value: str) -> None:
     from ado.config.loader import find_config_file
     from ado.config.secrets import MASK, is_secret_name
 
-    path = find_config_file(app.config_path, app.cwd) or Path(app.cwd / "ado.config.yaml")
+    path = Path(find_config_file(app.config_path, app.cwd) or Path(app.cwd, "ado.config.yaml"))
     new = set_value(path, key, value)
     parts = parse_key(key)
     secret = any(is_secret_name(str(p)) for p in parts)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pathlib import Path
+import os
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -21,7 +21,8 @@ class AppContext:
     def __init__(self, config_path: str | None = None, debug: bool = False) -> None:
         self.config_path = config_path
         self.debug = debug
-        self.cwd = Path.cwd()
+        #: The working directory (a ``str``, as the configuration's paths: ``ado.config.loader``).
+        self.cwd = os.getcwd()
         #: Print the configuration's warnings on stderr when it is loaded (once per
         #: command); ``ado config validate`` lists them itself.
         self.print_warnings = True
@@ -104,7 +105,7 @@ class AppContext:
         from ado.store.urls import DbUrl, store_url
 
         url = DbUrl.parse(store_url(self.loaded.config, self.loaded.base_dir))
-        if url.dialect == "sqlite" and not (url.database and Path(url.database).exists()):
+        if url.dialect == "sqlite" and not (url.database and os.path.exists(url.database)):
             return None
         return self.store
 

@@ -51,7 +51,7 @@ def backup(app: AppContext, file: Path | None, force: bool) -> None:
     from ado.store.backup import backup_name
 
     url = _url(app)
-    dest = file if file is not None else app.cwd / backup_name(url)
+    dest = file if file is not None else Path(app.cwd, backup_name(url))
     result = run_backup(url, dest, overwrite=force)
     report = result.report
     click.echo(
@@ -76,7 +76,7 @@ def restore(app: AppContext, file: Path, force: bool) -> None:
     """
     from ado.store.backup import restore as run_restore
 
-    result = run_restore(_url(app), file, force=force, saved_dir=app.cwd)
+    result = run_restore(_url(app), file, force=force, saved_dir=Path(app.cwd))
     if result.saved is not None:
         click.echo(f"The replaced store was saved to {result.saved}.")
     source = result.source

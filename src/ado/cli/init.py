@@ -35,7 +35,7 @@ def init(app: AppContext, assume_yes: bool, force: bool, description: str | None
     from ado.errors import UsageError
     from ado.providers import adapter_classes, detect_all
 
-    root = app.cwd
+    root = Path(app.cwd)
     target = root / "ado.config.yaml"
     if target.exists() and not force:
         raise UsageError(f"{target} already exists.", hint="Pass -f to overwrite it.")

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
 import signal
 import sys
 import time
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -124,7 +124,7 @@ def run(
     if provider and providers:
         raise click.UsageError("use either --provider or --providers, not both")
     if cwd:
-        app.cwd = Path(cwd).resolve()
+        app.cwd = os.path.realpath(cwd)
     from ado.cli.preflight import check_run
 
     check_run(app, provider, _split(providers), _split(exclude))  # exit 2 before any record

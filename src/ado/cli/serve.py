@@ -74,4 +74,4 @@ def _watched(app: AppContext) -> list[Path]:
     explicit = app.config_path or os.environ.get("ADO_CONFIG")
     if explicit:
         return [Path(explicit).expanduser()]
-    return config_search_paths(app.cwd)
+    return [Path(p) for p in config_search_paths(app.cwd)]

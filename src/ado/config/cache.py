@@ -31,7 +31,6 @@ import json
 import os
 import re
 import sys
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ado.config.loader import _VAR, LoadedConfig, base_dir, find_config_file, load_config
@@ -41,6 +40,7 @@ from ado.config.snapshot import NotFreezable, freeze, thaw
 from ado.records import Record
 
 if TYPE_CHECKING:
+    from ado.config.loader import StrPath
     from ado.config.schema import AdoConfig
 
 # CPython's own SHA-256, the one ``hashlib`` falls back to: importing ``hashlib`` loads
@@ -62,7 +62,7 @@ __all__ = ["CacheEntry", "cache_dir", "effective", "load"]
 FORMAT = 1
 #: What reading back an entry that is not what this code wrote raises: a miss.
 _UNREADABLE = (KeyError, TypeError, ValueError, AttributeError, ImportError, RecursionError)
-_PACKAGE = Path(__file__).resolve().parent.parent
+_PACKAGE = os.path.dirname(os.path.dirname(os.path.realpath(__file__)))
 #: The modules whose code shapes the validated configuration: an edit to one is a miss.
 _CODE = (
     *(f"config/{name}.py" for name in ("base", "legacy", "loader", "overrides", "resolve")),
@@ -77,21 +77,24 @@ _CODE = (
 )
 
 
-def cache_dir() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "ado" / "config"
+def cache_dir() -> str:
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return os.path.join(base, "ado", "config")
 
 
-def load(explicit: str | Path | None = None, cwd: Path | None = None) -> LoadedConfig:
+def load(explicit: StrPath | None = None, cwd: StrPath | None = None) -> LoadedConfig:
     """``load_config``, from the cache when nothing changed (``LoadedConfig.data`` and
-    ``lines`` are then empty: what shows where a value comes from reads the file itself)."""
-    cwd = cwd or Path.cwd()
+    ``lines`` are then empty: what shows where a value comes from reads the file itself).
+    Paths are handled with ``os.path``, as the loader's (no ``pathlib`` before ``ado run``'s
+    agent spawns)."""
+    cwd = os.getcwd() if cwd is None else os.fspath(cwd)
     path = find_config_file(explicit, cwd)
     if path is None:
         return load_config(explicit, cwd)
     try:
-        raw = path.read_bytes()
-        stat = path.stat()
+        with open(path, "rb") as f:
+            raw = f.read()
+            stat = os.fstat(f.fileno())
         text = raw.decode("utf-8")
     except (OSError, UnicodeDecodeError):
         return load_config(explicit, cwd)  # which says what is wrong
@@ -139,7 +142,7 @@ class CacheEntry(Record):
     __slots__ = ("where", "key", "writable", "data")
 
     def __init__(
-        self, where: Path, key: str, writable: bool, data: dict[str, Any] | None = None
+        self, where: str, key: str, writable: bool, data: dict[str, Any] | None = None
     ) -> None:
         self.where = where
         self.key = key
@@ -148,15 +151,15 @@ class CacheEntry(Record):
         self.data = data
 
     @classmethod
-    def open(cls, path: Path, raw: bytes, text: str, stat: os.stat_result) -> CacheEntry:
+    def open(cls, path: str, raw: bytes, text: str, stat: os.stat_result) -> CacheEntry:
         found = re.findall(_VAR, text) if "${" in text else []
         names = sorted(set(found), key=lambda m: m[0])
         env = [(name, os.environ.get(name)) for name, _ in names]
         writable = not any(value and is_secret_name(name) for name, value in env)
-        resolved = path.resolve()
-        stamp = [FORMAT, sys.version, str(resolved), stat.st_size, stat.st_mtime_ns]
+        resolved = os.path.realpath(path)
+        stamp = [FORMAT, sys.version, resolved, stat.st_size, stat.st_mtime_ns]
         key = _hash(json.dumps([stamp, _code_stamp(), env]), raw)
-        where = cache_dir() / f"{_hash(str(resolved))[:32]}.json"
+        where = os.path.join(cache_dir(), f"{_hash(resolved)[:32]}.json")
         entry = cls(where, key, writable)
         entry.data = entry._read()
         return entry
@@ -196,7 +199,7 @@ class CacheEntry(Record):
 
     def _read(self) -> dict[str, Any] | None:
         try:
-            with self.where.open("rb") as f:
+            with open(self.where, "rb") as f:
                 data = json.load(f)
         except (OSError, ValueError, RecursionError):
             return None
@@ -210,16 +213,17 @@ class CacheEntry(Record):
         if not self.writable:
             return
         data = {"format": FORMAT, "key": self.key, **data}
-        tmp = self.where.with_name(f".{self.where.name}.{os.getpid()}.tmp")
+        folder, name = os.path.split(self.where)
+        tmp = os.path.join(folder, f".{name}.{os.getpid()}.tmp")
         try:
-            self.where.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            os.makedirs(folder, mode=0o700, exist_ok=True)
             fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
             with os.fdopen(fd, "w", encoding="utf-8") as f:
                 json.dump(data, f, separators=(",", ":"))
             os.replace(tmp, self.where)
         except (OSError, ValueError):
             with contextlib.suppress(OSError):
-                tmp.unlink()
+                os.unlink(tmp)
             return
         self.data = data
 
@@ -233,18 +237,21 @@ def _hash(text: str, data: bytes = b"") -> str:
 def _code_stamp() -> list[Any]:
     """The size and mtime of ADO's configuration modules, and of pydantic's version module
     (an upgrade may validate differently); found without importing pydantic."""
-    pydantic = (Path(entry or ".") / "pydantic" / "version.py" for entry in sys.path)
-    files = [*(_PACKAGE / name for name in _CODE), next((p for p in pydantic if p.is_file()), None)]
+    pydantic = (os.path.join(entry or ".", "pydantic", "version.py") for entry in sys.path)
+    files = [
+        *(os.path.join(_PACKAGE, name) for name in _CODE),
+        next((p for p in pydantic if os.path.isfile(p)), None),
+    ]
     out: list[Any] = []
     for path in files:
         try:
-            st = path.stat() if path is not None else None
+            st = os.stat(path) if path is not None else None
         except OSError:
             st = None
         if st is None:
             out.append(None)
         else:
-            out.append([str(path), st.st_size, st.st_mtime_ns])
+            out.append([path, st.st_size, st.st_mtime_ns])
     return out
 
 

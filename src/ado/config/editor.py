@@ -95,7 +95,7 @@ def set_value(path: Path, key: str, raw_value: str) -> Any:
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_text(new_text, encoding="utf-8")
     try:
-        data, lines = read_yaml(tmp)
+        data, lines = read_yaml(str(tmp))
         config = validate(data, lines, str(path))
         check_provider_ids(config.providers, lines, str(path))
     except BaseException:

@@ -13,11 +13,20 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ado.errors import ConfigError
 from ado.records import Record
+
+if TYPE_CHECKING:
+    from os import PathLike
+    from typing import TypeAlias
+
+    #: A path as the loader takes one. The paths it gives are ``str``s, handled with
+    #: ``os.path``: ``ado run`` finds and reads its configuration before its agent spawns,
+    #: and importing ``pathlib`` costs Python 3.11 ~9 ms there (it loads ``urllib.parse``
+    #: and ``ipaddress``; docs/performance.md).
+    StrPath: TypeAlias = str | PathLike[str]
 
 __all__ = [
     "LoadedConfig",
@@ -56,8 +65,8 @@ class LoadedConfig(Record):
     def __init__(
         self,
         config: Any,  # AdoConfig; typed loosely to keep pydantic out of import time
-        path: Path | None,
-        base_dir: Path,
+        path: StrPath | None,
+        base_dir: StrPath,
         warnings: list[str] | None = None,
         data: dict[str, Any] | None = None,
         lines: dict[KeyPath, int] | None = None,
@@ -65,9 +74,9 @@ class LoadedConfig(Record):
     ) -> None:
         self.config = config
         #: The file read, or None when running on the defaults.
-        self.path = path
+        self.path = None if path is None else os.fspath(path)
         #: Relative paths in the config (storage.path, contextFile) resolve against this.
-        self.base_dir = base_dir
+        self.base_dir = os.fspath(base_dir)
         #: One line per key read differently or not acted on (``ado.config.legacy``), each
         #: starting with ``file:line: key:``; the CLI prints them once per command.
         self.warnings: list[str] = [] if warnings is None else warnings
@@ -78,57 +87,58 @@ class LoadedConfig(Record):
         self.cache = cache
 
 
-def user_config_path() -> Path:
-    base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
-    return Path(base) / "ado" / "config.yaml"
+def user_config_path() -> str:
+    base = os.environ.get("XDG_CONFIG_HOME") or os.path.join(os.path.expanduser("~"), ".config")
+    return os.path.join(base, "ado", "config.yaml")
 
 
-def config_search_paths(cwd: Path) -> list[Path]:
-    return [*(cwd / name for name in LOCAL_NAMES), user_config_path()]
+def config_search_paths(cwd: StrPath) -> list[str]:
+    return [*(os.path.join(cwd, name) for name in LOCAL_NAMES), user_config_path()]
 
 
-def find_config_file(explicit: str | Path | None = None, cwd: Path | None = None) -> Path | None:
+def find_config_file(explicit: StrPath | None = None, cwd: StrPath | None = None) -> str | None:
     if explicit is not None:
-        path = Path(explicit).expanduser()
-        if not path.is_file():
+        path = os.path.expanduser(os.fspath(explicit))
+        if not os.path.isfile(path):
             raise ConfigError(
                 "configuration file not found",
-                file=str(path),
+                file=path,
                 fix="check the path given to --config (or ADO_CONFIG), or run `ado init`",
             )
         return path
     if env := os.environ.get("ADO_CONFIG"):
         return find_config_file(env, cwd)
-    for candidate in config_search_paths(cwd or Path.cwd()):
-        if candidate.is_file():
+    for candidate in config_search_paths(os.getcwd() if cwd is None else cwd):
+        if os.path.isfile(candidate):
             return candidate
     return None
 
 
 def load_config(
-    explicit: str | Path | None = None, cwd: Path | None = None, *, text: str | None = None
+    explicit: StrPath | None = None, cwd: StrPath | None = None, *, text: str | None = None
 ) -> LoadedConfig:
     """Find and validate the configuration; defaults when there is no file. ``text``: the
     file's contents, already read."""
     from ado.config.schema import AdoConfig
 
-    cwd = cwd or Path.cwd()
-    path = find_config_file(explicit, cwd)
+    here = os.getcwd() if cwd is None else os.fspath(cwd)
+    path = find_config_file(explicit, here)
     if path is None:
-        return LoadedConfig(AdoConfig(), None, cwd)
+        return LoadedConfig(AdoConfig(), None, here)
     warnings: list[str] = []
     data, lines = read_yaml(path, warnings, text=text)
-    config = validate(data, lines, str(path), warnings)
-    check_provider_ids(config.providers, lines, str(path))
-    return LoadedConfig(config, path, base_dir(path, cwd), warnings, data, lines)
+    config = validate(data, lines, path, warnings)
+    check_provider_ids(config.providers, lines, path)
+    return LoadedConfig(config, path, base_dir(path, here), warnings, data, lines)
 
 
-def base_dir(path: Path, cwd: Path) -> Path:
+def base_dir(path: str, cwd: str) -> str:
     """Where the relative paths of the configuration file ``path`` resolve: its folder (the
     project's for ``.ado/config.yaml``), or ``cwd`` for the user's own file."""
-    if path == user_config_path():
+    if os.path.normpath(path) == os.path.normpath(user_config_path()):
         return cwd
-    return path.parent.parent if path.parent.name == ".ado" else path.parent
+    folder = os.path.dirname(os.path.normpath(path)) or "."
+    return (os.path.dirname(folder) or ".") if os.path.basename(folder) == ".ado" else folder
 
 
 def check_provider_ids(
@@ -168,7 +178,7 @@ def check_provider_ids(
 
 
 def read_yaml(
-    path: Path, warnings: list[str] | None = None, *, text: str | None = None
+    path: str, warnings: list[str] | None = None, *, text: str | None = None
 ) -> tuple[dict[str, Any], dict[KeyPath, int]]:
     """The file as plain data with variables expanded, and the line of every key.
 
@@ -181,7 +191,8 @@ def read_yaml(
 
     try:
         if text is None:
-            text = path.read_text(encoding="utf-8")
+            with open(path, encoding="utf-8") as f:
+                text = f.read()
     except (OSError, UnicodeDecodeError) as exc:
         reason = exc.strerror if isinstance(exc, OSError) else "it is not UTF-8 text"
         raise ConfigError(

@@ -19,12 +19,13 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Callable, Mapping
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ado.errors import ConfigError
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from cryptography.fernet import Fernet
 
 __all__ = [
@@ -104,6 +105,8 @@ def reveal(value: Any) -> Any:
 
 
 def key_file_path() -> Path:
+    from pathlib import Path  # not before `ado run`'s agent spawns (ado.config.loader)
+
     base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
     return Path(base) / "ado" / "secret.key"
 

@@ -19,7 +19,6 @@ the path from exec to spawn stays lean (docs/performance.md).
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ado.orchestrator.hooks import HookChain, OnUpdate, RunnerHooks
@@ -127,7 +126,7 @@ class Services:
         self.following: FollowingNotifier | None = None
 
     @classmethod
-    def for_run(cls, config: AdoConfig, base_dir: Path, *, debug: bool = False) -> Services:
+    def for_run(cls, config: AdoConfig, base_dir: str, *, debug: bool = False) -> Services:
         """For one ``ado run``: telemetry when enabled; the notifier, when notifications are
         on, built after the agent's spawn (``LateNotifier``) with its own ``Store`` for the
         alert history."""

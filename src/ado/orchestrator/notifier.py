@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import Callable, Coroutine
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from ado.orchestrator.hooks import RunnerHooks
@@ -18,6 +17,7 @@ from ado.orchestrator.hooks import RunnerHooks
 if TYPE_CHECKING:
     import asyncio
 
+    from ado.config.loader import StrPath
     from ado.config.schema import AdoConfig
     from ado.notifications.manager import NotificationManager
     from ado.orchestrator.task import AttemptInfo, TaskUpdate
@@ -52,7 +52,7 @@ class LateNotifier(RunnerHooks):
     agent (no provider available…) builds it at ``aclose``, so nothing is lost.
     """
 
-    def __init__(self, config: AdoConfig, base_dir: Path) -> None:
+    def __init__(self, config: AdoConfig, base_dir: StrPath) -> None:
         self._build = lambda: _open_notifier(config, base_dir)
         self._pending: list[TaskUpdate] = []
         self._inner: _ManagedListener | None = None
@@ -114,7 +114,7 @@ async def _in_thread(func: Callable[[], T]) -> T:
 
 
 def _open_notifier(
-    config: AdoConfig, base_dir: Path
+    config: AdoConfig, base_dir: StrPath
 ) -> tuple[NotificationManager, Callable[[], None]]:
     """The manager of ``ado run``, recording alerts into a ``Store`` of its own."""
     from ado.config.snapshot import as_model

@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from functools import partial
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ado.errors import AdoError, TaskDisowned
@@ -343,7 +344,7 @@ class Runner:
             self.store,
             task_id,
             spec.prompt,
-            spec.cwd,
+            Path(spec.cwd),
             mode=cfg.routing.failover.handoff,
             limit=cfg.orchestration.max_prompt_bytes,
         )

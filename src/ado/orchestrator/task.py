@@ -3,7 +3,7 @@
 Written without ``from __future__ import annotations``: a ``NamedTuple`` compiles each field's
 annotation that is a string (docs/performance.md, exec → spawn)."""
 
-from pathlib import Path
+import os
 from typing import TYPE_CHECKING, NamedTuple
 
 from ado.options import TaskOptions
@@ -12,6 +12,7 @@ from ado.providers.events import AgentEvent, Usage
 from ado.records import Record
 
 if TYPE_CHECKING:
+    from ado.config.loader import StrPath
     from ado.routing.router import RouteFilters
 
 __all__ = ["AttemptInfo", "TaskResult", "TaskSpec", "TaskUpdate"]
@@ -25,12 +26,12 @@ class TaskSpec(Record):
     def __init__(
         self,
         prompt: str,
-        cwd: Path,
+        cwd: "StrPath",
         options: TaskOptions | None = None,
         assume_yes: bool = False,
     ) -> None:
         self.prompt = prompt
-        self.cwd = cwd
+        self.cwd = os.fspath(cwd)
         self.options = TaskOptions() if options is None else options
         #: Nobody to ask before a costly API run (``-y``; the worker pool): the limits still
         #: apply.

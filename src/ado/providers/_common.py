@@ -5,8 +5,10 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Iterable, Mapping
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 __all__ = [
     "any_env",
@@ -76,6 +78,8 @@ def status_in_text(text: str | None) -> int | None:
 
 
 def home(env: Mapping[str, str]) -> Path:
+    from pathlib import Path  # not before the agent spawns (ado.config.loader)
+
     return Path(env.get("HOME") or Path.home())
 
 

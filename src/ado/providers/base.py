@@ -19,7 +19,6 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 from enum import StrEnum
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple
 
 from ado.providers.events import AgentEvent
@@ -283,8 +282,8 @@ class AgentAdapter(ABC):
     def resolve_command(self, command: str | None = None) -> str | None:
         name = command or self.executable
         if os.sep in name:
-            path = Path(name).expanduser()
-            return str(path) if path.is_file() and os.access(path, os.X_OK) else None
+            path = os.path.expanduser(name)
+            return path if os.path.isfile(path) and os.access(path, os.X_OK) else None
         return which(name)
 
     async def detect(
@@ -410,10 +409,10 @@ def command_problem(provider: str, command: str) -> str:
     ``ado providers check`` say it)."""
     if os.sep not in command:
         return f"providers.{provider}.command: {command!r} is not on PATH"
-    path = Path(command).expanduser()
-    if not path.exists():
+    path = os.path.expanduser(command)
+    if not os.path.exists(path):
         return f"providers.{provider}.command: {command} does not exist"
-    if path.is_dir():
+    if os.path.isdir(path):
         return f"providers.{provider}.command: {command} is a directory"
     return f"providers.{provider}.command: {command} is not executable (chmod +x)"
 

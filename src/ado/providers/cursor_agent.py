@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ado.providers._common import any_env, as_dict, as_int, as_str, clip, home, pick
@@ -147,6 +146,8 @@ class CursorAgent(AgentAdapter):
     def login_state(self, env: Mapping[str, str]) -> bool | None:
         if any_env(env, self.credential_env):
             return True
+        from pathlib import Path  # not before the agent spawns (ado.config.loader)
+
         config_home = (
             Path(env["XDG_CONFIG_HOME"]) if env.get("XDG_CONFIG_HOME") else home(env) / ".config"
         )

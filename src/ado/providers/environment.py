@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from fnmatch import fnmatchcase
 
 from ado.records import Record
 
@@ -65,7 +64,7 @@ def select(patterns: Iterable[str], environ: Mapping[str, str], own: Iterable[st
     for name, value in environ.items():
         if name in exact:
             out.passed[name] = value
-        elif any(fnmatchcase(name, g) for g in globs):
+        elif globs and _matches(name, globs):
             if name.startswith("ADO_") or (is_secret_name(name) and name not in own_names):
                 out.withheld.append(name)
             else:
@@ -103,3 +102,11 @@ def missing_variable_hint(
         f"{which} {verb} set in ADO's environment, but agents get a minimal one{why}; "
         f"add to ado.config.yaml under providers.{provider}:  passEnv: [{', '.join(listed)}]"
     )
+
+
+def _matches(name: str, globs: Iterable[str]) -> bool:
+    # ``fnmatch`` is loaded only for a passEnv glob: ``ado run`` spawns its agent before
+    # anything else needs it (docs/performance.md).
+    from fnmatch import fnmatchcase
+
+    return any(fnmatchcase(name, g) for g in globs)

@@ -35,7 +35,7 @@ def _where() -> Path:
     from ado.config.cache import cache_dir  # ~/.cache/ado/config: ADO's cache is its parent
 
     key = crc32(json.dumps(sys.path).encode("utf-8", "surrogatepass"))
-    return cache_dir().parent / "entry-points" / f"{key:08x}.json"
+    return Path(cache_dir()).parent / "entry-points" / f"{key:08x}.json"
 
 
 def _stamp(group: str) -> list[Any]:

@@ -22,12 +22,11 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
-from pathlib import Path
 
 __all__ = ["GROUP_MARK_ENV", "group_members", "kill_orphaned_group"]
 
 GROUP_MARK_ENV = "ADO_AGENT_GROUP"
-_PROC = Path("/proc")
+_PROC = "/proc"
 
 
 def kill_orphaned_group(pgid: int, mark: str | None) -> bool:
@@ -67,7 +66,7 @@ def group_members(pgid: int) -> list[int]:
 def _stat(pid: int, *, alive_only: bool = False) -> tuple[int, int] | None:
     """(process group, session) of ``pid``; None when it is gone (or a zombie, if asked)."""
     try:
-        fields = (_PROC / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()
+        fields = _read(f"{_PROC}/{pid}/stat").decode().rsplit(")", 1)[1].split()
     except (OSError, IndexError):
         return None
     if alive_only and fields[0] in ("Z", "X"):
@@ -77,6 +76,11 @@ def _stat(pid: int, *, alive_only: bool = False) -> tuple[int, int] | None:
 
 def _environ(pid: int) -> bytes:
     try:
-        return b"\0" + (_PROC / str(pid) / "environ").read_bytes() + b"\0"
+        return b"\0" + _read(f"{_PROC}/{pid}/environ") + b"\0"
     except OSError:
         return b""
+
+
+def _read(path: str) -> bytes:
+    with open(path, "rb") as f:
+        return f.read()

@@ -33,6 +33,7 @@ from ado.store.tokens import TokenMethods
 from ado.store.urls import DATABASE_URL_ENV, DbUrl, normalize_url, redact_url, store_url
 
 if TYPE_CHECKING:
+    from ado.config.loader import StrPath
     from ado.config.schema import AdoConfig
 
 __all__ = ["DATABASE_URL_ENV", "HEAD", "Store", "normalize_url", "redact_url"]
@@ -82,7 +83,7 @@ class Store(QueueMethods, TokenMethods, BrowseMethods, AlertMethods):
         )
 
     @classmethod
-    def open(cls, config: AdoConfig, base_dir: Path) -> Self:
+    def open(cls, config: AdoConfig, base_dir: StrPath) -> Self:
         """The store the configuration names (``ado.store.urls.store_url``), migrated."""
         store = cls(store_url(config, base_dir))
         try:

@@ -20,7 +20,6 @@ from contextlib import AbstractContextManager, contextmanager
 from datetime import datetime
 from functools import cache, wraps
 from typing import Any, Concatenate, ParamSpec, Protocol, TypeVar
-from urllib.parse import quote
 
 from ado.errors import StoreCorrupt, StoreError, StoreUnavailable
 from ado.store.codec import decode, encode_time, json_param
@@ -309,12 +308,26 @@ def _is_transient(orig: BaseException) -> bool:
     return state is None or state.startswith("08") or state in _SHUTTING_DOWN
 
 
+def sqlite_uri_path(path: str) -> str:
+    """``path`` for a ``file:`` URI (``urllib.parse.quote``). A path of letters, digits and
+    ``/._-~`` is its own quoted form: ``ado run`` opens the store before its agent spawns, and
+    ``urllib.parse`` loads ``ipaddress`` (docs/performance.md)."""
+    if _URI_PLAIN.issuperset(path):
+        return path
+    from urllib.parse import quote
+
+    return quote(path)
+
+
+_URI_PLAIN = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789/._-~")
+
+
 def connect(url: DbUrl) -> Any:
     if url.dialect == "sqlite":
         if url.in_memory:
             raise sqlite3.OperationalError("unable to open an in-memory store from another process")
         # mode=rw: never create the file; Store.open does, and migrates it.
-        uri = f"file:{quote(url.database or '')}?mode=rw"
+        uri = f"file:{sqlite_uri_path(url.database or '')}?mode=rw"
         conn = sqlite3.connect(
             uri,
             uri=True,

@@ -11,7 +11,6 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 from typing import TYPE_CHECKING, Self
 
 from ado.errors import StoreError
@@ -21,6 +20,7 @@ from ado.store.sql import SqlConnection, connect, is_dbapi_error, store_error
 from ado.store.urls import DbUrl, normalize_url, redact_url, store_url
 
 if TYPE_CHECKING:
+    from ado.config.loader import StrPath
     from ado.config.schema import AdoConfig
 
 __all__ = ["SqlStore"]
@@ -47,7 +47,7 @@ class SqlStore(QueueMethods):
         self._lock = threading.RLock()
 
     @classmethod
-    def open(cls, config: AdoConfig, base_dir: Path) -> Self | None:
+    def open(cls, config: AdoConfig, base_dir: StrPath) -> Self | None:
         """A store on the database the configuration names, with orphaned tasks marked
         interrupted; None when it cannot serve: no database yet, a schema not at ``HEAD``
         (``Store.open`` migrates it), or any error (``Store.open`` reports it)."""

@@ -9,13 +9,12 @@ SQLAlchemy; ``Store`` uses the same functions.
 
 import os
 import re
-from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
-from urllib.parse import parse_qsl, unquote, urlsplit
 
 from ado.errors import ConfigError, StoreError
 
 if TYPE_CHECKING:
+    from ado.config.loader import StrPath
     from ado.config.schema import AdoConfig
 
 __all__ = ["DATABASE_URL_ENV", "DbUrl", "normalize_url", "redact_url", "store_url"]
@@ -36,7 +35,7 @@ def redact_url(url: str) -> str:
     return re.sub(r"//([^:/@]*):[^@]*@", r"//\1:***@", url, count=1)
 
 
-def store_url(config: "AdoConfig", base_dir: Path) -> str:
+def store_url(config: "AdoConfig", base_dir: "StrPath") -> str:
     """The database URL the configuration names, normalized.
 
     ``ADO_DATABASE_URL`` wins over ``storage.connectionString``, which wins over the SQLite
@@ -55,17 +54,24 @@ def store_url(config: "AdoConfig", base_dir: Path) -> str:
         )
     if url:
         return normalize_url(url)
-    path = Path(storage.path).expanduser()
-    if not path.is_absolute():
-        path = base_dir / path
+    # os.path, not pathlib: ``ado run`` opens the store before its agent spawns
+    # (ado.config.loader)
+    path = os.path.join(base_dir, os.path.expanduser(storage.path))
+    folder = os.path.dirname(path)
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        os.makedirs(folder, exist_ok=True)
     except OSError as exc:
         raise StoreError(
-            f"cannot open {path}: cannot create {path.parent} ({exc.strerror})",
+            f"cannot open {path}: cannot create {folder} ({exc.strerror})",
             hint="check storage.path in ado.config.yaml",
         ) from exc
-    return "sqlite:///" + str(path).replace("%", "%25")
+    return "sqlite:///" + path.replace("%", "%25")
+
+
+_SQLITE_FILE = "sqlite:///"
+#: What makes a ``sqlite:///`` URL more than a plain path: a query, a fragment, an escape, or
+#: what ``urlsplit`` removes (tabs and line breaks).
+_NOT_PLAIN = "?#%\t\r\n"
 
 
 class DbUrl(NamedTuple):
@@ -83,6 +89,12 @@ class DbUrl(NamedTuple):
     @classmethod
     def parse(cls, url: str) -> "DbUrl":
         """Raises ValueError when ``url`` is not such a URL."""
+        if url.startswith(_SQLITE_FILE) and not any(c in url for c in _NOT_PLAIN):
+            # what ``store_url`` writes for a file: read as ``urlsplit`` would, without
+            # loading ``urllib.parse`` (and ``ipaddress``) before ``ado run``'s agent spawns
+            return cls("sqlite", url[len(_SQLITE_FILE) :] or None)
+        from urllib.parse import parse_qsl, unquote, urlsplit
+
         parts = urlsplit(normalize_url(url))
         dialect = parts.scheme.split("+", 1)[0]
         if dialect not in ("sqlite", "postgresql"):
