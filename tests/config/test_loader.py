@@ -376,3 +376,26 @@ def test_a_few_aliases_load(tmp_path: Path) -> None:
 def test_deep_nesting_is_refused(tmp_path: Path) -> None:
     error = error_for(tmp_path, 'version: "1.1"\ndeployment: ' + "[" * 100 + "]" * 100 + "\n")
     assert "64 levels" in error.message
+
+
+def test_base_dir_is_the_project_whatever_the_file_is_called(
+    tmp_path: Path, isolated_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    project = tmp_path / "proj"
+    # the project's own file, its .ado/config.yaml, another file named on the command line
+    for where, base in (
+        (project / "ado.config.yaml", project),
+        (project / ".ado" / "config.yaml", project),
+        (project / "conf" / "mine.yaml", project / "conf"),
+    ):
+        write(where, 'version: "1.1"\n')
+        assert load_config(where, cwd=tmp_path).base_dir == str(base)
+    # the user's own file: relative paths resolve against the working directory
+    write(isolated_env / ".config" / "ado" / "config.yaml", 'version: "1.1"\n')
+    assert load_config(cwd=project).base_dir == str(project)
+    # a relative --config: the paths stay relative to the working directory
+    monkeypatch.chdir(project)
+    loaded = load_config("ado.config.yaml")
+    assert (loaded.path, loaded.base_dir) == ("ado.config.yaml", ".")
+    loaded = load_config(".ado/config.yaml")
+    assert (loaded.path, loaded.base_dir) == (".ado/config.yaml", ".")
