@@ -211,7 +211,6 @@ def options_class(cls: type[_O]) -> type[_O]:
     return cls
 
 
-@functools.cache
 def as_dataclass(cls: type[Options]) -> type[Any]:
     """``cls`` as pydantic derives models from it: a standard dataclass of the same name,
     docstring, fields (annotations, defaults, ``metadata``) and module (where pydantic
