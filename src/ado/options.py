@@ -388,7 +388,7 @@ def _out_of_bounds(value: Any, bounds: Any) -> str | None:
 def _checks() -> dict[str, tuple[Callable[[Any], Any], ...]]:
     """Each field's ``Checked`` functions: those of the aliases its annotation joins with
     ``|`` (``NotAfter | None``), looked up in this module. What ``typing.get_type_hints``
-    finds (tests/api/test_task_bounds.py), without compiling every annotation."""
+    finds (tests/test_options.py), without compiling every annotation."""
     found: dict[str, tuple[Callable[[Any], Any], ...]] = {}
     for f in TaskOptions.OPTIONS:
         extras = [
