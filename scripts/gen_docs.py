@@ -310,7 +310,6 @@ def render_wire_fields() -> str:
     from pydantic.alias_generators import to_camel
 
     from ado.api import schemas
-    from ado.options import TaskOptions
 
     lines = [
         '"""The fields of the models in ``ado.api.schemas``: (JSON key, attribute), in order.',
@@ -325,7 +324,6 @@ def render_wire_fields() -> str:
         for n, m in vars(schemas).items()
         if isinstance(m, type) and m.__module__.startswith("ado.")
     }
-    models["TaskOptions"] = TaskOptions  # a plain dataclass, in TaskDetail
     for name, model in sorted(models.items()):
         if issubclass(model, BaseModel):
             fields = {n: f.alias or n for n, f in model.model_fields.items()}

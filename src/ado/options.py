@@ -4,14 +4,15 @@
     TaskChoices     what a user may choose for a task (the API's TaskCreate adds prompt, cwd)
     └── TaskOptions + what only ``ado run`` offers (allow_api, resume, wait): stored as is
 
-They are plain dataclasses, so ``ado run`` reaches its agent's spawn without loading pydantic
+They are plain classes (``Options``: a dataclass without its code generated at import), so
+``ado run`` reaches its agent's spawn without loading pydantic or ``dataclasses``
 (``bench/run_spawn.py``). Each field's description and bounds are in its ``metadata``, in
 pydantic's ``Field`` terms: pydantic applies them where input arrives (``TaskCreate`` in
-``ado.api.schemas`` is a pydantic dataclass built on ``TaskChoices``; ``TaskDetail.options``),
-and ``TaskOptions.checked`` applies the same ones on the command line. The bounds apply
-wherever the values come from: the configuration's priorities, turns and costs use
-``TURNS``, ``PRIORITY``, ``USD`` (``ado.config.base``). The API takes integers and booleans
-strictly (``"5"``, ``"no"``, ``0`` are refused).
+``ado.api.schemas`` is a pydantic dataclass built on ``as_dataclass(TaskChoices)``;
+``TaskDetail.options``), and ``TaskOptions.checked`` applies the same ones on the command
+line. The bounds apply wherever the values come from: the configuration's priorities, turns
+and costs use ``TURNS``, ``PRIORITY``, ``USD`` (``ado.config.base``). The API takes integers
+and booleans strictly (``"5"``, ``"no"``, ``0`` are refused).
 
 ``TaskOptions.stored()`` is the store's form (snake_case keys, defaults left out);
 ``TaskOptions.from_stored`` reads it back (rows written before this model, too); the wire
@@ -21,14 +22,20 @@ router's view.
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 import math
-import typing
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from enum import Enum
-from typing import TYPE_CHECKING, Annotated, Any, cast
+from typing import (
+    TYPE_CHECKING,
+    Annotated,
+    Any,
+    ClassVar,
+    Self,
+    TypeVar,
+    cast,
+    dataclass_transform,
+)
 
 from ado.vocab import AccessMode, HitlPolicy
 
@@ -37,6 +44,9 @@ if TYPE_CHECKING:
     from pydantic_core import CoreSchema
 
     from ado.routing.router import RouteFilters
+
+_T = TypeVar("_T")
+_O = TypeVar("_O", bound="Options")
 
 __all__ = [
     "MAX_COST_USD",
@@ -48,9 +58,14 @@ __all__ = [
     "PRIORITY",
     "TURNS",
     "USD",
+    "Option",
+    "Options",
     "TaskChoices",
     "TaskOptions",
+    "as_dataclass",
     "check_prompt",
+    "option",
+    "options_class",
 ]
 
 #: Agent turns one run may be given (``--max-turns``, ``maxTurns``).
@@ -124,48 +139,138 @@ Name = Annotated[str, ItemLength()]
 NotAfter = Annotated[str, Checked(_not_after)]
 
 
-def _meta(description: str, **bounds: Any) -> dict[str, Any]:
-    return {"description": description, **bounds}
+class Option:
+    """One field of ``TaskChoices`` or ``TaskOptions``: its default, and its description and
+    bounds as pydantic ``Field`` arguments (``metadata``); ``annotation`` is its type as
+    written (a string: the module's annotations are not evaluated)."""
+
+    __slots__ = ("annotation", "default", "metadata", "name")
+
+    def __init__(self, default: Any, metadata: dict[str, Any]) -> None:
+        if isinstance(default, list | dict | set):
+            raise TypeError("an option's default must not be mutable (shared by every task)")
+        self.default = default
+        self.metadata = metadata
+        self.name = self.annotation = ""
 
 
-@dataclass(kw_only=True)
-class TaskChoices:
+def option(*, default: _T, description: str, bounds: dict[str, Any] | None = None) -> _T:
+    """A field of a class of options, as ``dataclasses.field`` (typed as its default):
+    ``bounds`` as pydantic ``Field`` arguments."""
+    return cast("_T", Option(default, {"description": description, **(bounds or {})}))
+
+
+class Options:
+    """The base of ``TaskChoices`` and ``TaskOptions`` (each made with ``options_class``): a
+    dataclass (keyword-only, equal by class and fields, its fields in its ``repr``,
+    unhashable) without a dataclass's cost at import (each of its methods compiled from
+    source, ~1 ms a class before ``ado run``'s spawn). ``OPTIONS``: each field in order (the
+    base class's first); pydantic gets a standard dataclass of the same fields from
+    ``as_dataclass``."""
+
+    OPTIONS: ClassVar[tuple[Option, ...]] = ()
+
+    def __init__(self, **values: Any) -> None:
+        for f in self.OPTIONS:
+            setattr(self, f.name, values.pop(f.name, f.default))
+        if values:
+            raise TypeError(
+                f"{self.__class__.__name__}() got an unexpected keyword argument "
+                f"{next(iter(values))!r}"
+            )
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return all(getattr(self, f.name) == getattr(other, f.name) for f in self.OPTIONS)
+
+    #: Mutable, so unhashable (as a dataclass with ``eq``).
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{f.name}={getattr(self, f.name)!r}" for f in self.OPTIONS)
+        return f"{self.__class__.__qualname__}({shown})"
+
+    def replace(self, **changes: Any) -> Self:
+        """A copy with ``changes`` (as ``dataclasses.replace``: a field it lacks is refused)."""
+        return self.__class__(**{f.name: getattr(self, f.name) for f in self.OPTIONS} | changes)
+
+
+@dataclass_transform(kw_only_default=True, field_specifiers=(option,))
+def options_class(cls: type[_O]) -> type[_O]:
+    """Make ``cls`` (an ``Options``) a class of options (as ``@dataclass(kw_only=True)``):
+    its ``option(...)`` fields, after those of its base class, become ``OPTIONS``."""
+    own = [(name, v) for name, v in vars(cls).items() if isinstance(v, Option)]
+    annotations = vars(cls).get("__annotations__", {})
+    for name, spec in own:
+        if name not in annotations:
+            raise TypeError(f"{cls.__name__}.{name} has no annotation")
+        spec.name, spec.annotation = name, annotations[name]
+        setattr(cls, name, spec.default)  # as a dataclass: the default on the class
+    cls.OPTIONS = (*cls.OPTIONS, *(spec for _, spec in own))
+    return cls
+
+
+def as_dataclass(cls: type[Options]) -> type[Any]:
+    """``cls`` as pydantic derives models from it: a standard dataclass of the same name,
+    docstring, fields (annotations, defaults, ``metadata``) and module (where pydantic
+    resolves the annotations), a subclass of ``cls`` (its methods). ``TaskCreate`` is built
+    on ``as_dataclass(TaskChoices)``, ``TaskDetail.options`` is ``as_dataclass(TaskOptions)``:
+    the API's schema comes from the one definition above."""
+    import dataclasses
+
+    return dataclasses.make_dataclass(
+        cls.__name__,
+        [
+            (f.name, f.annotation, dataclasses.field(default=f.default, metadata=f.metadata))
+            for f in cls.OPTIONS
+        ],
+        bases=(cls,),
+        namespace={
+            "__module__": cls.__module__,
+            "__qualname__": cls.__qualname__,
+            "__doc__": cls.__doc__,
+        },
+        kw_only=True,
+    )
+
+
+@options_class
+class TaskChoices(Options):
     """What a user may choose for one task, on the command line or in ``POST /api/tasks``."""
 
-    provider: str | None = field(default=None, metadata=_meta("Only this provider.", **NAME))
-    providers: list[Name] | None = field(
+    provider: str | None = option(default=None, description="Only this provider.", bounds=NAME)
+    providers: list[Name] | None = option(
         default=None,
-        metadata=_meta("Only these providers, preferred in this order.", max_length=MAX_NAMES),
+        description="Only these providers, preferred in this order.",
+        bounds={"max_length": MAX_NAMES},
     )
-    exclude: list[Name] | None = field(
-        default=None, metadata=_meta("Never these providers.", max_length=MAX_NAMES)
+    exclude: list[Name] | None = option(
+        default=None, description="Never these providers.", bounds={"max_length": MAX_NAMES}
     )
-    access_mode: AccessMode | None = field(default=None, metadata=_meta("Only this access mode."))
-    require_capabilities: list[Name] | None = field(
+    access_mode: AccessMode | None = option(default=None, description="Only this access mode.")
+    require_capabilities: list[Name] | None = option(
         default=None,
-        metadata=_meta(
-            "Capability flags (codeReview...) or languages (python).", max_length=MAX_NAMES
-        ),
+        description="Capability flags (codeReview...) or languages (python).",
+        bounds={"max_length": MAX_NAMES},
     )
-    max_cost: float | None = field(
-        default=None, metadata=_meta("USD limit for API modes.", **USD, **_STRICT)
+    max_cost: float | None = option(
+        default=None, description="USD limit for API modes.", bounds={**USD, **_STRICT}
     )
-    hitl_policy: HitlPolicy | None = field(
-        default=None, metadata=_meta("Human-in-the-loop policy; default: hitl.defaultPolicy.")
+    hitl_policy: HitlPolicy | None = option(
+        default=None, description="Human-in-the-loop policy; default: hitl.defaultPolicy."
     )
-    model: str | None = field(default=None, metadata=_meta("Model to ask the agent for.", **NAME))
-    max_turns: int | None = field(
-        default=None, metadata=_meta("Stop the agent after N turns.", **TURNS, **_STRICT)
+    model: str | None = option(default=None, description="Model to ask the agent for.", bounds=NAME)
+    max_turns: int | None = option(
+        default=None, description="Stop the agent after N turns.", bounds={**TURNS, **_STRICT}
     )
-    yolo: bool = field(
-        default=False, metadata=_meta("No sandbox and no approvals at all.", **_STRICT)
+    yolo: bool = option(
+        default=False, description="No sandbox and no approvals at all.", bounds=_STRICT
     )
-    not_after: NotAfter | None = field(
+    not_after: NotAfter | None = option(
         default=None,
-        metadata=_meta(
-            "HH:MM (optionally with an offset, 23:00+01:00; else the server's local time): a "
-            "parked task never resumes after it (docs/routing.md)."
-        ),
+        description="HH:MM (optionally with an offset, 23:00+01:00; else the server's local "
+        "time): a parked task never resumes after it (docs/routing.md).",
     )
 
     def provider_names(self) -> list[tuple[str, str]]:
@@ -176,19 +281,20 @@ class TaskChoices:
         return named
 
 
-@dataclass(kw_only=True)
+@options_class
 class TaskOptions(TaskChoices):
     """A task's options as stored and run (``TaskSpec.options``)."""
 
-    allow_api: bool | None = field(
+    allow_api: bool | None = option(
         default=None,
-        metadata=_meta("false: no API fallback; unset: routing.apiFallback decides.", **_STRICT),
+        description="false: no API fallback; unset: routing.apiFallback decides.",
+        bounds=_STRICT,
     )
-    resume: str | None = field(
-        default=None, metadata=_meta("The task or session continued.", **NAME)
+    resume: str | None = option(
+        default=None, description="The task or session continued.", bounds=NAME
     )
-    wait: bool = field(
-        default=False, metadata=_meta("Wait for a reset when all are limited.", **_STRICT)
+    wait: bool = option(
+        default=False, description="Wait for a reset when all are limited.", bounds=_STRICT
     )
 
     @classmethod
@@ -197,7 +303,7 @@ class TaskOptions(TaskChoices):
         same bounds pydantic applies to the API, without loading it)."""
         from ado.errors import UsageError
 
-        for f in dataclasses.fields(cls):
+        for f in cls.OPTIONS:
             value = values.get(f.name)
             if value is None:
                 continue
@@ -217,7 +323,7 @@ class TaskOptions(TaskChoices):
     @classmethod
     def choices(cls, given: TaskChoices) -> TaskOptions:
         """The options of a task submitted with ``given`` (already validated)."""
-        return cls(**{f.name: getattr(given, f.name) for f in _CHOICES})
+        return cls(**{f.name: getattr(given, f.name) for f in TaskChoices.OPTIONS})
 
     @classmethod
     def from_stored(cls, raw: dict[str, Any] | None) -> TaskOptions:
@@ -228,7 +334,7 @@ class TaskOptions(TaskChoices):
             data.setdefault("require_capabilities", data.pop("capabilities"))
         if isinstance(data.get("providers"), str):
             data["providers"] = [data["providers"]]
-        values = {name: data[name] for name in _NAMES if data.get(name) is not None}
+        values = {f.name: data[f.name] for f in cls.OPTIONS if data.get(f.name) is not None}
         if "access_mode" in values:
             values["access_mode"] = AccessMode(values["access_mode"])
         if "hitl_policy" in values:
@@ -238,7 +344,7 @@ class TaskOptions(TaskChoices):
     def stored(self) -> dict[str, Any]:
         """The store's form: snake_case keys, JSON values, what is left at its default out."""
         out: dict[str, Any] = {}
-        for f in _FIELDS:
+        for f in self.OPTIONS:
             value = getattr(self, f.name)
             if value != f.default:
                 out[f.name] = value.value if isinstance(value, Enum) else value
@@ -280,22 +386,17 @@ def _out_of_bounds(value: Any, bounds: Any) -> str | None:
 
 @functools.cache
 def _checks() -> dict[str, tuple[Callable[[Any], Any], ...]]:
-    """Each field's ``Checked`` functions, from its annotation."""
-    hints = typing.get_type_hints(TaskOptions, include_extras=True)
+    """Each field's ``Checked`` functions: those of the aliases its annotation joins with
+    ``|`` (``NotAfter | None``), looked up in this module. What ``typing.get_type_hints``
+    finds (tests/test_options.py), without compiling every annotation."""
     found: dict[str, tuple[Callable[[Any], Any], ...]] = {}
-    for name, hint in hints.items():
+    for f in TaskOptions.OPTIONS:
         extras = [
             extra
-            for arg in (hint, *typing.get_args(hint))
-            if typing.get_origin(arg) is Annotated
-            for extra in arg.__metadata__
+            for part in f.annotation.split("|")
+            for extra in getattr(globals().get(part.strip()), "__metadata__", ())
             if isinstance(extra, Checked)
         ]
         if extras:
-            found[name] = tuple(e.check for e in extras)
+            found[f.name] = tuple(e.check for e in extras)
     return found
-
-
-_FIELDS = dataclasses.fields(TaskOptions)
-_CHOICES = dataclasses.fields(TaskChoices)
-_NAMES = frozenset(f.name for f in _FIELDS)

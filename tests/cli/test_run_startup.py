@@ -7,7 +7,7 @@ it is off runs), nor asyncio and the Runner (the task's start is synchronous:
 ``ado.orchestrator.start``); those load after the spawn, or never. Once the configuration is cached
 (``ado.config.cache``: every run after the first), neither the configuration's models nor
 ruamel.yaml load before the spawn, and neither do pydantic (the task's options,
-``ado.options.TaskOptions``, are a plain dataclass) nor Rich. A real ``ado run``
+``ado.options.TaskOptions``, are a plain class) nor Rich, nor ``dataclasses``. A real ``ado run``
 process with a real agent: the spawn is observed by wrapping ``AgentAdapter.start``, which
 lists the modules loaded at that moment. The cache's invalidation is tested in
 ``test_run_config_cache.py``.
@@ -63,6 +63,7 @@ NOT_BEFORE_SPAWN_CACHED = (
     "urllib",
     "ipaddress",
     "fnmatch",
+    "dataclasses",  # ado.options builds no dataclass (they compile their methods at import)
 )
 
 #: ``ado``'s entry point, with the agent's spawn observed: the modules loaded then, and

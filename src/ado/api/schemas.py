@@ -4,7 +4,7 @@ dashboard's generated TypeScript client). Their class names are part of the cont
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import (
     AfterValidator,
@@ -25,7 +25,7 @@ from ado.config.schema import (
     FailoverConfig,
     RoutingStrategy,
 )
-from ado.options import TaskChoices, TaskOptions, check_prompt
+from ado.options import check_prompt
 from ado.vocab import (
     AccessMode,
     AlertStatus,
@@ -38,6 +38,14 @@ from ado.vocab import (
     WorkerKind,
     WorkerLostPolicy,
 )
+
+if TYPE_CHECKING:
+    from ado.options import TaskChoices, TaskOptions
+else:  # pydantic's view of ado.options (TaskCreate, TaskDetail.options): the same fields
+    import ado.options
+
+    TaskChoices = ado.options.as_dataclass(ado.options.TaskChoices)
+    TaskOptions = ado.options.as_dataclass(ado.options.TaskOptions)
 
 __all__ = [
     "TASK_CREATE",

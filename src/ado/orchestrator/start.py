@@ -19,7 +19,6 @@ on the loop's thread (``ado.orchestrator.attempt``).
 # Without ``from __future__ import annotations``: a NamedTuple compiles each field's
 # annotation that is a string, before ``ado run``'s spawn (docs/performance.md).
 
-import dataclasses
 import os
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -157,7 +156,7 @@ class TaskStart:
         if resume_provider is not None:
             self.check_resumable(resume_provider, opts.resume or "")
             filters = filters._replace(provider=resume_provider, providers=None)
-        options = dataclasses.replace(opts, hitl_policy=policy).stored()
+        options = opts.replace(hitl_policy=policy).stored()
         spec = spec.replace(prompt=clean_text(spec.prompt))  # a NUL, a surrogate
         if task_id is None:
             task_id = self.store.create_task(
