@@ -59,3 +59,21 @@ def test_defaults_are_not_shared_between_instances() -> None:
     one, two = AgentEvent(EventKind.TEXT), AgentEvent(EventKind.TEXT)
     one.data["k"] = 1
     assert two.data == {}
+
+
+class Triple(Pair):
+    __slots__ = ("c",)
+
+    def __init__(self, a: int, c: str) -> None:
+        super().__init__(a)
+        self.c = c
+
+
+def test_a_subclass_compares_and_shows_its_bases_fields_too() -> None:
+    assert Triple.FIELDS == ("a", "b", "c")
+    assert Triple(1, "x") != Triple(2, "x")  # a base's field counts
+    assert Triple(1, "x") != Pair(1)  # and a base's instance is another class
+    assert repr(Triple(1, "x")) == "Triple(a=1, b=[], c='x')"
+    assert Triple(1, "x").replace(a=2, c="y") == Triple(2, "y")
+    with pytest.raises(TypeError, match="no field 'd'"):
+        Triple(1, "x").replace(d=0)

@@ -31,12 +31,12 @@ from typing import (
     Annotated,
     Any,
     ClassVar,
-    Self,
     TypeVar,
     cast,
     dataclass_transform,
 )
 
+from ado.records import Record
 from ado.vocab import AccessMode, HitlPolicy
 
 if TYPE_CHECKING:
@@ -160,13 +160,13 @@ def option(*, default: _T, description: str, bounds: dict[str, Any] | None = Non
     return cast("_T", Option(default, {"description": description, **(bounds or {})}))
 
 
-class Options:
+class Options(Record):
     """The base of ``TaskChoices`` and ``TaskOptions`` (each made with ``options_class``): a
-    dataclass (keyword-only, equal by class and fields, its fields in its ``repr``,
-    unhashable) without a dataclass's cost at import (each of its methods compiled from
-    source, ~1 ms a class before ``ado run``'s spawn). ``OPTIONS``: each field in order (the
-    base class's first); pydantic gets a standard dataclass of the same fields from
-    ``as_dataclass``."""
+    record (``ado.records``: equal by class and fields, its fields in its ``repr``,
+    unhashable, ``replace``) built from keyword arguments, as a ``@dataclass(kw_only=True)``
+    without a dataclass's cost at import (each of its methods compiled from source, ~1 ms a
+    class before ``ado run``'s spawn). ``OPTIONS``: each field in order (the base class's
+    first); pydantic gets a standard dataclass of the same fields from ``as_dataclass``."""
 
     OPTIONS: ClassVar[tuple[Option, ...]] = ()
 
@@ -178,22 +178,6 @@ class Options:
                 f"{self.__class__.__name__}() got an unexpected keyword argument "
                 f"{next(iter(values))!r}"
             )
-
-    def __eq__(self, other: object) -> bool:
-        if other.__class__ is not self.__class__:
-            return NotImplemented
-        return all(getattr(self, f.name) == getattr(other, f.name) for f in self.OPTIONS)
-
-    #: Mutable, so unhashable (as a dataclass with ``eq``).
-    __hash__ = None  # type: ignore[assignment]
-
-    def __repr__(self) -> str:
-        shown = ", ".join(f"{f.name}={getattr(self, f.name)!r}" for f in self.OPTIONS)
-        return f"{self.__class__.__qualname__}({shown})"
-
-    def replace(self, **changes: Any) -> Self:
-        """A copy with ``changes`` (as ``dataclasses.replace``: a field it lacks is refused)."""
-        return self.__class__(**{f.name: getattr(self, f.name) for f in self.OPTIONS} | changes)
 
 
 @dataclass_transform(kw_only_default=True, field_specifiers=(option,))
@@ -208,6 +192,7 @@ def options_class(cls: type[_O]) -> type[_O]:
         spec.name, spec.annotation = name, annotations[name]
         setattr(cls, name, spec.default)  # as a dataclass: the default on the class
     cls.OPTIONS = (*cls.OPTIONS, *(spec for _, spec in own))
+    cls.FIELDS = tuple(f.name for f in cls.OPTIONS)
     return cls
 
 
