@@ -64,6 +64,7 @@ NOT_BEFORE_SPAWN_CACHED = (
     "ipaddress",
     "fnmatch",
     "dataclasses",  # ado.options builds no dataclass (they compile their methods at import)
+    "copy",  # the saved layer is only read
 )
 
 #: ``ado``'s entry point, with the agent's spawn observed: the modules loaded then, and

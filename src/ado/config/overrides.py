@@ -14,7 +14,6 @@ Two store keys hold it, both camelCase like the file:
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -185,6 +184,8 @@ def settings_after_patch(
 
     A secret given as ``{"set": ...}`` (how the API shows one) is left as it is.
     """
+    import copy  # not before ado run's spawn: it only reads the saved layer
+
     for section in patch:
         if section not in SECTIONS:
             raise InvalidSettings([(section, f"not a setting; one of {', '.join(SECTIONS)}")])
@@ -205,6 +206,8 @@ def switches_after_patch(
 ) -> dict[str, Any]:
     """The provider switches after ``patch`` (``{"enabled"?, "accessModes"?: [{mode, enabled?,
     priority?}]}``): a value equal to the file's removes the switch, another one sets it."""
+    import copy
+
     new = copy.deepcopy(dict(switches))
     entry = dict(new.get(provider) or {})
     pconf = file_config.providers.get(provider)
@@ -249,6 +252,8 @@ def reset(
     """Remove the saved settings and switches at ``key`` (dotted: a section or a leaf;
     ``providers.<id>[.enabled|.accessModes.<mode>|.accessModes[<i>]][.<field>]`` for switches;
     None: everything). Returns the new settings, the new switches and the keys removed."""
+    import copy
+
     from ado.config.loader import dotted
 
     if key is None:
@@ -309,6 +314,8 @@ def _get(data: Any, path: Path, default: Any) -> Any:
 
 
 def _put(data: dict[str, Any], path: Path, value: Any) -> None:
+    import copy
+
     node = data
     for part in path[:-1]:
         child = node.get(str(part))
@@ -375,6 +382,8 @@ def _is_secret_path(config: AdoConfig, path: Path) -> bool:
 
 
 def _deep_merge(base: dict[str, Any], patch: Mapping[str, Any]) -> dict[str, Any]:
+    import copy
+
     for key, value in patch.items():
         if isinstance(value, Mapping) and isinstance(base.get(key), dict):
             base[key] = _deep_merge(base[key], value)
