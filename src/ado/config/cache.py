@@ -117,14 +117,14 @@ def load(explicit: StrPath | None = None, cwd: StrPath | None = None) -> LoadedC
 def effective(loaded: LoadedConfig, store: KeyValues | None) -> AdoConfig:
     """The effective configuration (``ado.config.resolve``, secrets decrypted), from the
     cache when neither the file nor the saved layer changed."""
-    from ado.config.resolve import resolve
-    from ado.config.source import SavedLayer
-
     settings = (store.get_value(SETTINGS_KEY) if store is not None else None) or {}
     switches = (store.get_value(SWITCHES_KEY) if store is not None else None) or {}
     if not settings and not switches:
         config: AdoConfig = loaded.config
         return config
+    from ado.config.resolve import resolve
+    from ado.config.source import SavedLayer
+
     entry = loaded.cache
     saved_key = _hash(json.dumps([settings, switches], sort_keys=True, default=str))
     if entry is not None and (hit := entry.saved(saved_key)) is not None:
