@@ -47,6 +47,8 @@ NOT_BEFORE_SPAWN = (
     "ado.orchestrator.runner",
     "ado.orchestrator.attempt",
     "ado.providers.run",
+    # the task, attempt, event and worker views: routing reads only ado.store.limit_views
+    "ado.store.views",
 )
 #: Not loaded either when the validated configuration comes from the cache (``shutil``
 #: loads the zlib, bz2 and lzma libraries: ``ado.providers.spawn.which`` finds the agent).

@@ -72,6 +72,12 @@ def test_update_task_changes_fields_and_refuses_unknown_ones(store: Store) -> No
     assert task.started_at == started
     with pytest.raises(TypeError, match="colour"):
         store.update_task(task_id, colour="blue")
+    # a view's field that is no column, and the columns only the store itself writes
+    for name in ("attempts", "id", "created_at", "updated_at"):
+        with pytest.raises(TypeError, match=name):
+            store.update_task(task_id, **{name: None})
+    task = store.get_task(task_id)
+    assert task is not None and task.id == task_id and task.status == "running"
 
 
 def test_attempt_lifecycle_adds_totals_to_the_task(store: Store) -> None:

@@ -14,23 +14,21 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from ado._lazy import lazy_exports
+from ado.store.limit_views import CooldownView, QuotaWindowView, UsageTotals
 from ado.store.reader import HEAD
 from ado.store.sqlstore import SqlStore
 from ado.store.urls import DATABASE_URL_ENV, normalize_url, redact_url
-from ado.store.views import (
-    AttemptView,
-    CooldownView,
-    EventText,
-    EventView,
-    QuotaWindowView,
-    ReportRow,
-    TaskSummaryView,
-    TaskView,
-    UsageTotals,
-)
 
 if TYPE_CHECKING:
     from ado.store.database import Store
+    from ado.store.views import (
+        AttemptView,
+        EventText,
+        EventView,
+        ReportRow,
+        TaskSummaryView,
+        TaskView,
+    )
 
 __all__ = [
     "DATABASE_URL_ENV",
@@ -51,5 +49,7 @@ __all__ = [
 ]
 
 
-# SQLAlchemy: imported on first use (see SqlStore).
-__getattr__ = lazy_exports(__name__, {"Store": "database"})
+# On first use: SQLAlchemy (see SqlStore), and the views ``ado run`` does not read before its
+# agent spawns (``ado.store.limit_views`` holds those it reads).
+_VIEWS = ("AttemptView", "EventText", "EventView", "ReportRow", "TaskSummaryView", "TaskView")
+__getattr__ = lazy_exports(__name__, {"Store": "database", **dict.fromkeys(_VIEWS, "views")})

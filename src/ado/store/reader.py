@@ -12,28 +12,23 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
-from typing import Any
+from functools import cache
+from typing import TYPE_CHECKING, Any
 
 from ado.store.codec import encode_json, time_decoder, utcnow
+from ado.store.limit_views import CooldownView, QuotaWindowView, UsageTotals
 from ado.store.sql import SqlConnection
-from ado.store.views import (
-    PROMPT_EXCERPT,
-    AttemptView,
-    CooldownView,
-    EventText,
-    EventView,
-    QuotaWindowView,
-    ReportRow,
-    TaskView,
-    UsageTotals,
-)
 from ado.text import clean_value, needs_cleaning
 from ado.vocab import TaskStatus
 
+# The other views load on first use: ``ado run`` reads only cooldowns, quota windows and
+# usage totals before it spawns its agent (``ado.store.limit_views``).
+if TYPE_CHECKING:
+    from ado.store.views import EventText, EventView, ReportRow, TaskView
+
 __all__ = [
     "HEAD",
-    "PROMPT_HEAD",
-    "TASK_COLUMNS",
+    "QUOTA_COLUMNS",
     "WAITING",
     "active_tasks",
     "batch_ids",
@@ -50,6 +45,7 @@ __all__ = [
     "quota_windows",
     "select_list",
     "spend_since",
+    "task_columns",
     "task_status_counts",
     "tasks_by_id",
     "tasks_where",
@@ -66,23 +62,38 @@ WAITING = (
     "(status = 'queued' OR (status = 'parked' AND owner_pid IS NULL AND parked_until <= :now))"
 )
 
-TASK_COLUMNS = tuple(name for name in TaskView._fields if name != "attempts")
 _COOLDOWN_COLUMNS = CooldownView._fields
-_EVENT_COLUMNS = EventView._fields
 QUOTA_COLUMNS = QuotaWindowView._fields
-#: ``data`` read as its JSON text on both databases, so a stored lone surrogate or NUL
-#: escape can be seen (and cleaned) before it is decoded.
-_EVENT_SELECT = ", ".join("CAST(data AS TEXT)" if c == "data" else c for c in _EVENT_COLUMNS)
-assert _EVENT_COLUMNS == ("id", "task_id", "attempt_id", "kind", "data", "created_at")
-_ATTEMPT_COLUMNS = AttemptView._fields
-#: Listings read a prompt's first characters only, one more than they show (to tell a cut
-#: one): a page of tasks stays small whatever was submitted.
-PROMPT_HEAD = f"substr(prompt, 1, {PROMPT_EXCERPT + 1}) AS prompt"
+
+
+@cache
+def task_columns() -> tuple[str, ...]:
+    """The ``tasks`` columns a ``TaskView`` holds: its fields but ``attempts``."""
+    from ado.store.views import TaskView
+
+    return tuple(name for name in TaskView._fields if name != "attempts")
+
+
+@cache
+def _event_select() -> str:
+    """An ``EventView``'s columns, ``data`` read as its JSON text on both databases, so a
+    stored lone surrogate or NUL escape can be seen (and cleaned) before it is decoded."""
+    from ado.store.views import EventView
+
+    columns = EventView._fields
+    # list_events and events_since decode rows by position
+    assert columns == ("id", "task_id", "attempt_id", "kind", "data", "created_at")
+    return ", ".join("CAST(data AS TEXT)" if c == "data" else c for c in columns)
 
 
 def select_list(columns: Sequence[str]) -> str:
-    """``columns`` for a listing's SELECT, the prompt cut to ``PROMPT_HEAD``."""
-    return ", ".join(PROMPT_HEAD if c == "prompt" else c for c in columns)
+    """``columns`` for a listing's SELECT, the prompt cut to its first characters, one more
+    than listings show (to tell a cut one): a page of tasks stays small whatever was
+    submitted."""
+    from ado.store.views import PROMPT_EXCERPT
+
+    head = f"substr(prompt, 1, {PROMPT_EXCERPT + 1}) AS prompt"
+    return ", ".join(head if c == "prompt" else c for c in columns)
 
 
 # -- the queries (Store runs these too) -----------------------------------------------------
@@ -129,20 +140,21 @@ def list_tasks(
 
 def get_task(sql: SqlConnection, task_id: int) -> TaskView | None:
     """The task with its attempts (by number), None when there is no such task."""
+    from ado.store.views import AttemptView, TaskView
+
+    columns, attempt_columns = task_columns(), AttemptView._fields
     with sql.transaction(write=False):
-        found = sql.rows(
-            f"SELECT {', '.join(TASK_COLUMNS)} FROM tasks WHERE id = :id", {"id": task_id}
-        )
+        found = sql.rows(f"SELECT {', '.join(columns)} FROM tasks WHERE id = :id", {"id": task_id})
         if not found:
             return None
         attempts = sql.rows(
-            f"SELECT {', '.join(_ATTEMPT_COLUMNS)} FROM attempts WHERE task_id = :id"
+            f"SELECT {', '.join(attempt_columns)} FROM attempts WHERE task_id = :id"
             " ORDER BY number, id",
             {"id": task_id},
         )
     return TaskView(
-        **sql.values(TASK_COLUMNS, found[0]),
-        attempts=tuple(AttemptView(**sql.values(_ATTEMPT_COLUMNS, row)) for row in attempts),
+        **sql.values(columns, found[0]),
+        attempts=tuple(AttemptView(**sql.values(attempt_columns, row)) for row in attempts),
     )
 
 
@@ -201,8 +213,10 @@ def list_events(
     sql: SqlConnection, task_id: int, *, after_id: int = 0, limit: int = 1000
 ) -> list[EventView]:
     """A task's events after ``after_id``, oldest first."""
+    from ado.store.views import EventView
+
     query = (
-        f"SELECT {_EVENT_SELECT} FROM events WHERE id > :after AND task_id = :task_id"
+        f"SELECT {_event_select()} FROM events WHERE id > :after AND task_id = :task_id"
         " ORDER BY id LIMIT :limit"
     )
     with sql.transaction(write=False):
@@ -223,7 +237,9 @@ def list_events(
 def events_since(sql: SqlConnection, after_id: int, *, limit: int = 1000) -> list[EventText]:
     """Events of every task after ``after_id``, oldest first, their data as JSON text: what
     live views poll, and send on without decoding it."""
-    query = f"SELECT {_EVENT_SELECT} FROM events WHERE id > :after ORDER BY id LIMIT :limit"
+    from ado.store.views import EventText
+
+    query = f"SELECT {_event_select()} FROM events WHERE id > :after ORDER BY id LIMIT :limit"
     with sql.transaction(write=False):
         found = sql.rows(query, {"after": after_id, "limit": limit})
     to_time = time_decoder(sql.dialect)
@@ -259,14 +275,16 @@ def tasks_where(
     newest_first: bool = False,
 ) -> list[TaskView]:
     """Tasks (without attempts) matching every clause of ``where``, by id."""
+    from ado.store.views import TaskView
+
     order = "DESC" if newest_first else "ASC"
+    columns = task_columns()
     query = (
-        f"SELECT {select_list(TASK_COLUMNS)} FROM tasks{_where(where)}"
-        f" ORDER BY id {order} LIMIT :limit"
+        f"SELECT {select_list(columns)} FROM tasks{_where(where)} ORDER BY id {order} LIMIT :limit"
     )
     with sql.transaction(write=False):
         found = sql.rows(query, {**params, "limit": limit})
-    return [TaskView(**sql.values(TASK_COLUMNS, row)) for row in found]
+    return [TaskView(**sql.values(columns, row)) for row in found]
 
 
 def cooldowns(sql: SqlConnection, now: datetime) -> list[CooldownView]:
@@ -323,6 +341,8 @@ def usage_report(
 ) -> list[ReportRow]:
     """Per (provider, access mode): tasks and attempts started, then requests, tokens and
     costs from the usage records, since ``since`` (everything when None)."""
+    from ado.store.views import ReportRow
+
     params: dict[str, Any] = {}
     attempt_where, record_where = [], []
     if since is not None:

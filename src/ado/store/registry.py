@@ -25,14 +25,16 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from ado.host import hostname
 from ado.store.codec import decode, encode_json, utcnow
 from ado.store.orphans import pid_alive, release_task
 from ado.store.sql import SqlConnection
-from ado.store.views import WorkerView
 from ado.vocab import TaskStatus, WorkerLostPolicy
+
+if TYPE_CHECKING:
+    from ado.store.views import WorkerView
 
 __all__ = [
     "LostWorker",
@@ -201,6 +203,8 @@ def take_lost_workers(sql: SqlConnection) -> list[LostWorker]:
 
 def list_workers(sql: SqlConnection) -> list[WorkerView]:
     """The registered workers by host and pid, each with the ids of the tasks it runs."""
+    from ado.store.views import WorkerView  # not before ado run's spawn (its orphan sweep)
+
     with sql.transaction(write=False):
         rows = sql.rows(f"SELECT {', '.join(_COLUMNS)} FROM workers ORDER BY hostname, pid")
         running: dict[tuple[str, int], list[int]] = {}

@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import Any, NamedTuple
 
 from ado.providers.events import AgentEvent
+from ado.store.limit_views import CooldownView, QuotaWindowView, UsageTotals
 
 __all__ = [
     "PROMPT_EXCERPT",
@@ -158,43 +159,6 @@ class EventView(NamedTuple):
 
     def to_agent_event(self) -> AgentEvent:
         return AgentEvent.from_dict({**self.data, "kind": self.kind})
-
-
-class UsageTotals(NamedTuple):
-    requests: int
-    #: Input + output + cache read + cache write.
-    tokens: int
-    cost_usd: float
-    api_cost_usd: float
-
-
-class CooldownView(NamedTuple):
-    provider: str
-    access_mode: str
-    until: datetime
-    #: rate_limited or quota_exhausted
-    kind: str
-    reason: str | None
-    #: True when the reset time came from the agent, False when ADO assumed a default.
-    reset_known: bool
-    task_id: int | None
-    created_at: datetime
-
-
-class QuotaWindowView(NamedTuple):
-    """The latest reading of one usage window (the quota ledger, ``quota_windows``)."""
-
-    provider: str
-    #: a QuotaWindow value
-    kind: str
-    status: str
-    source: str
-    used_ratio: float | None
-    resets_at: datetime | None
-    window_minutes: int | None
-    observed_at: datetime
-    prev_used_ratio: float | None = None
-    prev_observed_at: datetime | None = None
 
 
 class WorkerView(NamedTuple):

@@ -13,21 +13,21 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
+from functools import cache
 from typing import TYPE_CHECKING, Any
 
 from ado.errors import TaskDisowned
 from ado.host import hostname
 from ado.store.codec import encode_json, utcnow
-from ado.store.reader import QUOTA_COLUMNS, TASK_COLUMNS, WAITING
+from ado.store.reader import QUOTA_COLUMNS, WAITING, task_columns
 from ado.store.sql import SqlConnection
 from ado.vocab import OutcomeKind, TaskStatus
 
 if TYPE_CHECKING:
     from ado.providers.events import AgentEvent, Usage
-    from ado.store.views import QuotaWindowView
+    from ado.store.limit_views import QuotaWindowView
 
 __all__ = [
-    "UPDATABLE",
     "add_events",
     "cancel_queued",
     "check_owned",
@@ -49,8 +49,13 @@ __all__ = [
     "update_task",
 ]
 
-#: Columns ``update_task`` may change; the rest are written by dedicated functions.
-UPDATABLE = frozenset(TASK_COLUMNS) - {"id", "created_at", "updated_at"}
+
+@cache
+def _updatable() -> frozenset[str]:
+    """Columns ``update_task`` may change; the rest are written by dedicated functions."""
+    return frozenset(task_columns()) - {"id", "created_at", "updated_at"}
+
+
 _TOTALS = (
     "input_tokens",
     "output_tokens",
@@ -160,7 +165,7 @@ def create_task(
 
 
 def update_task(sql: SqlConnection, /, task_id: int, **fields: Any) -> None:
-    unknown = set(fields) - UPDATABLE
+    unknown = set(fields) - _updatable()
     if unknown:
         raise TypeError(f"update_task() got unknown task fields: {', '.join(sorted(unknown))}")
     params: dict[str, Any] = {"id": task_id, "updated_at": sql.time(utcnow())}
