@@ -25,6 +25,7 @@ from typing import Any
 import pytest
 
 from tests.fixtures.ado import Project
+from tests.store.test_tasks import dead_pid
 
 #: Top-level packages and ADO modules that must not be loaded when the agent is spawned.
 NOT_BEFORE_SPAWN = (
@@ -209,3 +210,51 @@ def test_a_run_that_spawns_nothing_runs_with_the_collector(
     done = _python(project, _RUN_AND_LIST_AT_SPAWN, "run", "--json", "say hi")
     assert "AT-SPAWN" not in done.stderr
     assert "GC-AT-EXIT true" in done.stderr.splitlines(), done.stderr
+
+
+#: ``ado``'s entry point, with the status of task ``$ORPHAN`` read when the agent spawns.
+_ORPHAN_AT_SPAWN = """
+import os, sqlite3, sys
+from ado.providers import base
+start = base.AgentAdapter.start
+def spy(self, request):
+    if not hasattr(spy, "seen"):
+        spy.seen = True
+        db = sqlite3.connect(".ado/state.db")
+        ((status,),) = db.execute(
+            "SELECT status FROM tasks WHERE id = ?", (int(os.environ["ORPHAN"]),)
+        ).fetchall()
+        db.close()
+        print("ORPHAN-AT-SPAWN " + status, file=sys.stderr, flush=True)
+    return start(self, request)
+base.AgentAdapter.start = spy
+from ado.startup import main
+sys.argv = ["ado", *sys.argv[1:]]
+sys.exit(main())
+"""
+
+
+def test_a_run_marks_orphans_interrupted_once_its_agent_has_spawned(
+    project: Project, fake_cursor: Callable[..., dict[str, Any]]
+) -> None:
+    """Adversarial: a task left running by an ``ado run`` that is gone. The next run marks it
+    interrupted all the same, but after its own agent has spawned (off the exec → spawn
+    path): nothing it does before the spawn reads running tasks."""
+    project.write_config({"cursor-agent": fake_cursor()})
+    _created_store(project)
+    store = project.store()
+    try:
+        orphan = store.create_task(
+            prompt="left running", cwd=str(project.root), hitl_policy="autonomous", options={}
+        )
+        store.update_task(orphan, owner_pid=dead_pid())
+    finally:
+        store.close()
+    done = _python(
+        project, _ORPHAN_AT_SPAWN, "run", "--json", "say hi", env={"ORPHAN": str(orphan)}
+    )
+    assert done.returncode == 0, done.stderr
+    assert "ORPHAN-AT-SPAWN running" in done.stderr.splitlines(), done.stderr
+    task = project.task(orphan)
+    assert task.status == "interrupted" and task.error is not None
+    assert json.loads(done.stdout.splitlines()[-1])["status"] == "succeeded"

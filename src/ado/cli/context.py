@@ -34,6 +34,9 @@ class AppContext:
         self._store: Store | None = None
         self._reader: SqlStore | None = None
         self._reader_tried = False
+        #: ``ado run``: the plain-SQL store's orphan sweep waits for ``sweep_orphans()``,
+        #: called once its agent has spawned (off the exec → spawn path).
+        self.sweep_later = False
         self._resolved: dict[bool, Resolved] = {}
 
     @property
@@ -127,8 +130,24 @@ class AppContext:
             from ado.store.sqlstore import SqlStore
 
             self._reader_tried = True
-            self._reader = SqlStore.open(self.loaded.config, self.loaded.base_dir)
+            self._reader = SqlStore.open(
+                self.loaded.config, self.loaded.base_dir, sweep=not self.sweep_later
+            )
         return self._reader
+
+    def sweep_orphans(self) -> None:
+        """The orphan sweep ``sweep_later`` put off (``SqlStore.mark_orphans_interrupted``),
+        once. A store error is left for the next opening to meet: the task has begun."""
+        if not self.sweep_later:
+            return
+        self.sweep_later = False
+        if self._reader is not None:
+            from ado.errors import StoreError
+
+            try:
+                self._reader.mark_orphans_interrupted()
+            except StoreError:
+                pass
 
     def close(self) -> None:
         if self._reader is not None:

@@ -105,6 +105,7 @@ def run(
     from ado.orchestrator.compose import Services, build_start, effective_config
 
     app.config_cache = True  # the validated configuration, read without pydantic or YAML
+    app.sweep_later = True  # orphaned tasks are marked interrupted after the spawn
     text = " ".join(prompt).strip()
     if text == "-":
         text = sys.stdin.buffer.read().decode("utf-8", "surrogateescape").strip()
@@ -157,6 +158,7 @@ def run(
     signals = _HeldSignals()
     try:
         begun = start.begin(spec)
+        app.sweep_orphans()
         from ado import startup
 
         startup.resume()  # the collector, paused while ADO loaded

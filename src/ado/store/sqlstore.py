@@ -47,9 +47,10 @@ class SqlStore(QueueMethods):
         self._lock = threading.RLock()
 
     @classmethod
-    def open(cls, config: AdoConfig, base_dir: StrPath) -> Self | None:
+    def open(cls, config: AdoConfig, base_dir: StrPath, *, sweep: bool = True) -> Self | None:
         """A store on the database the configuration names, with orphaned tasks marked
-        interrupted; None when it cannot serve: no database yet, a schema not at ``HEAD``
+        interrupted (unless not ``sweep``: ``ado run`` sweeps once its agent has spawned);
+        None when it cannot serve: no database yet, a schema not at ``HEAD``
         (``Store.open`` migrates it), or any error (``Store.open`` reports it)."""
         url = store_url(config, base_dir)
         try:
@@ -60,7 +61,8 @@ class SqlStore(QueueMethods):
             if store.current_revision() != HEAD:
                 store.close()
                 return None
-            store.mark_orphans_interrupted()
+            if sweep:
+                store.mark_orphans_interrupted()
         except (StoreError, ValueError):
             store.close()
             return None
