@@ -24,7 +24,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
-from enum import StrEnum
 from functools import partial
 from typing import TYPE_CHECKING, Protocol
 
@@ -68,9 +67,9 @@ class UsageSource(Protocol):
     def usage_totals(self, provider: str, access_mode: str, since: datetime) -> UsageTotals: ...
 
 
-class _Metric(StrEnum):
-    REQUESTS = "requests"
-    TOKENS = "tokens"
+#: The units a limit counts (``LimitRow.unit``, ``LimitWindow.unit``).
+_REQUESTS = "requests"
+_TOKENS = "tokens"
 
 
 class LimitRow(Record):
@@ -196,9 +195,9 @@ def _duration(delta: timedelta) -> str:
     return f"{minutes}m"
 
 
-def _used(store: UsageSource, provider: str, mode: str, since: datetime, metric: _Metric) -> int:
+def _used(store: UsageSource, provider: str, mode: str, since: datetime, unit: str) -> int:
     totals = store.usage_totals(provider, mode, since)
-    return int(totals.requests if metric is _Metric.REQUESTS else totals.tokens)
+    return int(totals.requests if unit == _REQUESTS else totals.tokens)
 
 
 def _rolling_free_at(
@@ -262,31 +261,29 @@ def limit_windows(access_mode: AccessModeConfig, now: datetime) -> list[LimitWin
                 LimitWindow(
                     "requestsPerHour",
                     limits.requests_per_hour,
-                    _Metric.REQUESTS.value,
+                    _REQUESTS,
                     now - hour,
                     hour,
                     "in the last hour",
                 )
             )
         day_start = day_window_start(reset_hour_minute(sub.reset_time), now)
-        for name, limit, metric in (
-            ("requestsPerDay", limits.requests_per_day, _Metric.REQUESTS),
-            ("tokensPerDay", limits.tokens_per_day, _Metric.TOKENS),
+        for name, limit, unit in (
+            ("requestsPerDay", limits.requests_per_day, _REQUESTS),
+            ("tokensPerDay", limits.tokens_per_day, _TOKENS),
         ):
             if limit is not None:
-                windows.append(LimitWindow(name, limit, metric.value, day_start, None, "today"))
+                windows.append(LimitWindow(name, limit, unit, day_start, None, "today"))
     elif mode == "api" and access_mode.api is not None:
         api_limits = access_mode.api.rate_limits
         minute = timedelta(minutes=1)
-        for name, limit, metric in (
-            ("requestsPerMinute", api_limits.requests_per_minute, _Metric.REQUESTS),
-            ("tokensPerMinute", api_limits.tokens_per_minute, _Metric.TOKENS),
+        for name, limit, unit in (
+            ("requestsPerMinute", api_limits.requests_per_minute, _REQUESTS),
+            ("tokensPerMinute", api_limits.tokens_per_minute, _TOKENS),
         ):
             if limit is not None:
                 windows.append(
-                    LimitWindow(
-                        name, limit, metric.value, now - minute, minute, "in the last minute"
-                    )
+                    LimitWindow(name, limit, unit, now - minute, minute, "in the last minute")
                 )
     return windows
 
@@ -298,13 +295,12 @@ def usage_against_limits(
     mode = access_mode.mode
     rows: list[LimitRow] = []
     for window in limit_windows(access_mode, now):
-        metric = _Metric(window.unit)
-        used = _used(store, provider, mode, window.since, metric)
+        used = _used(store, provider, mode, window.since, window.unit)
         if window.rolling is None:
             frees = window.since + timedelta(days=1)
         elif used >= window.limit:
             frees = _rolling_free_at(
-                partial(_used, store, provider, mode, metric=metric),
+                partial(_used, store, provider, mode, unit=window.unit),
                 window.limit,
                 window.rolling,
                 now,
