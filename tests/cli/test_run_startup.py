@@ -172,6 +172,68 @@ def test_a_first_run_creates_the_store_with_the_orm(
     assert "sqlalchemy" in {m.split(".")[0] for m in modules}
 
 
+#: The module that still defines generated classes before the spawn: the three views routing
+#: reads before it (``ado.store.limit_views``), named tuples as every view of the store.
+_GENERATED_STILL = ("ado.store.limit_views",)
+
+
+def _generated(cls: type) -> bool:
+    """A ``NamedTuple`` or a ``@dataclass``: its methods generated from source, its
+    annotations evaluated (docs/performance.md, exec → spawn), where an ``ado.records.Record``
+    costs nothing to define."""
+    named_tuple = issubclass(cls, tuple) and hasattr(cls, "_fields")
+    return named_tuple or "__dataclass_fields__" in cls.__dict__
+
+
+def test_no_named_tuple_or_dataclass_is_defined_before_the_spawn(
+    project: Project, fake_cursor: Callable[..., dict[str, Any]]
+) -> None:
+    import importlib
+
+    project.write_config({"cursor-agent": fake_cursor()})
+    _created_store(project)
+    _modules_at_spawn(project, "say hi")  # fills the configuration's cache
+    modules, summary = _modules_at_spawn(project, "say hi")
+    assert summary["status"] == "succeeded"
+    ours = [m for m in modules if m.split(".")[0] == "ado" and m not in _GENERATED_STILL]
+    assert "ado.routing.router" in ours and "ado.providers.spawn" in ours
+    generated = [
+        f"{name}.{value.__name__}"
+        for name in ours
+        for value in vars(importlib.import_module(name)).values()
+        if isinstance(value, type) and value.__module__ == name and _generated(value)
+    ]
+    assert generated == []
+
+
+def test_generated_classes_are_told_from_records() -> None:
+    """Adversarial: the check above finds a NamedTuple and a dataclass, and passes a record,
+    a plain tuple subclass and a subclass of a dataclass defined elsewhere."""
+    import dataclasses
+    from typing import NamedTuple
+
+    from ado.records import Record
+
+    class Pair(NamedTuple):
+        a: int
+
+    @dataclasses.dataclass
+    class Point:
+        x: int
+
+    class Kept(Record):
+        __slots__ = ("a",)
+
+    class Plain(tuple[int, int]):
+        pass
+
+    class Moved(Point):  # nothing generated for it: its methods are Point's
+        pass
+
+    assert _generated(Pair) and _generated(Point)
+    assert not _generated(Kept) and not _generated(Plain) and not _generated(Moved)
+
+
 _COLLECTOR_DURING = """
 import atexit, gc, json, sys
 from ado.cli import status

@@ -203,6 +203,22 @@ def test_format_until() -> None:
 
 
 @pytest.mark.parametrize(
+    ("left", "expected"),
+    [
+        (timedelta(minutes=12), "12m"),
+        (timedelta(minutes=114, seconds=0.5), "1h55m"),  # a fraction of a second over: up
+        (timedelta(minutes=114, seconds=59.5), "1h55m"),
+        (timedelta(microseconds=1), "1m"),
+        (timedelta(0), "0m"),
+        (-timedelta(minutes=3), "0m"),  # passed already
+    ],
+)
+def test_format_until_rounds_the_minutes_up(left: timedelta, expected: str) -> None:
+    now = datetime(2025, 3, 10, 20, 48, tzinfo=UTC)
+    assert format_until(now + left, now).endswith(f" in {expected}")
+
+
+@pytest.mark.parametrize(
     ("kind", "expected"),
     [
         (OutcomeKind.RATE_LIMITED, timedelta(minutes=5)),

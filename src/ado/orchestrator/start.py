@@ -16,13 +16,12 @@ an event loop); the events an attempt starts with, and its spawn, are announced 
 on the loop's thread (``ado.orchestrator.attempt``).
 """
 
-# Without ``from __future__ import annotations``: a NamedTuple compiles each field's
-# annotation that is a string, before ``ado run``'s spawn (docs/performance.md).
+from __future__ import annotations
 
 import os
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING
 
 from ado.errors import TaskNotFound, UsageError
 from ado.orchestrator.task import AttemptInfo, TaskSpec
@@ -49,18 +48,29 @@ if TYPE_CHECKING:
 __all__ = ["Begun", "Opened", "TaskStart"]
 
 
-class Opened(NamedTuple):
+class Opened(Record):
     """An attempt recorded and its agent spawned (or not: ``spawned.error``)."""
 
-    cand: "Candidate"
-    info: AttemptInfo
-    request: RunRequest
-    spawned: "Spawned"
-    #: What the attempt starts with (``attempt_started``, a handoff), stored; the Runner
-    #: shows them to the hooks.
-    events: list[AgentEvent]
-    #: An API mode's spend limit for this run (``ado.routing.costs.CostGuard``).
-    guard: "CostGuard | None" = None
+    __slots__ = ("cand", "info", "request", "spawned", "events", "guard")
+
+    def __init__(
+        self,
+        cand: Candidate,
+        info: AttemptInfo,
+        request: RunRequest,
+        spawned: Spawned,
+        events: list[AgentEvent],
+        guard: CostGuard | None = None,
+    ) -> None:
+        self.cand = cand
+        self.info = info
+        self.request = request
+        self.spawned = spawned
+        #: What the attempt starts with (``attempt_started``, a handoff), stored; the Runner
+        #: shows them to the hooks.
+        self.events = events
+        #: An API mode's spend limit for this run (``ado.routing.costs.CostGuard``).
+        self.guard = guard
 
 
 class Begun(Record):
@@ -86,8 +96,8 @@ class Begun(Record):
         task_id: int,
         spec: TaskSpec,
         policy: str,
-        filters: "RouteFilters",
-        router: "Router",
+        filters: RouteFilters,
+        router: Router,
         created_at: datetime,
         resume_provider: str | None = None,
         resume_session: str | None = None,
@@ -119,12 +129,12 @@ class TaskStart:
 
     def __init__(
         self,
-        config: "AdoConfig",
-        store: "SqlMethods",
+        config: AdoConfig,
+        store: SqlMethods,
         *,
-        hooks: "HookChain",
-        adapters: "Callable[[str], AgentAdapter]",
-        caps: "EventCaps",
+        hooks: HookChain,
+        adapters: Callable[[str], AgentAdapter],
+        caps: EventCaps,
         confirm: Callable[[str], bool] | None = None,
     ) -> None:
         self.config = config
@@ -140,7 +150,7 @@ class TaskStart:
         spec: TaskSpec,
         *,
         task_id: int | None = None,
-        resumed: "TaskView | None" = None,
+        resumed: TaskView | None = None,
         open_first: bool = True,
     ) -> Begun:
         """Store the task (``task_id``: one queued, ``resumed``: its row), route it, and open
@@ -155,7 +165,7 @@ class TaskStart:
         filters = spec.filters
         if resume_provider is not None:
             self.check_resumable(resume_provider, opts.resume or "")
-            filters = filters._replace(provider=resume_provider, providers=None)
+            filters = filters.replace(provider=resume_provider, providers=None)
         options = opts.replace(hitl_policy=policy).stored()
         spec = spec.replace(prompt=clean_text(spec.prompt))  # a NUL, a surrogate
         if task_id is None:
@@ -209,11 +219,11 @@ class TaskStart:
         self,
         task_id: int,
         number: int,
-        cand: "Candidate",
+        cand: Candidate,
         spec: TaskSpec,
         policy: str,
         resume_session: str | None,
-        handoff: "Handoff | None" = None,
+        handoff: Handoff | None = None,
     ) -> Opened:
         """Record attempt ``number`` on ``cand`` and spawn its agent: the request (permissions,
         model, turns, timeout, environment, the group mark), the attempt's row and first

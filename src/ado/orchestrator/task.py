@@ -1,10 +1,9 @@
-"""What a task is made of, for the runner and whoever watches it.
+"""What a task is made of, for the runner and whoever watches it."""
 
-Written without ``from __future__ import annotations``: a ``NamedTuple`` compiles each field's
-annotation that is a string (docs/performance.md, exec → spawn)."""
+from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING
 
 from ado.options import TaskOptions
 from ado.providers.base import Outcome
@@ -26,7 +25,7 @@ class TaskSpec(Record):
     def __init__(
         self,
         prompt: str,
-        cwd: "StrPath",
+        cwd: StrPath,
         options: TaskOptions | None = None,
         assume_yes: bool = False,
     ) -> None:
@@ -38,7 +37,7 @@ class TaskSpec(Record):
         self.assume_yes = assume_yes
 
     @property
-    def filters(self) -> "RouteFilters":
+    def filters(self) -> RouteFilters:
         return self.options.filters()
 
 
@@ -100,22 +99,54 @@ class AttemptInfo(Record):
         self.reservation = reservation
 
 
-class TaskUpdate(NamedTuple):
+class TaskUpdate(Record):
     """What a live view receives: the task, the attempt (if any) and the event."""
 
-    task_id: int
-    attempt: AttemptInfo | None
-    event: AgentEvent
+    __slots__ = ("task_id", "attempt", "event")
+
+    def __init__(self, task_id: int, attempt: AttemptInfo | None, event: AgentEvent) -> None:
+        self.task_id = task_id
+        self.attempt = attempt
+        self.event = event
 
 
-class TaskResult(NamedTuple):
-    task_id: int
-    status: str  # succeeded, failed, cancelled
-    attempts: list[AttemptInfo]
-    usage: Usage
-    cost_usd: float
-    api_cost_usd: float
-    result_text: str
-    error: str | None
-    exit_code: int
-    duration_s: float
+class TaskResult(Record):
+    """How a task ended: its attempts, what they used and cost, and the process's exit code."""
+
+    __slots__ = (
+        "task_id",
+        "status",
+        "attempts",
+        "usage",
+        "cost_usd",
+        "api_cost_usd",
+        "result_text",
+        "error",
+        "exit_code",
+        "duration_s",
+    )
+
+    def __init__(
+        self,
+        task_id: int,
+        status: str,
+        attempts: list[AttemptInfo],
+        usage: Usage,
+        cost_usd: float,
+        api_cost_usd: float,
+        result_text: str,
+        error: str | None,
+        exit_code: int,
+        duration_s: float,
+    ) -> None:
+        self.task_id = task_id
+        #: succeeded, failed, cancelled
+        self.status = status
+        self.attempts = attempts
+        self.usage = usage
+        self.cost_usd = cost_usd
+        self.api_cost_usd = api_cost_usd
+        self.result_text = result_text
+        self.error = error
+        self.exit_code = exit_code
+        self.duration_s = duration_s

@@ -11,15 +11,14 @@ A new agent is one module with a subclass of ``AgentAdapter``, registered in the
 ``ado.providers`` entry-point group.
 """
 
-# Without ``from __future__ import annotations``: a NamedTuple compiles each field's
-# annotation that is a string, before ``ado run``'s spawn (docs/performance.md).
+from __future__ import annotations
 
 import os
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from ado.providers.events import AgentEvent
 from ado.providers.spawn import Spawned, SpawnError, spawn, which
@@ -88,7 +87,7 @@ class Permission(StrEnum):
     READ_ONLY = "read_only"
 
     @classmethod
-    def from_policy(cls, policy: str, *, yolo: bool = False) -> "Permission":
+    def from_policy(cls, policy: str, *, yolo: bool = False) -> Permission:
         if yolo:
             return cls.BYPASS
         return {
@@ -117,13 +116,26 @@ class Outcome(Record):
         self.exit_code = exit_code
 
 
-class Detection(NamedTuple):
-    installed: bool
-    path: str | None = None
-    version: str | None = None
-    #: True/False when the CLI (or its credential files) can tell, None when unknown.
-    logged_in: bool | None = None
-    detail: str = ""
+class Detection(Record):
+    """Whether an agent's CLI is installed (``AgentAdapter.detect``): where, which version,
+    whether it is logged in."""
+
+    __slots__ = ("installed", "path", "version", "logged_in", "detail")
+
+    def __init__(
+        self,
+        installed: bool,
+        path: str | None = None,
+        version: str | None = None,
+        logged_in: bool | None = None,
+        detail: str = "",
+    ) -> None:
+        self.installed = installed
+        self.path = path
+        self.version = version
+        #: True/False when the CLI (or its credential files) can tell, None when unknown.
+        self.logged_in = logged_in
+        self.detail = detail
 
 
 class RunRequest(Record):
@@ -152,7 +164,7 @@ class RunRequest(Record):
         self,
         prompt: str,
         cwd: str,
-        permission: "Permission" = Permission.AUTO,
+        permission: Permission = Permission.AUTO,
         model: str | None = None,
         max_turns: int | None = None,
         resume_session_id: str | None = None,
@@ -272,7 +284,7 @@ class AgentAdapter(ABC):
         reported it or its configuration says; None for a subscription login or unknown."""
         return None
 
-    def classify(self, summary: "RunSummary") -> Outcome:
+    def classify(self, summary: RunSummary) -> Outcome:
         from ado.providers.classify import classify_generic
 
         return classify_generic(summary, noise=self.stderr_noise)
@@ -396,7 +408,7 @@ class AgentAdapter(ABC):
         except SpawnError as exc:
             return Spawned.failed(env, exc)
 
-    def run(self, request: RunRequest, spawned: Spawned | None = None) -> "AgentRun":
+    def run(self, request: RunRequest, spawned: Spawned | None = None) -> AgentRun:
         """The agent's run: iterate it for events (see ``ado.providers.run.AgentRun``);
         ``spawned`` is the process ``start`` gave, else iterating starts one."""
         from ado.providers.run import AgentRun

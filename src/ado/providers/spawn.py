@@ -10,8 +10,7 @@ reads the pipes in the loop. ``asyncio.create_subprocess_exec`` calls the same
 ``subprocess.Popen`` on the loop's thread, so a spawn costs the loop no more than before.
 """
 
-# Without ``from __future__ import annotations``: a NamedTuple compiles each field's
-# annotation that is a string, before ``ado run``'s spawn (docs/performance.md).
+from __future__ import annotations
 
 import contextlib
 import os
@@ -19,7 +18,8 @@ import signal
 import subprocess
 import time
 from collections.abc import Mapping, Sequence
-from typing import NamedTuple
+
+from ado.records import Record
 
 __all__ = ["SpawnError", "Spawned", "spawn", "which"]
 
@@ -47,25 +47,35 @@ class SpawnError(Exception):
         self.not_found = not_found
 
 
-class Spawned(NamedTuple):
+class Spawned(Record):
     """An attempt's agent, started (``AgentAdapter.start``): its process, or why it could
     not start; the environment it got; when it started (its timeout counts from then)."""
 
-    env: dict[str, str]
-    process: subprocess.Popen[bytes] | None = None
-    error: SpawnError | None = None
-    #: ``time.monotonic()`` at the spawn.
-    started: float = 0.0
-    #: The process id to record (a scripted agent in tests has one and no process).
-    pid: int | None = None
+    __slots__ = ("env", "process", "error", "started", "pid")
+
+    def __init__(
+        self,
+        env: dict[str, str],
+        process: subprocess.Popen[bytes] | None = None,
+        error: SpawnError | None = None,
+        started: float = 0.0,
+        pid: int | None = None,
+    ) -> None:
+        self.env = env
+        self.process = process
+        self.error = error
+        #: ``time.monotonic()`` at the spawn.
+        self.started = started
+        #: The process id to record (a scripted agent in tests has one and no process).
+        self.pid = pid
 
     @classmethod
-    def of(cls, env: dict[str, str], process: subprocess.Popen[bytes]) -> "Spawned":
+    def of(cls, env: dict[str, str], process: subprocess.Popen[bytes]) -> Spawned:
         """``process``, started just now."""
         return cls(env, process, started=time.monotonic(), pid=process.pid)
 
     @classmethod
-    def failed(cls, env: dict[str, str], error: SpawnError) -> "Spawned":
+    def failed(cls, env: dict[str, str], error: SpawnError) -> Spawned:
         return cls(env, error=error, started=time.monotonic())
 
     def abandon(self) -> None:

@@ -16,13 +16,13 @@ For each provider id (an account), from the readings that count:
 API modes are paid per token, outside the plan's windows: readings never stop or reorder them.
 """
 
-# Without ``from __future__ import annotations``: a NamedTuple compiles each field's
-# annotation that is a string, before ``ado run``'s spawn (docs/performance.md).
+from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING
 
+from ado.records import Record
 from ado.vocab import QuotaSource, QuotaStatus, QuotaWindow
 
 if TYPE_CHECKING:
@@ -39,21 +39,26 @@ __all__ = [
 ]
 
 
-class Headroom(NamedTuple):
+class Headroom(Record):
     """What the current readings of one provider id say."""
 
-    provider: str
-    #: The highest used fraction among its current windows (0 with none).
-    pressure: float = 0.0
-    #: The window that stops it (the one that resets last), None when it may take tasks.
-    stopped_by: "QuotaWindowView | None" = None
+    __slots__ = ("provider", "pressure", "stopped_by")
+
+    def __init__(
+        self, provider: str, pressure: float = 0.0, stopped_by: QuotaWindowView | None = None
+    ) -> None:
+        self.provider = provider
+        #: The highest used fraction among its current windows (0 with none).
+        self.pressure = pressure
+        #: The window that stops it (the one that resets last), None when it may take tasks.
+        self.stopped_by = stopped_by
 
     @property
     def until(self) -> datetime | None:
         return None if self.stopped_by is None else window_end(self.stopped_by)
 
 
-def window_end(view: "QuotaWindowView") -> datetime | None:
+def window_end(view: QuotaWindowView) -> datetime | None:
     """When the reading stops counting: its reset, else the end of its window, else None."""
     if view.resets_at is not None:
         return view.resets_at
@@ -62,7 +67,7 @@ def window_end(view: "QuotaWindowView") -> datetime | None:
     return None
 
 
-def _ratio(view: "QuotaWindowView", settings: "QuotaRoutingConfig") -> float:
+def _ratio(view: QuotaWindowView, settings: QuotaRoutingConfig) -> float:
     if view.status == QuotaStatus.REJECTED:
         return max(1.0, view.used_ratio or 0.0)
     if view.used_ratio is not None:
@@ -70,14 +75,14 @@ def _ratio(view: "QuotaWindowView", settings: "QuotaRoutingConfig") -> float:
     return settings.warn_at if view.status == QuotaStatus.WARNING else 0.0
 
 
-def stops(view: "QuotaWindowView", settings: "QuotaRoutingConfig") -> bool:
+def stops(view: QuotaWindowView, settings: QuotaRoutingConfig) -> bool:
     """Whether the reading stops its provider's subscription/free modes (at stopAt, rejected)."""
     if view.status == QuotaStatus.REJECTED:
         return True
     return view.used_ratio is not None and view.used_ratio >= settings.stop_at
 
 
-def current(views: "Iterable[QuotaWindowView]", now: datetime) -> "list[QuotaWindowView]":
+def current(views: Iterable[QuotaWindowView], now: datetime) -> list[QuotaWindowView]:
     """The agents' readings whose window has not reset yet."""
     kept = []
     for view in views:
@@ -88,7 +93,7 @@ def current(views: "Iterable[QuotaWindowView]", now: datetime) -> "list[QuotaWin
 
 
 def headroom_by_provider(
-    views: "Iterable[QuotaWindowView]", settings: "QuotaRoutingConfig", now: datetime
+    views: Iterable[QuotaWindowView], settings: QuotaRoutingConfig, now: datetime
 ) -> dict[str, Headroom]:
     """Each provider id with a current reading: its pressure and what stops it, if anything."""
     grouped: dict[str, list[QuotaWindowView]] = {}
@@ -105,7 +110,7 @@ def headroom_by_provider(
     return result
 
 
-def window_name(view: "QuotaWindowView") -> str:
+def window_name(view: QuotaWindowView) -> str:
     """``5-hour window``, ``weekly Opus window``; ``<kind> window`` for a kind ADO lacks."""
     try:
         return QuotaWindow(view.kind).label
@@ -113,7 +118,7 @@ def window_name(view: "QuotaWindowView") -> str:
         return f"{view.kind} window"
 
 
-def window_summary(view: "QuotaWindowView", now: datetime) -> str:
+def window_summary(view: QuotaWindowView, now: datetime) -> str:
     """``5-hour window at 96 %, resets 14:05 UTC`` (the date too when it is not today)."""
     name = window_name(view)
     if view.used_ratio is not None:

@@ -20,15 +20,14 @@ Cooldowns are written when an agent reports a rate limit or an exhausted quota; 
 :func:`cooldown_until` for how long they last.
 """
 
-# Without ``from __future__ import annotations``: a NamedTuple compiles each field's
-# annotation that is a string, before ``ado run``'s spawn (docs/performance.md).
+from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
-from enum import StrEnum
 from functools import partial
-from typing import TYPE_CHECKING, NamedTuple, Protocol
+from typing import TYPE_CHECKING, Protocol
 
+from ado.records import Record
 from ado.vocab import OutcomeKind
 
 if TYPE_CHECKING:
@@ -65,44 +64,69 @@ _OTHER_COOLDOWN = timedelta(minutes=5)
 class UsageSource(Protocol):
     """What limits are counted from: ``Store``, or ``SqlStore``."""
 
-    def usage_totals(self, provider: str, access_mode: str, since: datetime) -> "UsageTotals": ...
+    def usage_totals(self, provider: str, access_mode: str, since: datetime) -> UsageTotals: ...
 
 
-class _Metric(StrEnum):
-    REQUESTS = "requests"
-    TOKENS = "tokens"
+#: The units a limit counts (``LimitRow.unit``, ``LimitWindow.unit``).
+_REQUESTS = "requests"
+_TOKENS = "tokens"
 
 
-class LimitRow(NamedTuple):
+class LimitRow(Record):
     """One configured limit and how much of it is used."""
 
-    #: The config key: requestsPerHour, requestsPerDay, tokensPerDay, requestsPerMinute...
-    name: str
-    used: int
-    limit: int
-    #: When the usage counted here frees up (day windows: the next reset time).
-    resets_at: datetime
-    #: "requests" or "tokens"
-    unit: str = "requests"
-    #: "today", "in the last hour", "in the last minute"
-    window: str = "today"
+    __slots__ = ("name", "used", "limit", "resets_at", "unit", "window")
+
+    def __init__(
+        self,
+        name: str,
+        used: int,
+        limit: int,
+        resets_at: datetime,
+        unit: str = "requests",
+        window: str = "today",
+    ) -> None:
+        #: The config key: requestsPerHour, requestsPerDay, tokensPerDay, requestsPerMinute...
+        self.name = name
+        self.used = used
+        self.limit = limit
+        #: When the usage counted here frees up (day windows: the next reset time).
+        self.resets_at = resets_at
+        #: "requests" or "tokens"
+        self.unit = unit
+        #: "today", "in the last hour", "in the last minute"
+        self.window = window
 
     @property
     def exhausted(self) -> bool:
         return self.used >= self.limit
 
 
-class LimitStatus(NamedTuple):
-    provider: str
-    access_mode: str
-    limited: bool
-    #: Why it is limited, for humans; None when not limited.
-    reason: str | None = None
-    #: When it frees up; None when not limited.
-    until: datetime | None = None
-    #: "cooldown" or the name of the exhausted limit; None when not limited.
-    kind: str | None = None
-    rows: tuple[LimitRow, ...] = ()
+class LimitStatus(Record):
+    """Whether a (provider, access mode) is limited now, and each of its limits' usage."""
+
+    __slots__ = ("provider", "access_mode", "limited", "reason", "until", "kind", "rows")
+
+    def __init__(
+        self,
+        provider: str,
+        access_mode: str,
+        limited: bool,
+        reason: str | None = None,
+        until: datetime | None = None,
+        kind: str | None = None,
+        rows: tuple[LimitRow, ...] = (),
+    ) -> None:
+        self.provider = provider
+        self.access_mode = access_mode
+        self.limited = limited
+        #: Why it is limited, for humans; None when not limited.
+        self.reason = reason
+        #: When it frees up; None when not limited.
+        self.until = until
+        #: "cooldown" or the name of the exhausted limit; None when not limited.
+        self.kind = kind
+        self.rows = rows
 
 
 def cooldown_until(
@@ -160,7 +184,8 @@ def format_until(until: datetime, now: datetime) -> str:
 
 
 def _duration(delta: timedelta) -> str:
-    minutes = max(0, int(delta.total_seconds() + 59) // 60)  # round up: never "in 0m" early
+    # rounded up, to the microsecond (never "in 0m" early; 114 min 0.5 s is "1h55m")
+    minutes = max(0, -(-delta // timedelta(minutes=1)))
     days, minutes = divmod(minutes, 24 * 60)
     hours, minutes = divmod(minutes, 60)
     if days:
@@ -170,9 +195,9 @@ def _duration(delta: timedelta) -> str:
     return f"{minutes}m"
 
 
-def _used(store: UsageSource, provider: str, mode: str, since: datetime, metric: _Metric) -> int:
+def _used(store: UsageSource, provider: str, mode: str, since: datetime, unit: str) -> int:
     totals = store.usage_totals(provider, mode, since)
-    return int(totals.requests if metric is _Metric.REQUESTS else totals.tokens)
+    return int(totals.requests if unit == _REQUESTS else totals.tokens)
 
 
 def _rolling_free_at(
@@ -195,23 +220,34 @@ def _rolling_free_at(
     return start + timedelta(seconds=low + 1) + window
 
 
-class LimitWindow(NamedTuple):
+class LimitWindow(Record):
     """One configured limit of a pair and the window it counts over, at some moment."""
 
-    #: The config key: requestsPerHour, requestsPerDay, tokensPerDay, requestsPerMinute...
-    name: str
-    limit: int
-    #: "requests" or "tokens"
-    unit: str
-    #: Where the counted usage begins.
-    since: datetime
-    #: A rolling window's length; None for a day window (it resets at ``since`` + 1 day).
-    rolling: timedelta | None
-    #: "today", "in the last hour", "in the last minute"
-    label: str
+    __slots__ = ("name", "limit", "unit", "since", "rolling", "label")
+
+    def __init__(
+        self,
+        name: str,
+        limit: int,
+        unit: str,
+        since: datetime,
+        rolling: timedelta | None,
+        label: str,
+    ) -> None:
+        #: The config key: requestsPerHour, requestsPerDay, tokensPerDay, requestsPerMinute...
+        self.name = name
+        self.limit = limit
+        #: "requests" or "tokens"
+        self.unit = unit
+        #: Where the counted usage begins.
+        self.since = since
+        #: A rolling window's length; None for a day window (it resets at ``since`` + 1 day).
+        self.rolling = rolling
+        #: "today", "in the last hour", "in the last minute"
+        self.label = label
 
 
-def limit_windows(access_mode: "AccessModeConfig", now: datetime) -> list[LimitWindow]:
+def limit_windows(access_mode: AccessModeConfig, now: datetime) -> list[LimitWindow]:
     """The pair's configured limits and their windows at ``now``: what routing checks,
     status shows and a reservation (``ado.routing.reserve``) counts under its lock."""
     mode = access_mode.mode
@@ -225,49 +261,46 @@ def limit_windows(access_mode: "AccessModeConfig", now: datetime) -> list[LimitW
                 LimitWindow(
                     "requestsPerHour",
                     limits.requests_per_hour,
-                    _Metric.REQUESTS.value,
+                    _REQUESTS,
                     now - hour,
                     hour,
                     "in the last hour",
                 )
             )
         day_start = day_window_start(reset_hour_minute(sub.reset_time), now)
-        for name, limit, metric in (
-            ("requestsPerDay", limits.requests_per_day, _Metric.REQUESTS),
-            ("tokensPerDay", limits.tokens_per_day, _Metric.TOKENS),
+        for name, limit, unit in (
+            ("requestsPerDay", limits.requests_per_day, _REQUESTS),
+            ("tokensPerDay", limits.tokens_per_day, _TOKENS),
         ):
             if limit is not None:
-                windows.append(LimitWindow(name, limit, metric.value, day_start, None, "today"))
+                windows.append(LimitWindow(name, limit, unit, day_start, None, "today"))
     elif mode == "api" and access_mode.api is not None:
         api_limits = access_mode.api.rate_limits
         minute = timedelta(minutes=1)
-        for name, limit, metric in (
-            ("requestsPerMinute", api_limits.requests_per_minute, _Metric.REQUESTS),
-            ("tokensPerMinute", api_limits.tokens_per_minute, _Metric.TOKENS),
+        for name, limit, unit in (
+            ("requestsPerMinute", api_limits.requests_per_minute, _REQUESTS),
+            ("tokensPerMinute", api_limits.tokens_per_minute, _TOKENS),
         ):
             if limit is not None:
                 windows.append(
-                    LimitWindow(
-                        name, limit, metric.value, now - minute, minute, "in the last minute"
-                    )
+                    LimitWindow(name, limit, unit, now - minute, minute, "in the last minute")
                 )
     return windows
 
 
 def usage_against_limits(
-    store: UsageSource, provider: str, access_mode: "AccessModeConfig", now: datetime
+    store: UsageSource, provider: str, access_mode: AccessModeConfig, now: datetime
 ) -> list[LimitRow]:
     """Each configured limit of the pair with its current usage, for status and dashboard."""
     mode = access_mode.mode
     rows: list[LimitRow] = []
     for window in limit_windows(access_mode, now):
-        metric = _Metric(window.unit)
-        used = _used(store, provider, mode, window.since, metric)
+        used = _used(store, provider, mode, window.since, window.unit)
         if window.rolling is None:
             frees = window.since + timedelta(days=1)
         elif used >= window.limit:
             frees = _rolling_free_at(
-                partial(_used, store, provider, mode, metric=metric),
+                partial(_used, store, provider, mode, unit=window.unit),
                 window.limit,
                 window.rolling,
                 now,
@@ -279,12 +312,12 @@ def usage_against_limits(
 
 
 def check_limits(
-    store: "SqlMethods",
+    store: SqlMethods,
     provider: str,
-    access_mode: "AccessModeConfig",
+    access_mode: AccessModeConfig,
     now: datetime,
     *,
-    cooldowns: "Sequence[CooldownView] | None" = None,
+    cooldowns: Sequence[CooldownView] | None = None,
 ) -> LimitStatus:
     """Is the pair limited now: an active cooldown first, then each configured limit.
 

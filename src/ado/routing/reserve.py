@@ -36,7 +36,7 @@ def reserve(
     reservation = store.reserve_request(
         cand.provider, cand.access_mode, limits=limits, now=now, task_id=task_id
     )
-    return None if reservation is None else cand._replace(reservation=reservation)
+    return None if reservation is None else cand.replace(reservation=reservation)
 
 
 def release(store: SqlMethods, cand: Candidate) -> None:

@@ -25,16 +25,16 @@ The configuration it is given is the effective one (``ado.config.resolve``): pro
 switches saved through the API are already applied to ``config.providers``.
 """
 
-# Without ``from __future__ import annotations``: a NamedTuple compiles each field's
-# annotation that is a string, before ``ado run``'s spawn (docs/performance.md).
+from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any
 
 from ado.errors import NoProviderAvailable, UnknownProviderError, UsageError
+from ado.records import Record
 from ado.routing.headroom import Headroom, headroom_by_provider, window_name, window_summary
 from ado.routing.limits import check_limits
 from ado.vocab import AccessMode, values
@@ -83,34 +83,70 @@ class SkipKind(StrEnum):
         )
 
 
-class RouteFilters(NamedTuple):
+class RouteFilters(Record):
     """What the user asked for on the command line or in the API request."""
 
-    #: ``--provider X``: only X.
-    provider: str | None = None
-    #: ``--providers a,b``: only these, preferred in this order.
-    providers: tuple[str, ...] | None = None
-    exclude: tuple[str, ...] = ()
-    #: subscription | api | free
-    access_mode: str | None = None
-    #: Capability flags (``code_review``/``codeReview``) or languages (``python``).
-    capabilities: tuple[str, ...] = ()
-    #: None: ``routing.apiFallback.enabled`` decides.
-    allow_api: bool | None = None
+    __slots__ = ("provider", "providers", "exclude", "access_mode", "capabilities", "allow_api")
+
+    def __init__(
+        self,
+        provider: str | None = None,
+        providers: tuple[str, ...] | None = None,
+        exclude: tuple[str, ...] = (),
+        access_mode: str | None = None,
+        capabilities: tuple[str, ...] = (),
+        allow_api: bool | None = None,
+    ) -> None:
+        #: ``--provider X``: only X.
+        self.provider = provider
+        #: ``--providers a,b``: only these, preferred in this order.
+        self.providers = providers
+        self.exclude = exclude
+        #: subscription | api | free
+        self.access_mode = access_mode
+        #: Capability flags (``code_review``/``codeReview``) or languages (``python``).
+        self.capabilities = capabilities
+        #: None: ``routing.apiFallback.enabled`` decides.
+        self.allow_api = allow_api
 
 
-class Candidate(NamedTuple):
-    provider: str
-    access_mode: str
-    priority: int
-    provider_config: "ProviderConfig"
-    mode_config: "AccessModeConfig"
-    #: Why this pair, in this place: shown to the user and stored on the attempt.
-    reason: str
-    #: Expected cost of a typical task in USD (cost-optimized strategy; 0 otherwise).
-    expected_cost: float = 0.0
-    #: The usage row its request is reserved as (``ado.routing.reserve``), when it has limits.
-    reservation: int | None = None
+class Candidate(Record):
+    """A (provider, access mode) that may take the task."""
+
+    __slots__ = (
+        "provider",
+        "access_mode",
+        "priority",
+        "provider_config",
+        "mode_config",
+        "reason",
+        "expected_cost",
+        "reservation",
+    )
+
+    def __init__(
+        self,
+        provider: str,
+        access_mode: str,
+        priority: int,
+        provider_config: ProviderConfig,
+        mode_config: AccessModeConfig,
+        reason: str,
+        expected_cost: float = 0.0,
+        reservation: int | None = None,
+    ) -> None:
+        self.provider = provider
+        self.access_mode = access_mode
+        self.priority = priority
+        self.provider_config = provider_config
+        self.mode_config = mode_config
+        #: Why this pair, in this place: shown to the user and stored on the attempt.
+        self.reason = reason
+        #: Expected cost of a typical task in USD (cost-optimized strategy; 0 otherwise).
+        self.expected_cost = expected_cost
+        #: The usage row its request is reserved as (``ado.routing.reserve``), when it has
+        #: limits.
+        self.reservation = reservation
 
     @property
     def key(self) -> str:
@@ -121,29 +157,52 @@ class Candidate(NamedTuple):
         return self.mode_config.mode == "api"
 
 
-class Skip(NamedTuple):
-    provider: str
-    #: None when the provider has no access modes at all.
-    access_mode: str | None
-    kind: SkipKind
-    reason: str
-    #: When a limited or cooling-down pair frees up.
-    until: datetime | None = None
-    #: What limits it, for "waiting for claude-code's 5-hour window": the window's name,
-    #: ``cooldown``, ``requestsPerDay limit``.
-    what: str | None = None
+class Skip(Record):
+    """A (provider, access mode) left out, and why."""
+
+    __slots__ = ("provider", "access_mode", "kind", "reason", "until", "what")
+
+    def __init__(
+        self,
+        provider: str,
+        access_mode: str | None,
+        kind: SkipKind,
+        reason: str,
+        until: datetime | None = None,
+        what: str | None = None,
+    ) -> None:
+        self.provider = provider
+        #: None when the provider has no access modes at all.
+        self.access_mode = access_mode
+        self.kind = kind
+        self.reason = reason
+        #: When a limited or cooling-down pair frees up.
+        self.until = until
+        #: What limits it, for "waiting for claude-code's 5-hour window": the window's name,
+        #: ``cooldown``, ``requestsPerDay limit``.
+        self.what = what
 
     @property
     def key(self) -> str:
         return f"{self.provider}/{self.access_mode}" if self.access_mode else self.provider
 
 
-class RoutingPlan(NamedTuple):
-    #: In the order to try.
-    candidates: list[Candidate]
-    skipped: list[Skip]
-    #: The soonest a rate-limited or cooling-down pair frees up.
-    earliest_reset: datetime | None = None
+class RoutingPlan(Record):
+    """The pairs that may take a task, in the order to try, and those left out."""
+
+    __slots__ = ("candidates", "skipped", "earliest_reset")
+
+    def __init__(
+        self,
+        candidates: list[Candidate],
+        skipped: list[Skip],
+        earliest_reset: datetime | None = None,
+    ) -> None:
+        #: In the order to try.
+        self.candidates = candidates
+        self.skipped = skipped
+        #: The soonest a rate-limited or cooling-down pair frees up.
+        self.earliest_reset = earliest_reset
 
     def unavailable(self) -> NoProviderAvailable:
         """The error to raise when there is no candidate (or none left)."""
@@ -172,7 +231,7 @@ class _Pair:
     __slots__ = ("cost", "index", "mode", "pressure", "provider", "provider_config", "rank", "skip")
 
     def __init__(
-        self, provider: str, mode: "AccessModeConfig", provider_config: "ProviderConfig", index: int
+        self, provider: str, mode: AccessModeConfig, provider_config: ProviderConfig, index: int
     ) -> None:
         self.provider = provider
         self.mode = mode
@@ -193,8 +252,8 @@ class _Pair:
 class Router:
     def __init__(
         self,
-        config: "AdoConfig",
-        store: "SqlMethods",
+        config: AdoConfig,
+        store: SqlMethods,
         *,
         installed: Callable[[str], bool] | None = None,
         now: Callable[[], datetime] | None = None,
@@ -241,7 +300,7 @@ class Router:
                 pair = _Pair(name, mode, pconf, len(pairs))
                 room = headroom.get(name) if mode.mode != "api" else None
                 if provider_skip is not None:
-                    pair.skip = provider_skip._replace(access_mode=mode.mode)
+                    pair.skip = provider_skip.replace(access_mode=mode.mode)
                 else:
                     # A limit explains more (and carries a reset time) than "already tried".
                     pair.skip = (
@@ -306,7 +365,7 @@ class Router:
     def _provider_skip(
         self,
         name: str,
-        pconf: "ProviderConfig",
+        pconf: ProviderConfig,
         filters: RouteFilters,
         order: dict[str, int],
         installed_cache: dict[str, bool],
@@ -330,9 +389,7 @@ class Router:
                 return Skip(name, None, SkipKind.NOT_INSTALLED, _not_installed(name, pconf))
         return None
 
-    def _limit_skip(
-        self, pair: _Pair, now: datetime, cooldowns: "list[CooldownView]"
-    ) -> Skip | None:
+    def _limit_skip(self, pair: _Pair, now: datetime, cooldowns: list[CooldownView]) -> Skip | None:
         status = check_limits(self.store, pair.provider, pair.mode, now, cooldowns=cooldowns)
         if not status.limited:
             return None
@@ -412,7 +469,7 @@ class Router:
         )
 
 
-def _not_installed(name: str, pconf: "ProviderConfig") -> str:
+def _not_installed(name: str, pconf: ProviderConfig) -> str:
     """Why the agent cannot start, naming the configured ``command``'s path when there is one."""
     from ado.providers.base import command_problem
 
@@ -475,7 +532,7 @@ def _short(skip: Skip) -> str:
     return skip.reason
 
 
-def _has_capability(capabilities: "Capabilities", wanted: str) -> bool:
+def _has_capability(capabilities: Capabilities, wanted: str) -> bool:
     """A capability flag must be true; any other name is a language, which must be listed
     (a provider that lists no languages is taken to handle any)."""
     from ado.config.snapshot import field_names

@@ -25,9 +25,10 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any
 
 from ado.host import hostname
+from ado.records import Record
 from ado.store.codec import decode, encode_json, utcnow
 from ado.store.orphans import pid_alive, release_task
 from ado.store.sql import SqlConnection
@@ -65,17 +66,22 @@ _COLUMNS = (
 _EXITED = "exited"
 
 
-class LostWorker(NamedTuple):
+class LostWorker(Record):
     """A worker found lost, and what was done with the tasks it ran."""
 
-    hostname: str
-    pid: int
-    #: a WorkerLostPolicy value: how its tasks were released
-    on_lost: str
-    task_ids: tuple[int, ...]
-    #: Why it counts as lost, for the log and the tasks' error: ``exited``, or ``went
-    #: silent (no heartbeat for 31 s)``.
-    why: str
+    __slots__ = ("hostname", "pid", "on_lost", "task_ids", "why")
+
+    def __init__(
+        self, hostname: str, pid: int, on_lost: str, task_ids: tuple[int, ...], why: str
+    ) -> None:
+        self.hostname = hostname
+        self.pid = pid
+        #: a WorkerLostPolicy value: how its tasks were released
+        self.on_lost = on_lost
+        self.task_ids = task_ids
+        #: Why it counts as lost, for the log and the tasks' error: ``exited``, or ``went
+        #: silent (no heartbeat for 31 s)``.
+        self.why = why
 
 
 def register_worker(

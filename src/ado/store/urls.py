@@ -4,14 +4,14 @@ Plain standard library, so that the read-only path (``ado.store.reader``) never 
 SQLAlchemy; ``Store`` uses the same functions.
 """
 
-# Without ``from __future__ import annotations``: a NamedTuple compiles each field's
-# annotation that is a string, before ``ado run``'s spawn (docs/performance.md).
+from __future__ import annotations
 
 import os
 import re
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING
 
 from ado.errors import ConfigError, StoreError
+from ado.records import Record
 
 if TYPE_CHECKING:
     from ado.config.loader import StrPath
@@ -35,7 +35,7 @@ def redact_url(url: str) -> str:
     return re.sub(r"//([^:/@]*):[^@]*@", r"//\1:***@", url, count=1)
 
 
-def store_url(config: "AdoConfig", base_dir: "StrPath") -> str:
+def store_url(config: AdoConfig, base_dir: StrPath) -> str:
     """The database URL the configuration names, normalized.
 
     ``ADO_DATABASE_URL`` wins over ``storage.connectionString``, which wins over the SQLite
@@ -74,20 +74,32 @@ _SQLITE_FILE = "sqlite:///"
 _NOT_PLAIN = "?#%\t\r\n"
 
 
-class DbUrl(NamedTuple):
+class DbUrl(Record):
     """The parts of a ``sqlite:///path`` or ``postgresql+psycopg://...`` URL ADO reads."""
 
-    dialect: str
-    #: The SQLite file (None or ``:memory:`` in memory), or the PostgreSQL database name.
-    database: str | None
-    host: str | None = None
-    port: int | None = None
-    user: str | None = None
-    password: str | None = None
-    query: tuple[tuple[str, str], ...] = ()
+    __slots__ = ("dialect", "database", "host", "port", "user", "password", "query")
+
+    def __init__(
+        self,
+        dialect: str,
+        database: str | None,
+        host: str | None = None,
+        port: int | None = None,
+        user: str | None = None,
+        password: str | None = None,
+        query: tuple[tuple[str, str], ...] = (),
+    ) -> None:
+        self.dialect = dialect
+        #: The SQLite file (None or ``:memory:`` in memory), or the PostgreSQL database name.
+        self.database = database
+        self.host = host
+        self.port = port
+        self.user = user
+        self.password = password
+        self.query = query
 
     @classmethod
-    def parse(cls, url: str) -> "DbUrl":
+    def parse(cls, url: str) -> DbUrl:
         """Raises ValueError when ``url`` is not such a URL."""
         if url.startswith(_SQLITE_FILE) and not any(c in url for c in _NOT_PLAIN):
             # what ``store_url`` writes for a file: read as ``urlsplit`` would, without
